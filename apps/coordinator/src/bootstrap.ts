@@ -1,0 +1,22 @@
+/** Builds the coordinator app (shared by main.ts and the e2e tests). */
+import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import { CoordinatorConfig } from './config/coordinator.config';
+
+export async function createCoordinatorApp(config: CoordinatorConfig): Promise<INestApplication> {
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['error', 'warn', 'log'] });
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('VFL coordinator')
+      .setDescription('Vertical federated learning jobs: PSI alignment, split logistic regression under CKKS, audit trail')
+      .setVersion('0.1.0')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+  return app;
+}

@@ -1,0 +1,63 @@
+/** The coordinator's configuration, from the environment, validated at boot. */
+import { Expose, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { loadConfig, parsePartyRegistry, PartyEndpoint } from '../../../../libs/config/src/validated-config';
+import type { TransportKind } from '../../../../libs/transport/src/transport-options';
+
+export class CoordinatorConfig {
+  @Expose({ name: 'PORT' })
+  @Transform(({ value }) => (value === undefined ? 8080 : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  port!: number;
+
+  @Expose({ name: 'HOST' })
+  @Transform(({ value }) => value ?? '127.0.0.1')
+  @IsString()
+  host!: string;
+
+  /** A PostgreSQL server; unset, an embedded PGlite is started. */
+  @Expose({ name: 'DATABASE_URL' })
+  @IsOptional()
+  @IsString()
+  databaseUrl?: string;
+
+  /** Where the embedded PostgreSQL keeps its files; unset, it lives in memory. */
+  @Expose({ name: 'VFL_PGLITE_DIR' })
+  @IsOptional()
+  @IsString()
+  pgliteDir?: string;
+
+  @Expose({ name: 'VFL_TRANSPORT' })
+  @Transform(({ value }) => value ?? 'tcp')
+  @IsIn(['tcp', 'nats'])
+  transport!: TransportKind;
+
+  @Expose({ name: 'NATS_URL' })
+  @Transform(({ value }) => value ?? 'nats://127.0.0.1:4222')
+  @IsString()
+  natsUrl!: string;
+
+  /** The parties this coordinator can run jobs with: `id@host:port,...`. */
+  @Expose({ name: 'VFL_PARTIES' })
+  @IsString()
+  parties!: string;
+
+  /** Deadline for one command to a party. */
+  @Expose({ name: 'VFL_PARTY_TIMEOUT_MS' })
+  @Transform(({ value }) => (value === undefined ? 600_000 : Number(value)))
+  @IsInt()
+  @Min(100)
+  partyTimeoutMs!: number;
+
+  registry(): PartyEndpoint[] {
+    return parsePartyRegistry(this.parties);
+  }
+
+  static fromEnv(env: Record<string, string | undefined> = process.env): CoordinatorConfig {
+    const config = loadConfig(CoordinatorConfig, env);
+    config.registry();
+    return config;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * TypeORM on `pg` with the checked-in migrations applied at start. With DATABASE_URL, a real
+ * PostgreSQL server; without, an embedded PGlite served on a loopback port, so the same code runs.
+ */
+import { Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { dataSourceOptions, EmbeddedPostgres, startEmbeddedPostgres } from '../../../../libs/audit/src/database';
+import { CoordinatorConfig } from '../config/coordinator.config';
+
+@Injectable()
+export class DatabaseEndpoint implements OnApplicationShutdown {
+  private constructor(
+    readonly url: string,
+    readonly embedded: EmbeddedPostgres | undefined,
+  ) {}
+
+  static async open(config: CoordinatorConfig): Promise<DatabaseEndpoint> {
+    if (config.databaseUrl) return new DatabaseEndpoint(config.databaseUrl, undefined);
+    const embedded = await startEmbeddedPostgres(config.pgliteDir);
+    return new DatabaseEndpoint(embedded.url, embedded);
+  }
+
+  get description(): string {
+    return this.embedded ? 'embedded PostgreSQL (PGlite)' : 'PostgreSQL server';
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.embedded?.stop();
+  }
+}
+
+@Module({
+  providers: [{ provide: DatabaseEndpoint, inject: [CoordinatorConfig], useFactory: DatabaseEndpoint.open }],
+  exports: [DatabaseEndpoint],
+})
+class DatabaseEndpointModule {}
+
+@Module({
+  exports: [DatabaseEndpointModule],
+  imports: [
+    DatabaseEndpointModule,
+    TypeOrmModule.forRootAsync({
+      imports: [DatabaseEndpointModule],
+      inject: [DatabaseEndpoint],
+      useFactory: (db: DatabaseEndpoint) => ({
+        ...dataSourceOptions(db.url, { singleConnection: Boolean(db.embedded) }),
+        migrationsRun: true,
+        migrationsTransactionMode: 'each' as const,
+      }),
+    }),
+  ],
+})
+export class DatabaseModule {}

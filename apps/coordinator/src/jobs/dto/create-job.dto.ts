@@ -1,0 +1,136 @@
+/** The body of POST /jobs, validated at the edge: every rejection names the field. */
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
+export class DataReferenceDto {
+  @ApiProperty({ example: 'bank.csv', description: "Path on the party's own file system, inside its data root" })
+  @IsString()
+  @MaxLength(1024)
+  path!: string;
+
+  @ApiPropertyOptional({ default: 'id' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  idColumn?: string;
+
+  @ApiPropertyOptional({ example: 'y', description: 'Label column (label party only)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  labelColumn?: string;
+}
+
+export class JobPartyDto {
+  @ApiProperty({ example: 'bank' })
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'partyId must be 1-64 letters, digits, _ or -' })
+  partyId!: string;
+
+  @ApiProperty({ enum: ['label', 'feature'] })
+  @IsIn(['label', 'feature'])
+  role!: 'label' | 'feature';
+
+  @ApiProperty({ type: DataReferenceDto })
+  @ValidateNested()
+  @Type(() => DataReferenceDto)
+  data!: DataReferenceDto;
+}
+
+export class HyperparametersDto {
+  @ApiPropertyOptional({ default: 10, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  epochs?: number;
+
+  @ApiPropertyOptional({ default: 1024, minimum: 1, maximum: 65536 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65536)
+  batchSize?: number;
+
+  @ApiPropertyOptional({ default: 0.02 })
+  @IsOptional()
+  @IsNumber()
+  @Min(1e-6)
+  @Max(10)
+  learningRate?: number;
+
+  @ApiPropertyOptional({ default: 0.001 })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(10)
+  l2?: number;
+
+  @ApiPropertyOptional({ enum: ['sgd', 'adam'], default: 'adam' })
+  @IsOptional()
+  @IsIn(['sgd', 'adam'])
+  optimizer?: 'sgd' | 'adam';
+
+  @ApiPropertyOptional({ default: 42 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(2 ** 31 - 1)
+  seed?: number;
+
+  @ApiPropertyOptional({ default: 0.2, minimum: 0, maximum: 0.9 })
+  @IsOptional()
+  @IsNumber()
+  @Min(0.01)
+  @Max(0.9)
+  validationFraction?: number;
+}
+
+export class CreateJobDto {
+  @ApiProperty({ enum: ['split-lr'] })
+  @IsIn(['split-lr'])
+  model!: 'split-lr';
+
+  @ApiProperty({ type: [JobPartyDto] })
+  @ValidateNested({ each: true })
+  @ArrayMinSize(2)
+  @ArrayMaxSize(2)
+  @Type(() => JobPartyDto)
+  parties!: JobPartyDto[];
+
+  @ApiPropertyOptional({ type: HyperparametersDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => HyperparametersDto)
+  hyperparameters?: HyperparametersDto;
+}
+
+export class AuditQueryDto {
+  @ApiPropertyOptional({ default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+
+  @ApiPropertyOptional({ default: 1000, maximum: 10000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  limit?: number;
+}

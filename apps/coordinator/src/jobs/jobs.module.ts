@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { JobEntity } from '../../../../libs/audit/src/job.entity';
+import { AuditModule } from '../audit/audit.module';
+import { PartiesModule } from '../parties/parties.module';
+import { JobsController } from './jobs.controller';
+import { JobsService } from './jobs.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([JobEntity]), AuditModule, PartiesModule],
+  controllers: [JobsController],
+  providers: [JobsService],
+})
+export class JobsModule {}

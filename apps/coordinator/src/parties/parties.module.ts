@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../../libs/transport/src/payload-codec';
+import { CoordinatorConfig } from '../config/coordinator.config';
+import { PartyClients } from './party-clients.service';
+
+@Module({
+  providers: [
+    {
+      provide: PayloadCodec,
+      inject: [CoordinatorConfig],
+      useFactory: (config: CoordinatorConfig) => (config.transport === 'nats' ? NatsClaimCheckCodec.connect(config.natsUrl) : identityCodec),
+    },
+    PartyClients,
+  ],
+  exports: [PartyClients],
+})
+export class PartiesModule {}

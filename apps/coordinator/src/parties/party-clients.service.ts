@@ -1,0 +1,40 @@
+/** The coordinator's channels to the registered parties (TCP or NATS), as PartyChannels. */
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { PartyChannel } from '../../../../libs/protocol/src/split-lr-job';
+import { PayloadCodec } from '../../../../libs/transport/src/payload-codec';
+import { rpcCall } from '../../../../libs/transport/src/rpc-call';
+import { AnyClientProxy, partyClient } from '../../../../libs/transport/src/transport-options';
+import { CoordinatorConfig } from '../config/coordinator.config';
+
+@Injectable()
+export class PartyClients implements OnApplicationShutdown {
+  private readonly clients = new Map<string, AnyClientProxy>();
+
+  constructor(
+    private readonly config: CoordinatorConfig,
+    private readonly codec: PayloadCodec,
+  ) {
+    for (const p of config.registry()) this.clients.set(p.partyId, partyClient(config, p.partyId, p));
+  }
+
+  knows(partyId: string): boolean {
+    return this.clients.has(partyId);
+  }
+
+  channels(): Map<string, PartyChannel> {
+    return new Map([...this.clients.keys()].map((id) => [id, this.channel(id)]));
+  }
+
+  channel(partyId: string): PartyChannel {
+    const client = this.clients.get(partyId);
+    if (!client) throw new Error(`party ${partyId} is not registered`);
+    return {
+      partyId,
+      call: (command, body) => rpcCall(client, this.codec, command, body, this.config.partyTimeoutMs),
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.close()));
+  }
+}

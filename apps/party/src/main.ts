@@ -1,0 +1,29 @@
+/**
+ * A party service (bank, e-commerce, ...): a Nest microservice around the PartyNode protocol
+ * engine. Configured entirely by environment (see PartyConfig).
+ */
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { partyServerOptions } from '../../../libs/transport/src/transport-options';
+import { PartyConfig } from './party.config';
+import { PartyModule } from './party.module';
+import { RpcErrorFilter } from './rpc-error.filter';
+
+async function bootstrap(): Promise<void> {
+  const config = PartyConfig.fromEnv();
+  const app = await NestFactory.createMicroservice(
+    PartyModule.forRoot(config),
+    { ...partyServerOptions(config, config.partyId, { host: config.host, port: config.port }), logger: ['error', 'warn', 'log'] },
+  );
+  app.useGlobalFilters(new RpcErrorFilter(config.partyId));
+  app.enableShutdownHooks();
+  await app.listen();
+  const where = config.transport === 'nats' ? `NATS ${config.natsUrl}` : `tcp://${config.host}:${config.port}`;
+  new Logger('Party').log(`party ${config.partyId} (${config.role}) listening on ${where}`);
+}
+
+bootstrap().catch((e) => {
+  console.error(`party failed to start: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});

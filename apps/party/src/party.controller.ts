@@ -1,0 +1,46 @@
+/** Thin adapter: each message pattern hands its payload to the PartyNode. */
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Commands, PeerEnvelope, PeerTypes } from '../../../libs/protocol/src/messages';
+import { PartyNode } from '../../../libs/protocol/src/party-node';
+import { PayloadCodec } from '../../../libs/transport/src/payload-codec';
+
+type Body = Record<string, unknown>;
+
+@Controller()
+export class PartyController {
+  constructor(
+    private readonly node: PartyNode,
+    private readonly codec: PayloadCodec,
+  ) {}
+
+  private async command(pattern: string, body: Body): Promise<Body> {
+    const reply = await this.node.handleCommand(pattern, await this.codec.inbound(body ?? {}));
+    return this.codec.outbound(reply);
+  }
+
+  @MessagePattern(Commands.health) health(@Payload() b: Body) { return this.command(Commands.health, b); }
+  @MessagePattern(Commands.prepare) prepare(@Payload() b: Body) { return this.command(Commands.prepare, b); }
+  @MessagePattern(Commands.psiExchange) psiExchange(@Payload() b: Body) { return this.command(Commands.psiExchange, b); }
+  @MessagePattern(Commands.psiFinish) psiFinish(@Payload() b: Body) { return this.command(Commands.psiFinish, b); }
+  @MessagePattern(Commands.heKeys) heKeys(@Payload() b: Body) { return this.command(Commands.heKeys, b); }
+  @MessagePattern(Commands.lrForward) lrForward(@Payload() b: Body) { return this.command(Commands.lrForward, b); }
+  @MessagePattern(Commands.lrResidual) lrResidual(@Payload() b: Body) { return this.command(Commands.lrResidual, b); }
+  @MessagePattern(Commands.lrGradient) lrGradient(@Payload() b: Body) { return this.command(Commands.lrGradient, b); }
+  @MessagePattern(Commands.lrUpdate) lrUpdate(@Payload() b: Body) { return this.command(Commands.lrUpdate, b); }
+  @MessagePattern(Commands.lrShareLogits) lrShareLogits(@Payload() b: Body) { return this.command(Commands.lrShareLogits, b); }
+  @MessagePattern(Commands.lrEvaluate) lrEvaluate(@Payload() b: Body) { return this.command(Commands.lrEvaluate, b); }
+  @MessagePattern(Commands.lrBaseline) lrBaseline(@Payload() b: Body) { return this.command(Commands.lrBaseline, b); }
+  @MessagePattern(Commands.close) close(@Payload() b: Body) { return this.command(Commands.close, b); }
+
+  @MessagePattern(PeerTypes.psiBlinded) psiBlinded(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiBlinded, e); }
+  @MessagePattern(PeerTypes.lrForward) lrForwardShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrForward, e); }
+  @MessagePattern(PeerTypes.lrResidual) lrResidualShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrResidual, e); }
+  @MessagePattern(PeerTypes.lrLogits) lrLogits(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrLogits, e); }
+
+  private async peer(pattern: string, envelope: PeerEnvelope): Promise<{ body: Uint8Array | null }> {
+    const inbound = await this.codec.inbound(envelope);
+    if (inbound.type !== pattern) throw new Error(`envelope of type ${inbound.type} sent to ${pattern}`);
+    return this.codec.outbound({ body: await this.node.handlePeer(inbound) });
+  }
+}

@@ -1,0 +1,57 @@
+/** Wires a PartyNode to its config, its peers and the transport's payload codec. */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { DynamicModule, Logger, Module, OnApplicationShutdown, Inject } from '@nestjs/common';
+import { NodeX25519Group } from '../../../libs/crypto/src/psi-group';
+import { initTensorflow } from '../../../libs/ml/src/tf-backend';
+import { PartyModel, PartyNode } from '../../../libs/protocol/src/party-node';
+import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../libs/transport/src/payload-codec';
+import { PartyConfig } from './party.config';
+import { PartyController } from './party.controller';
+import { PeerClients } from './peer-clients';
+
+@Module({})
+export class PartyModule implements OnApplicationShutdown {
+  constructor(@Inject(PayloadCodec) private readonly codec: PayloadCodec) {}
+
+  static forRoot(config: PartyConfig): DynamicModule {
+    return {
+      module: PartyModule,
+      controllers: [PartyController],
+      providers: [
+        { provide: PartyConfig, useValue: config },
+        {
+          provide: PayloadCodec,
+          useFactory: () => (config.transport === 'nats' ? NatsClaimCheckCodec.connect(config.natsUrl) : identityCodec),
+        },
+        PeerClients,
+        {
+          provide: PartyNode,
+          inject: [PeerClients],
+          useFactory: async (peers: PeerClients) => {
+            const tensorflow = await initTensorflow();
+            new Logger('Party').log(`${config.partyId} (${config.role}) using ${tensorflow.description}`);
+            return new PartyNode({
+              partyId: config.partyId,
+              role: config.role,
+              peers,
+              psiGroup: new NodeX25519Group(),
+              tensorflow,
+              dataRoot: config.dataRoot,
+              saveModel: config.modelDir ? (jobId, model) => saveModel(config.modelDir!, config.partyId, jobId, model) : undefined,
+            });
+          },
+        },
+      ],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.codec.close();
+  }
+}
+
+async function saveModel(dir: string, partyId: string, jobId: string, model: PartyModel): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, `${jobId}.${partyId}.json`), JSON.stringify(model, null, 2));
+}

@@ -1,0 +1,113 @@
+/**
+ * The hash chain that makes a job's audit trail tamper-evident:
+ *   hash_i = sha256(canonical(event_i without hash) ), where event_i includes prevHash = hash_{i-1}
+ * and the genesis prevHash is 64 zeros. Changing, removing or reordering any event breaks every
+ * later link; `verifyChain` names the first broken one.
+ */
+import { sha256 } from '@noble/hashes/sha256';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditEventInput {
+  readonly step: string;
+  readonly sender: string;
+  readonly receiver?: string | null;
+  readonly messageDigest?: string | null;
+  readonly byteSize?: number;
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface ChainedAuditEvent {
+  readonly jobId: string;
+  readonly seq: number;
+  readonly step: string;
+  readonly sender: string;
+  readonly receiver: string | null;
+  readonly messageDigest: string | null;
+  readonly byteSize: number;
+  readonly detail: Record<string, unknown>;
+  readonly occurredAt: Date;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export function hashEvent(event: Omit<ChainedAuditEvent, 'hash'>): string {
+  const canonical = canonicalJson({
+    jobId: event.jobId,
+    seq: event.seq,
+    step: event.step,
+    sender: event.sender,
+    receiver: event.receiver,
+    messageDigest: event.messageDigest,
+    byteSize: event.byteSize,
+    detail: event.detail,
+    occurredAt: event.occurredAt.toISOString(),
+    prevHash: event.prevHash,
+  });
+  return bytesToHex(sha256(utf8ToBytes(canonical)));
+}
+
+/** Extends a job's chain: the caller persists what this returns, in order. */
+export class AuditChain {
+  private seq: number;
+  private head: string;
+
+  constructor(
+    readonly jobId: string,
+    start: { seq: number; head: string } = { seq: 0, head: GENESIS_HASH },
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.seq = start.seq;
+    this.head = start.head;
+  }
+
+  append(input: AuditEventInput): ChainedAuditEvent {
+    const unsigned = {
+      jobId: this.jobId,
+      seq: this.seq,
+      step: input.step,
+      sender: input.sender,
+      receiver: input.receiver ?? null,
+      messageDigest: input.messageDigest ?? null,
+      byteSize: input.byteSize ?? 0,
+      detail: input.detail ?? {},
+      occurredAt: this.clock(),
+      prevHash: this.head,
+    };
+    const event = { ...unsigned, hash: hashEvent(unsigned) };
+    this.seq++;
+    this.head = event.hash;
+    return event;
+  }
+}
+
+export interface ChainVerification {
+  readonly valid: boolean;
+  readonly events: number;
+  readonly firstBroken: null | { seq: number; reason: string };
+}
+
+/** Recomputes every link of one job's chain (events sorted by seq). */
+export function verifyChain(events: readonly ChainedAuditEvent[]): ChainVerification {
+  let prev = GENESIS_HASH;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const broken = (reason: string): ChainVerification => ({ valid: false, events: events.length, firstBroken: { seq: e.seq, reason } });
+    if (e.seq !== i) return broken(`expected seq ${i}, found ${e.seq} (an event is missing or reordered)`);
+    if (e.prevHash !== prev) return broken('prev_hash does not match the previous event');
+    if (hashEvent(e) !== e.hash) return broken('hash does not match the event content (the row was altered)');
+    prev = e.hash;
+  }
+  return { valid: true, events: events.length, firstBroken: null };
+}
+
+/** JSON with object keys sorted, so the same event always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}

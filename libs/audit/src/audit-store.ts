@@ -1,0 +1,101 @@
+/**
+ * Persists audit chains: appends are queued per job and written in multi-row INSERTs, and a
+ * caller's `record` resolves only once its event is durable, so a protocol step that awaits it
+ * never runs ahead of its audit trail.
+ */
+import { DataSource } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { AuditChain, AuditEventInput, ChainedAuditEvent, ChainVerification, GENESIS_HASH, verifyChain } from './audit-chain';
+import { AuditEventEntity } from './audit-event.entity';
+
+interface Pending {
+  event: ChainedAuditEvent;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+export class AuditStore {
+  private readonly chains = new Map<string, AuditChain>();
+  private readonly pending = new Map<string, Pending[]>();
+  private readonly writing = new Map<string, Promise<void>>();
+
+  constructor(private readonly ds: DataSource) {}
+
+  /** Appends one event to the job's chain; resolves when it is in the database. */
+  async record(jobId: string, input: AuditEventInput): Promise<ChainedAuditEvent> {
+    const chain = await this.chainFor(jobId);
+    const event = chain.append(input);
+    await new Promise<void>((resolve, reject) => {
+      const queue = this.pending.get(jobId) ?? [];
+      queue.push({ event, resolve, reject });
+      this.pending.set(jobId, queue);
+      this.scheduleWrite(jobId);
+    });
+    return event;
+  }
+
+  async events(jobId: string, page: { offset?: number; limit?: number } = {}): Promise<ChainedAuditEvent[]> {
+    const rows = await this.ds.getRepository(AuditEventEntity).find({
+      where: { jobId },
+      order: { seq: 'ASC' },
+      skip: page.offset,
+      take: page.limit,
+    });
+    return rows.map(toChained);
+  }
+
+  async verify(jobId: string): Promise<ChainVerification> {
+    return verifyChain(await this.events(jobId));
+  }
+
+  private async chainFor(jobId: string): Promise<AuditChain> {
+    let chain = this.chains.get(jobId);
+    if (!chain) {
+      const last = await this.ds.getRepository(AuditEventEntity).findOne({ where: { jobId }, order: { seq: 'DESC' } });
+      chain = new AuditChain(jobId, last ? { seq: last.seq + 1, head: last.hash } : { seq: 0, head: GENESIS_HASH });
+      if (this.chains.has(jobId)) return this.chains.get(jobId)!;
+      this.chains.set(jobId, chain);
+    }
+    return chain;
+  }
+
+  private scheduleWrite(jobId: string): void {
+    if (this.writing.has(jobId)) return;
+    const run = (async () => {
+      // Let concurrent callers of this tick join the same INSERT.
+      await new Promise((r) => setImmediate(r));
+      for (;;) {
+        const batch = this.pending.get(jobId) ?? [];
+        this.pending.delete(jobId);
+        if (batch.length === 0) break;
+        try {
+          await this.ds
+            .getRepository(AuditEventEntity)
+            .insert(batch.map((p) => p.event) as QueryDeepPartialEntity<AuditEventEntity>[]);
+          batch.forEach((p) => p.resolve());
+        } catch (e) {
+          // The chain in memory is now ahead of the database: drop it so the next append reloads.
+          this.chains.delete(jobId);
+          batch.forEach((p) => p.reject(e));
+        }
+      }
+    })().finally(() => this.writing.delete(jobId));
+    this.writing.set(jobId, run);
+  }
+}
+
+function toChained(row: AuditEventEntity): ChainedAuditEvent {
+  return {
+    jobId: row.jobId,
+    seq: row.seq,
+    step: row.step,
+    sender: row.sender,
+    receiver: row.receiver,
+    messageDigest: row.messageDigest,
+    byteSize: row.byteSize,
+    detail: row.detail,
+    occurredAt: row.occurredAt,
+    prevHash: row.prevHash,
+    hash: row.hash,
+  };
+}

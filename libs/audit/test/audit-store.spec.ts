@@ -1,0 +1,92 @@
+/**
+ * Against the real PostgreSQL server (DATABASE_URL, default 127.0.0.1:5432/test) with the real
+ * migrations, and against the embedded PGlite server the demo uses when no DATABASE_URL is set.
+ */
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AuditStore } from '../src/audit-store';
+import { openDatabase, startEmbeddedPostgres, EmbeddedPostgres } from '../src/database';
+import { verifyChain } from '../src/audit-chain';
+
+const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+describe(`${AuditStore.name} on the PostgreSQL server`, () => {
+  let ds: DataSource;
+  let store: AuditStore;
+
+  beforeAll(async () => {
+    ds = await openDatabase(SERVER_URL);
+    store = new AuditStore(ds);
+  });
+  afterAll(() => ds.destroy());
+
+  it('persists concurrent appends as one gap-free chain that verifies', async () => {
+    const jobId = randomUUID();
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        store.record(jobId, { step: 'lr.forward', sender: 'ecommerce', receiver: 'bank', messageDigest: 'ab'.repeat(32), byteSize: i, detail: { batch: i } }),
+      ),
+    );
+    const events = await store.events(jobId);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(await store.verify(jobId)).toEqual({ valid: true, events: 50, firstBroken: null });
+  });
+
+  it('continues a chain across store instances (a restarted coordinator)', async () => {
+    const jobId = randomUUID();
+    await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'queued' } });
+    const second = new AuditStore(ds);
+    await second.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'aligning' } });
+    expect((await second.verify(jobId)).valid).toBe(true);
+    expect((await second.events(jobId)).length).toBe(2);
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE on audit_events (append-only trigger)', async () => {
+    const jobId = randomUUID();
+    await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'queued' } });
+    await expect(ds.query(`UPDATE audit_events SET byte_size = 1 WHERE job_id = $1`, [jobId])).rejects.toThrow(/append-only: UPDATE/);
+    await expect(ds.query(`DELETE FROM audit_events WHERE job_id = $1`, [jobId])).rejects.toThrow(/append-only: DELETE/);
+    await expect(ds.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only: TRUNCATE/);
+  });
+
+  it('detects a row edited by someone who disabled the trigger', async () => {
+    const jobId = randomUUID();
+    for (let i = 0; i < 3; i++) await store.record(jobId, { step: 'lr.update', sender: 'coordinator', receiver: 'bank', byteSize: 100 + i });
+    const runner = ds.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      await runner.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete`);
+      await runner.query(`UPDATE audit_events SET byte_size = 999 WHERE job_id = $1 AND seq = 1`, [jobId]);
+      await runner.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete`);
+      await runner.commitTransaction();
+    } finally {
+      await runner.release();
+    }
+    const verification = await store.verify(jobId);
+    expect(verification.valid).toBe(false);
+    expect(verification.firstBroken).toEqual({ seq: 1, reason: 'hash does not match the event content (the row was altered)' });
+  });
+});
+
+describe(`${AuditStore.name} on embedded PGlite`, () => {
+  let pg: EmbeddedPostgres;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    pg = await startEmbeddedPostgres();
+    ds = await openDatabase(pg.url, { singleConnection: true });
+  });
+  afterAll(async () => {
+    await ds.destroy();
+    await pg.stop();
+  });
+
+  it('runs the same migrations and chain code', async () => {
+    const store = new AuditStore(ds);
+    const jobId = randomUUID();
+    for (let i = 0; i < 5; i++) await store.record(jobId, { step: 'psi.blinded', sender: 'bank', receiver: 'ecommerce', byteSize: 32 * i });
+    const events = await store.events(jobId);
+    expect(verifyChain(events)).toEqual({ valid: true, events: 5, firstBroken: null });
+    await expect(ds.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * Environment -> typed, validated config class, once at boot. An app refuses to start on a bad
+ * value, and the error names every offending variable.
+ */
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig<T extends object>(cls: new () => T, env: Record<string, string | undefined>): T {
+  const instance = plainToInstance(cls, env, { enableImplicitConversion: true, excludeExtraneousValues: true });
+  const errors = validateSync(instance, { skipMissingProperties: false });
+  if (errors.length > 0) throw new ConfigError(`invalid configuration: ${describe(errors)}`);
+  return instance;
+}
+
+function describe(errors: ValidationError[]): string {
+  return errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`).join('; ');
+}
+
+export interface PartyEndpoint {
+  readonly partyId: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Parses the party registry, `bank@127.0.0.1:7101,ecommerce@127.0.0.1:7102`.
+ * @throws ConfigError naming the malformed entry.
+ */
+export function parsePartyRegistry(value: string): PartyEndpoint[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const m = /^([A-Za-z0-9_-]+)@([^:@]+):(\d{1,5})$/.exec(entry);
+      if (!m) throw new ConfigError(`VFL_PARTIES entry "${entry}" is not of the form id@host:port`);
+      return { partyId: m[1], host: m[2], port: Number(m[3]) };
+    });
+}

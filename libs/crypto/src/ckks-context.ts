@@ -1,0 +1,246 @@
+/**
+ * CkksContext: the SEAL context, encoder and evaluator for one parameter set, plus the few
+ * operations split learning needs (encode at a level, plaintext multiply with rescale,
+ * rotate-and-sum, binary (de)serialization with validation).
+ *
+ * Keys live elsewhere: the coordinator's CkksKeyHolder owns the secret key; parties hold a
+ * CkksEncryptor built from the public bundle. Every SEAL object created here is freed with
+ * `.delete()` by its owner: the WASM heap never shrinks on its own.
+ */
+import { CKKS_N8192_L2, CkksParameterSet, slotCount } from './ckks-parameters';
+import { loadSeal, SEALLibrary } from './seal-runtime';
+import type { Context } from 'node-seal/implementation/context';
+import type { CKKSEncoder } from 'node-seal/implementation/ckks-encoder';
+import type { Evaluator } from 'node-seal/implementation/evaluator';
+import type { CipherText } from 'node-seal/implementation/cipher-text';
+import type { PlainText } from 'node-seal/implementation/plain-text';
+import type { ParmsIdType } from 'node-seal/implementation/parms-id-type';
+import type { GaloisKeys } from 'node-seal/implementation/galois-keys';
+
+export type { CipherText, PlainText, GaloisKeys };
+
+export type CkksErrorCode =
+  | 'WRONG_PARAMETERS'
+  | 'WRONG_LEVEL'
+  | 'WRONG_SCALE'
+  | 'WRONG_SIZE'
+  | 'MALFORMED_CIPHERTEXT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'VALUE_OUT_OF_RANGE';
+
+/** A ciphertext or key that does not belong to this job's parameters, level or shape. */
+export class CkksError extends Error {
+  constructor(
+    readonly code: CkksErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CkksError';
+  }
+}
+
+/** What a receiver expects of an incoming ciphertext before it touches it. */
+export interface CiphertextExpectation {
+  /** Chain index: the top data level is `topLevel`, each rescale lowers it by one. */
+  readonly level: number;
+  /** Upper bound on the serialized size, checked before parsing. */
+  readonly maxBytes?: number;
+}
+
+export class CkksContext {
+  readonly slots: number;
+  readonly scale: number;
+  /** Chain index of freshly encrypted ciphertexts (the first data level). */
+  readonly topLevel: number;
+  private readonly parmsByLevel: ParmsIdType[] = [];
+  private readonly levelByParms = new Map<string, number>();
+  private readonly primesByLevel: number[] = [];
+
+  private constructor(
+    readonly seal: SEALLibrary,
+    readonly params: CkksParameterSet,
+    readonly context: Context,
+    readonly encoder: CKKSEncoder,
+    readonly evaluator: Evaluator,
+  ) {
+    this.slots = slotCount(params);
+    this.scale = 2 ** params.scaleBits;
+    let data = context.firstContextData;
+    this.topLevel = data.chainIndex;
+    for (;;) {
+      const level = data.chainIndex;
+      const parmsId = data.parmsId;
+      this.parmsByLevel[level] = parmsId;
+      this.levelByParms.set(parmsKey(parmsId), level);
+      const moduli = data.parms.coeffModulus;
+      this.primesByLevel[level] = Number(moduli[moduli.length - 1]);
+      if (level === 0) break;
+      data = data.nextContextData;
+    }
+  }
+
+  /**
+   * @throws RangeError when SEAL refuses the parameter set (for example above the security bound).
+   */
+  static async create(params: CkksParameterSet = CKKS_N8192_L2): Promise<CkksContext> {
+    const seal = await loadSeal();
+    const parms = seal.EncryptionParameters(seal.SchemeType.ckks);
+    try {
+      parms.setPolyModulusDegree(params.polyModulusDegree);
+      parms.setCoeffModulus(
+        seal.CoeffModulus.Create(params.polyModulusDegree, Int32Array.from(params.coeffModulusBits)),
+      );
+      const context = seal.Context(parms, true, seal.SecurityLevel.tc128);
+      if (!context.parametersSet()) {
+        context.delete();
+        throw new RangeError(`CKKS parameter set ${params.name} is not valid at 128-bit security`);
+      }
+      return new CkksContext(seal, params, context, seal.CKKSEncoder(context), seal.Evaluator(context));
+    } finally {
+      parms.delete();
+    }
+  }
+
+  /** Scale of a ciphertext at `level` produced by fresh encryption and one plaintext product per level dropped. */
+  expectedScale(level: number): number {
+    let scale = this.scale;
+    for (let l = this.topLevel; l > level; l--) scale = (scale * this.scale) / this.primesByLevel[l];
+    return scale;
+  }
+
+  levelOf(value: CipherText | PlainText): number {
+    const parmsId = value.parmsId;
+    try {
+      const level = this.levelByParms.get(parmsKey(parmsId));
+      if (level === undefined) throw new CkksError('WRONG_PARAMETERS', 'value is not under this CKKS context');
+      return level;
+    } finally {
+      parmsId.delete();
+    }
+  }
+
+  /**
+   * Encodes up to `slots` reals (missing slots are zero) at `level` and `scale`.
+   * @throws RangeError when more values than slots are given or a value is not finite.
+   */
+  encode(values: ArrayLike<number>, level: number = this.topLevel, scale: number = this.scale): PlainText {
+    if (values.length > this.slots) {
+      throw new RangeError(`"values" expected at most ${this.slots} entries, got ${values.length}`);
+    }
+    const padded = new Float64Array(this.slots);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!Number.isFinite(v)) throw new RangeError(`"values" expected finite numbers, got ${v} at index ${i}`);
+      padded[i] = v;
+    }
+    const plain = this.encoder.encode(padded, scale) as PlainText;
+    if (level !== this.topLevel) this.evaluator.plainModSwitchTo(plain, this.parmsByLevel[level], plain);
+    return plain;
+  }
+
+  /** ct += plain(values), with the plaintext matched to the ciphertext's level and exact scale. */
+  addValues(ct: CipherText, values: ArrayLike<number>): void {
+    const plain = this.encode(values, this.levelOf(ct), ct.scale);
+    try {
+      this.evaluator.addPlain(ct, plain, ct);
+    } finally {
+      plain.delete();
+    }
+  }
+
+  /** Returns ct * plain, rescaled once (one level consumed). The plaintext must sit at ct's level. */
+  multiplyPlainRescale(ct: CipherText, plain: PlainText): CipherText {
+    const out = this.evaluator.multiplyPlain(ct, plain) as CipherText;
+    this.evaluator.rescaleToNext(out, out);
+    return out;
+  }
+
+  /**
+   * Sums blocks of `stride` slots in place: afterwards slot j (for j < stride) holds
+   * sum over k of slot (k * stride + j). Needs Galois keys for steps stride, 2*stride, ..., slots/2.
+   */
+  rotateSum(ct: CipherText, stride: number, galoisKeys: GaloisKeys): void {
+    for (let step = stride; step < this.slots; step *= 2) {
+      const rotated = this.evaluator.rotateVector(ct, step, galoisKeys) as CipherText;
+      try {
+        this.evaluator.add(ct, rotated, ct);
+      } finally {
+        rotated.delete();
+      }
+    }
+  }
+
+  /** Galois steps `rotateSum` needs for a given stride. */
+  rotationSteps(stride: number): number[] {
+    assertPowerOfTwo(stride, 'stride');
+    const steps: number[] = [];
+    for (let step = stride; step < this.slots; step *= 2) steps.push(step);
+    return steps;
+  }
+
+  serialize(ct: CipherText): Uint8Array {
+    return ct.saveArray(this.seal.ComprModeType.zstd);
+  }
+
+  /**
+   * Parses a ciphertext from a peer and checks it against what the protocol step expects.
+   * @throws CkksError naming the mismatch (size, parameters, level, scale).
+   */
+  deserialize(bytes: Uint8Array, expect: CiphertextExpectation): CipherText {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`"ciphertext" expected Uint8Array, got ${typeof bytes}`);
+    const max = expect.maxBytes ?? 2 * this.maxCiphertextBytes();
+    if (bytes.length > max) {
+      throw new CkksError('PAYLOAD_TOO_LARGE', `ciphertext expected at most ${max} bytes, got ${bytes.length}`);
+    }
+    const ct = this.seal.CipherText();
+    try {
+      try {
+        ct.loadArray(this.context, bytes);
+      } catch (e) {
+        throw new CkksError(
+          'WRONG_PARAMETERS',
+          `ciphertext does not parse under ${this.params.name}: ${errorText(e)}`,
+        );
+      }
+      if (ct.size !== 2) throw new CkksError('WRONG_SIZE', `ciphertext expected size 2, got ${ct.size}`);
+      const level = this.levelOf(ct);
+      if (level !== expect.level) {
+        throw new CkksError('WRONG_LEVEL', `ciphertext expected at level ${expect.level}, got level ${level}`);
+      }
+      const scale = this.expectedScale(level);
+      if (Math.abs(ct.scale / scale - 1) > 1e-9) {
+        throw new CkksError('WRONG_SCALE', `ciphertext expected scale ${scale}, got ${ct.scale}`);
+      }
+      return ct;
+    } catch (e) {
+      ct.delete();
+      throw e;
+    }
+  }
+
+  /** Serialized size bound of an uncompressed ciphertext at the top level (plus header). */
+  maxCiphertextBytes(): number {
+    return 2 * this.params.polyModulusDegree * (this.topLevel + 1) * 8 + 1024;
+  }
+
+  dispose(): void {
+    for (const p of this.parmsByLevel) p?.delete();
+    this.evaluator.delete();
+    this.encoder.delete();
+    this.context.delete();
+  }
+}
+
+function parmsKey(parmsId: ParmsIdType): string {
+  return Array.from(parmsId.values, (v) => v.toString(16)).join(':');
+}
+
+function assertPowerOfTwo(n: number, name: string): void {
+  if (!Number.isInteger(n) || n < 1 || (n & (n - 1)) !== 0) {
+    throw new RangeError(`"${name}" expected a power of two, got ${n}`);
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,126 @@
+/**
+ * CKKS key material, split by who may hold it.
+ *
+ * - CkksKeyHolder (the coordinator): generates the key pair for one job, exports only the public
+ *   bundle, and decrypts. It never exports the secret key.
+ * - CkksEncryptor (a party): built from the public bundle; encrypts and rotates, cannot decrypt.
+ *
+ * Galois keys are generated only for the rotation steps the job's layout uses (they are large:
+ * ~0.7 MB each, seeded and zstd-compressed).
+ */
+import { CkksContext, CkksError, CipherText, GaloisKeys } from './ckks-context';
+import type { SecretKey } from 'node-seal/implementation/secret-key';
+import type { PublicKey } from 'node-seal/implementation/public-key';
+import type { Encryptor } from 'node-seal/implementation/encryptor';
+import type { Decryptor } from 'node-seal/implementation/decryptor';
+
+/** Everything a party needs to encrypt and evaluate: safe to send to anyone. */
+export interface CkksPublicBundle {
+  readonly parameterSet: string;
+  readonly publicKey: Uint8Array;
+  readonly galoisKeys: Uint8Array;
+  readonly galoisSteps: readonly number[];
+}
+
+export class CkksKeyHolder {
+  private constructor(
+    readonly ckks: CkksContext,
+    private readonly secretKey: SecretKey,
+    private readonly decryptor: Decryptor,
+    private readonly bundle: CkksPublicBundle,
+  ) {}
+
+  static generate(ckks: CkksContext, galoisSteps: readonly number[]): CkksKeyHolder {
+    const { seal } = ckks;
+    const generator = seal.KeyGenerator(ckks.context);
+    try {
+      const secretKey = generator.secretKey();
+      const publicKey = generator.createPublicKeySerializable();
+      const galois = generator.createGaloisKeysSerializable(Int32Array.from(galoisSteps));
+      try {
+        const bundle: CkksPublicBundle = {
+          parameterSet: ckks.params.name,
+          publicKey: publicKey.saveArray(seal.ComprModeType.zstd),
+          galoisKeys: galois.saveArray(seal.ComprModeType.zstd),
+          galoisSteps: [...galoisSteps],
+        };
+        return new CkksKeyHolder(ckks, secretKey, seal.Decryptor(ckks.context, secretKey), bundle);
+      } finally {
+        publicKey.delete();
+        galois.delete();
+      }
+    } finally {
+      generator.delete();
+    }
+  }
+
+  publicBundle(): CkksPublicBundle {
+    return this.bundle;
+  }
+
+  /** Decrypts and decodes all slots. Policy (what may be decrypted, what is released) is the caller's. */
+  decrypt(ct: CipherText): Float64Array {
+    const plain = this.decryptor.decrypt(ct);
+    if (!plain) throw new CkksError('MALFORMED_CIPHERTEXT', 'decryption produced no plaintext');
+    try {
+      return this.ckks.encoder.decode(plain) as Float64Array;
+    } finally {
+      plain.delete();
+    }
+  }
+
+  dispose(): void {
+    this.decryptor.delete();
+    this.secretKey.delete();
+  }
+}
+
+export class CkksEncryptor {
+  private constructor(
+    readonly ckks: CkksContext,
+    private readonly publicKey: PublicKey,
+    private readonly encryptor: Encryptor,
+    readonly galoisKeys: GaloisKeys,
+    readonly galoisSteps: readonly number[],
+  ) {}
+
+  /**
+   * @throws CkksError WRONG_PARAMETERS when the bundle was made for another parameter set.
+   */
+  static fromBundle(ckks: CkksContext, bundle: CkksPublicBundle): CkksEncryptor {
+    if (bundle.parameterSet !== ckks.params.name) {
+      throw new CkksError(
+        'WRONG_PARAMETERS',
+        `public keys are for ${bundle.parameterSet}, this party runs ${ckks.params.name}`,
+      );
+    }
+    const { seal } = ckks;
+    const publicKey = seal.PublicKey();
+    const galoisKeys = seal.GaloisKeys();
+    try {
+      publicKey.loadArray(ckks.context, bundle.publicKey);
+      galoisKeys.loadArray(ckks.context, bundle.galoisKeys);
+    } catch (e) {
+      publicKey.delete();
+      galoisKeys.delete();
+      throw new CkksError('WRONG_PARAMETERS', `public key bundle does not load: ${e instanceof Error ? e.message : e}`);
+    }
+    return new CkksEncryptor(ckks, publicKey, seal.Encryptor(ckks.context, publicKey), galoisKeys, bundle.galoisSteps);
+  }
+
+  /** Encrypts up to `slots` reals at the top level. */
+  encrypt(values: ArrayLike<number>): CipherText {
+    const plain = this.ckks.encode(values);
+    try {
+      return this.encryptor.encrypt(plain) as CipherText;
+    } finally {
+      plain.delete();
+    }
+  }
+
+  dispose(): void {
+    this.encryptor.delete();
+    this.publicKey.delete();
+    this.galoisKeys.delete();
+  }
+}

@@ -1,0 +1,14 @@
+/** Public API of the data library: party tables, validation errors, seeded PRNG, synthetic demo data. */
+export { DataValidationError, quoteCell } from './data-validation-error';
+export type { DataErrorCode, DataErrorLocation } from './data-validation-error';
+export { parsePartyTable, loadPartyTable, selectRows, featureMatrixRow } from './party-table';
+export type { PartyTable, LoadTableOptions } from './party-table';
+export { SeededRandom } from './seeded-random';
+export {
+  generateSyntheticVfl,
+  writeSyntheticVfl,
+  BANK_COLUMNS,
+  BANK_LABEL_COLUMN,
+  ECOMMERCE_COLUMNS,
+} from './synthetic';
+export type { SyntheticOptions, SyntheticTables } from './synthetic';

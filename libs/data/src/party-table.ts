@@ -1,0 +1,385 @@
+/**
+ * Loads one party's CSV (id column, optional 0/1 label, numeric features) into
+ * a compact, validated in-memory table, and selects / reorders its rows after
+ * PSI alignment. Pure data handling: no networking, no framework.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { readCsvRecords } from './csv-records';
+import { DataValidationError, quoteCell } from './data-validation-error';
+
+/** One party's validated table. Row i of `features` / `labels` belongs to `ids[i]`. */
+export interface PartyTable {
+  /** Row order as in the file (or as requested by {@link selectRows}). */
+  readonly ids: string[];
+  /** In file order (or `featureColumns` order), excluding id and label columns. */
+  readonly featureNames: string[];
+  /** Row-major, `ids.length * featureNames.length`. */
+  readonly features: Float64Array;
+  /** 0/1, present only when a label column was requested. */
+  readonly labels?: Uint8Array;
+  /** Hex SHA-256 of the raw file bytes (for the audit trail). */
+  readonly contentSha256: string;
+  /** File basename. */
+  readonly source: string;
+}
+
+/** How to interpret the CSV columns. */
+export interface LoadTableOptions {
+  /** Name of the ID column. Default `'id'`. */
+  idColumn?: string;
+  /** When set, the column must exist and hold 0/1 (or -1/+1, mapped to 0/1). */
+  labelColumn?: string;
+  /** When set, exactly these columns are the features, in this order; other columns are ignored. */
+  featureColumns?: string[];
+  /** Longest accepted ID in characters. Default 128. */
+  maxIdLength?: number;
+  /** Optional guard on the number of data rows. */
+  maxRows?: number;
+}
+
+const DEFAULT_ID_COLUMN = 'id';
+const DEFAULT_MAX_ID_LENGTH = 128;
+
+/** Column positions resolved from the header. */
+interface ColumnPlan {
+  idIndex: number;
+  labelIndex: number; // -1 when no label column was requested
+  featureIndices: number[];
+  featureNames: string[];
+}
+
+/**
+ * Parse and validate a party's CSV text.
+ *
+ * @param csvText raw file content (its bytes are hashed into `contentSha256`)
+ * @param source file name used in error messages and `PartyTable.source` (basename is kept)
+ * @param options column selection and limits
+ * @throws {DataValidationError} EMPTY, MISSING_COLUMN, DUPLICATE_COLUMN, UNEXPECTED_COLUMNS,
+ *   RAGGED_ROW, MISSING_ID, DUPLICATE_ID, ID_TOO_LONG, NON_NUMERIC, NOT_FINITE, BAD_LABEL,
+ *   MALFORMED_CSV (also used when `maxRows` is exceeded)
+ * @throws {RangeError} when `maxIdLength` or `maxRows` is not a positive integer
+ */
+export function parsePartyTable(
+  csvText: string | Buffer,
+  source: string,
+  options: LoadTableOptions = {},
+): PartyTable {
+  const file = basename(source);
+  // Strings are hashed as their UTF-8 bytes, i.e. what the file would contain.
+  const contentSha256 = createHash('sha256').update(csvText).digest('hex');
+  const idColumn = options.idColumn ?? DEFAULT_ID_COLUMN;
+  const maxIdLength = positiveInteger(options.maxIdLength ?? DEFAULT_MAX_ID_LENGTH, 'maxIdLength');
+  const maxRows = options.maxRows === undefined ? undefined : positiveInteger(options.maxRows, 'maxRows');
+
+  // header + maxRows + 1 records are enough to detect an oversize file
+  const records = readCsvRecords(csvText, file, maxRows === undefined ? Infinity : maxRows + 2);
+  if (records.length === 0) {
+    throw new DataValidationError('EMPTY', 'file is empty (no header row)', { file });
+  }
+  const headerLine = records[0].info.lines;
+  const header = records[0].record.map((name) => name.trim());
+  const plan = planColumns(header, headerLine, file, idColumn, options);
+
+  const rowCount = records.length - 1;
+  if (rowCount === 0) {
+    throw new DataValidationError('EMPTY', 'header but no data rows', { file, line: headerLine });
+  }
+  if (maxRows !== undefined && rowCount > maxRows) {
+    throw new DataValidationError('MALFORMED_CSV', `more than maxRows=${maxRows} data rows`, {
+      file,
+      line: records[maxRows + 1].info.lines,
+    });
+  }
+
+  const width = plan.featureIndices.length;
+  const ids: string[] = new Array<string>(rowCount);
+  const features = new Float64Array(rowCount * width);
+  const labels = plan.labelIndex >= 0 ? new Uint8Array(rowCount) : undefined;
+  const labelColumn = options.labelColumn ?? '';
+  const firstLineOfId = new Map<string, number>();
+  const labelEncoding: LabelEncoding = { zeroLine: 0, minusOneLine: 0 };
+
+  for (let r = 0; r < rowCount; r++) {
+    const { record, info } = records[r + 1];
+    const line = info.lines;
+    if (record.length !== header.length) {
+      throw new DataValidationError(
+        'RAGGED_ROW',
+        `expected ${header.length} cells, found ${record.length}`,
+        { file, line },
+      );
+    }
+    const id = record[plan.idIndex].trim();
+    checkId(id, line, file, idColumn, maxIdLength, firstLineOfId);
+    ids[r] = id;
+    if (labels) {
+      labels[r] = parseLabel(record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding);
+    }
+    const offset = r * width;
+    for (let j = 0; j < width; j++) {
+      features[offset + j] = parseFeature(record[plan.featureIndices[j]].trim(), line, file, plan.featureNames[j]);
+    }
+  }
+
+  const table: PartyTable = { ids, featureNames: plan.featureNames, features, contentSha256, source: file };
+  return labels ? { ...table, labels } : table;
+}
+
+/**
+ * Read and parse a party's CSV file.
+ *
+ * @param path path to the CSV file
+ * @param options see {@link LoadTableOptions}
+ * @throws {DataValidationError} FILE_NOT_FOUND when the path does not exist or is not a file,
+ *   plus everything {@link parsePartyTable} throws
+ */
+export async function loadPartyTable(path: string, options: LoadTableOptions = {}): Promise<PartyTable> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new DataValidationError('FILE_NOT_FOUND', 'file not found', { file: path });
+    }
+    if (code === 'EISDIR') {
+      throw new DataValidationError('FILE_NOT_FOUND', 'path is a directory, not a file', { file: path });
+    }
+    throw err;
+  }
+  return parsePartyTable(bytes, path, options);
+}
+
+/**
+ * A new table holding the rows of `ids`, in that order (e.g. the PSI intersection).
+ * `contentSha256` and `source` still describe the original file.
+ *
+ * @throws {DataValidationError} MISSING_ID when a requested id is not in the table,
+ *   DUPLICATE_ID when the request repeats an id. Messages give positions, never id values.
+ */
+export function selectRows(table: PartyTable, ids: readonly string[]): PartyTable {
+  const rowOf = new Map<string, number>();
+  table.ids.forEach((id, row) => rowOf.set(id, row));
+  const width = table.featureNames.length;
+  const features = new Float64Array(ids.length * width);
+  const labels = table.labels ? new Uint8Array(ids.length) : undefined;
+  const requestedAt = new Map<string, number>();
+
+  ids.forEach((id, k) => {
+    const row = rowOf.get(id);
+    if (row === undefined) {
+      throw new DataValidationError('MISSING_ID', `selectRows: requested id at position ${k} is not in the table`, {
+        file: table.source,
+      });
+    }
+    const earlier = requestedAt.get(id);
+    if (earlier !== undefined) {
+      throw new DataValidationError(
+        'DUPLICATE_ID',
+        `selectRows: requested id at position ${k} repeats position ${earlier}`,
+        { file: table.source },
+      );
+    }
+    requestedAt.set(id, k);
+    features.set(table.features.subarray(row * width, (row + 1) * width), k * width);
+    if (labels && table.labels) labels[k] = table.labels[row];
+  });
+
+  const selected: PartyTable = {
+    ids: [...ids],
+    featureNames: [...table.featureNames],
+    features,
+    contentSha256: table.contentSha256,
+    source: table.source,
+  };
+  return labels ? { ...selected, labels } : selected;
+}
+
+/**
+ * The features of one row. Returns a view into `table.features` (no copy);
+ * call `.slice()` on it before mutating.
+ *
+ * @throws {RangeError} when `row` is not an integer in `[0, ids.length)`
+ */
+export function featureMatrixRow(table: PartyTable, row: number): Float64Array {
+  if (!Number.isInteger(row) || row < 0 || row >= table.ids.length) {
+    throw new RangeError(`row ${row} out of range [0, ${table.ids.length})`);
+  }
+  const width = table.featureNames.length;
+  return table.features.subarray(row * width, (row + 1) * width);
+}
+
+// ---------------------------------------------------------------------------
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+/** Resolve id, label and feature column positions from the header, validating names. */
+function planColumns(
+  header: string[],
+  line: number,
+  file: string,
+  idColumn: string,
+  options: LoadTableOptions,
+): ColumnPlan {
+  const { labelColumn, featureColumns } = options;
+  const positions = new Map<string, number[]>();
+  header.forEach((name, i) => {
+    const list = positions.get(name);
+    if (list) list.push(i);
+    else positions.set(name, [i]);
+  });
+  const indexOf = (name: string, role: string): number => {
+    const list = positions.get(name);
+    if (!list) {
+      throw new DataValidationError('MISSING_COLUMN', `missing ${role} column ${JSON.stringify(name)}`, {
+        file,
+        line,
+        column: name,
+      });
+    }
+    if (list.length > 1) {
+      const where = list.map((i) => i + 1).join(' and ');
+      throw new DataValidationError('DUPLICATE_COLUMN', `header names this column more than once (positions ${where})`, {
+        file,
+        line,
+        column: name,
+      });
+    }
+    return list[0];
+  };
+
+  if (labelColumn !== undefined && labelColumn === idColumn) {
+    throw new DataValidationError('UNEXPECTED_COLUMNS', 'label column and id column must differ', {
+      file,
+      column: idColumn,
+    });
+  }
+  const idIndex = indexOf(idColumn, 'id');
+  const labelIndex = labelColumn === undefined ? -1 : indexOf(labelColumn, 'label');
+
+  let featureNames: string[];
+  if (featureColumns !== undefined) {
+    const reserved = featureColumns.find((name) => name === idColumn || name === labelColumn);
+    if (reserved !== undefined) {
+      throw new DataValidationError('UNEXPECTED_COLUMNS', 'featureColumns must not list the id or label column', {
+        file,
+        column: reserved,
+      });
+    }
+    const repeated = featureColumns.find((name, i) => featureColumns.indexOf(name) !== i);
+    if (repeated !== undefined) {
+      throw new DataValidationError('DUPLICATE_COLUMN', 'featureColumns lists this column more than once', {
+        file,
+        column: repeated,
+      });
+    }
+    const missing = featureColumns.filter((name) => !positions.has(name));
+    if (missing.length > 0) {
+      const names = missing.map((name) => JSON.stringify(name)).join(', ');
+      throw new DataValidationError('MISSING_COLUMN', `missing feature column(s) ${names}`, {
+        file,
+        line,
+        column: missing[0],
+      });
+    }
+    featureNames = [...featureColumns];
+  } else {
+    featureNames = header.filter((_, i) => i !== idIndex && i !== labelIndex);
+  }
+
+  if (featureNames.length === 0) {
+    throw new DataValidationError('MISSING_COLUMN', 'no feature columns', { file, line });
+  }
+  const unnamed = featureNames.indexOf('');
+  if (unnamed >= 0) {
+    throw new DataValidationError('MALFORMED_CSV', `header cell ${header.indexOf('') + 1} has no column name`, {
+      file,
+      line,
+    });
+  }
+  const featureIndices = featureNames.map((name) => indexOf(name, 'feature'));
+  return { idIndex, labelIndex, featureIndices, featureNames };
+}
+
+/** Validate one ID; messages carry line numbers only, never the ID. */
+function checkId(
+  id: string,
+  line: number,
+  file: string,
+  column: string,
+  maxIdLength: number,
+  firstLineOfId: Map<string, number>,
+): void {
+  if (id === '') {
+    throw new DataValidationError('MISSING_ID', 'id is empty', { file, line, column });
+  }
+  if (id.length > maxIdLength) {
+    throw new DataValidationError('ID_TOO_LONG', `id has ${id.length} characters, limit is ${maxIdLength}`, {
+      file,
+      line,
+      column,
+    });
+  }
+  const first = firstLineOfId.get(id);
+  if (first !== undefined) {
+    throw new DataValidationError('DUPLICATE_ID', `duplicate id (first seen on line ${first})`, {
+      file,
+      line,
+      column,
+    });
+  }
+  firstLineOfId.set(id, line);
+}
+
+/** Lines where a 0 and a -1 label were first seen, to reject mixed encodings. 0 = not seen. */
+interface LabelEncoding {
+  zeroLine: number;
+  minusOneLine: number;
+}
+
+/** Map 0/1 and -1/+1 to 0/1. Anything else, or a file mixing 0 and -1, is BAD_LABEL. */
+function parseLabel(cell: string, line: number, file: string, column: string, encoding: LabelEncoding): number {
+  const value = cell === '' ? NaN : Number(cell);
+  if (value === 1) return 1;
+  if (value === 0) {
+    if (encoding.zeroLine === 0) encoding.zeroLine = line;
+  } else if (value === -1) {
+    if (encoding.minusOneLine === 0) encoding.minusOneLine = line;
+  } else {
+    throw new DataValidationError('BAD_LABEL', `${quoteCell(cell)} is not a label (expected 0/1 or -1/+1)`, {
+      file,
+      line,
+      column,
+    });
+  }
+  if (encoding.zeroLine !== 0 && encoding.minusOneLine !== 0) {
+    throw new DataValidationError(
+      'BAD_LABEL',
+      `labels mix 0 and -1 (first 0 on line ${encoding.zeroLine}, first -1 on line ${encoding.minusOneLine})`,
+      { file, line, column },
+    );
+  }
+  return 0;
+}
+
+const NON_FINITE_WORDS = /^[+-]?(nan|inf|infinity)$/i;
+
+/** A finite number, or NON_NUMERIC / NOT_FINITE naming the offending (truncated) cell. */
+function parseFeature(cell: string, line: number, file: string, column: string): number {
+  const value = Number(cell);
+  if (Number.isFinite(value) && cell !== '') return value;
+  if (cell === '') {
+    throw new DataValidationError('NON_NUMERIC', 'empty cell, expected a number', { file, line, column });
+  }
+  if (Number.isNaN(value) && !NON_FINITE_WORDS.test(cell)) {
+    throw new DataValidationError('NON_NUMERIC', `${quoteCell(cell)} is not a number`, { file, line, column });
+  }
+  throw new DataValidationError('NOT_FINITE', `${quoteCell(cell)} is not a finite number`, { file, line, column });
+}

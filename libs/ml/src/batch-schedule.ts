@@ -1,0 +1,42 @@
+/**
+ * The row schedule every party derives on its own from the job seed, so that all parties cut
+ * the aligned rows into the same validation split and the same mini-batches without exchanging
+ * a single index. Rows are positions in the PSI's agreed ordering of shared IDs.
+ */
+import { SeededRandom } from '../../data/src/seeded-random';
+
+export interface RowSplit {
+  readonly train: Int32Array;
+  readonly validation: Int32Array;
+}
+
+/**
+ * @throws RangeError when the fraction leaves either side empty.
+ */
+export function trainValidationSplit(rows: number, validationFraction: number, seed: number): RowSplit {
+  if (!(validationFraction >= 0 && validationFraction < 1)) {
+    throw new RangeError(`"validationFraction" expected in [0, 1), got ${validationFraction}`);
+  }
+  const order = permutation(rows, new SeededRandom(seed));
+  const validationRows = Math.round(rows * validationFraction);
+  if (rows - validationRows < 1) throw new RangeError(`${rows} rows leave no training rows`);
+  return {
+    train: Int32Array.from(order.slice(validationRows)).sort(),
+    validation: Int32Array.from(order.slice(0, validationRows)).sort(),
+  };
+}
+
+/** The mini-batches of one epoch: a fresh seeded shuffle of the training rows, cut in order. */
+export function epochBatches(train: Int32Array, batchSize: number, seed: number, epoch: number): Int32Array[] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`"batchSize" expected a positive integer, got ${batchSize}`);
+  const order = permutation(train.length, new SeededRandom(seed * 1_000_003 + epoch + 1));
+  const batches: Int32Array[] = [];
+  for (let start = 0; start < order.length; start += batchSize) {
+    batches.push(Int32Array.from(order.slice(start, start + batchSize), (k) => train[k]));
+  }
+  return batches;
+}
+
+function permutation(n: number, random: SeededRandom): number[] {
+  return random.shuffle(Array.from({ length: n }, (_, i) => i));
+}

@@ -1,0 +1,97 @@
+/**
+ * The pieces of (split) logistic regression that every party and the plaintext reference share,
+ * so the federated model and its reference run literally the same arithmetic.
+ *
+ * Residual: with labels y in {0, 1} and logit u, the loss gradient is (sigmoid(u) - y)·x. Under
+ * HE we use the first-order Taylor expansion of the sigmoid at 0 (Hardy et al. 2017):
+ *   sigmoid(u) ≈ 1/2 + u/4,   residual d = u/4 + 1/2 - y,
+ * which needs only additions and plaintext products on ciphertexts.
+ */
+export type OptimizerName = 'sgd' | 'adam';
+
+export interface LrHyperparameters {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** L2 penalty on all weights but the intercept. */
+  readonly l2: number;
+  readonly optimizer: OptimizerName;
+  readonly seed: number;
+  readonly validationFraction: number;
+}
+
+export const DEFAULT_LR_HYPERPARAMETERS: LrHyperparameters = Object.freeze({
+  epochs: 10,
+  batchSize: 1024,
+  learningRate: 0.02,
+  l2: 0.001,
+  optimizer: 'adam',
+  seed: 42,
+  validationFraction: 0.2,
+});
+
+export function taylorResidual(logit: number, label: number): number {
+  return logit / 4 + 0.5 - label;
+}
+
+/** Per-party optimizer over that party's own weights; coordinate-wise, so splitting it is exact. */
+export class LrOptimizer {
+  private readonly m: Float64Array;
+  private readonly v: Float64Array;
+  private step = 0;
+
+  constructor(
+    private readonly hp: Pick<LrHyperparameters, 'learningRate' | 'l2' | 'optimizer'>,
+    size: number,
+    /** Index of the intercept weight (not penalised), or -1. */
+    private readonly interceptIndex = -1,
+  ) {
+    this.m = new Float64Array(size);
+    this.v = new Float64Array(size);
+  }
+
+  /** Applies one step in place. `dataGradient` is the mean gradient of the batch loss. */
+  apply(weights: Float64Array, dataGradient: ArrayLike<number>): void {
+    if (dataGradient.length !== weights.length) {
+      throw new RangeError(`gradient has ${dataGradient.length} entries, weights have ${weights.length}`);
+    }
+    this.step++;
+    const { learningRate: lr, l2 } = this.hp;
+    for (let j = 0; j < weights.length; j++) {
+      const g = dataGradient[j] + (j === this.interceptIndex ? 0 : l2 * weights[j]);
+      if (!Number.isFinite(g)) throw new RangeError(`gradient entry ${j} is not finite (${g}): training diverged`);
+      if (this.hp.optimizer === 'sgd') {
+        weights[j] -= lr * g;
+      } else {
+        this.m[j] = 0.9 * this.m[j] + 0.1 * g;
+        this.v[j] = 0.999 * this.v[j] + 0.001 * g * g;
+        const mHat = this.m[j] / (1 - 0.9 ** this.step);
+        const vHat = this.v[j] / (1 - 0.999 ** this.step);
+        weights[j] -= (lr * mHat) / (Math.sqrt(vHat) + 1e-8);
+      }
+    }
+  }
+}
+
+/** u = X·w for the given rows of a row-major matrix (Float64, exact for the reference). */
+export function partialLogits(matrix: Float64Array, columns: number, weights: Float64Array, rows: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let k = 0; k < rows.length; k++) {
+    const base = rows[k] * columns;
+    let s = 0;
+    for (let j = 0; j < columns; j++) s += matrix[base + j] * weights[j];
+    out[k] = s;
+  }
+  return out;
+}
+
+/** Appends a constant-1 column (the intercept lives with the label party). */
+export function withIntercept(matrix: Float64Array, columns: number): Float64Array {
+  const rows = matrix.length / columns;
+  const out = new Float64Array(rows * (columns + 1));
+  for (let i = 0; i < rows; i++) {
+    out.set(matrix.subarray(i * columns, (i + 1) * columns), i * (columns + 1));
+    out[i * (columns + 1) + columns] = 1;
+  }
+  return out;
+}

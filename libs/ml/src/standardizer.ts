@@ -1,0 +1,41 @@
+/**
+ * Column standardisation fitted on one party's own training rows. Each party standardises
+ * locally: means and deviations never leave the party.
+ */
+export class Standardizer {
+  private constructor(
+    readonly means: Float64Array,
+    readonly deviations: Float64Array,
+  ) {}
+
+  /**
+   * @param matrix row-major, `columns` wide.
+   * @param rows the rows to fit on (training rows only).
+   */
+  static fit(matrix: Float64Array, columns: number, rows: ArrayLike<number>): Standardizer {
+    if (rows.length === 0) throw new RangeError('Standardizer needs at least one row to fit on');
+    const means = new Float64Array(columns);
+    const deviations = new Float64Array(columns);
+    for (let k = 0; k < rows.length; k++) {
+      const base = rows[k] * columns;
+      for (let j = 0; j < columns; j++) means[j] += matrix[base + j];
+    }
+    for (let j = 0; j < columns; j++) means[j] /= rows.length;
+    for (let k = 0; k < rows.length; k++) {
+      const base = rows[k] * columns;
+      for (let j = 0; j < columns; j++) deviations[j] += (matrix[base + j] - means[j]) ** 2;
+    }
+    // A constant column keeps deviation 1 so it maps to zeros instead of NaN.
+    for (let j = 0; j < columns; j++) deviations[j] = Math.sqrt(deviations[j] / rows.length) || 1;
+    return new Standardizer(means, deviations);
+  }
+
+  transform(matrix: Float64Array, columns: number): Float64Array {
+    const out = new Float64Array(matrix.length);
+    for (let i = 0; i < matrix.length; i++) {
+      const j = i % columns;
+      out[i] = (matrix[i] - this.means[j]) / this.deviations[j];
+    }
+    return out;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The vocabulary between the coordinator and the parties (commands, `<phase>.<verb>`) and between
+ * parties (peer envelopes). Everything binary travels as Uint8Array: the transports encode
+ * messages with MessagePack, so ciphertexts and element lists cross the wire as raw bytes.
+ */
+import { sha256 } from '@noble/hashes/sha256';
+import { bytesToHex } from '@noble/hashes/utils';
+import { encode, decode } from '@msgpack/msgpack';
+import type { LrHyperparameters } from '../../ml/src/logistic';
+
+export type PartyRole = 'label' | 'feature';
+
+/** Coordinator -> party message patterns. */
+export const Commands = {
+  prepare: 'job.prepare',
+  psiExchange: 'psi.exchange',
+  psiFinish: 'psi.finish',
+  heKeys: 'he.keys',
+  lrForward: 'lr.forward',
+  lrResidual: 'lr.residual',
+  lrGradient: 'lr.gradient',
+  lrUpdate: 'lr.update',
+  lrShareLogits: 'lr.share_logits',
+  lrEvaluate: 'lr.evaluate',
+  lrBaseline: 'lr.baseline',
+  close: 'job.close',
+  health: 'party.health',
+} as const;
+
+/** Party -> party message patterns. */
+export const PeerTypes = {
+  psiBlinded: 'peer.psi.blinded',
+  lrForward: 'peer.lr.forward',
+  lrResidual: 'peer.lr.residual',
+  lrLogits: 'peer.lr.logits',
+} as const;
+export type PeerType = (typeof PeerTypes)[keyof typeof PeerTypes];
+
+export interface RosterEntry {
+  readonly partyId: string;
+  readonly role: PartyRole;
+}
+
+export interface DataReference {
+  /** Path on the party's own file system, resolved inside its data root. */
+  readonly path: string;
+  readonly idColumn?: string;
+  readonly labelColumn?: string;
+}
+
+export interface PrepareCommand {
+  readonly jobId: string;
+  readonly role: PartyRole;
+  readonly data: DataReference;
+  readonly roster: readonly RosterEntry[];
+  readonly hyperparameters: LrHyperparameters;
+}
+
+export interface PrepareReply {
+  readonly rows: number;
+  readonly columns: number;
+  readonly columnNames: string[];
+  readonly contentSha256: string;
+  readonly source: string;
+  readonly backend: string;
+}
+
+/** What a sender reports about a message it sent, for the audit trail. */
+export interface MessageReceipt {
+  readonly type: string;
+  readonly from: string;
+  readonly to: string;
+  readonly seq: number;
+  readonly digest: string;
+  readonly bytes: number;
+}
+
+export interface PeerEnvelope {
+  readonly jobId: string;
+  readonly type: PeerType;
+  readonly from: string;
+  readonly to: string;
+  /** Strictly increasing per (job, sender): a repeated or older seq is a replay. */
+  readonly seq: number;
+  /** sha256 of `body`. */
+  readonly digest: string;
+  /** MessagePack of the payload. */
+  readonly body: Uint8Array;
+}
+
+export function digestHex(bytes: Uint8Array): string {
+  return bytesToHex(sha256(bytes));
+}
+
+export function packBody(payload: unknown): Uint8Array {
+  return encode(payload);
+}
+
+export function unpackBody<T>(body: Uint8Array): T {
+  return decode(body) as T;
+}
+
+/** Float64Array <-> bytes (little-endian, as the platform is). */
+export function f64ToBytes(values: Float64Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+export function bytesToF64(bytes: Uint8Array, what: string): Float64Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length % 8 !== 0) {
+    throw new TypeError(`${what}: expected bytes holding float64 values`);
+  }
+  const copy = new Uint8Array(bytes);
+  return new Float64Array(copy.buffer, 0, copy.length / 8);
+}

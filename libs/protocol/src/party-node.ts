@@ -1,0 +1,415 @@
+/**
+ * A party's protocol engine, free of any transport: the Nest party app feeds it coordinator
+ * commands (`handleCommand`) and peer envelopes (`handlePeer`) and gives it a PeerTransport to
+ * reach other parties. One PartyNode serves many jobs; each job's state lives in a PartyJob.
+ *
+ * What a party sends, to whom (see docs/protocol.md for what each learns):
+ *   psi.exchange   -> peer: its IDs hashed and blinded; gets them back blinded twice
+ *   lr.forward     -> label party: Enc(u_f / 4)                     (feature parties)
+ *   lr.residual    -> feature parties: Enc(d); -> coordinator: Enc(masked gradient) (label party)
+ *   lr.gradient    -> coordinator: Enc(masked gradient)             (feature parties)
+ *   lr.share_logits-> label party: partial logits for evaluation     (feature parties)
+ */
+import * as path from 'node:path';
+import { CkksContext } from '../../crypto/src/ckks-context';
+import { CkksEncryptor, CkksPublicBundle } from '../../crypto/src/ckks-keys';
+import { PsiGroup } from '../../crypto/src/psi-group';
+import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
+import { epochBatches, RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
+import { LrHyperparameters, partialLogits, withIntercept } from '../../ml/src/logistic';
+import { binaryMetrics, BinaryMetrics, sigmoid } from '../../ml/src/metrics';
+import { trainPlainSplitLr } from '../../ml/src/plain-split-lr';
+import { Standardizer } from '../../ml/src/standardizer';
+import { TfLinearScorer } from '../../ml/src/tf-linear';
+import type { TensorflowRuntime } from '../../ml/src/tf-backend';
+import { EcdhPsiSession, psiDomainTag } from './ecdh-psi';
+import {
+  bytesToF64,
+  Commands,
+  digestHex,
+  f64ToBytes,
+  MessageReceipt,
+  packBody,
+  PartyRole,
+  PeerEnvelope,
+  PeerType,
+  PeerTypes,
+  PrepareCommand,
+  PrepareReply,
+  RosterEntry,
+  unpackBody,
+} from './messages';
+import { RowPacking } from './split-lr/row-packing';
+import { FeaturePartyLr, LabelPartyLr } from './split-lr/split-lr-party';
+
+/** Raised for anything a party refuses; the message is safe to show the coordinator's users. */
+export class PartyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PartyError';
+  }
+}
+
+export interface PeerTransport {
+  /** Delivers an envelope to another party and returns its reply body (MessagePack), if any. */
+  request(to: string, envelope: PeerEnvelope): Promise<Uint8Array | null>;
+}
+
+export interface PartyNodeOptions {
+  readonly partyId: string;
+  readonly role: PartyRole;
+  readonly peers: PeerTransport;
+  readonly psiGroup: PsiGroup;
+  readonly tensorflow: TensorflowRuntime;
+  /** When set, data references must resolve inside this directory. */
+  readonly dataRoot?: string;
+  /** Receives this party's own trained weights when a job closes (they never leave the party). */
+  readonly saveModel?: (jobId: string, model: PartyModel) => void | Promise<void>;
+}
+
+/** What a party keeps of a trained model: its own weights over its own columns. */
+export interface PartyModel {
+  readonly role: PartyRole;
+  readonly columns: string[];
+  readonly weights: number[];
+  readonly standardization: { means: number[]; deviations: number[] };
+}
+
+export type Split = 'train' | 'validation';
+
+interface Outbox {
+  readonly sent: MessageReceipt[];
+}
+
+class PartyJob {
+  table?: PartyTable;
+  psi?: EcdhPsiSession;
+  aligned?: {
+    rows: number;
+    matrix: Float64Array;
+    columns: number;
+    columnNames: string[];
+    labels?: Uint8Array;
+    split: RowSplit;
+    standardizer: Standardizer;
+  };
+  lr?: LabelPartyLr | FeaturePartyLr;
+  encryptor?: CkksEncryptor;
+  scorer?: TfLinearScorer;
+  seq = 0;
+  readonly lastSeq = new Map<string, number>();
+  readonly inbox = new Map<string, unknown>();
+  private batches?: { epoch: number; list: Int32Array[] };
+
+  constructor(
+    readonly id: string,
+    readonly role: PartyRole,
+    readonly roster: readonly RosterEntry[],
+    readonly hp: LrHyperparameters,
+  ) {}
+
+  batch(epoch: number, index: number): Int32Array {
+    const aligned = this.requireAligned();
+    if (this.batches?.epoch !== epoch) {
+      this.batches = { epoch, list: epochBatches(aligned.split.train, this.hp.batchSize, this.hp.seed, epoch) };
+    }
+    const rows = this.batches.list[index];
+    if (!rows) throw new PartyError(`epoch ${epoch} has ${this.batches.list.length} batches, no batch ${index}`);
+    return rows;
+  }
+
+  rows(split: Split): Int32Array {
+    return split === 'train' ? this.requireAligned().split.train : this.requireAligned().split.validation;
+  }
+
+  requireAligned(): NonNullable<PartyJob['aligned']> {
+    if (!this.aligned) throw new PartyError(`job ${this.id} has not finished alignment`);
+    return this.aligned;
+  }
+
+  requireLr<T extends LabelPartyLr | FeaturePartyLr>(kind: new (...a: never[]) => T): T {
+    if (!this.lr) throw new PartyError(`job ${this.id} has no keys yet (he.keys not received)`);
+    if (!(this.lr instanceof kind)) throw new PartyError(`this step is not for a ${this.role} party`);
+    return this.lr as T;
+  }
+
+  take<T>(key: string): T {
+    if (!this.inbox.has(key)) throw new PartyError(`expected message ${key} has not arrived`);
+    const value = this.inbox.get(key) as T;
+    this.inbox.delete(key);
+    return value;
+  }
+
+  put(key: string, value: unknown): void {
+    if (this.inbox.has(key)) throw new PartyError(`duplicate message ${key}`);
+    this.inbox.set(key, value);
+  }
+
+  model(): PartyModel {
+    const a = this.requireAligned();
+    return {
+      role: this.role,
+      columns: this.role === 'label' ? [...a.columnNames, '(intercept)'] : a.columnNames,
+      weights: Array.from(this.lr!.weights),
+      standardization: { means: Array.from(a.standardizer.means), deviations: Array.from(a.standardizer.deviations) },
+    };
+  }
+
+  dispose(): void {
+    this.encryptor?.dispose();
+    this.scorer?.dispose();
+  }
+}
+
+export class PartyNode {
+  private readonly jobs = new Map<string, PartyJob>();
+  private ckks?: Promise<CkksContext>;
+
+  constructor(private readonly o: PartyNodeOptions) {}
+
+  get partyId(): string {
+    return this.o.partyId;
+  }
+
+  /** Coordinator commands. Returns a MessagePack-friendly reply. */
+  async handleCommand(command: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const out: Outbox = { sent: [] };
+    const reply = await this.dispatch(command, body, out);
+    return { ...reply, messages: out.sent };
+  }
+
+  private async dispatch(command: string, body: Record<string, unknown>, out: Outbox): Promise<Record<string, unknown>> {
+    if (command === Commands.health) return { partyId: this.o.partyId, role: this.o.role, jobs: this.jobs.size };
+    if (command === Commands.prepare) return { ...(await this.prepare(body as unknown as PrepareCommand)) };
+    const job = this.job(body.jobId);
+    const epoch = Number(body.epoch);
+    const batch = Number(body.batch);
+    const key = `${epoch}:${batch}`;
+    switch (command) {
+      case Commands.psiExchange: {
+        const session = this.requirePsi(job);
+        const reply = await this.send<{ doubleBlinded: Uint8Array }>(job, String(body.peer), PeerTypes.psiBlinded, { blinded: session.blindOwn() }, out);
+        session.acceptOwnDoubleBlinded(reply.doubleBlinded);
+        return {};
+      }
+      case Commands.psiFinish:
+        return this.finishPsi(job);
+      case Commands.heKeys:
+        await this.installKeys(job, body.bundle as CkksPublicBundle, Number(body.stride));
+        return {};
+      case Commands.lrForward: {
+        const lr = job.requireLr(FeaturePartyLr);
+        const chunks = lr.forward(job.batch(epoch, batch));
+        await this.send(job, this.labelParty(job), PeerTypes.lrForward, { epoch, batch, chunks }, out);
+        return {};
+      }
+      case Commands.lrResidual: {
+        const lr = job.requireLr(LabelPartyLr);
+        const features = job.roster.filter((r) => r.role === 'feature');
+        const forwards = features.map((f) => job.take<Uint8Array[]>(`forward:${key}:${f.partyId}`));
+        const { residual, gradient } = lr.residual(key, job.batch(epoch, batch), forwards);
+        await Promise.all(features.map((f) => this.send(job, f.partyId, PeerTypes.lrResidual, { epoch, batch, chunks: residual }, out)));
+        return { gradient };
+      }
+      case Commands.lrGradient: {
+        const lr = job.requireLr(FeaturePartyLr);
+        const chunks = job.take<Uint8Array[]>(`residual:${key}`);
+        return { gradient: lr.gradient(key, job.batch(epoch, batch), chunks) };
+      }
+      case Commands.lrUpdate: {
+        const lr = job.lr;
+        if (!lr) throw new PartyError(`job ${job.id} has no model yet`);
+        lr.applyUpdate(key, bytesToF64(body.released as Uint8Array, 'released gradient'));
+        return {};
+      }
+      case Commands.lrShareLogits: {
+        const lr = job.requireLr(FeaturePartyLr);
+        const split = asSplit(body.split);
+        const values = lr.partialLogits(job.rows(split));
+        await this.send(job, this.labelParty(job), PeerTypes.lrLogits, { round: Number(body.round), split, values: f64ToBytes(values) }, out);
+        return {};
+      }
+      case Commands.lrEvaluate:
+        return this.evaluate(job, asSplit(body.split), Number(body.round)) as unknown as Record<string, unknown>;
+      case Commands.lrBaseline:
+        return this.baseline(job);
+      case Commands.close:
+        this.jobs.delete(job.id);
+        try {
+          if (job.lr && body.completed === true) await this.o.saveModel?.(job.id, job.model());
+        } finally {
+          job.dispose();
+        }
+        return {};
+      default:
+        throw new PartyError(`unknown command ${command}`);
+    }
+  }
+
+  /** Envelopes from other parties. Returns the reply body (MessagePack) or null. */
+  async handlePeer(envelope: PeerEnvelope): Promise<Uint8Array | null> {
+    if (envelope.to !== this.o.partyId) throw new PartyError(`message addressed to ${envelope.to} reached ${this.o.partyId}`);
+    const job = this.jobs.get(String(envelope.jobId));
+    if (!job) throw new PartyError(`message for unknown job ${envelope.jobId} refused`);
+    if (envelope.from === this.o.partyId || !job.roster.some((r) => r.partyId === envelope.from)) {
+      throw new PartyError(`message from ${envelope.from}, who is not in job ${job.id}'s roster, refused`);
+    }
+    if (!(envelope.body instanceof Uint8Array) || digestHex(envelope.body) !== envelope.digest) {
+      throw new PartyError(`message ${envelope.type} from ${envelope.from}: digest does not match its body`);
+    }
+    const last = job.lastSeq.get(envelope.from) ?? 0;
+    if (!(envelope.seq > last)) throw new PartyError(`message ${envelope.type} from ${envelope.from} replayed (seq ${envelope.seq} <= ${last})`);
+    job.lastSeq.set(envelope.from, envelope.seq);
+    const body = unpackBody<Record<string, unknown>>(envelope.body);
+    switch (envelope.type) {
+      case PeerTypes.psiBlinded:
+        return packBody({ doubleBlinded: this.requirePsi(job).blindPeer(body.blinded as Uint8Array) });
+      case PeerTypes.lrForward:
+        job.put(`forward:${body.epoch}:${body.batch}:${envelope.from}`, body.chunks);
+        return null;
+      case PeerTypes.lrResidual:
+        job.put(`residual:${body.epoch}:${body.batch}`, body.chunks);
+        return null;
+      case PeerTypes.lrLogits:
+        job.put(`logits:${body.round}:${body.split}:${envelope.from}`, bytesToF64(body.values as Uint8Array, 'partial logits'));
+        return null;
+      default:
+        throw new PartyError(`unknown peer message type ${envelope.type}`);
+    }
+  }
+
+  private async prepare(cmd: PrepareCommand): Promise<PrepareReply> {
+    if (typeof cmd.jobId !== 'string' || cmd.jobId.length === 0) throw new PartyError('job.prepare needs a jobId');
+    if (cmd.role !== this.o.role) {
+      throw new PartyError(`job ${cmd.jobId} asks ${this.o.partyId} to act as ${cmd.role} party, but it is configured as ${this.o.role}`);
+    }
+    if (!cmd.roster?.some((r) => r.partyId === this.o.partyId)) throw new PartyError(`${this.o.partyId} is not in the job's roster`);
+    if (this.jobs.has(cmd.jobId)) throw new PartyError(`job ${cmd.jobId} is already prepared here`);
+    const file = this.resolveData(cmd.data?.path);
+    const table = await loadPartyTable(file, {
+      idColumn: cmd.data.idColumn ?? 'id',
+      labelColumn: this.o.role === 'label' ? (cmd.data.labelColumn ?? 'y') : undefined,
+    });
+    if (this.o.role === 'feature' && cmd.data.labelColumn) {
+      // A feature party holds no labels; a label column in its reference is a configuration mistake.
+      throw new PartyError(`a feature party takes no label column (got "${cmd.data.labelColumn}")`);
+    }
+    const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
+    job.table = table;
+    job.psi = new EcdhPsiSession(this.o.psiGroup, table.ids, psiDomainTag(cmd.jobId));
+    this.jobs.set(cmd.jobId, job);
+    return {
+      rows: table.ids.length,
+      columns: table.featureNames.length + (cmd.role === 'label' ? 1 : 0),
+      columnNames: table.featureNames,
+      contentSha256: table.contentSha256,
+      source: table.source,
+      backend: this.o.tensorflow.description,
+    };
+  }
+
+  private finishPsi(job: PartyJob): Record<string, unknown> {
+    const result = this.requirePsi(job).finish();
+    job.psi = undefined;
+    if (result.sharedIds.length === 0) throw new PartyError('no shared IDs: the intersection is empty');
+    const table = selectRows(job.table!, result.sharedIds);
+    job.table = undefined;
+    const rows = result.sharedIds.length;
+    const split = trainValidationSplit(rows, job.hp.validationFraction, job.hp.seed);
+    const raw = table.features;
+    const width = table.featureNames.length;
+    const standardizer = Standardizer.fit(raw, width, split.train);
+    const standardized = standardizer.transform(raw, width);
+    const matrix = job.role === 'label' ? withIntercept(standardized, width) : standardized;
+    const columns = job.role === 'label' ? width + 1 : width;
+    job.aligned = { rows, matrix, columns, columnNames: table.featureNames, labels: table.labels, split, standardizer };
+    return { size: rows, orderDigest: result.orderDigest, trainRows: split.train.length, validationRows: split.validation.length };
+  }
+
+  private async installKeys(job: PartyJob, bundle: CkksPublicBundle, stride: number): Promise<void> {
+    const aligned = job.requireAligned();
+    this.ckks ??= CkksContext.create();
+    const ckks = await this.ckks;
+    job.encryptor?.dispose();
+    job.scorer?.dispose();
+    job.encryptor = CkksEncryptor.fromBundle(ckks, bundle);
+    job.scorer = new TfLinearScorer(this.o.tensorflow.tf, aligned.matrix, aligned.columns);
+    const options = {
+      ckks,
+      encryptor: job.encryptor,
+      packing: new RowPacking(ckks.slots, stride),
+      hp: job.hp,
+      scorer: job.scorer,
+      matrix: aligned.matrix,
+      columns: aligned.columns,
+    };
+    job.lr =
+      job.role === 'label'
+        ? new LabelPartyLr({ ...options, interceptIndex: aligned.columns - 1 }, aligned.labels!)
+        : new FeaturePartyLr(options);
+  }
+
+  private evaluate(job: PartyJob, split: Split, round: number): BinaryMetrics {
+    const lr = job.requireLr(LabelPartyLr);
+    const rows = job.rows(split);
+    const partials = job.roster
+      .filter((r) => r.role === 'feature')
+      .map((f) => job.take<Float64Array>(`logits:${round}:${split}:${f.partyId}`));
+    return scoreMetrics(lr.logits(rows, partials), rows, job.requireAligned().labels!);
+  }
+
+  /** The label party's model on its own features only: what federation is compared against. */
+  private baseline(job: PartyJob): Record<string, unknown> {
+    if (job.role !== 'label') throw new PartyError('lr.baseline is a label-party step');
+    const a = job.requireAligned();
+    const { weights } = trainPlainSplitLr(a.matrix, a.columns, a.labels!, job.hp, { interceptIndex: a.columns - 1, split: a.split });
+    const metrics = (rows: Int32Array) => scoreMetrics(partialLogits(a.matrix, a.columns, weights, rows), rows, a.labels!);
+    return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
+  }
+
+  private async send<T>(job: PartyJob, to: string, type: PeerType, payload: unknown, out: Outbox): Promise<T> {
+    const body = packBody(payload);
+    const envelope: PeerEnvelope = { jobId: job.id, type, from: this.o.partyId, to, seq: ++job.seq, digest: digestHex(body), body };
+    out.sent.push({ type, from: this.o.partyId, to, seq: envelope.seq, digest: envelope.digest, bytes: body.length });
+    const reply = await this.o.peers.request(to, envelope);
+    if (!reply) return undefined as T;
+    out.sent.push({ type: `${type}.reply`, from: to, to: this.o.partyId, seq: envelope.seq, digest: digestHex(reply), bytes: reply.length });
+    return unpackBody<T>(reply);
+  }
+
+  private job(id: unknown): PartyJob {
+    const job = this.jobs.get(String(id));
+    if (!job) throw new PartyError(`unknown job ${String(id)} (not prepared on ${this.o.partyId})`);
+    return job;
+  }
+
+  private requirePsi(job: PartyJob): EcdhPsiSession {
+    if (!job.psi) throw new PartyError(`job ${job.id} has no PSI session in progress`);
+    return job.psi;
+  }
+
+  private labelParty(job: PartyJob): string {
+    const label = job.roster.find((r) => r.role === 'label');
+    if (!label) throw new PartyError(`job ${job.id} has no label party`);
+    return label.partyId;
+  }
+
+  private resolveData(file: unknown): string {
+    if (typeof file !== 'string' || file.length === 0) throw new PartyError('data reference needs a path');
+    const root = this.o.dataRoot;
+    const resolved = path.resolve(root ?? process.cwd(), file);
+    if (root && path.relative(path.resolve(root), resolved).startsWith('..')) {
+      throw new PartyError(`data path ${file} is outside this party's data root`);
+    }
+    return resolved;
+  }
+}
+
+function asSplit(value: unknown): Split {
+  if (value !== 'train' && value !== 'validation') throw new PartyError(`split must be "train" or "validation", got ${String(value)}`);
+  return value;
+}
+
+function scoreMetrics(logits: Float64Array, rows: Int32Array, labels: Uint8Array): BinaryMetrics {
+  return binaryMetrics(logits.map(sigmoid), Uint8Array.from(rows, (r) => labels[r]));
+}

@@ -1,0 +1,277 @@
+/**
+ * The coordinator's side of one split-LR job, top to bottom: alignment by PSI, key generation,
+ * the training rounds, evaluation. It talks to parties only through PartyChannel and records
+ * every step and every message (digest and size, never content) through `audit`, awaiting each
+ * write before moving on, so the protocol never runs ahead of its audit trail.
+ *
+ * One training round (mini-batch b of epoch e), as the coordinator drives it:
+ *   1. every feature party: lr.forward    (sends Enc(u_f/4) to the label party)
+ *   2. label party:        lr.residual   (sends Enc(d) to the feature parties; returns its masked Enc(gradient))
+ *   3. every feature party: lr.gradient   (returns its masked Enc(gradient))
+ *   4. coordinator decrypts each announced ciphertext once (masked, flooded, rounded)
+ *   5. every party:        lr.update     (removes its mask, steps its optimizer)
+ */
+import type { AuditEventInput } from '../../audit/src/audit-chain';
+import { CkksContext } from '../../crypto/src/ckks-context';
+import { CkksKeyHolder } from '../../crypto/src/ckks-keys';
+import type { LrHyperparameters } from '../../ml/src/logistic';
+import type { BinaryMetrics } from '../../ml/src/metrics';
+import { digestHex, f64ToBytes, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
+import { MaskedDecryptionService } from './split-lr/masked-decryption';
+import { RowPacking } from './split-lr/row-packing';
+
+export const COORDINATOR_ID = 'coordinator';
+
+export interface PartyChannel {
+  readonly partyId: string;
+  call(command: string, body: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+export interface JobPartySpec {
+  readonly partyId: string;
+  readonly role: PartyRole;
+  readonly data: DataReference;
+}
+
+export interface SplitLrJobSpec {
+  readonly jobId: string;
+  readonly model: 'split-lr';
+  readonly parties: readonly JobPartySpec[];
+  readonly hyperparameters: LrHyperparameters;
+}
+
+export type JobPhase = 'aligning' | 'training' | 'evaluating';
+
+export interface JobProgress {
+  readonly phase: JobPhase;
+  readonly epoch?: number;
+  readonly epochs?: number;
+  readonly batch?: number;
+  readonly batches?: number;
+  readonly rowsProcessed?: number;
+  readonly etaSeconds?: number | null;
+}
+
+export interface EpochReport {
+  readonly epoch: number;
+  readonly seconds: number;
+  readonly validation: BinaryMetrics;
+}
+
+export interface SplitLrJobResult {
+  readonly intersection: number;
+  readonly trainRows: number;
+  readonly validationRows: number;
+  readonly train: BinaryMetrics;
+  readonly validation: BinaryMetrics;
+  readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  readonly epochs: readonly EpochReport[];
+  readonly backend: string;
+  readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
+  readonly decryptions: number;
+  readonly bytesPerEpoch: number;
+}
+
+export interface SplitLrJobHooks {
+  audit(event: AuditEventInput): Promise<unknown>;
+  phase(phase: JobPhase): Promise<void>;
+  progress(progress: JobProgress, epoch?: EpochReport): void;
+  /** Checked between rounds; returning true stops the job. */
+  cancelled?(): boolean;
+}
+
+/** A party's command failed: carries the party's name so users see where it happened. */
+export class PartyCallError extends Error {
+  constructor(
+    readonly partyId: string,
+    readonly command: string,
+    message: string,
+  ) {
+    super(`${partyId} failed at ${command}: ${message}`);
+    this.name = 'PartyCallError';
+  }
+}
+
+export class SplitLrJob {
+  private readonly label: PartyChannel;
+  private readonly features: PartyChannel[];
+  private bytesThisEpoch = 0;
+  private bytesPerEpoch = 0;
+  private decryptions = 0;
+
+  constructor(
+    private readonly spec: SplitLrJobSpec,
+    private readonly channels: ReadonlyMap<string, PartyChannel>,
+    private readonly hooks: SplitLrJobHooks,
+  ) {
+    const labels = spec.parties.filter((p) => p.role === 'label');
+    const features = spec.parties.filter((p) => p.role === 'feature');
+    if (labels.length !== 1) throw new RangeError(`a split-lr job needs exactly one label party, got ${labels.length}`);
+    if (features.length !== 1) throw new RangeError(`a split-lr job currently takes exactly one feature party, got ${features.length}`);
+    this.label = this.channel(labels[0].partyId);
+    this.features = features.map((f) => this.channel(f.partyId));
+  }
+
+  async run(): Promise<SplitLrJobResult> {
+    const { jobId, hyperparameters: hp } = this.spec;
+    const roster: RosterEntry[] = this.spec.parties.map((p) => ({ partyId: p.partyId, role: p.role }));
+    const all = [this.label, ...this.features];
+    let completed = false;
+    try {
+      await this.hooks.phase('aligning');
+      this.hooks.progress({ phase: 'aligning' });
+      const prepared = new Map<string, PrepareReply>();
+      await Promise.all(
+        this.spec.parties.map(async (p) => {
+          const reply = (await this.call(this.channel(p.partyId), Commands.prepare, {
+            jobId, role: p.role, data: p.data, roster, hyperparameters: hp,
+          })) as unknown as PrepareReply;
+          prepared.set(p.partyId, reply);
+          await this.hooks.audit({
+            step: 'job.prepare', sender: p.partyId, receiver: COORDINATOR_ID,
+            detail: { rows: reply.rows, columns: reply.columns, columnNames: reply.columnNames, contentSha256: reply.contentSha256, source: reply.source },
+          });
+        }),
+      );
+
+      const feature = this.features[0];
+      await Promise.all([
+        this.call(feature, Commands.psiExchange, { jobId, peer: this.label.partyId }),
+        this.call(this.label, Commands.psiExchange, { jobId, peer: feature.partyId }),
+      ]);
+      const finished = await Promise.all(all.map((c) => this.call(c, Commands.psiFinish, { jobId })));
+      const sizes = new Set(finished.map((f) => f.size));
+      const digests = new Set(finished.map((f) => f.orderDigest));
+      if (sizes.size !== 1 || digests.size !== 1) throw new Error('parties disagree on the intersection (size or order digest differ)');
+      const intersection = Number(finished[0].size);
+      const trainRows = Number(finished[0].trainRows);
+      const validationRows = Number(finished[0].validationRows);
+      await this.hooks.audit({ step: 'psi.result', sender: COORDINATOR_ID, detail: { intersection, trainRows, validationRows } });
+
+      await this.hooks.phase('training');
+      const ckks = await CkksContext.create();
+      const stride = RowPacking.strideFor(Math.max(...[...prepared.values()].map((p) => p.columns)));
+      const keys = CkksKeyHolder.generate(ckks, ckks.rotationSteps(stride));
+      try {
+        const bundle = keys.publicBundle();
+        const bundleBytes = bundle.publicKey.length + bundle.galoisKeys.length;
+        for (const c of all) {
+          await this.call(c, Commands.heKeys, { jobId, bundle, stride });
+          await this.hooks.audit({
+            step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: bundleBytes,
+            messageDigest: digestHex(bundle.publicKey), detail: { parameterSet: bundle.parameterSet, stride, galoisSteps: bundle.galoisSteps },
+          });
+        }
+        const epochs = await this.train(keys, prepared, trainRows);
+        await this.hooks.phase('evaluating');
+        this.hooks.progress({ phase: 'evaluating' });
+        const train = await this.evaluate('train', hp.epochs);
+        const validation = await this.evaluate('validation', hp.epochs + 1);
+        const labelOnly = (await this.call(this.label, Commands.lrBaseline, { jobId })) as unknown as SplitLrJobResult['labelOnly'];
+        completed = true;
+        return {
+          intersection, trainRows, validationRows, train, validation, labelOnly, epochs,
+          backend: prepared.get(this.label.partyId)!.backend,
+          datasets: Object.fromEntries(
+            [...prepared].map(([id, p]) => [id, { rows: p.rows, columns: p.columns, contentSha256: p.contentSha256, source: p.source }]),
+          ),
+          decryptions: this.decryptions,
+          bytesPerEpoch: this.bytesPerEpoch,
+        };
+      } finally {
+        keys.dispose();
+        ckks.dispose();
+      }
+    } finally {
+      await Promise.allSettled(all.map((c) => c.call(Commands.close, { jobId, completed })));
+    }
+  }
+
+  private async train(keys: CkksKeyHolder, prepared: Map<string, PrepareReply>, trainRows: number): Promise<EpochReport[]> {
+    const { jobId, hyperparameters: hp } = this.spec;
+    const decryption = new MaskedDecryptionService(keys);
+    const gradientLevel = keys.ckks.topLevel - 1;
+    const batches = Math.ceil(trainRows / hp.batchSize);
+    const reports: EpochReport[] = [];
+    const started = Date.now();
+    for (let epoch = 0; epoch < hp.epochs; epoch++) {
+      const epochStart = Date.now();
+      this.bytesThisEpoch = 0;
+      for (let batch = 0; batch < batches; batch++) {
+        if (this.hooks.cancelled?.()) throw new Error('job cancelled');
+        const round = { jobId, epoch, batch };
+        const keyFor = (partyId: string) => `${partyId}:${epoch}:${batch}`;
+        for (const c of [this.label, ...this.features]) {
+          decryption.expect(keyFor(c.partyId), { width: prepared.get(c.partyId)!.columns, level: gradientLevel });
+        }
+        await Promise.all(this.features.map((f) => this.call(f, Commands.lrForward, round)));
+        const labelReply = await this.call(this.label, Commands.lrResidual, round);
+        const featureReplies = await Promise.all(this.features.map((f) => this.call(f, Commands.lrGradient, round)));
+        const gradients = [
+          { channel: this.label, bytes: labelReply.gradient as Uint8Array },
+          ...this.features.map((f, k) => ({ channel: f, bytes: featureReplies[k].gradient as Uint8Array })),
+        ];
+        await Promise.all(
+          gradients.map(async ({ channel, bytes }) => {
+            await this.message('lr.masked_gradient', channel.partyId, COORDINATOR_ID, bytes, { epoch, batch });
+            const released = f64ToBytes(decryption.decrypt(keyFor(channel.partyId), bytes));
+            await this.message('lr.update', COORDINATOR_ID, channel.partyId, released, { epoch, batch });
+            await this.call(channel, Commands.lrUpdate, { ...round, released });
+          }),
+        );
+        const done = epoch * batches + batch + 1;
+        const perBatch = (Date.now() - started) / done;
+        this.hooks.progress({
+          phase: 'training', epoch: epoch + 1, epochs: hp.epochs, batch: batch + 1, batches,
+          rowsProcessed: Math.min(trainRows, (batch + 1) * hp.batchSize) + epoch * trainRows,
+          etaSeconds: Math.round((perBatch * (hp.epochs * batches - done)) / 1000),
+        });
+      }
+      const validation = await this.evaluate('validation', epoch);
+      if (!Number.isFinite(validation.logLoss)) throw new Error(`training diverged at epoch ${epoch + 1} (validation loss ${validation.logLoss})`);
+      const report: EpochReport = { epoch: epoch + 1, seconds: (Date.now() - epochStart) / 1000, validation };
+      reports.push(report);
+      this.bytesPerEpoch = this.bytesThisEpoch;
+      await this.hooks.audit({ step: 'lr.epoch', sender: COORDINATOR_ID, detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss } });
+      this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: hp.epochs, batch: batches, batches, rowsProcessed: (epoch + 1) * trainRows, etaSeconds: null }, report);
+    }
+    this.decryptions = decryption.decryptions;
+    return reports;
+  }
+
+  private async evaluate(split: 'train' | 'validation', round: number): Promise<BinaryMetrics> {
+    const { jobId } = this.spec;
+    await Promise.all(this.features.map((f) => this.call(f, Commands.lrShareLogits, { jobId, split, round })));
+    return (await this.call(this.label, Commands.lrEvaluate, { jobId, split, round })) as unknown as BinaryMetrics;
+  }
+
+  /** Calls a party and audits every peer message it reports having sent. */
+  private async call(channel: PartyChannel, command: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    let reply: Record<string, unknown>;
+    try {
+      reply = await channel.call(command, body);
+    } catch (e) {
+      throw new PartyCallError(channel.partyId, command, e instanceof Error ? e.message : String(e));
+    }
+    const receipts = (reply.messages as MessageReceipt[] | undefined) ?? [];
+    const detail = { epoch: body.epoch, batch: body.batch, split: body.split };
+    await Promise.all(
+      receipts.map((r) => {
+        this.bytesThisEpoch += r.bytes;
+        return this.hooks.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { ...detail, seq: r.seq } });
+      }),
+    );
+    return reply;
+  }
+
+  private message(step: string, from: string, to: string, bytes: Uint8Array, detail: Record<string, unknown>): Promise<unknown> {
+    this.bytesThisEpoch += bytes.length;
+    return this.hooks.audit({ step, sender: from, receiver: to, messageDigest: digestHex(bytes), byteSize: bytes.length, detail });
+  }
+
+  private channel(partyId: string): PartyChannel {
+    const c = this.channels.get(partyId);
+    if (!c) throw new RangeError(`party ${partyId} is not known to this coordinator`);
+    return c;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * One party's half of split logistic regression under CKKS (after Hardy et al. 2017, with masked
+ * decryption so the coordinator never sees a gradient).
+ *
+ * Per mini-batch B (rows agreed by seed; u = u_label + Σ u_feature):
+ *   feature f -> label     Enc(u_f / 4)                         (FeaturePartyLr.forward)
+ *   label -> every f       Enc(d), d = Σ u_f/4 + u_label/4 + 1/2 - y   (LabelPartyLr.residual)
+ *   each party -> coord.   Enc(X_pᵀ d / |B| + r_p), r_p fresh uniform mask on every slot
+ *   coord. -> each party   round(X_pᵀ d / |B| + r_p + flood)    (MaskedDecryptionService)
+ *   each party             subtracts r_p, steps its own optimizer on its own weights.
+ * The label party never sees u_f in the clear; a feature party never sees d or y in the clear;
+ * the coordinator sees only masked values.
+ */
+import { CkksContext, CipherText } from '../../../crypto/src/ckks-context';
+import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
+import { LrHyperparameters, LrOptimizer } from '../../../ml/src/logistic';
+import { TfLinearScorer } from '../../../ml/src/tf-linear';
+import { RowPacking } from './row-packing';
+import { GRADIENT_MASK_BOUND, secureUniformMasks } from './masked-decryption';
+
+export class SplitLrProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SplitLrProtocolError';
+  }
+}
+
+export interface SplitLrPartyOptions {
+  readonly ckks: CkksContext;
+  readonly encryptor: CkksEncryptor;
+  readonly packing: RowPacking;
+  readonly hp: LrHyperparameters;
+  readonly scorer: TfLinearScorer;
+  /** Row-major standardised features (label party: intercept column last). */
+  readonly matrix: Float64Array;
+  readonly columns: number;
+  readonly interceptIndex?: number;
+  readonly masks?: (count: number) => Float64Array;
+}
+
+abstract class SplitLrPartyBase {
+  readonly weights: Float64Array;
+  private readonly optimizer: LrOptimizer;
+  private readonly pendingMasks = new Map<string, Float64Array>();
+
+  constructor(protected readonly o: SplitLrPartyOptions) {
+    this.weights = new Float64Array(o.columns);
+    this.optimizer = new LrOptimizer(o.hp, o.columns, o.interceptIndex ?? -1);
+  }
+
+  /** This party's partial logits X_p[rows]·w_p. */
+  partialLogits(rows: Int32Array): Float64Array {
+    return this.o.scorer.logits(rows, this.weights);
+  }
+
+  /** Unmasks the coordinator's release and steps the optimizer. */
+  applyUpdate(key: string, released: Float64Array): void {
+    const mask = this.pendingMasks.get(key);
+    if (!mask) throw new SplitLrProtocolError(`no gradient is pending for ${key}`);
+    if (released.length !== this.o.columns) {
+      throw new SplitLrProtocolError(`update for ${key} has ${released.length} values, expected ${this.o.columns}`);
+    }
+    this.pendingMasks.delete(key);
+    const gradient = new Float64Array(this.o.columns);
+    for (let j = 0; j < gradient.length; j++) gradient[j] = released[j] - mask[j];
+    this.optimizer.apply(this.weights, gradient);
+  }
+
+  /** Enc(X_pᵀ d / |B| + r) from the batch's residual chunks; remembers r under `key`. */
+  protected maskedGradient(key: string, batch: Int32Array, residual: CipherText[]): Uint8Array {
+    const { ckks, packing, encryptor } = this.o;
+    const layouts = packing.features(this.o.matrix, this.o.columns, batch, 1 / batch.length);
+    let sum: CipherText | undefined;
+    try {
+      layouts.forEach((layout, c) => {
+        const plain = ckks.encode(layout);
+        try {
+          const product = ckks.multiplyPlainRescale(residual[c], plain);
+          if (!sum) sum = product;
+          else {
+            ckks.evaluator.add(sum, product, sum);
+            product.delete();
+          }
+        } finally {
+          plain.delete();
+        }
+      });
+      if (!sum) throw new SplitLrProtocolError('empty batch');
+      ckks.rotateSum(sum, packing.stride, encryptor.galoisKeys);
+      const mask = (this.o.masks ?? ((n) => secureUniformMasks(n, GRADIENT_MASK_BOUND)))(ckks.slots);
+      ckks.addValues(sum, mask);
+      this.pendingMasks.set(key, mask.slice(0, this.o.columns));
+      mask.fill(0);
+      return ckks.serialize(sum);
+    } finally {
+      (sum as CipherText | undefined)?.delete();
+    }
+  }
+
+  protected readResidual(batch: Int32Array, chunks: readonly Uint8Array[], what: string): CipherText[] {
+    const { ckks, packing } = this.o;
+    const expected = packing.ciphertextsFor(batch.length);
+    if (chunks.length !== expected) {
+      throw new SplitLrProtocolError(`${what}: expected ${expected} ciphertexts for ${batch.length} rows, got ${chunks.length}`);
+    }
+    const out: CipherText[] = [];
+    try {
+      for (const bytes of chunks) out.push(ckks.deserialize(bytes, { level: ckks.topLevel }));
+      return out;
+    } catch (e) {
+      out.forEach((c) => c.delete());
+      throw e;
+    }
+  }
+}
+
+export class FeaturePartyLr extends SplitLrPartyBase {
+  /** Enc(u_f / 4) in the replicated row layout, one ciphertext per chunk of the batch. */
+  forward(batch: Int32Array): Uint8Array[] {
+    const quarter = this.partialLogits(batch).map((u) => u / 4);
+    return this.o.packing.replicate(quarter).map((chunk) => {
+      const ct = this.o.encryptor.encrypt(chunk);
+      try {
+        return this.o.ckks.serialize(ct);
+      } finally {
+        ct.delete();
+      }
+    });
+  }
+
+  /** Masked encrypted gradient from the label party's Enc(d). */
+  gradient(key: string, batch: Int32Array, residualChunks: readonly Uint8Array[]): Uint8Array {
+    const residual = this.readResidual(batch, residualChunks, 'residual from the label party');
+    try {
+      return this.maskedGradient(key, batch, residual);
+    } finally {
+      residual.forEach((c) => c.delete());
+    }
+  }
+}
+
+export class LabelPartyLr extends SplitLrPartyBase {
+  constructor(
+    o: SplitLrPartyOptions,
+    private readonly labels: Uint8Array,
+  ) {
+    super(o);
+  }
+
+  /**
+   * Forms Enc(d) from every feature party's Enc(u_f / 4) and returns it (for the feature
+   * parties) with this party's own masked encrypted gradient.
+   */
+  residual(key: string, batch: Int32Array, forwards: readonly (readonly Uint8Array[])[]): { residual: Uint8Array[]; gradient: Uint8Array } {
+    if (forwards.length === 0) throw new SplitLrProtocolError('no forward shares from feature parties');
+    const { ckks, packing } = this.o;
+    const sums = this.readResidual(batch, forwards[0], 'forward share');
+    try {
+      for (const other of forwards.slice(1)) {
+        const cts = this.readResidual(batch, other, 'forward share');
+        cts.forEach((ct, c) => {
+          ckks.evaluator.add(sums[c], ct, sums[c]);
+          ct.delete();
+        });
+      }
+      const own = this.partialLogits(batch);
+      const plainPart = own.map((u, k) => u / 4 + 0.5 - this.labels[batch[k]]);
+      packing.replicate(plainPart).forEach((chunk, c) => ckks.addValues(sums[c], chunk));
+      plainPart.fill(0);
+      return { residual: sums.map((ct) => ckks.serialize(ct)), gradient: this.maskedGradient(key, batch, sums) };
+    } finally {
+      sums.forEach((c) => c.delete());
+    }
+  }
+
+  /** Full logits for `rows` given every feature party's partial logits for the same rows. */
+  logits(rows: Int32Array, peerPartials: readonly Float64Array[]): Float64Array {
+    const out = this.partialLogits(rows);
+    for (const partial of peerPartials) {
+      if (partial.length !== rows.length) {
+        throw new SplitLrProtocolError(`partial logits have ${partial.length} rows, expected ${rows.length}`);
+      }
+      for (let k = 0; k < out.length; k++) out[k] += partial[k];
+    }
+    return out;
+  }
+}

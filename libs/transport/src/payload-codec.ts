@@ -1,0 +1,94 @@
+/**
+ * Transport-specific treatment of large binary fields, applied by the app adapters on both ends
+ * of every call. TCP carries any size (framed MessagePack), so its codec does nothing. NATS caps
+ * a message at the server's max_payload (1 MiB by default), so its codec moves every large
+ * Uint8Array into a JetStream object store and sends a claim ticket in its place ("claim check"),
+ * which the receiver redeems and deletes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection, ObjectStore } from 'nats';
+
+/** Also the DI token the apps inject the codec by. */
+export abstract class PayloadCodec {
+  abstract outbound<T>(value: T): Promise<T>;
+  abstract inbound<T>(value: T): Promise<T>;
+  abstract close(): Promise<void>;
+}
+
+class IdentityCodec extends PayloadCodec {
+  async outbound<T>(value: T): Promise<T> {
+    return value;
+  }
+  async inbound<T>(value: T): Promise<T> {
+    return value;
+  }
+  async close(): Promise<void> {}
+}
+
+export const identityCodec: PayloadCodec = new IdentityCodec();
+
+interface ClaimTicket {
+  readonly __claim: string;
+  readonly bytes: number;
+}
+
+function isTicket(v: unknown): v is ClaimTicket {
+  return typeof v === 'object' && v !== null && typeof (v as ClaimTicket).__claim === 'string';
+}
+
+export class NatsClaimCheckCodec extends PayloadCodec {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly store: ObjectStore,
+    private readonly threshold: number,
+  ) {
+    super();
+  }
+
+  /**
+   * @param threshold byte length from which a Uint8Array travels through the object store.
+   */
+  static async connect(servers: string, bucket = 'vfl-payloads', threshold = 64 * 1024): Promise<NatsClaimCheckCodec> {
+    const { connect } = await import('nats');
+    const nc = await connect({ servers, name: `vfl-claim-check-${process.pid}` });
+    // Unredeemed payloads (a receiver that died) expire after an hour.
+    const store = await nc.jetstream().views.os(bucket, { ttl: 3_600_000_000_000 });
+    return new NatsClaimCheckCodec(nc, store, threshold);
+  }
+
+  async outbound<T>(value: T): Promise<T> {
+    return (await this.walk(value, async (bytes) => {
+      if (bytes.length < this.threshold) return bytes;
+      const name = randomUUID();
+      await this.store.putBlob({ name }, bytes);
+      return { __claim: name, bytes: bytes.length } satisfies ClaimTicket;
+    })) as T;
+  }
+
+  async inbound<T>(value: T): Promise<T> {
+    return (await this.walk(value, async (b) => b)) as T;
+  }
+
+  async close(): Promise<void> {
+    await this.nc.drain();
+  }
+
+  private async walk(value: unknown, onBytes: (b: Uint8Array) => Promise<unknown>): Promise<unknown> {
+    if (value instanceof Uint8Array) return onBytes(value);
+    if (isTicket(value)) return this.redeem(value);
+    if (Array.isArray(value)) return Promise.all(value.map((v) => this.walk(v, onBytes)));
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await this.walk(v, onBytes)] as const));
+      return Object.fromEntries(entries);
+    }
+    return value;
+  }
+
+  private async redeem(ticket: ClaimTicket): Promise<Uint8Array> {
+    const bytes = await this.store.getBlob(ticket.__claim);
+    if (!bytes) throw new Error(`claimed payload ${ticket.__claim} is missing from the object store`);
+    if (bytes.length !== ticket.bytes) throw new Error(`claimed payload ${ticket.__claim} has ${bytes.length} bytes, ticket says ${ticket.bytes}`);
+    await this.store.delete(ticket.__claim);
+    return bytes;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Starts a coordinator and its parties as separate OS processes (the compiled apps in dist/),
+ * waits until each is ready, and stops them again. Used by the demo and by the e2e tests.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { freePort } from '../libs/audit/src/database';
+
+export interface LaunchedParty {
+  readonly partyId: string;
+  readonly role: 'label' | 'feature';
+  readonly dataRoot: string;
+}
+
+export interface LaunchOptions {
+  readonly parties: readonly LaunchedParty[];
+  readonly transport?: 'tcp' | 'nats';
+  readonly natsUrl?: string;
+  readonly databaseUrl?: string;
+  readonly workDir: string;
+  /** Parties listed in the coordinator's registry but not started (to test a party that is down). */
+  readonly absentParties?: readonly string[];
+}
+
+export interface Federation {
+  readonly coordinatorUrl: string;
+  readonly logDir: string;
+  stopParty(partyId: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+// Compiled: this file is dist/scripts/*.js. From the TS sources (jest), the build sits in dist/.
+const DIST = path.basename(path.resolve(__dirname, '..')) === 'dist' ? path.resolve(__dirname, '..') : path.resolve(__dirname, '../dist');
+
+export async function launchFederation(o: LaunchOptions): Promise<Federation> {
+  const coordinatorMain = path.join(DIST, 'apps/coordinator/src/main.js');
+  const partyMain = path.join(DIST, 'apps/party/src/main.js');
+  for (const f of [coordinatorMain, partyMain]) {
+    if (!fs.existsSync(f)) throw new Error(`${f} is missing: run "npm run build" first`);
+  }
+  const logDir = path.join(o.workDir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  const names = [...o.parties.map((p) => p.partyId), ...(o.absentParties ?? [])];
+  const ports = new Map<string, number>();
+  for (const id of names) ports.set(id, await freePort());
+  const registry = names.map((id) => `${id}@127.0.0.1:${ports.get(id)}`).join(',');
+  const transport = o.transport ?? 'tcp';
+  const common = { NO_COLOR: '1', VFL_TRANSPORT: transport, NATS_URL: o.natsUrl ?? 'nats://127.0.0.1:4222', VFL_PARTIES: registry };
+  const children = new Map<string, ChildProcess>();
+
+  const start = (name: string, main: string, env: Record<string, string>) => {
+    const log = fs.openSync(path.join(logDir, `${name}.log`), 'w');
+    const child = spawn(process.execPath, [main], { env: { ...process.env, ...common, ...env }, stdio: ['ignore', log, log] });
+    children.set(name, child);
+    return child;
+  };
+
+  const stopChild = async (name: string) => {
+    const child = children.get(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const stop = async () => {
+    await Promise.all([...children.keys()].map(stopChild));
+  };
+
+  try {
+    for (const p of o.parties) {
+      start(p.partyId, partyMain, {
+        PARTY_ID: p.partyId,
+        PARTY_ROLE: p.role,
+        PARTY_PORT: String(ports.get(p.partyId)),
+        VFL_DATA_ROOT: p.dataRoot,
+        VFL_MODEL_DIR: path.join(o.workDir, 'models', p.partyId),
+      });
+    }
+    const coordinatorPort = await freePort();
+    start('coordinator', coordinatorMain, {
+      PORT: String(coordinatorPort),
+      ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
+    });
+    const coordinatorUrl = `http://127.0.0.1:${coordinatorPort}`;
+    await Promise.all([
+      ...o.parties.map((p) =>
+        transport === 'tcp'
+          ? waitFor(() => portOpen(ports.get(p.partyId)!), children.get(p.partyId)!, logDir, p.partyId)
+          : waitFor(() => logSays(logDir, p.partyId, 'listening on'), children.get(p.partyId)!, logDir, p.partyId),
+      ),
+      waitFor(async () => (await fetch(`${coordinatorUrl}/health`).catch(() => null))?.ok === true, children.get('coordinator')!, logDir, 'coordinator'),
+    ]);
+    return { coordinatorUrl, logDir, stop, stopParty: stopChild };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function waitFor(ready: () => Promise<boolean>, child: ChildProcess, logDir: string, name: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`${name} exited with code ${child.exitCode} while starting:\n${tail(path.join(logDir, `${name}.log`))}`);
+    }
+    if (await ready()) return;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${name} did not become ready within ${timeoutMs} ms:\n${tail(path.join(logDir, `${name}.log`))}`);
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function logSays(logDir: string, name: string, text: string): Promise<boolean> {
+  const file = path.join(logDir, `${name}.log`);
+  return fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes(text);
+}
+
+export function tail(file: string, lines = 20): string {
+  if (!fs.existsSync(file)) return '(no log)';
+  return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}

@@ -1,0 +1,35 @@
+/** Submits a job to the coordinator's REST API and follows it to the end, printing each epoch. */
+import type { JobView } from '../apps/coordinator/src/jobs/jobs.service';
+
+export interface JobOutcome {
+  readonly job: JobView;
+  readonly audit: { records: number; valid: boolean; firstBroken: unknown };
+}
+
+export async function runJob(baseUrl: string, body: unknown, say: (line: string) => void, pollMs = 250): Promise<JobOutcome> {
+  const created = await fetch(`${baseUrl}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const createdBody = (await created.json()) as JobView & { message?: unknown };
+  if (!created.ok) throw new Error(`POST /jobs answered ${created.status}: ${JSON.stringify(createdBody.message ?? createdBody)}`);
+  const id = createdBody.id;
+  say(`job ${id} submitted`);
+  let state = '';
+  let printedEpochs = 0;
+  for (;;) {
+    const job = (await (await fetch(`${baseUrl}/jobs/${id}`)).json()) as JobView;
+    if (job.state !== state) {
+      state = job.state;
+      if (state !== 'succeeded' && state !== 'failed') say(`  ${state}…`);
+    }
+    for (; printedEpochs < job.epochs.length; printedEpochs++) {
+      const e = job.epochs[printedEpochs];
+      say(
+        `  epoch ${String(e.epoch).padStart(2)}/${job.hyperparameters.epochs}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
+      );
+    }
+    if (job.state === 'succeeded' || job.state === 'failed') {
+      const trail = (await (await fetch(`${baseUrl}/jobs/${id}/audit?limit=1`)).json()) as { verification: { valid: boolean; events: number; firstBroken: unknown } };
+      return { job, audit: { records: trail.verification.events, valid: trail.verification.valid, firstBroken: trail.verification.firstBroken } };
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * End to end: the real coordinator and party processes (compiled apps in dist/, started by the
+ * same launcher as the demo) over TCP, auditing into the PostgreSQL server at 127.0.0.1:5432.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthetic';
+import { launchFederation, Federation } from '../../scripts/federation-launcher';
+import { runJob } from '../../scripts/job-client';
+import type { JobView } from '../../apps/coordinator/src/jobs/jobs.service';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const quiet = () => undefined;
+
+describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL server)', () => {
+  let work: string;
+  let bankDir: string;
+  let shopDir: string;
+  let federation: Federation;
+  let bankIds: string[];
+
+  const job = (bank: Record<string, unknown> = {}, shop: Record<string, unknown> = {}, hyperparameters: Record<string, unknown> = { epochs: 3, batchSize: 512 }) => ({
+    model: 'split-lr',
+    parties: [
+      { partyId: 'bank', role: 'label', data: { path: 'bank.csv', labelColumn: BANK_LABEL_COLUMN, ...bank } },
+      { partyId: 'ecommerce', role: 'feature', data: { path: 'ecommerce.csv', ...shop } },
+    ],
+    hyperparameters,
+  });
+  const post = (body: unknown) =>
+    fetch(`${federation.coordinatorUrl}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-e2e-'));
+    bankDir = path.join(work, 'bank');
+    shopDir = path.join(work, 'ecommerce');
+    const data = await writeSyntheticVfl(path.join(work, 'gen'), { seed: 11, bankRows: 3000, ecommerceRows: 2500, overlap: 0.7 });
+    fs.mkdirSync(bankDir);
+    fs.mkdirSync(shopDir);
+    fs.copyFileSync(data.bankPath, path.join(bankDir, 'bank.csv'));
+    fs.copyFileSync(data.ecommercePath, path.join(shopDir, 'ecommerce.csv'));
+    const bankCsv = fs.readFileSync(data.bankPath, 'utf8').trimEnd().split('\n');
+    bankIds = bankCsv.slice(1).map((l) => l.split(',')[0]);
+    // Broken inputs, each in the party's own data root.
+    const header = bankCsv[0];
+    fs.writeFileSync(path.join(bankDir, 'no-label.csv'), bankCsv.map((l) => l.split(',').filter((_, i) => i !== 1).join(',')).join('\n'));
+    fs.writeFileSync(path.join(bankDir, 'duplicate-ids.csv'), [header, ...bankCsv.slice(1, 50), bankCsv[3]].join('\n'));
+    fs.writeFileSync(path.join(bankDir, 'nan.csv'), [header, ...bankCsv.slice(1, 20), bankCsv[20].replace(/,[^,]*$/, ',NaN')].join('\n'));
+    const shopCsv = fs.readFileSync(data.ecommercePath, 'utf8').trimEnd().split('\n');
+    fs.writeFileSync(path.join(shopDir, 'disjoint.csv'), [shopCsv[0], ...shopCsv.slice(1, 100).map((l, i) => l.replace(/^[^,]*/, `10000000${String(i).padStart(3, '0')}`))].join('\n'));
+    federation = await launchFederation({
+      workDir: work,
+      databaseUrl: DATABASE_URL,
+      parties: [
+        { partyId: 'bank', role: 'label', dataRoot: bankDir },
+        { partyId: 'ecommerce', role: 'feature', dataRoot: shopDir },
+      ],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await federation?.stop();
+  });
+
+  let trained: JobView;
+
+  it('aligns by PSI, trains split LR under CKKS, evaluates, and audits every step', async () => {
+    const outcome = await runJob(federation.coordinatorUrl, job(), quiet);
+    trained = outcome.job;
+    expect(trained.error).toBeNull();
+    expect(trained.state).toBe('succeeded');
+    const r = trained.result!;
+    expect(r.intersection).toBe(Math.round(3000 * 0.7));
+    expect(r.epochs).toHaveLength(3);
+    expect(trained.epochs).toHaveLength(3);
+    expect(r.train.auc).toBeGreaterThan(0.7);
+    expect(r.train.auc).toBeGreaterThan(r.labelOnly.train.auc);
+    expect(r.backend).toMatch(/tfjs/);
+    expect(outcome.audit.valid).toBe(true);
+    expect(outcome.audit.records).toBeGreaterThan(30);
+  }, 180_000);
+
+  it('keeps the audit trail in PostgreSQL: one row per event, digests and sizes, no IDs anywhere', async () => {
+    const trail = (await (await fetch(`${federation.coordinatorUrl}/jobs/${trained.id}/audit`)).json()) as {
+      events: { step: string; sender: string; receiver: string | null; messageDigest: string | null; byteSize: number }[];
+      verification: { valid: boolean; events: number };
+    };
+    expect(trail.verification.valid).toBe(true);
+    const steps = new Set(trail.events.map((e) => e.step));
+    for (const s of ['job.created', 'job.state', 'job.prepare', 'peer.psi.blinded', 'peer.psi.blinded.reply', 'psi.result', 'he.keys', 'peer.lr.forward', 'peer.lr.residual', 'lr.masked_gradient', 'lr.update', 'lr.epoch']) {
+      expect(steps).toContain(s);
+    }
+    const forward = trail.events.find((e) => e.step === 'peer.lr.forward')!;
+    expect(forward).toMatchObject({ sender: 'ecommerce', receiver: 'bank' });
+    expect(forward.messageDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(forward.byteSize).toBeGreaterThan(100_000);
+
+    const db = new Client({ connectionString: DATABASE_URL });
+    await db.connect();
+    try {
+      const rows = await db.query(`SELECT count(*)::int AS n FROM audit_events WHERE job_id = $1`, [trained.id]);
+      expect(rows.rows[0].n).toBe(trail.verification.events);
+      const dump = await db.query(
+        `SELECT string_agg(t::text, E'\\n') AS text FROM (SELECT a::text AS t FROM audit_events a WHERE job_id = $1 UNION ALL SELECT j::text FROM jobs j WHERE id = $1) s`,
+        [trained.id],
+      );
+      const text: string = dump.rows[0].text;
+      const logs = fs.readdirSync(federation.logDir).map((f) => fs.readFileSync(path.join(federation.logDir, f), 'utf8')).join('\n');
+      for (const id of bankIds.slice(0, 300)) {
+        expect(text.includes(id)).toBe(false);
+        expect(logs.includes(id)).toBe(false);
+      }
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('serves its OpenAPI description at /docs', async () => {
+    const spec = (await (await fetch(`${federation.coordinatorUrl}/docs-json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/jobs', '/jobs/{id}', '/jobs/{id}/audit']));
+  });
+
+  it.each([
+    ['an out-of-range hyperparameter', job({}, {}, { epochs: 0 }), 'hyperparameters.epochs'],
+    ['an unknown party', { ...job(), parties: [job().parties[0], { ...job().parties[1], partyId: 'shop' }] }, 'parties.1.partyId'],
+    ['a missing model', { parties: job().parties }, 'model'],
+    ['two label parties', { ...job(), parties: [job().parties[0], { ...job().parties[1], role: 'label', data: { path: 'x.csv', labelColumn: 'y' } }] }, 'exactly one party must have role "label"'],
+  ])('answers 400 naming the field for %s', async (_what, body, field) => {
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    const answer = (await res.json()) as { message: string | string[] };
+    expect([answer.message].flat().join('\n')).toContain(field);
+  });
+
+  it('answers 404 for an unknown job and 400 for a malformed id', async () => {
+    expect((await fetch(`${federation.coordinatorUrl}/jobs/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+    expect((await fetch(`${federation.coordinatorUrl}/jobs/not-a-uuid`)).status).toBe(400);
+  });
+
+  it.each([
+    ['a CSV without the label column', job({ path: 'no-label.csv' }), 'bank', /column "default"/],
+    ['duplicate IDs', job({ path: 'duplicate-ids.csv' }), 'bank', /duplicate id/],
+    ['a NaN value', job({ path: 'nan.csv' }), 'bank', /line 21.*not finite|NaN/],
+    ['no shared IDs', job({}, { path: 'disjoint.csv' }), 'bank|ecommerce', /no shared IDs/],
+    ['a path outside the data root', job({ path: '../ecommerce/ecommerce.csv' }), 'bank', /outside this party's data root/],
+    ['a file that does not exist', job({ path: 'missing.csv' }), 'bank', /missing\.csv/],
+  ])('fails the job with the reason and the party for %s, keeping its audit trail', async (_what, body, party, reason) => {
+    const outcome = await runJob(federation.coordinatorUrl, body, quiet);
+    expect(outcome.job.state).toBe('failed');
+    expect(outcome.job.failedParty).toMatch(new RegExp(`^(${party})$`));
+    expect(outcome.job.error).toMatch(reason);
+    expect(outcome.audit.valid).toBe(true);
+    expect(outcome.audit.records).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+
+  it('fails a job whose party is down, naming that party', async () => {
+    await federation.stopParty('ecommerce');
+    const outcome = await runJob(federation.coordinatorUrl, job(), quiet);
+    expect(outcome.job.state).toBe('failed');
+    expect(outcome.job.failedParty).toBe('ecommerce');
+    expect(outcome.job.error).toMatch(/ecommerce failed at job.prepare: unreachable/);
+    expect(outcome.audit.valid).toBe(true);
+  }, 60_000);
+});
