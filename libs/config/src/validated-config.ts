@@ -2,6 +2,7 @@
  * Environment -> typed, validated config class, once at boot. An app refuses to start on a bad
  * value, and the error names every offending variable.
  */
+import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 

@@ -6,14 +6,13 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { loadPartyTable } from '../../data/src/party-table';
 import { EcdhPsiSession, PsiResult } from '../src/ecdh-psi';
-import { trainPlainSplitLr } from '../../ml/src/plain-split-lr';
-import { trainValidationSplit } from '../../ml/src/batch-schedule';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer, withIntercept } from '../../ml/src/logistic';
-import { Standardizer } from '../../ml/src/standardizer';
+import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '../../ml/src/logistic';
 import { AuditEventInput } from '../../audit/src/audit-chain';
 import { SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from '../src/split-lr-job';
 import { FeaturePartyLr } from '../src/split-lr/split-lr-party';
-import { inProcessFederation, InProcessFederation, WireScanner } from './in-process-federation';
+import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
+import { plaintextReference } from '../src/plaintext-reference';
+import { WireScanner } from './wire-scanner';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 128, learningRate: 0.05, validationFraction: 0.2, seed: 7 };
@@ -69,29 +68,7 @@ describe(SplitLrJob.name, () => {
   });
 
   it('trains weights equal to the plaintext algorithm on the joined data within 1e-3', async () => {
-    const order = psiResults[0].sharedIds;
-    const guest = await loadPartyTable(path.join(DATA, 'breast_hetero_guest.csv'), { labelColumn: 'y' });
-    const host = await loadPartyTable(path.join(DATA, 'breast_hetero_host.csv'));
-    const split = trainValidationSplit(order.length, hp.validationFraction, hp.seed);
-    const block = (t: typeof guest) => {
-      const index = new Map(t.ids.map((id, i) => [id, i]));
-      const w = t.featureNames.length;
-      const m = new Float64Array(order.length * w);
-      order.forEach((id, r) => m.set(t.features.subarray(index.get(id)! * w, (index.get(id)! + 1) * w), r * w));
-      return Standardizer.fit(m, w, split.train).transform(m, w);
-    };
-    const g = withIntercept(block(guest), guest.featureNames.length);
-    const h = block(host);
-    const gw = guest.featureNames.length + 1;
-    const hw = host.featureNames.length;
-    const pooled = new Float64Array(order.length * (gw + hw));
-    for (let r = 0; r < order.length; r++) {
-      pooled.set(g.subarray(r * gw, (r + 1) * gw), r * (gw + hw));
-      pooled.set(h.subarray(r * hw, (r + 1) * hw), r * (gw + hw) + gw);
-    }
-    const guestIndex = new Map(guest.ids.map((id, i) => [id, i]));
-    const labels = Uint8Array.from(order, (id) => guest.labels![guestIndex.get(id)!]);
-    const reference = trainPlainSplitLr(pooled, gw + hw, labels, hp, { interceptIndex: gw - 1, split }).weights;
+    const { weights: reference } = await plaintextReference(path.join(DATA, 'breast_hetero_guest.csv'), path.join(DATA, 'breast_hetero_host.csv'), psiResults[0].sharedIds, hp);
 
     const bank = federation.models.get('bank')!;
     const ecommerce = federation.models.get('ecommerce')!;

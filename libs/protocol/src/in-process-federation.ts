@@ -1,0 +1,78 @@
+/**
+ * A whole federation in one process: real PartyNodes and PartyChannels for a SplitLrJob, with every
+ * command, reply and peer envelope MessagePack-encoded exactly as the transports do. With
+ * `record`, every encoded message is kept, so tests can inspect each byte that crossed a party
+ * boundary. Used by tests and benchmarks; the services use the Nest transports instead.
+ */
+import { decode, encode } from '@msgpack/msgpack';
+import { NodeX25519Group } from '../../crypto/src/psi-group';
+import { initTensorflow } from '../../ml/src/tf-backend';
+import type { PeerEnvelope, PartyRole } from './messages';
+import { PartyModel, PartyNode } from './party-node';
+import { PartyChannel } from './split-lr-job';
+
+export interface RecordedMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly kind: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface InProcessFederation {
+  readonly nodes: Map<string, PartyNode>;
+  readonly channels: Map<string, PartyChannel>;
+  readonly wire: RecordedMessage[];
+  readonly models: Map<string, PartyModel>;
+}
+
+export async function inProcessFederation(
+  parties: { partyId: string; role: PartyRole }[],
+  dataRoot: string,
+  options: { record?: boolean } = {},
+): Promise<InProcessFederation> {
+  const tensorflow = await initTensorflow();
+  const wire: RecordedMessage[] = [];
+  const keep = (m: RecordedMessage) => {
+    if (options.record !== false) wire.push(m);
+  };
+  const nodes = new Map<string, PartyNode>();
+  const models = new Map<string, PartyModel>();
+  const psiGroup = new NodeX25519Group();
+  for (const p of parties) {
+    nodes.set(
+      p.partyId,
+      new PartyNode({
+        partyId: p.partyId,
+        role: p.role,
+        psiGroup,
+        tensorflow,
+        dataRoot,
+        saveModel: (_jobId, model) => void models.set(p.partyId, model),
+        peers: {
+          async request(to: string, envelope: PeerEnvelope) {
+            const bytes = encode(envelope);
+            keep({ from: p.partyId, to, kind: envelope.type, bytes });
+            const reply = await nodes.get(to)!.handlePeer(decode(bytes) as PeerEnvelope);
+            if (reply) keep({ from: to, to: p.partyId, kind: `${envelope.type}.reply`, bytes: encode(reply) });
+            return reply;
+          },
+        },
+      }),
+    );
+  }
+  const channels = new Map<string, PartyChannel>();
+  for (const p of parties) {
+    channels.set(p.partyId, {
+      partyId: p.partyId,
+      async call(command, body) {
+        const request = encode({ command, body });
+        keep({ from: 'coordinator', to: p.partyId, kind: command, bytes: request });
+        const decoded = decode(request) as { command: string; body: Record<string, unknown> };
+        const reply = encode(await nodes.get(p.partyId)!.handleCommand(decoded.command, decoded.body));
+        keep({ from: p.partyId, to: 'coordinator', kind: `${command}.reply`, bytes: reply });
+        return decode(reply) as Record<string, unknown>;
+      },
+    });
+  }
+  return { nodes, channels, wire, models };
+}

@@ -1,0 +1,193 @@
+/**
+ * `npm run bench -- <name> [options] [--json]`: prints a human table and, as the last stdout line
+ * with --json, one JSON object with the figures.
+ *
+ *   psi       --size N [--overlap F]            two-party ECDH-PSI in one process, and its floor
+ *   split-lr  [--data default-credit|breast|synthetic] [--rows N] [--epochs N]
+ *                                               federated split LR (real CKKS, in one process)
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { utf8ToBytes } from '@noble/hashes/utils';
+import { NodeX25519Group } from '../libs/crypto/src/psi-group';
+import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../libs/data/src/synthetic';
+import { DEFAULT_LR_HYPERPARAMETERS } from '../libs/ml/src/logistic';
+import { initTensorflow } from '../libs/ml/src/tf-backend';
+import { EcdhPsiSession, psiDomainTag, PsiResult } from '../libs/protocol/src/ecdh-psi';
+import { inProcessFederation } from '../libs/protocol/src/in-process-federation';
+import { plaintextReference } from '../libs/protocol/src/plaintext-reference';
+import { SplitLrJob } from '../libs/protocol/src/split-lr-job';
+
+// The repo root holds package.json; the shared data sits beside the repo (../shared/data).
+const REPO_ROOT = [__dirname, path.resolve(__dirname, '..'), path.resolve(__dirname, '../..')].find((d) => fs.existsSync(path.join(d, 'package.json')))!;
+const SHARED_DATA = path.resolve(REPO_ROOT, '../shared/data');
+
+type Row = [string, string];
+
+function table(title: string, rows: Row[]): void {
+  const width = Math.max(...rows.map((r) => r[0].length));
+  console.log(title);
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+}
+
+let peakRss = process.memoryUsage().rss;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+
+async function benchPsi(argv: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({ args: argv, options: { size: { type: 'string', default: '100000' }, overlap: { type: 'string', default: '0.5' }, json: { type: 'boolean' } } });
+  const size = Number(values.size);
+  const overlap = Number(values.overlap);
+  if (!Number.isInteger(size) || size < 1) throw new Error(`--size expects a positive integer, got ${values.size}`);
+  if (!(overlap >= 0 && overlap <= 1)) throw new Error(`--overlap expects a fraction in [0, 1], got ${values.overlap}`);
+  const shared = Math.round(size * overlap);
+  const a = Array.from({ length: size }, (_, i) => `1${String(3_000_000_000 + i)}`);
+  const b = Array.from({ length: size }, (_, i) => `1${String(3_000_000_000 + (i < shared ? i : size + i))}`);
+  const group = new NodeX25519Group();
+  const dst = psiDomainTag(randomUUID());
+
+  const t0 = process.hrtime.bigint();
+  const alice = new EcdhPsiSession(group, a, dst);
+  const bob = new EcdhPsiSession(group, b, dst);
+  alice.acceptOwnDoubleBlinded(bob.blindPeer(alice.blindOwn()));
+  bob.acceptOwnDoubleBlinded(alice.blindPeer(bob.blindOwn()));
+  const [ra, rb]: PsiResult[] = [alice.finish(), bob.finish()];
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (ra.sharedIds.length !== shared || rb.orderDigest !== ra.orderDigest) throw new Error('PSI result is wrong');
+
+  // Floor: the raw group operations the protocol needs (2N hashes, 4N multiplications), timed on
+  // a sample on the same core and scaled to the full count.
+  const sample = Math.min(size, 20_000);
+  const k = group.randomScalar();
+  const t1 = process.hrtime.bigint();
+  const points = Array.from({ length: sample }, (_, i) => group.hashToGroup(utf8ToBytes(a[i]), dst));
+  const tHash = Number(process.hrtime.bigint() - t1) / 1e9;
+  const t2 = process.hrtime.bigint();
+  for (const p of points) group.multiply(k, p);
+  const tMul = Number(process.hrtime.bigint() - t2) / 1e9;
+  const floorSeconds = ((2 * tHash + 4 * tMul) * size) / sample;
+
+  const result = { size, intersection: ra.sharedIds.length, seconds: round(seconds, 2), floorSeconds: round(floorSeconds, 2), peakRssMb: Math.round(peakRss / 2 ** 20), curve: group.name, cores: 1 };
+  table(`ECDH-PSI, ${size} x ${size} IDs, ${overlap * 100}% shared, both parties in one process (1 core)`, [
+    ['intersection', String(result.intersection)],
+    ['seconds', String(result.seconds)],
+    ['floor seconds (raw group ops)', String(result.floorSeconds)],
+    ['PSI / floor', (seconds / floorSeconds).toFixed(2)],
+    ['elements per second (per party)', String(Math.round(size / seconds))],
+    ['peak RSS MB', String(result.peakRssMb)],
+    ['group', group.name],
+  ]);
+  return result;
+}
+
+async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { data: { type: 'string', default: 'default-credit' }, rows: { type: 'string', default: '30000' }, epochs: { type: 'string', default: '3' }, json: { type: 'boolean' } },
+  });
+  const epochs = Number(values.epochs);
+  let dataRoot: string;
+  let guest: string;
+  let host: string;
+  let labelColumn = 'y';
+  if (values.data === 'default-credit' || values.data === 'breast') {
+    const stem = values.data === 'breast' ? 'breast' : 'default_credit';
+    dataRoot = SHARED_DATA;
+    guest = `${stem}_hetero_guest.csv`;
+    host = `${stem}_hetero_host.csv`;
+    if (!fs.existsSync(path.join(dataRoot, guest))) throw new Error(`${path.join(dataRoot, guest)} not found (expects ../shared/data beside the repo)`);
+  } else if (values.data === 'synthetic') {
+    dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-bench-'));
+    await writeSyntheticVfl(dataRoot, { bankRows: Number(values.rows), ecommerceRows: Number(values.rows), overlap: 1 });
+    guest = 'bank.csv';
+    host = 'ecommerce.csv';
+    labelColumn = BANK_LABEL_COLUMN;
+  } else {
+    throw new Error(`--data must be default-credit, breast or synthetic, got ${values.data}`);
+  }
+  const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs };
+  const federation = await inProcessFederation(
+    [
+      { partyId: 'bank', role: 'label' },
+      { partyId: 'ecommerce', role: 'feature' },
+    ],
+    dataRoot,
+    { record: false },
+  );
+  let order: string[] = [];
+  const finish = EcdhPsiSession.prototype.finish;
+  EcdhPsiSession.prototype.finish = function (this: EcdhPsiSession) {
+    const r = finish.call(this);
+    order = r.sharedIds;
+    return r;
+  };
+  const t0 = Date.now();
+  const result = await new SplitLrJob(
+    {
+      jobId: randomUUID(),
+      model: 'split-lr',
+      hyperparameters: hp,
+      parties: [
+        { partyId: 'bank', role: 'label', data: { path: guest, labelColumn } },
+        { partyId: 'ecommerce', role: 'feature', data: { path: host } },
+      ],
+    },
+    federation.channels,
+    { audit: async () => undefined, phase: async () => undefined, progress: () => undefined },
+  ).run();
+  EcdhPsiSession.prototype.finish = finish;
+  const total = (Date.now() - t0) / 1000;
+  const epochSeconds = result.epochs.reduce((s, e) => s + e.seconds, 0) / result.epochs.length;
+  const reference = await plaintextReference(path.join(dataRoot, guest), path.join(dataRoot, host), order, hp, labelColumn);
+  const tf = await initTensorflow();
+  const out = {
+    data: values.data,
+    rows: result.intersection,
+    epochs,
+    epochSeconds: round(epochSeconds, 2),
+    auc: round(result.train.auc, 4),
+    plaintextAuc: round(reference.trainAuc, 4),
+    bytesPerEpoch: result.bytesPerEpoch,
+    he: 'ckks',
+    paillierEpochSeconds: null,
+    backend: tf.description,
+    totalSeconds: round(total, 1),
+  };
+  table(`Split LR, ${values.data} (${result.intersection} rows), ${epochs} epochs, both parties and the coordinator in one process`, [
+    ['seconds per epoch (incl. validation)', String(out.epochSeconds)],
+    ['training AUC, federated', String(out.auc)],
+    ['training AUC, same algorithm in plaintext', String(out.plaintextAuc)],
+    ['training AUC, label party alone', String(round(result.labelOnly.train.auc, 4))],
+    ['bytes per epoch (all links)', `${(out.bytesPerEpoch / 1e6).toFixed(1)} MB`],
+    ['HE', 'CKKS N=8192 (node-seal 6.0.3)'],
+    ['local math', out.backend],
+    ['total seconds (incl. PSI, keys)', String(out.totalSeconds)],
+  ]);
+  return out;
+}
+
+function round(x: number, digits: number): number {
+  return Number(x.toFixed(digits));
+}
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  const json = rest.includes('--json');
+  const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = { psi: benchPsi, 'split-lr': benchSplitLr };
+  const bench = benches[name];
+  if (!bench) throw new Error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options] [--json]`);
+  const result = await bench(rest);
+  if (json) console.log(JSON.stringify(result));
+}
+
+main()
+  .then(() => {
+    clearInterval(rssTimer);
+    process.exit(0);
+  })
+  .catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
