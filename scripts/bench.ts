@@ -17,9 +17,8 @@ import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../libs/data/src/synthetic
 import { DEFAULT_LR_HYPERPARAMETERS } from '../libs/ml/src/logistic';
 import { initTensorflow } from '../libs/ml/src/tf-backend';
 import { EcdhPsiSession, psiDomainTag, PsiResult } from '../libs/protocol/src/ecdh-psi';
-import { inProcessFederation } from '../libs/protocol/src/in-process-federation';
+import { runTwoPartyJob } from '../libs/protocol/src/in-process-federation';
 import { plaintextReference } from '../libs/protocol/src/plaintext-reference';
-import { SplitLrJob } from '../libs/protocol/src/split-lr-job';
 
 // The repo root holds package.json; the shared data sits beside the repo (../shared/data).
 const REPO_ROOT = [__dirname, path.resolve(__dirname, '..'), path.resolve(__dirname, '../..')].find((d) => fs.existsSync(path.join(d, 'package.json')))!;
@@ -108,39 +107,11 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
     throw new Error(`--data must be default-credit, breast or synthetic, got ${values.data}`);
   }
   const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs };
-  const federation = await inProcessFederation(
-    [
-      { partyId: 'bank', role: 'label' },
-      { partyId: 'ecommerce', role: 'feature' },
-    ],
-    dataRoot,
-    { record: false },
-  );
-  let order: string[] = [];
-  const finish = EcdhPsiSession.prototype.finish;
-  EcdhPsiSession.prototype.finish = function (this: EcdhPsiSession) {
-    const r = finish.call(this);
-    order = r.sharedIds;
-    return r;
-  };
   const t0 = Date.now();
-  const result = await new SplitLrJob(
-    {
-      jobId: randomUUID(),
-      model: 'split-lr',
-      hyperparameters: hp,
-      parties: [
-        { partyId: 'bank', role: 'label', data: { path: guest, labelColumn } },
-        { partyId: 'ecommerce', role: 'feature', data: { path: host } },
-      ],
-    },
-    federation.channels,
-    { audit: async () => undefined, phase: async () => undefined, progress: () => undefined },
-  ).run();
-  EcdhPsiSession.prototype.finish = finish;
+  const { result } = await runTwoPartyJob({ dataRoot, guest, host, labelColumn, hyperparameters: hp, record: false });
   const total = (Date.now() - t0) / 1000;
   const epochSeconds = result.epochs.reduce((s, e) => s + e.seconds, 0) / result.epochs.length;
-  const reference = await plaintextReference(path.join(dataRoot, guest), path.join(dataRoot, host), order, hp, labelColumn);
+  const reference = await plaintextReference(path.join(dataRoot, guest), path.join(dataRoot, host), hp, labelColumn);
   const tf = await initTensorflow();
   const out = {
     data: values.data,

@@ -140,8 +140,8 @@ async function main(): Promise<number> {
   say('');
   say(`job ${job.id} succeeded in ${summary.seconds} s`);
   say(`  customers in common (PSI)   ${r.intersection} (train ${r.trainRows}, validation ${r.validationRows})`);
-  say(`  federated model             AUC ${summary.auc}  KS ${summary.ks}  validation AUC ${summary.validationAuc}`);
-  say(`  bank's features only        AUC ${summary.labelOnlyAuc}  validation AUC ${summary.labelOnlyValidationAuc}`);
+  say(`  federated model             AUC ${fixed(summary.auc)}  KS ${fixed(summary.ks)}  validation AUC ${fixed(summary.validationAuc)}`);
+  say(`  bank's features only        AUC ${fixed(summary.labelOnlyAuc)}  validation AUC ${fixed(summary.labelOnlyValidationAuc)}`);
   say(`  uplift from federation      ${signed(summary.auc - summary.labelOnlyAuc)} AUC`);
   say(`  traffic per epoch           ${(r.bytesPerEpoch / 1e6).toFixed(1)} MB`);
   say(`  local math                  ${r.backend}`);
@@ -160,6 +160,10 @@ function positiveInt(value: string, flag: string, min = 1): number {
 
 function round(x: number, digits = 4): number {
   return Number(x.toFixed(digits));
+}
+
+function fixed(x: number): string {
+  return x.toFixed(4);
 }
 
 function signed(x: number): string {

@@ -1,11 +1,10 @@
 /** The party service's configuration, from the environment, validated at boot. */
 import { Expose, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { loadConfig, parsePartyRegistry, PartyEndpoint } from '../../../libs/config/src/validated-config';
+import { loadConfig, ServiceTransportConfig } from '../../../libs/config/src/validated-config';
 import type { PartyRole } from '../../../libs/protocol/src/messages';
-import type { TransportKind } from '../../../libs/transport/src/transport-options';
 
-export class PartyConfig {
+export class PartyConfig extends ServiceTransportConfig {
   @Expose({ name: 'PARTY_ID' })
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'PARTY_ID must be 1-64 letters, digits, _ or -' })
   partyId!: string;
@@ -26,22 +25,6 @@ export class PartyConfig {
   @Max(65535)
   port!: number;
 
-  @Expose({ name: 'VFL_TRANSPORT' })
-  @Transform(({ value }) => value ?? 'tcp')
-  @IsIn(['tcp', 'nats'])
-  transport!: TransportKind;
-
-  @Expose({ name: 'NATS_URL' })
-  @Transform(({ value }) => value ?? 'nats://127.0.0.1:4222')
-  @IsString()
-  natsUrl!: string;
-
-  /** Other parties this one may talk to: `id@host:port,...` (ports are ignored under NATS). */
-  @Expose({ name: 'VFL_PARTIES' })
-  @Transform(({ value }) => value ?? '')
-  @IsString()
-  parties!: string;
-
   /** Data references must resolve inside this directory. */
   @Expose({ name: 'VFL_DATA_ROOT' })
   @IsOptional()
@@ -61,12 +44,9 @@ export class PartyConfig {
   @Min(100)
   peerTimeoutMs!: number;
 
-  registry(): PartyEndpoint[] {
-    return parsePartyRegistry(this.parties);
-  }
-
   static fromEnv(env: Record<string, string | undefined> = process.env): PartyConfig {
-    const config = loadConfig(PartyConfig, env);
+    // Under NATS a party needs no addresses, so an empty registry is allowed here.
+    const config = loadConfig(PartyConfig, { VFL_PARTIES: '', ...env });
     config.registry();
     return config;
   }

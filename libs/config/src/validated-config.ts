@@ -3,8 +3,8 @@
  * value, and the error names every offending variable.
  */
 import 'reflect-metadata';
-import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { Expose, plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsString, validateSync, ValidationError } from 'class-validator';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -44,4 +44,26 @@ export function parsePartyRegistry(value: string): PartyEndpoint[] {
       if (!m) throw new ConfigError(`VFL_PARTIES entry "${entry}" is not of the form id@host:port`);
       return { partyId: m[1], host: m[2], port: Number(m[3]) };
     });
+}
+
+/** What every service shares: how it reaches the others. Each app's config extends it. */
+export class ServiceTransportConfig {
+  @Expose({ name: 'VFL_TRANSPORT' })
+  @Transform(({ value }) => value ?? 'tcp')
+  @IsIn(['tcp', 'nats'])
+  transport!: 'tcp' | 'nats';
+
+  @Expose({ name: 'NATS_URL' })
+  @Transform(({ value }) => value ?? 'nats://127.0.0.1:4222')
+  @IsString()
+  natsUrl!: string;
+
+  /** The parties: `id@host:port,...` (ports are ignored under NATS). */
+  @Expose({ name: 'VFL_PARTIES' })
+  @IsString()
+  parties!: string;
+
+  registry(): PartyEndpoint[] {
+    return parsePartyRegistry(this.parties);
+  }
 }

@@ -9,7 +9,10 @@ import { NodeX25519Group } from '../../crypto/src/psi-group';
 import { initTensorflow } from '../../ml/src/tf-backend';
 import type { PeerEnvelope, PartyRole } from './messages';
 import { PartyModel, PartyNode } from './party-node';
-import { PartyChannel } from './split-lr-job';
+import type { AuditEventInput } from '../../audit/src/audit-chain';
+import type { LrHyperparameters } from '../../ml/src/logistic';
+import { PartyChannel, SplitLrJob, SplitLrJobResult } from './split-lr-job';
+import { randomUUID } from 'node:crypto';
 
 export interface RecordedMessage {
   readonly from: string;
@@ -75,4 +78,42 @@ export async function inProcessFederation(
     });
   }
   return { nodes, channels, wire, models };
+}
+
+export interface TwoPartyJobOptions {
+  readonly dataRoot: string;
+  /** The label party's file (inside dataRoot) and its label column. */
+  readonly guest: string;
+  readonly labelColumn?: string;
+  /** The feature party's file (inside dataRoot). */
+  readonly host: string;
+  readonly hyperparameters: LrHyperparameters;
+  readonly record?: boolean;
+  readonly audit?: (event: AuditEventInput) => void;
+}
+
+/** A split-LR job between a bank (label) and an e-commerce party (features), in one process. */
+export async function runTwoPartyJob(o: TwoPartyJobOptions): Promise<{ federation: InProcessFederation; result: SplitLrJobResult }> {
+  const federation = await inProcessFederation(
+    [
+      { partyId: 'bank', role: 'label' },
+      { partyId: 'ecommerce', role: 'feature' },
+    ],
+    o.dataRoot,
+    { record: o.record },
+  );
+  const result = await new SplitLrJob(
+    {
+      jobId: randomUUID(),
+      model: 'split-lr',
+      hyperparameters: o.hyperparameters,
+      parties: [
+        { partyId: 'bank', role: 'label', data: { path: o.guest, labelColumn: o.labelColumn ?? 'y' } },
+        { partyId: 'ecommerce', role: 'feature', data: { path: o.host } },
+      ],
+    },
+    federation.channels,
+    { audit: async (e) => o.audit?.(e), phase: async () => undefined, progress: () => undefined },
+  ).run();
+  return { federation, result };
 }

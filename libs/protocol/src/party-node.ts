@@ -181,6 +181,8 @@ export class PartyNode {
   private async dispatch(command: string, body: Record<string, unknown>, out: Outbox): Promise<Record<string, unknown>> {
     if (command === Commands.health) return { partyId: this.o.partyId, role: this.o.role, jobs: this.jobs.size };
     if (command === Commands.prepare) return { ...(await this.prepare(body as unknown as PrepareCommand)) };
+    // Closing is idempotent: the coordinator closes every party of a failed job, prepared or not.
+    if (command === Commands.close && !this.jobs.has(String(body.jobId))) return {};
     const job = this.job(body.jobId);
     const epoch = Number(body.epoch);
     const batch = Number(body.batch);
@@ -285,15 +287,15 @@ export class PartyNode {
     }
     if (!cmd.roster?.some((r) => r.partyId === this.o.partyId)) throw new PartyError(`${this.o.partyId} is not in the job's roster`);
     if (this.jobs.has(cmd.jobId)) throw new PartyError(`job ${cmd.jobId} is already prepared here`);
+    if (this.o.role === 'feature' && cmd.data?.labelColumn) {
+      // A feature party holds no labels; a label column in its reference is a configuration mistake.
+      throw new PartyError(`a feature party takes no label column (got "${cmd.data.labelColumn}")`);
+    }
     const file = this.resolveData(cmd.data?.path);
     const table = await loadPartyTable(file, {
       idColumn: cmd.data.idColumn ?? 'id',
       labelColumn: this.o.role === 'label' ? (cmd.data.labelColumn ?? 'y') : undefined,
     });
-    if (this.o.role === 'feature' && cmd.data.labelColumn) {
-      // A feature party holds no labels; a label column in its reference is a configuration mistake.
-      throw new PartyError(`a feature party takes no label column (got "${cmd.data.labelColumn}")`);
-    }
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
     job.table = table;
     job.psi = new EcdhPsiSession(this.o.psiGroup, table.ids, psiDomainTag(cmd.jobId));

@@ -15,16 +15,14 @@ export interface PlaintextReference {
 /**
  * The plaintext reference for a federated run: the same algorithm on the joined rows, in the
  * parties' agreed order, each party's block standardised on the training rows as the parties do.
+ * For tests and benchmarks only: it reads both parties' files.
  */
-export async function plaintextReference(
-  guestFile: string,
-  hostFile: string,
-  order: readonly string[],
-  hp: LrHyperparameters,
-  labelColumn = 'y',
-): Promise<PlaintextReference> {
+export async function plaintextReference(guestFile: string, hostFile: string, hp: LrHyperparameters, labelColumn = 'y'): Promise<PlaintextReference> {
   const guest = await loadPartyTable(guestFile, { labelColumn });
   const host = await loadPartyTable(hostFile);
+  // The order PSI agrees on: the shared IDs sorted by code units.
+  const hostIds = new Set(host.ids);
+  const order = guest.ids.filter((id) => hostIds.has(id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const split = trainValidationSplit(order.length, hp.validationFraction, hp.seed);
   const block = (t: PartyTable) => {
     const index = new Map(t.ids.map((id, i) => [id, i]));

@@ -3,18 +3,19 @@
  * breast cancer data from ../shared/data (569 rows; label party 10 features, feature party 20).
  */
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { loadPartyTable } from '../../data/src/party-table';
 import { EcdhPsiSession, PsiResult } from '../src/ecdh-psi';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '../../ml/src/logistic';
 import { AuditEventInput } from '../../audit/src/audit-chain';
-import { SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from '../src/split-lr-job';
+import { SplitLrJob, SplitLrJobResult } from '../src/split-lr-job';
 import { FeaturePartyLr } from '../src/split-lr/split-lr-party';
-import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
+import { InProcessFederation, runTwoPartyJob } from '../src/in-process-federation';
 import { plaintextReference } from '../src/plaintext-reference';
 import { WireScanner } from './wire-scanner';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
+const GUEST = 'breast_hetero_guest.csv';
+const HOST = 'breast_hetero_host.csv';
 const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 128, learningRate: 0.05, validationFraction: 0.2, seed: 7 };
 
 describe(SplitLrJob.name, () => {
@@ -26,30 +27,10 @@ describe(SplitLrJob.name, () => {
   const sharedLogits: Float64Array[] = [];
 
   beforeAll(async () => {
-    federation = await inProcessFederation(
-      [
-        { partyId: 'bank', role: 'label' },
-        { partyId: 'ecommerce', role: 'feature' },
-      ],
-      DATA,
-    );
     const finish = jest.spyOn(EcdhPsiSession.prototype, 'finish');
     const apply = jest.spyOn(LrOptimizer.prototype, 'apply');
     const shared = jest.spyOn(FeaturePartyLr.prototype, 'partialLogits');
-    const spec: SplitLrJobSpec = {
-      jobId: randomUUID(),
-      model: 'split-lr',
-      hyperparameters: hp,
-      parties: [
-        { partyId: 'bank', role: 'label', data: { path: 'breast_hetero_guest.csv', labelColumn: 'y' } },
-        { partyId: 'ecommerce', role: 'feature', data: { path: 'breast_hetero_host.csv' } },
-      ],
-    };
-    result = await new SplitLrJob(spec, federation.channels, {
-      audit: async (e) => void audit.push(e),
-      phase: async () => undefined,
-      progress: () => undefined,
-    }).run();
+    ({ federation, result } = await runTwoPartyJob({ dataRoot: DATA, guest: GUEST, host: HOST, hyperparameters: hp, audit: (e) => audit.push(e) }));
     psiResults = finish.mock.results.map((r) => r.value as PsiResult);
     // Baseline training (label party's plaintext model) also calls apply: keep the federated steps only.
     const federatedSteps = hp.epochs * Math.ceil(result.trainRows / hp.batchSize) * 2;
@@ -68,7 +49,7 @@ describe(SplitLrJob.name, () => {
   });
 
   it('trains weights equal to the plaintext algorithm on the joined data within 1e-3', async () => {
-    const { weights: reference } = await plaintextReference(path.join(DATA, 'breast_hetero_guest.csv'), path.join(DATA, 'breast_hetero_host.csv'), psiResults[0].sharedIds, hp);
+    const { weights: reference } = await plaintextReference(path.join(DATA, GUEST), path.join(DATA, HOST), hp);
 
     const bank = federation.models.get('bank')!;
     const ecommerce = federation.models.get('ecommerce')!;
@@ -87,8 +68,8 @@ describe(SplitLrJob.name, () => {
   });
 
   it('lets no label, feature value or unmasked gradient cross a party boundary', async () => {
-    const guest = await loadPartyTable(path.join(DATA, 'breast_hetero_guest.csv'), { labelColumn: 'y' });
-    const host = await loadPartyTable(path.join(DATA, 'breast_hetero_host.csv'));
+    const guest = await loadPartyTable(path.join(DATA, GUEST), { labelColumn: 'y' });
+    const host = await loadPartyTable(path.join(DATA, HOST));
     expect(federation.wire.length).toBeGreaterThan(50);
     const scan = new WireScanner(federation.wire);
     // Positive control: partial logits do cross (feature -> label party, for evaluation), and the

@@ -1,10 +1,9 @@
 /** The coordinator's configuration, from the environment, validated at boot. */
 import { Expose, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { loadConfig, parsePartyRegistry, PartyEndpoint } from '../../../../libs/config/src/validated-config';
-import type { TransportKind } from '../../../../libs/transport/src/transport-options';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { loadConfig, ServiceTransportConfig } from '../../../../libs/config/src/validated-config';
 
-export class CoordinatorConfig {
+export class CoordinatorConfig extends ServiceTransportConfig {
   @Expose({ name: 'PORT' })
   @Transform(({ value }) => (value === undefined ? 8080 : Number(value)))
   @IsInt()
@@ -29,31 +28,12 @@ export class CoordinatorConfig {
   @IsString()
   pgliteDir?: string;
 
-  @Expose({ name: 'VFL_TRANSPORT' })
-  @Transform(({ value }) => value ?? 'tcp')
-  @IsIn(['tcp', 'nats'])
-  transport!: TransportKind;
-
-  @Expose({ name: 'NATS_URL' })
-  @Transform(({ value }) => value ?? 'nats://127.0.0.1:4222')
-  @IsString()
-  natsUrl!: string;
-
-  /** The parties this coordinator can run jobs with: `id@host:port,...`. */
-  @Expose({ name: 'VFL_PARTIES' })
-  @IsString()
-  parties!: string;
-
   /** Deadline for one command to a party. */
   @Expose({ name: 'VFL_PARTY_TIMEOUT_MS' })
   @Transform(({ value }) => (value === undefined ? 600_000 : Number(value)))
   @IsInt()
   @Min(100)
   partyTimeoutMs!: number;
-
-  registry(): PartyEndpoint[] {
-    return parsePartyRegistry(this.parties);
-  }
 
   static fromEnv(env: Record<string, string | undefined> = process.env): CoordinatorConfig {
     const config = loadConfig(CoordinatorConfig, env);

@@ -4,9 +4,9 @@
  * progress and outcome in PostgreSQL, with every state change in the audit chain.
  */
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
 import { JobEntity, JobState } from '../../../../libs/audit/src/job.entity';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../../../libs/ml/src/logistic';
 import { COORDINATOR_ID, EpochReport, JobProgress, PartyCallError, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from '../../../../libs/protocol/src/split-lr-job';
@@ -44,7 +44,7 @@ interface LiveJob {
 }
 
 @Injectable()
-export class JobsService {
+export class JobsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(JobsService.name);
   private readonly live = new Map<string, LiveJob>();
   private readonly runs = new Set<Promise<void>>();
@@ -54,6 +54,17 @@ export class JobsService {
     private readonly audit: AuditService,
     private readonly parties: PartyClients,
   ) {}
+
+  /** Jobs that were running when the coordinator stopped cannot resume yet: mark them failed, audited. */
+  async onApplicationBootstrap(): Promise<void> {
+    const orphans = await this.jobs.find({ where: { state: In(['queued', 'aligning', 'training', 'evaluating']) } });
+    for (const job of orphans) {
+      const reason = `the coordinator restarted while the job was ${job.state}`;
+      await this.jobs.update({ id: job.id }, { error: reason });
+      await this.setState(job.id, 'failed', { reason });
+    }
+    if (orphans.length) this.logger.warn(`marked ${orphans.length} interrupted job(s) as failed`);
+  }
 
   async create(dto: CreateJobDto): Promise<JobView> {
     this.checkParties(dto);

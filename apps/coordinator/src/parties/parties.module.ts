@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../../libs/transport/src/payload-codec';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { PartyClients } from './party-clients.service';
@@ -14,4 +14,10 @@ import { PartyClients } from './party-clients.service';
   ],
   exports: [PartyClients],
 })
-export class PartiesModule {}
+export class PartiesModule implements OnApplicationShutdown {
+  constructor(@Inject(PayloadCodec) private readonly codec: PayloadCodec) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.codec.close();
+  }
+}
