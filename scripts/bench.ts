@@ -5,12 +5,19 @@
  *   psi       --size N [--overlap F]            two-party ECDH-PSI in one process, and its floor
  *   split-lr  [--data default-credit|breast|synthetic] [--rows N] [--epochs N]
  *                                               federated split LR (real CKKS, in one process)
+ *   audit     [--events N] [--jobs N] [--producers N]
+ *                                               audit appends and chain verification against the
+ *                                               PostgreSQL server (DATABASE_URL), in a scratch database
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { AuditStore } from '../libs/audit/src/audit-store';
+import { verifyTrail } from '../libs/audit/src/audit-verifier';
+import { openDatabase } from '../libs/audit/src/database';
 import { utf8ToBytes } from '@noble/hashes/utils';
 import { NodeX25519Group } from '../libs/crypto/src/psi-group';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../libs/data/src/synthetic';
@@ -139,6 +146,60 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
   return out;
 }
 
+async function benchAudit(argv: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { events: { type: 'string', default: '1000000' }, jobs: { type: 'string', default: '20' }, producers: { type: 'string', default: '200' }, json: { type: 'boolean' } },
+  });
+  const events = Number(values.events);
+  const jobs = Number(values.jobs);
+  const producers = Number(values.producers);
+  const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  // The audit table refuses DELETE and TRUNCATE, so the bench writes into a database of its own
+  // and drops it afterwards.
+  const scratch = `vfl_bench_audit_${process.pid}`;
+  const admin = new DataSource({ type: 'postgres', url: server });
+  await admin.initialize();
+  await admin.query(`CREATE DATABASE ${scratch}`);
+  const url = new URL(server);
+  url.pathname = `/${scratch}`;
+  const ds = await openDatabase(url.toString());
+  try {
+    const store = new AuditStore(ds);
+    const jobIds = Array.from({ length: jobs }, () => randomUUID());
+    let next = 0;
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: producers }, async (_, p) => {
+        for (;;) {
+          const i = next++;
+          if (i >= events) return;
+          await store.record(jobIds[(p + i) % jobs], {
+            step: 'lr.forward', sender: 'ecommerce', receiver: 'bank', messageDigest: 'ab'.repeat(32), byteSize: 400_000, detail: { epoch: 0, batch: i },
+          });
+        }
+      }),
+    );
+    const insertSeconds = (Date.now() - t0) / 1000;
+    const t1 = Date.now();
+    const verification = await verifyTrail(ds, { jobIds });
+    const verifySeconds = (Date.now() - t1) / 1000;
+    if (!verification.valid || verification.events !== events) throw new Error(`verification failed: ${JSON.stringify(verification)}`);
+    const out = { events, jobs, insertPerSecond: Math.round(events / insertSeconds), verifySeconds: round(verifySeconds, 2), peakRssMb: Math.round(peakRss / 2 ** 20) };
+    table(`Audit trail, ${events} events over ${jobs} jobs, ${producers} concurrent producers, PostgreSQL server`, [
+      ['appends per second (durable, batched)', String(out.insertPerSecond)],
+      ['verify seconds (recompute every hash)', String(out.verifySeconds)],
+      ['verified events per second', String(Math.round(events / verifySeconds))],
+      ['peak RSS MB', String(out.peakRssMb)],
+    ]);
+    return out;
+  } finally {
+    await ds.destroy();
+    await admin.query(`DROP DATABASE IF EXISTS ${scratch}`);
+    await admin.destroy();
+  }
+}
+
 function round(x: number, digits: number): number {
   return Number(x.toFixed(digits));
 }
@@ -146,7 +207,7 @@ function round(x: number, digits: number): number {
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
   const json = rest.includes('--json');
-  const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = { psi: benchPsi, 'split-lr': benchSplitLr };
+  const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = { psi: benchPsi, 'split-lr': benchSplitLr, audit: benchAudit };
   const bench = benches[name];
   if (!bench) throw new Error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options] [--json]`);
   const result = await bench(rest);

@@ -145,7 +145,7 @@ async function main(): Promise<number> {
   say(`  uplift from federation      ${signed(summary.auc - summary.labelOnlyAuc)} AUC`);
   say(`  traffic per epoch           ${(r.bytesPerEpoch / 1e6).toFixed(1)} MB`);
   say(`  local math                  ${r.backend}`);
-  say(`  audit trail                 ${outcome.audit.records} records, chain ${outcome.audit.valid ? 'valid' : 'BROKEN'}`);
+  say(`  audit trail                 ${outcome.audit.records} records, ${outcome.audit.signedHeads} signed chain heads, ${outcome.audit.valid ? 'valid' : 'BROKEN'}`);
   if (values.json) console.log(JSON.stringify(summary));
   return 0;
 }

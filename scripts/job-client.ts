@@ -3,7 +3,7 @@ import type { JobView } from '../apps/coordinator/src/jobs/jobs.service';
 
 export interface JobOutcome {
   readonly job: JobView;
-  readonly audit: { records: number; valid: boolean; firstBroken: unknown };
+  readonly audit: { records: number; valid: boolean; signedHeads: number; firstBroken: unknown };
 }
 
 export async function runJob(baseUrl: string, body: unknown, say: (line: string) => void, pollMs = 250): Promise<JobOutcome> {
@@ -27,8 +27,11 @@ export async function runJob(baseUrl: string, body: unknown, say: (line: string)
       );
     }
     if (job.state === 'succeeded' || job.state === 'failed') {
-      const trail = (await (await fetch(`${baseUrl}/jobs/${id}/audit?limit=1`)).json()) as { verification: { valid: boolean; events: number; firstBroken: unknown } };
-      return { job, audit: { records: trail.verification.events, valid: trail.verification.valid, firstBroken: trail.verification.firstBroken } };
+      const trail = (await (await fetch(`${baseUrl}/jobs/${id}/audit?limit=1`)).json()) as {
+        verification: { valid: boolean; events: number; checkpoints: number; firstBroken: unknown };
+      };
+      const v = trail.verification;
+      return { job, audit: { records: v.events, valid: v.valid, signedHeads: v.checkpoints, firstBroken: v.firstBroken } };
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }

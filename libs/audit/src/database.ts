@@ -8,11 +8,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AuditEventEntity } from './audit-event.entity';
+import { AuditCheckpointEntity } from './audit-checkpoint.entity';
 import { JobEntity } from './job.entity';
 import { CreateJobsAndAudit1763769600000 } from '../../../migrations/1763769600000-create-jobs-and-audit';
+import { CreateAuditCheckpoints1763856000000 } from '../../../migrations/1763856000000-create-audit-checkpoints';
 
-export const ENTITIES = [JobEntity, AuditEventEntity];
-export const MIGRATIONS = [CreateJobsAndAudit1763769600000];
+export const ENTITIES = [JobEntity, AuditEventEntity, AuditCheckpointEntity];
+export const MIGRATIONS = [CreateJobsAndAudit1763769600000, CreateAuditCheckpoints1763856000000];
 
 export function dataSourceOptions(url: string, options: { singleConnection?: boolean } = {}): DataSourceOptions {
   return {

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditStore } from '../src/audit-store';
 import { openDatabase, startEmbeddedPostgres, EmbeddedPostgres } from '../src/database';
-import { verifyChain } from '../src/audit-chain';
+import { hashEvent, verifyChain } from '../src/audit-chain';
+import { SigningIdentity } from '../src/signing-identity';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -29,7 +30,7 @@ describe(`${AuditStore.name} on the PostgreSQL server`, () => {
     );
     const events = await store.events(jobId);
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i));
-    expect(await store.verify(jobId)).toEqual({ valid: true, events: 50, firstBroken: null });
+    expect(await store.verify(jobId)).toMatchObject({ valid: true, events: 50, firstBroken: null });
   });
 
   it('continues a chain across store instances (a restarted coordinator)', async () => {
@@ -39,6 +40,20 @@ describe(`${AuditStore.name} on the PostgreSQL server`, () => {
     await second.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'aligning' } });
     expect((await second.verify(jobId)).valid).toBe(true);
     expect((await second.events(jobId)).length).toBe(2);
+  });
+
+  it('fails the writes queued with a failed insert and continues the chain from what is stored', async () => {
+    const jobId = randomUUID();
+    await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'queued' } });
+    // PostgreSQL's jsonb refuses a NUL character: the whole batch fails.
+    const failed = await Promise.allSettled([
+      store.record(jobId, { step: 'lr.update', sender: 'coordinator', detail: { note: 'a\u0000b' } }),
+      store.record(jobId, { step: 'lr.update', sender: 'coordinator', detail: { batch: 1 } }),
+    ]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'failed' } });
+    expect((await store.events(jobId)).map((e) => e.seq)).toEqual([0, 1]);
+    expect(await store.verify(jobId)).toMatchObject({ valid: true, events: 2, firstBroken: null });
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE on audit_events (append-only trigger)', async () => {
@@ -64,7 +79,67 @@ describe(`${AuditStore.name} on the PostgreSQL server`, () => {
     }
     const verification = await store.verify(jobId);
     expect(verification.valid).toBe(false);
-    expect(verification.firstBroken).toEqual({ seq: 1, reason: 'hash does not match the event content (the row was altered)' });
+    expect(verification.firstBroken).toEqual({ jobId, seq: 1, reason: 'hash does not match the event content (the row was altered)' });
+  });
+});
+
+describe('signed chain heads (PostgreSQL server)', () => {
+  let ds: DataSource;
+  let store: AuditStore;
+  const coordinator = SigningIdentity.generate('coordinator');
+
+  beforeAll(async () => {
+    ds = await openDatabase(SERVER_URL);
+    store = new AuditStore(ds);
+  });
+  afterAll(() => ds.destroy());
+
+  async function rewrite(sql: string, params: unknown[]) {
+    const runner = ds.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      await runner.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete`);
+      await runner.query(sql, params);
+      await runner.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete`);
+      await runner.commitTransaction();
+    } finally {
+      await runner.release();
+    }
+  }
+
+  it('verifies checkpoints signed by the trusted key', async () => {
+    const jobId = randomUUID();
+    for (let i = 0; i < 3; i++) await store.checkpoint(await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { i } }), coordinator);
+    expect(await store.verify(jobId, [coordinator.publicKeyHex])).toMatchObject({ valid: true, events: 3, checkpoints: 3, signers: [coordinator.publicKeyHex] });
+    expect((await store.verify(jobId, [SigningIdentity.generate('other').publicKeyHex])).firstBroken?.reason).toMatch(/untrusted key/);
+  });
+
+  it('catches a rewrite that recomputed every hash consistently (the chain alone cannot)', async () => {
+    const jobId = randomUUID();
+    const events = [];
+    for (let i = 0; i < 3; i++) events.push(await store.record(jobId, { step: 'lr.update', sender: 'coordinator', receiver: 'bank', byteSize: 100 + i }));
+    await store.checkpoint(events[2], coordinator);
+    // A database superuser rewrites seq 1 and re-links seq 2 so every hash checks out.
+    const forged1 = { ...events[1], byteSize: 999 };
+    const hash1 = hashEvent(forged1);
+    const forged2 = { ...events[2], prevHash: hash1 };
+    const hash2 = hashEvent(forged2);
+    await rewrite(`UPDATE audit_events SET byte_size = 999, hash = $2 WHERE job_id = $1 AND seq = 1`, [jobId, hash1]);
+    await rewrite(`UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE job_id = $1 AND seq = 2`, [jobId, hash1, hash2]);
+    expect(verifyChain(await store.events(jobId)).valid).toBe(true);
+    const verification = await store.verify(jobId, [coordinator.publicKeyHex]);
+    expect(verification.valid).toBe(false);
+    expect(verification.firstBroken).toEqual({ jobId, seq: 2, reason: 'the event differs from the signed chain head: history was rewritten' });
+  });
+
+  it('catches a truncated trail below a signed head', async () => {
+    const jobId = randomUUID();
+    const first = await store.record(jobId, { step: 'job.state', sender: 'coordinator' });
+    const second = await store.record(jobId, { step: 'job.state', sender: 'coordinator' });
+    await store.checkpoint(first, coordinator);
+    await store.checkpoint(second, coordinator);
+    await rewrite(`DELETE FROM audit_events WHERE job_id = $1 AND seq = 1`, [jobId]);
+    expect((await store.verify(jobId)).firstBroken).toEqual({ jobId, seq: 1, reason: 'a signed chain head has no event: the trail was truncated' });
   });
 });
 

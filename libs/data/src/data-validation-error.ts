@@ -2,9 +2,9 @@
  * Typed error for everything that can be wrong with a party's input table.
  *
  * Messages name the file (basename only), the 1-based line and the column so an
- * operator can fix the file, but they never contain ID values: IDs are the
- * private set that PSI protects. Callers that echo a cell must pass it through
- * {@link quoteCell}, which truncates it.
+ * operator can fix the file, but they never contain a cell's content: the message
+ * crosses to the coordinator, its API and the audit trail, and IDs, features and
+ * labels must not.
  */
 import { basename } from 'node:path';
 
@@ -33,18 +33,12 @@ export interface DataErrorLocation {
   column?: string;
 }
 
-const MAX_CELL_CHARS = 20;
 const MAX_COLUMN_CHARS = 64;
 
 /**
  * Quote a cell value for an error message: truncated to 20 characters and
  * JSON-escaped so control characters cannot garble logs. Never use for IDs.
  */
-export function quoteCell(cell: string): string {
-  const short = cell.length > MAX_CELL_CHARS ? `${cell.slice(0, MAX_CELL_CHARS)}…` : cell;
-  return JSON.stringify(short);
-}
-
 function quoteColumn(column: string): string {
   const short = column.length > MAX_COLUMN_CHARS ? `${column.slice(0, MAX_COLUMN_CHARS)}…` : column;
   return JSON.stringify(short);

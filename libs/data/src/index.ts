@@ -1,5 +1,5 @@
 /** Public API of the data library: party tables, validation errors, seeded PRNG, synthetic demo data. */
-export { DataValidationError, quoteCell } from './data-validation-error';
+export { DataValidationError } from './data-validation-error';
 export type { DataErrorCode, DataErrorLocation } from './data-validation-error';
 export { parsePartyTable, loadPartyTable, selectRows, featureMatrixRow } from './party-table';
 export type { PartyTable, LoadTableOptions } from './party-table';

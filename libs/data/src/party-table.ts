@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readCsvRecords } from './csv-records';
-import { DataValidationError, quoteCell } from './data-validation-error';
+import { DataValidationError } from './data-validation-error';
 
 /** One party's validated table. Row i of `features` / `labels` belongs to `ids[i]`. */
 export interface PartyTable {
@@ -353,7 +353,7 @@ function parseLabel(cell: string, line: number, file: string, column: string, en
   } else if (value === -1) {
     if (encoding.minusOneLine === 0) encoding.minusOneLine = line;
   } else {
-    throw new DataValidationError('BAD_LABEL', `${quoteCell(cell)} is not a label (expected 0/1 or -1/+1)`, {
+    throw new DataValidationError('BAD_LABEL', `not a label: expected 0/1 or -1/+1, found ${describeCell(cell)}`, {
       file,
       line,
       column,
@@ -371,7 +371,17 @@ function parseLabel(cell: string, line: number, file: string, column: string, en
 
 const NON_FINITE_WORDS = /^[+-]?(nan|inf|infinity)$/i;
 
-/** A finite number, or NON_NUMERIC / NOT_FINITE naming the offending (truncated) cell. */
+/**
+ * Says what kind of value a bad cell holds without repeating it: error messages cross to the
+ * coordinator, its API and the audit trail, and a mis-declared column could hold IDs.
+ */
+function describeCell(cell: string): string {
+  if (cell === '') return 'an empty cell';
+  if (NON_FINITE_WORDS.test(cell)) return `"${cell}"`;
+  return `a value of ${cell.length} character${cell.length === 1 ? '' : 's'}`;
+}
+
+/** A finite number, or NON_NUMERIC / NOT_FINITE describing (never quoting) the offending cell. */
 function parseFeature(cell: string, line: number, file: string, column: string): number {
   const value = Number(cell);
   if (Number.isFinite(value) && cell !== '') return value;
@@ -379,7 +389,7 @@ function parseFeature(cell: string, line: number, file: string, column: string):
     throw new DataValidationError('NON_NUMERIC', 'empty cell, expected a number', { file, line, column });
   }
   if (Number.isNaN(value) && !NON_FINITE_WORDS.test(cell)) {
-    throw new DataValidationError('NON_NUMERIC', `${quoteCell(cell)} is not a number`, { file, line, column });
+    throw new DataValidationError('NON_NUMERIC', `not a number (${describeCell(cell)})`, { file, line, column });
   }
-  throw new DataValidationError('NOT_FINITE', `${quoteCell(cell)} is not a finite number`, { file, line, column });
+  throw new DataValidationError('NOT_FINITE', `not a finite number (${NON_FINITE_WORDS.test(cell) ? describeCell(cell) : 'overflows a double'})`, { file, line, column });
 }

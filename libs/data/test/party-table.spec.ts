@@ -110,14 +110,14 @@ describe('parsePartyTable: bad input', () => {
     const error = expectDataError(() => parse(`id,income\n${SECRET_ID},abc\n`), 'NON_NUMERIC');
     expect(error.line).toBe(2);
     expect(error.column).toBe('income');
-    expect(error.message).toBe('bank.csv line 2, column "income": "abc" is not a number');
+    expect(error.message).toBe('bank.csv line 2, column "income": not a number (a value of 3 characters)');
     expect(error.message).not.toContain(SECRET_ID);
   });
 
-  it('non-numeric cell text is truncated to 20 characters', () => {
+  it('never repeats the content of a bad cell, only its length', () => {
     const error = expectDataError(() => parse(`id,income\na,${'z'.repeat(50)}\n`), 'NON_NUMERIC');
-    expect(error.message).toContain(`"${'z'.repeat(20)}…"`);
-    expect(error.message).not.toContain('z'.repeat(21));
+    expect(error.message).toContain('a value of 50 characters');
+    expect(error.message).not.toContain('z');
   });
 
   it('empty feature cell', () => {
@@ -129,7 +129,7 @@ describe('parsePartyTable: bad input', () => {
     const error = expectDataError(() => parse('id,income\na,1\nb,NaN\n'), 'NOT_FINITE');
     expect(error.line).toBe(3);
     expect(error.column).toBe('income');
-    expect(error.message).toBe('bank.csv line 3, column "income": "NaN" is not a finite number');
+    expect(error.message).toBe('bank.csv line 3, column "income": not a finite number ("NaN")');
   });
 
   it("'Infinity' and overflowing cells", () => {
@@ -157,7 +157,7 @@ describe('parsePartyTable: bad input', () => {
     const error = expectDataError(() => parse('id,y,x\na,0,1\nb,2,1\n', { labelColumn: 'y' }), 'BAD_LABEL');
     expect(error.line).toBe(3);
     expect(error.column).toBe('y');
-    expect(error.message).toContain('bank.csv line 3, column "y": "2" is not a label');
+    expect(error.message).toContain('bank.csv line 3, column "y": not a label: expected 0/1 or -1/+1, found a value of 1 character');
   });
 
   it('labels mixing 0 and -1', () => {

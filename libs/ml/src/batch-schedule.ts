@@ -26,15 +26,24 @@ export function trainValidationSplit(rows: number, validationFraction: number, s
   };
 }
 
-/** The mini-batches of one epoch: a fresh seeded shuffle of the training rows, cut in order. */
+/** How many batches an epoch over `rows` training rows has (the remainder joins the last batch). */
+export function batchCount(rows: number, batchSize: number): number {
+  return Math.max(1, Math.floor(rows / batchSize));
+}
+
+/**
+ * The mini-batches of one epoch: a fresh seeded shuffle of the training rows, cut in order. The
+ * remainder joins the last batch instead of forming a short one: a batch with few rows would let
+ * a party solve its aggregated gradient for individual residuals.
+ */
 export function epochBatches(train: Int32Array, batchSize: number, seed: number, epoch: number): Int32Array[] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`"batchSize" expected a positive integer, got ${batchSize}`);
   const order = permutation(train.length, new SeededRandom(seed * 1_000_003 + epoch + 1));
-  const batches: Int32Array[] = [];
-  for (let start = 0; start < order.length; start += batchSize) {
-    batches.push(Int32Array.from(order.slice(start, start + batchSize), (k) => train[k]));
-  }
-  return batches;
+  const count = batchCount(train.length, batchSize);
+  return Array.from({ length: count }, (_, b) => {
+    const end = b === count - 1 ? order.length : (b + 1) * batchSize;
+    return Int32Array.from(order.slice(b * batchSize, end), (k) => train[k]);
+  });
 }
 
 function permutation(n: number, random: SeededRandom): number[] {

@@ -120,8 +120,15 @@ export class EcdhPsiSession {
     shared.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const digest = sha256.create();
     for (const s of shared) digest.update(utf8ToBytes(s.key));
-    this.scalar.fill(0);
+    this.dispose();
     return { sharedIds: shared.map((s) => s.id), orderDigest: bytesToHex(digest.digest()) };
+  }
+
+  /** Wipes the secret scalar; the session is unusable afterwards. Safe to call twice. */
+  dispose(): void {
+    this.scalar.fill(0);
+    this.ownDoubleBlinded = undefined;
+    this.peerDoubleBlinded = undefined;
   }
 }
 

@@ -156,6 +156,7 @@ class PartyJob {
   }
 
   dispose(): void {
+    this.psi?.dispose();
     this.encryptor?.dispose();
     this.scorer?.dispose();
   }
@@ -163,6 +164,8 @@ class PartyJob {
 
 export class PartyNode {
   private readonly jobs = new Map<string, PartyJob>();
+  /** Jobs closed here: a late or repeated prepare for one of them is refused. */
+  private readonly closed = new Set<string>();
   private ckks?: Promise<CkksContext>;
 
   constructor(private readonly o: PartyNodeOptions) {}
@@ -182,7 +185,10 @@ export class PartyNode {
     if (command === Commands.health) return { partyId: this.o.partyId, role: this.o.role, jobs: this.jobs.size };
     if (command === Commands.prepare) return { ...(await this.prepare(body as unknown as PrepareCommand)) };
     // Closing is idempotent: the coordinator closes every party of a failed job, prepared or not.
-    if (command === Commands.close && !this.jobs.has(String(body.jobId))) return {};
+    if (command === Commands.close && !this.jobs.has(String(body.jobId))) {
+      this.closed.add(String(body.jobId));
+      return {};
+    }
     const job = this.job(body.jobId);
     const epoch = Number(body.epoch);
     const batch = Number(body.batch);
@@ -237,6 +243,7 @@ export class PartyNode {
         return this.baseline(job);
       case Commands.close:
         this.jobs.delete(job.id);
+        this.closed.add(job.id);
         try {
           if (job.lr && body.completed === true) await this.o.saveModel?.(job.id, job.model());
         } finally {
@@ -287,6 +294,7 @@ export class PartyNode {
     }
     if (!cmd.roster?.some((r) => r.partyId === this.o.partyId)) throw new PartyError(`${this.o.partyId} is not in the job's roster`);
     if (this.jobs.has(cmd.jobId)) throw new PartyError(`job ${cmd.jobId} is already prepared here`);
+    if (this.closed.has(cmd.jobId)) throw new PartyError(`job ${cmd.jobId} was already closed here`);
     if (this.o.role === 'feature' && cmd.data?.labelColumn) {
       // A feature party holds no labels; a label column in its reference is a configuration mistake.
       throw new PartyError(`a feature party takes no label column (got "${cmd.data.labelColumn}")`);

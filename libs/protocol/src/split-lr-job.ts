@@ -16,11 +16,19 @@ import { CkksContext } from '../../crypto/src/ckks-context';
 import { CkksKeyHolder } from '../../crypto/src/ckks-keys';
 import type { LrHyperparameters } from '../../ml/src/logistic';
 import type { BinaryMetrics } from '../../ml/src/metrics';
+import { batchCount } from '../../ml/src/batch-schedule';
 import { digestHex, f64ToBytes, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
 import { RowPacking } from './split-lr/row-packing';
 
 export const COORDINATOR_ID = 'coordinator';
+
+/** No batch may have fewer rows than this, nor fewer than twice the widest party's columns. */
+export const MIN_BATCH_ROWS = 32;
+
+export function minimumBatchRows(widestColumns: number): number {
+  return Math.max(MIN_BATCH_ROWS, 2 * widestColumns);
+}
 
 export interface PartyChannel {
   readonly partyId: string;
@@ -121,7 +129,9 @@ export class SplitLrJob {
       await this.hooks.phase('aligning');
       this.hooks.progress({ phase: 'aligning' });
       const prepared = new Map<string, PrepareReply>();
-      await Promise.all(
+      // allSettled, not all: every prepare must have finished before the final close, or a slow
+      // one would register the job on its party after the close and keep its data there.
+      await settleAll(
         this.spec.parties.map(async (p) => {
           const reply = (await this.call(this.channel(p.partyId), Commands.prepare, {
             jobId, role: p.role, data: p.data, roster, hyperparameters: hp,
@@ -148,18 +158,29 @@ export class SplitLrJob {
       const validationRows = Number(finished[0].validationRows);
       await this.hooks.audit({ step: 'psi.result', sender: COORDINATOR_ID, detail: { intersection, trainRows, validationRows } });
 
+      const widest = Math.max(...[...prepared.values()].map((p) => p.columns));
+      const smallestBatch = Math.min(hp.batchSize, trainRows);
+      if (smallestBatch < minimumBatchRows(widest)) {
+        throw new RangeError(
+          `batches of ${smallestBatch} rows are too small: every batch needs at least ${minimumBatchRows(widest)} rows ` +
+            `(twice the widest party's ${widest} columns, and at least ${MIN_BATCH_ROWS}) so that no party can solve its gradient for individual rows`,
+        );
+      }
+
       await this.hooks.phase('training');
       const ckks = await CkksContext.create();
-      const stride = RowPacking.strideFor(Math.max(...[...prepared.values()].map((p) => p.columns)));
-      const keys = CkksKeyHolder.generate(ckks, ckks.rotationSteps(stride));
+      let keys: CkksKeyHolder | undefined;
       try {
+        const stride = RowPacking.strideFor(widest);
+        keys = CkksKeyHolder.generate(ckks, ckks.rotationSteps(stride));
         const bundle = keys.publicBundle();
         const bundleBytes = bundle.publicKey.length + bundle.galoisKeys.length;
+        const bundleDigest = digestHex(concatBytes(bundle.publicKey, bundle.galoisKeys));
         for (const c of all) {
           await this.call(c, Commands.heKeys, { jobId, bundle, stride });
           await this.hooks.audit({
             step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: bundleBytes,
-            messageDigest: digestHex(bundle.publicKey), detail: { parameterSet: bundle.parameterSet, stride, galoisSteps: bundle.galoisSteps },
+            messageDigest: bundleDigest, detail: { parameterSet: bundle.parameterSet, stride, galoisSteps: bundle.galoisSteps },
           });
         }
         const epochs = await this.train(keys, prepared, trainRows);
@@ -179,7 +200,7 @@ export class SplitLrJob {
           bytesPerEpoch: this.bytesPerEpoch,
         };
       } finally {
-        keys.dispose();
+        keys?.dispose();
         ckks.dispose();
       }
     } finally {
@@ -191,7 +212,7 @@ export class SplitLrJob {
     const { jobId, hyperparameters: hp } = this.spec;
     const decryption = new MaskedDecryptionService(keys);
     const gradientLevel = keys.ckks.topLevel - 1;
-    const batches = Math.ceil(trainRows / hp.batchSize);
+    const batches = batchCount(trainRows, hp.batchSize);
     const reports: EpochReport[] = [];
     const started = Date.now();
     for (let epoch = 0; epoch < hp.epochs; epoch++) {
@@ -223,7 +244,7 @@ export class SplitLrJob {
         const perBatch = (Date.now() - started) / done;
         this.hooks.progress({
           phase: 'training', epoch: epoch + 1, epochs: hp.epochs, batch: batch + 1, batches,
-          rowsProcessed: Math.min(trainRows, (batch + 1) * hp.batchSize) + epoch * trainRows,
+          rowsProcessed: (batch === batches - 1 ? trainRows : (batch + 1) * hp.batchSize) + epoch * trainRows,
           etaSeconds: Math.round((perBatch * (hp.epochs * batches - done)) / 1000),
         });
       }
@@ -274,4 +295,22 @@ export class SplitLrJob {
     if (!c) throw new RangeError(`party ${partyId} is not known to this coordinator`);
     return c;
   }
+}
+
+/** Like Promise.all, but waits for every promise to settle before rethrowing the first failure. */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }

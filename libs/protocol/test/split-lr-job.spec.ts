@@ -3,6 +3,10 @@
  * breast cancer data from ../shared/data (569 rows; label party 10 features, feature party 20).
  */
 import * as path from 'node:path';
+import { decode } from '@msgpack/msgpack';
+import { CkksContext } from '../../crypto/src/ckks-context';
+import { batchCount, epochBatches, trainValidationSplit } from '../../ml/src/batch-schedule';
+import type { PeerEnvelope } from '../src/messages';
 import { loadPartyTable } from '../../data/src/party-table';
 import { EcdhPsiSession, PsiResult } from '../src/ecdh-psi';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '../../ml/src/logistic';
@@ -33,7 +37,7 @@ describe(SplitLrJob.name, () => {
     ({ federation, result } = await runTwoPartyJob({ dataRoot: DATA, guest: GUEST, host: HOST, hyperparameters: hp, audit: (e) => audit.push(e) }));
     psiResults = finish.mock.results.map((r) => r.value as PsiResult);
     // Baseline training (label party's plaintext model) also calls apply: keep the federated steps only.
-    const federatedSteps = hp.epochs * Math.ceil(result.trainRows / hp.batchSize) * 2;
+    const federatedSteps = hp.epochs * batchCount(result.trainRows, hp.batchSize) * 2;
     appliedGradients.push(...apply.mock.calls.slice(0, federatedSteps).map((c) => Float64Array.from(c[1] as ArrayLike<number>)));
     sharedLogits.push(...shared.mock.results.map((r) => r.value as Float64Array));
     finish.mockRestore();
@@ -93,6 +97,41 @@ describe(SplitLrJob.name, () => {
     // Gradients: every unmasked gradient entry the parties applied.
     expect(appliedGradients.length).toBeGreaterThan(0);
     expect(scan.float64(appliedGradients.flatMap((g) => Array.from(g)))).toEqual([]);
+  });
+
+  it("stops a feature party from stripping its own forward ciphertext off the residual to read labels", async () => {
+    // Attack: Enc(d) - Enc(u_f/4) leaves only the label party's contribution u_l/4 + 1/2 - y. Had
+    // it been added as a plaintext, that difference would be (m, 0) and decrypt under ANY key.
+    const bodyOf = (kind: string) => {
+      const m = federation.wire.find((w) => w.kind === kind)!;
+      const envelope = decode(m.bytes) as PeerEnvelope;
+      return decode(envelope.body) as { epoch: number; batch: number; chunks: Uint8Array[] };
+    };
+    const forward = bodyOf('peer.lr.forward');
+    const residual = bodyOf('peer.lr.residual');
+    expect([forward.epoch, forward.batch, residual.epoch, residual.batch]).toEqual([0, 0, 0, 0]);
+    const ckks = await CkksContext.create();
+    const attacker = ckks.seal.KeyGenerator(ckks.context);
+    const secret = attacker.secretKey();
+    const decryptor = ckks.seal.Decryptor(ckks.context, secret);
+    // In epoch 0, batch 0 every weight is 0, so the label party's contribution is exactly 1/2 - y.
+    const guest = await loadPartyTable(path.join(DATA, GUEST), { labelColumn: 'y' });
+    const order = [...guest.ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const index = new Map(guest.ids.map((id, i) => [id, i]));
+    const rows = epochBatches(trainValidationSplit(order.length, hp.validationFraction, hp.seed).train, hp.batchSize, hp.seed, 0)[0];
+    const expected = Array.from(rows, (r) => 0.5 - guest.labels![index.get(order[r])!]);
+    const stride = 32; // breast: max(10 + intercept, 20) columns, rounded up to a power of two
+    let recovered = 0;
+    const r = ckks.deserialize(residual.chunks[0], { level: ckks.topLevel });
+    const f = ckks.deserialize(forward.chunks[0], { level: ckks.topLevel });
+    ckks.evaluator.sub(r, f, r);
+    const plain = decryptor.decrypt(r)!;
+    const slots = ckks.encoder.decode(plain) as Float64Array;
+    const perChunk = ckks.slots / stride;
+    for (let k = 0; k < Math.min(perChunk, rows.length); k++) if (Math.abs(slots[k * stride] - expected[k]) < 0.01) recovered++;
+    [r, f, plain, decryptor, secret, attacker].forEach((o) => o.delete());
+    ckks.dispose();
+    expect(recovered).toBeLessThan(3);
   });
 
   it('audits every message with its digest and size, and nothing of the data', () => {

@@ -39,7 +39,10 @@ export class MsgpackSocket extends TcpSocket {
     this.netSocket.uncork();
   }
 
+  private refused = false;
+
   protected override handleData(data: Buffer | string): void {
+    if (this.refused) return;
     const chunk = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -50,10 +53,14 @@ export class MsgpackSocket extends TcpSocket {
         this.expected = head.readUInt32BE(0);
         if (this.expected > MAX_FRAME_BYTES) {
           const bytes = this.expected;
+          // Nothing after an oversized header can be framed again: refuse the rest of the stream.
+          this.refused = true;
           this.chunks = [];
           this.buffered = 0;
           this.expected = null;
-          throw new FrameTooLargeError(bytes, MAX_FRAME_BYTES);
+          this.netSocket.emit('error', new FrameTooLargeError(bytes, MAX_FRAME_BYTES).message);
+          this.netSocket.destroy();
+          return;
         }
       }
       if (this.buffered < this.expected) return;

@@ -1,6 +1,6 @@
 /** The coordinator's configuration, from the environment, validated at boot. */
 import { Expose, Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { loadConfig, ServiceTransportConfig } from '../../../../libs/config/src/validated-config';
 
 export class CoordinatorConfig extends ServiceTransportConfig {
@@ -27,6 +27,12 @@ export class CoordinatorConfig extends ServiceTransportConfig {
   @IsOptional()
   @IsString()
   pgliteDir?: string;
+
+  /** 64 hex characters: the seed of the ed25519 key that signs audit chain heads. */
+  @Expose({ name: 'VFL_SIGNING_KEY' })
+  @IsOptional()
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'VFL_SIGNING_KEY must be 64 hex characters (an ed25519 seed)' })
+  signingKey?: string;
 
   /** Deadline for one command to a party. */
   @Expose({ name: 'VFL_PARTY_TIMEOUT_MS' })

@@ -41,13 +41,14 @@ interface LiveJob {
   progress: JobProgress;
   epochs: EpochSummary[];
   lastWrite: number;
+  /** Progress writes run one after another, and the final write waits for them. */
+  writes: Promise<unknown>;
 }
 
 @Injectable()
 export class JobsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(JobsService.name);
   private readonly live = new Map<string, LiveJob>();
-  private readonly runs = new Set<Promise<void>>();
 
   constructor(
     @InjectRepository(JobEntity) private readonly jobs: Repository<JobEntity>,
@@ -76,14 +77,13 @@ export class JobsService implements OnApplicationBootstrap {
       hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
     };
     await this.jobs.insert({ id, state: 'queued', spec, progress: {} });
-    await this.audit.record(id, {
+    await this.audit.recordSigned(id, {
       step: 'job.created',
       sender: 'api',
       receiver: COORDINATOR_ID,
       detail: { model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters },
     });
-    const run = this.execute(spec).finally(() => this.runs.delete(run));
-    this.runs.add(run);
+    void this.execute(spec);
     return this.get(id);
   }
 
@@ -109,11 +109,6 @@ export class JobsService implements OnApplicationBootstrap {
     };
   }
 
-  /** Waits for running jobs (used at shutdown and by tests). */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.runs]);
-  }
-
   private checkParties(dto: CreateJobDto): void {
     const problems: string[] = [];
     const seen = new Set<string>();
@@ -131,7 +126,7 @@ export class JobsService implements OnApplicationBootstrap {
 
   private async execute(spec: SplitLrJobSpec): Promise<void> {
     const id = spec.jobId;
-    const live: LiveJob = { progress: { phase: 'aligning' }, epochs: [], lastWrite: 0 };
+    const live: LiveJob = { progress: { phase: 'aligning' }, epochs: [], lastWrite: 0, writes: Promise.resolve() };
     this.live.set(id, live);
     const started = Date.now();
     const hooks = {
@@ -150,12 +145,14 @@ export class JobsService implements OnApplicationBootstrap {
         }
         if (epoch || Date.now() - live.lastWrite > 1000) {
           live.lastWrite = Date.now();
-          void this.jobs.update({ id }, { progress: { progress: live.progress, epochs: live.epochs } }).catch(() => undefined);
+          const snapshot = { progress: live.progress, epochs: [...live.epochs] };
+          live.writes = live.writes.then(() => this.jobs.update({ id }, { progress: snapshot })).catch(() => undefined);
         }
       },
     };
     try {
       const result = await new SplitLrJob(spec, this.parties.channels(), hooks).run();
+      await live.writes;
       const seconds = (Date.now() - started) / 1000;
       await this.jobs.update({ id }, { result: { ...result, seconds }, progress: { progress: live.progress, epochs: live.epochs } });
       await this.setState(id, 'succeeded', { seconds, trainAuc: result.train.auc });
@@ -163,6 +160,7 @@ export class JobsService implements OnApplicationBootstrap {
       const message = e instanceof Error ? e.message : String(e);
       const failedParty = e instanceof PartyCallError ? e.partyId : null;
       this.logger.warn(`job ${id} failed: ${message}`);
+      await live.writes;
       await this.jobs.update({ id }, { error: message, failedParty, progress: { progress: live.progress, epochs: live.epochs } }).catch(() => undefined);
       await this.setState(id, 'failed', { reason: message, party: failedParty }).catch((err) => this.logger.error(`could not record failure of ${id}: ${err}`));
     } finally {
@@ -171,7 +169,7 @@ export class JobsService implements OnApplicationBootstrap {
   }
 
   private async setState(id: string, state: JobState, detail: Record<string, unknown> = {}): Promise<void> {
-    await this.audit.record(id, { step: 'job.state', sender: COORDINATOR_ID, detail: { state, ...detail } });
+    await this.audit.recordSigned(id, { step: 'job.state', sender: COORDINATOR_ID, detail: { state, ...detail } });
     await this.jobs.update({ id }, { state });
   }
 }

@@ -165,7 +165,18 @@ export class LabelPartyLr extends SplitLrPartyBase {
       }
       const own = this.partialLogits(batch);
       const plainPart = own.map((u, k) => u / 4 + 0.5 - this.labels[batch[k]]);
-      packing.replicate(plainPart).forEach((chunk, c) => ckks.addValues(sums[c], chunk));
+      // Added as a fresh encryption, never as a plaintext: adding a plaintext changes only the
+      // first ciphertext component, so the feature party could subtract the Enc(u_f/4) it sent
+      // and read u_label/4 + 1/2 - y under any key. A fresh Enc re-randomises both components.
+      packing.replicate(plainPart).forEach((chunk, c) => {
+        const mine = this.o.encryptor.encrypt(chunk);
+        try {
+          ckks.evaluator.add(sums[c], mine, sums[c]);
+        } finally {
+          mine.delete();
+        }
+        chunk.fill(0);
+      });
       plainPart.fill(0);
       return { residual: sums.map((ct) => ckks.serialize(ct)), gradient: this.maskedGradient(key, batch, sums) };
     } finally {

@@ -58,10 +58,10 @@ export class HyperparametersDto {
   @Max(1000)
   epochs?: number;
 
-  @ApiPropertyOptional({ default: 1024, minimum: 1, maximum: 65536 })
+  @ApiPropertyOptional({ default: 1024, minimum: 32, maximum: 65536, description: 'At least 32 and twice the widest party\'s column count' })
   @IsOptional()
   @IsInt()
-  @Min(1)
+  @Min(32)
   @Max(65536)
   batchSize?: number;
 

@@ -1,0 +1,47 @@
+/**
+ * An ed25519 identity (RFC 8032, @noble/curves) for a service that signs what it vouches for:
+ * the coordinator signs audit chain heads. The 32-byte seed comes from configuration; without
+ * one a fresh identity is generated, which only vouches for this process's lifetime.
+ */
+import { ed25519 } from '@noble/curves/ed25519';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
+
+export class SigningIdentity {
+  readonly publicKeyHex: string;
+
+  private constructor(
+    readonly id: string,
+    private readonly seed: Uint8Array,
+  ) {
+    this.publicKeyHex = bytesToHex(ed25519.getPublicKey(seed));
+  }
+
+  /**
+   * @throws RangeError unless `seedHex` is 64 hex characters.
+   */
+  static fromSeedHex(id: string, seedHex: string): SigningIdentity {
+    if (!/^[0-9a-fA-F]{64}$/.test(seedHex)) throw new RangeError(`signing key for ${id} expected 64 hex characters (32 bytes), got ${seedHex.length} characters`);
+    return new SigningIdentity(id, hexToBytes(seedHex));
+  }
+
+  static generate(id: string): SigningIdentity {
+    return new SigningIdentity(id, ed25519.utils.randomPrivateKey());
+  }
+
+  sign(message: string): string {
+    return bytesToHex(ed25519.sign(utf8ToBytes(message), this.seed));
+  }
+}
+
+export function verifySignature(publicKeyHex: string, message: string, signatureHex: string): boolean {
+  try {
+    return ed25519.verify(hexToBytes(signatureHex), utf8ToBytes(message), hexToBytes(publicKeyHex));
+  } catch {
+    return false;
+  }
+}
+
+/** What the coordinator signs for a chain head: bound to the protocol version, job, position and hash. */
+export function checkpointMessage(jobId: string, seq: number, headHash: string): string {
+  return `vfl-audit-checkpoint-v1|job=${jobId}|seq=${seq}|head=${headHash}`;
+}
