@@ -16,15 +16,15 @@ export async function runJob(baseUrl: string, body: unknown, say: (line: string)
   let printedEpochs = 0;
   for (;;) {
     const job = (await (await fetch(`${baseUrl}/jobs/${id}`)).json()) as JobView;
-    if (job.state !== state) {
-      state = job.state;
-      if (state !== 'succeeded' && state !== 'failed') say(`  ${state}…`);
-    }
     for (; printedEpochs < job.epochs.length; printedEpochs++) {
       const e = job.epochs[printedEpochs];
       say(
         `  epoch ${String(e.epoch).padStart(2)}/${job.hyperparameters.epochs}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
       );
+    }
+    if (job.state !== state) {
+      state = job.state;
+      if (state !== 'succeeded' && state !== 'failed') say(`  ${state}…`);
     }
     if (job.state === 'succeeded' || job.state === 'failed') {
       const trail = (await (await fetch(`${baseUrl}/jobs/${id}/audit?limit=1`)).json()) as {

@@ -51,19 +51,25 @@ export async function verifyTrail(ds: DataSource, options: VerifyOptions = {}): 
 async function verifyChains(ds: DataSource, options: VerifyOptions): Promise<Omit<TrailVerification, 'checkpoints' | 'signers'>> {
   const pageSize = options.pageSize ?? 20_000;
   const filter = options.jobIds ? 'AND job_id = ANY($3::uuid[])' : '';
-  let cursor: { jobId: string; seq: number } = { jobId: '00000000-0000-0000-0000-000000000000', seq: -1 };
-  let events = 0;
-  let jobs = 0;
-  let current = { jobId: '', cursor: new ChainCursor() };
-  for (;;) {
-    const params: unknown[] = [cursor.jobId, cursor.seq];
+  const page = (after: { jobId: string; seq: number }): Promise<Row[]> => {
+    const params: unknown[] = [after.jobId, after.seq];
     if (options.jobIds) params.push(options.jobIds);
-    const rows: Row[] = await ds.query(
+    return ds.query(
       `SELECT job_id, seq, step, sender, receiver, message_digest, byte_size, detail, occurred_at, prev_hash, hash
          FROM audit_events WHERE (job_id, seq) > ($1::uuid, $2::int) ${filter}
          ORDER BY job_id, seq LIMIT ${pageSize}`,
       params,
     );
+  };
+  let events = 0;
+  let jobs = 0;
+  let current = { jobId: '', cursor: new ChainCursor() };
+  let next: Promise<Row[]> | null = page({ jobId: '00000000-0000-0000-0000-000000000000', seq: -1 });
+  while (next) {
+    const rows: Row[] = await next;
+    // Ask for the next page before hashing this one: the database and the hashing overlap.
+    const last = rows[rows.length - 1];
+    next = rows.length === pageSize ? page({ jobId: last.job_id, seq: last.seq }) : null;
     for (const row of rows) {
       if (row.job_id !== current.jobId) {
         current = { jobId: row.job_id, cursor: new ChainCursor() };
@@ -83,13 +89,13 @@ async function verifyChains(ds: DataSource, options: VerifyOptions): Promise<Omi
         hash: row.hash,
       };
       const reason = current.cursor.check(event);
-      if (reason) return { valid: false, events: events + 1, jobs, firstBroken: { jobId: row.job_id, seq: row.seq, reason } };
+      if (reason) {
+        await next?.catch(() => undefined);
+        return { valid: false, events: events + 1, jobs, firstBroken: { jobId: row.job_id, seq: row.seq, reason } };
+      }
       events++;
     }
     options.onProgress?.(events);
-    if (rows.length < pageSize) break;
-    const last = rows[rows.length - 1];
-    cursor = { jobId: last.job_id, seq: last.seq };
   }
   return { valid: true, events, jobs, firstBroken: null };
 }
