@@ -92,6 +92,7 @@ async function main(): Promise<number> {
   try {
     outcome = await runJob(
       federation.coordinatorUrl,
+      federation.adminKey,
       {
         model: 'split-lr',
         parties: [

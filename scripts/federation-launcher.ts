@@ -6,6 +6,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { issueApiKey } from '../libs/access/src/api-key';
 import { freePort } from '../libs/audit/src/database';
 
 export interface LaunchedParty {
@@ -26,6 +27,8 @@ export interface LaunchOptions {
 
 export interface Federation {
   readonly coordinatorUrl: string;
+  /** The admin API key the coordinator was started with. */
+  readonly adminKey: string;
   readonly logDir: string;
   stopParty(partyId: string): Promise<void>;
   stop(): Promise<void>;
@@ -81,8 +84,10 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
       });
     }
     const coordinatorPort = await freePort();
+    const adminKey = issueApiKey().key;
     start('coordinator', coordinatorMain, {
       PORT: String(coordinatorPort),
+      VFL_ADMIN_KEY: adminKey,
       ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
     });
     const coordinatorUrl = `http://127.0.0.1:${coordinatorPort}`;
@@ -94,7 +99,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
       ),
       waitFor(async () => (await fetch(`${coordinatorUrl}/health`).catch(() => null))?.ok === true, children.get('coordinator')!, logDir, 'coordinator'),
     ]);
-    return { coordinatorUrl, logDir, stop, stopParty: stopChild };
+    return { coordinatorUrl, adminKey, logDir, stop, stopParty: stopChild };
   } catch (e) {
     await stop();
     throw e;

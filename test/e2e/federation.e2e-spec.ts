@@ -29,8 +29,10 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     ],
     hyperparameters,
   });
-  const post = (body: unknown) =>
-    fetch(`${federation.coordinatorUrl}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const auth = (key = federation.adminKey) => ({ authorization: `Bearer ${key}` });
+  const get = (path: string, key?: string) => fetch(`${federation.coordinatorUrl}${path}`, { headers: auth(key) });
+  const post = (body: unknown, path = '/jobs', key?: string) =>
+    fetch(`${federation.coordinatorUrl}${path}`, { method: 'POST', headers: { ...auth(key), 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-e2e-'));
@@ -67,7 +69,7 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
   let trained: JobView;
 
   it('aligns by PSI, trains split LR under CKKS, evaluates, and audits every step', async () => {
-    const outcome = await runJob(federation.coordinatorUrl, job(), quiet);
+    const outcome = await runJob(federation.coordinatorUrl, federation.adminKey, job(), quiet);
     trained = outcome.job;
     expect(trained.error).toBeNull();
     expect(trained.state).toBe('succeeded');
@@ -83,13 +85,13 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
   }, 180_000);
 
   it('keeps the audit trail in PostgreSQL: one row per event, digests and sizes, no IDs anywhere', async () => {
-    const trail = (await (await fetch(`${federation.coordinatorUrl}/jobs/${trained.id}/audit`)).json()) as {
+    const trail = (await (await get(`/jobs/${trained.id}/audit`)).json()) as {
       events: { step: string; sender: string; receiver: string | null; messageDigest: string | null; byteSize: number }[];
       verification: { valid: boolean; events: number; checkpoints: number; signers: string[] };
     };
     expect(trail.verification.valid).toBe(true);
     // job.created and every state change (aligning, training, evaluating, succeeded) are signed.
-    const health = (await (await fetch(`${federation.coordinatorUrl}/health`)).json()) as { auditSigningKey: string };
+    const health = (await (await fetch(`${federation.coordinatorUrl}/health`)).json()) as { auditSigningKey: string }; // public
     expect(trail.verification.checkpoints).toBe(5);
     expect(trail.verification.signers).toEqual([health.auditSigningKey]);
     const steps = new Set(trail.events.map((e) => e.step));
@@ -121,8 +123,41 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     }
   });
 
+  it('lets an auditor search, export and report on the trail', async () => {
+    const forward = (await (await get(`/audit/events?jobId=${trained.id}&party=ecommerce&step=peer.lr.forward&limit=5`)).json()) as { sender: string; step: string }[];
+    expect(forward).toHaveLength(5);
+    expect(forward.every((e) => e.sender === 'ecommerce' && e.step === 'peer.lr.forward')).toBe(true);
+    expect((await get(`/audit/events?from=not-a-date`)).status).toBe(400);
+    expect((await get(`/audit/events?limit=100000`)).status).toBe(400);
+
+    const jsonl = await (await get(`/audit/events/export?jobId=${trained.id}`)).text();
+    const lines = jsonl.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; hash: string });
+    expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: lines.length }, (_, i) => i));
+    const csv = await (await get(`/audit/events/export?jobId=${trained.id}&format=csv`)).text();
+    expect(csv.split('\n')[0]).toBe('jobId,seq,occurredAt,step,sender,receiver,messageDigest,byteSize,detail,prevHash,hash');
+    expect(csv.trim().split('\n')).toHaveLength(lines.length + 1);
+
+    const report = (await (await get(`/jobs/${trained.id}/report`)).json()) as {
+      startedBy: { name: string };
+      datasets: { party: string; contentSha256: string; columnNames: string[]; rows: number }[];
+      intersection: { intersection: number };
+      privacy: { encryption: { parameterSet: string } };
+      outcome: { state: string; result: { trainAuc: number } };
+      audit: { valid: boolean };
+    };
+    expect(report.startedBy.name).toBe('bootstrap-admin');
+    expect(report.datasets.map((d) => d.party).sort()).toEqual(['bank', 'ecommerce']);
+    expect(report.datasets.find((d) => d.party === 'bank')).toMatchObject({ rows: 3000, contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(report.datasets.find((d) => d.party === 'bank')!.columnNames).toContain('income');
+    expect(report.intersection.intersection).toBe(2100);
+    expect(report.privacy.encryption.parameterSet).toMatch(/^ckks-n8192/);
+    expect(report.outcome).toMatchObject({ state: 'succeeded', result: { trainAuc: trained.result!.train.auc } });
+    expect(report.audit.valid).toBe(true);
+  });
+
   it('serves its OpenAPI description at /docs', async () => {
     const spec = (await (await fetch(`${federation.coordinatorUrl}/docs-json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(spec.paths)).toContain('/api-keys');
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/jobs', '/jobs/{id}', '/jobs/{id}/audit']));
   });
 
@@ -139,8 +174,28 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
   });
 
   it('answers 404 for an unknown job and 400 for a malformed id', async () => {
-    expect((await fetch(`${federation.coordinatorUrl}/jobs/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
-    expect((await fetch(`${federation.coordinatorUrl}/jobs/not-a-uuid`)).status).toBe(400);
+    expect((await get(`/jobs/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+    expect((await get(`/jobs/not-a-uuid`)).status).toBe(400);
+  });
+
+  it('authenticates every request and enforces roles (admin, operator, auditor)', async () => {
+    expect((await fetch(`${federation.coordinatorUrl}/jobs/${trained.id}`)).status).toBe(401);
+    expect((await get(`/jobs/${trained.id}`, `vfl_000000000000_${'A'.repeat(43)}`)).status).toBe(401);
+    expect((await get(`/jobs/${trained.id}`, 'not-a-key')).status).toBe(401);
+    const issued = (await (await post({ name: 'compliance', role: 'auditor' }, '/api-keys')).json()) as { key: string; keyId: string; role: string };
+    expect(issued.role).toBe('auditor');
+    expect((await get(`/jobs/${trained.id}`, issued.key)).status).toBe(200);
+    expect((await get(`/jobs/${trained.id}/audit`, issued.key)).status).toBe(200);
+    const refused = await post(job(), '/jobs', issued.key);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toContain('the auditor role may not do this');
+    expect((await post({ name: 'x', role: 'admin' }, '/api-keys', issued.key)).status).toBe(403);
+    expect((await fetch(`${federation.coordinatorUrl}/api-keys/${issued.keyId}`, { method: 'DELETE', headers: auth() })).status).toBe(200);
+    expect((await get(`/jobs/${trained.id}`, issued.key)).status).toBe(401);
+    expect((await post({ name: 'x', role: 'root' }, '/api-keys')).status).toBe(400);
+    // The audit trail says who started the job.
+    const trail = (await (await get(`/jobs/${trained.id}/audit`)).json()) as { events: { step: string; detail: { startedBy?: { name: string; role: string } } }[] };
+    expect(trail.events.find((e) => e.step === 'job.created')!.detail.startedBy).toMatchObject({ name: 'bootstrap-admin', role: 'admin' });
   });
 
   it.each([
@@ -151,7 +206,7 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     ['a path outside the data root', job({ path: '../ecommerce/ecommerce.csv' }), 'bank', /outside this party's data root/],
     ['a file that does not exist', job({ path: 'missing.csv' }), 'bank', /missing\.csv/],
   ])('fails the job with the reason and the party for %s, keeping its audit trail', async (_what, body, party, reason) => {
-    const outcome = await runJob(federation.coordinatorUrl, body, quiet);
+    const outcome = await runJob(federation.coordinatorUrl, federation.adminKey, body, quiet);
     expect(outcome.job.state).toBe('failed');
     expect(outcome.job.failedParty).toMatch(new RegExp(`^(${party})$`));
     expect(outcome.job.error).toMatch(reason);
@@ -161,7 +216,7 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
 
   it('fails a job whose party is down, naming that party', async () => {
     await federation.stopParty('ecommerce');
-    const outcome = await runJob(federation.coordinatorUrl, job(), quiet);
+    const outcome = await runJob(federation.coordinatorUrl, federation.adminKey, job(), quiet);
     expect(outcome.job.state).toBe('failed');
     expect(outcome.job.failedParty).toBe('ecommerce');
     expect(outcome.job.error).toMatch(/ecommerce failed at job.prepare: unreachable/);

@@ -36,6 +36,7 @@ describe('coordinator + bank + ecommerce over NATS (real processes, embedded Pos
   it('trains a job whose ciphertexts and key bundles exceed the server max_payload (1 MiB)', async () => {
     const outcome = await runJob(
       federation.coordinatorUrl,
+      federation.adminKey,
       {
         model: 'split-lr',
         parties: [
@@ -51,7 +52,7 @@ describe('coordinator + bank + ecommerce over NATS (real processes, embedded Pos
     expect(outcome.job.result!.intersection).toBe(1400);
     expect(outcome.job.result!.train.auc).toBeGreaterThan(0.7);
     expect(outcome.audit.valid).toBe(true);
-    const trail = (await (await fetch(`${federation.coordinatorUrl}/jobs/${outcome.job.id}/audit`)).json()) as {
+    const trail = (await (await fetch(`${federation.coordinatorUrl}/jobs/${outcome.job.id}/audit`, { headers: { authorization: `Bearer ${federation.adminKey}` } })).json()) as {
       events: { step: string; byteSize: number }[];
     };
     expect(Math.max(...trail.events.filter((e) => e.step === 'he.keys').map((e) => e.byteSize))).toBeGreaterThan(1024 * 1024);

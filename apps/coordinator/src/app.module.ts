@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import { CoordinatorConfig } from './config/coordinator.config';
 import { DatabaseModule } from './database/database.module';
@@ -11,7 +12,7 @@ export class AppModule {
   static forRoot(config: CoordinatorConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, AuditModule, JobsModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, AuthModule, AuditModule, JobsModule],
       controllers: [HealthController],
     };
   }

@@ -11,6 +11,15 @@ import { AuditEventEntity } from './audit-event.entity';
 import { TrailVerification, verifyTrail } from './audit-verifier';
 import { checkpointMessage, SigningIdentity } from './signing-identity';
 
+export interface AuditFilter {
+  readonly jobId?: string;
+  /** Events this party sent or received. */
+  readonly party?: string;
+  readonly step?: string;
+  readonly from?: Date;
+  readonly to?: Date;
+}
+
 interface Pending {
   event: ChainedAuditEvent;
   resolve(): void;
@@ -44,6 +53,18 @@ export class AuditStore {
       skip: page.offset,
       take: page.limit,
     });
+    return rows.map(toChained);
+  }
+
+  /** Events matching a filter, oldest first (job, then seq), for auditors. */
+  async search(filter: AuditFilter, page: { offset?: number; limit?: number } = {}): Promise<ChainedAuditEvent[]> {
+    const q = this.ds.getRepository(AuditEventEntity).createQueryBuilder('e');
+    if (filter.jobId) q.andWhere('e.job_id = :jobId', { jobId: filter.jobId });
+    if (filter.party) q.andWhere('(e.sender = :party OR e.receiver = :party)', { party: filter.party });
+    if (filter.step) q.andWhere('e.step = :step', { step: filter.step });
+    if (filter.from) q.andWhere('e.occurred_at >= :from', { from: filter.from });
+    if (filter.to) q.andWhere('e.occurred_at < :to', { to: filter.to });
+    const rows = await q.orderBy('e.occurred_at', 'ASC').addOrderBy('e.job_id', 'ASC').addOrderBy('e.seq', 'ASC').offset(page.offset ?? 0).limit(page.limit ?? 1000).getMany();
     return rows.map(toChained);
   }
 

@@ -12,9 +12,11 @@ import { AuditCheckpointEntity } from './audit-checkpoint.entity';
 import { JobEntity } from './job.entity';
 import { CreateJobsAndAudit1763769600000 } from '../../../migrations/1763769600000-create-jobs-and-audit';
 import { CreateAuditCheckpoints1763856000000 } from '../../../migrations/1763856000000-create-audit-checkpoints';
+import { CreateApiKeys1763942400000 } from '../../../migrations/1763942400000-create-api-keys';
+import { ApiKeyEntity } from '../../access/src/api-key.entity';
 
-export const ENTITIES = [JobEntity, AuditEventEntity, AuditCheckpointEntity];
-export const MIGRATIONS = [CreateJobsAndAudit1763769600000, CreateAuditCheckpoints1763856000000];
+export const ENTITIES = [JobEntity, AuditEventEntity, AuditCheckpointEntity, ApiKeyEntity];
+export const MIGRATIONS = [CreateJobsAndAudit1763769600000, CreateAuditCheckpoints1763856000000, CreateApiKeys1763942400000];
 
 export function dataSourceOptions(url: string, options: { singleConnection?: boolean } = {}): DataSourceOptions {
   return {

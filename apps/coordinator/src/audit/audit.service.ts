@@ -2,7 +2,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AuditEventInput, ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
-import { AuditStore } from '../../../../libs/audit/src/audit-store';
+import { AuditFilter, AuditStore } from '../../../../libs/audit/src/audit-store';
 import type { TrailVerification } from '../../../../libs/audit/src/audit-verifier';
 import { SigningIdentity } from '../../../../libs/audit/src/signing-identity';
 import { CoordinatorConfig } from '../config/coordinator.config';
@@ -37,6 +37,10 @@ export class AuditService {
 
   events(jobId: string, page: { offset?: number; limit?: number }): Promise<ChainedAuditEvent[]> {
     return this.store.events(jobId, page);
+  }
+
+  search(filter: AuditFilter, page: { offset?: number; limit?: number }): Promise<ChainedAuditEvent[]> {
+    return this.store.search(filter, page);
   }
 
   verify(jobId: string): Promise<TrailVerification> {

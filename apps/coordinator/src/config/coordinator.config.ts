@@ -34,6 +34,12 @@ export class CoordinatorConfig extends ServiceTransportConfig {
   @Matches(/^[0-9a-fA-F]{64}$/, { message: 'VFL_SIGNING_KEY must be 64 hex characters (an ed25519 seed)' })
   signingKey?: string;
 
+  /** The first admin API key (`vfl_<12 hex>_<43 base64url>`); unset, one is generated and printed once. */
+  @Expose({ name: 'VFL_ADMIN_KEY' })
+  @IsOptional()
+  @Matches(/^vfl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/, { message: 'VFL_ADMIN_KEY must look like vfl_<12 hex>_<43 base64url characters>' })
+  adminKey?: string;
+
   /** Deadline for one command to a party. */
   @Expose({ name: 'VFL_PARTY_TIMEOUT_MS' })
   @Transform(({ value }) => (value === undefined ? 600_000 : Number(value)))

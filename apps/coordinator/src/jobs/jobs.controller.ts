@@ -1,10 +1,14 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, Principal } from '../auth/principal';
+import { Roles } from '../auth/roles.decorator';
 import { AuditService } from '../audit/audit.service';
 import { AuditQueryDto, CreateJobDto } from './dto/create-job.dto';
 import { JobsService } from './jobs.service';
 
 @ApiTags('jobs')
+@ApiBearerAuth()
+@Roles('admin', 'operator', 'auditor')
 @Controller('jobs')
 export class JobsController {
   constructor(
@@ -13,10 +17,11 @@ export class JobsController {
   ) {}
 
   @Post()
+  @Roles('admin', 'operator')
   @ApiOperation({ summary: 'Start a training job: alignment by PSI, then split logistic regression under CKKS' })
   @ApiCreatedResponse({ description: 'The job, in state queued' })
-  create(@Body() dto: CreateJobDto) {
-    return this.jobs.create(dto);
+  create(@Body() dto: CreateJobDto, @CurrentPrincipal() principal: Principal) {
+    return this.jobs.create(dto, principal);
   }
 
   @Get(':id')

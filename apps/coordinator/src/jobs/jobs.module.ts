@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { JobEntity } from '../../../../libs/audit/src/job.entity';
+import { AuditController } from '../audit/audit.controller';
 import { AuditModule } from '../audit/audit.module';
 import { PartiesModule } from '../parties/parties.module';
 import { JobsController } from './jobs.controller';
@@ -8,7 +9,7 @@ import { JobsService } from './jobs.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([JobEntity]), AuditModule, PartiesModule],
-  controllers: [JobsController],
+  controllers: [JobsController, AuditController],
   providers: [JobsService],
 })
 export class JobsModule {}

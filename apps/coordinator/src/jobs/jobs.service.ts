@@ -12,6 +12,7 @@ import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../../../libs/
 import { COORDINATOR_ID, EpochReport, JobProgress, PartyCallError, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from '../../../../libs/protocol/src/split-lr-job';
 import { AuditService } from '../audit/audit.service';
 import { PartyClients } from '../parties/party-clients.service';
+import type { Principal } from '../auth/principal';
 import { CreateJobDto } from './dto/create-job.dto';
 
 export interface JobView {
@@ -67,7 +68,7 @@ export class JobsService implements OnApplicationBootstrap {
     if (orphans.length) this.logger.warn(`marked ${orphans.length} interrupted job(s) as failed`);
   }
 
-  async create(dto: CreateJobDto): Promise<JobView> {
+  async create(dto: CreateJobDto, principal: Principal): Promise<JobView> {
     this.checkParties(dto);
     const id = randomUUID();
     const spec: SplitLrJobSpec = {
@@ -81,7 +82,7 @@ export class JobsService implements OnApplicationBootstrap {
       step: 'job.created',
       sender: 'api',
       receiver: COORDINATOR_ID,
-      detail: { model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters },
+      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters },
     });
     void this.execute(spec);
     return this.get(id);

@@ -1,0 +1,77 @@
+/**
+ * Stores and checks API keys. At start-up it makes sure an admin can get in: VFL_ADMIN_KEY is
+ * registered as an admin key if it is not yet, and without it, when no active admin key exists,
+ * one is generated and printed once.
+ */
+import { Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
+import { hashSecret, issueApiKey, parseApiKey, Role, secretMatches } from '../../../../libs/access/src/api-key';
+import { ApiKeyEntity } from '../../../../libs/access/src/api-key.entity';
+import { CoordinatorConfig } from '../config/coordinator.config';
+import type { Principal } from './principal';
+
+export interface ApiKeyView {
+  readonly keyId: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+@Injectable()
+export class ApiKeysService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ApiKeysService.name);
+
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    private readonly config: CoordinatorConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.adminKey) {
+      const parsed = parseApiKey(this.config.adminKey)!;
+      const existing = await this.keys.findOneBy({ keyId: parsed.keyId });
+      if (!existing) {
+        await this.keys.insert({ keyId: parsed.keyId, name: 'bootstrap-admin', role: 'admin', secretHash: hashSecret(parsed.secret), revokedAt: null });
+      }
+      return;
+    }
+    if ((await this.keys.countBy({ role: 'admin', revokedAt: IsNull() })) === 0) {
+      const { key } = await this.create('bootstrap-admin', 'admin');
+      // Printed once, on purpose: it is the only way in on a fresh installation without VFL_ADMIN_KEY.
+      this.logger.warn(`no VFL_ADMIN_KEY and no admin key yet: created admin API key ${key} (store it now; it is not shown again)`);
+    }
+  }
+
+  /** @returns the caller, or null for a missing, malformed, unknown, wrong or revoked key. */
+  async authenticate(presented: string | undefined): Promise<Principal | null> {
+    const parsed = presented ? parseApiKey(presented) : null;
+    if (!parsed) return null;
+    const row = await this.keys.findOneBy({ keyId: parsed.keyId });
+    if (!row || row.revokedAt || !secretMatches(parsed.secret, row.secretHash)) return null;
+    return { keyId: row.keyId, name: row.name, role: row.role };
+  }
+
+  async create(name: string, role: Role): Promise<ApiKeyView & { key: string }> {
+    const issued = issueApiKey();
+    await this.keys.insert({ keyId: issued.keyId, name, role, secretHash: issued.secretHash, revokedAt: null });
+    const row = await this.keys.findOneByOrFail({ keyId: issued.keyId });
+    return { ...view(row), key: issued.key };
+  }
+
+  async list(): Promise<ApiKeyView[]> {
+    return (await this.keys.find({ order: { createdAt: 'ASC' } })).map(view);
+  }
+
+  async revoke(keyId: string): Promise<ApiKeyView> {
+    const row = await this.keys.findOneBy({ keyId });
+    if (!row) throw new NotFoundException(`API key ${keyId} does not exist`);
+    if (!row.revokedAt) await this.keys.update({ keyId }, { revokedAt: new Date() });
+    return view(await this.keys.findOneByOrFail({ keyId }));
+  }
+}
+
+function view(row: ApiKeyEntity): ApiKeyView {
+  return { keyId: row.keyId, name: row.name, role: row.role, createdAt: row.createdAt, revokedAt: row.revokedAt };
+}
