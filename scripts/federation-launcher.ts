@@ -6,7 +6,9 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { issueApiKey } from '../libs/access/src/api-key';
+import { SigningIdentity } from '../libs/crypto/src/signing-identity';
 import { freePort } from '../libs/audit/src/database';
 
 export interface LaunchedParty {
@@ -48,7 +50,11 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
   const names = [...o.parties.map((p) => p.partyId), ...(o.absentParties ?? [])];
   const ports = new Map<string, number>();
   for (const id of names) ports.set(id, await freePort());
-  const registry = names.map((id) => `${id}@127.0.0.1:${ports.get(id)}`).join(',');
+  // Every party gets a signing key, and every service pins every party's public key.
+  const identities = new Map(names.map((id) => [id, randomBytes(32).toString('hex')]));
+  const registry = names
+    .map((id) => `${id}@127.0.0.1:${ports.get(id)}#${SigningIdentity.fromSeedHex(id, identities.get(id)!).publicKeyHex}`)
+    .join(',');
   const transport = o.transport ?? 'tcp';
   const common = { NO_COLOR: '1', VFL_TRANSPORT: transport, NATS_URL: o.natsUrl ?? 'nats://127.0.0.1:4222', VFL_PARTIES: registry };
   const children = new Map<string, ChildProcess>();
@@ -79,6 +85,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
         PARTY_ID: p.partyId,
         PARTY_ROLE: p.role,
         PARTY_PORT: String(ports.get(p.partyId)),
+        PARTY_SIGNING_KEY: identities.get(p.partyId)!,
         VFL_DATA_ROOT: p.dataRoot,
         VFL_MODEL_DIR: path.join(o.workDir, 'models', p.partyId),
       });

@@ -8,7 +8,9 @@ describe('config from the environment', () => {
       { partyId: 'bank', host: '127.0.0.1', port: 7101 },
       { partyId: 'ecommerce', host: 'shop.internal', port: 7102 },
     ]);
+    expect(parsePartyRegistry(`bank@h:1#${'ab'.repeat(32)}`)).toEqual([{ partyId: 'bank', host: 'h', port: 1, publicKey: 'ab'.repeat(32) }]);
     expect(() => parsePartyRegistry('bank@127.0.0.1')).toThrow('VFL_PARTIES entry "bank@127.0.0.1" is not of the form id@host:port');
+    expect(() => parsePartyRegistry('bank@h:1#abc')).toThrow(/is not of the form/);
   });
 
   it('fills defaults and types values', () => {

@@ -219,7 +219,7 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     const outcome = await runJob(federation.coordinatorUrl, federation.adminKey, job(), quiet);
     expect(outcome.job.state).toBe('failed');
     expect(outcome.job.failedParty).toBe('ecommerce');
-    expect(outcome.job.error).toMatch(/ecommerce failed at job.prepare: unreachable/);
+    expect(outcome.job.error).toMatch(/ecommerce failed at party.health: unreachable/);
     expect(outcome.audit.valid).toBe(true);
   }, 60_000);
 });

@@ -37,6 +37,12 @@ export class PartyConfig extends ServiceTransportConfig {
   @IsString()
   modelDir?: string;
 
+  /** 64 hex characters: the seed of this party's ed25519 signing key. Unset, one is generated. */
+  @Expose({ name: 'PARTY_SIGNING_KEY' })
+  @IsOptional()
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'PARTY_SIGNING_KEY must be 64 hex characters (an ed25519 seed)' })
+  signingKey?: string;
+
   /** Deadline for one call to another party. */
   @Expose({ name: 'VFL_PEER_TIMEOUT_MS' })
   @Transform(({ value }) => (value === undefined ? 600_000 : Number(value)))

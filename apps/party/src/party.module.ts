@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DynamicModule, Logger, Module, OnApplicationShutdown, Inject } from '@nestjs/common';
 import { NodeX25519Group } from '../../../libs/crypto/src/psi-group';
+import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
 import { initTensorflow } from '../../../libs/ml/src/tf-backend';
 import { PartyModel, PartyNode } from '../../../libs/protocol/src/party-node';
 import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../libs/transport/src/payload-codec';
@@ -30,10 +31,16 @@ export class PartyModule implements OnApplicationShutdown {
           inject: [PeerClients],
           useFactory: async (peers: PeerClients) => {
             const tensorflow = await initTensorflow();
-            new Logger('Party').log(`${config.partyId} (${config.role}) using ${tensorflow.description}`);
+            const logger = new Logger('Party');
+            logger.log(`${config.partyId} (${config.role}) using ${tensorflow.description}`);
+            const identity = config.signingKey ? SigningIdentity.fromSeedHex(config.partyId, config.signingKey) : SigningIdentity.generate(config.partyId);
+            if (!config.signingKey) logger.warn(`no PARTY_SIGNING_KEY: signing with a key generated for this process (${identity.publicKeyHex})`);
+            const pinnedKeys = new Map(config.registry().flatMap((p) => (p.publicKey ? [[p.partyId, p.publicKey] as const] : [])));
             return new PartyNode({
               partyId: config.partyId,
               role: config.role,
+              identity,
+              pinnedKeys,
               peers,
               psiGroup: new NodeX25519Group(),
               tensorflow,

@@ -8,6 +8,11 @@ import { createHash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** What the coordinator signs for a chain head: bound to the protocol version, job, position and hash. */
+export function checkpointMessage(jobId: string, seq: number, headHash: string): string {
+  return `vfl-audit-checkpoint-v1|job=${jobId}|seq=${seq}|head=${headHash}`;
+}
+
 export interface AuditEventInput {
   readonly step: string;
   readonly sender: string;

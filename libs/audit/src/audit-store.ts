@@ -5,11 +5,11 @@
  */
 import { DataSource } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { AuditChain, AuditEventInput, ChainedAuditEvent, GENESIS_HASH } from './audit-chain';
+import { AuditChain, AuditEventInput, ChainedAuditEvent, checkpointMessage, GENESIS_HASH } from './audit-chain';
 import { AuditCheckpointEntity } from './audit-checkpoint.entity';
 import { AuditEventEntity } from './audit-event.entity';
 import { TrailVerification, verifyTrail } from './audit-verifier';
-import { checkpointMessage, SigningIdentity } from './signing-identity';
+import { SigningIdentity } from '../../crypto/src/signing-identity';
 
 export interface AuditFilter {
   readonly jobId?: string;

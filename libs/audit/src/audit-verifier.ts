@@ -4,8 +4,8 @@
  * every signed chain head against the events and the signer's key.
  */
 import { DataSource } from 'typeorm';
-import { ChainCursor, ChainedAuditEvent } from './audit-chain';
-import { checkpointMessage, verifySignature } from './signing-identity';
+import { ChainCursor, ChainedAuditEvent, checkpointMessage } from './audit-chain';
+import { verifySignature } from '../../crypto/src/signing-identity';
 
 export interface TrailVerification {
   readonly valid: boolean;

@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { AuditStore } from '../src/audit-store';
 import { openDatabase, startEmbeddedPostgres, EmbeddedPostgres } from '../src/database';
 import { hashEvent, verifyChain } from '../src/audit-chain';
-import { SigningIdentity } from '../src/signing-identity';
+import { SigningIdentity } from '../../crypto/src/signing-identity';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 

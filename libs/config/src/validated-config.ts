@@ -28,10 +28,13 @@ export interface PartyEndpoint {
   readonly partyId: string;
   readonly host: string;
   readonly port: number;
+  /** The party's ed25519 public key (hex), when pinned. */
+  readonly publicKey?: string;
 }
 
 /**
- * Parses the party registry, `bank@127.0.0.1:7101,ecommerce@127.0.0.1:7102`.
+ * Parses the party registry, `bank@127.0.0.1:7101,ecommerce@127.0.0.1:7102`, where each entry may
+ * pin the party's signing key: `bank@127.0.0.1:7101#<64 hex>`.
  * @throws ConfigError naming the malformed entry.
  */
 export function parsePartyRegistry(value: string): PartyEndpoint[] {
@@ -40,9 +43,9 @@ export function parsePartyRegistry(value: string): PartyEndpoint[] {
     .map((s) => s.trim())
     .filter(Boolean)
     .map((entry) => {
-      const m = /^([A-Za-z0-9_-]+)@([^:@]+):(\d{1,5})$/.exec(entry);
-      if (!m) throw new ConfigError(`VFL_PARTIES entry "${entry}" is not of the form id@host:port`);
-      return { partyId: m[1], host: m[2], port: Number(m[3]) };
+      const m = /^([A-Za-z0-9_-]+)@([^:@#]+):(\d{1,5})(?:#([0-9a-f]{64}))?$/.exec(entry);
+      if (!m) throw new ConfigError(`VFL_PARTIES entry "${entry}" is not of the form id@host:port or id@host:port#<64 hex public key>`);
+      return m[4] ? { partyId: m[1], host: m[2], port: Number(m[3]), publicKey: m[4] } : { partyId: m[1], host: m[2], port: Number(m[3]) };
     });
 }
 
@@ -58,7 +61,7 @@ export class ServiceTransportConfig {
   @IsString()
   natsUrl!: string;
 
-  /** The parties: `id@host:port,...` (ports are ignored under NATS). */
+  /** The parties: `id@host:port[#publicKey],...` (ports are ignored under NATS). */
   @Expose({ name: 'VFL_PARTIES' })
   @IsString()
   parties!: string;

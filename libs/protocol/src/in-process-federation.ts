@@ -6,6 +6,7 @@
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { NodeX25519Group } from '../../crypto/src/psi-group';
+import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { initTensorflow } from '../../ml/src/tf-backend';
 import type { PeerEnvelope, PartyRole } from './messages';
 import { PartyModel, PartyNode } from './party-node';
@@ -47,6 +48,7 @@ export async function inProcessFederation(
       new PartyNode({
         partyId: p.partyId,
         role: p.role,
+        identity: SigningIdentity.generate(p.partyId),
         psiGroup,
         tensorflow,
         dataRoot,

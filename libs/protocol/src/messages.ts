@@ -39,6 +39,8 @@ export type PeerType = (typeof PeerTypes)[keyof typeof PeerTypes];
 export interface RosterEntry {
   readonly partyId: string;
   readonly role: PartyRole;
+  /** The party's ed25519 public key (hex): envelopes from it must carry its signature. */
+  readonly publicKey: string;
 }
 
 export interface DataReference {
@@ -86,6 +88,13 @@ export interface PeerEnvelope {
   readonly digest: string;
   /** MessagePack of the payload. */
   readonly body: Uint8Array;
+  /** The sender's ed25519 signature (hex) over `envelopeSigningText`. */
+  readonly signature: string;
+}
+
+/** What a sender signs: everything that routes and orders the message, and the body's digest. */
+export function envelopeSigningText(e: Omit<PeerEnvelope, 'body' | 'signature'>): string {
+  return `vfl-peer-envelope-v1|job=${e.jobId}|type=${e.type}|from=${e.from}|to=${e.to}|seq=${e.seq}|digest=${e.digest}`;
 }
 
 export function digestHex(bytes: Uint8Array): string {

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { CkksContext } from '../../crypto/src/ckks-context';
 import { CkksEncryptor, CkksPublicBundle } from '../../crypto/src/ckks-keys';
 import { PsiGroup } from '../../crypto/src/psi-group';
+import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
 import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
 import { epochBatches, RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
 import { LrHyperparameters, partialLogits, withIntercept } from '../../ml/src/logistic';
@@ -27,6 +28,7 @@ import {
   bytesToF64,
   Commands,
   digestHex,
+  envelopeSigningText,
   f64ToBytes,
   MessageReceipt,
   packBody,
@@ -58,6 +60,10 @@ export interface PeerTransport {
 export interface PartyNodeOptions {
   readonly partyId: string;
   readonly role: PartyRole;
+  /** Signs this party's envelopes; its public key must be the one the job's roster lists. */
+  readonly identity: SigningIdentity;
+  /** Peer keys pinned in this party's own configuration: a roster listing another key is refused. */
+  readonly pinnedKeys?: ReadonlyMap<string, string>;
   readonly peers: PeerTransport;
   readonly psiGroup: PsiGroup;
   readonly tensorflow: TensorflowRuntime;
@@ -182,7 +188,7 @@ export class PartyNode {
   }
 
   private async dispatch(command: string, body: Record<string, unknown>, out: Outbox): Promise<Record<string, unknown>> {
-    if (command === Commands.health) return { partyId: this.o.partyId, role: this.o.role, jobs: this.jobs.size };
+    if (command === Commands.health) return { partyId: this.o.partyId, role: this.o.role, publicKey: this.o.identity.publicKeyHex, jobs: this.jobs.size };
     if (command === Commands.prepare) return { ...(await this.prepare(body as unknown as PrepareCommand)) };
     // Closing is idempotent: the coordinator closes every party of a failed job, prepared or not.
     if (command === Commands.close && !this.jobs.has(String(body.jobId))) {
@@ -266,6 +272,10 @@ export class PartyNode {
     if (!(envelope.body instanceof Uint8Array) || digestHex(envelope.body) !== envelope.digest) {
       throw new PartyError(`message ${envelope.type} from ${envelope.from}: digest does not match its body`);
     }
+    const sender = job.roster.find((r) => r.partyId === envelope.from)!;
+    if (typeof envelope.signature !== 'string' || !verifySignature(sender.publicKey, envelopeSigningText(envelope), envelope.signature)) {
+      throw new PartyError(`message ${envelope.type} claiming to be from ${envelope.from} is not signed by its key: refused`);
+    }
     const last = job.lastSeq.get(envelope.from) ?? 0;
     if (!(envelope.seq > last)) throw new PartyError(`message ${envelope.type} from ${envelope.from} replayed (seq ${envelope.seq} <= ${last})`);
     job.lastSeq.set(envelope.from, envelope.seq);
@@ -292,7 +302,7 @@ export class PartyNode {
     if (cmd.role !== this.o.role) {
       throw new PartyError(`job ${cmd.jobId} asks ${this.o.partyId} to act as ${cmd.role} party, but it is configured as ${this.o.role}`);
     }
-    if (!cmd.roster?.some((r) => r.partyId === this.o.partyId)) throw new PartyError(`${this.o.partyId} is not in the job's roster`);
+    this.checkRoster(cmd.roster);
     if (this.jobs.has(cmd.jobId)) throw new PartyError(`job ${cmd.jobId} is already prepared here`);
     if (this.closed.has(cmd.jobId)) throw new PartyError(`job ${cmd.jobId} was already closed here`);
     if (this.o.role === 'feature' && cmd.data?.labelColumn) {
@@ -316,6 +326,18 @@ export class PartyNode {
       source: table.source,
       backend: this.o.tensorflow.description,
     };
+  }
+
+  /** The roster must list this party under its own key, and peers under the keys pinned here. */
+  private checkRoster(roster: readonly RosterEntry[] | undefined): void {
+    const me = roster?.find((r) => r.partyId === this.o.partyId);
+    if (!me) throw new PartyError(`${this.o.partyId} is not in the job's roster`);
+    if (me.publicKey !== this.o.identity.publicKeyHex) throw new PartyError(`the job's roster lists another public key for ${this.o.partyId}`);
+    for (const r of roster!) {
+      if (!/^[0-9a-f]{64}$/.test(r.publicKey ?? '')) throw new PartyError(`the job's roster has no valid public key for ${r.partyId}`);
+      const pinned = this.o.pinnedKeys?.get(r.partyId);
+      if (pinned && pinned !== r.publicKey) throw new PartyError(`the job's roster key for ${r.partyId} differs from the key configured at ${this.o.partyId}`);
+    }
   }
 
   private finishPsi(job: PartyJob): Record<string, unknown> {
@@ -379,7 +401,8 @@ export class PartyNode {
 
   private async send<T>(job: PartyJob, to: string, type: PeerType, payload: unknown, out: Outbox): Promise<T> {
     const body = packBody(payload);
-    const envelope: PeerEnvelope = { jobId: job.id, type, from: this.o.partyId, to, seq: ++job.seq, digest: digestHex(body), body };
+    const header = { jobId: job.id, type, from: this.o.partyId, to, seq: ++job.seq, digest: digestHex(body) };
+    const envelope: PeerEnvelope = { ...header, body, signature: this.o.identity.sign(envelopeSigningText(header)) };
     out.sent.push({ type, from: this.o.partyId, to, seq: envelope.seq, digest: envelope.digest, bytes: body.length });
     const reply = await this.o.peers.request(to, envelope);
     if (!reply) return undefined as T;

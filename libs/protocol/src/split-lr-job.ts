@@ -39,6 +39,8 @@ export interface JobPartySpec {
   readonly partyId: string;
   readonly role: PartyRole;
   readonly data: DataReference;
+  /** The party's ed25519 public key when the coordinator's registry pins one. */
+  readonly publicKey?: string;
 }
 
 export interface SplitLrJobSpec {
@@ -122,12 +124,22 @@ export class SplitLrJob {
 
   async run(): Promise<SplitLrJobResult> {
     const { jobId, hyperparameters: hp } = this.spec;
-    const roster: RosterEntry[] = this.spec.parties.map((p) => ({ partyId: p.partyId, role: p.role }));
     const all = [this.label, ...this.features];
     let completed = false;
     try {
       await this.hooks.phase('aligning');
       this.hooks.progress({ phase: 'aligning' });
+      // Each party presents its signing key; the roster binds every party to one key for the job.
+      const roster: RosterEntry[] = await settleAll(
+        this.spec.parties.map(async (p) => {
+          const { publicKey } = (await this.call(this.channel(p.partyId), Commands.health, {})) as { publicKey: string };
+          if (p.publicKey && p.publicKey !== publicKey) {
+            throw new PartyCallError(p.partyId, Commands.health, `presents signing key ${publicKey}, but the registry pins ${p.publicKey}`);
+          }
+          return { partyId: p.partyId, role: p.role, publicKey };
+        }),
+      );
+      await this.hooks.audit({ step: 'job.roster', sender: COORDINATOR_ID, detail: { roster: roster.map((r) => ({ ...r })) } });
       const prepared = new Map<string, PrepareReply>();
       // allSettled, not all: every prepare must have finished before the final close, or a slow
       // one would register the job on its party after the close and keep its data there.

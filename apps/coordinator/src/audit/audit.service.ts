@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { AuditEventInput, ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
 import { AuditFilter, AuditStore } from '../../../../libs/audit/src/audit-store';
 import type { TrailVerification } from '../../../../libs/audit/src/audit-verifier';
-import { SigningIdentity } from '../../../../libs/audit/src/signing-identity';
+import { SigningIdentity } from '../../../../libs/crypto/src/signing-identity';
 import { CoordinatorConfig } from '../config/coordinator.config';
 
 @Injectable()

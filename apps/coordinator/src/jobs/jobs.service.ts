@@ -74,7 +74,7 @@ export class JobsService implements OnApplicationBootstrap {
     const spec: SplitLrJobSpec = {
       jobId: id,
       model: dto.model,
-      parties: dto.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: { ...p.data } })),
+      parties: dto.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: { ...p.data }, publicKey: this.parties.pinnedKey(p.partyId) })),
       hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
     };
     await this.jobs.insert({ id, state: 'queued', spec, progress: {} });

@@ -9,12 +9,21 @@ import { CoordinatorConfig } from '../config/coordinator.config';
 @Injectable()
 export class PartyClients implements OnApplicationShutdown {
   private readonly clients = new Map<string, AnyClientProxy>();
+  private readonly pinned = new Map<string, string>();
 
   constructor(
     private readonly config: CoordinatorConfig,
     private readonly codec: PayloadCodec,
   ) {
-    for (const p of config.registry()) this.clients.set(p.partyId, partyClient(config, p.partyId, p));
+    for (const p of config.registry()) {
+      this.clients.set(p.partyId, partyClient(config, p.partyId, p));
+      if (p.publicKey) this.pinned.set(p.partyId, p.publicKey);
+    }
+  }
+
+  /** The party's signing key pinned in VFL_PARTIES, if any. */
+  pinnedKey(partyId: string): string | undefined {
+    return this.pinned.get(partyId);
   }
 
   knows(partyId: string): boolean {

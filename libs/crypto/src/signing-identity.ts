@@ -1,7 +1,8 @@
 /**
  * An ed25519 identity (RFC 8032, @noble/curves) for a service that signs what it vouches for:
- * the coordinator signs audit chain heads. The 32-byte seed comes from configuration; without
- * one a fresh identity is generated, which only vouches for this process's lifetime.
+ * the coordinator signs audit chain heads, parties sign the envelopes they send each other. The
+ * 32-byte seed comes from configuration; without one a fresh identity is generated, which only
+ * vouches for this process's lifetime.
  */
 import { ed25519 } from '@noble/curves/ed25519';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
@@ -39,9 +40,4 @@ export function verifySignature(publicKeyHex: string, message: string, signature
   } catch {
     return false;
   }
-}
-
-/** What the coordinator signs for a chain head: bound to the protocol version, job, position and hash. */
-export function checkpointMessage(jobId: string, seq: number, headHash: string): string {
-  return `vfl-audit-checkpoint-v1|job=${jobId}|seq=${seq}|head=${headHash}`;
 }

@@ -1,0 +1,82 @@
+/**
+ * A PartyNode's checks on what reaches it: roster keys, signed envelopes, replays, tampering.
+ */
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { SigningIdentity } from '../../crypto/src/signing-identity';
+import { NodeX25519Group } from '../../crypto/src/psi-group';
+import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
+import { initTensorflow } from '../../ml/src/tf-backend';
+import { Commands, digestHex, envelopeSigningText, packBody, PeerEnvelope, PeerTypes, RosterEntry } from '../src/messages';
+import { PartyNode } from '../src/party-node';
+
+const DATA = path.resolve(__dirname, '../../../../shared/data');
+
+describe(PartyNode.name, () => {
+  const bankKey = SigningIdentity.generate('bank');
+  const shopKey = SigningIdentity.generate('ecommerce');
+  const mallory = SigningIdentity.generate('mallory');
+  let bank: PartyNode;
+  const jobId = randomUUID();
+  const roster: RosterEntry[] = [
+    { partyId: 'bank', role: 'label', publicKey: bankKey.publicKeyHex },
+    { partyId: 'ecommerce', role: 'feature', publicKey: shopKey.publicKeyHex },
+  ];
+
+  const node = async (pinned?: Map<string, string>) =>
+    new PartyNode({
+      partyId: 'bank',
+      role: 'label',
+      identity: bankKey,
+      pinnedKeys: pinned,
+      psiGroup: new NodeX25519Group(),
+      tensorflow: await initTensorflow(),
+      dataRoot: DATA,
+      peers: { request: async () => null },
+    });
+  const prepare = (n: PartyNode, id: string, r: RosterEntry[]) =>
+    n.handleCommand(Commands.prepare, { jobId: id, role: 'label', roster: r, data: { path: 'breast_hetero_guest.csv', labelColumn: 'y' }, hyperparameters: DEFAULT_LR_HYPERPARAMETERS } as never);
+
+  function envelope(signer: SigningIdentity, seq: number, over: Partial<PeerEnvelope> = {}): PeerEnvelope {
+    const body = packBody({ epoch: 0, batch: 0, chunks: [] });
+    const header = { jobId, type: PeerTypes.lrForward, from: 'ecommerce', to: 'bank', seq, digest: digestHex(body), ...over };
+    return { ...header, body, signature: signer.sign(envelopeSigningText(header)), ...over };
+  }
+
+  beforeAll(async () => {
+    bank = await node();
+    await prepare(bank, jobId, roster);
+  });
+
+  it('accepts an envelope signed by the roster key of its sender', async () => {
+    await expect(bank.handlePeer(envelope(shopKey, 1))).resolves.toBeNull();
+  });
+
+  it('refuses an envelope signed by anyone else, naming the claimed sender', async () => {
+    await expect(bank.handlePeer(envelope(mallory, 2))).rejects.toThrow('claiming to be from ecommerce is not signed by its key');
+  });
+
+  it('refuses a replayed envelope and one whose body was swapped', async () => {
+    await expect(bank.handlePeer(envelope(shopKey, 1))).rejects.toThrow('replayed (seq 1 <= 1)');
+    const tampered = { ...envelope(shopKey, 3), body: packBody({ epoch: 0, batch: 1, chunks: [] }) };
+    await expect(bank.handlePeer(tampered)).rejects.toThrow('digest does not match its body');
+  });
+
+  it('refuses envelopes for unknown jobs and from parties outside the roster', async () => {
+    await expect(bank.handlePeer(envelope(shopKey, 4, { jobId: randomUUID() }))).rejects.toThrow(/unknown job/);
+    await expect(bank.handlePeer(envelope(mallory, 5, { from: 'mallory' }))).rejects.toThrow("not in job");
+  });
+
+  it('refuses a roster that lists another key for it, or contradicts a key pinned in its configuration', async () => {
+    const other = await node();
+    await expect(prepare(other, randomUUID(), [{ ...roster[0], publicKey: mallory.publicKeyHex }, roster[1]])).rejects.toThrow('lists another public key for bank');
+    const pinned = await node(new Map([['ecommerce', shopKey.publicKeyHex]]));
+    await expect(prepare(pinned, randomUUID(), [roster[0], { ...roster[1], publicKey: mallory.publicKeyHex }])).rejects.toThrow(
+      'roster key for ecommerce differs from the key configured at bank',
+    );
+  });
+
+  it('presents its public key through party.health', async () => {
+    expect(await bank.handleCommand(Commands.health, {})).toMatchObject({ partyId: 'bank', publicKey: bankKey.publicKeyHex });
+  });
+});
