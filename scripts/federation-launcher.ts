@@ -25,6 +25,8 @@ export interface LaunchOptions {
   readonly workDir: string;
   /** Parties listed in the coordinator's registry but not started (to test a party that is down). */
   readonly absentParties?: readonly string[];
+  /** Extra environment for the coordinator (VFL_MAX_CONCURRENT_JOBS, ...). */
+  readonly coordinatorEnv?: Record<string, string>;
 }
 
 export interface Federation {
@@ -95,6 +97,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
     start('coordinator', coordinatorMain, {
       PORT: String(coordinatorPort),
       VFL_ADMIN_KEY: adminKey,
+      ...o.coordinatorEnv,
       ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
     });
     const coordinatorUrl = `http://127.0.0.1:${coordinatorPort}`;

@@ -7,13 +7,22 @@
  *       coordinator's signed chain heads (only keys given with --trust-key count, when any are
  *       given: see GET /health for the coordinator's key) and names the first broken link.
  *       Exit status 0 when valid, 1 when broken, 2 on a usage error.
+ *
+ *   job submit FILE | job status ID | job watch ID | job cancel ID | job retry ID | job metrics ID | job list
+ *       Drive training jobs through the coordinator's REST API (VFL_API_URL, default
+ *       http://127.0.0.1:8080, with the key in VFL_API_KEY). `watch` follows the job's event stream
+ *       until it ends. Exit status 0 on success, 1 when the job failed or the API refused.
  */
+import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../libs/audit/src/database';
 import { verifyTrail } from '../libs/audit/src/audit-verifier';
 
-const HELP = `usage: npm run vfl -- audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--json]`;
+const HELP = `usage:
+  npm run vfl -- audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--json]
+  npm run vfl -- job submit FILE|status ID|watch ID|cancel ID|retry ID|metrics ID|list [--json]
+      (VFL_API_URL, default http://127.0.0.1:8080; VFL_API_KEY)`;
 
 class UsageError extends Error {}
 
@@ -54,9 +63,163 @@ async function auditVerify(argv: string[]): Promise<number> {
   }
 }
 
+interface JobLike {
+  id: string;
+  state: string;
+  error?: string | null;
+  failedParty?: string | null;
+  progress?: { phase?: string; epoch?: number; epochs?: number; batch?: number; batches?: number; etaSeconds?: number | null };
+  epochs?: { epoch: number; validationAuc: number; validationKs: number; validationLoss: number; seconds: number }[];
+  result?: { intersection: number; train: { auc: number; ks: number }; validation: { auc: number }; labelOnly: { train: { auc: number } } } | null;
+}
+
+class ApiClient {
+  constructor(
+    private readonly base: string,
+    private readonly key: string,
+  ) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new Error(`the coordinator at ${this.base} is unreachable (${e instanceof Error ? (e.cause as Error)?.message ?? e.message : e})`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let message = text;
+      try {
+        const parsed = JSON.parse(text) as { message?: string | string[] };
+        message = [parsed.message ?? text].flat().join('; ');
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new Error(`${method} ${path} answered ${res.status}: ${message}`);
+    }
+    return JSON.parse(text) as T;
+  }
+
+  /** Yields Server-Sent Events (type, parsed data) until the stream ends. */
+  async *events(path: string): AsyncGenerator<{ type: string; data: unknown }> {
+    const res = await fetch(`${this.base}${path}`, { headers: { authorization: `Bearer ${this.key}`, accept: 'text/event-stream' } });
+    if (!res.ok || !res.body) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let type = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event:')) type = line.slice(6).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(5).trim());
+        }
+        if (data.length) yield { type, data: JSON.parse(data.join('\n')) };
+      }
+    }
+  }
+}
+
+async function job(command: string | undefined, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const key = process.env.VFL_API_KEY;
+  if (!key) throw new UsageError('set VFL_API_KEY to an API key of the coordinator');
+  const api = new ApiClient(process.env.VFL_API_URL ?? 'http://127.0.0.1:8080', key);
+  const print = (human: string, data: unknown) => {
+    if (!values.json) console.log(human);
+    else console.log(JSON.stringify(data));
+  };
+  const id = () => {
+    const value = positionals[0];
+    if (!value || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new UsageError(`job ${command} expects a job id (UUID), got "${value ?? ''}"`);
+    return value;
+  };
+  const describeJob = (j: JobLike) => {
+    const lines = [`job ${j.id}: ${j.state}`];
+    const p = j.progress;
+    if (p?.phase && !['succeeded', 'failed', 'cancelled'].includes(j.state)) {
+      lines.push(`  ${p.phase}${p.epoch ? ` epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}` : ''}${p.etaSeconds ? ` ETA ${p.etaSeconds} s` : ''}`);
+    }
+    if (j.error) lines.push(`  error${j.failedParty ? ` (on ${j.failedParty})` : ''}: ${j.error}`);
+    if (j.result) lines.push(`  AUC ${j.result.train.auc.toFixed(4)}  KS ${j.result.train.ks.toFixed(4)}  validation AUC ${j.result.validation.auc.toFixed(4)}  label party alone ${j.result.labelOnly.train.auc.toFixed(4)}  (${j.result.intersection} rows)`);
+    return lines.join('\n');
+  };
+  switch (command) {
+    case 'submit': {
+      const file = positionals[0];
+      if (!file) throw new UsageError('job submit expects a job file (JSON, the body of POST /jobs)');
+      let body: unknown;
+      try {
+        body = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch (e) {
+        throw new UsageError(`${file} is not a readable JSON job file: ${e instanceof Error ? e.message : e}`);
+      }
+      const created = await api.request<JobLike>('POST', '/jobs', body);
+      print(`job ${created.id} submitted (${created.state})`, created);
+      return 0;
+    }
+    case 'status': {
+      const j = await api.request<JobLike>('GET', `/jobs/${id()}`);
+      print(describeJob(j), j);
+      return j.state === 'failed' ? 1 : 0;
+    }
+    case 'metrics': {
+      const j = await api.request<JobLike>('GET', `/jobs/${id()}`);
+      const rows = (j.epochs ?? []).map((e) => `  epoch ${String(e.epoch).padStart(3)}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`);
+      print([`job ${j.id}: ${j.state}`, ...rows, ...(j.result ? [describeJob(j).split('\n').pop()!] : [])].join('\n'), { id: j.id, state: j.state, epochs: j.epochs, result: j.result });
+      return 0;
+    }
+    case 'cancel': {
+      const j = await api.request<JobLike>('POST', `/jobs/${id()}/cancel`);
+      print(`job ${j.id}: cancel requested (${j.state})`, j);
+      return 0;
+    }
+    case 'retry': {
+      const j = await api.request<JobLike>('POST', `/jobs/${id()}/retry`);
+      print(`job ${j.id} submitted as a retry (${j.state})`, j);
+      return 0;
+    }
+    case 'list': {
+      const jobs = await api.request<{ id: string; state: string; createdAt: string }[]>('GET', '/jobs');
+      print(jobs.map((j) => `${j.id}  ${j.state.padEnd(10)}  ${j.createdAt}`).join('\n') || '(no jobs)', jobs);
+      return 0;
+    }
+    case 'watch': {
+      const jobId = id();
+      let state = '';
+      for await (const event of api.events(`/jobs/${jobId}/events`)) {
+        const data = event.data as Record<string, unknown>;
+        if (event.type === 'state') state = String(data.state);
+        if (values.json) console.log(JSON.stringify(event));
+        else if (event.type === 'state') console.log(`${jobId}: ${state}${data.reason ? ` (${data.reason})` : ''}`);
+        else if (event.type === 'epoch') console.log(`  epoch ${data.epoch}: validation AUC ${(data.validationAuc as number).toFixed(4)}`);
+        else if (event.type === 'progress' && process.stdout.isTTY && data.batches) {
+          const done = Number(data.batch) / Number(data.batches);
+          const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
+          process.stdout.write(`\r  epoch ${data.epoch}/${data.epochs} [${bar}] ${data.etaSeconds ?? '?'} s left `);
+        }
+      }
+      const final = await api.request<JobLike>('GET', `/jobs/${jobId}`);
+      if (!values.json) console.log(describeJob(final));
+      return final.state === 'succeeded' ? 0 : 1;
+    }
+    default:
+      throw new UsageError(`unknown command "job ${command ?? ''}"`);
+  }
+}
+
 async function main(): Promise<number> {
   const [group, command, ...rest] = process.argv.slice(2);
   if (group === 'audit' && command === 'verify') return auditVerify(rest);
+  if (group === 'job') return job(command, rest);
   throw new UsageError(group ? `unknown command "${[group, command].filter(Boolean).join(' ')}"` : 'no command given');
 }
 

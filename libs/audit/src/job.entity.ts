@@ -1,7 +1,7 @@
 /** A training job as the coordinator tracks it: its request, state, progress and outcome. */
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-export type JobState = 'queued' | 'aligning' | 'training' | 'evaluating' | 'succeeded' | 'failed';
+export type JobState = 'queued' | 'aligning' | 'training' | 'evaluating' | 'succeeded' | 'failed' | 'cancelled';
 
 @Entity({ name: 'jobs' })
 export class JobEntity {

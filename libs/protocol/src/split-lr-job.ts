@@ -86,8 +86,16 @@ export interface SplitLrJobHooks {
   audit(event: AuditEventInput): Promise<unknown>;
   phase(phase: JobPhase): Promise<void>;
   progress(progress: JobProgress, epoch?: EpochReport): void;
-  /** Checked between rounds; returning true stops the job. */
+  /** Checked before every party command; returning true stops the job with JobCancelledError. */
   cancelled?(): boolean;
+}
+
+/** The job was cancelled; raised at the next protocol step after the request. */
+export class JobCancelledError extends Error {
+  constructor() {
+    super('job cancelled');
+    this.name = 'JobCancelledError';
+  }
 }
 
 /** A party's command failed: carries the party's name so users see where it happened. */
@@ -231,7 +239,6 @@ export class SplitLrJob {
       const epochStart = Date.now();
       this.bytesThisEpoch = 0;
       for (let batch = 0; batch < batches; batch++) {
-        if (this.hooks.cancelled?.()) throw new Error('job cancelled');
         const round = { jobId, epoch, batch };
         const keyFor = (partyId: string) => `${partyId}:${epoch}:${batch}`;
         for (const c of [this.label, ...this.features]) {
@@ -280,6 +287,7 @@ export class SplitLrJob {
 
   /** Calls a party and audits every peer message it reports having sent. */
   private async call(channel: PartyChannel, command: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.hooks.cancelled?.()) throw new JobCancelledError();
     let reply: Record<string, unknown>;
     try {
       reply = await channel.call(command, body);

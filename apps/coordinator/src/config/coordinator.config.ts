@@ -40,6 +40,14 @@ export class CoordinatorConfig extends ServiceTransportConfig {
   @Matches(/^vfl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/, { message: 'VFL_ADMIN_KEY must look like vfl_<12 hex>_<43 base64url characters>' })
   adminKey?: string;
 
+  /** Jobs that run at once; more wait in a first-come, first-served queue. */
+  @Expose({ name: 'VFL_MAX_CONCURRENT_JOBS' })
+  @Transform(({ value }) => (value === undefined ? 2 : Number(value)))
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  maxConcurrentJobs!: number;
+
   /** Deadline for one command to a party. */
   @Expose({ name: 'VFL_PARTY_TIMEOUT_MS' })
   @Transform(({ value }) => (value === undefined ? 600_000 : Number(value)))

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, MessageEvent, Param, ParseUUIDPipe, Post, Query, Sse } from '@nestjs/common';
+import { map, Observable } from 'rxjs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
 import { AuditService } from '../audit/audit.service';
-import { AuditQueryDto, CreateJobDto } from './dto/create-job.dto';
+import { AuditQueryDto, CreateJobDto, JobListQueryDto } from './dto/create-job.dto';
 import { JobsService } from './jobs.service';
 
 @ApiTags('jobs')
@@ -22,6 +23,33 @@ export class JobsController {
   @ApiCreatedResponse({ description: 'The job, in state queued' })
   create(@Body() dto: CreateJobDto, @CurrentPrincipal() principal: Principal) {
     return this.jobs.create(dto, principal);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Jobs, newest first, optionally by state' })
+  list(@Query() q: JobListQueryDto) {
+    return this.jobs.list(q);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  @ApiOperation({ summary: 'Cancel a queued job at once, a running one at its next protocol step; 409 for a finished job' })
+  cancel(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
+    return this.jobs.cancel(id, principal);
+  }
+
+  @Post(':id/retry')
+  @Roles('admin', 'operator')
+  @ApiOperation({ summary: 'Start a new job with the request of a failed or cancelled one' })
+  retry(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
+    return this.jobs.retry(id, principal);
+  }
+
+  @Sse(':id/events')
+  @ApiOperation({ summary: 'Server-Sent Events: state changes, progress and per-epoch metrics until the job ends' })
+  async events(@Param('id', new ParseUUIDPipe()) id: string): Promise<Observable<MessageEvent>> {
+    return (await this.jobs.events(id)).pipe(map((e) => ({ type: e.type, data: e.data }) as MessageEvent));
   }
 
   @Get(':id')

@@ -1,15 +1,29 @@
 /**
  * Job lifecycle on the coordinator: validates a request against the registered parties, records
- * it, runs the split-LR protocol (libs/protocol SplitLrJob) in the background, and keeps state,
- * progress and outcome in PostgreSQL, with every state change in the audit chain.
+ * it, queues it (first come, first served, VFL_MAX_CONCURRENT_JOBS at once), runs the split-LR
+ * protocol (libs/protocol SplitLrJob), and keeps state, progress and outcome in PostgreSQL, with
+ * every state change in the audit chain and on the job's live event stream.
+ *
+ *   queued -> aligning -> training -> evaluating -> succeeded | failed | cancelled
  */
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { JobEntity, JobState } from '../../../../libs/audit/src/job.entity';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../../../libs/ml/src/logistic';
-import { COORDINATOR_ID, EpochReport, JobProgress, PartyCallError, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from '../../../../libs/protocol/src/split-lr-job';
+import {
+  COORDINATOR_ID,
+  EpochReport,
+  JobCancelledError,
+  JobProgress,
+  PartyCallError,
+  SplitLrJob,
+  SplitLrJobResult,
+  SplitLrJobSpec,
+} from '../../../../libs/protocol/src/split-lr-job';
+import { CoordinatorConfig } from '../config/coordinator.config';
 import { AuditService } from '../audit/audit.service';
 import { PartyClients } from '../parties/party-clients.service';
 import type { Principal } from '../auth/principal';
@@ -38,23 +52,35 @@ export interface EpochSummary {
   readonly validationKs: number;
 }
 
+/** What GET /jobs/:id/events streams. */
+export interface JobEvent {
+  readonly type: 'state' | 'progress' | 'epoch';
+  readonly data: unknown;
+}
+
 interface LiveJob {
   progress: JobProgress;
   epochs: EpochSummary[];
   lastWrite: number;
   /** Progress writes run one after another, and the final write waits for them. */
   writes: Promise<unknown>;
+  cancelRequested: boolean;
 }
+
+const TERMINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 
 @Injectable()
 export class JobsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(JobsService.name);
   private readonly live = new Map<string, LiveJob>();
+  private readonly queue: SplitLrJobSpec[] = [];
+  private readonly streams = new Map<string, Subject<JobEvent>>();
 
   constructor(
     @InjectRepository(JobEntity) private readonly jobs: Repository<JobEntity>,
     private readonly audit: AuditService,
     private readonly parties: PartyClients,
+    private readonly config: CoordinatorConfig,
   ) {}
 
   /** Jobs that were running when the coordinator stopped cannot resume yet: mark them failed, audited. */
@@ -70,6 +96,72 @@ export class JobsService implements OnApplicationBootstrap {
 
   async create(dto: CreateJobDto, principal: Principal): Promise<JobView> {
     this.checkParties(dto);
+    return this.submit(dto, principal);
+  }
+
+  /** A new job with the request of a failed or cancelled one. */
+  async retry(id: string, principal: Principal): Promise<JobView> {
+    const job = await this.get(id);
+    if (job.state !== 'failed' && job.state !== 'cancelled') throw new ConflictException(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);
+    return this.submit({ model: 'split-lr', parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.hyperparameters }, principal, id);
+  }
+
+  /** Stops a queued job at once and a running one at its next protocol step. */
+  async cancel(id: string, principal: Principal): Promise<JobView> {
+    const job = await this.get(id);
+    if (TERMINAL.includes(job.state)) throw new ConflictException(`job ${id} already ${job.state}`);
+    const queued = this.queue.findIndex((s) => s.jobId === id);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      await this.setState(id, 'cancelled', { by: principal.name });
+      this.close(id);
+    } else {
+      const live = this.live.get(id);
+      if (live) live.cancelRequested = true;
+      await this.audit.record(id, { step: 'job.cancel_requested', sender: 'api', receiver: COORDINATOR_ID, detail: { by: principal.name } });
+    }
+    return this.get(id);
+  }
+
+  async list(filter: { state?: JobState; offset?: number; limit?: number }): Promise<Pick<JobView, 'id' | 'state' | 'model' | 'createdAt' | 'updatedAt'>[]> {
+    const rows = await this.jobs.find({
+      where: filter.state ? { state: filter.state } : {},
+      order: { createdAt: 'DESC' },
+      skip: filter.offset,
+      take: filter.limit ?? 100,
+    });
+    return rows.map((r) => ({ id: r.id, state: r.state, model: (r.spec as SplitLrJobSpec).model, createdAt: r.createdAt, updatedAt: r.updatedAt }));
+  }
+
+  /** State, progress and epoch events until the job ends; a finished job's stream ends at once. */
+  async events(id: string): Promise<Observable<JobEvent>> {
+    const job = await this.get(id);
+    return new Observable<JobEvent>((subscriber) => {
+      subscriber.next({ type: 'state', data: { state: job.state, progress: job.progress, epochs: job.epochs.length } });
+      if (TERMINAL.includes(job.state)) {
+        subscriber.complete();
+        return undefined;
+      }
+      const subscription = this.stream(id).subscribe(subscriber);
+      return () => subscription.unsubscribe();
+    });
+  }
+
+  private stream(id: string): Subject<JobEvent> {
+    let subject = this.streams.get(id);
+    if (!subject) {
+      subject = new Subject<JobEvent>();
+      this.streams.set(id, subject);
+    }
+    return subject;
+  }
+
+  private close(id: string): void {
+    this.streams.get(id)?.complete();
+    this.streams.delete(id);
+  }
+
+  private async submit(dto: CreateJobDto, principal: Principal, retryOf?: string): Promise<JobView> {
     const id = randomUUID();
     const spec: SplitLrJobSpec = {
       jobId: id,
@@ -82,10 +174,24 @@ export class JobsService implements OnApplicationBootstrap {
       step: 'job.created',
       sender: 'api',
       receiver: COORDINATOR_ID,
-      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters },
+      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, ...(retryOf ? { retryOf } : {}), model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters },
     });
-    void this.execute(spec);
+    this.queue.push(spec);
+    this.pump();
     return this.get(id);
+  }
+
+  /** Starts queued jobs in arrival order while fewer than the configured number run. */
+  private pump(): void {
+    while (this.live.size < this.config.maxConcurrentJobs && this.queue.length > 0) {
+      const spec = this.queue.shift()!;
+      this.live.set(spec.jobId, { progress: { phase: 'aligning' }, epochs: [], lastWrite: 0, writes: Promise.resolve(), cancelRequested: false });
+      void this.execute(spec).finally(() => {
+        this.live.delete(spec.jobId);
+        this.close(spec.jobId);
+        this.pump();
+      });
+    }
   }
 
   async get(id: string): Promise<JobView> {
@@ -127,14 +233,16 @@ export class JobsService implements OnApplicationBootstrap {
 
   private async execute(spec: SplitLrJobSpec): Promise<void> {
     const id = spec.jobId;
-    const live: LiveJob = { progress: { phase: 'aligning' }, epochs: [], lastWrite: 0, writes: Promise.resolve() };
-    this.live.set(id, live);
+    const live = this.live.get(id)!;
+    const emit = (event: JobEvent) => this.streams.get(id)?.next(event);
     const started = Date.now();
     const hooks = {
       audit: (event: Parameters<AuditService['record']>[1]) => this.audit.record(id, event),
       phase: (phase: JobState) => this.setState(id, phase),
+      cancelled: () => live.cancelRequested,
       progress: (progress: JobProgress, epoch?: EpochReport) => {
         live.progress = progress;
+        emit({ type: 'progress', data: progress });
         if (epoch) {
           live.epochs.push({
             epoch: epoch.epoch,
@@ -143,6 +251,7 @@ export class JobsService implements OnApplicationBootstrap {
             validationLoss: epoch.validation.logLoss,
             validationKs: epoch.validation.ks,
           });
+          emit({ type: 'epoch', data: live.epochs[live.epochs.length - 1] });
         }
         if (epoch || Date.now() - live.lastWrite > 1000) {
           live.lastWrite = Date.now();
@@ -158,20 +267,25 @@ export class JobsService implements OnApplicationBootstrap {
       await this.jobs.update({ id }, { result: { ...result, seconds }, progress: { progress: live.progress, epochs: live.epochs } });
       await this.setState(id, 'succeeded', { seconds, trainAuc: result.train.auc });
     } catch (e) {
+      await live.writes;
+      const progress = { progress: live.progress, epochs: live.epochs };
+      if (e instanceof JobCancelledError) {
+        await this.jobs.update({ id }, { progress }).catch(() => undefined);
+        await this.setState(id, 'cancelled').catch((err) => this.logger.error(`could not record cancellation of ${id}: ${err}`));
+        return;
+      }
       const message = e instanceof Error ? e.message : String(e);
       const failedParty = e instanceof PartyCallError ? e.partyId : null;
       this.logger.warn(`job ${id} failed: ${message}`);
-      await live.writes;
-      await this.jobs.update({ id }, { error: message, failedParty, progress: { progress: live.progress, epochs: live.epochs } }).catch(() => undefined);
+      await this.jobs.update({ id }, { error: message, failedParty, progress }).catch(() => undefined);
       await this.setState(id, 'failed', { reason: message, party: failedParty }).catch((err) => this.logger.error(`could not record failure of ${id}: ${err}`));
-    } finally {
-      this.live.delete(id);
     }
   }
 
   private async setState(id: string, state: JobState, detail: Record<string, unknown> = {}): Promise<void> {
     await this.audit.recordSigned(id, { step: 'job.state', sender: COORDINATOR_ID, detail: { state, ...detail } });
     await this.jobs.update({ id }, { state });
+    this.streams.get(id)?.next({ type: 'state', data: { state, ...detail } });
   }
 }
 

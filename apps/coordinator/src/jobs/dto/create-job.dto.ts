@@ -134,3 +134,25 @@ export class AuditQueryDto {
   @Max(10000)
   limit?: number;
 }
+
+export class JobListQueryDto {
+  @ApiPropertyOptional({ enum: ['queued', 'aligning', 'training', 'evaluating', 'succeeded', 'failed', 'cancelled'] })
+  @IsOptional()
+  @IsIn(['queued', 'aligning', 'training', 'evaluating', 'succeeded', 'failed', 'cancelled'])
+  state?: 'queued' | 'aligning' | 'training' | 'evaluating' | 'succeeded' | 'failed' | 'cancelled';
+
+  @ApiPropertyOptional({ default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+
+  @ApiPropertyOptional({ default: 100, maximum: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}
