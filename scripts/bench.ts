@@ -5,6 +5,9 @@
  *   psi       --size N [--overlap F]            two-party ECDH-PSI in one process, and its floor
  *   split-lr  [--data default-credit|breast|synthetic] [--rows N] [--epochs N]
  *                                               federated split LR (real CKKS, in one process)
+ *   api       [--seconds N] [--concurrency N] [--queued N]
+ *                                               GET /jobs/:id under load while a job trains, then N
+ *                                               queued jobs to completion (real services, PostgreSQL server)
  *   audit     [--events N] [--jobs N] [--producers N]
  *                                               audit appends and chain verification against the
  *                                               PostgreSQL server (DATABASE_URL), in a scratch database
@@ -25,6 +28,7 @@ import { DEFAULT_LR_HYPERPARAMETERS } from '../libs/ml/src/logistic';
 import { initTensorflow } from '../libs/ml/src/tf-backend';
 import { EcdhPsiSession, psiDomainTag, PsiResult } from '../libs/protocol/src/ecdh-psi';
 import { runTwoPartyJob } from '../libs/protocol/src/in-process-federation';
+import { launchFederation } from './federation-launcher';
 import { plaintextReference } from '../libs/protocol/src/plaintext-reference';
 
 // The repo root holds package.json; the shared data sits beside the repo (../shared/data).
@@ -200,6 +204,92 @@ async function benchAudit(argv: string[]): Promise<Record<string, unknown>> {
   }
 }
 
+async function benchApi(argv: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '32' }, queued: { type: 'string', default: '20' }, json: { type: 'boolean' } },
+  });
+  const seconds = Number(values.seconds);
+  const concurrency = Number(values.concurrency);
+  const queued = Number(values.queued);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-bench-api-'));
+  const big = await writeSyntheticVfl(path.join(work, 'data'), { bankRows: 10_000, ecommerceRows: 10_000 });
+  const small = await writeSyntheticVfl(path.join(work, 'small'), { seed: 9, bankRows: 1_000, ecommerceRows: 1_000 });
+  fs.copyFileSync(small.bankPath, path.join(work, 'data', 'bank-small.csv'));
+  fs.copyFileSync(small.ecommercePath, path.join(work, 'data', 'ecommerce-small.csv'));
+  const federation = await launchFederation({
+    workDir: work,
+    databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    coordinatorEnv: { VFL_MAX_CONCURRENT_JOBS: '2' },
+    parties: [
+      { partyId: 'bank', role: 'label', dataRoot: path.dirname(big.bankPath) },
+      { partyId: 'ecommerce', role: 'feature', dataRoot: path.dirname(big.ecommercePath) },
+    ],
+  });
+  const headers = { authorization: `Bearer ${federation.adminKey}`, 'content-type': 'application/json' };
+  const submit = async (bank: string, shop: string, epochs: number): Promise<string> => {
+    const res = await fetch(`${federation.coordinatorUrl}/jobs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        model: 'split-lr',
+        parties: [
+          { partyId: 'bank', role: 'label', data: { path: bank, labelColumn: BANK_LABEL_COLUMN } },
+          { partyId: 'ecommerce', role: 'feature', data: { path: shop } },
+        ],
+        hyperparameters: { epochs, batchSize: 256 },
+      }),
+    });
+    if (!res.ok) throw new Error(`POST /jobs answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const state = async (id: string) => ((await (await fetch(`${federation.coordinatorUrl}/jobs/${id}`, { headers })).json()) as { state: string }).state;
+  try {
+    const training = await submit('bank.csv', 'ecommerce.csv', 50);
+    while ((await state(training)) !== 'training') await new Promise((r) => setTimeout(r, 100));
+    const latencies: number[] = [];
+    let errors = 0;
+    const until = Date.now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() < until) {
+          const t = process.hrtime.bigint();
+          const res = await fetch(`${federation.coordinatorUrl}/jobs/${training}`, { headers });
+          await res.arrayBuffer();
+          if (!res.ok) errors++;
+          latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const rps = latencies.length / seconds;
+    const p99 = latencies[Math.floor(latencies.length * 0.99)];
+    const p50 = latencies[Math.floor(latencies.length * 0.5)];
+    await fetch(`${federation.coordinatorUrl}/jobs/${training}/cancel`, { method: 'POST', headers });
+
+    const t0 = Date.now();
+    const ids = [];
+    for (let i = 0; i < queued; i++) ids.push(await submit('bank-small.csv', 'ecommerce-small.csv', 1));
+    let done: string[] = [];
+    for (;;) {
+      done = await Promise.all(ids.map(state));
+      if (done.every((s) => ['succeeded', 'failed', 'cancelled'].includes(s))) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const jobsCompleted = done.filter((s) => s === 'succeeded').length;
+    const out = { rps: Math.round(rps), p50Ms: round(p50, 1), p99Ms: round(p99, 1), errors, jobsCompleted, queuedSeconds: round((Date.now() - t0) / 1000, 1) };
+    table(`Coordinator API, GET /jobs/:id from ${concurrency} concurrent clients for ${seconds} s while a job trains (same 2-core machine)`, [
+      ['requests per second', String(out.rps)],
+      ['p50 / p99 latency ms', `${out.p50Ms} / ${out.p99Ms}`],
+      ['errors', String(errors)],
+      [`queued jobs completed (of ${queued}, 2 at a time)`, `${jobsCompleted} in ${out.queuedSeconds} s`],
+    ]);
+    return out;
+  } finally {
+    await federation.stop();
+  }
+}
+
 function round(x: number, digits: number): number {
   return Number(x.toFixed(digits));
 }
@@ -207,7 +297,7 @@ function round(x: number, digits: number): number {
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
   const json = rest.includes('--json');
-  const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = { psi: benchPsi, 'split-lr': benchSplitLr, audit: benchAudit };
+  const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = { psi: benchPsi, 'split-lr': benchSplitLr, audit: benchAudit, api: benchApi };
   const bench = benches[name];
   if (!bench) throw new Error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options] [--json]`);
   const result = await bench(rest);

@@ -27,6 +27,10 @@ export interface LaunchOptions {
   readonly absentParties?: readonly string[];
   /** Extra environment for the coordinator (VFL_MAX_CONCURRENT_JOBS, ...). */
   readonly coordinatorEnv?: Record<string, string>;
+  /** Fixed ports (coordinator, then parties by id); free ports are picked otherwise. */
+  readonly ports?: { coordinator?: number; parties?: Record<string, number> };
+  /** The first admin API key; a fresh one otherwise. */
+  readonly adminKey?: string;
 }
 
 export interface Federation {
@@ -51,7 +55,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
   fs.mkdirSync(logDir, { recursive: true });
   const names = [...o.parties.map((p) => p.partyId), ...(o.absentParties ?? [])];
   const ports = new Map<string, number>();
-  for (const id of names) ports.set(id, await freePort());
+  for (const id of names) ports.set(id, o.ports?.parties?.[id] ?? (await freePort()));
   // Every party gets a signing key, and every service pins every party's public key.
   const identities = new Map(names.map((id) => [id, randomBytes(32).toString('hex')]));
   const registry = names
@@ -92,8 +96,8 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
         VFL_MODEL_DIR: path.join(o.workDir, 'models', p.partyId),
       });
     }
-    const coordinatorPort = await freePort();
-    const adminKey = issueApiKey().key;
+    const coordinatorPort = o.ports?.coordinator ?? (await freePort());
+    const adminKey = o.adminKey ?? issueApiKey().key;
     start('coordinator', coordinatorMain, {
       PORT: String(coordinatorPort),
       VFL_ADMIN_KEY: adminKey,

@@ -88,7 +88,7 @@ class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
-      throw new Error(`the coordinator at ${this.base} is unreachable (${e instanceof Error ? (e.cause as Error)?.message ?? e.message : e})`);
+      throw new Error(`request to the coordinator at ${this.base} failed: ${e instanceof Error ? (e.cause as Error)?.message ?? e.message : e}`);
     }
     const text = await res.text();
     if (!res.ok) {

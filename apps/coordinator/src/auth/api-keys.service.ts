@@ -11,6 +11,9 @@ import { ApiKeyEntity } from '../../../../libs/access/src/api-key.entity';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import type { Principal } from './principal';
 
+/** How long a checked key is trusted without a query (other coordinator instances see a revocation after this). */
+const KEY_CACHE_MS = 5_000;
+
 export interface ApiKeyView {
   readonly keyId: string;
   readonly name: string;
@@ -22,6 +25,8 @@ export interface ApiKeyView {
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
+  /** Recently checked keys, so a busy client costs no query per request; revoke() drops its entry. */
+  private readonly recent = new Map<string, { row: ApiKeyEntity; until: number }>();
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
@@ -48,7 +53,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
   async authenticate(presented: string | undefined): Promise<Principal | null> {
     const parsed = presented ? parseApiKey(presented) : null;
     if (!parsed) return null;
-    const row = await this.keys.findOneBy({ keyId: parsed.keyId });
+    const cached = this.recent.get(parsed.keyId);
+    let row = cached && cached.until > Date.now() ? cached.row : null;
+    if (!row) {
+      row = await this.keys.findOneBy({ keyId: parsed.keyId });
+      if (row) this.recent.set(parsed.keyId, { row, until: Date.now() + KEY_CACHE_MS });
+    }
     if (!row || row.revokedAt || !secretMatches(parsed.secret, row.secretHash)) return null;
     return { keyId: row.keyId, name: row.name, role: row.role };
   }
@@ -68,6 +78,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const row = await this.keys.findOneBy({ keyId });
     if (!row) throw new NotFoundException(`API key ${keyId} does not exist`);
     if (!row.revokedAt) await this.keys.update({ keyId }, { revokedAt: new Date() });
+    this.recent.delete(keyId);
     return view(await this.keys.findOneByOrFail({ keyId }));
   }
 }

@@ -65,6 +65,8 @@ interface LiveJob {
   /** Progress writes run one after another, and the final write waits for them. */
   writes: Promise<unknown>;
   cancelRequested: boolean;
+  /** The job's row while it runs; kept current by setState. */
+  row?: JobEntity;
 }
 
 const TERMINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
@@ -195,7 +197,9 @@ export class JobsService implements OnApplicationBootstrap {
   }
 
   async get(id: string): Promise<JobView> {
-    const row = await this.jobs.findOneBy({ id });
+    // A running job's row is kept in memory (its state changes go through setState), so status
+    // polling during training costs no query.
+    const row = this.live.get(id)?.row ?? (await this.jobs.findOneBy({ id }));
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     const spec = row.spec as unknown as SplitLrJobSpec;
     const live = this.live.get(id);
@@ -234,6 +238,7 @@ export class JobsService implements OnApplicationBootstrap {
   private async execute(spec: SplitLrJobSpec): Promise<void> {
     const id = spec.jobId;
     const live = this.live.get(id)!;
+    live.row = (await this.jobs.findOneBy({ id })) ?? undefined;
     const emit = (event: JobEvent) => this.streams.get(id)?.next(event);
     const started = Date.now();
     const hooks = {
@@ -262,11 +267,13 @@ export class JobsService implements OnApplicationBootstrap {
     };
     try {
       const result = await new SplitLrJob(spec, this.parties.channels(), hooks).run();
+      live.row = undefined; // from here on the outcome is written to the database: read it there
       await live.writes;
       const seconds = (Date.now() - started) / 1000;
       await this.jobs.update({ id }, { result: { ...result, seconds }, progress: { progress: live.progress, epochs: live.epochs } });
       await this.setState(id, 'succeeded', { seconds, trainAuc: result.train.auc });
     } catch (e) {
+      live.row = undefined;
       await live.writes;
       const progress = { progress: live.progress, epochs: live.epochs };
       if (e instanceof JobCancelledError) {
@@ -285,6 +292,8 @@ export class JobsService implements OnApplicationBootstrap {
   private async setState(id: string, state: JobState, detail: Record<string, unknown> = {}): Promise<void> {
     await this.audit.recordSigned(id, { step: 'job.state', sender: COORDINATOR_ID, detail: { state, ...detail } });
     await this.jobs.update({ id }, { state });
+    const live = this.live.get(id);
+    if (live?.row) live.row = { ...live.row, state, updatedAt: new Date() };
     this.streams.get(id)?.next({ type: 'state', data: { state, ...detail } });
   }
 }

@@ -1,0 +1,76 @@
+/**
+ * `npm start`: the coordinator and the two demo parties (bank, ecommerce) as services that stay up
+ * until Ctrl-C, with the embedded defaults: audit in an embedded PostgreSQL kept under .vfl/pgdata
+ * (or DATABASE_URL), each party's data root under .vfl/<party>-data (seeded synthetic tables are
+ * written there the first time), the API on PORT (default 8080). VFL_ADMIN_KEY sets the first admin
+ * API key; otherwise one is generated and printed once.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { issueApiKey, isApiKey } from '../libs/access/src/api-key';
+import { BANK_LABEL_COLUMN, writeSyntheticVfl } from '../libs/data/src/synthetic';
+import { launchFederation } from './federation-launcher';
+
+const ROOT = path.resolve(__dirname, path.basename(path.resolve(__dirname, '..')) === 'dist' ? '../..' : '..');
+const STATE = path.join(ROOT, '.vfl');
+
+async function main(): Promise<void> {
+  const bankData = path.join(STATE, 'bank-data');
+  const shopData = path.join(STATE, 'ecommerce-data');
+  if (!fs.existsSync(path.join(bankData, 'bank.csv'))) {
+    const generated = await writeSyntheticVfl(path.join(STATE, 'generated'));
+    fs.mkdirSync(bankData, { recursive: true });
+    fs.mkdirSync(shopData, { recursive: true });
+    fs.renameSync(generated.bankPath, path.join(bankData, 'bank.csv'));
+    fs.renameSync(generated.ecommercePath, path.join(shopData, 'ecommerce.csv'));
+  }
+  const jobFile = path.join(STATE, 'example-job.json');
+  fs.writeFileSync(
+    jobFile,
+    JSON.stringify(
+      {
+        model: 'split-lr',
+        parties: [
+          { partyId: 'bank', role: 'label', data: { path: 'bank.csv', labelColumn: BANK_LABEL_COLUMN } },
+          { partyId: 'ecommerce', role: 'feature', data: { path: 'ecommerce.csv' } },
+        ],
+        hyperparameters: { epochs: 10 },
+      },
+      null,
+      2,
+    ),
+  );
+  const given = process.env.VFL_ADMIN_KEY;
+  if (given && !isApiKey(given)) throw new Error('VFL_ADMIN_KEY must look like vfl_<12 hex>_<43 base64url characters>');
+  const adminKey = given ?? issueApiKey().key;
+  const port = Number(process.env.PORT ?? 8080);
+  const federation = await launchFederation({
+    workDir: STATE,
+    transport: process.env.VFL_TRANSPORT === 'nats' ? 'nats' : 'tcp',
+    databaseUrl: process.env.DATABASE_URL,
+    adminKey,
+    ports: { coordinator: port, parties: { bank: 7101, ecommerce: 7102 } },
+    coordinatorEnv: process.env.DATABASE_URL ? {} : { VFL_PGLITE_DIR: path.join(STATE, 'pgdata') },
+    parties: [
+      { partyId: 'bank', role: 'label', dataRoot: bankData },
+      { partyId: 'ecommerce', role: 'feature', dataRoot: shopData },
+    ],
+  });
+  console.log(`coordinator  ${federation.coordinatorUrl}   (API docs: ${federation.coordinatorUrl}/docs)`);
+  console.log(`parties      bank (label) on 127.0.0.1:7101, ecommerce (feature) on 127.0.0.1:7102`);
+  console.log(`logs         ${federation.logDir}`);
+  if (!given) console.log(`admin key    ${adminKey}   (generated now and shown once: set VFL_ADMIN_KEY to choose it)`);
+  console.log(`try          VFL_API_URL=${federation.coordinatorUrl} VFL_API_KEY=<admin key> npm run vfl -- job submit ${path.relative(process.cwd(), jobFile)}`);
+  console.log('Ctrl-C stops all three.');
+  const stop = async () => {
+    await federation.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((e) => {
+  console.error(`start failed: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});
