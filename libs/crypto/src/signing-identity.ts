@@ -4,7 +4,7 @@
  * 32-byte seed comes from configuration; without one a fresh identity is generated, which only
  * vouches for this process's lifetime.
  */
-import { ed25519 } from '@noble/curves/ed25519';
+import { ed25519, edwardsToMontgomeryPriv, edwardsToMontgomeryPub, x25519 } from '@noble/curves/ed25519';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
 
 export class SigningIdentity {
@@ -31,6 +31,15 @@ export class SigningIdentity {
 
   sign(message: string): string {
     return bytesToHex(ed25519.sign(utf8ToBytes(message), this.seed));
+  }
+
+  /**
+   * X25519 shared secret with another identity, from the birationally equivalent Montgomery
+   * forms of both ed25519 keys (RFC 7748 §4.1), so one identity both signs and agrees keys.
+   * @throws Error when the peer key is of low order (an all-zero secret).
+   */
+  agree(peerPublicKeyHex: string): Uint8Array {
+    return x25519.getSharedSecret(edwardsToMontgomeryPriv(this.seed), edwardsToMontgomeryPub(hexToBytes(peerPublicKeyHex)));
   }
 }
 

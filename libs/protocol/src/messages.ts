@@ -86,10 +86,15 @@ export interface PeerEnvelope {
   readonly seq: number;
   /** sha256 of `body`. */
   readonly digest: string;
-  /** MessagePack of the payload. */
+  /** The payload's MessagePack, sealed with AES-256-GCM under the pair's channel key. */
   readonly body: Uint8Array;
   /** The sender's ed25519 signature (hex) over `envelopeSigningText`. */
   readonly signature: string;
+}
+
+/** Associated data of a sealed body: the route, so a body cannot be replayed under another header. */
+export function sealContext(e: Pick<PeerEnvelope, 'jobId' | 'type' | 'from' | 'to' | 'seq'>): string {
+  return `vfl-peer-body-v1|job=${e.jobId}|type=${e.type}|from=${e.from}|to=${e.to}|seq=${e.seq}`;
 }
 
 /** What a sender signs: everything that routes and orders the message, and the body's digest. */

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { CkksContext } from '../../crypto/src/ckks-context';
 import { CkksEncryptor, CkksPublicBundle } from '../../crypto/src/ckks-keys';
 import { PsiGroup } from '../../crypto/src/psi-group';
+import { open as openBody, peerChannelKey, seal as sealBody } from '../../crypto/src/peer-seal';
 import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
 import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
 import { epochBatches, RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
@@ -39,6 +40,7 @@ import {
   PrepareCommand,
   PrepareReply,
   RosterEntry,
+  sealContext,
   unpackBody,
 } from './messages';
 import { RowPacking } from './split-lr/row-packing';
@@ -104,6 +106,8 @@ class PartyJob {
   scorer?: TfLinearScorer;
   seq = 0;
   readonly lastSeq = new Map<string, number>();
+  /** AES keys shared with each peer for this job. */
+  readonly channelKeys = new Map<string, Uint8Array>();
   readonly inbox = new Map<string, unknown>();
   private batches?: { epoch: number; list: Int32Array[] };
 
@@ -163,6 +167,7 @@ class PartyJob {
 
   dispose(): void {
     this.psi?.dispose();
+    this.channelKeys.forEach((k) => k.fill(0));
     this.encryptor?.dispose();
     this.scorer?.dispose();
   }
@@ -279,10 +284,17 @@ export class PartyNode {
     const last = job.lastSeq.get(envelope.from) ?? 0;
     if (!(envelope.seq > last)) throw new PartyError(`message ${envelope.type} from ${envelope.from} replayed (seq ${envelope.seq} <= ${last})`);
     job.lastSeq.set(envelope.from, envelope.seq);
-    const body = unpackBody<Record<string, unknown>>(envelope.body);
+    const key = this.channelKey(job, envelope.from);
+    const context = sealContext(envelope);
+    const body = unpackBody<Record<string, unknown>>(openBody(key, envelope.body, context));
+    const reply = this.dispatchPeer(job, envelope, body);
+    return reply === null ? null : sealBody(key, packBody(reply), `${context}|reply`);
+  }
+
+  private dispatchPeer(job: PartyJob, envelope: PeerEnvelope, body: Record<string, unknown>): unknown {
     switch (envelope.type) {
       case PeerTypes.psiBlinded:
-        return packBody({ doubleBlinded: this.requirePsi(job).blindPeer(body.blinded as Uint8Array) });
+        return { doubleBlinded: this.requirePsi(job).blindPeer(body.blinded as Uint8Array) };
       case PeerTypes.lrForward:
         job.put(`forward:${body.epoch}:${body.batch}:${envelope.from}`, body.chunks);
         return null;
@@ -295,6 +307,18 @@ export class PartyNode {
       default:
         throw new PartyError(`unknown peer message type ${envelope.type}`);
     }
+  }
+
+  /** The AES key this party shares with `peer` for the job (derived once, from the roster keys). */
+  private channelKey(job: PartyJob, peer: string): Uint8Array {
+    let key = job.channelKeys.get(peer);
+    if (!key) {
+      const entry = job.roster.find((r) => r.partyId === peer);
+      if (!entry) throw new PartyError(`${peer} is not in job ${job.id}'s roster`);
+      key = peerChannelKey(this.o.identity, this.o.partyId, peer, entry.publicKey, job.id);
+      job.channelKeys.set(peer, key);
+    }
+    return key;
   }
 
   private async prepare(cmd: PrepareCommand): Promise<PrepareReply> {
@@ -400,14 +424,17 @@ export class PartyNode {
   }
 
   private async send<T>(job: PartyJob, to: string, type: PeerType, payload: unknown, out: Outbox): Promise<T> {
-    const body = packBody(payload);
-    const header = { jobId: job.id, type, from: this.o.partyId, to, seq: ++job.seq, digest: digestHex(body) };
+    const key = this.channelKey(job, to);
+    const route = { jobId: job.id, type, from: this.o.partyId, to, seq: ++job.seq };
+    const context = sealContext(route);
+    const body = sealBody(key, packBody(payload), context);
+    const header = { ...route, digest: digestHex(body) };
     const envelope: PeerEnvelope = { ...header, body, signature: this.o.identity.sign(envelopeSigningText(header)) };
     out.sent.push({ type, from: this.o.partyId, to, seq: envelope.seq, digest: envelope.digest, bytes: body.length });
     const reply = await this.o.peers.request(to, envelope);
     if (!reply) return undefined as T;
     out.sent.push({ type: `${type}.reply`, from: to, to: this.o.partyId, seq: envelope.seq, digest: digestHex(reply), bytes: reply.length });
-    return unpackBody<T>(reply);
+    return unpackBody<T>(openBody(key, reply, `${context}|reply`));
   }
 
   private job(id: unknown): PartyJob {

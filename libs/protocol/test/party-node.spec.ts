@@ -7,7 +7,8 @@ import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { NodeX25519Group } from '../../crypto/src/psi-group';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { initTensorflow } from '../../ml/src/tf-backend';
-import { Commands, digestHex, envelopeSigningText, packBody, PeerEnvelope, PeerTypes, RosterEntry } from '../src/messages';
+import { peerChannelKey, seal } from '../../crypto/src/peer-seal';
+import { Commands, digestHex, envelopeSigningText, packBody, PeerEnvelope, PeerTypes, RosterEntry, sealContext } from '../src/messages';
 import { PartyNode } from '../src/party-node';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -37,9 +38,12 @@ describe(PartyNode.name, () => {
   const prepare = (n: PartyNode, id: string, r: RosterEntry[]) =>
     n.handleCommand(Commands.prepare, { jobId: id, role: 'label', roster: r, data: { path: 'breast_hetero_guest.csv', labelColumn: 'y' }, hyperparameters: DEFAULT_LR_HYPERPARAMETERS } as never);
 
-  function envelope(signer: SigningIdentity, seq: number, over: Partial<PeerEnvelope> = {}): PeerEnvelope {
-    const body = packBody({ epoch: 0, batch: 0, chunks: [] });
-    const header = { jobId, type: PeerTypes.lrForward, from: 'ecommerce', to: 'bank', seq, digest: digestHex(body), ...over };
+  /** An envelope as the e-commerce party builds it: body sealed under the pair's key, header signed. */
+  function envelope(signer: SigningIdentity, seq: number, over: Partial<PeerEnvelope> = {}, sealer: SigningIdentity = shopKey): PeerEnvelope {
+    const route = { jobId, type: PeerTypes.lrForward, from: 'ecommerce', to: 'bank', seq, ...over };
+    const key = peerChannelKey(sealer, 'ecommerce', 'bank', bankKey.publicKeyHex, String(route.jobId));
+    const body = seal(key, packBody({ epoch: 0, batch: seq, chunks: [] }), sealContext(route));
+    const header = { ...route, digest: digestHex(body) };
     return { ...header, body, signature: signer.sign(envelopeSigningText(header)), ...over };
   }
 
@@ -58,8 +62,12 @@ describe(PartyNode.name, () => {
 
   it('refuses a replayed envelope and one whose body was swapped', async () => {
     await expect(bank.handlePeer(envelope(shopKey, 1))).rejects.toThrow('replayed (seq 1 <= 1)');
-    const tampered = { ...envelope(shopKey, 3), body: packBody({ epoch: 0, batch: 1, chunks: [] }) };
+    const tampered = { ...envelope(shopKey, 3), body: envelope(shopKey, 4).body };
     await expect(bank.handlePeer(tampered)).rejects.toThrow('digest does not match its body');
+  });
+
+  it('refuses a correctly signed envelope whose body was not sealed under the pair key', async () => {
+    await expect(bank.handlePeer(envelope(shopKey, 10, {}, mallory))).rejects.toThrow('sealed body does not open');
   });
 
   it('refuses envelopes for unknown jobs and from parties outside the roster', async () => {

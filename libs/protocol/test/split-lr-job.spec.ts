@@ -3,16 +3,15 @@
  * breast cancer data from ../shared/data (569 rows; label party 10 features, feature party 20).
  */
 import * as path from 'node:path';
-import { decode } from '@msgpack/msgpack';
 import { CkksContext } from '../../crypto/src/ckks-context';
 import { batchCount, epochBatches, trainValidationSplit } from '../../ml/src/batch-schedule';
-import type { PeerEnvelope } from '../src/messages';
 import { loadPartyTable } from '../../data/src/party-table';
 import { EcdhPsiSession, PsiResult } from '../src/ecdh-psi';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '../../ml/src/logistic';
 import { AuditEventInput } from '../../audit/src/audit-chain';
 import { SplitLrJob, SplitLrJobResult } from '../src/split-lr-job';
-import { FeaturePartyLr } from '../src/split-lr/split-lr-party';
+import { FeaturePartyLr, LabelPartyLr } from '../src/split-lr/split-lr-party';
+import { MaskedDecryptionService } from '../src/split-lr/masked-decryption';
 import { InProcessFederation, runTwoPartyJob } from '../src/in-process-federation';
 import { plaintextReference } from '../src/plaintext-reference';
 import { WireScanner } from './wire-scanner';
@@ -29,20 +28,27 @@ describe(SplitLrJob.name, () => {
   let psiResults: PsiResult[];
   const appliedGradients: Float64Array[] = [];
   const sharedLogits: Float64Array[] = [];
+  let firstForward: Uint8Array[];
+  let firstResidual: Uint8Array[];
+  let lastRelease: Float64Array;
 
   beforeAll(async () => {
     const finish = jest.spyOn(EcdhPsiSession.prototype, 'finish');
     const apply = jest.spyOn(LrOptimizer.prototype, 'apply');
     const shared = jest.spyOn(FeaturePartyLr.prototype, 'partialLogits');
+    const forward = jest.spyOn(FeaturePartyLr.prototype, 'forward');
+    const residual = jest.spyOn(LabelPartyLr.prototype, 'residual');
+    const released = jest.spyOn(MaskedDecryptionService.prototype, 'decrypt');
     ({ federation, result } = await runTwoPartyJob({ dataRoot: DATA, guest: GUEST, host: HOST, hyperparameters: hp, audit: (e) => audit.push(e) }));
     psiResults = finish.mock.results.map((r) => r.value as PsiResult);
     // Baseline training (label party's plaintext model) also calls apply: keep the federated steps only.
     const federatedSteps = hp.epochs * batchCount(result.trainRows, hp.batchSize) * 2;
     appliedGradients.push(...apply.mock.calls.slice(0, federatedSteps).map((c) => Float64Array.from(c[1] as ArrayLike<number>)));
     sharedLogits.push(...shared.mock.results.map((r) => r.value as Float64Array));
-    finish.mockRestore();
-    apply.mockRestore();
-    shared.mockRestore();
+    firstForward = forward.mock.results[0].value as Uint8Array[];
+    firstResidual = (residual.mock.results[0].value as { residual: Uint8Array[] }).residual;
+    lastRelease = released.mock.results.at(-1)!.value as Float64Array;
+    for (const spy of [finish, apply, shared, forward, residual, released]) spy.mockRestore();
   }, 300_000);
 
   it('aligns all 569 shared rows and both parties agree on the order', () => {
@@ -76,10 +82,13 @@ describe(SplitLrJob.name, () => {
     const host = await loadPartyTable(path.join(DATA, HOST));
     expect(federation.wire.length).toBeGreaterThan(50);
     const scan = new WireScanner(federation.wire);
-    // Positive control: partial logits do cross (feature -> label party, for evaluation), and the
+    // Positive control: the coordinator's releases (masked gradients) cross in plaintext, and the
     // scanner finds them; so an empty result below means absent, not unsearched.
-    const lastShared = sharedLogits.at(-1)!;
-    expect(new Set(scan.float64(lastShared).map((h) => h.message.kind))).toEqual(new Set(['peer.lr.logits']));
+    expect(new Set(scan.float64(lastRelease).map((h) => h.message.kind))).toEqual(new Set(['lr.update']));
+    // Party-to-party bodies are sealed end to end: not even the partial logits (plaintext to the
+    // label party, for evaluation) are visible on the wire.
+    expect(sharedLogits.length).toBeGreaterThan(0);
+    expect(scan.float64(sharedLogits.at(-1)!)).toEqual([]);
     // Labels: every run of 24 consecutive labels in PSI order, as bytes or comma-separated text.
     const order = psiResults[0].sharedIds;
     const index = new Map(guest.ids.map((id, i) => [id, i]));
@@ -102,14 +111,9 @@ describe(SplitLrJob.name, () => {
   it("stops a feature party from stripping its own forward ciphertext off the residual to read labels", async () => {
     // Attack: Enc(d) - Enc(u_f/4) leaves only the label party's contribution u_l/4 + 1/2 - y. Had
     // it been added as a plaintext, that difference would be (m, 0) and decrypt under ANY key.
-    const bodyOf = (kind: string) => {
-      const m = federation.wire.find((w) => w.kind === kind)!;
-      const envelope = decode(m.bytes) as PeerEnvelope;
-      return decode(envelope.body) as { epoch: number; batch: number; chunks: Uint8Array[] };
-    };
-    const forward = bodyOf('peer.lr.forward');
-    const residual = bodyOf('peer.lr.residual');
-    expect([forward.epoch, forward.batch, residual.epoch, residual.batch]).toEqual([0, 0, 0, 0]);
+    // What the feature party holds: its own first forward ciphertexts and the residual it got back.
+    const forward = { epoch: 0, batch: 0, chunks: firstForward };
+    const residual = { epoch: 0, batch: 0, chunks: firstResidual };
     const ckks = await CkksContext.create();
     const attacker = ckks.seal.KeyGenerator(ckks.context);
     const secret = attacker.secretKey();
