@@ -2,21 +2,20 @@
 import { Controller, Get, Header, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsDate, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
 import type { Response } from 'express';
 import type { ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
 import { Roles } from '../auth/roles.decorator';
+import { PageQueryDto } from '../jobs/dto/create-job.dto';
 import { JobsService } from '../jobs/jobs.service';
 import { AuditService } from './audit.service';
 
-export class AuditSearchDto {
+export class AuditSearchDto extends PageQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsUUID() jobId?: string;
   @ApiPropertyOptional({ example: 'bank' }) @IsOptional() @Matches(/^[A-Za-z0-9_:-]{1,64}$/) party?: string;
   @ApiPropertyOptional({ example: 'peer.lr.forward' }) @IsOptional() @Matches(/^[a-z_.]{1,64}$/) step?: string;
   @ApiPropertyOptional({ example: '2026-11-22T00:00:00Z' }) @IsOptional() @Type(() => Date) @IsDate() from?: Date;
   @ApiPropertyOptional() @IsOptional() @Type(() => Date) @IsDate() to?: Date;
-  @ApiPropertyOptional({ default: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
-  @ApiPropertyOptional({ default: 1000, maximum: 10000 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(10000) limit?: number;
 }
 
 export class AuditExportDto extends AuditSearchDto {

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
 import { AuditService } from '../audit/audit.service';
-import { AuditQueryDto, CreateJobDto, JobListQueryDto } from './dto/create-job.dto';
+import { CreateJobDto, JobListQueryDto, PageQueryDto } from './dto/create-job.dto';
 import { JobsService } from './jobs.service';
 
 @ApiTags('jobs')
@@ -61,7 +61,7 @@ export class JobsController {
   @Get(':id/audit')
   @ApiOperation({ summary: "The job's audit events (digests and sizes, never content) and the chain's verification" })
   @ApiOkResponse({ description: '{ events, verification: { valid, events, firstBroken } }' })
-  async auditTrail(@Param('id', new ParseUUIDPipe()) id: string, @Query() page: AuditQueryDto) {
+  async auditTrail(@Param('id', new ParseUUIDPipe()) id: string, @Query() page: PageQueryDto) {
     await this.jobs.get(id);
     const [events, verification] = await Promise.all([this.audit.events(id, page), this.audit.verify(id)]);
     return { events, verification };

@@ -118,7 +118,8 @@ export class CreateJobDto {
   hyperparameters?: HyperparametersDto;
 }
 
-export class AuditQueryDto {
+/** Paging shared by the list endpoints. */
+export class PageQueryDto {
   @ApiPropertyOptional({ default: 0 })
   @IsOptional()
   @Type(() => Number)
@@ -135,24 +136,9 @@ export class AuditQueryDto {
   limit?: number;
 }
 
-export class JobListQueryDto {
+export class JobListQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: ['queued', 'aligning', 'training', 'evaluating', 'succeeded', 'failed', 'cancelled'] })
   @IsOptional()
   @IsIn(['queued', 'aligning', 'training', 'evaluating', 'succeeded', 'failed', 'cancelled'])
   state?: 'queued' | 'aligning' | 'training' | 'evaluating' | 'succeeded' | 'failed' | 'cancelled';
-
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
-
-  @ApiPropertyOptional({ default: 100, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
 }
