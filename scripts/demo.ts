@@ -144,6 +144,8 @@ async function main(): Promise<number> {
   say(`  federated model             AUC ${fixed(summary.auc)}  KS ${fixed(summary.ks)}  validation AUC ${fixed(summary.validationAuc)}`);
   say(`  bank's features only        AUC ${fixed(summary.labelOnlyAuc)}  validation AUC ${fixed(summary.labelOnlyValidationAuc)}`);
   say(`  uplift from federation      ${signed(summary.auc - summary.labelOnlyAuc)} AUC`);
+  say(`  top-decile lift, validation ${r.validation.gainLift[0].lift.toFixed(2)}  (captures ${(100 * r.validation.gainLift[0].gain).toFixed(1)}% of defaults)`);
+  say(`  score stability (PSI)       ${r.validation.scoreStability?.toFixed(4)} between training and validation scores`);
   say(`  traffic per epoch           ${(r.bytesPerEpoch / 1e6).toFixed(1)} MB`);
   say(`  local math                  ${r.backend}`);
   say(`  audit trail                 ${outcome.audit.records} records, ${outcome.audit.signedHeads} signed chain heads, ${outcome.audit.valid ? 'valid' : 'BROKEN'}`);

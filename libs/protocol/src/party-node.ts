@@ -19,7 +19,16 @@ import { SigningIdentity, verifySignature } from '../../crypto/src/signing-ident
 import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
 import { epochBatches, RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
 import { LrHyperparameters, partialLogits, withIntercept } from '../../ml/src/logistic';
-import { binaryMetrics, BinaryMetrics, sigmoid } from '../../ml/src/metrics';
+import {
+  binaryMetrics,
+  BinaryMetrics,
+  confusionMatrix,
+  ConfusionMatrix,
+  gainLiftTable,
+  GainLiftRow,
+  populationStabilityIndex,
+  sigmoid,
+} from '../../ml/src/metrics';
 import { trainPlainSplitLr } from '../../ml/src/plain-split-lr';
 import { Standardizer } from '../../ml/src/standardizer';
 import { TfLinearScorer } from '../../ml/src/tf-linear';
@@ -85,6 +94,13 @@ export interface PartyModel {
 
 export type Split = 'train' | 'validation';
 
+export interface DetailedMetrics extends BinaryMetrics {
+  readonly confusion: ConfusionMatrix;
+  readonly gainLift: GainLiftRow[];
+  /** Population stability index of validation scores against training scores (null for train). */
+  readonly scoreStability: number | null;
+}
+
 interface Outbox {
   readonly sent: MessageReceipt[];
 }
@@ -108,6 +124,8 @@ class PartyJob {
   readonly lastSeq = new Map<string, number>();
   /** AES keys shared with each peer for this job. */
   readonly channelKeys = new Map<string, Uint8Array>();
+  /** The final model's scores per split (label party), for the stability index. */
+  readonly finalScores = new Map<Split, Float64Array>();
   readonly inbox = new Map<string, unknown>();
   private batches?: { epoch: number; list: Int32Array[] };
 
@@ -249,7 +267,7 @@ export class PartyNode {
         return {};
       }
       case Commands.lrEvaluate:
-        return this.evaluate(job, asSplit(body.split), Number(body.round)) as unknown as Record<string, unknown>;
+        return this.evaluate(job, asSplit(body.split), Number(body.round), body.detailed === true) as unknown as Record<string, unknown>;
       case Commands.lrBaseline:
         return this.baseline(job);
       case Commands.close:
@@ -405,13 +423,29 @@ export class PartyNode {
         : new FeaturePartyLr(options);
   }
 
-  private evaluate(job: PartyJob, split: Split, round: number): BinaryMetrics {
+  /**
+   * Metrics of the full model on one split, computed where the labels are. Only aggregates leave
+   * the label party: with `detailed`, also the confusion matrix at 0.5, the gain/lift table by
+   * decile, and (for validation, after train) the stability of the score distribution (PSI).
+   */
+  private evaluate(job: PartyJob, split: Split, round: number, detailed: boolean): BinaryMetrics | DetailedMetrics {
     const lr = job.requireLr(LabelPartyLr);
     const rows = job.rows(split);
     const partials = job.roster
       .filter((r) => r.role === 'feature')
       .map((f) => job.take<Float64Array>(`logits:${round}:${split}:${f.partyId}`));
-    return scoreMetrics(lr.logits(rows, partials), rows, job.requireAligned().labels!);
+    const probabilities = lr.logits(rows, partials).map(sigmoid);
+    const labels = Uint8Array.from(rows, (r) => job.requireAligned().labels![r]);
+    const metrics = binaryMetrics(probabilities, labels);
+    if (!detailed) return metrics;
+    job.finalScores.set(split, probabilities);
+    const train = job.finalScores.get('train');
+    return {
+      ...metrics,
+      confusion: confusionMatrix(probabilities, labels, 0.5),
+      gainLift: gainLiftTable(probabilities, labels, 10),
+      scoreStability: split === 'validation' && train ? populationStabilityIndex(train, probabilities, 10) : null,
+    };
   }
 
   /** The label party's model on its own features only: what federation is compared against. */

@@ -18,6 +18,7 @@ import type { LrHyperparameters } from '../../ml/src/logistic';
 import type { BinaryMetrics } from '../../ml/src/metrics';
 import { batchCount } from '../../ml/src/batch-schedule';
 import { digestHex, f64ToBytes, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
+import type { DetailedMetrics } from './party-node';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
 import { RowPacking } from './split-lr/row-packing';
 
@@ -72,8 +73,10 @@ export interface SplitLrJobResult {
   readonly intersection: number;
   readonly trainRows: number;
   readonly validationRows: number;
-  readonly train: BinaryMetrics;
-  readonly validation: BinaryMetrics;
+  /** The final model: AUC, KS, log loss, confusion matrix at 0.5, gain/lift by decile. */
+  readonly train: DetailedMetrics;
+  /** The same on the validation split, plus the score stability (PSI) against training scores. */
+  readonly validation: DetailedMetrics;
   readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
   readonly epochs: readonly EpochReport[];
   readonly backend: string;
@@ -206,8 +209,8 @@ export class SplitLrJob {
         const epochs = await this.train(keys, prepared, trainRows);
         await this.hooks.phase('evaluating');
         this.hooks.progress({ phase: 'evaluating' });
-        const train = await this.evaluate('train', hp.epochs);
-        const validation = await this.evaluate('validation', hp.epochs + 1);
+        const train = (await this.evaluate('train', hp.epochs, true)) as DetailedMetrics;
+        const validation = (await this.evaluate('validation', hp.epochs + 1, true)) as DetailedMetrics;
         const labelOnly = (await this.call(this.label, Commands.lrBaseline, { jobId })) as unknown as SplitLrJobResult['labelOnly'];
         completed = true;
         return {
@@ -279,10 +282,10 @@ export class SplitLrJob {
     return reports;
   }
 
-  private async evaluate(split: 'train' | 'validation', round: number): Promise<BinaryMetrics> {
+  private async evaluate(split: 'train' | 'validation', round: number, detailed = false): Promise<BinaryMetrics | DetailedMetrics> {
     const { jobId } = this.spec;
     await Promise.all(this.features.map((f) => this.call(f, Commands.lrShareLogits, { jobId, split, round })));
-    return (await this.call(this.label, Commands.lrEvaluate, { jobId, split, round })) as unknown as BinaryMetrics;
+    return (await this.call(this.label, Commands.lrEvaluate, { jobId, split, round, detailed })) as unknown as BinaryMetrics;
   }
 
   /** Calls a party and audits every peer message it reports having sent. */

@@ -77,6 +77,17 @@ describe(SplitLrJob.name, () => {
     expect(result.epochs).toHaveLength(hp.epochs);
   });
 
+  it('reports the risk metrics of the final model: confusion matrix, gain/lift by decile, score stability', () => {
+    const { confusion, gainLift, scoreStability } = result.train;
+    expect(confusion.tp + confusion.fp + confusion.tn + confusion.fn).toBe(result.trainRows);
+    expect(gainLift).toHaveLength(10);
+    expect(gainLift.at(-1)!.gain).toBeCloseTo(1, 12);
+    expect(gainLift[0].lift).toBeGreaterThan(1.4); // the top decile holds far more positives than average
+    expect(scoreStability).toBeNull();
+    expect(result.validation.scoreStability).toEqual(expect.any(Number));
+    expect(result.validation.scoreStability!).toBeLessThan(0.25);
+  });
+
   it('lets no label, feature value or unmasked gradient cross a party boundary', async () => {
     const guest = await loadPartyTable(path.join(DATA, GUEST), { labelColumn: 'y' });
     const host = await loadPartyTable(path.join(DATA, HOST));
