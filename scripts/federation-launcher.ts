@@ -27,6 +27,8 @@ export interface LaunchOptions {
   readonly absentParties?: readonly string[];
   /** Extra environment for the coordinator (VFL_MAX_CONCURRENT_JOBS, ...). */
   readonly coordinatorEnv?: Record<string, string>;
+  /** Extra environment for every party. */
+  readonly partyEnv?: Record<string, string>;
   /** Fixed ports (coordinator, then parties by id); free ports are picked otherwise. */
   readonly ports?: { coordinator?: number; parties?: Record<string, number> };
   /** The first admin API key; a fresh one otherwise. */
@@ -94,6 +96,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
         PARTY_SIGNING_KEY: identities.get(p.partyId)!,
         VFL_DATA_ROOT: p.dataRoot,
         VFL_MODEL_DIR: path.join(o.workDir, 'models', p.partyId),
+        ...o.partyEnv,
       });
     }
     const coordinatorPort = o.ports?.coordinator ?? (await freePort());

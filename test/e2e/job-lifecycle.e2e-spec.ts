@@ -49,7 +49,8 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     federation = await launchFederation({
       workDir: work,
       databaseUrl: DATABASE_URL,
-      coordinatorEnv: { VFL_MAX_CONCURRENT_JOBS: '1' },
+      coordinatorEnv: { VFL_MAX_CONCURRENT_JOBS: '1', VFL_LOG_FORMAT: 'json' },
+      partyEnv: { VFL_LOG_FORMAT: 'json' },
       parties: [
         { partyId: 'bank', role: 'label', dataRoot: path.dirname(data.bankPath) },
         { partyId: 'ecommerce', role: 'feature', dataRoot: path.dirname(data.ecommercePath) },
@@ -113,6 +114,19 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     expect(status.stdout).toMatch(/succeeded[\s\S]*AUC 0\.\d{4}/);
     expect(vfl('job', 'metrics', created.id, '--json').json().epochs).toHaveLength(2);
   }, 120_000);
+
+  it('writes structured JSON logs with the job id on every job line, on every service', async () => {
+    const jobs = (await get<{ id: string; state: string }[]>('/jobs')).filter((j) => j.state === 'succeeded');
+    expect(jobs.length).toBeGreaterThan(0);
+    const jobId = jobs[0].id;
+    for (const service of ['coordinator', 'bank', 'ecommerce']) {
+      const lines = fs.readFileSync(path.join(federation.logDir, `${service}.log`), 'utf8').trim().split('\n');
+      const records = lines.map((l) => JSON.parse(l) as { level: string; message: unknown });
+      const aboutJob = records.filter((r) => JSON.stringify(r.message).includes(jobId));
+      expect(aboutJob.length).toBeGreaterThan(0);
+      for (const r of aboutJob) expect(r.message).toMatchObject({ jobId });
+    }
+  });
 
   it('answers usage errors and API errors with clear messages and non-zero status', () => {
     expect(vfl('job', 'status', 'nope').status).toBe(2);

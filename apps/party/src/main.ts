@@ -3,7 +3,7 @@
  * engine. Configured entirely by environment (see PartyConfig).
  */
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { partyServerOptions } from '../../../libs/transport/src/transport-options';
 import { PartyConfig } from './party.config';
@@ -14,7 +14,10 @@ async function bootstrap(): Promise<void> {
   const config = PartyConfig.fromEnv();
   const app = await NestFactory.createMicroservice(
     PartyModule.forRoot(config),
-    { ...partyServerOptions(config, config.partyId, { host: config.host, port: config.port }), logger: ['error', 'warn', 'log'] },
+    {
+      ...partyServerOptions(config, config.partyId, { host: config.host, port: config.port }),
+      logger: config.logFormat === 'json' ? new ConsoleLogger({ json: true, logLevels: ['error', 'warn', 'log'] }) : ['error', 'warn', 'log'],
+    },
   );
   app.useGlobalFilters(new RpcErrorFilter(config.partyId));
   app.enableShutdownHooks();

@@ -1,5 +1,5 @@
 /** Thin adapter: each message pattern hands its payload to the PartyNode. */
-import { Controller } from '@nestjs/common';
+import { Controller, Logger } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Commands, PeerEnvelope, PeerTypes } from '../../../libs/protocol/src/messages';
 import { PartyNode } from '../../../libs/protocol/src/party-node';
@@ -14,8 +14,14 @@ export class PartyController {
     private readonly codec: PayloadCodec,
   ) {}
 
+  private readonly logger = new Logger('Party');
+
   private async command(pattern: string, body: Body): Promise<Body> {
     const reply = await this.node.handleCommand(pattern, await this.codec.inbound(body ?? {}));
+    // Job boundaries only: per-batch commands would drown the log.
+    if (pattern === Commands.prepare || pattern === Commands.close || pattern === Commands.psiFinish) {
+      this.logger.log({ message: pattern, jobId: body?.jobId, ...(pattern === Commands.psiFinish ? { intersection: reply.size } : {}) });
+    }
     return this.codec.outbound(reply);
   }
 

@@ -12,9 +12,10 @@ export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
 
   constructor(private readonly partyId: string) {}
 
-  catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
+  catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const error = exception instanceof Error ? exception : new Error(String(exception));
-    this.logger.warn(`${error.name}: ${error.message}`);
+    const data = host.switchToRpc().getData() as { jobId?: unknown } | undefined;
+    this.logger.warn({ message: `${error.name}: ${error.message}`, jobId: typeof data?.jobId === 'string' ? data.jobId : undefined });
     const body: RemoteErrorBody = { message: error.message, partyId: this.partyId, name: error.name };
     return throwError(() => body);
   }

@@ -49,7 +49,7 @@ export function parsePartyRegistry(value: string): PartyEndpoint[] {
     });
 }
 
-/** What every service shares: how it reaches the others. Each app's config extends it. */
+/** What every service shares: how it reaches the others and how it logs. Each app's config extends it. */
 export class ServiceTransportConfig {
   @Expose({ name: 'VFL_TRANSPORT' })
   @Transform(({ value }) => value ?? 'tcp')
@@ -60,6 +60,12 @@ export class ServiceTransportConfig {
   @Transform(({ value }) => value ?? 'nats://127.0.0.1:4222')
   @IsString()
   natsUrl!: string;
+
+  /** `json` writes one JSON object per log line (for log shippers); `text` is for people. */
+  @Expose({ name: 'VFL_LOG_FORMAT' })
+  @Transform(({ value }) => value ?? 'text')
+  @IsIn(['text', 'json'])
+  logFormat!: 'text' | 'json';
 
   /** The parties: `id@host:port[#publicKey],...` (ports are ignored under NATS). */
   @Expose({ name: 'VFL_PARTIES' })

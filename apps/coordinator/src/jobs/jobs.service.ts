@@ -278,20 +278,20 @@ export class JobsService implements OnApplicationBootstrap {
       const progress = { progress: live.progress, epochs: live.epochs };
       if (e instanceof JobCancelledError) {
         await this.jobs.update({ id }, { progress }).catch(() => undefined);
-        await this.setState(id, 'cancelled').catch((err) => this.logger.error(`could not record cancellation of ${id}: ${err}`));
+        await this.setState(id, 'cancelled').catch((err) => this.logger.error({ message: `could not record the cancellation: ${err}`, jobId: id }));
         return;
       }
       const message = e instanceof Error ? e.message : String(e);
       const failedParty = e instanceof PartyCallError ? e.partyId : null;
-      this.logger.warn(`job ${id} failed: ${message}`);
       await this.jobs.update({ id }, { error: message, failedParty, progress }).catch(() => undefined);
-      await this.setState(id, 'failed', { reason: message, party: failedParty }).catch((err) => this.logger.error(`could not record failure of ${id}: ${err}`));
+      await this.setState(id, 'failed', { reason: message, party: failedParty }).catch((err) => this.logger.error({ message: `could not record the failure: ${err}`, jobId: id }));
     }
   }
 
   private async setState(id: string, state: JobState, detail: Record<string, unknown> = {}): Promise<void> {
     await this.audit.recordSigned(id, { step: 'job.state', sender: COORDINATOR_ID, detail: { state, ...detail } });
     await this.jobs.update({ id }, { state });
+    this.logger.log({ message: `job ${state}`, jobId: id, state, ...detail });
     const live = this.live.get(id);
     if (live?.row) live.row = { ...live.row, state, updatedAt: new Date() };
     this.streams.get(id)?.next({ type: 'state', data: { state, ...detail } });
