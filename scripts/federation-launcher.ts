@@ -39,6 +39,8 @@ export interface Federation {
   readonly coordinatorUrl: string;
   /** The admin API key the coordinator was started with. */
   readonly adminKey: string;
+  /** Each started party's HTTP base URL (health and readiness). */
+  readonly partyUrls: Record<string, string>;
   readonly logDir: string;
   stopParty(partyId: string): Promise<void>;
   stop(): Promise<void>;
@@ -87,9 +89,13 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
     await Promise.all([...children.keys()].map(stopChild));
   };
 
+  const partyUrls: Record<string, string> = {};
   try {
     for (const p of o.parties) {
+      const httpPort = await freePort();
+      partyUrls[p.partyId] = `http://127.0.0.1:${httpPort}`;
       start(p.partyId, partyMain, {
+        PARTY_HTTP_PORT: String(httpPort),
         PARTY_ID: p.partyId,
         PARTY_ROLE: p.role,
         PARTY_PORT: String(ports.get(p.partyId)),
@@ -116,7 +122,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
       ),
       waitFor(async () => (await fetch(`${coordinatorUrl}/health`).catch(() => null))?.ok === true, children.get('coordinator')!, logDir, 'coordinator'),
     ]);
-    return { coordinatorUrl, adminKey, logDir, stop, stopParty: stopChild };
+    return { coordinatorUrl, adminKey, partyUrls, logDir, stop, stopParty: stopChild };
   } catch (e) {
     await stop();
     throw e;

@@ -155,6 +155,16 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     expect(report.audit.valid).toBe(true);
   });
 
+  it('answers health and readiness over HTTP on every service', async () => {
+    expect((await fetch(`${federation.coordinatorUrl}/health`)).status).toBe(200);
+    for (const [partyId, url] of Object.entries(federation.partyUrls)) {
+      const health = (await (await fetch(`${url}/health`)).json()) as { status: string; partyId: string; publicKey: string };
+      expect(health).toMatchObject({ status: 'ok', partyId });
+      expect(health.publicKey).toMatch(/^[0-9a-f]{64}$/);
+      expect(await (await fetch(`${url}/ready`)).json()).toEqual({ status: 'ready' });
+    }
+  });
+
   it('serves its OpenAPI description at /docs', async () => {
     const spec = (await (await fetch(`${federation.coordinatorUrl}/docs-json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(spec.paths)).toContain('/api-keys');

@@ -3,25 +3,29 @@
  * engine. Configured entirely by environment (see PartyConfig).
  */
 import 'reflect-metadata';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { partyServerOptions } from '../../../libs/transport/src/transport-options';
 import { PartyConfig } from './party.config';
 import { PartyModule } from './party.module';
-import { RpcErrorFilter } from './rpc-error.filter';
 
 async function bootstrap(): Promise<void> {
   const config = PartyConfig.fromEnv();
-  const app = await NestFactory.createMicroservice(
-    PartyModule.forRoot(config),
-    {
-      ...partyServerOptions(config, config.partyId, { host: config.host, port: config.port }),
-      logger: config.logFormat === 'json' ? new ConsoleLogger({ json: true, logLevels: ['error', 'warn', 'log'] }) : ['error', 'warn', 'log'],
-    },
-  );
-  app.useGlobalFilters(new RpcErrorFilter(config.partyId));
-  app.enableShutdownHooks();
-  await app.listen();
+  const logger: LoggerService | LogLevel[] =
+    config.logFormat === 'json' ? new ConsoleLogger({ json: true, logLevels: ['error', 'warn', 'log'] }) : ['error', 'warn', 'log'];
+  const transport = partyServerOptions(config, config.partyId, { host: config.host, port: config.port });
+  if (config.httpPort) {
+    // Hybrid: the protocol on the microservice transport, health and readiness over HTTP.
+    const app = await NestFactory.create(PartyModule.forRoot(config), { logger });
+    app.connectMicroservice(transport, { inheritAppConfig: true });
+    app.enableShutdownHooks();
+    await app.startAllMicroservices();
+    await app.listen(config.httpPort, config.host);
+  } else {
+    const app = await NestFactory.createMicroservice(PartyModule.forRoot(config), { ...transport, logger });
+    app.enableShutdownHooks();
+    await app.listen();
+  }
   const where = config.transport === 'nats' ? `NATS ${config.natsUrl}` : `tcp://${config.host}:${config.port}`;
   new Logger('Party').log(`party ${config.partyId} (${config.role}) listening on ${where}`);
 }

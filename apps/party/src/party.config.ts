@@ -1,5 +1,5 @@
 /** The party service's configuration, from the environment, validated at boot. */
-import { Expose, Transform } from 'class-transformer';
+import { Expose, Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { loadConfig, ServiceTransportConfig } from '../../../libs/config/src/validated-config';
 import type { PartyRole } from '../../../libs/protocol/src/messages';
@@ -24,6 +24,15 @@ export class PartyConfig extends ServiceTransportConfig {
   @Min(1)
   @Max(65535)
   port!: number;
+
+  /** When set, GET /health and GET /ready are served over HTTP on this port. */
+  @Expose({ name: 'PARTY_HTTP_PORT' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  httpPort?: number;
 
   /** Data references must resolve inside this directory. */
   @Expose({ name: 'VFL_DATA_ROOT' })

@@ -1,13 +1,15 @@
 /** Thin adapter: each message pattern hands its payload to the PartyNode. */
-import { Controller, Logger } from '@nestjs/common';
+import { Controller, Logger, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Commands, PeerEnvelope, PeerTypes } from '../../../libs/protocol/src/messages';
 import { PartyNode } from '../../../libs/protocol/src/party-node';
 import { PayloadCodec } from '../../../libs/transport/src/payload-codec';
+import { RpcErrorFilter } from './rpc-error.filter';
 
 type Body = Record<string, unknown>;
 
 @Controller()
+@UseFilters(RpcErrorFilter)
 export class PartyController {
   constructor(
     private readonly node: PartyNode,

@@ -9,7 +9,9 @@ import { PartyModel, PartyNode } from '../../../libs/protocol/src/party-node';
 import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../libs/transport/src/payload-codec';
 import { PartyConfig } from './party.config';
 import { PartyController } from './party.controller';
+import { PartyHealthController } from './health.controller';
 import { PeerClients } from './peer-clients';
+import { RpcErrorFilter } from './rpc-error.filter';
 
 @Module({})
 export class PartyModule implements OnApplicationShutdown {
@@ -18,7 +20,7 @@ export class PartyModule implements OnApplicationShutdown {
   static forRoot(config: PartyConfig): DynamicModule {
     return {
       module: PartyModule,
-      controllers: [PartyController],
+      controllers: [PartyController, PartyHealthController],
       providers: [
         { provide: PartyConfig, useValue: config },
         {
@@ -26,6 +28,7 @@ export class PartyModule implements OnApplicationShutdown {
           useFactory: () => (config.transport === 'nats' ? NatsClaimCheckCodec.connect(config.natsUrl) : identityCodec),
         },
         PeerClients,
+        RpcErrorFilter,
         {
           provide: PartyNode,
           inject: [PeerClients],

@@ -2,15 +2,20 @@
  * Every error a party handler throws goes back to the caller as {message, partyId, name}, so the
  * coordinator can show which party failed and why (Nest's default would say "Internal server error").
  */
-import { ArgumentsHost, Catch, Logger, RpcExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, Injectable, Logger, RpcExceptionFilter } from '@nestjs/common';
+import { PartyConfig } from './party.config';
 import { Observable, throwError } from 'rxjs';
 import type { RemoteErrorBody } from '../../../libs/transport/src/rpc-call';
 
+@Injectable()
 @Catch()
 export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
   private readonly logger = new Logger('PartyRpc');
+  private readonly partyId: string;
 
-  constructor(private readonly partyId: string) {}
+  constructor(config: PartyConfig) {
+    this.partyId = config.partyId;
+  }
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const error = exception instanceof Error ? exception : new Error(String(exception));

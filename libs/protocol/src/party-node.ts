@@ -10,6 +10,8 @@
  *   lr.gradient    -> coordinator: Enc(masked gradient)             (feature parties)
  *   lr.share_logits-> label party: partial logits for evaluation     (feature parties)
  */
+import { constants as fsConstants } from 'node:fs';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { CkksContext } from '../../crypto/src/ckks-context';
 import { CkksEncryptor, CkksPublicBundle } from '../../crypto/src/ckks-keys';
@@ -201,6 +203,19 @@ export class PartyNode {
 
   get partyId(): string {
     return this.o.partyId;
+  }
+
+  /** Why this party could not take a job now (empty when it can). */
+  async readinessProblems(): Promise<string[]> {
+    const problems: string[] = [];
+    if (this.o.dataRoot) {
+      try {
+        await fs.access(this.o.dataRoot, fsConstants.R_OK);
+      } catch {
+        problems.push(`data root ${this.o.dataRoot} is not readable`);
+      }
+    }
+    return problems;
   }
 
   /** Coordinator commands. Returns a MessagePack-friendly reply. */
