@@ -1,6 +1,6 @@
 /**
- * The coordinator's side of one split-LR job, top to bottom: alignment by PSI, key generation,
- * the training rounds, evaluation. It talks to parties only through PartyChannel and records
+ * The coordinator's side of one split-LR job, top to bottom: the roster (each party's signing
+ * key), alignment by PSI, key generation, the training rounds, evaluation. It talks to parties only through PartyChannel and records
  * every step and every message (digest and size, never content) through `audit`, awaiting each
  * write before moving on, so the protocol never runs ahead of its audit trail.
  *

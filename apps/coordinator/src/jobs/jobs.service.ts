@@ -130,7 +130,7 @@ export class JobsService implements OnApplicationBootstrap {
       where: filter.state ? { state: filter.state } : {},
       order: { createdAt: 'DESC' },
       skip: filter.offset,
-      take: filter.limit ?? 100,
+      take: filter.limit ?? 1000, // the default PageQueryDto documents
     });
     return rows.map((r) => ({ id: r.id, state: r.state, model: (r.spec as SplitLrJobSpec).model, createdAt: r.createdAt, updatedAt: r.updatedAt }));
   }
