@@ -15,14 +15,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { AuditStore } from '../libs/audit/src/audit-store';
 import { verifyTrail } from '../libs/audit/src/audit-verifier';
 import { openDatabase } from '../libs/audit/src/database';
 import { utf8ToBytes } from '@noble/hashes/utils';
-import { NodeX25519Group } from '../libs/crypto/src/psi-group';
+import { createPsiEngine } from '../libs/crypto/src/psi-engine';
+import { loadSodium, SodiumX25519Group } from '../libs/crypto/src/psi-group';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../libs/data/src/synthetic';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../libs/ml/src/logistic';
 import { initTensorflow } from '../libs/ml/src/tf-backend';
@@ -47,49 +48,86 @@ let peakRss = process.memoryUsage().rss;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
 
 async function benchPsi(argv: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: argv, options: { size: { type: 'string', default: '100000' }, overlap: { type: 'string', default: '0.5' }, json: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { size: { type: 'string', default: '100000' }, overlap: { type: 'string', default: '0.5' }, threads: { type: 'string' }, json: { type: 'boolean' } },
+  });
   const size = Number(values.size);
   const overlap = Number(values.overlap);
+  const threads = values.threads === undefined ? os.availableParallelism() : Number(values.threads);
   if (!Number.isInteger(size) || size < 1) throw new Error(`--size expects a positive integer, got ${values.size}`);
   if (!(overlap >= 0 && overlap <= 1)) throw new Error(`--overlap expects a fraction in [0, 1], got ${values.overlap}`);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads expects a positive integer, got ${values.threads}`);
   const shared = Math.round(size * overlap);
   const a = Array.from({ length: size }, (_, i) => `1${String(3_000_000_000 + i)}`);
   const b = Array.from({ length: size }, (_, i) => `1${String(3_000_000_000 + (i < shared ? i : size + i))}`);
-  const group = new NodeX25519Group();
   const dst = psiDomainTag(randomUUID());
+  // Each party gets its own engine, as each service does; they take turns on the same cores.
+  const engines = [createPsiEngine(threads), createPsiEngine(threads)];
 
+  const progress = new ProgressLine(4 * size);
   const t0 = process.hrtime.bigint();
-  const alice = new EcdhPsiSession(group, a, dst);
-  const bob = new EcdhPsiSession(group, b, dst);
-  alice.acceptOwnDoubleBlinded(bob.blindPeer(alice.blindOwn()));
-  bob.acceptOwnDoubleBlinded(alice.blindPeer(bob.blindOwn()));
+  const alice = new EcdhPsiSession(engines[0], a, dst);
+  const bob = new EcdhPsiSession(engines[1], b, dst);
+  const step = (base: number) => (done: number) => progress.update(base + done);
+  alice.acceptOwnDoubleBlinded(await bob.blindPeer(await alice.blindOwn(step(0)), step(size)));
+  bob.acceptOwnDoubleBlinded(await alice.blindPeer(await bob.blindOwn(step(2 * size)), step(3 * size)));
   const [ra, rb]: PsiResult[] = [alice.finish(), bob.finish()];
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await Promise.all(engines.map((e) => e.close()));
   if (ra.sharedIds.length !== shared || rb.orderDigest !== ra.orderDigest) throw new Error('PSI result is wrong');
 
-  // Floor: the raw group operations the protocol needs (2N hashes, 4N multiplications), timed on
-  // a sample on the same core and scaled to the full count.
+  // Floor: the raw group operations the protocol needs (2N hash-to-group, 4N X25519), timed on a
+  // sample on one core in this thread and divided by the cores, as if perfectly parallel.
+  const group = loadSodium() ? new SodiumX25519Group() : null;
   const sample = Math.min(size, 20_000);
-  const k = group.randomScalar();
+  const k = randomBytes(32);
+  const messages = a.slice(0, sample).map((id) => utf8ToBytes(id));
   const t1 = process.hrtime.bigint();
-  const points = Array.from({ length: sample }, (_, i) => group.hashToGroup(utf8ToBytes(a[i]), dst));
+  const points = group ? group.hashToGroupPacked(messages, dst) : new Uint8Array(0);
   const tHash = Number(process.hrtime.bigint() - t1) / 1e9;
   const t2 = process.hrtime.bigint();
-  for (const p of points) group.multiply(k, p);
+  if (group) group.multiplyPacked(k, points);
   const tMul = Number(process.hrtime.bigint() - t2) / 1e9;
-  const floorSeconds = ((2 * tHash + 4 * tMul) * size) / sample;
+  const cores = Math.min(threads, os.availableParallelism());
+  const floorSeconds = ((2 * tHash + 4 * tMul) * size) / sample / cores;
 
-  const result = { size, intersection: ra.sharedIds.length, seconds: round(seconds, 2), floorSeconds: round(floorSeconds, 2), peakRssMb: Math.round(peakRss / 2 ** 20), curve: group.name, cores: 1 };
-  table(`ECDH-PSI, ${size} x ${size} IDs, ${overlap * 100}% shared, both parties in one process (1 core)`, [
+  const result = {
+    size,
+    intersection: ra.sharedIds.length,
+    seconds: round(seconds, 2),
+    floorSeconds: round(floorSeconds, 2),
+    peakRssMb: Math.round(peakRss / 2 ** 20),
+    curve: engines[0].name,
+    cores,
+  };
+  table(`ECDH-PSI, ${size} x ${size} IDs, ${overlap * 100}% shared, both parties in one process, ${cores} cores`, [
     ['intersection', String(result.intersection)],
     ['seconds', String(result.seconds)],
-    ['floor seconds (raw group ops)', String(result.floorSeconds)],
+    ['floor seconds (raw group ops / cores)', String(result.floorSeconds)],
     ['PSI / floor', (seconds / floorSeconds).toFixed(2)],
-    ['elements per second (per party)', String(Math.round(size / seconds))],
-    ['peak RSS MB', String(result.peakRssMb)],
-    ['group', group.name],
+    ['IDs per second (both parties)', String(Math.round((2 * size) / seconds))],
+    ['hash-to-group per second per core', String(Math.round(sample / tHash))],
+    ['X25519 per second per core', String(Math.round(sample / tMul))],
+    ['peak RSS MB (both parties)', String(result.peakRssMb)],
+    ['engine', result.curve],
   ]);
   return result;
+}
+
+/** Elements processed, rate and ETA on one stderr line, redrawn at most every 2 s. */
+class ProgressLine {
+  private readonly start = Date.now();
+  private last = 0;
+  constructor(private readonly total: number) {}
+  update(done: number): void {
+    const now = Date.now();
+    if (now - this.last < 2000) return;
+    this.last = now;
+    const rate = done / ((now - this.start) / 1000);
+    const eta = rate > 0 ? (this.total - done) / rate : 0;
+    process.stderr.write(`  ${done}/${this.total} element operations, ${Math.round(rate)}/s, ETA ${eta.toFixed(0)} s\n`);
+  }
 }
 
 async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {

@@ -68,7 +68,7 @@ interface JobLike {
   state: string;
   error?: string | null;
   failedParty?: string | null;
-  progress?: { phase?: string; epoch?: number; epochs?: number; batch?: number; batches?: number; etaSeconds?: number | null };
+  progress?: { phase?: string; epoch?: number; epochs?: number; batch?: number; batches?: number; etaSeconds?: number | null; elementsDone?: number; elementsTotal?: number };
   epochs?: { epoch: number; validationAuc: number; validationKs: number; validationLoss: number; seconds: number }[];
   result?: { intersection: number; train: { auc: number; ks: number }; validation: { auc: number }; labelOnly: { train: { auc: number } } } | null;
 }
@@ -146,7 +146,8 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
     const lines = [`job ${j.id}: ${j.state}`];
     const p = j.progress;
     if (p?.phase && !['succeeded', 'failed', 'cancelled'].includes(j.state)) {
-      lines.push(`  ${p.phase}${p.epoch ? ` epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}` : ''}${p.etaSeconds ? ` ETA ${p.etaSeconds} s` : ''}`);
+      const psi = p.elementsTotal ? ` PSI ${p.elementsDone}/${p.elementsTotal} elements blinded` : '';
+      lines.push(`  ${p.phase}${psi}${p.epoch ? ` epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}` : ''}${p.etaSeconds ? ` ETA ${p.etaSeconds} s` : ''}`);
     }
     if (j.error) lines.push(`  error${j.failedParty ? ` (on ${j.failedParty})` : ''}: ${j.error}`);
     if (j.result) lines.push(`  AUC ${j.result.train.auc.toFixed(4)}  KS ${j.result.train.ks.toFixed(4)}  validation AUC ${j.result.validation.auc.toFixed(4)}  label party alone ${j.result.labelOnly.train.auc.toFixed(4)}  (${j.result.intersection} rows)`);
@@ -201,7 +202,11 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
         if (values.json) console.log(JSON.stringify(event));
         else if (event.type === 'state') console.log(`${jobId}: ${state}${data.reason ? ` (${data.reason})` : ''}`);
         else if (event.type === 'epoch') console.log(`  epoch ${data.epoch}: validation AUC ${(data.validationAuc as number).toFixed(4)}`);
-        else if (event.type === 'progress' && process.stdout.isTTY && data.batches) {
+        else if (event.type === 'progress' && process.stdout.isTTY && data.elementsTotal) {
+          const done = Number(data.elementsDone) / Number(data.elementsTotal);
+          const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
+          process.stdout.write(`\r  aligning [${bar}] ${data.elementsDone}/${data.elementsTotal} ${data.etaSeconds ?? '?'} s left `);
+        } else if (event.type === 'progress' && process.stdout.isTTY && data.batches) {
           const done = Number(data.batch) / Number(data.batches);
           const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
           process.stdout.write(`\r  epoch ${data.epoch}/${data.epochs} [${bar}] ${data.etaSeconds ?? '?'} s left `);

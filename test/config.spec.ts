@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { PartyConfig } from '../apps/party/src/party.config';
 import { CoordinatorConfig } from '../apps/coordinator/src/config/coordinator.config';
 import { ConfigError, parsePartyRegistry } from '../libs/config/src/validated-config';
@@ -16,6 +17,8 @@ describe('config from the environment', () => {
   it('fills defaults and types values', () => {
     const c = PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', PARTY_PORT: '7200' });
     expect(c).toMatchObject({ partyId: 'bank', role: 'label', port: 7200, host: '127.0.0.1', transport: 'tcp' });
+    expect(c.psiThreads).toBe(availableParallelism());
+    expect(PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_PSI_THREADS: '1' }).psiThreads).toBe(1);
   });
 
   it('refuses to start on a bad value, naming the variable', () => {
@@ -24,5 +27,6 @@ describe('config from the environment', () => {
     expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_TRANSPORT: 'kafka' })).toThrow(/transport/);
     expect(() => CoordinatorConfig.fromEnv({ PORT: 'eighty', VFL_PARTIES: 'bank@h:1' })).toThrow(/port/);
     expect(() => CoordinatorConfig.fromEnv({})).toThrow(/parties/);
+    expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_PSI_THREADS: '0' })).toThrow(/psiThreads/);
   });
 });

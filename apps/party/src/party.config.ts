@@ -1,4 +1,5 @@
 /** The party service's configuration, from the environment, validated at boot. */
+import { availableParallelism } from 'node:os';
 import { Expose, Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { loadConfig, ServiceTransportConfig } from '../../../libs/config/src/validated-config';
@@ -58,6 +59,14 @@ export class PartyConfig extends ServiceTransportConfig {
   @IsInt()
   @Min(100)
   peerTimeoutMs!: number;
+
+  /** Worker threads for PSI's group operations (default: one per core; 1 runs them inline). */
+  @Expose({ name: 'VFL_PSI_THREADS' })
+  @Transform(({ value }) => (value === undefined ? availableParallelism() : Number(value)))
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  psiThreads!: number;
 
   static fromEnv(env: Record<string, string | undefined> = process.env): PartyConfig {
     // Under NATS a party needs no addresses, so an empty registry is allowed here.

@@ -31,6 +31,7 @@ export class PartyController {
   @MessagePattern(Commands.prepare) prepare(@Payload() b: Body) { return this.command(Commands.prepare, b); }
   @MessagePattern(Commands.psiExchange) psiExchange(@Payload() b: Body) { return this.command(Commands.psiExchange, b); }
   @MessagePattern(Commands.psiFinish) psiFinish(@Payload() b: Body) { return this.command(Commands.psiFinish, b); }
+  @MessagePattern(Commands.psiProgress) psiProgress(@Payload() b: Body) { return this.command(Commands.psiProgress, b); }
   @MessagePattern(Commands.heKeys) heKeys(@Payload() b: Body) { return this.command(Commands.heKeys, b); }
   @MessagePattern(Commands.lrForward) lrForward(@Payload() b: Body) { return this.command(Commands.lrForward, b); }
   @MessagePattern(Commands.lrResidual) lrResidual(@Payload() b: Body) { return this.command(Commands.lrResidual, b); }

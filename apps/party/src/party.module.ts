@@ -2,7 +2,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DynamicModule, Logger, Module, OnApplicationShutdown, Inject } from '@nestjs/common';
-import { NodeX25519Group } from '../../../libs/crypto/src/psi-group';
+import { createPsiEngine, PsiEngine } from '../../../libs/crypto/src/psi-engine';
 import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
 import { initTensorflow } from '../../../libs/ml/src/tf-backend';
 import { PartyModel, PartyNode } from '../../../libs/protocol/src/party-node';
@@ -13,9 +13,14 @@ import { PartyHealthController } from './health.controller';
 import { PeerClients } from './peer-clients';
 import { RpcErrorFilter } from './rpc-error.filter';
 
+const PSI_ENGINE = Symbol('PsiEngine');
+
 @Module({})
 export class PartyModule implements OnApplicationShutdown {
-  constructor(@Inject(PayloadCodec) private readonly codec: PayloadCodec) {}
+  constructor(
+    @Inject(PayloadCodec) private readonly codec: PayloadCodec,
+    @Inject(PSI_ENGINE) private readonly psiEngine: PsiEngine,
+  ) {}
 
   static forRoot(config: PartyConfig): DynamicModule {
     return {
@@ -29,13 +34,14 @@ export class PartyModule implements OnApplicationShutdown {
         },
         PeerClients,
         RpcErrorFilter,
+        { provide: PSI_ENGINE, useFactory: () => createPsiEngine(config.psiThreads) },
         {
           provide: PartyNode,
-          inject: [PeerClients],
-          useFactory: async (peers: PeerClients) => {
+          inject: [PeerClients, PSI_ENGINE],
+          useFactory: async (peers: PeerClients, psiEngine: PsiEngine) => {
             const tensorflow = await initTensorflow();
             const logger = new Logger('Party');
-            logger.log(`${config.partyId} (${config.role}) using ${tensorflow.description}`);
+            logger.log(`${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}`);
             const identity = config.signingKey ? SigningIdentity.fromSeedHex(config.partyId, config.signingKey) : SigningIdentity.generate(config.partyId);
             if (!config.signingKey) logger.warn(`no PARTY_SIGNING_KEY: signing with a key generated for this process (${identity.publicKeyHex})`);
             const pinnedKeys = new Map(config.registry().flatMap((p) => (p.publicKey ? [[p.partyId, p.publicKey] as const] : [])));
@@ -45,7 +51,7 @@ export class PartyModule implements OnApplicationShutdown {
               identity,
               pinnedKeys,
               peers,
-              psiGroup: new NodeX25519Group(),
+              psiEngine,
               tensorflow,
               dataRoot: config.dataRoot,
               saveModel: config.modelDir ? (jobId, model) => saveModel(config.modelDir!, config.partyId, jobId, model) : undefined,
@@ -58,6 +64,7 @@ export class PartyModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.codec.close();
+    await this.psiEngine.close();
   }
 }
 

@@ -20,9 +20,10 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { randomInt } from 'node:crypto';
-import { PSI_ELEMENT_BYTES, PsiGroup } from '../../crypto/src/psi-group';
+import { PSI_ELEMENT_BYTES, PsiGroupError } from '../../crypto/src/psi-group';
+import { PsiEngine, PsiProgress } from '../../crypto/src/psi-engine';
 
-export const PSI_PROTOCOL_VERSION = 'vfl-ecdh-psi-v1';
+export const PSI_PROTOCOL_VERSION = 'vfl-ecdh-psi-v2';
 
 /** The peer sent something the protocol cannot accept. */
 export class PsiProtocolError extends Error {
@@ -44,66 +45,61 @@ export function psiDomainTag(jobId: string): Uint8Array {
   return utf8ToBytes(`${PSI_PROTOCOL_VERSION}|job=${jobId}`);
 }
 
-export function packElements(elements: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(elements.length * PSI_ELEMENT_BYTES);
-  elements.forEach((e, i) => out.set(e, i * PSI_ELEMENT_BYTES));
-  return out;
-}
-
-export function unpackElements(packed: Uint8Array, what: string): Uint8Array[] {
-  if (!(packed instanceof Uint8Array)) throw new PsiProtocolError(`${what}: expected binary element list`);
-  if (packed.length % PSI_ELEMENT_BYTES !== 0) {
-    throw new PsiProtocolError(`${what}: length ${packed.length} is not a multiple of ${PSI_ELEMENT_BYTES}`);
-  }
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < packed.length; i += PSI_ELEMENT_BYTES) out.push(packed.subarray(i, i + PSI_ELEMENT_BYTES));
-  return out;
-}
-
 /** One party's side of one PSI run. Create a new session per job: the scalar is never reused. */
 export class EcdhPsiSession {
   private readonly scalar: Uint8Array;
   private readonly order: number[];
-  private ownDoubleBlinded?: Uint8Array[];
-  private peerDoubleBlinded?: Uint8Array[];
+  private ownDoubleBlinded?: Uint8Array;
+  private peerDoubleBlinded?: Uint8Array;
 
   /**
    * @param ids this party's IDs (already normalised and unique).
    * @param shuffle injectable permutation source, for reproducible tests.
    */
   constructor(
-    private readonly group: PsiGroup,
+    private readonly engine: PsiEngine,
     private readonly ids: readonly string[],
     private readonly dst: Uint8Array,
     shuffle: (n: number) => number[] = secureShuffle,
   ) {
     if (ids.length === 0) throw new PsiProtocolError('cannot run PSI on an empty ID set');
-    this.scalar = group.randomScalar();
+    this.scalar = engine.randomScalar();
     this.order = shuffle(ids.length);
   }
 
+  get size(): number {
+    return this.ids.length;
+  }
+
   /** Step 1: own IDs hashed, blinded and shuffled. */
-  blindOwn(): Uint8Array {
-    return packElements(
-      this.order.map((i) => this.group.multiply(this.scalar, this.group.hashToGroup(utf8ToBytes(this.ids[i]), this.dst))),
+  async blindOwn(onProgress?: PsiProgress): Promise<Uint8Array> {
+    return this.engine.hashAndBlind(
+      this.scalar,
+      this.order.map((i) => this.ids[i]),
+      this.dst,
+      onProgress,
     );
   }
 
   /** Step 2 (as responder): blind the peer's list again, same order. Keeps the result as the peer's set. */
-  blindPeer(peerBlinded: Uint8Array): Uint8Array {
-    const elements = unpackElements(peerBlinded, 'peer blinded set');
-    if (elements.length === 0) throw new PsiProtocolError('peer sent an empty set');
-    this.peerDoubleBlinded = elements.map((e) => this.group.multiply(this.scalar, e));
-    return packElements(this.peerDoubleBlinded);
+  async blindPeer(peerBlinded: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+    checkElementList(peerBlinded, 'peer blinded set');
+    if (peerBlinded.length === 0) throw new PsiProtocolError('peer sent an empty set');
+    try {
+      this.peerDoubleBlinded = await this.engine.blind(this.scalar, peerBlinded, onProgress);
+    } catch (e) {
+      if (e instanceof PsiGroupError) throw new PsiProtocolError(`peer blinded set: ${e.message}`);
+      throw e;
+    }
+    return this.peerDoubleBlinded;
   }
 
   /** Step 2 (as initiator): the peer's answer to our blinded list. */
   acceptOwnDoubleBlinded(packed: Uint8Array): void {
-    const elements = unpackElements(packed, 'doubly blinded answer');
-    if (elements.length !== this.ids.length) {
-      throw new PsiProtocolError(`doubly blinded answer has ${elements.length} elements, expected ${this.ids.length}`);
-    }
-    this.ownDoubleBlinded = elements.map((e) => new Uint8Array(e));
+    checkElementList(packed, 'doubly blinded answer');
+    const n = packed.length / PSI_ELEMENT_BYTES;
+    if (n !== this.ids.length) throw new PsiProtocolError(`doubly blinded answer has ${n} elements, expected ${this.ids.length}`);
+    this.ownDoubleBlinded = Uint8Array.from(packed);
   }
 
   /** Step 3–4: the intersection in the agreed order. */
@@ -111,15 +107,18 @@ export class EcdhPsiSession {
     if (!this.ownDoubleBlinded || !this.peerDoubleBlinded) {
       throw new PsiProtocolError('PSI finished before both directions were exchanged');
     }
-    const peer = new Set(this.peerDoubleBlinded.map(bytesToHex));
+    const peer = new Set<string>();
+    const peerBytes = Buffer.from(this.peerDoubleBlinded.buffer, this.peerDoubleBlinded.byteOffset, this.peerDoubleBlinded.length);
+    for (let i = 0; i < peerBytes.length; i += PSI_ELEMENT_BYTES) peer.add(peerBytes.toString('latin1', i, i + PSI_ELEMENT_BYTES));
+    const own = Buffer.from(this.ownDoubleBlinded.buffer, this.ownDoubleBlinded.byteOffset, this.ownDoubleBlinded.length);
     const shared: { key: string; id: string }[] = [];
-    this.ownDoubleBlinded.forEach((e, k) => {
-      const key = bytesToHex(e);
+    for (let k = 0; k * PSI_ELEMENT_BYTES < own.length; k++) {
+      const key = own.toString('latin1', k * PSI_ELEMENT_BYTES, (k + 1) * PSI_ELEMENT_BYTES);
       if (peer.has(key)) shared.push({ key, id: this.ids[this.order[k]] });
-    });
+    }
     shared.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const digest = sha256.create();
-    for (const s of shared) digest.update(utf8ToBytes(s.key));
+    for (const s of shared) digest.update(utf8ToBytes(Buffer.from(s.key, 'latin1').toString('hex')));
     this.dispose();
     return { sharedIds: shared.map((s) => s.id), orderDigest: bytesToHex(digest.digest()) };
   }
@@ -129,6 +128,13 @@ export class EcdhPsiSession {
     this.scalar.fill(0);
     this.ownDoubleBlinded = undefined;
     this.peerDoubleBlinded = undefined;
+  }
+}
+
+function checkElementList(packed: Uint8Array, what: string): void {
+  if (!(packed instanceof Uint8Array)) throw new PsiProtocolError(`${what}: expected binary element list`);
+  if (packed.length % PSI_ELEMENT_BYTES !== 0) {
+    throw new PsiProtocolError(`${what}: length ${packed.length} is not a multiple of ${PSI_ELEMENT_BYTES}`);
   }
 }
 

@@ -5,14 +5,14 @@
  * boundary. Used by tests and benchmarks; the services use the Nest transports instead.
  */
 import { decode, encode } from '@msgpack/msgpack';
-import { NodeX25519Group } from '../../crypto/src/psi-group';
+import { InlinePsiEngine } from '../../crypto/src/psi-engine';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { initTensorflow } from '../../ml/src/tf-backend';
-import type { PeerEnvelope, PartyRole } from './messages';
+import type { AlignmentSpec, PeerEnvelope, PartyRole } from './messages';
 import { PartyModel, PartyNode } from './party-node';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import type { LrHyperparameters } from '../../ml/src/logistic';
-import { PartyChannel, SplitLrJob, SplitLrJobResult } from './split-lr-job';
+import { JobProgress, PartyChannel, SplitLrJob, SplitLrJobResult } from './split-lr-job';
 import { randomUUID } from 'node:crypto';
 
 export interface RecordedMessage {
@@ -41,7 +41,7 @@ export async function inProcessFederation(
   };
   const nodes = new Map<string, PartyNode>();
   const models = new Map<string, PartyModel>();
-  const psiGroup = new NodeX25519Group();
+  const psiEngine = new InlinePsiEngine();
   for (const p of parties) {
     nodes.set(
       p.partyId,
@@ -49,7 +49,7 @@ export async function inProcessFederation(
         partyId: p.partyId,
         role: p.role,
         identity: SigningIdentity.generate(p.partyId),
-        psiGroup,
+        psiEngine,
         tensorflow,
         dataRoot,
         saveModel: (_jobId, model) => void models.set(p.partyId, model),
@@ -92,6 +92,8 @@ export interface TwoPartyJobOptions {
   readonly hyperparameters: LrHyperparameters;
   readonly record?: boolean;
   readonly audit?: (event: AuditEventInput) => void;
+  readonly progress?: (progress: JobProgress) => void;
+  readonly alignment?: AlignmentSpec;
 }
 
 /** A split-LR job between a bank (label) and an e-commerce party (features), in one process. */
@@ -109,13 +111,14 @@ export async function runTwoPartyJob(o: TwoPartyJobOptions): Promise<{ federatio
       jobId: randomUUID(),
       model: 'split-lr',
       hyperparameters: o.hyperparameters,
+      alignment: o.alignment,
       parties: [
         { partyId: 'bank', role: 'label', data: { path: o.guest, labelColumn: o.labelColumn ?? 'y' } },
         { partyId: 'ecommerce', role: 'feature', data: { path: o.host } },
       ],
     },
     federation.channels,
-    { audit: async (e) => o.audit?.(e), phase: async () => undefined, progress: () => undefined },
+    { audit: async (e) => o.audit?.(e), phase: async () => undefined, progress: (p) => o.progress?.(p) },
   ).run();
   return { federation, result };
 }

@@ -7,6 +7,7 @@ import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex } from '@noble/hashes/utils';
 import { encode, decode } from '@msgpack/msgpack';
 import type { LrHyperparameters } from '../../ml/src/logistic';
+import type { IdRule } from '../../data/src/id-normalisation';
 
 export type PartyRole = 'label' | 'feature';
 
@@ -15,6 +16,7 @@ export const Commands = {
   prepare: 'job.prepare',
   psiExchange: 'psi.exchange',
   psiFinish: 'psi.finish',
+  psiProgress: 'psi.progress',
   heKeys: 'he.keys',
   lrForward: 'lr.forward',
   lrResidual: 'lr.residual',
@@ -56,6 +58,12 @@ export interface PrepareCommand {
   readonly data: DataReference;
   readonly roster: readonly RosterEntry[];
   readonly hyperparameters: LrHyperparameters;
+  /** How every party normalises its IDs before PSI (the same rules on every side). */
+  readonly alignment?: AlignmentSpec;
+}
+
+export interface AlignmentSpec {
+  readonly idRules: readonly IdRule[];
 }
 
 export interface PrepareReply {

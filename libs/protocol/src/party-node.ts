@@ -15,7 +15,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { CkksContext } from '../../crypto/src/ckks-context';
 import { CkksEncryptor, CkksPublicBundle } from '../../crypto/src/ckks-keys';
-import { PsiGroup } from '../../crypto/src/psi-group';
+import { PsiEngine } from '../../crypto/src/psi-engine';
+import { PSI_ELEMENT_BYTES } from '../../crypto/src/psi-group';
 import { open as openBody, peerChannelKey, seal as sealBody } from '../../crypto/src/peer-seal';
 import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
 import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
@@ -56,6 +57,7 @@ import {
 } from './messages';
 import { RowPacking } from './split-lr/row-packing';
 import { FeaturePartyLr, LabelPartyLr } from './split-lr/split-lr-party';
+import { IdRule, normaliseIds, parseIdRules } from '../../data/src/id-normalisation';
 
 /** Raised for anything a party refuses; the message is safe to show the coordinator's users. */
 export class PartyError extends Error {
@@ -78,7 +80,8 @@ export interface PartyNodeOptions {
   /** Peer keys pinned in this party's own configuration: a roster listing another key is refused. */
   readonly pinnedKeys?: ReadonlyMap<string, string>;
   readonly peers: PeerTransport;
-  readonly psiGroup: PsiGroup;
+  /** Bulk ECDH-PSI group operations (worker threads in the services). */
+  readonly psiEngine: PsiEngine;
   readonly tensorflow: TensorflowRuntime;
   /** When set, data references must resolve inside this directory. */
   readonly dataRoot?: string;
@@ -110,6 +113,7 @@ interface Outbox {
 class PartyJob {
   table?: PartyTable;
   psi?: EcdhPsiSession;
+  readonly psiProgress = { ownDone: 0, ownTotal: 0, peerDone: 0, peerTotal: 0 };
   aligned?: {
     rows: number;
     matrix: Float64Array;
@@ -240,10 +244,15 @@ export class PartyNode {
     switch (command) {
       case Commands.psiExchange: {
         const session = this.requirePsi(job);
-        const reply = await this.send<{ doubleBlinded: Uint8Array }>(job, String(body.peer), PeerTypes.psiBlinded, { blinded: session.blindOwn() }, out);
+        job.psiProgress.ownTotal = session.size;
+        const blinded = await session.blindOwn((done) => (job.psiProgress.ownDone = done));
+        const reply = await this.send<{ doubleBlinded: Uint8Array }>(job, String(body.peer), PeerTypes.psiBlinded, { blinded }, out);
         session.acceptOwnDoubleBlinded(reply.doubleBlinded);
         return {};
       }
+      case Commands.psiProgress:
+        // Counts only: how far this party's own list and the peer's list are through blinding.
+        return { ...job.psiProgress };
       case Commands.psiFinish:
         return this.finishPsi(job);
       case Commands.heKeys:
@@ -320,14 +329,17 @@ export class PartyNode {
     const key = this.channelKey(job, envelope.from);
     const context = sealContext(envelope);
     const body = unpackBody<Record<string, unknown>>(openBody(key, envelope.body, context));
-    const reply = this.dispatchPeer(job, envelope, body);
+    const reply = await this.dispatchPeer(job, envelope, body);
     return reply === null ? null : sealBody(key, packBody(reply), `${context}|reply`);
   }
 
   private dispatchPeer(job: PartyJob, envelope: PeerEnvelope, body: Record<string, unknown>): unknown {
     switch (envelope.type) {
       case PeerTypes.psiBlinded:
-        return { doubleBlinded: this.requirePsi(job).blindPeer(body.blinded as Uint8Array) };
+        job.psiProgress.peerTotal = body.blinded instanceof Uint8Array ? body.blinded.length / PSI_ELEMENT_BYTES : 0;
+        return this.requirePsi(job)
+          .blindPeer(body.blinded as Uint8Array, (done) => (job.psiProgress.peerDone = done))
+          .then((doubleBlinded) => ({ doubleBlinded }));
       case PeerTypes.lrForward:
         job.put(`forward:${body.epoch}:${body.batch}:${envelope.from}`, body.chunks);
         return null;
@@ -367,13 +379,20 @@ export class PartyNode {
       throw new PartyError(`a feature party takes no label column (got "${cmd.data.labelColumn}")`);
     }
     const file = this.resolveData(cmd.data?.path);
-    const table = await loadPartyTable(file, {
+    let table = await loadPartyTable(file, {
       idColumn: cmd.data.idColumn ?? 'id',
       labelColumn: this.o.role === 'label' ? (cmd.data.labelColumn ?? 'y') : undefined,
     });
+    let idRules: IdRule[];
+    try {
+      idRules = parseIdRules(cmd.alignment?.idRules);
+    } catch (e) {
+      throw new PartyError(`job ${cmd.jobId}: ${(e as Error).message}`);
+    }
+    if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
     job.table = table;
-    job.psi = new EcdhPsiSession(this.o.psiGroup, table.ids, psiDomainTag(cmd.jobId));
+    job.psi = new EcdhPsiSession(this.o.psiEngine, table.ids, psiDomainTag(cmd.jobId));
     this.jobs.set(cmd.jobId, job);
     return {
       rows: table.ids.length,

@@ -17,7 +17,7 @@ import { CkksKeyHolder } from '../../crypto/src/ckks-keys';
 import type { LrHyperparameters } from '../../ml/src/logistic';
 import type { BinaryMetrics } from '../../ml/src/metrics';
 import { batchCount } from '../../ml/src/batch-schedule';
-import { digestHex, f64ToBytes, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
+import { digestHex, f64ToBytes, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
 import type { DetailedMetrics } from './party-node';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
 import { RowPacking } from './split-lr/row-packing';
@@ -49,6 +49,7 @@ export interface SplitLrJobSpec {
   readonly model: 'split-lr';
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
+  readonly alignment?: AlignmentSpec;
 }
 
 export type JobPhase = 'aligning' | 'training' | 'evaluating';
@@ -61,6 +62,9 @@ export interface JobProgress {
   readonly batches?: number;
   readonly rowsProcessed?: number;
   readonly etaSeconds?: number | null;
+  /** Alignment: element blindings done and to do, over all parties (each ID is blinded twice). */
+  readonly elementsDone?: number;
+  readonly elementsTotal?: number;
 }
 
 export interface EpochReport {
@@ -157,7 +161,7 @@ export class SplitLrJob {
       await settleAll(
         this.spec.parties.map(async (p) => {
           const reply = (await this.call(this.channel(p.partyId), Commands.prepare, {
-            jobId, role: p.role, data: p.data, roster, hyperparameters: hp,
+            jobId, role: p.role, data: p.data, roster, hyperparameters: hp, alignment: this.spec.alignment ?? { idRules: [] },
           })) as unknown as PrepareReply;
           prepared.set(p.partyId, reply);
           await this.hooks.audit({
@@ -168,10 +172,16 @@ export class SplitLrJob {
       );
 
       const feature = this.features[0];
-      await Promise.all([
-        this.call(feature, Commands.psiExchange, { jobId, peer: this.label.partyId }),
-        this.call(this.label, Commands.psiExchange, { jobId, peer: feature.partyId }),
-      ]);
+      const psiProgress = new PsiProgressPoller(jobId, all, this.hooks);
+      try {
+        await Promise.all([
+          this.call(feature, Commands.psiExchange, { jobId, peer: this.label.partyId }),
+          this.call(this.label, Commands.psiExchange, { jobId, peer: feature.partyId }),
+        ]);
+        await psiProgress.finalReport();
+      } finally {
+        psiProgress.stop();
+      }
       const finished = await Promise.all(all.map((c) => this.call(c, Commands.psiFinish, { jobId })));
       const sizes = new Set(finished.map((f) => f.size));
       const digests = new Set(finished.map((f) => f.orderDigest));
@@ -336,4 +346,60 @@ function concatBytes(...parts: Uint8Array[]): Uint8Array {
     offset += p.length;
   }
   return out;
+}
+
+/**
+ * Asks every party, once a second while PSI runs, how many elements it has blinded, and reports
+ * the total with a rate-based ETA. Counts only; a party that does not answer in time is skipped.
+ */
+class PsiProgressPoller {
+  private readonly timer: NodeJS.Timeout;
+  private readonly started = Date.now();
+  private polling: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly jobId: string,
+    private readonly parties: readonly PartyChannel[],
+    private readonly hooks: SplitLrJobHooks,
+  ) {
+    this.timer = setInterval(() => {
+      if (!this.polling) this.polling = this.poll().finally(() => (this.polling = null));
+    }, 1000);
+    this.timer.unref();
+  }
+
+  /** One last poll once the exchange is over, so the job shows alignment complete. */
+  async finalReport(): Promise<void> {
+    clearInterval(this.timer);
+    await this.polling;
+    await this.poll();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  private async poll(): Promise<void> {
+    const replies = await Promise.allSettled(this.parties.map((p) => p.call(Commands.psiProgress, { jobId: this.jobId })));
+    let done = 0;
+    let total = 0;
+    for (const r of replies) {
+      if (r.status !== 'fulfilled') continue;
+      const v = r.value as { ownDone?: number; ownTotal?: number; peerDone?: number };
+      done += Number(v.ownDone ?? 0) + Number(v.peerDone ?? 0);
+      // Every own element is blinded again by the peer: twice the party's own list.
+      total += 2 * Number(v.ownTotal ?? 0);
+    }
+    if (this.stopped) return;
+    const seconds = (Date.now() - this.started) / 1000;
+    const rate = done / seconds;
+    this.hooks.progress({
+      phase: 'aligning',
+      elementsDone: done,
+      elementsTotal: total,
+      etaSeconds: rate > 0 && total > done ? Math.round((total - done) / rate) : null,
+    });
+  }
 }

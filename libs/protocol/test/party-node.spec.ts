@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
-import { NodeX25519Group } from '../../crypto/src/psi-group';
+import { InlinePsiEngine } from '../../crypto/src/psi-engine';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { initTensorflow } from '../../ml/src/tf-backend';
 import { peerChannelKey, seal } from '../../crypto/src/peer-seal';
@@ -30,7 +30,7 @@ describe(PartyNode.name, () => {
       role: 'label',
       identity: bankKey,
       pinnedKeys: pinned,
-      psiGroup: new NodeX25519Group(),
+      psiEngine: new InlinePsiEngine(),
       tensorflow: await initTensorflow(),
       dataRoot: DATA,
       peers: { request: async () => null },

@@ -5,6 +5,7 @@ import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
 import type { Response } from 'express';
 import type { ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
+import { PSI_HASH_SUITE } from '../../../../libs/crypto/src/psi-group';
 import { Roles } from '../auth/roles.decorator';
 import { PageQueryDto } from '../jobs/dto/create-job.dto';
 import { JobsService } from '../jobs/jobs.service';
@@ -75,7 +76,8 @@ export class AuditController {
         .map((e) => ({ party: e.sender, role: job.parties.find((p) => p.partyId === e.sender)?.role, ...e.detail })),
       intersection: psi?.detail ?? null,
       privacy: {
-        alignment: 'ECDH-PSI, X25519 with RFC 9380 hash-to-curve, fresh keys per job',
+        alignment: `ECDH-PSI over X25519 (hash to group: ${PSI_HASH_SUITE}, expand_message_xmd SHA-512 and Elligator 2), fresh keys per job, domain separation by job id`,
+        idRules: job.alignment.idRules,
         encryption: keys ? { scheme: 'CKKS', parameterSet: keys.detail.parameterSet } : null,
         gradientMasks: 'uniform in [-2^30, 2^30] per slot, fresh per batch',
         decryptionRelease: 'announced ciphertexts only, once; Gaussian flooding sigma 2^-20, rounded to 2^-20',

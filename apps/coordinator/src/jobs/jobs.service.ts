@@ -28,6 +28,8 @@ import { AuditService } from '../audit/audit.service';
 import { PartyClients } from '../parties/party-clients.service';
 import type { Principal } from '../auth/principal';
 import { CreateJobDto } from './dto/create-job.dto';
+import { parseIdRules } from '../../../../libs/data/src/id-normalisation';
+import type { AlignmentSpec } from '../../../../libs/protocol/src/messages';
 
 export interface JobView {
   readonly id: string;
@@ -35,6 +37,7 @@ export interface JobView {
   readonly model: string;
   readonly parties: SplitLrJobSpec['parties'];
   readonly hyperparameters: LrHyperparameters;
+  readonly alignment: AlignmentSpec;
   readonly progress: JobProgress | Record<string, never>;
   readonly epochs: EpochSummary[];
   readonly result: (SplitLrJobResult & { seconds: number }) | null;
@@ -105,7 +108,7 @@ export class JobsService implements OnApplicationBootstrap {
   async retry(id: string, principal: Principal): Promise<JobView> {
     const job = await this.get(id);
     if (job.state !== 'failed' && job.state !== 'cancelled') throw new ConflictException(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);
-    return this.submit({ model: 'split-lr', parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.hyperparameters }, principal, id);
+    return this.submit({ model: 'split-lr', parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.hyperparameters, alignment: { idRules: [...job.alignment.idRules] } }, principal, id);
   }
 
   /** Stops a queued job at once and a running one at its next protocol step. */
@@ -170,13 +173,14 @@ export class JobsService implements OnApplicationBootstrap {
       model: dto.model,
       parties: dto.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: { ...p.data }, publicKey: this.parties.pinnedKey(p.partyId) })),
       hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
+      alignment: { idRules: parseIdRules(dto.alignment?.idRules) },
     };
     await this.jobs.insert({ id, state: 'queued', spec, progress: {} });
     await this.audit.recordSigned(id, {
       step: 'job.created',
       sender: 'api',
       receiver: COORDINATOR_ID,
-      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, ...(retryOf ? { retryOf } : {}), model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters },
+      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, ...(retryOf ? { retryOf } : {}), model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters, alignment: spec.alignment },
     });
     this.queue.push(spec);
     this.pump();
@@ -210,6 +214,7 @@ export class JobsService implements OnApplicationBootstrap {
       model: spec.model,
       parties: spec.parties,
       hyperparameters: spec.hyperparameters,
+      alignment: spec.alignment ?? { idRules: [] },
       progress: live?.progress ?? stored.progress ?? {},
       epochs: live?.epochs ?? stored.epochs ?? [],
       result: row.result as JobView['result'],

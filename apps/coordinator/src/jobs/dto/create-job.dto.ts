@@ -1,9 +1,11 @@
 /** The body of POST /jobs, validated at the edge: every rejection names the field. */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { MAX_ID_RULES } from '../../../../../libs/data/src/id-normalisation';
 import {
   ArrayMaxSize,
   ArrayMinSize,
+  IsArray,
   IsIn,
   IsInt,
   IsNumber,
@@ -99,6 +101,23 @@ export class HyperparametersDto {
   validationFraction?: number;
 }
 
+export class AlignmentDto {
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['trim', 'strip-separators', 'phone:86'],
+    description:
+      'ID normalisation rules, applied in order by every party before PSI: trim, nfkc, lowercase, uppercase, strip-separators, phone:<country code>, sha256',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_ID_RULES)
+  @Matches(/^(trim|nfkc|lowercase|uppercase|strip-separators|sha256|phone:[1-9][0-9]{0,2})$/, {
+    each: true,
+    message: 'alignment.idRules entries must be one of trim, nfkc, lowercase, uppercase, strip-separators, sha256, phone:<1-3 digit country code>',
+  })
+  idRules?: string[];
+}
+
 export class CreateJobDto {
   @ApiProperty({ enum: ['split-lr'] })
   @IsIn(['split-lr'])
@@ -116,6 +135,12 @@ export class CreateJobDto {
   @ValidateNested()
   @Type(() => HyperparametersDto)
   hyperparameters?: HyperparametersDto;
+
+  @ApiPropertyOptional({ type: AlignmentDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AlignmentDto)
+  alignment?: AlignmentDto;
 }
 
 /** Paging shared by the list endpoints. */

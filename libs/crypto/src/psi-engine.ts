@@ -1,0 +1,260 @@
+/**
+ * Bulk group operations for ECDH-PSI: hash-and-blind a list of IDs, blind a packed list of a
+ * peer's elements. `InlinePsiEngine` runs them on the calling thread in chunks (yielding between
+ * chunks so the service stays responsive); `WorkerPsiEngine` spreads the chunks over worker
+ * threads, one per core, with libsodium in each. Both produce byte-identical results.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { utf8ToBytes } from '@noble/hashes/utils';
+import { PSI_ELEMENT_BYTES, PsiGroup, PsiGroupError, SodiumX25519Group, defaultPsiGroup, loadSodium } from './psi-group';
+
+/** Elements per chunk: large enough to amortise a message to a worker, small enough to interleave. */
+export const PSI_CHUNK_ELEMENTS = 4096;
+
+export type PsiProgress = (elementsDone: number) => void;
+
+export interface PsiEngine {
+  /** Group implementation and thread count, for logs and reports. */
+  readonly name: string;
+  readonly threads: number;
+  randomScalar(): Uint8Array;
+  /** scalar · H(id) for every id, packed 32 bytes each, in input order. */
+  hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array>;
+  /**
+   * scalar · e for every element of a peer's packed list, in order.
+   * @throws PsiGroupError naming the first element index that is invalid or of low order.
+   */
+  blind(scalar: Uint8Array, packed: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** One chunk's work; the same code runs inline and inside a worker. */
+export function hashAndBlindChunk(group: PsiGroup, scalar: Uint8Array, ids: readonly string[], dst: Uint8Array): Uint8Array {
+  const messages = ids.map((id) => utf8ToBytes(id));
+  if (group instanceof SodiumX25519Group) return group.multiplyPacked(scalar, group.hashToGroupPacked(messages, dst));
+  const out = new Uint8Array(ids.length * PSI_ELEMENT_BYTES);
+  messages.forEach((m, i) => out.set(group.multiply(scalar, group.hashToGroup(m, dst)), i * PSI_ELEMENT_BYTES));
+  return out;
+}
+
+/** One chunk of a peer's elements; `offset` (in elements) makes error messages name the element. */
+export function blindChunk(group: PsiGroup, scalar: Uint8Array, packed: Uint8Array, offset: number): Uint8Array {
+  const out = new Uint8Array(packed.length);
+  for (let i = 0; i < packed.length; i += PSI_ELEMENT_BYTES) {
+    try {
+      out.set(group.multiply(scalar, packed.subarray(i, i + PSI_ELEMENT_BYTES)), i);
+    } catch (e) {
+      if (e instanceof PsiGroupError) throw new PsiGroupError(e.code, `peer element ${offset + i / PSI_ELEMENT_BYTES}: ${e.message}`);
+      throw e;
+    }
+  }
+  return out;
+}
+
+function checkPacked(packed: Uint8Array): void {
+  if (!(packed instanceof Uint8Array)) throw new PsiGroupError('INVALID_ELEMENT', 'expected a binary element list');
+  if (packed.length % PSI_ELEMENT_BYTES !== 0) {
+    throw new PsiGroupError('INVALID_ELEMENT', `element list length ${packed.length} is not a multiple of ${PSI_ELEMENT_BYTES}`);
+  }
+}
+
+/** Runs on the calling thread, one chunk at a time. */
+export class InlinePsiEngine implements PsiEngine {
+  readonly threads = 1;
+  readonly name: string;
+
+  constructor(private readonly group: PsiGroup = defaultPsiGroup()) {
+    this.name = `${group.name} (inline)`;
+  }
+
+  randomScalar(): Uint8Array {
+    return this.group.randomScalar();
+  }
+
+  async hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+    const out = new Uint8Array(ids.length * PSI_ELEMENT_BYTES);
+    for (let start = 0; start < ids.length; start += PSI_CHUNK_ELEMENTS) {
+      const chunk = ids.slice(start, start + PSI_CHUNK_ELEMENTS);
+      out.set(hashAndBlindChunk(this.group, scalar, chunk, dst), start * PSI_ELEMENT_BYTES);
+      onProgress?.(start + chunk.length);
+      await yieldToEventLoop();
+    }
+    return out;
+  }
+
+  async blind(scalar: Uint8Array, packed: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+    checkPacked(packed);
+    const out = new Uint8Array(packed.length);
+    const step = PSI_CHUNK_ELEMENTS * PSI_ELEMENT_BYTES;
+    for (let start = 0; start < packed.length; start += step) {
+      const chunk = packed.subarray(start, start + step);
+      out.set(blindChunk(this.group, scalar, chunk, start / PSI_ELEMENT_BYTES), start);
+      onProgress?.((start + chunk.length) / PSI_ELEMENT_BYTES);
+      await yieldToEventLoop();
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A task sent to a PSI worker (see psi-worker.ts). */
+export type PsiWorkerTask =
+  | { readonly id: number; readonly op: 'hashAndBlind'; readonly scalar: Uint8Array; readonly dst: Uint8Array; readonly ids: string[] }
+  | { readonly id: number; readonly op: 'blind'; readonly scalar: Uint8Array; readonly packed: Uint8Array; readonly offset: number };
+
+export type PsiWorkerReply =
+  | { readonly id: number; readonly result: Uint8Array }
+  | { readonly id: number; readonly error: { readonly message: string; readonly code?: 'INVALID_ELEMENT' | 'IDENTITY' } };
+
+type TaskBody = { op: 'hashAndBlind'; dst: Uint8Array; ids: string[] } | { op: 'blind'; packed: Uint8Array; offset: number };
+
+interface Pending {
+  readonly resolve: (result: Uint8Array) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * The compiled worker script. Under ts-jest-like runners this module is TypeScript source, so the
+ * worker comes from the build output (`npm test` builds first).
+ */
+function workerScript(): string {
+  const sibling = path.join(__dirname, 'psi-worker.js');
+  if (existsSync(sibling)) return sibling;
+  const built = path.resolve(__dirname, '../../../dist/libs/crypto/src/psi-worker.js');
+  if (existsSync(built)) return built;
+  throw new Error(`PSI worker script not found (looked for ${sibling} and ${built}); run "npm run build"`);
+}
+
+/** Spreads chunks over worker threads, each with its own libsodium (so it needs sodium-native). */
+export class WorkerPsiEngine implements PsiEngine {
+  readonly name: string;
+  readonly threads: number;
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly queue: { task: PsiWorkerTask; pending: Pending }[] = [];
+  private readonly inflight = new Map<Worker, { task: PsiWorkerTask; pending: Pending }>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(threads: number = availableParallelism()) {
+    if (!loadSodium()) throw new Error('WorkerPsiEngine needs sodium-native, which does not load on this platform');
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`PSI threads must be a positive integer, got ${threads}`);
+    this.threads = threads;
+    this.name = `x25519-ell2s-sodium (${threads} worker thread${threads === 1 ? '' : 's'})`;
+    const script = workerScript();
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(script);
+      worker.unref();
+      worker.on('message', (reply: PsiWorkerReply) => this.settle(worker, reply));
+      worker.on('error', (error) => this.fail(worker, error));
+      this.workers.push(worker);
+      this.idle.push(worker);
+    }
+  }
+
+  randomScalar(): Uint8Array {
+    return new SodiumX25519Group().randomScalar();
+  }
+
+  async hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+    const out = new Uint8Array(ids.length * PSI_ELEMENT_BYTES);
+    let done = 0;
+    const chunks: Promise<void>[] = [];
+    for (let start = 0; start < ids.length; start += PSI_CHUNK_ELEMENTS) {
+      const chunk = ids.slice(start, start + PSI_CHUNK_ELEMENTS);
+      chunks.push(
+        this.run(scalar, { op: 'hashAndBlind', dst, ids: chunk }).then((r) => {
+          out.set(r, start * PSI_ELEMENT_BYTES);
+          onProgress?.((done += chunk.length));
+        }),
+      );
+    }
+    await settleAll(chunks);
+    return out;
+  }
+
+  async blind(scalar: Uint8Array, packed: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+    checkPacked(packed);
+    const out = new Uint8Array(packed.length);
+    const step = PSI_CHUNK_ELEMENTS * PSI_ELEMENT_BYTES;
+    let done = 0;
+    const chunks: Promise<void>[] = [];
+    for (let start = 0; start < packed.length; start += step) {
+      const chunk = packed.slice(start, start + step);
+      chunks.push(
+        this.run(scalar, { op: 'blind', packed: chunk, offset: start / PSI_ELEMENT_BYTES }).then((r) => {
+          out.set(r, start);
+          onProgress?.((done += r.length / PSI_ELEMENT_BYTES));
+        }),
+      );
+    }
+    await settleAll(chunks);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const { pending } of this.queue.splice(0)) pending.reject(new Error('PSI engine closed'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private run(scalar: Uint8Array, body: TaskBody): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new Error('PSI engine closed'));
+    return new Promise((resolve, reject) => {
+      const task = { id: this.nextId++, scalar, ...body } as PsiWorkerTask;
+      this.queue.push({ task, pending: { resolve, reject } });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const worker = this.idle.pop()!;
+      const item = this.queue.shift()!;
+      this.inflight.set(worker, item);
+      worker.ref(); // a busy worker keeps the process alive; an idle one does not
+      worker.postMessage(item.task, item.task.op === 'blind' ? [item.task.packed.buffer as ArrayBuffer] : []);
+    }
+  }
+
+  private settle(worker: Worker, reply: PsiWorkerReply): void {
+    const item = this.inflight.get(worker);
+    this.inflight.delete(worker);
+    this.idle.push(worker);
+    worker.unref();
+    if (item) {
+      if ('result' in reply) item.pending.resolve(reply.result);
+      else item.pending.reject(reply.error.code ? new PsiGroupError(reply.error.code, reply.error.message) : new Error(reply.error.message));
+    }
+    this.dispatch();
+  }
+
+  private fail(worker: Worker, error: Error): void {
+    const item = this.inflight.get(worker);
+    this.inflight.delete(worker);
+    item?.pending.reject(new Error(`PSI worker crashed: ${error.message}`));
+    // A crashed worker is not reused; the rest of the pool carries on.
+    this.workers.splice(this.workers.indexOf(worker), 1);
+    if (this.workers.length === 0) {
+      for (const { pending } of this.queue.splice(0)) pending.reject(new Error('all PSI workers crashed'));
+    }
+  }
+}
+
+/** Waits for every chunk, then throws the first failure (so no chunk is still writing into `out`). */
+async function settleAll(chunks: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(chunks);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Worker threads when libsodium loads and more than one core is available, inline otherwise. */
+export function createPsiEngine(threads: number = availableParallelism()): PsiEngine {
+  if (threads > 1 && loadSodium()) return new WorkerPsiEngine(threads);
+  return new InlinePsiEngine();
+}
