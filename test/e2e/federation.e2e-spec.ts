@@ -175,6 +175,7 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     ['an out-of-range hyperparameter', job({}, {}, { epochs: 0 }), 'hyperparameters.epochs'],
     ['an unknown party', { ...job(), parties: [job().parties[0], { ...job().parties[1], partyId: 'shop' }] }, 'parties.1.partyId'],
     ['a missing model', { parties: job().parties }, 'model'],
+    ['an unknown ID rule', { ...job(), alignment: { idRules: ['trim', 'soundex'] } }, 'alignment.idRules'],
     ['two label parties', { ...job(), parties: [job().parties[0], { ...job().parties[1], role: 'label', data: { path: 'x.csv', labelColumn: 'y' } }] }, 'exactly one party must have role "label"'],
   ])('answers 400 naming the field for %s', async (_what, body, field) => {
     const res = await post(body);

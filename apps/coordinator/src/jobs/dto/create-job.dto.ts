@@ -113,7 +113,7 @@ export class AlignmentDto {
   @ArrayMaxSize(MAX_ID_RULES)
   @Matches(/^(trim|nfkc|lowercase|uppercase|strip-separators|sha256|phone:[1-9][0-9]{0,2})$/, {
     each: true,
-    message: 'alignment.idRules entries must be one of trim, nfkc, lowercase, uppercase, strip-separators, sha256, phone:<1-3 digit country code>',
+    message: '$property entries must be one of trim, nfkc, lowercase, uppercase, strip-separators, sha256, phone:<1-3 digit country code>',
   })
   idRules?: string[];
 }
