@@ -27,7 +27,7 @@ import { loadSodium, SodiumX25519Group } from '../libs/crypto/src/psi-group';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../libs/data/src/synthetic';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../libs/ml/src/logistic';
 import { initTensorflow } from '../libs/ml/src/tf-backend';
-import { EcdhPsiSession, psiDomainTag, PsiResult } from '../libs/protocol/src/ecdh-psi';
+import { EcdhPsiSession, exchangeLocally, IdSource, psiDomainTag, PsiResult } from '../libs/protocol/src/ecdh-psi';
 import { runTwoPartyJob } from '../libs/protocol/src/in-process-federation';
 import { launchFederation } from './federation-launcher';
 import { plaintextReference } from '../libs/protocol/src/plaintext-reference';
@@ -59,20 +59,24 @@ async function benchPsi(argv: string[]): Promise<Record<string, unknown>> {
   if (!(overlap >= 0 && overlap <= 1)) throw new Error(`--overlap expects a fraction in [0, 1], got ${values.overlap}`);
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads expects a positive integer, got ${values.threads}`);
   const shared = Math.round(size * overlap);
-  const a = Array.from({ length: size }, (_, i) => `1${String(3_000_000_000 + i)}`);
-  const b = Array.from({ length: size }, (_, i) => `1${String(3_000_000_000 + (i < shared ? i : size + i))}`);
+  // IDs are generated on demand, so the party's ID list costs no memory at any size: party A holds
+  // 13000000000.., party B the first `shared` of those and then IDs A does not have.
+  const idsA: IdSource = { size, at: (i) => `1${3_000_000_000 + i}` };
+  const idsB: IdSource = { size, at: (i) => `1${3_000_000_000 + (i < shared ? i : size + i)}` };
   const dst = psiDomainTag(randomUUID());
   // Each party gets its own engine, as each service does; they take turns on the same cores.
   const engines = [createPsiEngine(threads), createPsiEngine(threads)];
 
-  const progress = new ProgressLine(4 * size);
   const t0 = process.hrtime.bigint();
-  const alice = new EcdhPsiSession(engines[0], a, dst);
-  const bob = new EcdhPsiSession(engines[1], b, dst);
-  const step = (base: number) => (done: number) => progress.update(base + done);
-  alice.acceptOwnDoubleBlinded(await bob.blindPeer(await alice.blindOwn(step(0)), step(size)));
-  bob.acceptOwnDoubleBlinded(await alice.blindPeer(await bob.blindOwn(step(2 * size)), step(3 * size)));
-  const [ra, rb]: PsiResult[] = [alice.finish(), bob.finish()];
+  const alice = new EcdhPsiSession(engines[0], idsA, dst);
+  const bob = new EcdhPsiSession(engines[1], idsB, dst);
+  const progress = new ProgressLine(4 * size, () => {
+    const [pa, pb] = [alice.progress(), bob.progress()];
+    return pa.ownDone + pa.peerDone + pb.ownDone + pb.peerDone;
+  });
+  await exchangeLocally(alice, bob);
+  const [ra, rb]: PsiResult[] = [await alice.finish(), await bob.finish()];
+  progress.stop();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await Promise.all(engines.map((e) => e.close()));
   if (ra.sharedIds.length !== shared || rb.orderDigest !== ra.orderDigest) throw new Error('PSI result is wrong');
@@ -82,7 +86,7 @@ async function benchPsi(argv: string[]): Promise<Record<string, unknown>> {
   const group = loadSodium() ? new SodiumX25519Group() : null;
   const sample = Math.min(size, 20_000);
   const k = randomBytes(32);
-  const messages = a.slice(0, sample).map((id) => utf8ToBytes(id));
+  const messages = Array.from({ length: sample }, (_, i) => utf8ToBytes(idsA.at(i)));
   const t1 = process.hrtime.bigint();
   const points = group ? group.hashToGroupPacked(messages, dst) : new Uint8Array(0);
   const tHash = Number(process.hrtime.bigint() - t1) / 1e9;
@@ -115,18 +119,20 @@ async function benchPsi(argv: string[]): Promise<Record<string, unknown>> {
   return result;
 }
 
-/** Elements processed, rate and ETA on one stderr line, redrawn at most every 2 s. */
+/** Element operations done, rate and ETA on stderr every 5 s (the total counts each ID twice per party). */
 class ProgressLine {
   private readonly start = Date.now();
-  private last = 0;
-  constructor(private readonly total: number) {}
-  update(done: number): void {
-    const now = Date.now();
-    if (now - this.last < 2000) return;
-    this.last = now;
-    const rate = done / ((now - this.start) / 1000);
-    const eta = rate > 0 ? (this.total - done) / rate : 0;
-    process.stderr.write(`  ${done}/${this.total} element operations, ${Math.round(rate)}/s, ETA ${eta.toFixed(0)} s\n`);
+  private readonly timer: NodeJS.Timeout;
+  constructor(total: number, done: () => number) {
+    this.timer = setInterval(() => {
+      const d = done();
+      const rate = d / ((Date.now() - this.start) / 1000);
+      const eta = rate > 0 ? (total - d) / rate : 0;
+      process.stderr.write(`  ${d}/${total} element operations, ${Math.round(rate)}/s, ETA ${eta.toFixed(0)} s\n`);
+    }, 5000);
+  }
+  stop(): void {
+    clearInterval(this.timer);
   }
 }
 

@@ -4,13 +4,18 @@
  *
  * Flow (A and B symmetric; each holds a fresh secret scalar for this job only):
  *   1. each party hashes its IDs to the group with a job-bound domain separation tag,
- *      blinds them with its scalar, shuffles, and sends the list:          A -> B: {a·H(x)}
- *   2. the receiver blinds the list again and returns it in the same order: B -> A: {b·a·H(x)}
+ *      blinds them with its scalar, shuffles, and streams the list in chunks: A -> B: {a·H(x)}
+ *   2. the receiver blinds each chunk again and returns it in the same order:  B -> A: {b·a·H(x)}
  *   3. after both directions each party holds its own doubly blinded IDs (in its own order) and
  *      the peer's doubly blinded set (computed in step 2). Matching values are the intersection.
  *   4. both sort the shared IDs (which both now know) by code units: the same order on both
  *      sides, a function of the intersection alone (so it reveals nothing about either file's
  *      order), and stable across jobs, so a seeded split reproduces.
+ *
+ * Streaming: chunks of PSI_MESSAGE_ELEMENTS travel one message each; doubly blinded values go to
+ * a BlindedSetStore (256 buckets by first byte, spilled to disk past a memory limit) and are
+ * matched one bucket at a time. Memory is bounded by the chunk and bucket sizes, plus 4 bytes per
+ * own ID for the shuffle and whatever the caller's ID source holds.
  *
  * What each party learns: the intersection and the size of the peer's set. What it never sees:
  * any peer ID outside the intersection (it holds only b·a·H(y), which is pseudo-random without b).
@@ -19,11 +24,17 @@
  */
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
-import { randomInt } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { PSI_ELEMENT_BYTES, PsiGroupError } from '../../crypto/src/psi-group';
-import { PsiEngine, PsiProgress } from '../../crypto/src/psi-engine';
+import { PsiEngine } from '../../crypto/src/psi-engine';
+import { BlindedSetStore, PSI_BUCKETS } from './psi/blinded-set-store';
 
 export const PSI_PROTOCOL_VERSION = 'vfl-ecdh-psi-v2';
+/** Elements per peer message (2 MiB of elements). */
+export const PSI_MESSAGE_ELEMENTS = 65_536;
+/** Largest peer set a party accepts (the shuffle index is 32-bit). */
+export const PSI_MAX_ELEMENTS = 2 ** 31;
+const OWN_ENTRY_BYTES = PSI_ELEMENT_BYTES + 4;
 
 /** The peer sent something the protocol cannot accept. */
 export class PsiProtocolError extends Error {
@@ -40,6 +51,37 @@ export interface PsiResult {
   readonly orderDigest: string;
 }
 
+/** A party's IDs, read by index (an array, or a generator over a larger source). */
+export interface IdSource {
+  readonly size: number;
+  at(index: number): string;
+}
+
+/** Where a chunk sits in the sender's stream. */
+export interface PsiChunkHeader {
+  readonly chunk: number;
+  readonly chunks: number;
+  /** Elements in the sender's whole list. */
+  readonly total: number;
+}
+
+export interface PsiProgressCounts {
+  readonly ownDone: number;
+  readonly ownTotal: number;
+  readonly peerDone: number;
+  readonly peerTotal: number;
+}
+
+export interface PsiSessionOptions {
+  /** Elements per message. */
+  readonly messageElements?: number;
+  /** Buffered bytes per store above which doubly blinded values are spilled to disk. */
+  readonly spillAboveBytes?: number;
+  readonly spillDir?: string;
+  /** Permutation source (position -> ID index), injectable for reproducible tests. */
+  readonly shuffle?: (n: number) => Uint32Array;
+}
+
 /** Domain separation tag: binds every hash to this protocol version and this job. */
 export function psiDomainTag(jobId: string): Uint8Array {
   return utf8ToBytes(`${PSI_PROTOCOL_VERSION}|job=${jobId}`);
@@ -48,87 +90,214 @@ export function psiDomainTag(jobId: string): Uint8Array {
 /** One party's side of one PSI run. Create a new session per job: the scalar is never reused. */
 export class EcdhPsiSession {
   private readonly scalar: Uint8Array;
-  private readonly order: number[];
-  private ownDoubleBlinded?: Uint8Array;
-  private peerDoubleBlinded?: Uint8Array;
+  private readonly ids: IdSource;
+  private readonly order: Uint32Array;
+  private readonly messageElements: number;
+  private readonly own: BlindedSetStore;
+  private readonly peer: BlindedSetStore;
+  private ownChunksAccepted = 0;
+  private ownHashed = 0;
+  private ownAnswered = 0;
+  private peerHeader?: PsiChunkHeader;
+  private peerChunksSeen = 0;
+  private peerDone = 0;
+  private disposed = false;
 
-  /**
-   * @param ids this party's IDs (already normalised and unique).
-   * @param shuffle injectable permutation source, for reproducible tests.
-   */
   constructor(
     private readonly engine: PsiEngine,
-    private readonly ids: readonly string[],
+    ids: readonly string[] | IdSource,
     private readonly dst: Uint8Array,
-    shuffle: (n: number) => number[] = secureShuffle,
+    options: PsiSessionOptions = {},
   ) {
-    if (ids.length === 0) throw new PsiProtocolError('cannot run PSI on an empty ID set');
+    this.ids = Array.isArray(ids) ? { size: ids.length, at: (i) => (ids as readonly string[])[i] } : (ids as IdSource);
+    if (this.ids.size === 0) throw new PsiProtocolError('cannot run PSI on an empty ID set');
+    if (this.ids.size > PSI_MAX_ELEMENTS) throw new PsiProtocolError(`cannot run PSI on more than ${PSI_MAX_ELEMENTS} IDs`);
+    this.messageElements = options.messageElements ?? PSI_MESSAGE_ELEMENTS;
     this.scalar = engine.randomScalar();
-    this.order = shuffle(ids.length);
+    this.order = (options.shuffle ?? secureShuffle)(this.ids.size);
+    const spill = options.spillAboveBytes ?? 64 * 2 ** 20;
+    this.own = new BlindedSetStore(OWN_ENTRY_BYTES, spill, options.spillDir);
+    this.peer = new BlindedSetStore(PSI_ELEMENT_BYTES, spill, options.spillDir);
   }
 
   get size(): number {
-    return this.ids.length;
+    return this.ids.size;
   }
 
-  /** Step 1: own IDs hashed, blinded and shuffled. */
-  async blindOwn(onProgress?: PsiProgress): Promise<Uint8Array> {
-    return this.engine.hashAndBlind(
-      this.scalar,
-      this.order.map((i) => this.ids[i]),
-      this.dst,
-      onProgress,
-    );
+  get chunkCount(): number {
+    return Math.ceil(this.ids.size / this.messageElements);
   }
 
-  /** Step 2 (as responder): blind the peer's list again, same order. Keeps the result as the peer's set. */
-  async blindPeer(peerBlinded: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
-    checkElementList(peerBlinded, 'peer blinded set');
-    if (peerBlinded.length === 0) throw new PsiProtocolError('peer sent an empty set');
+  /** The header that goes with own chunk k. */
+  header(k: number): PsiChunkHeader {
+    return { chunk: k, chunks: this.chunkCount, total: this.ids.size };
+  }
+
+  progress(): PsiProgressCounts {
+    // An own ID is half done once hashed and blinded, done once the peer's answer is back.
+    return { ownDone: Math.floor((this.ownHashed + this.ownAnswered) / 2), ownTotal: this.ids.size, peerDone: this.peerDone, peerTotal: this.peerHeader?.total ?? 0 };
+  }
+
+  /** Step 1, chunk k: own IDs at shuffled positions [k·M, (k+1)·M), hashed and blinded. */
+  async blindOwnChunk(k: number): Promise<Uint8Array> {
+    this.assertLive();
+    if (!(Number.isInteger(k) && k >= 0 && k < this.chunkCount)) throw new RangeError(`own chunk ${k} out of range 0..${this.chunkCount - 1}`);
+    const start = k * this.messageElements;
+    const end = Math.min(this.ids.size, start + this.messageElements);
+    const ids = new Array<string>(end - start);
+    for (let p = start; p < end; p++) ids[p - start] = this.ids.at(this.order[p]);
+    let reported = 0;
+    return this.engine.hashAndBlind(this.scalar, ids, this.dst, (done) => {
+      this.ownHashed += done - reported;
+      reported = done;
+    });
+  }
+
+  /** Step 2 (as initiator), chunk k: the peer's answer to our chunk k. */
+  acceptOwnChunk(k: number, packed: Uint8Array): void {
+    this.assertLive();
+    if (k !== this.ownChunksAccepted) throw new PsiProtocolError(`doubly blinded answer for chunk ${k} arrived, expected chunk ${this.ownChunksAccepted}`);
+    checkElementList(packed, `doubly blinded answer to chunk ${k}`);
+    const start = k * this.messageElements;
+    const expected = Math.min(this.ids.size, start + this.messageElements) - start;
+    const n = packed.length / PSI_ELEMENT_BYTES;
+    if (n !== expected) throw new PsiProtocolError(`doubly blinded answer to chunk ${k} has ${n} elements, expected ${expected}`);
+    const entries = Buffer.allocUnsafe(n * OWN_ENTRY_BYTES);
+    for (let i = 0; i < n; i++) {
+      entries.set(packed.subarray(i * PSI_ELEMENT_BYTES, (i + 1) * PSI_ELEMENT_BYTES), i * OWN_ENTRY_BYTES);
+      entries.writeUInt32LE(start + i, i * OWN_ENTRY_BYTES + PSI_ELEMENT_BYTES);
+    }
+    this.own.add(entries);
+    this.ownChunksAccepted++;
+    this.ownAnswered += n;
+  }
+
+  /** Step 2 (as responder): blind the peer's chunk again, same order; keeps it as part of the peer's set. */
+  async blindPeerChunk(header: PsiChunkHeader, peerBlinded: Uint8Array): Promise<Uint8Array> {
+    this.assertLive();
+    this.checkPeerHeader(header);
+    checkElementList(peerBlinded, `peer chunk ${header.chunk}`);
+    const n = peerBlinded.length / PSI_ELEMENT_BYTES;
+    if (n === 0) throw new PsiProtocolError(`peer chunk ${header.chunk} is empty`);
+    if (this.peerDone + n > header.total) throw new PsiProtocolError(`peer chunks hold more than the ${header.total} elements announced`);
+    if (header.chunk === header.chunks - 1 && this.peerDone + n !== header.total) {
+      throw new PsiProtocolError(`peer's last chunk leaves its list at ${this.peerDone + n} elements, ${header.total} announced`);
+    }
+    this.peerChunksSeen++;
+    let doubled: Uint8Array;
+    const offset = this.peerDone;
     try {
-      this.peerDoubleBlinded = await this.engine.blind(this.scalar, peerBlinded, onProgress);
+      doubled = await this.engine.blind(this.scalar, peerBlinded);
     } catch (e) {
-      if (e instanceof PsiGroupError) throw new PsiProtocolError(`peer blinded set: ${e.message}`);
+      if (e instanceof PsiGroupError) throw new PsiProtocolError(`peer chunk ${header.chunk}: ${e.message.replace(/^peer element (\d+)/, (_, i) => `peer element ${offset + Number(i)}`)}`);
       throw e;
     }
-    return this.peerDoubleBlinded;
+    this.peer.add(doubled);
+    this.peerDone += n;
+    return doubled;
   }
 
-  /** Step 2 (as initiator): the peer's answer to our blinded list. */
-  acceptOwnDoubleBlinded(packed: Uint8Array): void {
-    checkElementList(packed, 'doubly blinded answer');
-    const n = packed.length / PSI_ELEMENT_BYTES;
-    if (n !== this.ids.length) throw new PsiProtocolError(`doubly blinded answer has ${n} elements, expected ${this.ids.length}`);
-    this.ownDoubleBlinded = Uint8Array.from(packed);
-  }
-
-  /** Step 3–4: the intersection in the agreed order. */
-  finish(): PsiResult {
-    if (!this.ownDoubleBlinded || !this.peerDoubleBlinded) {
+  /** Step 3–4: the intersection in the agreed order, matched one bucket at a time. */
+  async finish(): Promise<PsiResult> {
+    this.assertLive();
+    if (this.ownChunksAccepted !== this.chunkCount || !this.peerHeader || this.peerDone !== this.peerHeader.total) {
       throw new PsiProtocolError('PSI finished before both directions were exchanged');
     }
-    const peer = new Set<string>();
-    const peerBytes = Buffer.from(this.peerDoubleBlinded.buffer, this.peerDoubleBlinded.byteOffset, this.peerDoubleBlinded.length);
-    for (let i = 0; i < peerBytes.length; i += PSI_ELEMENT_BYTES) peer.add(peerBytes.toString('latin1', i, i + PSI_ELEMENT_BYTES));
-    const own = Buffer.from(this.ownDoubleBlinded.buffer, this.ownDoubleBlinded.byteOffset, this.ownDoubleBlinded.length);
-    const shared: { key: string; id: string }[] = [];
-    for (let k = 0; k * PSI_ELEMENT_BYTES < own.length; k++) {
-      const key = own.toString('latin1', k * PSI_ELEMENT_BYTES, (k + 1) * PSI_ELEMENT_BYTES);
-      if (peer.has(key)) shared.push({ key, id: this.ids[this.order[k]] });
+    try {
+      // Matches as (position, element) in flat arrays: 36 bytes each, however large the intersection.
+      let positions = new Uint32Array(1024);
+      let keys = Buffer.alloc(1024 * PSI_ELEMENT_BYTES);
+      let count = 0;
+      for (let b = 0; b < PSI_BUCKETS; b++) {
+        const peer = this.peer.bucket(b);
+        const set = new Set<string>();
+        for (let i = 0; i < peer.length; i += PSI_ELEMENT_BYTES) set.add(peer.toString('latin1', i, i + PSI_ELEMENT_BYTES));
+        const own = this.own.bucket(b);
+        for (let i = 0; i < own.length; i += OWN_ENTRY_BYTES) {
+          if (!set.has(own.toString('latin1', i, i + PSI_ELEMENT_BYTES))) continue;
+          if (count === positions.length) {
+            positions = growU32(positions);
+            keys = Buffer.concat([keys, Buffer.alloc(keys.length)]);
+          }
+          positions[count] = own.readUInt32LE(i + PSI_ELEMENT_BYTES);
+          own.copy(keys, count * PSI_ELEMENT_BYTES, i, i + PSI_ELEMENT_BYTES);
+          count++;
+        }
+        if (b % 16 === 15) await new Promise((r) => setImmediate(r)); // stay responsive on large sets
+      }
+      const ids = Array.from({ length: count }, (_, k) => this.ids.at(this.order[positions[k]]));
+      const byId = new Uint32Array(count).map((_, k) => k).sort((x, y) => (ids[x] < ids[y] ? -1 : ids[x] > ids[y] ? 1 : 0));
+      const digest = sha256.create();
+      for (const k of byId) digest.update(utf8ToBytes(keys.toString('hex', k * PSI_ELEMENT_BYTES, (k + 1) * PSI_ELEMENT_BYTES)));
+      return { sharedIds: Array.from(byId, (k) => ids[k]), orderDigest: bytesToHex(digest.digest()) };
+    } finally {
+      this.dispose();
     }
-    shared.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const digest = sha256.create();
-    for (const s of shared) digest.update(utf8ToBytes(Buffer.from(s.key, 'latin1').toString('hex')));
-    this.dispose();
-    return { sharedIds: shared.map((s) => s.id), orderDigest: bytesToHex(digest.digest()) };
   }
 
-  /** Wipes the secret scalar; the session is unusable afterwards. Safe to call twice. */
+  /** Wipes the secret scalar and removes spilled values; the session is unusable afterwards. Safe to call twice. */
   dispose(): void {
+    this.disposed = true;
     this.scalar.fill(0);
-    this.ownDoubleBlinded = undefined;
-    this.peerDoubleBlinded = undefined;
+    this.own.dispose();
+    this.peer.dispose();
   }
+
+  private assertLive(): void {
+    if (this.disposed) throw new PsiProtocolError('PSI session already finished or closed');
+  }
+
+  private checkPeerHeader(h: PsiChunkHeader): void {
+    const ok = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+    if (!h || !ok(h.total, 1, PSI_MAX_ELEMENTS) || !ok(h.chunks, 1, h.total) || !ok(h.chunk, 0, h.chunks - 1)) {
+      throw new PsiProtocolError('peer chunk header is malformed (chunk, chunks, total)');
+    }
+    if (!this.peerHeader) {
+      if (h.chunk !== 0) throw new PsiProtocolError(`peer stream starts at chunk ${h.chunk}, expected 0`);
+      this.peerHeader = { chunk: 0, chunks: h.chunks, total: h.total };
+      return;
+    }
+    if (h.total !== this.peerHeader.total || h.chunks !== this.peerHeader.chunks) {
+      throw new PsiProtocolError('peer changed its announced list size mid-stream');
+    }
+    if (h.chunk !== this.peerChunksSeen) throw new PsiProtocolError(`peer chunk ${h.chunk} arrived, expected chunk ${this.peerChunksSeen} (replayed or out of order)`);
+  }
+}
+
+/**
+ * Runs one direction of the exchange in one process: `sender`'s chunks, blinded by `receiver`.
+ * The next chunk is hashed while the current one is with the receiver. For tests and benches;
+ * the services do the same over signed peer messages (PartyNode).
+ */
+export async function streamOneDirection(sender: EcdhPsiSession, receiver: EcdhPsiSession): Promise<void> {
+  await pipelineChunks(sender, async (k, blinded) => receiver.blindPeerChunk(sender.header(k), blinded));
+}
+
+/** The sender's loop: hash chunk k+1 while chunk k travels, accept each answer in order. */
+export async function pipelineChunks(sender: EcdhPsiSession, deliver: (k: number, blinded: Uint8Array) => Promise<Uint8Array>): Promise<void> {
+  let next: Promise<Uint8Array> | undefined = sender.blindOwnChunk(0);
+  try {
+    for (let k = 0; k < sender.chunkCount; k++) {
+      const blinded: Uint8Array = await next!;
+      next = k + 1 < sender.chunkCount ? sender.blindOwnChunk(k + 1) : undefined;
+      next?.catch(() => undefined); // awaited on the next turn; not unhandled if this one fails
+      sender.acceptOwnChunk(k, await deliver(k, blinded));
+    }
+  } finally {
+    await next?.catch(() => undefined);
+  }
+}
+
+/** Both directions in one process, one after the other. */
+export async function exchangeLocally(a: EcdhPsiSession, b: EcdhPsiSession): Promise<void> {
+  await streamOneDirection(a, b);
+  await streamOneDirection(b, a);
+}
+
+function growU32(a: Uint32Array): Uint32Array {
+  const grown = new Uint32Array(a.length * 2);
+  grown.set(a);
+  return grown;
 }
 
 function checkElementList(packed: Uint8Array, what: string): void {
@@ -138,11 +307,22 @@ function checkElementList(packed: Uint8Array, what: string): void {
   }
 }
 
-function secureShuffle(n: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
+/** Fisher–Yates with 53-bit uniform draws from the OS CSPRNG. */
+function secureShuffle(n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const pool = new Uint32Array(8192);
+  let at = pool.length;
   for (let i = n - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
+    if (at + 2 > pool.length) {
+      randomFillSync(pool);
+      at = 0;
+    }
+    const r = (pool[at++] * 2 ** 21 + (pool[at++] >>> 11)) / 2 ** 53;
+    const j = Math.floor(r * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
   }
   return order;
 }

@@ -16,7 +16,6 @@ import * as path from 'node:path';
 import { CkksContext } from '../../crypto/src/ckks-context';
 import { CkksEncryptor, CkksPublicBundle } from '../../crypto/src/ckks-keys';
 import { PsiEngine } from '../../crypto/src/psi-engine';
-import { PSI_ELEMENT_BYTES } from '../../crypto/src/psi-group';
 import { open as openBody, peerChannelKey, seal as sealBody } from '../../crypto/src/peer-seal';
 import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
 import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
@@ -36,7 +35,7 @@ import { trainPlainSplitLr } from '../../ml/src/plain-split-lr';
 import { Standardizer } from '../../ml/src/standardizer';
 import { TfLinearScorer } from '../../ml/src/tf-linear';
 import type { TensorflowRuntime } from '../../ml/src/tf-backend';
-import { EcdhPsiSession, psiDomainTag } from './ecdh-psi';
+import { EcdhPsiSession, pipelineChunks, PsiChunkHeader, psiDomainTag } from './ecdh-psi';
 import {
   bytesToF64,
   Commands,
@@ -113,7 +112,6 @@ interface Outbox {
 class PartyJob {
   table?: PartyTable;
   psi?: EcdhPsiSession;
-  readonly psiProgress = { ownDone: 0, ownTotal: 0, peerDone: 0, peerTotal: 0 };
   aligned?: {
     rows: number;
     matrix: Float64Array;
@@ -244,17 +242,19 @@ export class PartyNode {
     switch (command) {
       case Commands.psiExchange: {
         const session = this.requirePsi(job);
-        job.psiProgress.ownTotal = session.size;
-        const blinded = await session.blindOwn((done) => (job.psiProgress.ownDone = done));
-        const reply = await this.send<{ doubleBlinded: Uint8Array }>(job, String(body.peer), PeerTypes.psiBlinded, { blinded }, out);
-        session.acceptOwnDoubleBlinded(reply.doubleBlinded);
+        const peer = String(body.peer);
+        // One signed message per chunk, in order; the next chunk is hashed while one travels.
+        await pipelineChunks(session, async (k, blinded) => {
+          const reply = await this.send<{ doubleBlinded: Uint8Array }>(job, peer, PeerTypes.psiBlinded, { ...session.header(k), blinded }, out);
+          return reply.doubleBlinded;
+        });
         return {};
       }
       case Commands.psiProgress:
         // Counts only: how far this party's own list and the peer's list are through blinding.
-        return { ...job.psiProgress };
+        return job.psi ? { ...job.psi.progress() } : {};
       case Commands.psiFinish:
-        return this.finishPsi(job);
+        return await this.finishPsi(job);
       case Commands.heKeys:
         await this.installKeys(job, body.bundle as CkksPublicBundle, Number(body.stride));
         return {};
@@ -336,9 +336,8 @@ export class PartyNode {
   private dispatchPeer(job: PartyJob, envelope: PeerEnvelope, body: Record<string, unknown>): unknown {
     switch (envelope.type) {
       case PeerTypes.psiBlinded:
-        job.psiProgress.peerTotal = body.blinded instanceof Uint8Array ? body.blinded.length / PSI_ELEMENT_BYTES : 0;
         return this.requirePsi(job)
-          .blindPeer(body.blinded as Uint8Array, (done) => (job.psiProgress.peerDone = done))
+          .blindPeerChunk({ chunk: body.chunk, chunks: body.chunks, total: body.total } as PsiChunkHeader, body.blinded as Uint8Array)
           .then((doubleBlinded) => ({ doubleBlinded }));
       case PeerTypes.lrForward:
         job.put(`forward:${body.epoch}:${body.batch}:${envelope.from}`, body.chunks);
@@ -416,8 +415,8 @@ export class PartyNode {
     }
   }
 
-  private finishPsi(job: PartyJob): Record<string, unknown> {
-    const result = this.requirePsi(job).finish();
+  private async finishPsi(job: PartyJob): Promise<Record<string, unknown>> {
+    const result = await this.requirePsi(job).finish();
     job.psi = undefined;
     if (result.sharedIds.length === 0) throw new PartyError('no shared IDs: the intersection is empty');
     const table = selectRows(job.table!, result.sharedIds);

@@ -1,20 +1,18 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { InlinePsiEngine, PsiEngine, WorkerPsiEngine } from '../../crypto/src/psi-engine';
 import { nobleX25519Group } from '../../crypto/src/psi-group';
-import { EcdhPsiSession, psiDomainTag, PsiProtocolError } from '../src/ecdh-psi';
+import { EcdhPsiSession, exchangeLocally, psiDomainTag, PsiProtocolError, PsiSessionOptions } from '../src/ecdh-psi';
 
 const inline = new InlinePsiEngine();
 
-async function exchange(alice: EcdhPsiSession, bob: EcdhPsiSession) {
-  alice.acceptOwnDoubleBlinded(await bob.blindPeer(await alice.blindOwn()));
-  bob.acceptOwnDoubleBlinded(await alice.blindPeer(await bob.blindOwn()));
-}
-
-async function run(a: string[], b: string[], engineA: PsiEngine = inline, engineB: PsiEngine = inline) {
+async function run(a: string[], b: string[], engineA: PsiEngine = inline, engineB: PsiEngine = inline, options: PsiSessionOptions = {}) {
   const dst = psiDomainTag('job-1');
-  const alice = new EcdhPsiSession(engineA, a, dst);
-  const bob = new EcdhPsiSession(engineB, b, dst);
-  await exchange(alice, bob);
-  return [alice.finish(), bob.finish()];
+  const alice = new EcdhPsiSession(engineA, a, dst, options);
+  const bob = new EcdhPsiSession(engineB, b, dst, options);
+  await exchangeLocally(alice, bob);
+  return Promise.all([alice.finish(), bob.finish()]);
 }
 
 describe(EcdhPsiSession.name, () => {
@@ -28,10 +26,32 @@ describe(EcdhPsiSession.name, () => {
     expect(ra.orderDigest).toBe(rb.orderDigest);
   });
 
+  it('streams many chunks, spills to disk past its memory limit, and removes what it spilled', async () => {
+    const spillDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-psi-test-'));
+    try {
+      const a = Array.from({ length: 2500 }, (_, i) => `a${i}`);
+      const b = Array.from({ length: 1800 }, (_, i) => `a${i * 2}`);
+      const dst = psiDomainTag('job-spill');
+      const options = { messageElements: 256, spillAboveBytes: 8 * 1024, spillDir };
+      const alice = new EcdhPsiSession(inline, a, dst, options);
+      const bob = new EcdhPsiSession(inline, b, dst, options);
+      expect(alice.chunkCount).toBe(10);
+      await exchangeLocally(alice, bob);
+      expect(fs.readdirSync(spillDir).length).toBe(2 * 2); // each party's own and peer stores spilled
+      expect(alice.progress()).toEqual({ ownDone: 2500, ownTotal: 2500, peerDone: 1800, peerTotal: 1800 });
+      const [ra, rb] = await Promise.all([alice.finish(), bob.finish()]);
+      expect(ra.sharedIds).toEqual(b.filter((id) => Number(id.slice(1)) < 2500).sort());
+      expect(rb.orderDigest).toBe(ra.orderDigest);
+      expect(fs.readdirSync(spillDir)).toEqual([]);
+    } finally {
+      fs.rmSync(spillDir, { recursive: true, force: true });
+    }
+  });
+
   it('interoperates across engines: noble reference on one side, libsodium worker threads on the other', async () => {
     const workers = new WorkerPsiEngine(2);
     try {
-      // More than one chunk per side, so chunks run on both workers and are reassembled in order.
+      // More than one engine chunk per message, so chunks run on both workers and are reassembled in order.
       const a = Array.from({ length: 5000 }, (_, i) => `id-${i}`);
       const b = Array.from({ length: 40 }, (_, i) => `id-${i * 150}`);
       const [ra, rb] = await run(a, b, workers, new InlinePsiEngine(nobleX25519Group));
@@ -52,28 +72,52 @@ describe(EcdhPsiSession.name, () => {
   it('does not match across jobs (domain separation)', async () => {
     const alice = new EcdhPsiSession(inline, ['x', 'y'], psiDomainTag('job-1'));
     const bob = new EcdhPsiSession(inline, ['x', 'y'], psiDomainTag('job-2'));
-    await exchange(alice, bob);
-    expect(alice.finish().sharedIds).toEqual([]);
+    await exchangeLocally(alice, bob);
+    expect((await alice.finish()).sharedIds).toEqual([]);
   });
 
-  it('refuses an empty set, a truncated list, a wrong-length answer and low-order points', async () => {
+  it('refuses an empty set, malformed chunks, a wrong-length answer and low-order points', async () => {
     const dst = psiDomainTag('j');
     expect(() => new EcdhPsiSession(inline, [], dst)).toThrow('cannot run PSI on an empty ID set');
     const s = new EcdhPsiSession(inline, ['a', 'b'], dst);
-    await expect(s.blindPeer(new Uint8Array(33))).rejects.toThrow('length 33 is not a multiple of 32');
-    await expect(s.blindPeer(new Uint8Array(0))).rejects.toThrow(PsiProtocolError);
-    await expect(s.blindPeer(new Uint8Array(32))).rejects.toThrow('peer element 0: element is of low order');
-    expect(() => s.acceptOwnDoubleBlinded(new Uint8Array(32))).toThrow('has 1 elements, expected 2');
-    expect(() => s.finish()).toThrow('before both directions');
+    const header = { chunk: 0, chunks: 1, total: 1 };
+    await expect(s.blindPeerChunk(header, new Uint8Array(33))).rejects.toThrow('length 33 is not a multiple of 32');
+    await expect(s.blindPeerChunk({ chunk: 0, chunks: 1, total: 0 }, new Uint8Array(32))).rejects.toThrow('header is malformed');
+    await expect(s.blindPeerChunk(header, new Uint8Array(0))).rejects.toThrow(PsiProtocolError);
+    await expect(s.blindPeerChunk(header, new Uint8Array(32))).rejects.toThrow('peer chunk 0: peer element 0: element is of low order');
+    expect(() => s.acceptOwnChunk(0, new Uint8Array(32))).toThrow('has 1 elements, expected 2');
+    expect(() => s.acceptOwnChunk(1, new Uint8Array(64))).toThrow('arrived, expected chunk 0');
+    await expect(s.finish()).rejects.toThrow('before both directions');
+    s.dispose();
+    await expect(s.blindOwnChunk(0)).rejects.toThrow('already finished or closed');
   });
 
-  it('names the first bad element of a peer list processed by worker threads', async () => {
+  it('refuses a peer stream that skips, replays, changes its size or overruns it', async () => {
+    const dst = psiDomainTag('j');
+    const sender = new EcdhPsiSession(inline, Array.from({ length: 10 }, (_, i) => `s${i}`), dst, { messageElements: 4 });
+    const chunks = await Promise.all([0, 1, 2].map((k) => sender.blindOwnChunk(k)));
+    const receiver = () => new EcdhPsiSession(inline, ['r'], dst);
+
+    await expect(receiver().blindPeerChunk({ chunk: 1, chunks: 3, total: 10 }, chunks[1])).rejects.toThrow('starts at chunk 1, expected 0');
+    const r = receiver();
+    await r.blindPeerChunk({ chunk: 0, chunks: 3, total: 10 }, chunks[0]);
+    await expect(r.blindPeerChunk({ chunk: 0, chunks: 3, total: 10 }, chunks[0])).rejects.toThrow('replayed or out of order');
+    await expect(r.blindPeerChunk({ chunk: 1, chunks: 3, total: 12 }, chunks[1])).rejects.toThrow('changed its announced list size');
+    await r.blindPeerChunk({ chunk: 1, chunks: 3, total: 10 }, chunks[1]);
+    await expect(r.blindPeerChunk({ chunk: 2, chunks: 3, total: 10 }, chunks[0])).rejects.toThrow('hold more than the 10 elements announced');
+    const short = receiver();
+    await expect(short.blindPeerChunk({ chunk: 0, chunks: 1, total: 10 }, chunks[0])).rejects.toThrow("peer's last chunk leaves its list at 4 elements, 10 announced");
+    // A peer that stops mid-stream: finishing is refused, not a partial intersection.
+    await expect(r.finish()).rejects.toThrow('before both directions');
+  });
+
+  it('names the first bad element of a peer chunk processed by worker threads', async () => {
     const workers = new WorkerPsiEngine(2);
     try {
       const s = new EcdhPsiSession(workers, ['a'], psiDomainTag('j'));
-      const good = await new EcdhPsiSession(inline, Array.from({ length: 5000 }, (_, i) => `x${i}`), psiDomainTag('j')).blindOwn();
-      good[4500 * 32 + 31] |= 0x80; // element 4500 (second chunk): top bit set
-      await expect(s.blindPeer(good)).rejects.toThrow('peer element 4500: element has the top bit set');
+      const good = await new EcdhPsiSession(inline, Array.from({ length: 5000 }, (_, i) => `x${i}`), psiDomainTag('j')).blindOwnChunk(0);
+      good[4500 * 32 + 31] |= 0x80; // element 4500 (second engine chunk): top bit set
+      await expect(s.blindPeerChunk({ chunk: 0, chunks: 1, total: 5000 }, good)).rejects.toThrow('peer element 4500: element has the top bit set');
     } finally {
       await workers.close();
     }

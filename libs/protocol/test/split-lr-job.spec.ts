@@ -40,7 +40,7 @@ describe(SplitLrJob.name, () => {
     const residual = jest.spyOn(LabelPartyLr.prototype, 'residual');
     const released = jest.spyOn(MaskedDecryptionService.prototype, 'decrypt');
     ({ federation, result } = await runTwoPartyJob({ dataRoot: DATA, guest: GUEST, host: HOST, hyperparameters: hp, audit: (e) => audit.push(e) }));
-    psiResults = finish.mock.results.map((r) => r.value as PsiResult);
+    psiResults = await Promise.all(finish.mock.results.map((r) => r.value as Promise<PsiResult>));
     // Baseline training (label party's plaintext model) also calls apply: keep the federated steps only.
     const federatedSteps = hp.epochs * batchCount(result.trainRows, hp.batchSize) * 2;
     appliedGradients.push(...apply.mock.calls.slice(0, federatedSteps).map((c) => Float64Array.from(c[1] as ArrayLike<number>)));

@@ -55,6 +55,16 @@ export class CoordinatorConfig extends ServiceTransportConfig {
   @Min(100)
   partyTimeoutMs!: number;
 
+  /**
+   * Deadline for a party's whole PSI exchange (10M IDs take most of an hour on 2 cores). A peer
+   * that stalls is caught sooner: each chunk is one peer call under the party's VFL_PEER_TIMEOUT_MS.
+   */
+  @Expose({ name: 'VFL_PSI_TIMEOUT_MS' })
+  @Transform(({ value }) => (value === undefined ? 6 * 3_600_000 : Number(value)))
+  @IsInt()
+  @Min(100)
+  psiTimeoutMs!: number;
+
   static fromEnv(env: Record<string, string | undefined> = process.env): CoordinatorConfig {
     const config = loadConfig(CoordinatorConfig, env);
     config.registry();

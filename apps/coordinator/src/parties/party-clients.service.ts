@@ -1,5 +1,6 @@
 /** The coordinator's channels to the registered parties (TCP or NATS), as PartyChannels. */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Commands } from '../../../../libs/protocol/src/messages';
 import type { PartyChannel } from '../../../../libs/protocol/src/split-lr-job';
 import { PayloadCodec } from '../../../../libs/transport/src/payload-codec';
 import { rpcCall } from '../../../../libs/transport/src/rpc-call';
@@ -39,7 +40,8 @@ export class PartyClients implements OnApplicationShutdown {
     if (!client) throw new Error(`party ${partyId} is not registered`);
     return {
       partyId,
-      call: (command, body) => rpcCall(client, this.codec, command, body, this.config.partyTimeoutMs),
+      call: (command, body) =>
+        rpcCall(client, this.codec, command, body, command === Commands.psiExchange ? this.config.psiTimeoutMs : this.config.partyTimeoutMs),
     };
   }
 
