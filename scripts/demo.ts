@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../libs/data/src/synthetic';
 import { launchFederation, tail } from './federation-launcher';
 import { runJob, JobOutcome } from './job-client';
+import { isSplitLrResult } from '../libs/protocol/src/split-lr-job';
 
 const HELP = `usage: npm run demo -- [options]
   --guest-data FILE      label party's CSV (FATE-style guest file); default: seeded synthetic bank table
@@ -113,7 +114,7 @@ async function main(): Promise<number> {
   }
   const seconds = (Date.now() - started) / 1000;
   const job = outcome.job;
-  if (job.state !== 'succeeded' || !job.result) {
+  if (job.state !== 'succeeded' || !job.result || !isSplitLrResult(job.result)) {
     const where = job.failedParty ? ` (on ${job.failedParty})` : '';
     console.error(`job ${job.id} ${job.state}${where}: ${job.error}`);
     const log = job.failedParty ?? 'coordinator';

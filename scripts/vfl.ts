@@ -70,7 +70,7 @@ interface JobLike {
   failedParty?: string | null;
   progress?: { phase?: string; epoch?: number; epochs?: number; batch?: number; batches?: number; etaSeconds?: number | null; elementsDone?: number; elementsTotal?: number };
   epochs?: { epoch: number; validationAuc: number; validationKs: number; validationLoss: number; seconds: number }[];
-  result?: { intersection: number; train: { auc: number; ks: number }; validation: { auc: number }; labelOnly: { train: { auc: number } } } | null;
+  result?: { intersection: number; train?: { auc: number; ks: number }; validation?: { auc: number }; labelOnly?: { train: { auc: number } } } | null;
 }
 
 class ApiClient {
@@ -150,7 +150,9 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
       lines.push(`  ${p.phase}${psi}${p.epoch ? ` epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}` : ''}${p.etaSeconds ? ` ETA ${p.etaSeconds} s` : ''}`);
     }
     if (j.error) lines.push(`  error${j.failedParty ? ` (on ${j.failedParty})` : ''}: ${j.error}`);
-    if (j.result) lines.push(`  AUC ${j.result.train.auc.toFixed(4)}  KS ${j.result.train.ks.toFixed(4)}  validation AUC ${j.result.validation.auc.toFixed(4)}  label party alone ${j.result.labelOnly.train.auc.toFixed(4)}  (${j.result.intersection} rows)`);
+    const r = j.result;
+    if (r?.train && r.validation && r.labelOnly) lines.push(`  AUC ${r.train.auc.toFixed(4)}  KS ${r.train.ks.toFixed(4)}  validation AUC ${r.validation.auc.toFixed(4)}  label party alone ${r.labelOnly.train.auc.toFixed(4)}  (${r.intersection} rows)`);
+    else if (r) lines.push(`  ${r.intersection} shared IDs (count only: nobody learned which)`);
     return lines.join('\n');
   };
   switch (command) {

@@ -10,6 +10,7 @@ import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthe
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
 import type { JobView } from '../../apps/coordinator/src/jobs/jobs.service';
+import { isSplitLrResult, SplitLrJobResult } from '../../libs/protocol/src/split-lr-job';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const quiet = () => undefined;
@@ -74,6 +75,7 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     expect(trained.error).toBeNull();
     expect(trained.state).toBe('succeeded');
     const r = trained.result!;
+    if (!isSplitLrResult(r)) throw new Error('a split-lr job returned no model');
     expect(r.intersection).toBe(Math.round(3000 * 0.7));
     expect(r.epochs).toHaveLength(3);
     expect(trained.epochs).toHaveLength(3);
@@ -83,6 +85,21 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     expect(outcome.audit.valid).toBe(true);
     expect(outcome.audit.records).toBeGreaterThan(30);
   }, 180_000);
+
+  it('runs a cardinality-only feasibility check: the count, no model, and no answer returned to a sender', async () => {
+    const outcome = await runJob(federation.coordinatorUrl, federation.adminKey, { ...job(), model: 'psi-cardinality' }, quiet);
+    expect(outcome.job.error).toBeNull();
+    expect(outcome.job.result).toMatchObject({ model: 'psi-cardinality', intersection: Math.round(3000 * 0.7) });
+    expect(outcome.job.result).not.toHaveProperty('train');
+    const trail = (await (await get(`/jobs/${outcome.job.id}/audit`)).json()) as { events: { step: string; sender: string; byteSize: number }[] };
+    const steps = trail.events.map((e) => e.step);
+    expect(steps).toEqual(expect.arrayContaining(['peer.psi.blinded', 'peer.psi.answers', 'psi.result']));
+    expect(steps).not.toContain('he.keys');
+    // Each blinded chunk is answered with an empty list (a sealed empty body), in both directions.
+    const replies = trail.events.filter((e) => e.step === 'peer.psi.blinded.reply');
+    expect(new Set(replies.map((e) => e.sender))).toEqual(new Set(['bank', 'ecommerce']));
+    for (const r of replies) expect(r.byteSize).toBeLessThan(100);
+  }, 120_000);
 
   it('keeps the audit trail in PostgreSQL: one row per event, digests and sizes, no IDs anywhere', async () => {
     const trail = (await (await get(`/jobs/${trained.id}/audit`)).json()) as {
@@ -151,7 +168,7 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     expect(report.datasets.find((d) => d.party === 'bank')!.columnNames).toContain('income');
     expect(report.intersection.intersection).toBe(2100);
     expect(report.privacy.encryption.parameterSet).toMatch(/^ckks-n8192/);
-    expect(report.outcome).toMatchObject({ state: 'succeeded', result: { trainAuc: trained.result!.train.auc } });
+    expect(report.outcome).toMatchObject({ state: 'succeeded', result: { trainAuc: (trained.result as SplitLrJobResult).train.auc } });
     expect(report.audit.valid).toBe(true);
   });
 

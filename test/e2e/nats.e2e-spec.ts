@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthetic';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
+import type { SplitLrJobResult } from '../../libs/protocol/src/split-lr-job';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -50,7 +51,7 @@ describe('coordinator + bank + ecommerce over NATS (real processes, embedded Pos
     expect(outcome.job.error).toBeNull();
     expect(outcome.job.state).toBe('succeeded');
     expect(outcome.job.result!.intersection).toBe(1400);
-    expect(outcome.job.result!.train.auc).toBeGreaterThan(0.7);
+    expect((outcome.job.result as SplitLrJobResult).train.auc).toBeGreaterThan(0.7);
     expect(outcome.audit.valid).toBe(true);
     const trail = (await (await fetch(`${federation.coordinatorUrl}/jobs/${outcome.job.id}/audit`, { headers: { authorization: `Bearer ${federation.adminKey}` } })).json()) as {
       events: { step: string; byteSize: number }[];

@@ -32,6 +32,7 @@ export class PartyController {
   @MessagePattern(Commands.psiExchange) psiExchange(@Payload() b: Body) { return this.command(Commands.psiExchange, b); }
   @MessagePattern(Commands.psiFinish) psiFinish(@Payload() b: Body) { return this.command(Commands.psiFinish, b); }
   @MessagePattern(Commands.psiProgress) psiProgress(@Payload() b: Body) { return this.command(Commands.psiProgress, b); }
+  @MessagePattern(Commands.psiAnswer) psiAnswer(@Payload() b: Body) { return this.command(Commands.psiAnswer, b); }
   @MessagePattern(Commands.heKeys) heKeys(@Payload() b: Body) { return this.command(Commands.heKeys, b); }
   @MessagePattern(Commands.lrForward) lrForward(@Payload() b: Body) { return this.command(Commands.lrForward, b); }
   @MessagePattern(Commands.lrResidual) lrResidual(@Payload() b: Body) { return this.command(Commands.lrResidual, b); }
@@ -43,6 +44,7 @@ export class PartyController {
   @MessagePattern(Commands.close) close(@Payload() b: Body) { return this.command(Commands.close, b); }
 
   @MessagePattern(PeerTypes.psiBlinded) psiBlinded(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiBlinded, e); }
+  @MessagePattern(PeerTypes.psiAnswers) psiAnswers(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiAnswers, e); }
   @MessagePattern(PeerTypes.lrForward) lrForwardShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrForward, e); }
   @MessagePattern(PeerTypes.lrResidual) lrResidualShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrResidual, e); }
   @MessagePattern(PeerTypes.lrLogits) lrLogits(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrLogits, e); }

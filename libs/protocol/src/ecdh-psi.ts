@@ -93,14 +93,19 @@ export class EcdhPsiSession {
   private readonly ids: IdSource;
   private readonly order: Uint32Array;
   private readonly messageElements: number;
+  private readonly spillAboveBytes: number;
+  private readonly spillDir?: string;
   private readonly own: BlindedSetStore;
   private readonly peer: BlindedSetStore;
   private ownChunksAccepted = 0;
   private ownHashed = 0;
   private ownAnswered = 0;
-  private peerHeader?: PsiChunkHeader;
-  private peerChunksSeen = 0;
+  /** The peer's list, as it streams in. */
+  private readonly peerStream = new ChunkStream('peer');
   private peerDone = 0;
+  /** Cardinality mode, counting side: the peer's answers to our list, shuffled. */
+  private readonly answerStream = new ChunkStream("peer's answers");
+  private answers?: BlindedSetStore;
   private disposed = false;
 
   constructor(
@@ -115,9 +120,10 @@ export class EcdhPsiSession {
     this.messageElements = options.messageElements ?? PSI_MESSAGE_ELEMENTS;
     this.scalar = engine.randomScalar();
     this.order = (options.shuffle ?? secureShuffle)(this.ids.size);
-    const spill = options.spillAboveBytes ?? 64 * 2 ** 20;
-    this.own = new BlindedSetStore(OWN_ENTRY_BYTES, spill, options.spillDir);
-    this.peer = new BlindedSetStore(PSI_ELEMENT_BYTES, spill, options.spillDir);
+    this.spillAboveBytes = options.spillAboveBytes ?? 64 * 2 ** 20;
+    this.spillDir = options.spillDir;
+    this.own = new BlindedSetStore(OWN_ENTRY_BYTES, this.spillAboveBytes, this.spillDir);
+    this.peer = new BlindedSetStore(PSI_ELEMENT_BYTES, this.spillAboveBytes, this.spillDir);
   }
 
   get size(): number {
@@ -135,7 +141,7 @@ export class EcdhPsiSession {
 
   progress(): PsiProgressCounts {
     // An own ID is half done once hashed and blinded, done once the peer's answer is back.
-    return { ownDone: Math.floor((this.ownHashed + this.ownAnswered) / 2), ownTotal: this.ids.size, peerDone: this.peerDone, peerTotal: this.peerHeader?.total ?? 0 };
+    return { ownDone: Math.floor((this.ownHashed + this.ownAnswered) / 2), ownTotal: this.ids.size, peerDone: this.peerDone, peerTotal: this.peerStream.total };
   }
 
   /** Step 1, chunk k: own IDs at shuffled positions [k·M, (k+1)·M), hashed and blinded. */
@@ -175,15 +181,8 @@ export class EcdhPsiSession {
   /** Step 2 (as responder): blind the peer's chunk again, same order; keeps it as part of the peer's set. */
   async blindPeerChunk(header: PsiChunkHeader, peerBlinded: Uint8Array): Promise<Uint8Array> {
     this.assertLive();
-    this.checkPeerHeader(header);
-    checkElementList(peerBlinded, `peer chunk ${header.chunk}`);
+    this.peerStream.check(header, peerBlinded);
     const n = peerBlinded.length / PSI_ELEMENT_BYTES;
-    if (n === 0) throw new PsiProtocolError(`peer chunk ${header.chunk} is empty`);
-    if (this.peerDone + n > header.total) throw new PsiProtocolError(`peer chunks hold more than the ${header.total} elements announced`);
-    if (header.chunk === header.chunks - 1 && this.peerDone + n !== header.total) {
-      throw new PsiProtocolError(`peer's last chunk leaves its list at ${this.peerDone + n} elements, ${header.total} announced`);
-    }
-    this.peerChunksSeen++;
     let doubled: Uint8Array;
     const offset = this.peerDone;
     try {
@@ -200,7 +199,7 @@ export class EcdhPsiSession {
   /** Step 3–4: the intersection in the agreed order, matched one bucket at a time. */
   async finish(): Promise<PsiResult> {
     this.assertLive();
-    if (this.ownChunksAccepted !== this.chunkCount || !this.peerHeader || this.peerDone !== this.peerHeader.total) {
+    if (this.ownChunksAccepted !== this.chunkCount || !this.peerStream.complete || this.peerDone !== this.peerStream.total) {
       throw new PsiProtocolError('PSI finished before both directions were exchanged');
     }
     try {
@@ -235,32 +234,91 @@ export class EcdhPsiSession {
     }
   }
 
+  // --- Cardinality mode: the counting party learns |X ∩ Y|, the helper learns nothing more than |X|.
+  //   1. counter -> helper: {a·H(x)} in chunks; the helper keeps {b·a·H(x)} and answers nothing
+  //   2. helper -> counter: {b·H(y)} in chunks; the counter keeps {a·b·H(y)} and answers nothing
+  //   3. helper -> counter: {b·a·H(x)} bucket by bucket, shuffled within each bucket, so the
+  //      counter cannot tell which of its IDs an answer belongs to (the bucket is the first byte
+  //      of the answer itself, which the counter sees anyway)
+  //   4. the counter counts answers found in {a·b·H(y)}
+
+  /** Cardinality mode: own chunk k reached the peer, which keeps its answer. */
+  markOwnChunkDelivered(k: number): void {
+    this.assertLive();
+    if (k !== this.ownChunksAccepted) throw new PsiProtocolError(`chunk ${k} delivered, expected chunk ${this.ownChunksAccepted}`);
+    const start = k * this.messageElements;
+    this.ownAnswered += Math.min(this.ids.size, start + this.messageElements) - start;
+    this.ownChunksAccepted++;
+  }
+
+  /** Cardinality mode, helper: the peer's doubly blinded list, in messages, shuffled within each bucket. */
+  async *answerChunks(): AsyncGenerator<{ header: PsiChunkHeader; elements: Uint8Array }> {
+    this.assertLive();
+    if (!this.peerStream.complete) throw new PsiProtocolError("cannot answer before the peer's whole list has arrived");
+    const total = this.peerStream.total;
+    const chunks = Math.ceil(total / this.messageElements);
+    const pending = new Uint8Array(this.messageElements * PSI_ELEMENT_BYTES);
+    let filled = 0;
+    let chunk = 0;
+    for (let b = 0; b < PSI_BUCKETS; b++) {
+      const bucket = this.peer.bucket(b);
+      shuffleEntries(bucket, PSI_ELEMENT_BYTES);
+      for (let i = 0; i < bucket.length; ) {
+        const take = Math.min(bucket.length - i, pending.length - filled);
+        pending.set(bucket.subarray(i, i + take), filled);
+        filled += take;
+        i += take;
+        if (filled === pending.length) {
+          yield { header: { chunk: chunk++, chunks, total }, elements: pending.slice(0, filled) };
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0) yield { header: { chunk: chunk++, chunks, total }, elements: pending.slice(0, filled) };
+  }
+
+  /** Cardinality mode, counter: one message of the peer's answers to our list. */
+  acceptAnswerChunk(header: PsiChunkHeader, packed: Uint8Array): void {
+    this.assertLive();
+    if (header?.total !== this.ids.size) throw new PsiProtocolError(`peer answers ${header?.total} elements, but our list has ${this.ids.size}`);
+    this.answerStream.check(header, packed);
+    this.answers ??= new BlindedSetStore(PSI_ELEMENT_BYTES, this.spillAboveBytes, this.spillDir);
+    this.answers.add(packed);
+  }
+
+  /** Cardinality mode, counter: |X ∩ Y|. */
+  async finishCardinality(): Promise<number> {
+    this.assertLive();
+    if (this.ownChunksAccepted !== this.chunkCount || !this.peerStream.complete || !this.answerStream.complete || !this.answers) {
+      throw new PsiProtocolError('PSI cardinality finished before the lists and the answers were exchanged');
+    }
+    try {
+      let count = 0;
+      for (let b = 0; b < PSI_BUCKETS; b++) {
+        const peer = this.peer.bucket(b);
+        const set = new Set<string>();
+        for (let i = 0; i < peer.length; i += PSI_ELEMENT_BYTES) set.add(peer.toString('latin1', i, i + PSI_ELEMENT_BYTES));
+        const answers = this.answers.bucket(b);
+        for (let i = 0; i < answers.length; i += PSI_ELEMENT_BYTES) if (set.has(answers.toString('latin1', i, i + PSI_ELEMENT_BYTES))) count++;
+        if (b % 16 === 15) await new Promise((r) => setImmediate(r));
+      }
+      return count;
+    } finally {
+      this.dispose();
+    }
+  }
+
   /** Wipes the secret scalar and removes spilled values; the session is unusable afterwards. Safe to call twice. */
   dispose(): void {
     this.disposed = true;
     this.scalar.fill(0);
     this.own.dispose();
     this.peer.dispose();
+    this.answers?.dispose();
   }
 
   private assertLive(): void {
     if (this.disposed) throw new PsiProtocolError('PSI session already finished or closed');
-  }
-
-  private checkPeerHeader(h: PsiChunkHeader): void {
-    const ok = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-    if (!h || !ok(h.total, 1, PSI_MAX_ELEMENTS) || !ok(h.chunks, 1, h.total) || !ok(h.chunk, 0, h.chunks - 1)) {
-      throw new PsiProtocolError('peer chunk header is malformed (chunk, chunks, total)');
-    }
-    if (!this.peerHeader) {
-      if (h.chunk !== 0) throw new PsiProtocolError(`peer stream starts at chunk ${h.chunk}, expected 0`);
-      this.peerHeader = { chunk: 0, chunks: h.chunks, total: h.total };
-      return;
-    }
-    if (h.total !== this.peerHeader.total || h.chunks !== this.peerHeader.chunks) {
-      throw new PsiProtocolError('peer changed its announced list size mid-stream');
-    }
-    if (h.chunk !== this.peerChunksSeen) throw new PsiProtocolError(`peer chunk ${h.chunk} arrived, expected chunk ${this.peerChunksSeen} (replayed or out of order)`);
   }
 }
 
@@ -274,14 +332,18 @@ export async function streamOneDirection(sender: EcdhPsiSession, receiver: EcdhP
 }
 
 /** The sender's loop: hash chunk k+1 while chunk k travels, accept each answer in order. */
-export async function pipelineChunks(sender: EcdhPsiSession, deliver: (k: number, blinded: Uint8Array) => Promise<Uint8Array>): Promise<void> {
+export async function pipelineChunks(
+  sender: EcdhPsiSession,
+  deliver: (k: number, blinded: Uint8Array) => Promise<Uint8Array>,
+  accept: (k: number, answer: Uint8Array) => void = (k, answer) => sender.acceptOwnChunk(k, answer),
+): Promise<void> {
   let next: Promise<Uint8Array> | undefined = sender.blindOwnChunk(0);
   try {
     for (let k = 0; k < sender.chunkCount; k++) {
       const blinded: Uint8Array = await next!;
       next = k + 1 < sender.chunkCount ? sender.blindOwnChunk(k + 1) : undefined;
       next?.catch(() => undefined); // awaited on the next turn; not unhandled if this one fails
-      sender.acceptOwnChunk(k, await deliver(k, blinded));
+      accept(k, await deliver(k, blinded));
     }
   } finally {
     await next?.catch(() => undefined);
@@ -307,22 +369,82 @@ function checkElementList(packed: Uint8Array, what: string): void {
   }
 }
 
-/** Fisher–Yates with 53-bit uniform draws from the OS CSPRNG. */
-function secureShuffle(n: number): Uint32Array {
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
+/** Uniform integers below a bound, from 53-bit draws of the OS CSPRNG (bias below 2^-20 for any list we accept). */
+function uniformDraw(): (bound: number) => number {
   const pool = new Uint32Array(8192);
   let at = pool.length;
-  for (let i = n - 1; i > 0; i--) {
+  return (bound) => {
     if (at + 2 > pool.length) {
       randomFillSync(pool);
       at = 0;
     }
-    const r = (pool[at++] * 2 ** 21 + (pool[at++] >>> 11)) / 2 ** 53;
-    const j = Math.floor(r * (i + 1));
+    return Math.floor(((pool[at++] * 2 ** 21 + (pool[at++] >>> 11)) / 2 ** 53) * bound);
+  };
+}
+
+/** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
+function secureShuffle(n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const draw = uniformDraw();
+  for (let i = n - 1; i > 0; i--) {
+    const j = draw(i + 1);
     const t = order[i];
     order[i] = order[j];
     order[j] = t;
   }
   return order;
+}
+
+/** Order and size checks for a stream of chunks from a peer. */
+class ChunkStream {
+  private header?: PsiChunkHeader;
+  private seen = 0;
+  private elements = 0;
+
+  constructor(private readonly what: string) {}
+
+  get total(): number {
+    return this.header?.total ?? 0;
+  }
+
+  get complete(): boolean {
+    return this.header !== undefined && this.elements === this.header.total;
+  }
+
+  /** Throws unless `packed` is the next chunk of a well-formed stream; counts it. */
+  check(h: PsiChunkHeader, packed: Uint8Array): void {
+    const ok = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+    if (!h || !ok(h.total, 1, PSI_MAX_ELEMENTS) || !ok(h.chunks, 1, h.total) || !ok(h.chunk, 0, h.chunks - 1)) {
+      throw new PsiProtocolError(`${this.what}: chunk header is malformed (chunk, chunks, total)`);
+    }
+    if (!this.header) {
+      if (h.chunk !== 0) throw new PsiProtocolError(`${this.what}: stream starts at chunk ${h.chunk}, expected 0`);
+      this.header = { chunk: 0, chunks: h.chunks, total: h.total };
+    } else {
+      if (h.total !== this.header.total || h.chunks !== this.header.chunks) throw new PsiProtocolError(`${this.what}: announced list size changed mid-stream`);
+      if (h.chunk !== this.seen) throw new PsiProtocolError(`${this.what}: chunk ${h.chunk} arrived, expected chunk ${this.seen} (replayed or out of order)`);
+    }
+    checkElementList(packed, `${this.what}, chunk ${h.chunk}`);
+    const n = packed.length / PSI_ELEMENT_BYTES;
+    if (n === 0) throw new PsiProtocolError(`${this.what}: chunk ${h.chunk} is empty`);
+    if (this.elements + n > h.total) throw new PsiProtocolError(`${this.what}: chunks hold more than the ${h.total} elements announced`);
+    if (h.chunk === h.chunks - 1 && this.elements + n !== h.total) {
+      throw new PsiProtocolError(`${this.what}: last chunk leaves the list at ${this.elements + n} elements, ${h.total} announced`);
+    }
+    this.seen++;
+    this.elements += n;
+  }
+}
+
+/** Fisher–Yates over fixed-size entries of a buffer, in place. */
+function shuffleEntries(buffer: Buffer, entryBytes: number): void {
+  const tmp = Buffer.allocUnsafe(entryBytes);
+  const draw = uniformDraw();
+  for (let i = buffer.length / entryBytes - 1; i > 0; i--) {
+    const j = draw(i + 1);
+    buffer.copy(tmp, 0, i * entryBytes, (i + 1) * entryBytes);
+    buffer.copy(buffer, i * entryBytes, j * entryBytes, (j + 1) * entryBytes);
+    tmp.copy(buffer, j * entryBytes);
+  }
 }

@@ -11,8 +11,8 @@ import { initTensorflow } from '../../ml/src/tf-backend';
 import type { AlignmentSpec, PeerEnvelope, PartyRole } from './messages';
 import { PartyModel, PartyNode } from './party-node';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
-import type { LrHyperparameters } from '../../ml/src/logistic';
-import { JobProgress, PartyChannel, SplitLrJob, SplitLrJobResult } from './split-lr-job';
+import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
+import { isSplitLrResult, JobProgress, JobResult, PartyChannel, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from './split-lr-job';
 import { randomUUID } from 'node:crypto';
 
 export interface RecordedMessage {
@@ -98,6 +98,17 @@ export interface TwoPartyJobOptions {
 
 /** A split-LR job between a bank (label) and an e-commerce party (features), in one process. */
 export async function runTwoPartyJob(o: TwoPartyJobOptions): Promise<{ federation: InProcessFederation; result: SplitLrJobResult }> {
+  const { federation, result } = await runTwoParty(o, 'split-lr');
+  if (!isSplitLrResult(result)) throw new Error('a split-lr job returned no model');
+  return { federation, result };
+}
+
+/** A cardinality-only PSI job (the bank learns how many IDs it shares), in one process. */
+export async function runTwoPartyCardinality(o: Omit<TwoPartyJobOptions, 'hyperparameters'>): Promise<{ federation: InProcessFederation; result: JobResult }> {
+  return runTwoParty({ ...o, hyperparameters: DEFAULT_LR_HYPERPARAMETERS }, 'psi-cardinality');
+}
+
+async function runTwoParty(o: TwoPartyJobOptions, model: SplitLrJobSpec['model']): Promise<{ federation: InProcessFederation; result: JobResult }> {
   const federation = await inProcessFederation(
     [
       { partyId: 'bank', role: 'label' },
@@ -109,7 +120,7 @@ export async function runTwoPartyJob(o: TwoPartyJobOptions): Promise<{ federatio
   const result = await new SplitLrJob(
     {
       jobId: randomUUID(),
-      model: 'split-lr',
+      model,
       hyperparameters: o.hyperparameters,
       alignment: o.alignment,
       parties: [

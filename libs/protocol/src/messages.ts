@@ -17,6 +17,8 @@ export const Commands = {
   psiExchange: 'psi.exchange',
   psiFinish: 'psi.finish',
   psiProgress: 'psi.progress',
+  /** Cardinality mode: the feature party streams its shuffled answers to the label party. */
+  psiAnswer: 'psi.answer',
   heKeys: 'he.keys',
   lrForward: 'lr.forward',
   lrResidual: 'lr.residual',
@@ -32,6 +34,7 @@ export const Commands = {
 /** Party -> party message patterns. */
 export const PeerTypes = {
   psiBlinded: 'peer.psi.blinded',
+  psiAnswers: 'peer.psi.answers',
   lrForward: 'peer.lr.forward',
   lrResidual: 'peer.lr.residual',
   lrLogits: 'peer.lr.logits',
@@ -64,6 +67,8 @@ export interface PrepareCommand {
 
 export interface AlignmentSpec {
   readonly idRules: readonly IdRule[];
+  /** `cardinality`: the label party learns only how many IDs are shared; nobody learns which. */
+  readonly output?: 'intersection' | 'cardinality';
 }
 
 export interface PrepareReply {

@@ -112,6 +112,7 @@ interface Outbox {
 class PartyJob {
   table?: PartyTable;
   psi?: EcdhPsiSession;
+  psiOutput: 'intersection' | 'cardinality' = 'intersection';
   aligned?: {
     rows: number;
     matrix: Float64Array;
@@ -244,16 +245,32 @@ export class PartyNode {
         const session = this.requirePsi(job);
         const peer = String(body.peer);
         // One signed message per chunk, in order; the next chunk is hashed while one travels.
-        await pipelineChunks(session, async (k, blinded) => {
-          const reply = await this.send<{ doubleBlinded: Uint8Array }>(job, peer, PeerTypes.psiBlinded, { ...session.header(k), blinded }, out);
-          return reply.doubleBlinded;
-        });
+        const deliver = async (k: number, blinded: Uint8Array) =>
+          (await this.send<{ doubleBlinded: Uint8Array }>(job, peer, PeerTypes.psiBlinded, { ...session.header(k), blinded }, out)).doubleBlinded;
+        if (job.psiOutput === 'cardinality') {
+          // The peer keeps its answers: a returned answer would tell us which of our IDs are shared.
+          await pipelineChunks(session, deliver, (k, answer) => {
+            if (!(answer instanceof Uint8Array) || answer.length !== 0) throw new PartyError(`${peer} returned blinded values in a cardinality-only job: refused`);
+            session.markOwnChunkDelivered(k);
+          });
+        } else {
+          await pipelineChunks(session, deliver);
+        }
+        return {};
+      }
+      case Commands.psiAnswer: {
+        if (job.psiOutput !== 'cardinality' || job.role !== 'feature') throw new PartyError(`${Commands.psiAnswer} is only for the feature party of a cardinality-only job`);
+        const session = this.requirePsi(job);
+        for await (const { header, elements } of session.answerChunks()) {
+          await this.send(job, this.labelParty(job), PeerTypes.psiAnswers, { ...header, elements }, out);
+        }
         return {};
       }
       case Commands.psiProgress:
         // Counts only: how far this party's own list and the peer's list are through blinding.
         return job.psi ? { ...job.psi.progress() } : {};
       case Commands.psiFinish:
+        if (job.psiOutput === 'cardinality') return this.finishCardinality(job);
         return await this.finishPsi(job);
       case Commands.heKeys:
         await this.installKeys(job, body.bundle as CkksPublicBundle, Number(body.stride));
@@ -337,8 +354,13 @@ export class PartyNode {
     switch (envelope.type) {
       case PeerTypes.psiBlinded:
         return this.requirePsi(job)
-          .blindPeerChunk({ chunk: body.chunk, chunks: body.chunks, total: body.total } as PsiChunkHeader, body.blinded as Uint8Array)
-          .then((doubleBlinded) => ({ doubleBlinded }));
+          .blindPeerChunk(chunkHeader(body), body.blinded as Uint8Array)
+          // Cardinality mode: keep the answer (the feature party later sends them all, shuffled).
+          .then((doubleBlinded) => ({ doubleBlinded: job.psiOutput === 'cardinality' ? new Uint8Array(0) : doubleBlinded }));
+      case PeerTypes.psiAnswers:
+        if (job.psiOutput !== 'cardinality' || job.role !== 'label') throw new PartyError(`${PeerTypes.psiAnswers} is only for the label party of a cardinality-only job`);
+        this.requirePsi(job).acceptAnswerChunk(chunkHeader(body), body.elements as Uint8Array);
+        return {};
       case PeerTypes.lrForward:
         job.put(`forward:${body.epoch}:${body.batch}:${envelope.from}`, body.chunks);
         return null;
@@ -378,9 +400,13 @@ export class PartyNode {
       throw new PartyError(`a feature party takes no label column (got "${cmd.data.labelColumn}")`);
     }
     const file = this.resolveData(cmd.data?.path);
+    const output = cmd.alignment?.output ?? 'intersection';
+    if (output !== 'intersection' && output !== 'cardinality') throw new PartyError(`job ${cmd.jobId}: unknown PSI output "${String(output).slice(0, 24)}"`);
+    const cardinalityOnly = output === 'cardinality';
     let table = await loadPartyTable(file, {
       idColumn: cmd.data.idColumn ?? 'id',
-      labelColumn: this.o.role === 'label' ? (cmd.data.labelColumn ?? 'y') : undefined,
+      // A feasibility count needs no labels.
+      labelColumn: this.o.role === 'label' && !cardinalityOnly ? (cmd.data.labelColumn ?? 'y') : undefined,
     });
     let idRules: IdRule[];
     try {
@@ -390,6 +416,7 @@ export class PartyNode {
     }
     if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
+    job.psiOutput = cardinalityOnly ? 'cardinality' : 'intersection';
     job.table = table;
     job.psi = new EcdhPsiSession(this.o.psiEngine, table.ids, psiDomainTag(cmd.jobId));
     this.jobs.set(cmd.jobId, job);
@@ -413,6 +440,18 @@ export class PartyNode {
       const pinned = this.o.pinnedKeys?.get(r.partyId);
       if (pinned && pinned !== r.publicKey) throw new PartyError(`the job's roster key for ${r.partyId} differs from the key configured at ${this.o.partyId}`);
     }
+  }
+
+  /** Cardinality mode: the label party counts; the feature party has nothing to report. */
+  private async finishCardinality(job: PartyJob): Promise<Record<string, unknown>> {
+    const session = this.requirePsi(job);
+    job.psi = undefined;
+    job.table = undefined;
+    if (job.role === 'feature') {
+      session.dispose();
+      return { size: null };
+    }
+    return { size: await session.finishCardinality() };
   }
 
   private async finishPsi(job: PartyJob): Promise<Record<string, unknown>> {
@@ -539,4 +578,8 @@ function asSplit(value: unknown): Split {
 
 function scoreMetrics(logits: Float64Array, rows: Int32Array, labels: Uint8Array): BinaryMetrics {
   return binaryMetrics(logits.map(sigmoid), Uint8Array.from(rows, (r) => labels[r]));
+}
+
+function chunkHeader(body: Record<string, unknown>): PsiChunkHeader {
+  return { chunk: Number(body.chunk), chunks: Number(body.chunks), total: Number(body.total) };
 }

@@ -46,7 +46,8 @@ export interface JobPartySpec {
 
 export interface SplitLrJobSpec {
   readonly jobId: string;
-  readonly model: 'split-lr';
+  /** `psi-cardinality`: a feasibility check that stops after alignment with the count only. */
+  readonly model: 'split-lr' | 'psi-cardinality';
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;
@@ -87,6 +88,19 @@ export interface SplitLrJobResult {
   readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
   readonly decryptions: number;
   readonly bytesPerEpoch: number;
+}
+
+/** A cardinality-only job's result: how many IDs the parties share, and nothing about which. */
+export interface PsiCardinalityResult {
+  readonly model: 'psi-cardinality';
+  readonly intersection: number;
+  readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
+}
+
+export type JobResult = SplitLrJobResult | PsiCardinalityResult;
+
+export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
+  return (result as PsiCardinalityResult).model !== 'psi-cardinality';
 }
 
 export interface SplitLrJobHooks {
@@ -137,8 +151,9 @@ export class SplitLrJob {
     this.features = features.map((f) => this.channel(f.partyId));
   }
 
-  async run(): Promise<SplitLrJobResult> {
+  async run(): Promise<JobResult> {
     const { jobId, hyperparameters: hp } = this.spec;
+    const cardinalityOnly = this.spec.model === 'psi-cardinality';
     const all = [this.label, ...this.features];
     let completed = false;
     try {
@@ -161,7 +176,7 @@ export class SplitLrJob {
       await settleAll(
         this.spec.parties.map(async (p) => {
           const reply = (await this.call(this.channel(p.partyId), Commands.prepare, {
-            jobId, role: p.role, data: p.data, roster, hyperparameters: hp, alignment: this.spec.alignment ?? { idRules: [] },
+            jobId, role: p.role, data: p.data, roster, hyperparameters: hp, alignment: { idRules: this.spec.alignment?.idRules ?? [], output: cardinalityOnly ? 'cardinality' : 'intersection' },
           })) as unknown as PrepareReply;
           prepared.set(p.partyId, reply);
           await this.hooks.audit({
@@ -181,6 +196,19 @@ export class SplitLrJob {
         await psiProgress.finalReport();
       } finally {
         psiProgress.stop();
+      }
+      const datasets = () =>
+        Object.fromEntries([...prepared].map(([id, p]) => [id, { rows: p.rows, columns: p.columns, contentSha256: p.contentSha256, source: p.source }]));
+      if (cardinalityOnly) {
+        // The feature party sends the label party its answers, shuffled; the label party counts.
+        await this.call(feature, Commands.psiAnswer, { jobId });
+        const counted = await this.call(this.label, Commands.psiFinish, { jobId });
+        await this.call(feature, Commands.psiFinish, { jobId });
+        const intersection = Number(counted.size);
+        if (!Number.isInteger(intersection) || intersection < 0) throw new PartyCallError(this.label.partyId, Commands.psiFinish, 'reported no valid count');
+        await this.hooks.audit({ step: 'psi.result', sender: this.label.partyId, receiver: COORDINATOR_ID, detail: { intersection, output: 'cardinality' } });
+        completed = true;
+        return { model: 'psi-cardinality', intersection, datasets: datasets() };
       }
       const finished = await Promise.all(all.map((c) => this.call(c, Commands.psiFinish, { jobId })));
       const sizes = new Set(finished.map((f) => f.size));
@@ -226,9 +254,7 @@ export class SplitLrJob {
         return {
           intersection, trainRows, validationRows, train, validation, labelOnly, epochs,
           backend: prepared.get(this.label.partyId)!.backend,
-          datasets: Object.fromEntries(
-            [...prepared].map(([id, p]) => [id, { rows: p.rows, columns: p.columns, contentSha256: p.contentSha256, source: p.source }]),
-          ),
+          datasets: datasets(),
           decryptions: this.decryptions,
           bytesPerEpoch: this.bytesPerEpoch,
         };

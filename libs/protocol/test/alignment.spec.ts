@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { SeededRandom } from '../../data/src/seeded-random';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import { runTwoPartyJob } from '../src/in-process-federation';
+import { runTwoPartyCardinality, runTwoPartyJob } from '../src/in-process-federation';
 import type { JobProgress } from '../src/split-lr-job';
 
 const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 1, batchSize: 64 };
@@ -73,6 +73,22 @@ describe('alignment in a split-LR job', () => {
         expect(trail.includes(form)).toBe(false);
       }
     }
+  }, 120_000);
+
+  it('counts shared IDs without revealing them (cardinality only), and needs no label column', async () => {
+    const audit: AuditEventInput[] = [];
+    const { federation, result } = await runTwoPartyCardinality({
+      dataRoot: dir,
+      guest: 'bank.csv',
+      host: 'shop.csv',
+      labelColumn: 'no-such-column',
+      alignment: { idRules: ['phone:86'] },
+      audit: (e) => audit.push(e),
+    });
+    expect(result).toEqual({ model: 'psi-cardinality', intersection: SHARED, datasets: expect.any(Object) });
+    expect(audit.map((e) => e.step)).not.toContain('he.keys');
+    const wire = federation.wire.map((m) => Buffer.from(m.bytes).toString('latin1')).join('\n');
+    for (const c of canaries) expect(wire.includes(c)).toBe(false);
   }, 120_000);
 
   it('finds no shared rows without the rules, and says so', async () => {

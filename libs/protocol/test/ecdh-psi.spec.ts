@@ -102,13 +102,50 @@ describe(EcdhPsiSession.name, () => {
     const r = receiver();
     await r.blindPeerChunk({ chunk: 0, chunks: 3, total: 10 }, chunks[0]);
     await expect(r.blindPeerChunk({ chunk: 0, chunks: 3, total: 10 }, chunks[0])).rejects.toThrow('replayed or out of order');
-    await expect(r.blindPeerChunk({ chunk: 1, chunks: 3, total: 12 }, chunks[1])).rejects.toThrow('changed its announced list size');
+    await expect(r.blindPeerChunk({ chunk: 1, chunks: 3, total: 12 }, chunks[1])).rejects.toThrow('announced list size changed mid-stream');
     await r.blindPeerChunk({ chunk: 1, chunks: 3, total: 10 }, chunks[1]);
     await expect(r.blindPeerChunk({ chunk: 2, chunks: 3, total: 10 }, chunks[0])).rejects.toThrow('hold more than the 10 elements announced');
     const short = receiver();
-    await expect(short.blindPeerChunk({ chunk: 0, chunks: 1, total: 10 }, chunks[0])).rejects.toThrow("peer's last chunk leaves its list at 4 elements, 10 announced");
+    await expect(short.blindPeerChunk({ chunk: 0, chunks: 1, total: 10 }, chunks[0])).rejects.toThrow('peer: last chunk leaves the list at 4 elements, 10 announced');
     // A peer that stops mid-stream: finishing is refused, not a partial intersection.
     await expect(r.finish()).rejects.toThrow('before both directions');
+  });
+
+  it('cardinality mode: the counter learns |X ∩ Y| from answers it cannot link to its IDs', async () => {
+    const dst = psiDomainTag('job-count');
+    const x = Array.from({ length: 1500 }, (_, i) => `c${i}`);
+    const y = Array.from({ length: 700 }, (_, i) => `c${i * 3}`); // 500 of them below 1500
+    const options = { messageElements: 512 };
+    const counter = new EcdhPsiSession(inline, x, dst, options);
+    const helper = new EcdhPsiSession(inline, y, dst, options);
+    const kept: Uint8Array[] = [];
+    for (let k = 0; k < counter.chunkCount; k++) {
+      kept.push(await helper.blindPeerChunk(counter.header(k), await counter.blindOwnChunk(k)));
+      counter.markOwnChunkDelivered(k);
+    }
+    for (let k = 0; k < helper.chunkCount; k++) {
+      await counter.blindPeerChunk(helper.header(k), await helper.blindOwnChunk(k));
+      helper.markOwnChunkDelivered(k);
+    }
+    const answers: Uint8Array[] = [];
+    for await (const { header, elements } of helper.answerChunks()) {
+      counter.acceptAnswerChunk(header, elements);
+      answers.push(elements);
+    }
+    // The answers are the helper's doubly blinded values of our list, but in another order.
+    const hex = (parts: Uint8Array[]) => parts.flatMap((p) => Array.from({ length: p.length / 32 }, (_, i) => Buffer.from(p.subarray(i * 32, i * 32 + 32)).toString('hex')));
+    expect(new Set(hex(answers))).toEqual(new Set(hex(kept)));
+    expect(hex(answers)).not.toEqual(hex(kept));
+    expect(await counter.finishCardinality()).toBe(500);
+  });
+
+  it('cardinality mode refuses answers of the wrong size and counting before the answers are in', async () => {
+    const dst = psiDomainTag('j');
+    const counter = new EcdhPsiSession(inline, ['a', 'b'], dst);
+    expect(() => counter.acceptAnswerChunk({ chunk: 0, chunks: 1, total: 3 }, new Uint8Array(96))).toThrow('peer answers 3 elements, but our list has 2');
+    await expect(counter.finishCardinality()).rejects.toThrow('before the lists and the answers were exchanged');
+    const helper = new EcdhPsiSession(inline, ['a'], dst);
+    await expect(helper.answerChunks().next()).rejects.toThrow("before the peer's whole list has arrived");
   });
 
   it('names the first bad element of a peer chunk processed by worker threads', async () => {

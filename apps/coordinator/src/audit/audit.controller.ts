@@ -6,6 +6,7 @@ import { IsDate, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
 import type { Response } from 'express';
 import type { ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
 import { PSI_HASH_SUITE } from '../../../../libs/crypto/src/psi-group';
+import { isSplitLrResult } from '../../../../libs/protocol/src/split-lr-job';
 import { Roles } from '../auth/roles.decorator';
 import { PageQueryDto } from '../jobs/dto/create-job.dto';
 import { JobsService } from '../jobs/jobs.service';
@@ -89,6 +90,7 @@ export class AuditController {
 }
 
 function summary(result: NonNullable<Awaited<ReturnType<JobsService['get']>>['result']>) {
+  if (!isSplitLrResult(result)) return { intersection: result.intersection, cardinalityOnly: true, seconds: result.seconds };
   return {
     intersection: result.intersection,
     trainAuc: result.train.auc,

@@ -20,7 +20,8 @@ import {
   JobProgress,
   PartyCallError,
   SplitLrJob,
-  SplitLrJobResult,
+  isSplitLrResult,
+  JobResult,
   SplitLrJobSpec,
 } from '../../../../libs/protocol/src/split-lr-job';
 import { CoordinatorConfig } from '../config/coordinator.config';
@@ -40,7 +41,7 @@ export interface JobView {
   readonly alignment: AlignmentSpec;
   readonly progress: JobProgress | Record<string, never>;
   readonly epochs: EpochSummary[];
-  readonly result: (SplitLrJobResult & { seconds: number }) | null;
+  readonly result: (JobResult & { seconds: number }) | null;
   readonly error: string | null;
   readonly failedParty: string | null;
   readonly createdAt: Date;
@@ -276,7 +277,7 @@ export class JobsService implements OnApplicationBootstrap {
       await live.writes;
       const seconds = (Date.now() - started) / 1000;
       await this.jobs.update({ id }, { result: { ...result, seconds }, progress: { progress: live.progress, epochs: live.epochs } });
-      await this.setState(id, 'succeeded', { seconds, trainAuc: result.train.auc });
+      await this.setState(id, 'succeeded', isSplitLrResult(result) ? { seconds, trainAuc: result.train.auc } : { seconds, intersection: result.intersection });
     } catch (e) {
       live.row = undefined;
       await live.writes;

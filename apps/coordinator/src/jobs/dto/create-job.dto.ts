@@ -119,9 +119,9 @@ export class AlignmentDto {
 }
 
 export class CreateJobDto {
-  @ApiProperty({ enum: ['split-lr'] })
-  @IsIn(['split-lr'])
-  model!: 'split-lr';
+  @ApiProperty({ enum: ['split-lr', 'psi-cardinality'], description: 'psi-cardinality: a feasibility check; the result is the number of shared IDs only' })
+  @IsIn(['split-lr', 'psi-cardinality'])
+  model!: 'split-lr' | 'psi-cardinality';
 
   @ApiProperty({ type: [JobPartyDto] })
   @ValidateNested({ each: true })
