@@ -191,6 +191,7 @@ export class EcdhPsiSession {
       if (e instanceof PsiGroupError) throw new PsiProtocolError(`peer chunk ${header.chunk}: ${e.message.replace(/^peer element (\d+)/, (_, i) => `peer element ${offset + Number(i)}`)}`);
       throw e;
     }
+    this.assertLive(); // closed while the engine worked: keep nothing (and spill nothing)
     this.peer.add(doubled);
     this.peerDone += n;
     return doubled;
@@ -208,9 +209,7 @@ export class EcdhPsiSession {
       let keys = Buffer.alloc(1024 * PSI_ELEMENT_BYTES);
       let count = 0;
       for (let b = 0; b < PSI_BUCKETS; b++) {
-        const peer = this.peer.bucket(b);
-        const set = new Set<string>();
-        for (let i = 0; i < peer.length; i += PSI_ELEMENT_BYTES) set.add(peer.toString('latin1', i, i + PSI_ELEMENT_BYTES));
+        const set = this.peerBucketSet(b);
         const own = this.own.bucket(b);
         for (let i = 0; i < own.length; i += OWN_ENTRY_BYTES) {
           if (!set.has(own.toString('latin1', i, i + PSI_ELEMENT_BYTES))) continue;
@@ -295,9 +294,7 @@ export class EcdhPsiSession {
     try {
       let count = 0;
       for (let b = 0; b < PSI_BUCKETS; b++) {
-        const peer = this.peer.bucket(b);
-        const set = new Set<string>();
-        for (let i = 0; i < peer.length; i += PSI_ELEMENT_BYTES) set.add(peer.toString('latin1', i, i + PSI_ELEMENT_BYTES));
+        const set = this.peerBucketSet(b);
         const answers = this.answers.bucket(b);
         for (let i = 0; i < answers.length; i += PSI_ELEMENT_BYTES) if (set.has(answers.toString('latin1', i, i + PSI_ELEMENT_BYTES))) count++;
         if (b % 16 === 15) await new Promise((r) => setImmediate(r));
@@ -315,6 +312,14 @@ export class EcdhPsiSession {
     this.own.dispose();
     this.peer.dispose();
     this.answers?.dispose();
+  }
+
+  /** The peer's doubly blinded values in bucket b, as a set of 32-character latin1 keys. */
+  private peerBucketSet(b: number): Set<string> {
+    const peer = this.peer.bucket(b);
+    const set = new Set<string>();
+    for (let i = 0; i < peer.length; i += PSI_ELEMENT_BYTES) set.add(peer.toString('latin1', i, i + PSI_ELEMENT_BYTES));
+    return set;
   }
 
   private assertLive(): void {

@@ -2,7 +2,8 @@
  * The coordinator's side of one split-LR job, top to bottom: the roster (each party's signing
  * key), alignment by PSI, key generation, the training rounds, evaluation. It talks to parties only through PartyChannel and records
  * every step and every message (digest and size, never content) through `audit`, awaiting each
- * write before moving on, so the protocol never runs ahead of its audit trail.
+ * write before moving on, so the protocol never runs ahead of its audit trail. A job with model
+ * `psi-cardinality` stops after alignment: the label party counts, and the result is that count.
  *
  * One training round (mini-batch b of epoch e), as the coordinator drives it:
  *   1. every feature party: lr.forward    (sends Enc(u_f/4) to the label party)
