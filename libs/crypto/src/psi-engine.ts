@@ -4,6 +4,7 @@
  * chunks so the service stays responsive); `WorkerPsiEngine` spreads the chunks over worker
  * threads, one per core, with libsodium in each. Both produce byte-identical results.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -26,9 +27,10 @@ export interface PsiEngine {
   hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array>;
   /**
    * scalar · e for every element of a peer's packed list, in order.
+   * @param firstIndex the first element's index in the peer's whole list, for error messages
    * @throws PsiGroupError naming the first element index that is invalid or of low order.
    */
-  blind(scalar: Uint8Array, packed: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array>;
+  blind(scalar: Uint8Array, packed: Uint8Array, firstIndex?: number): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -86,14 +88,12 @@ export class InlinePsiEngine implements PsiEngine {
     return out;
   }
 
-  async blind(scalar: Uint8Array, packed: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+  async blind(scalar: Uint8Array, packed: Uint8Array, firstIndex = 0): Promise<Uint8Array> {
     checkPacked(packed);
     const out = new Uint8Array(packed.length);
     const step = PSI_CHUNK_ELEMENTS * PSI_ELEMENT_BYTES;
     for (let start = 0; start < packed.length; start += step) {
-      const chunk = packed.subarray(start, start + step);
-      out.set(blindChunk(this.group, scalar, chunk, start / PSI_ELEMENT_BYTES), start);
-      onProgress?.((start + chunk.length) / PSI_ELEMENT_BYTES);
+      out.set(blindChunk(this.group, scalar, packed.subarray(start, start + step), firstIndex + start / PSI_ELEMENT_BYTES), start);
       await yieldToEventLoop();
     }
     return out;
@@ -158,7 +158,7 @@ export class WorkerPsiEngine implements PsiEngine {
   }
 
   randomScalar(): Uint8Array {
-    return new SodiumX25519Group().randomScalar();
+    return new Uint8Array(randomBytes(32));
   }
 
   async hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
@@ -178,20 +178,14 @@ export class WorkerPsiEngine implements PsiEngine {
     return out;
   }
 
-  async blind(scalar: Uint8Array, packed: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+  async blind(scalar: Uint8Array, packed: Uint8Array, firstIndex = 0): Promise<Uint8Array> {
     checkPacked(packed);
     const out = new Uint8Array(packed.length);
     const step = PSI_CHUNK_ELEMENTS * PSI_ELEMENT_BYTES;
-    let done = 0;
     const chunks: Promise<void>[] = [];
     for (let start = 0; start < packed.length; start += step) {
       const chunk = packed.slice(start, start + step);
-      chunks.push(
-        this.run(scalar, { op: 'blind', packed: chunk, offset: start / PSI_ELEMENT_BYTES }).then((r) => {
-          out.set(r, start);
-          onProgress?.((done += r.length / PSI_ELEMENT_BYTES));
-        }),
-      );
+      chunks.push(this.run(scalar, { op: 'blind', packed: chunk, offset: firstIndex + start / PSI_ELEMENT_BYTES }).then((r) => out.set(r, start)));
     }
     await settleAll(chunks);
     return out;

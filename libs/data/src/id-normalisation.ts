@@ -25,6 +25,8 @@ export type IdRule = 'trim' | 'nfkc' | 'lowercase' | 'uppercase' | 'strip-separa
 const SIMPLE_RULES = ['trim', 'nfkc', 'lowercase', 'uppercase', 'strip-separators', 'sha256'] as const;
 export const ID_RULE_NAMES = [...SIMPLE_RULES, 'phone:<country code>'] as const;
 const PHONE_RULE = /^phone:([1-9][0-9]{0,2})$/;
+/** One valid rule, for validating requests at the edge (the same rules parseIdRules accepts). */
+export const ID_RULE_PATTERN = new RegExp(`^(${SIMPLE_RULES.join('|')}|phone:[1-9][0-9]{0,2})$`);
 export const MAX_ID_RULES = 16;
 
 /** Validates a rule list from a job spec; throws a RangeError naming the offending entry. */

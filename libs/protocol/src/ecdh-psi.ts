@@ -184,11 +184,10 @@ export class EcdhPsiSession {
     this.peerStream.check(header, peerBlinded);
     const n = peerBlinded.length / PSI_ELEMENT_BYTES;
     let doubled: Uint8Array;
-    const offset = this.peerDone;
     try {
-      doubled = await this.engine.blind(this.scalar, peerBlinded);
+      doubled = await this.engine.blind(this.scalar, peerBlinded, this.peerDone);
     } catch (e) {
-      if (e instanceof PsiGroupError) throw new PsiProtocolError(`peer chunk ${header.chunk}: ${e.message.replace(/^peer element (\d+)/, (_, i) => `peer element ${offset + Number(i)}`)}`);
+      if (e instanceof PsiGroupError) throw new PsiProtocolError(`peer chunk ${header.chunk}: ${e.message}`);
       throw e;
     }
     this.assertLive(); // closed while the engine worked: keep nothing (and spill nothing)

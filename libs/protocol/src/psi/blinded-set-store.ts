@@ -16,7 +16,6 @@ export class BlindedSetStore {
   private readonly buffered: Buffer[][];
   private bufferedBytes = 0;
   private dir?: string;
-  private entries = 0;
 
   /**
    * @param entryBytes bytes per entry: the 32-byte element, plus any fixed-size payload after it
@@ -28,14 +27,6 @@ export class BlindedSetStore {
     private readonly spillRoot: string = os.tmpdir(),
   ) {
     this.buffered = Array.from({ length: PSI_BUCKETS }, () => []);
-  }
-
-  get size(): number {
-    return this.entries;
-  }
-
-  get spilled(): boolean {
-    return this.dir !== undefined;
   }
 
   /** Appends packed entries (a multiple of entryBytes). */
@@ -53,7 +44,6 @@ export class BlindedSetStore {
     }
     parts.forEach((part, b) => part.length > 0 && this.buffered[b].push(part));
     this.bufferedBytes += packed.length;
-    this.entries += count;
     if (this.bufferedBytes > this.spillAboveBytes) this.flush();
   }
 

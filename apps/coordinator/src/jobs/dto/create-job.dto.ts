@@ -1,7 +1,7 @@
 /** The body of POST /jobs, validated at the edge: every rejection names the field. */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { MAX_ID_RULES } from '../../../../../libs/data/src/id-normalisation';
+import { ID_RULE_NAMES, ID_RULE_PATTERN, MAX_ID_RULES } from '../../../../../libs/data/src/id-normalisation';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -111,10 +111,7 @@ export class AlignmentDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_ID_RULES)
-  @Matches(/^(trim|nfkc|lowercase|uppercase|strip-separators|sha256|phone:[1-9][0-9]{0,2})$/, {
-    each: true,
-    message: '$property entries must be one of trim, nfkc, lowercase, uppercase, strip-separators, sha256, phone:<1-3 digit country code>',
-  })
+  @Matches(ID_RULE_PATTERN, { each: true, message: `$property entries must be one of ${ID_RULE_NAMES.join(', ')}` })
   idRules?: string[];
 }
 
