@@ -17,10 +17,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { DataSource } from 'typeorm';
 import { AuditStore } from '../libs/audit/src/audit-store';
 import { verifyTrail } from '../libs/audit/src/audit-verifier';
-import { openDatabase } from '../libs/audit/src/database';
+import { createScratchDatabase, openDatabase } from '../libs/audit/src/database';
 import { utf8ToBytes } from '@noble/hashes/utils';
 import { createPsiEngine } from '../libs/crypto/src/psi-engine';
 import { loadSodium, SodiumX25519Group } from '../libs/crypto/src/psi-group';
@@ -205,13 +204,8 @@ async function benchAudit(argv: string[]): Promise<Record<string, unknown>> {
   const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   // The audit table refuses DELETE and TRUNCATE, so the bench writes into a database of its own
   // and drops it afterwards.
-  const scratch = `vfl_bench_audit_${process.pid}`;
-  const admin = new DataSource({ type: 'postgres', url: server });
-  await admin.initialize();
-  await admin.query(`CREATE DATABASE ${scratch}`);
-  const url = new URL(server);
-  url.pathname = `/${scratch}`;
-  const ds = await openDatabase(url.toString());
+  const scratch = await createScratchDatabase(server, `vfl_bench_audit_${process.pid}`);
+  const ds = await openDatabase(scratch.url);
   try {
     const store = new AuditStore(ds);
     const jobIds = Array.from({ length: jobs }, () => randomUUID());
@@ -243,8 +237,7 @@ async function benchAudit(argv: string[]): Promise<Record<string, unknown>> {
     return out;
   } finally {
     await ds.destroy();
-    await admin.query(`DROP DATABASE IF EXISTS ${scratch}`);
-    await admin.destroy();
+    await scratch.drop();
   }
 }
 

@@ -15,6 +15,9 @@ export interface LaunchedParty {
   readonly partyId: string;
   readonly role: 'label' | 'feature';
   readonly dataRoot: string;
+  /** The party's own audit database; unset, the party starts an embedded one (in `pgliteDir`, or in memory). */
+  readonly databaseUrl?: string;
+  readonly pgliteDir?: string;
 }
 
 export interface LaunchOptions {
@@ -102,6 +105,9 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
         PARTY_SIGNING_KEY: identities.get(p.partyId)!,
         VFL_DATA_ROOT: p.dataRoot,
         VFL_MODEL_DIR: path.join(o.workDir, 'models', p.partyId),
+        // Set even when empty: a party must not inherit the coordinator's database settings.
+        DATABASE_URL: p.databaseUrl ?? '',
+        VFL_PGLITE_DIR: p.pgliteDir ?? '',
         ...o.partyEnv,
       });
     }

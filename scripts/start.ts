@@ -52,8 +52,9 @@ async function main(): Promise<void> {
     ports: { coordinator: port, parties: { bank: 7101, ecommerce: 7102 } },
     coordinatorEnv: process.env.DATABASE_URL ? {} : { VFL_PGLITE_DIR: path.join(STATE, 'pgdata') },
     parties: [
-      { partyId: 'bank', role: 'label', dataRoot: bankData },
-      { partyId: 'ecommerce', role: 'feature', dataRoot: shopData },
+      // Each party keeps its own audit log, in an embedded PostgreSQL of its own.
+      { partyId: 'bank', role: 'label', dataRoot: bankData, pgliteDir: path.join(STATE, 'bank-audit') },
+      { partyId: 'ecommerce', role: 'feature', dataRoot: shopData, pgliteDir: path.join(STATE, 'ecommerce-audit') },
     ],
   });
   console.log(`coordinator  ${federation.coordinatorUrl}   (API docs: ${federation.coordinatorUrl}/docs)`);

@@ -2,10 +2,12 @@
 /**
  * `npm run vfl -- <command>`: the operator's and auditor's command line.
  *
- *   audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--json]
+ *   audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--party ID=URL ...] [--json]
  *       Recomputes the audit hash chains in the coordinator's database (DATABASE_URL), checks the
  *       coordinator's signed chain heads (only keys given with --trust-key count, when any are
- *       given: see GET /health for the coordinator's key) and names the first broken link.
+ *       given: see GET /health for the coordinator's key) and names the first broken link. Each
+ *       --party names a party's own audit database: its log is verified against the party's
+ *       roster key and cross-checked, message by message, against the coordinator's trail.
  *       Exit status 0 when valid, 1 when broken, 2 on a usage error.
  *
  *   job submit FILE | job status ID | job watch ID | job cancel ID | job retry ID | job metrics ID | job list
@@ -18,9 +20,10 @@ import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../libs/audit/src/database';
 import { verifyTrail } from '../libs/audit/src/audit-verifier';
+import { crossCheckParties, PartyLog } from '../libs/audit/src/party-cross-check';
 
 const HELP = `usage:
-  npm run vfl -- audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--json]
+  npm run vfl -- audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--party ID=URL ...] [--json]
   npm run vfl -- job submit FILE|status ID|watch ID|cancel ID|retry ID|metrics ID|list [--json]
       (VFL_API_URL, default http://127.0.0.1:8080; VFL_API_KEY)`;
 
@@ -29,7 +32,18 @@ class UsageError extends Error {}
 async function auditVerify(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { job: { type: 'string' }, 'trust-key': { type: 'string', multiple: true }, 'database-url': { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      job: { type: 'string' },
+      'trust-key': { type: 'string', multiple: true },
+      'database-url': { type: 'string' },
+      party: { type: 'string', multiple: true },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const partyUrls = (values.party ?? []).map((p) => {
+    const m = /^([A-Za-z0-9_-]{1,64})=(postgres(?:ql)?:\/\/.+)$/.exec(p);
+    if (!m) throw new UsageError(`--party expects ID=postgres://… (a party's own audit database), got "${p.replace(/:[^:@/]*@/, ':***@')}"`);
+    return { partyId: m[1], url: m[2] };
   });
   const trustedKeys = values['trust-key'];
   for (const key of trustedKeys ?? []) if (!/^[0-9a-fA-F]{64}$/.test(key)) throw new UsageError(`--trust-key expects 64 hex characters, got "${key}"`);
@@ -40,26 +54,41 @@ async function auditVerify(argv: string[]): Promise<number> {
   }
   const ds = new DataSource(dataSourceOptions(url));
   await ds.initialize();
+  const partyLogs: PartyLog[] = [];
   try {
+    for (const p of partyUrls) {
+      const partyDs = new DataSource(dataSourceOptions(p.url, { schema: 'party' }));
+      await partyDs.initialize();
+      partyLogs.push({ partyId: p.partyId, ds: partyDs });
+    }
     const started = Date.now();
-    const result = await verifyTrail(ds, { jobIds: values.job ? [values.job] : undefined, trustedKeys });
+    const jobIds = values.job ? [values.job] : undefined;
+    const trail = await verifyTrail(ds, { jobIds, trustedKeys });
+    if (values.job && trail.events === 0) throw new UsageError(`no audit events for job ${values.job}`);
+    const crossCheck = partyLogs.length > 0 && trail.valid ? await crossCheckParties(ds, partyLogs, { jobIds }) : null;
     const seconds = (Date.now() - started) / 1000;
-    if (values.job && result.events === 0) throw new UsageError(`no audit events for job ${values.job}`);
+    const mismatch = crossCheck?.firstMismatch;
+    const result = mismatch ? { ...trail, valid: false, firstBroken: { jobId: mismatch.jobId, party: mismatch.partyId, seq: null, reason: mismatch.reason } } : trail;
     if (!values.json || process.stdout.isTTY) {
       console.log(`audit trail: ${result.valid ? 'valid' : 'BROKEN'}`);
       console.log(`  jobs     ${result.jobs}`);
       console.log(`  events   ${result.events}${result.valid ? '' : ' (checked up to the break)'}`);
       console.log(`  signed chain heads  ${result.checkpoints}${result.signers.length ? ` by ${result.signers.join(', ')}` : ''}`);
       console.log(`  seconds  ${seconds.toFixed(2)}`);
-      if (result.firstBroken) console.log(`  first broken link: job ${result.firstBroken.jobId}, seq ${result.firstBroken.seq}: ${result.firstBroken.reason}`);
+      for (const p of crossCheck?.parties ?? []) console.log(`  ${p.partyId}'s own log  ${p.events} events, ${p.checkpoints} signed heads, cross-checked`);
+      if (crossCheck?.unreported) console.log(`  ${crossCheck.unreported} party records of failed or cancelled jobs that the coordinator never heard of`);
+      if (mismatch) console.log(`  first mismatch: job ${mismatch.jobId}, ${mismatch.partyId}: ${mismatch.reason}`);
+      else if (result.firstBroken) console.log(`  first broken link: job ${result.firstBroken.jobId}, seq ${result.firstBroken.seq}: ${result.firstBroken.reason}`);
     }
     if (values.json) {
       const { valid, events, jobs, checkpoints, signers, firstBroken } = result;
-      console.log(JSON.stringify({ valid, events, jobs, checkpoints, signers, firstBroken }));
+      const parties = crossCheck ? { jobs: crossCheck.jobs, logs: crossCheck.parties, unreported: crossCheck.unreported } : null;
+      console.log(JSON.stringify({ valid, events, jobs, checkpoints, signers, parties, firstBroken }));
     }
     return result.valid ? 0 : 1;
   } finally {
     await ds.destroy();
+    await Promise.all(partyLogs.map((p) => p.ds.destroy()));
   }
 }
 

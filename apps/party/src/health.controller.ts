@@ -2,6 +2,7 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { Commands } from '../../../libs/protocol/src/messages';
 import { PartyNode } from '../../../libs/protocol/src/party-node';
+import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';
 
 @Controller()
@@ -9,6 +10,7 @@ export class PartyHealthController {
   constructor(
     private readonly node: PartyNode,
     private readonly config: PartyConfig,
+    private readonly audit: PartyAudit,
   ) {}
 
   /** The process is up and its protocol engine answers. */
@@ -18,10 +20,10 @@ export class PartyHealthController {
     return { status: 'ok', transport: this.config.transport, ...status };
   }
 
-  /** Ready for jobs: its data root (when configured) can be read. */
+  /** Ready for jobs: its data root (when configured) can be read and its audit database answers. */
   @Get('ready')
   async ready() {
-    const problems = await this.node.readinessProblems();
+    const problems = [...(await this.node.readinessProblems()), ...(await this.audit.problems())];
     if (problems.length) throw new ServiceUnavailableException({ status: 'not ready', problems });
     return { status: 'ready' };
   }

@@ -7,6 +7,7 @@ import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
 import { initTensorflow } from '../../../libs/ml/src/tf-backend';
 import { PartyModel, PartyNode } from '../../../libs/protocol/src/party-node';
 import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../libs/transport/src/payload-codec';
+import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';
 import { PartyController } from './party.controller';
 import { PartyHealthController } from './health.controller';
@@ -20,6 +21,7 @@ export class PartyModule implements OnApplicationShutdown {
   constructor(
     @Inject(PayloadCodec) private readonly codec: PayloadCodec,
     @Inject(PSI_ENGINE) private readonly psiEngine: PsiEngine,
+    private readonly audit: PartyAudit,
   ) {}
 
   static forRoot(config: PartyConfig): DynamicModule {
@@ -36,14 +38,21 @@ export class PartyModule implements OnApplicationShutdown {
         RpcErrorFilter,
         { provide: PSI_ENGINE, useFactory: () => createPsiEngine(config.psiThreads) },
         {
+          provide: SigningIdentity,
+          useFactory: () => {
+            if (config.signingKey) return SigningIdentity.fromSeedHex(config.partyId, config.signingKey);
+            const identity = SigningIdentity.generate(config.partyId);
+            new Logger('Party').warn(`no PARTY_SIGNING_KEY: signing with a key generated for this process (${identity.publicKeyHex})`);
+            return identity;
+          },
+        },
+        { provide: PartyAudit, inject: [SigningIdentity], useFactory: (identity: SigningIdentity) => PartyAudit.open(config, identity) },
+        {
           provide: PartyNode,
-          inject: [PeerClients, PSI_ENGINE],
-          useFactory: async (peers: PeerClients, psiEngine: PsiEngine) => {
+          inject: [PeerClients, PSI_ENGINE, SigningIdentity, PartyAudit],
+          useFactory: async (peers: PeerClients, psiEngine: PsiEngine, identity: SigningIdentity, audit: PartyAudit) => {
             const tensorflow = await initTensorflow();
-            const logger = new Logger('Party');
-            logger.log(`${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}`);
-            const identity = config.signingKey ? SigningIdentity.fromSeedHex(config.partyId, config.signingKey) : SigningIdentity.generate(config.partyId);
-            if (!config.signingKey) logger.warn(`no PARTY_SIGNING_KEY: signing with a key generated for this process (${identity.publicKeyHex})`);
+            new Logger('Party').log(`${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}`);
             const pinnedKeys = new Map(config.registry().flatMap((p) => (p.publicKey ? [[p.partyId, p.publicKey] as const] : [])));
             return new PartyNode({
               partyId: config.partyId,
@@ -55,6 +64,7 @@ export class PartyModule implements OnApplicationShutdown {
               tensorflow,
               dataRoot: config.dataRoot,
               saveModel: config.modelDir ? (jobId, model) => saveModel(config.modelDir!, config.partyId, jobId, model) : undefined,
+              audit: audit.log,
             });
           },
         },
@@ -65,6 +75,7 @@ export class PartyModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.codec.close();
     await this.psiEngine.close();
+    await this.audit.close();
   }
 }
 

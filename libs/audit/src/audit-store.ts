@@ -20,6 +20,14 @@ export interface AuditFilter {
   readonly to?: Date;
 }
 
+/** An audit write the database did not take: the step it records must not go ahead. */
+export class AuditWriteError extends Error {
+  constructor(jobId: string, cause: unknown) {
+    super(`audit write for job ${jobId} failed, so the step it records did not go ahead: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'AuditWriteError';
+  }
+}
+
 interface Pending {
   event: ChainedAuditEvent;
   resolve(): void;
@@ -30,12 +38,20 @@ export class AuditStore {
   private readonly chains = new Map<string, AuditChain>();
   private readonly pending = new Map<string, Pending[]>();
   private readonly writing = new Map<string, Promise<void>>();
+  /** The newest durable event of each job this store wrote, and the newest seq signed for it. */
+  private readonly durableHeads = new Map<string, ChainedAuditEvent>();
+  private readonly signedSeqs = new Map<string, number>();
 
   constructor(private readonly ds: DataSource) {}
 
   /** Appends one event to the job's chain; resolves when it is in the database. */
   async record(jobId: string, input: AuditEventInput): Promise<ChainedAuditEvent> {
-    const chain = await this.chainFor(jobId);
+    let chain: AuditChain;
+    try {
+      chain = await this.chainFor(jobId);
+    } catch (e) {
+      throw new AuditWriteError(jobId, e);
+    }
     const event = chain.append(input);
     await new Promise<void>((resolve, reject) => {
       const queue = this.pending.get(jobId) ?? [];
@@ -70,6 +86,7 @@ export class AuditStore {
 
   /** Signs the chain head at `event` (which must already be recorded). */
   async checkpoint(event: ChainedAuditEvent, signer: SigningIdentity): Promise<void> {
+    if ((this.signedSeqs.get(event.jobId) ?? -1) < event.seq) this.signedSeqs.set(event.jobId, event.seq);
     await this.ds.getRepository(AuditCheckpointEntity).insert({
       jobId: event.jobId,
       seq: event.seq,
@@ -78,6 +95,34 @@ export class AuditStore {
       publicKey: signer.publicKeyHex,
       signature: signer.sign(checkpointMessage(event.jobId, event.seq, event.hash)),
     });
+  }
+
+  /**
+   * Signs the head of every chain that has grown since it was last signed (the periodic
+   * checkpoint: a long job's trail is vouched for while it runs, not only at state changes).
+   * Returns how many heads it signed.
+   */
+  async signMovedHeads(signer: SigningIdentity): Promise<number> {
+    let signed = 0;
+    for (const jobId of [...this.durableHeads.keys()]) if (await this.signHead(jobId, signer)) signed++;
+    return signed;
+  }
+
+  /** Signs the job's newest durable event unless it is signed already; false when there was nothing to sign. */
+  async signHead(jobId: string, signer: SigningIdentity): Promise<boolean> {
+    await this.writing.get(jobId);
+    const head = this.durableHeads.get(jobId);
+    if (!head || head.seq <= (this.signedSeqs.get(jobId) ?? -1)) return false;
+    await this.checkpoint(head, signer);
+    return true;
+  }
+
+  /** Drops what this store keeps in memory about a finished job (its chain continues from the database). */
+  forget(jobId: string): void {
+    if (this.pending.has(jobId) || this.writing.has(jobId)) return;
+    this.chains.delete(jobId);
+    this.durableHeads.delete(jobId);
+    this.signedSeqs.delete(jobId);
   }
 
   verify(jobId: string, trustedKeys?: readonly string[]): Promise<TrailVerification> {
@@ -108,6 +153,7 @@ export class AuditStore {
           await this.ds
             .getRepository(AuditEventEntity)
             .insert(batch.map((p) => p.event) as QueryDeepPartialEntity<AuditEventEntity>[]);
+          this.durableHeads.set(jobId, batch[batch.length - 1].event);
           batch.forEach((p) => p.resolve());
         } catch (e) {
           // Everything queued behind the failed rows was chained onto them: fail it all and drop
@@ -115,7 +161,8 @@ export class AuditStore {
           const behind = this.pending.get(jobId) ?? [];
           this.pending.delete(jobId);
           this.chains.delete(jobId);
-          [...batch, ...behind].forEach((p) => p.reject(e));
+          const error = new AuditWriteError(jobId, e);
+          [...batch, ...behind].forEach((p) => p.reject(error));
         }
       }
     })().finally(() => this.writing.delete(jobId));

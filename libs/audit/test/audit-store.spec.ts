@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditStore } from '../src/audit-store';
-import { openDatabase, startEmbeddedPostgres, EmbeddedPostgres } from '../src/database';
+import { Client } from 'pg';
+import { createScratchDatabase, dataSourceOptions, openDatabase, startEmbeddedPostgres, EmbeddedPostgres } from '../src/database';
+import { SignedAuditLog } from '../src/signed-audit-log';
 import { hashEvent, verifyChain } from '../src/audit-chain';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 
@@ -163,5 +165,77 @@ describe(`${AuditStore.name} on embedded PGlite`, () => {
     const events = await store.events(jobId);
     expect(verifyChain(events)).toEqual({ valid: true, events: 5, firstBroken: null });
     await expect(ds.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
+  });
+});
+
+describe('the application role vfl_app (PostgreSQL server)', () => {
+  const login = `vfl_app_test_${process.pid}`;
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let owner: DataSource;
+  let app: DataSource;
+  const jobId = randomUUID();
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase(SERVER_URL, `vfl_test_grants_${process.pid}`);
+    owner = await openDatabase(scratch.url);
+    await owner.query(`DROP ROLE IF EXISTS ${login}`);
+    await owner.query(`CREATE ROLE ${login} LOGIN IN ROLE vfl_app`);
+    const url = new URL(scratch.url);
+    url.username = login;
+    app = new DataSource(dataSourceOptions(url.toString()));
+    await app.initialize();
+  });
+  afterAll(async () => {
+    await app?.destroy();
+    await owner?.destroy();
+    await scratch?.drop();
+    const c = new Client({ connectionString: SERVER_URL });
+    await c.connect();
+    await c.query(`DROP ROLE IF EXISTS ${login}`);
+    await c.end();
+  });
+
+  it('appends and reads the trail, runs the jobs table, and finds its migrations applied', async () => {
+    const store = new AuditStore(app);
+    await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'queued' } });
+    await store.checkpoint(await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'aligning' } }), SigningIdentity.generate('coordinator'));
+    expect((await store.verify(jobId)).valid).toBe(true);
+    await app.query(`INSERT INTO jobs (id, state, spec) VALUES ($1, 'queued', '{}')`, [jobId]);
+    await app.query(`UPDATE jobs SET state = 'aligning' WHERE id = $1`, [jobId]);
+    expect(await app.showMigrations()).toBe(false);
+  });
+
+  it('may not UPDATE, DELETE or TRUNCATE audit events or signed heads (refused by permission, before any trigger)', async () => {
+    for (const table of ['audit_events', 'audit_checkpoints']) {
+      await expect(app.query(`UPDATE ${table} SET seq = seq WHERE job_id = $1`, [jobId])).rejects.toThrow(`permission denied for table ${table}`);
+      await expect(app.query(`DELETE FROM ${table} WHERE job_id = $1`, [jobId])).rejects.toThrow(`permission denied for table ${table}`);
+      await expect(app.query(`TRUNCATE ${table}`)).rejects.toThrow(`permission denied for table ${table}`);
+      await expect(app.query(`ALTER TABLE ${table} DISABLE TRIGGER ${table}_no_update_delete`)).rejects.toThrow(`must be owner of table ${table}`);
+    }
+  });
+});
+
+describe('periodic chain-head signing (PostgreSQL server)', () => {
+  let ds: DataSource;
+  beforeAll(async () => {
+    ds = await openDatabase(SERVER_URL);
+  });
+  afterAll(() => ds.destroy());
+
+  it('signs the heads of chains that grew since their last signature, and only those', async () => {
+    const log = new SignedAuditLog(ds, SigningIdentity.generate('coordinator'));
+    const [a, b] = [randomUUID(), randomUUID()];
+    await log.record(a, { step: 'job.state', sender: 'coordinator' });
+    await log.recordSigned(b, { step: 'job.state', sender: 'coordinator' });
+    expect(await log.store.signMovedHeads(log.identity)).toBe(1);
+    expect(await log.store.signMovedHeads(log.identity)).toBe(0);
+    await log.record(b, { step: 'lr.update', sender: 'coordinator', receiver: 'bank' });
+    log.startPeriodicSigning(50);
+    await new Promise((r) => setTimeout(r, 300));
+    await log.stopPeriodicSigning();
+    const heads: { job_id: string; seq: number }[] = await ds.query(`SELECT job_id, seq FROM audit_checkpoints WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, seq`, [[a, b]]);
+    expect(heads.filter((h) => h.job_id === a).map((h) => h.seq)).toEqual([0]);
+    expect(heads.filter((h) => h.job_id === b).map((h) => h.seq)).toEqual([0, 1]);
+    expect(await log.store.verify(b, [log.identity.publicKeyHex])).toMatchObject({ valid: true, checkpoints: 2 });
   });
 });

@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { Expose, plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsString, validateSync, ValidationError } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Min, validateSync, ValidationError } from 'class-validator';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -49,7 +49,7 @@ export function parsePartyRegistry(value: string): PartyEndpoint[] {
     });
 }
 
-/** What every service shares: how it reaches the others and how it logs. Each app's config extends it. */
+/** What every service shares: how it reaches the others, how it logs, how often it signs its audit heads. Each app's config extends it. */
 export class ServiceTransportConfig {
   @Expose({ name: 'VFL_TRANSPORT' })
   @Transform(({ value }) => value ?? 'tcp')
@@ -66,6 +66,31 @@ export class ServiceTransportConfig {
   @Transform(({ value }) => value ?? 'text')
   @IsIn(['text', 'json'])
   logFormat!: 'text' | 'json';
+
+  /**
+   * Where this service keeps its audit records: a PostgreSQL database of its own (a party's log
+   * never shares the coordinator's database). Unset, an embedded PGlite is started.
+   */
+  @Expose({ name: 'DATABASE_URL' })
+  @IsOptional()
+  @IsString()
+  databaseUrl?: string;
+
+  /** Where the embedded PostgreSQL keeps its files; unset, it lives in memory. */
+  @Expose({ name: 'VFL_PGLITE_DIR' })
+  @IsOptional()
+  @IsString()
+  pgliteDir?: string;
+
+  /**
+   * How often a service signs the heads of audit chains that grew since their last signature
+   * (besides at every job state change, or job close at a party); 0 turns the timer off.
+   */
+  @Expose({ name: 'VFL_AUDIT_SIGN_INTERVAL_MS' })
+  @Transform(({ value }) => (value === undefined ? 30_000 : Number(value)))
+  @IsInt()
+  @Min(0)
+  auditSignIntervalMs!: number;
 
   /** The parties: `id@host:port[#publicKey],...` (ports are ignored under NATS). */
   @Expose({ name: 'VFL_PARTIES' })

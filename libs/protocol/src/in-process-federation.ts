@@ -9,7 +9,7 @@ import { InlinePsiEngine } from '../../crypto/src/psi-engine';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { initTensorflow } from '../../ml/src/tf-backend';
 import type { AlignmentSpec, PeerEnvelope, PartyRole } from './messages';
-import { PartyModel, PartyNode } from './party-node';
+import { PartyAuditLog, PartyModel, PartyNode } from './party-node';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
 import { isSplitLrResult, JobProgress, JobResult, PartyChannel, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from './split-lr-job';
@@ -32,7 +32,7 @@ export interface InProcessFederation {
 export async function inProcessFederation(
   parties: { partyId: string; role: PartyRole }[],
   dataRoot: string,
-  options: { record?: boolean } = {},
+  options: { record?: boolean; partyAudit?: (partyId: string, identity: SigningIdentity) => PartyAuditLog } = {},
 ): Promise<InProcessFederation> {
   const tensorflow = await initTensorflow();
   const wire: RecordedMessage[] = [];
@@ -43,12 +43,14 @@ export async function inProcessFederation(
   const models = new Map<string, PartyModel>();
   const psiEngine = new InlinePsiEngine();
   for (const p of parties) {
+    const identity = SigningIdentity.generate(p.partyId);
     nodes.set(
       p.partyId,
       new PartyNode({
         partyId: p.partyId,
         role: p.role,
-        identity: SigningIdentity.generate(p.partyId),
+        identity,
+        audit: options.partyAudit?.(p.partyId, identity),
         psiEngine,
         tensorflow,
         dataRoot,
@@ -91,8 +93,11 @@ export interface TwoPartyJobOptions {
   readonly host: string;
   readonly hyperparameters: LrHyperparameters;
   readonly record?: boolean;
-  readonly audit?: (event: AuditEventInput) => void;
+  readonly audit?: (event: AuditEventInput) => unknown;
+  /** Each party's own audit log. */
+  readonly partyAudit?: (partyId: string, identity: SigningIdentity) => PartyAuditLog;
   readonly progress?: (progress: JobProgress) => void;
+  readonly jobId?: string;
   readonly alignment?: AlignmentSpec;
 }
 
@@ -115,11 +120,11 @@ async function runTwoParty(o: TwoPartyJobOptions, model: SplitLrJobSpec['model']
       { partyId: 'ecommerce', role: 'feature' },
     ],
     o.dataRoot,
-    { record: o.record },
+    { record: o.record, partyAudit: o.partyAudit },
   );
   const result = await new SplitLrJob(
     {
-      jobId: randomUUID(),
+      jobId: o.jobId ?? randomUUID(),
       model,
       hyperparameters: o.hyperparameters,
       alignment: o.alignment,
@@ -129,7 +134,7 @@ async function runTwoParty(o: TwoPartyJobOptions, model: SplitLrJobSpec['model']
       ],
     },
     federation.channels,
-    { audit: async (e) => o.audit?.(e), phase: async () => undefined, progress: (p) => o.progress?.(p) },
+    { audit: async (e) => { await o.audit?.(e); }, phase: async () => undefined, progress: (p) => o.progress?.(p) },
   ).run();
   return { federation, result };
 }

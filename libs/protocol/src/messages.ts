@@ -115,8 +115,16 @@ export function envelopeSigningText(e: Omit<PeerEnvelope, 'body' | 'signature'>)
   return `vfl-peer-envelope-v1|job=${e.jobId}|type=${e.type}|from=${e.from}|to=${e.to}|seq=${e.seq}|digest=${e.digest}`;
 }
 
+/** The coordinator's name in rosters and audit records. */
+export const COORDINATOR_ID = 'coordinator';
+
 export function digestHex(bytes: Uint8Array): string {
   return bytesToHex(sha256(bytes));
+}
+
+/** The digest the coordinator and each party record for a CKKS public key bundle (public key, then Galois keys). */
+export function publicBundleDigest(bundle: { readonly publicKey: Uint8Array; readonly galoisKeys: Uint8Array }): string {
+  return bytesToHex(sha256.create().update(bundle.publicKey).update(bundle.galoisKeys).digest());
 }
 
 export function packBody(payload: unknown): Uint8Array {

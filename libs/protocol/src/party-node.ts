@@ -9,6 +9,11 @@
  *   lr.residual    -> feature parties: Enc(d); -> coordinator: Enc(masked gradient) (label party)
  *   lr.gradient    -> coordinator: Enc(masked gradient)             (feature parties)
  *   lr.share_logits-> label party: partial logits for evaluation     (feature parties)
+ *
+ * With an `audit` log, the party also keeps its own record of every job, in its own database:
+ * each message it sent or received (digest, size, seq, signature), the keys and updates the
+ * coordinator sent it, the dataset it used, and every envelope it refused. It writes each record
+ * before acting on it, so verification can cross-check the coordinator's trail against it.
  */
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -36,10 +41,13 @@ import { Standardizer } from '../../ml/src/standardizer';
 import { TfLinearScorer } from '../../ml/src/tf-linear';
 import type { TensorflowRuntime } from '../../ml/src/tf-backend';
 import { EcdhPsiSession, pipelineChunks, PsiChunkHeader, psiDomainTag } from './ecdh-psi';
+import type { AuditEventInput } from '../../audit/src/audit-chain';
 import {
   bytesToF64,
   Commands,
+  COORDINATOR_ID,
   digestHex,
+  publicBundleDigest,
   envelopeSigningText,
   f64ToBytes,
   MessageReceipt,
@@ -86,7 +94,19 @@ export interface PartyNodeOptions {
   readonly dataRoot?: string;
   /** Receives this party's own trained weights when a job closes (they never leave the party). */
   readonly saveModel?: (jobId: string, model: PartyModel) => void | Promise<void>;
+  /** This party's own audit log; each record is awaited before the step it describes goes on. */
+  readonly audit?: PartyAuditLog;
 }
+
+/** A party's own audit log (an AuditStore on the party's database in the services). */
+export interface PartyAuditLog {
+  record(jobId: string, event: AuditEventInput): Promise<unknown>;
+  /** The job has closed here: sign the head of its log. */
+  close(jobId: string): Promise<unknown>;
+}
+
+/** The chain that records refused envelopes naming a job this party does not know. */
+export const UNATTRIBUTED_JOB_ID = '00000000-0000-0000-0000-000000000000';
 
 /** What a party keeps of a trained model: its own weights over its own columns. */
 export interface PartyModel {
@@ -224,8 +244,47 @@ export class PartyNode {
   /** Coordinator commands. Returns a MessagePack-friendly reply. */
   async handleCommand(command: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const out: Outbox = { sent: [] };
+    await this.recordIncoming(command, body);
     const reply = await this.dispatch(command, body, out);
+    await this.recordReply(command, body, reply);
     return { ...reply, messages: out.sent };
+  }
+
+  /** What the coordinator hands this party, recorded (by digest) before it is used. */
+  private async recordIncoming(command: string, body: Record<string, unknown>): Promise<void> {
+    const jobId = String(body.jobId);
+    if (!this.o.audit || !this.jobs.has(jobId)) return;
+    const round = { epoch: body.epoch, batch: body.batch };
+    if (command === Commands.heKeys) {
+      const bundle = body.bundle as CkksPublicBundle;
+      if (!(bundle?.publicKey instanceof Uint8Array) || !(bundle.galoisKeys instanceof Uint8Array)) throw new PartyError('he.keys carries no key bundle');
+      await this.o.audit.record(jobId, {
+        step: 'he.keys', sender: COORDINATOR_ID, receiver: this.o.partyId, messageDigest: publicBundleDigest(bundle),
+        byteSize: bundle.publicKey.length + bundle.galoisKeys.length, detail: { parameterSet: bundle.parameterSet, stride: body.stride },
+      });
+    } else if (command === Commands.lrUpdate && body.released instanceof Uint8Array) {
+      const released = body.released;
+      await this.o.audit.record(jobId, { step: 'lr.update', sender: COORDINATOR_ID, receiver: this.o.partyId, messageDigest: digestHex(released), byteSize: released.length, detail: round });
+    }
+  }
+
+  /** What this party hands the coordinator, recorded before the reply leaves. */
+  private async recordReply(command: string, body: Record<string, unknown>, reply: Record<string, unknown>): Promise<void> {
+    const audit = this.o.audit;
+    const jobId = String(body.jobId);
+    if (!audit) return;
+    if (command === Commands.prepare) {
+      const r = reply as unknown as PrepareReply;
+      await audit.record(jobId, {
+        step: 'job.prepare', sender: this.o.partyId, receiver: COORDINATOR_ID,
+        detail: { role: this.o.role, rows: r.rows, columns: r.columns, columnNames: r.columnNames, contentSha256: r.contentSha256, source: r.source, roster: (body.roster as RosterEntry[]).map((e) => ({ ...e })) },
+      });
+    } else if ((command === Commands.lrResidual || command === Commands.lrGradient) && reply.gradient instanceof Uint8Array) {
+      const gradient = reply.gradient;
+      await audit.record(jobId, { step: 'lr.masked_gradient', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(gradient), byteSize: gradient.length, detail: { epoch: body.epoch, batch: body.batch } });
+    } else if (command === Commands.psiFinish && typeof reply.size === 'number') {
+      await audit.record(jobId, { step: 'psi.result', sender: this.o.partyId, receiver: COORDINATOR_ID, detail: { intersection: reply.size } });
+    }
   }
 
   private async dispatch(command: string, body: Record<string, unknown>, out: Outbox): Promise<Record<string, unknown>> {
@@ -319,6 +378,10 @@ export class PartyNode {
         } finally {
           job.dispose();
         }
+        if (this.o.audit) {
+          await this.o.audit.record(job.id, { step: 'job.close', sender: COORDINATOR_ID, receiver: this.o.partyId, detail: { completed: body.completed === true, modelSaved: Boolean(job.lr && body.completed === true && this.o.saveModel) } });
+          await this.o.audit.close(job.id);
+        }
         return {};
       default:
         throw new PartyError(`unknown command ${command}`);
@@ -327,6 +390,33 @@ export class PartyNode {
 
   /** Envelopes from other parties. Returns the reply body (MessagePack) or null. */
   async handlePeer(envelope: PeerEnvelope): Promise<Uint8Array | null> {
+    let job: PartyJob;
+    let body: Record<string, unknown>;
+    let key: Uint8Array;
+    try {
+      ({ job, body, key } = this.acceptEnvelope(envelope));
+    } catch (e) {
+      await this.recordRefusal(envelope, e);
+      throw e;
+    }
+    const { type, from, seq, digest, signature } = envelope;
+    await this.o.audit?.record(job.id, { step: type, sender: from, receiver: this.o.partyId, messageDigest: digest, byteSize: envelope.body.length, detail: { seq, signature } });
+    let reply: unknown;
+    try {
+      reply = await this.dispatchPeer(job, envelope, body);
+    } catch (e) {
+      // A well-signed message whose content breaks the protocol (a skipped PSI chunk, a duplicate).
+      await this.recordRefusal(envelope, e);
+      throw e;
+    }
+    if (reply === null) return null;
+    const sealed = sealBody(key, packBody(reply), `${sealContext(envelope)}|reply`);
+    await this.o.audit?.record(job.id, { step: `${type}.reply`, sender: this.o.partyId, receiver: from, messageDigest: digestHex(sealed), byteSize: sealed.length, detail: { seq } });
+    return sealed;
+  }
+
+  /** Checks an envelope's address, roster, digest, signature and sequence, then opens its body. */
+  private acceptEnvelope(envelope: PeerEnvelope): { job: PartyJob; body: Record<string, unknown>; key: Uint8Array } {
     if (envelope.to !== this.o.partyId) throw new PartyError(`message addressed to ${envelope.to} reached ${this.o.partyId}`);
     const job = this.jobs.get(String(envelope.jobId));
     if (!job) throw new PartyError(`message for unknown job ${envelope.jobId} refused`);
@@ -344,10 +434,33 @@ export class PartyNode {
     if (!(envelope.seq > last)) throw new PartyError(`message ${envelope.type} from ${envelope.from} replayed (seq ${envelope.seq} <= ${last})`);
     job.lastSeq.set(envelope.from, envelope.seq);
     const key = this.channelKey(job, envelope.from);
-    const context = sealContext(envelope);
-    const body = unpackBody<Record<string, unknown>>(openBody(key, envelope.body, context));
-    const reply = await this.dispatchPeer(job, envelope, body);
-    return reply === null ? null : sealBody(key, packBody(reply), `${context}|reply`);
+    const body = unpackBody<Record<string, unknown>>(openBody(key, envelope.body, sealContext(envelope)));
+    return { job, body, key };
+  }
+
+  /**
+   * A refused envelope goes into the log of the job it names, or, when this party does not know
+   * that job, into the unattributed chain. Only header fields of a fixed shape are kept: a
+   * forged header must not smuggle data into the log.
+   */
+  private async recordRefusal(envelope: PeerEnvelope, error: unknown): Promise<void> {
+    if (!this.o.audit) return;
+    const known = typeof envelope?.jobId === 'string' && this.jobs.has(envelope.jobId);
+    const short = (v: unknown) => (typeof v === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(v) ? v : '(malformed)');
+    await this.o.audit.record(known ? envelope.jobId : UNATTRIBUTED_JOB_ID, {
+      step: 'peer.refused',
+      sender: short(envelope?.from),
+      receiver: this.o.partyId,
+      messageDigest: typeof envelope?.digest === 'string' && /^[0-9a-f]{64}$/.test(envelope.digest) ? envelope.digest : null,
+      byteSize: envelope?.body instanceof Uint8Array ? envelope.body.length : 0,
+      detail: {
+        type: short(envelope?.type),
+        seq: Number.isSafeInteger(envelope?.seq) ? envelope.seq : null,
+        ...(known ? {} : { claimedJob: short(envelope?.jobId) }),
+        // Refusal messages name positions and fields, never values (they also reach the coordinator).
+        reason: error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300),
+      },
+    });
   }
 
   private dispatchPeer(job: PartyJob, envelope: PeerEnvelope, body: Record<string, unknown>): unknown {
@@ -537,9 +650,11 @@ export class PartyNode {
     const header = { ...route, digest: digestHex(body) };
     const envelope: PeerEnvelope = { ...header, body, signature: this.o.identity.sign(envelopeSigningText(header)) };
     out.sent.push({ type, from: this.o.partyId, to, seq: envelope.seq, digest: envelope.digest, bytes: body.length });
+    await this.o.audit?.record(job.id, { step: type, sender: this.o.partyId, receiver: to, messageDigest: envelope.digest, byteSize: body.length, detail: { seq: envelope.seq, signature: envelope.signature } });
     const reply = await this.o.peers.request(to, envelope);
     if (!reply) return undefined as T;
     out.sent.push({ type: `${type}.reply`, from: to, to: this.o.partyId, seq: envelope.seq, digest: digestHex(reply), bytes: reply.length });
+    await this.o.audit?.record(job.id, { step: `${type}.reply`, sender: to, receiver: this.o.partyId, messageDigest: digestHex(reply), byteSize: reply.length, detail: { seq: envelope.seq } });
     return unpackBody<T>(openBody(key, reply, `${context}|reply`));
   }
 

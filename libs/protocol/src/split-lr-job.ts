@@ -18,12 +18,12 @@ import { CkksKeyHolder } from '../../crypto/src/ckks-keys';
 import type { LrHyperparameters } from '../../ml/src/logistic';
 import type { BinaryMetrics } from '../../ml/src/metrics';
 import { batchCount } from '../../ml/src/batch-schedule';
-import { digestHex, f64ToBytes, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
+import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
 import type { DetailedMetrics } from './party-node';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
 import { RowPacking } from './split-lr/row-packing';
 
-export const COORDINATOR_ID = 'coordinator';
+export { COORDINATOR_ID };
 
 /** No batch may have fewer rows than this, nor fewer than twice the widest party's columns. */
 export const MIN_BATCH_ROWS = 32;
@@ -237,7 +237,7 @@ export class SplitLrJob {
         keys = CkksKeyHolder.generate(ckks, ckks.rotationSteps(stride));
         const bundle = keys.publicBundle();
         const bundleBytes = bundle.publicKey.length + bundle.galoisKeys.length;
-        const bundleDigest = digestHex(concatBytes(bundle.publicKey, bundle.galoisKeys));
+        const bundleDigest = publicBundleDigest(bundle);
         for (const c of all) {
           await this.call(c, Commands.heKeys, { jobId, bundle, stride });
           await this.hooks.audit({
@@ -363,16 +363,6 @@ async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
-}
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 /**

@@ -1,49 +1,62 @@
-/** The coordinator's audit writer and reader: one hash chain per job, signed at state changes. */
-import { Injectable, Logger } from '@nestjs/common';
+/** The coordinator's audit writer and reader: one hash chain per job, signed at state changes and periodically. */
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AuditEventInput, ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
-import { AuditFilter, AuditStore } from '../../../../libs/audit/src/audit-store';
+import type { AuditFilter } from '../../../../libs/audit/src/audit-store';
 import type { TrailVerification } from '../../../../libs/audit/src/audit-verifier';
+import { SignedAuditLog } from '../../../../libs/audit/src/signed-audit-log';
 import { SigningIdentity } from '../../../../libs/crypto/src/signing-identity';
 import { CoordinatorConfig } from '../config/coordinator.config';
 
 @Injectable()
-export class AuditService {
-  private readonly store: AuditStore;
-  readonly identity: SigningIdentity;
+export class AuditService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(AuditService.name);
+  private readonly log: SignedAuditLog;
 
-  constructor(ds: DataSource, config: CoordinatorConfig) {
-    this.store = new AuditStore(ds);
+  constructor(
+    ds: DataSource,
+    private readonly config: CoordinatorConfig,
+  ) {
+    let identity: SigningIdentity;
     if (config.signingKey) {
-      this.identity = SigningIdentity.fromSeedHex('coordinator', config.signingKey);
+      identity = SigningIdentity.fromSeedHex('coordinator', config.signingKey);
     } else {
-      this.identity = SigningIdentity.generate('coordinator');
-      new Logger(AuditService.name).warn(
-        `no VFL_SIGNING_KEY: chain heads are signed with a key generated for this process (public key ${this.identity.publicKeyHex})`,
-      );
+      identity = SigningIdentity.generate('coordinator');
+      this.logger.warn(`no VFL_SIGNING_KEY: chain heads are signed with a key generated for this process (public key ${identity.publicKeyHex})`);
     }
+    this.log = new SignedAuditLog(ds, identity, (e) => this.logger.error(`periodic chain-head signing failed: ${e instanceof Error ? e.message : e}`));
+  }
+
+  get identity(): SigningIdentity {
+    return this.log.identity;
+  }
+
+  onModuleInit(): void {
+    this.log.startPeriodicSigning(this.config.auditSignIntervalMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.log.stopPeriodicSigning();
   }
 
   record(jobId: string, event: AuditEventInput): Promise<ChainedAuditEvent> {
-    return this.store.record(jobId, event);
+    return this.log.record(jobId, event);
   }
 
   /** Records the event and signs the chain head it creates. */
-  async recordSigned(jobId: string, event: AuditEventInput): Promise<ChainedAuditEvent> {
-    const recorded = await this.store.record(jobId, event);
-    await this.store.checkpoint(recorded, this.identity);
-    return recorded;
+  recordSigned(jobId: string, event: AuditEventInput): Promise<ChainedAuditEvent> {
+    return this.log.recordSigned(jobId, event);
   }
 
   events(jobId: string, page: { offset?: number; limit?: number }): Promise<ChainedAuditEvent[]> {
-    return this.store.events(jobId, page);
+    return this.log.store.events(jobId, page);
   }
 
   search(filter: AuditFilter, page: { offset?: number; limit?: number }): Promise<ChainedAuditEvent[]> {
-    return this.store.search(filter, page);
+    return this.log.store.search(filter, page);
   }
 
   verify(jobId: string): Promise<TrailVerification> {
-    return this.store.verify(jobId, [this.identity.publicKeyHex]);
+    return this.log.store.verify(jobId, [this.identity.publicKeyHex]);
   }
 }

@@ -16,18 +16,6 @@ export class CoordinatorConfig extends ServiceTransportConfig {
   @IsString()
   host!: string;
 
-  /** A PostgreSQL server; unset, an embedded PGlite is started. */
-  @Expose({ name: 'DATABASE_URL' })
-  @IsOptional()
-  @IsString()
-  databaseUrl?: string;
-
-  /** Where the embedded PostgreSQL keeps its files; unset, it lives in memory. */
-  @Expose({ name: 'VFL_PGLITE_DIR' })
-  @IsOptional()
-  @IsString()
-  pgliteDir?: string;
-
   /** 64 hex characters: the seed of the ed25519 key that signs audit chain heads. */
   @Expose({ name: 'VFL_SIGNING_KEY' })
   @IsOptional()

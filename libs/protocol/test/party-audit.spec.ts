@@ -1,0 +1,121 @@
+/**
+ * Each party's own audit log, cross-checked against the coordinator's trail: a real split-LR
+ * job in one process (breast cancer data, real CKKS and PSI), the coordinator's trail and each
+ * party's log in databases of their own on the PostgreSQL server.
+ */
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AuditStore } from '../../audit/src/audit-store';
+import { createScratchDatabase, openDatabase } from '../../audit/src/database';
+import { crossCheckParties, PartyLog } from '../../audit/src/party-cross-check';
+import { SignedAuditLog } from '../../audit/src/signed-audit-log';
+import { SigningIdentity } from '../../crypto/src/signing-identity';
+import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
+import { runTwoPartyJob } from '../src/in-process-federation';
+
+const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DATA = path.resolve(__dirname, '../../../../shared/data');
+const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 1, batchSize: 128, learningRate: 0.05, validationFraction: 0.2, seed: 7 };
+
+describe('party audit logs cross-checked against the coordinator trail (PostgreSQL server)', () => {
+  const scratch: { drop(): Promise<void> }[] = [];
+  const sources: DataSource[] = [];
+  let coordinator: DataSource;
+  const logs = new Map<string, PartyLog>();
+  const jobId = randomUUID();
+
+  async function database(name: string, schema: 'coordinator' | 'party'): Promise<DataSource> {
+    const db = await createScratchDatabase(SERVER_URL, `vfl_test_${name}_${process.pid}`);
+    scratch.push(db);
+    const ds = await openDatabase(db.url, { schema });
+    sources.push(ds);
+    return ds;
+  }
+
+  beforeAll(async () => {
+    coordinator = await database('coordinator', 'coordinator');
+    for (const partyId of ['bank', 'ecommerce']) logs.set(partyId, { partyId, ds: await database(partyId, 'party') });
+    const trail = new SignedAuditLog(coordinator, SigningIdentity.generate('coordinator'));
+    await runTwoPartyJob({
+      jobId,
+      dataRoot: DATA,
+      guest: 'breast_hetero_guest.csv',
+      host: 'breast_hetero_host.csv',
+      hyperparameters: hp,
+      audit: (e) => trail.record(jobId, e),
+      partyAudit: (partyId, identity) => new SignedAuditLog(logs.get(partyId)!.ds, identity),
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.all(sources.map((ds) => ds.destroy()));
+    for (const db of scratch) await db.drop();
+  });
+
+  it('keeps, at each party, every message it sent and received, and signs its log when the job closes', async () => {
+    const bank = await new AuditStore(logs.get('bank')!.ds).events(jobId);
+    const shop = await new AuditStore(logs.get('ecommerce')!.ds).events(jobId);
+    expect(bank[0]).toMatchObject({ step: 'job.prepare', sender: 'bank', receiver: 'coordinator' });
+    expect(bank.at(-1)).toMatchObject({ step: 'job.close', detail: { completed: true } });
+    // The forward ciphertexts: sent by the feature party, received by the label party, same digests.
+    const sent = shop.filter((e) => e.step === 'peer.lr.forward').map((e) => e.messageDigest);
+    const received = bank.filter((e) => e.step === 'peer.lr.forward').map((e) => e.messageDigest);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(received).toEqual(sent);
+    expect(shop.find((e) => e.step === 'peer.lr.forward')!.detail).toMatchObject({ seq: expect.any(Number), signature: expect.stringMatching(/^[0-9a-f]{128}$/) });
+    for (const e of [...bank, ...shop]) expect(Object.keys(e.detail)).not.toContain('values');
+    const signed: { n: string }[] = await logs.get('bank')!.ds.query(`SELECT count(*) AS n FROM audit_checkpoints WHERE job_id = $1`, [jobId]);
+    expect(Number(signed[0].n)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('finds both parties\' logs consistent with the coordinator trail', async () => {
+    const check = await crossCheckParties(coordinator, [...logs.values()], { jobIds: [jobId] });
+    expect(check.firstMismatch).toBeNull();
+    expect(check).toMatchObject({ valid: true, jobs: 1, unreported: 0 });
+    for (const p of check.parties) {
+      expect(p.events).toBeGreaterThan(20);
+      expect(p.checkpoints).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('catches a coordinator that rewrote its own trail and re-signed it (one changed digest)', async () => {
+    // The coordinator's operator holds its signing key: a rewrite verifies on its own, so only the parties' logs can catch it.
+    const forged = await database('forged', 'coordinator');
+    const rewritten = new SignedAuditLog(forged, SigningIdentity.generate('coordinator'));
+    const original = await new AuditStore(coordinator).events(jobId);
+    const target = original.findIndex((e) => e.step === 'lr.update' && e.receiver === 'ecommerce');
+    for (const [i, e] of original.entries()) {
+      const digest = i === target ? 'ff'.repeat(32) : e.messageDigest;
+      await rewritten.recordSigned(jobId, { step: e.step, sender: e.sender, receiver: e.receiver, messageDigest: digest, byteSize: e.byteSize, detail: e.detail });
+    }
+    expect((await rewritten.store.verify(jobId, [rewritten.identity.publicKeyHex])).valid).toBe(true);
+    const check = await crossCheckParties(forged, [...logs.values()], { jobIds: [jobId] });
+    expect(check.valid).toBe(false);
+    expect(check.firstMismatch).toEqual({
+      jobId,
+      partyId: 'ecommerce',
+      reason: expect.stringMatching(/^the coordinator's trail records lr\.update coordinator -> ecommerce, digest ffffffffffffffff…, which ecommerce's log does not record as received$/),
+    });
+  });
+
+  it("catches a party log rewritten by its own database's superuser", async () => {
+    const { ds } = logs.get('bank')!;
+    const runner = ds.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      await runner.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete`);
+      await runner.query(`DELETE FROM audit_events WHERE job_id = $1 AND seq = 3`, [jobId]);
+      await runner.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete`);
+      await runner.commitTransaction();
+    } finally {
+      await runner.release();
+    }
+    const check = await crossCheckParties(coordinator, [...logs.values()], { jobIds: [jobId] });
+    expect(check.firstMismatch).toEqual({ jobId, partyId: 'bank', reason: expect.stringMatching(/^bank's own log is broken at seq 4: expected seq 3, found 4/) });
+  });
+
+  it('refuses to keep a party log in the coordinator database', async () => {
+    await expect(openDatabase(SERVER_URL, { schema: 'party' })).rejects.toThrow(/is a coordinator's database: a party keeps its audit log in a database of its own/);
+  });
+});
