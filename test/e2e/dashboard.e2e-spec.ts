@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (DOM types: the page.evaluate callbacks below run in the browser.)
 /**
  * The web dashboard in a real browser: the coordinator and both parties run as processes, headless
  * Chromium (Debian's, driven by playwright-core) opens GET /dashboard, takes the API key, follows a

@@ -235,6 +235,7 @@ function renderJob(job) {
     `${job.model}; created ${time(job.createdAt)}` +
     (job.model === 'split-lr' ? `; ${hp.epochs} epochs, batch ${hp.batchSize}, learning rate ${hp.learningRate}, ${hp.optimizer}` : '') +
     (job.alignment.idRules.length ? `; ID rules ${job.alignment.idRules.join(', ')}` : '');
+  $('epochs-card').hidden = job.model !== 'split-lr'; // a cardinality-only job has no epochs
   renderState(job);
   renderEpochChart(job);
   renderOutcome(job);
