@@ -90,6 +90,52 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     expect(await waitFor(retry, ['cancelled', 'failed', 'succeeded'])).toBe('cancelled');
   }, 120_000);
 
+  it('takes turns across the API keys that queued jobs, and a retried job keeps its model', async () => {
+    const post = async <T>(p: string, key: string, payload?: unknown): Promise<T> => {
+      const res = await fetch(`${federation.coordinatorUrl}${p}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: payload === undefined ? undefined : JSON.stringify(payload),
+      });
+      expect(res.status).toBeLessThan(300);
+      return (await res.json()) as T;
+    };
+    const admin = federation.adminKey;
+    const operator = (await post<{ key: string }>('/api-keys', admin, { name: 'second-system', role: 'operator' })).key;
+    const submit = async (key: string, payload: unknown = body(200)) => (await post<{ id: string }>('/jobs', key, payload)).id;
+    const state = async (id: string) => (await get<{ state: string }>(`/jobs/${id}`)).state;
+
+    // One job at a time: a1 runs; a2 and a3 (the same key) queued before b1 (another key).
+    const a1 = await submit(admin);
+    await waitFor(a1, ['aligning', 'training']);
+    const a2 = await submit(admin);
+    const a3 = await submit(admin);
+    const b1 = await submit(operator);
+    await post('/jobs/' + a1 + '/cancel', admin);
+    await waitFor(a2, ['aligning', 'training']); // a2 was first in line
+    await post('/jobs/' + a2 + '/cancel', admin);
+    await waitFor(b1, ['aligning', 'training'], 20_000); // the other key's turn, although a3 was queued earlier
+    expect(await state(a3)).toBe('queued');
+    for (const id of [b1, a3]) await post(`/jobs/${id}/cancel`, admin);
+    for (const id of [a1, a2, b1, a3]) expect(await waitFor(id, ['cancelled', 'failed', 'succeeded'])).toBe('cancelled');
+
+    // A cancelled cardinality-only job is retried as one, not as a training job.
+    const blocker = await submit(admin);
+    const cardinality = await submit(admin, { ...body(1), model: 'psi-cardinality' });
+    await post(`/jobs/${cardinality}/cancel`, admin);
+    const retried = await post<{ id: string; model: string }>(`/jobs/${cardinality}/retry`, operator);
+    expect(retried.model).toBe('psi-cardinality');
+    await post(`/jobs/${blocker}/cancel`, admin);
+    expect(await waitFor(retried.id, ['succeeded', 'failed'])).toBe('succeeded');
+    const outcome = await get<{ model: string; result: { model: string; intersection: number; train?: unknown } }>(`/jobs/${retried.id}`);
+    expect(outcome.model).toBe('psi-cardinality');
+    expect(outcome.result.model).toBe('psi-cardinality');
+    expect(outcome.result.intersection).toBeGreaterThan(0);
+    expect(outcome.result.train).toBeUndefined();
+    const created = (await get<{ events: { step: string; detail: { model?: string; retryOf?: string } }[] }>(`/jobs/${retried.id}/audit`)).events[0];
+    expect(created).toMatchObject({ step: 'job.created', detail: { model: 'psi-cardinality', retryOf: cardinality } });
+  }, 120_000);
+
   it('streams state, progress and epoch events to `vfl job watch` until the job ends', async () => {
     const created = await (
       await fetch(`${federation.coordinatorUrl}/jobs`, {

@@ -1,6 +1,7 @@
 /**
  * Risk-model evaluation metrics for binary classifiers: ROC AUC, KS, confusion
- * matrix, gain/lift table, population stability index, log loss.
+ * matrix, gain/lift table, population stability index, log loss, and the ROC
+ * and KS curves (downsampled, for plotting).
  *
  * Pure TypeScript, no framework dependencies. Every export validates its inputs
  * at the door and throws a RangeError naming the offending argument, index or
@@ -280,6 +281,76 @@ export function gainLiftTable(
     });
   }
   return table;
+}
+
+/** One point of a ROC curve: the rates when every row scoring at or above some threshold is predicted positive. */
+export interface RocPoint {
+  /** False positive rate: share of negatives predicted positive. */
+  fpr: number;
+  /** True positive rate: share of positives predicted positive. */
+  tpr: number;
+}
+
+/** One point of a KS curve: the top `share` of rows by score, and the shares of each class they hold. */
+export interface KsPoint {
+  /** Share of all rows with the highest scores (cumulative population share). */
+  share: number;
+  /** Share of all positives (label 1, "bad") among them; the ROC curve's TPR. */
+  bad: number;
+  /** Share of all negatives (label 0, "good") among them; the ROC curve's FPR. */
+  good: number;
+}
+
+/** Default number of points of {@link rocCurve} and {@link ksCurve}: one per percentile, plus the origin. */
+export const CURVE_POINTS = 101;
+
+/**
+ * Cumulative class shares at about `maxPoints` evenly spaced population quantiles, highest
+ * scores first. A point is only placed after a whole tie group, so tied rows are never split,
+ * and a tie group that crosses several quantiles yields one point. Starts at share 0 and ends
+ * at share 1, so at most `maxPoints` points.
+ */
+function cumulativeRates(fn: string, scores: ArrayLike<number>, labels: ArrayLike<number>, maxPoints: number): KsPoint[] {
+  const counts = validateScoresAndLabels(fn, scores, labels);
+  requireBothClasses(fn, counts);
+  if (!Number.isInteger(maxPoints) || maxPoints < 2) {
+    throw new RangeError(`${fn}: maxPoints must be an integer >= 2, got ${maxPoints}`);
+  }
+  const n = scores.length;
+  const order = indicesByScoreDescending(scores);
+  const points: KsPoint[] = [{ share: 0, bad: 0, good: 0 }];
+  let positives = 0;
+  let passed = 0;
+  let quantile = 1; // the next quantile, k of maxPoints - 1, that earns a point
+  while (passed < n) {
+    const groupScore = scores[order[passed]];
+    while (passed < n && scores[order[passed]] === groupScore) positives += labels[order[passed++]];
+    if (passed * (maxPoints - 1) < quantile * n) continue;
+    points.push({ share: passed / n, bad: positives / counts.positives, good: (passed - positives) / counts.negatives });
+    quantile = Math.floor((passed * (maxPoints - 1)) / n) + 1;
+  }
+  return points;
+}
+
+/**
+ * ROC curve downsampled to at most `maxPoints` points at evenly spaced population quantiles
+ * (thresholds between distinct scores only). Runs from (0, 0) to (1, 1); the largest
+ * tpr - fpr on it is at most {@link ksStatistic}, equal when the maximising threshold is a point.
+ *
+ * @throws {RangeError} on invalid scores or labels, only one class, or maxPoints < 2.
+ */
+export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, maxPoints: number = CURVE_POINTS): RocPoint[] {
+  return cumulativeRates('rocCurve', scores, labels, maxPoints).map((p) => ({ fpr: p.good, tpr: p.bad }));
+}
+
+/**
+ * KS curve: cumulative shares of bad (1) and good (0) rows by score quantile, highest scores
+ * first, at most `maxPoints` points from share 0 to share 1. KS is the widest gap bad - good.
+ *
+ * @throws {RangeError} on invalid scores or labels, only one class, or maxPoints < 2.
+ */
+export function ksCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, maxPoints: number = CURVE_POINTS): KsPoint[] {
+  return cumulativeRates('ksCurve', scores, labels, maxPoints);
 }
 
 /** Throws unless `values` is non-empty and has no NaN. */

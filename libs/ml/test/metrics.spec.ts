@@ -6,10 +6,12 @@ import {
   binaryMetrics,
   confusionMatrix,
   gainLiftTable,
+  ksCurve,
   ksStatistic,
   logLoss,
   populationStabilityIndex,
   rocAuc,
+  rocCurve,
   sigmoid,
   type GainLiftRow,
 } from '../src/metrics';
@@ -141,6 +143,80 @@ describe('ksStatistic', () => {
       scores.push(Math.round((0.3 * label + 0.7 * random()) * 50) / 50);
     }
     expect(ksStatistic(scores, labels)).toBeCloseTo(bruteForceKs(scores, labels), 12);
+  });
+});
+
+describe('rocCurve and ksCurve', () => {
+  it('gives every tie-group point of a small example when maxPoints allows', () => {
+    // the 6-point KS example above: 3 positives, 3 negatives, no ties; 7 points with the origin.
+    const scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
+    const labels = [1, 1, 0, 1, 0, 0];
+    expect(ksCurve(scores, labels, 7)).toEqual([
+      { share: 0, bad: 0, good: 0 },
+      { share: 1 / 6, bad: 1 / 3, good: 0 },
+      { share: 2 / 6, bad: 2 / 3, good: 0 },
+      { share: 3 / 6, bad: 2 / 3, good: 1 / 3 },
+      { share: 4 / 6, bad: 1, good: 1 / 3 },
+      { share: 5 / 6, bad: 1, good: 2 / 3 },
+      { share: 1, bad: 1, good: 1 },
+    ]);
+    expect(rocCurve(scores, labels, 7).map((p) => [p.fpr, p.tpr])).toEqual([
+      [0, 0], [0, 1 / 3], [0, 2 / 3], [1 / 3, 2 / 3], [1 / 3, 1], [2 / 3, 1], [1, 1],
+    ]);
+  });
+
+  it('places points only between tie groups', () => {
+    // one tie group {0.5: 1 positive, 1 negative} then {0.1: same}: the only cut is at share 1/2.
+    expect(ksCurve([0.5, 0.5, 0.1, 0.1], [1, 0, 1, 0], 101)).toEqual([
+      { share: 0, bad: 0, good: 0 },
+      { share: 1 / 2, bad: 1 / 2, good: 1 / 2 },
+      { share: 1, bad: 1, good: 1 },
+    ]);
+  });
+
+  it('downsamples 10,000 rows to at most 101 points at percentile cuts, from (0,0) to (1,1), with the exact KS reachable', () => {
+    const random = mulberry32(11);
+    const scores: number[] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const label = random() < 0.3 ? 1 : 0;
+      labels.push(label);
+      scores.push(0.4 * label + 0.6 * random()); // continuous: no ties, so every percentile is a cut
+    }
+    const ks = ksCurve(scores, labels);
+    expect(ks).toHaveLength(101);
+    ks.forEach((p, k) => expect(p.share).toBeCloseTo(k / 100, 12));
+    for (let k = 1; k < ks.length; k++) {
+      expect(ks[k].bad).toBeGreaterThanOrEqual(ks[k - 1].bad);
+      expect(ks[k].good).toBeGreaterThanOrEqual(ks[k - 1].good);
+    }
+    expect(ks.at(-1)).toEqual({ share: 1, bad: 1, good: 1 });
+    const widestGap = Math.max(...ks.map((p) => p.bad - p.good));
+    const exact = ksStatistic(scores, labels);
+    expect(widestGap).toBeLessThanOrEqual(exact + 1e-12);
+    expect(widestGap).toBeGreaterThan(exact - 0.02); // a percentile grid misses the best cut by little
+
+    const roc = rocCurve(scores, labels);
+    expect(roc).toHaveLength(101);
+    expect(roc[0]).toEqual({ fpr: 0, tpr: 0 });
+    expect(roc.at(-1)).toEqual({ fpr: 1, tpr: 1 });
+    // trapezoids under the downsampled curve come close to the exact AUC
+    let area = 0;
+    for (let k = 1; k < roc.length; k++) area += ((roc[k].fpr - roc[k - 1].fpr) * (roc[k].tpr + roc[k - 1].tpr)) / 2;
+    expect(area).toBeCloseTo(rocAuc(scores, labels), 2);
+  });
+
+  it('gives one point to a tie group that spans several quantiles', () => {
+    // 8 of 10 rows tie at 0.5: quantiles 2..8 of 10 fall inside it, so one point at share 0.9.
+    const scores = [0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.1];
+    const labels = [1, 1, 0, 1, 0, 1, 0, 0, 1, 0];
+    const shares = ksCurve(scores, labels, 11).map((p) => p.share);
+    expect(shares).toEqual([0, 0.1, 0.9, 1]);
+  });
+
+  it('rejects one-class input and fewer than 2 points', () => {
+    expect(() => rocCurve([0.1, 0.2], [1, 1])).toThrow('rocCurve needs both classes, got only 1s');
+    expect(() => ksCurve([0.1, 0.2], [0, 1], 1)).toThrow(/maxPoints must be an integer >= 2/);
   });
 });
 

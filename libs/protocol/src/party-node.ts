@@ -31,9 +31,14 @@ import {
   BinaryMetrics,
   confusionMatrix,
   ConfusionMatrix,
+  CURVE_POINTS,
   gainLiftTable,
+  ksCurve,
   GainLiftRow,
+  KsPoint,
   populationStabilityIndex,
+  rocCurve,
+  RocPoint,
   sigmoid,
 } from '../../ml/src/metrics';
 import { trainPlainSplitLr } from '../../ml/src/plain-split-lr';
@@ -118,9 +123,20 @@ export interface PartyModel {
 
 export type Split = 'train' | 'validation';
 
+/** Each point of a released ROC or KS curve aggregates at least this many rows, like a coarse gain/lift bin. */
+export const MIN_ROWS_PER_CURVE_POINT = 20;
+
+/** One point per percentile (101) on large splits, fewer on small ones. */
+function curvePoints(rows: number): number {
+  return Math.max(2, Math.min(CURVE_POINTS, Math.floor(rows / MIN_ROWS_PER_CURVE_POINT) + 1));
+}
+
 export interface DetailedMetrics extends BinaryMetrics {
   readonly confusion: ConfusionMatrix;
   readonly gainLift: GainLiftRow[];
+  /** At most 101 points each (percentile cuts, at least MIN_ROWS_PER_CURVE_POINT rows apart): aggregates for plotting. */
+  readonly rocCurve: RocPoint[];
+  readonly ksCurve: KsPoint[];
   /** Population stability index of validation scores against training scores (null for train). */
   readonly scoreStability: number | null;
 }
@@ -611,7 +627,7 @@ export class PartyNode {
   /**
    * Metrics of the full model on one split, computed where the labels are. Only aggregates leave
    * the label party: with `detailed`, also the confusion matrix at 0.5, the gain/lift table by
-   * decile, and (for validation, after train) the stability of the score distribution (PSI).
+   * decile, the ROC and KS curves at percentile cuts, and (for validation, after train) the stability of the score distribution (PSI).
    */
   private evaluate(job: PartyJob, split: Split, round: number, detailed: boolean): BinaryMetrics | DetailedMetrics {
     const lr = job.requireLr(LabelPartyLr);
@@ -629,6 +645,8 @@ export class PartyNode {
       ...metrics,
       confusion: confusionMatrix(probabilities, labels, 0.5),
       gainLift: gainLiftTable(probabilities, labels, 10),
+      rocCurve: rocCurve(probabilities, labels, curvePoints(rows.length)),
+      ksCurve: ksCurve(probabilities, labels, curvePoints(rows.length)),
       scoreStability: split === 'validation' && train ? populationStabilityIndex(train, probabilities, 10) : null,
     };
   }

@@ -79,7 +79,7 @@ export interface SplitLrJobResult {
   readonly intersection: number;
   readonly trainRows: number;
   readonly validationRows: number;
-  /** The final model: AUC, KS, log loss, confusion matrix at 0.5, gain/lift by decile. */
+  /** The final model: AUC, KS, log loss, confusion matrix at 0.5, gain/lift by decile, ROC and KS curves (≤ 101 points). */
   readonly train: DetailedMetrics;
   /** The same on the validation split, plus the score stability (PSI) against training scores. */
   readonly validation: DetailedMetrics;

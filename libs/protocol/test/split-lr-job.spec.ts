@@ -88,6 +88,26 @@ describe(SplitLrJob.name, () => {
     expect(result.validation.scoreStability!).toBeLessThan(0.25);
   });
 
+  it('carries the ROC and KS curves of the final model, at most one point per 20 rows, consistent with AUC and KS', () => {
+    for (const split of [result.train, result.validation]) {
+      // 569 rows: a point at least every 20 rows, so no point reveals a handful of labels
+      expect(split.rocCurve.length).toBeGreaterThan(5);
+      expect(split.rocCurve.length).toBeLessThanOrEqual(Math.floor((split === result.train ? result.trainRows : result.validationRows) / 20) + 1);
+      expect(split.rocCurve[0]).toEqual({ fpr: 0, tpr: 0 });
+      expect(split.rocCurve.at(-1)).toEqual({ fpr: 1, tpr: 1 });
+      let area = 0;
+      for (let k = 1; k < split.rocCurve.length; k++) {
+        const [a, b] = [split.rocCurve[k - 1], split.rocCurve[k]];
+        area += ((b.fpr - a.fpr) * (a.tpr + b.tpr)) / 2;
+      }
+      expect(area).toBeCloseTo(split.auc, 1);
+      expect(split.ksCurve.length).toBe(split.rocCurve.length);
+      const widestGap = Math.max(...split.ksCurve.map((p) => p.bad - p.good));
+      expect(widestGap).toBeLessThanOrEqual(split.ks + 1e-12);
+      expect(widestGap).toBeGreaterThan(split.ks - 0.05);
+    }
+  });
+
   it('lets no label, feature value or unmasked gradient cross a party boundary', async () => {
     const guest = await loadPartyTable(path.join(DATA, GUEST), { labelColumn: 'y' });
     const host = await loadPartyTable(path.join(DATA, HOST));

@@ -1,6 +1,7 @@
 /**
  * Job lifecycle on the coordinator: validates a request against the registered parties, records
- * it, queues it (first come, first served, VFL_MAX_CONCURRENT_JOBS at once), runs the split-LR
+ * it, queues it (round-robin across the API keys that submitted, first come, first served within
+ * one key; VFL_MAX_CONCURRENT_JOBS at once), runs the split-LR
  * protocol (libs/protocol SplitLrJob), and keeps state, progress and outcome in PostgreSQL, with
  * every state change in the audit chain and on the job's live event stream.
  *
@@ -30,12 +31,13 @@ import { PartyClients } from '../parties/party-clients.service';
 import type { Principal } from '../auth/principal';
 import { CreateJobDto } from './dto/create-job.dto';
 import { parseIdRules } from '../../../../libs/data/src/id-normalisation';
+import { FairJobQueue } from '../../../../libs/protocol/src/fair-job-queue';
 import type { AlignmentSpec } from '../../../../libs/protocol/src/messages';
 
 export interface JobView {
   readonly id: string;
   readonly state: JobState;
-  readonly model: string;
+  readonly model: SplitLrJobSpec['model'];
   readonly parties: SplitLrJobSpec['parties'];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment: AlignmentSpec;
@@ -79,7 +81,8 @@ const TERMINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 export class JobsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(JobsService.name);
   private readonly live = new Map<string, LiveJob>();
-  private readonly queue: SplitLrJobSpec[] = [];
+  /** Lanes by the submitting API key (principal.keyId). */
+  private readonly queue = new FairJobQueue<SplitLrJobSpec>();
   private readonly streams = new Map<string, Subject<JobEvent>>();
 
   constructor(
@@ -109,16 +112,14 @@ export class JobsService implements OnApplicationBootstrap {
   async retry(id: string, principal: Principal): Promise<JobView> {
     const job = await this.get(id);
     if (job.state !== 'failed' && job.state !== 'cancelled') throw new ConflictException(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);
-    return this.submit({ model: 'split-lr', parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.hyperparameters, alignment: { idRules: [...job.alignment.idRules] } }, principal, id);
+    return this.submit({ model: job.model, parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.hyperparameters, alignment: { idRules: [...job.alignment.idRules] } }, principal, id);
   }
 
   /** Stops a queued job at once and a running one at its next protocol step. */
   async cancel(id: string, principal: Principal): Promise<JobView> {
     const job = await this.get(id);
     if (TERMINAL.includes(job.state)) throw new ConflictException(`job ${id} already ${job.state}`);
-    const queued = this.queue.findIndex((s) => s.jobId === id);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1);
+    if (this.queue.remove((s) => s.jobId === id)) {
       await this.setState(id, 'cancelled', { by: principal.name });
       this.close(id);
     } else {
@@ -183,14 +184,14 @@ export class JobsService implements OnApplicationBootstrap {
       receiver: COORDINATOR_ID,
       detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, ...(retryOf ? { retryOf } : {}), model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters, alignment: spec.alignment },
     });
-    this.queue.push(spec);
+    this.queue.push(principal.keyId, spec);
     this.pump();
     return this.get(id);
   }
 
-  /** Starts queued jobs in arrival order while fewer than the configured number run. */
+  /** Starts queued jobs, submitters taking turns, while fewer than the configured number run. */
   private pump(): void {
-    while (this.live.size < this.config.maxConcurrentJobs && this.queue.length > 0) {
+    while (this.live.size < this.config.maxConcurrentJobs && this.queue.size > 0) {
       const spec = this.queue.shift()!;
       this.live.set(spec.jobId, { progress: { phase: 'aligning' }, epochs: [], lastWrite: 0, writes: Promise.resolve(), cancelRequested: false });
       void this.execute(spec).finally(() => {
