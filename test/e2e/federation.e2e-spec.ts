@@ -5,7 +5,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Client } from 'pg';
+import { createScratchDatabase } from '../../libs/audit/src/database';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthetic';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
@@ -21,6 +23,8 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
   let shopDir: string;
   let federation: Federation;
   let bankIds: string[];
+  // Each party keeps its own audit log in a database of its own on the same server.
+  const partyDbs: Record<string, { url: string; drop(): Promise<void> }> = {};
 
   const job = (bank: Record<string, unknown> = {}, shop: Record<string, unknown> = {}, hyperparameters: Record<string, unknown> = { epochs: 3, batchSize: 512 }) => ({
     model: 'split-lr',
@@ -53,18 +57,20 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     fs.writeFileSync(path.join(bankDir, 'nan.csv'), [header, ...bankCsv.slice(1, 20), bankCsv[20].replace(/,[^,]*$/, ',NaN')].join('\n'));
     const shopCsv = fs.readFileSync(data.ecommercePath, 'utf8').trimEnd().split('\n');
     fs.writeFileSync(path.join(shopDir, 'disjoint.csv'), [shopCsv[0], ...shopCsv.slice(1, 100).map((l, i) => l.replace(/^[^,]*/, `10000000${String(i).padStart(3, '0')}`))].join('\n'));
+    for (const id of ['bank', 'ecommerce']) partyDbs[id] = await createScratchDatabase(DATABASE_URL, `vfl_e2e_${id}_${process.pid}`);
     federation = await launchFederation({
       workDir: work,
       databaseUrl: DATABASE_URL,
       parties: [
-        { partyId: 'bank', role: 'label', dataRoot: bankDir },
-        { partyId: 'ecommerce', role: 'feature', dataRoot: shopDir },
+        { partyId: 'bank', role: 'label', dataRoot: bankDir, databaseUrl: partyDbs.bank.url },
+        { partyId: 'ecommerce', role: 'feature', dataRoot: shopDir, databaseUrl: partyDbs.ecommerce.url },
       ],
     });
   }, 120_000);
 
   afterAll(async () => {
     await federation?.stop();
+    for (const db of Object.values(partyDbs)) await db.drop();
   });
 
   let trained: JobView;
@@ -137,6 +143,34 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
       }
     } finally {
       await db.end();
+    }
+  });
+
+  it("cross-checks the coordinator's trail against each party's own log (vfl audit verify --party)", async () => {
+    const cli = path.resolve(__dirname, '../../dist/scripts/vfl.js');
+    const run = spawnSync(
+      process.execPath,
+      [cli, 'audit', 'verify', '--job', trained.id, '--party', `bank=${partyDbs.bank.url}`, '--party', `ecommerce=${partyDbs.ecommerce.url}`, '--json'],
+      { env: { ...process.env, DATABASE_URL }, encoding: 'utf8' },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as { valid: boolean; firstBroken: unknown; parties: { jobs: number; logs: { partyId: string; events: number; checkpoints: number }[] } };
+    expect(out).toMatchObject({ valid: true, firstBroken: null, parties: { jobs: 1 } });
+    for (const log of out.parties.logs) {
+      expect(log.events).toBeGreaterThan(20);
+      expect(log.checkpoints).toBeGreaterThanOrEqual(1);
+    }
+    // The parties' own logs hold no IDs either.
+    for (const db of Object.values(partyDbs)) {
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const dump = await c.query(`SELECT coalesce(string_agg(a::text, E'\\n'), '') AS text FROM audit_events a`);
+        for (const id of bankIds.slice(0, 300)) expect(dump.rows[0].text.includes(id)).toBe(false);
+      } finally {
+        await c.end();
+      }
     }
   });
 
