@@ -82,8 +82,8 @@ async function auditVerify(argv: string[]): Promise<number> {
     }
     if (values.json) {
       const { valid, events, jobs, checkpoints, signers, firstBroken } = result;
-      const parties = crossCheck ? { jobs: crossCheck.jobs, logs: crossCheck.parties, unreported: crossCheck.unreported } : null;
-      console.log(JSON.stringify({ valid, events, jobs, checkpoints, signers, parties, firstBroken }));
+      const parties = crossCheck ? { parties: { jobs: crossCheck.jobs, logs: crossCheck.parties, unreported: crossCheck.unreported } } : {};
+      console.log(JSON.stringify({ valid, events, jobs, checkpoints, signers, ...parties, firstBroken }));
     }
     return result.valid ? 0 : 1;
   } finally {

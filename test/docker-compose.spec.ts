@@ -125,6 +125,15 @@ maybe('docker-compose.yml', () => {
       expect(services.get('coordinator')!.some((l) => /^ {4}command:/.test(l))).toBe(false);
     });
 
+    it("keeps each party's audit log in a volume of its own, apart from the coordinator's database", () => {
+      for (const party of ['bank', 'ecommerce']) {
+        const block = services.get(party)!.join('\n');
+        expect(block).toMatch(/VFL_PGLITE_DIR: \/audit/);
+        expect(block).toMatch(new RegExp(`${party}-audit:/audit`));
+        expect(block).not.toMatch(/DATABASE_URL/);
+      }
+    });
+
     it('runs NATS with JetStream', () => {
       expect(services.get('nats')!.map((l) => l.trim())).toContain('- -js');
     });

@@ -64,4 +64,11 @@ describe('vfl audit verify', () => {
     expect(vfl('audit', 'verify', '--job', 'nope').status).toBe(2);
     expect(vfl('job', 'frobnicate').status).toBe(2);
   });
+
+  it('refuses a malformed --party without echoing its password', () => {
+    const run = vfl('audit', 'verify', '--party', 'bank:postgres://u:secret@host/db');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--party expects ID=postgres://… (a party\'s own audit database)');
+    expect(run.stderr).not.toContain('secret');
+  });
 });

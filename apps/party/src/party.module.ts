@@ -1,4 +1,4 @@
-/** Wires a PartyNode to its config, its peers and the transport's payload codec. */
+/** Wires a PartyNode to its config, its peers, its own audit log and the transport's payload codec. */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DynamicModule, Logger, Module, OnApplicationShutdown, Inject } from '@nestjs/common';

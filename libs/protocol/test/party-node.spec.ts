@@ -1,5 +1,7 @@
 /**
- * A PartyNode's checks on what reaches it: roster keys, signed envelopes, replays, tampering.
+ * A PartyNode's checks on what reaches it: roster keys, signed envelopes, replays, tampering;
+ * and the bank's own audit log (a database of its own on the PostgreSQL server) of what it
+ * accepted and refused.
  */
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -9,7 +11,10 @@ import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { initTensorflow } from '../../ml/src/tf-backend';
 import { peerChannelKey, seal } from '../../crypto/src/peer-seal';
 import { Commands, digestHex, envelopeSigningText, packBody, PeerEnvelope, PeerTypes, RosterEntry, sealContext } from '../src/messages';
-import { PartyNode } from '../src/party-node';
+import { PartyNode, UNATTRIBUTED_JOB_ID } from '../src/party-node';
+import { createScratchDatabase, openDatabase } from '../../audit/src/database';
+import { SignedAuditLog } from '../../audit/src/signed-audit-log';
+import type { DataSource } from 'typeorm';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 
@@ -24,8 +29,13 @@ describe(PartyNode.name, () => {
     { partyId: 'ecommerce', role: 'feature', publicKey: shopKey.publicKeyHex },
   ];
 
+  let scratch: { drop(): Promise<void> };
+  let auditDs: DataSource;
+  let audit: SignedAuditLog | undefined;
+
   const node = async (pinned?: Map<string, string>) =>
     new PartyNode({
+      audit,
       partyId: 'bank',
       role: 'label',
       identity: bankKey,
@@ -48,8 +58,16 @@ describe(PartyNode.name, () => {
   }
 
   beforeAll(async () => {
+    const db = await createScratchDatabase(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', `vfl_test_party_node_${process.pid}`);
+    scratch = db;
+    auditDs = await openDatabase(db.url, { schema: 'party' });
+    audit = new SignedAuditLog(auditDs, bankKey);
     bank = await node();
     await prepare(bank, jobId, roster);
+  });
+  afterAll(async () => {
+    await auditDs?.destroy();
+    await scratch?.drop();
   });
 
   it('accepts an envelope signed by the roster key of its sender', async () => {
@@ -82,6 +100,23 @@ describe(PartyNode.name, () => {
     await expect(prepare(pinned, randomUUID(), [roster[0], { ...roster[1], publicKey: mallory.publicKeyHex }])).rejects.toThrow(
       'roster key for ecommerce differs from the key configured at bank',
     );
+  });
+
+  it('records every accepted envelope and every refusal in its own log, refusals for unknown jobs apart', async () => {
+    const own = await audit!.store.events(jobId);
+    expect(own.filter((e) => e.step === PeerTypes.lrForward).map((e) => e.detail.seq)).toEqual([1]);
+    const refused = own.filter((e) => e.step === 'peer.refused');
+    expect(refused.map((e) => e.detail.reason)).toEqual([
+      expect.stringContaining('is not signed by its key'),
+      expect.stringContaining('replayed (seq 1 <= 1)'),
+      expect.stringContaining('digest does not match its body'),
+      expect.stringContaining('sealed body does not open'),
+      expect.stringContaining('not in job'),
+    ]);
+    expect(refused[0]).toMatchObject({ sender: 'ecommerce', receiver: 'bank', detail: { type: PeerTypes.lrForward, seq: 2 } });
+    const unattributed = await audit!.store.events(UNATTRIBUTED_JOB_ID);
+    expect(unattributed.some((e) => e.step === 'peer.refused' && /unknown job/.test(String(e.detail.reason)))).toBe(true);
+    expect((await audit!.store.verify(jobId)).valid).toBe(true);
   });
 
   it('presents its public key through party.health', async () => {
