@@ -14,6 +14,10 @@
  *       Drive training jobs through the coordinator's REST API (VFL_API_URL, default
  *       http://127.0.0.1:8080, with the key in VFL_API_KEY). `watch` follows the job's event stream
  *       until it ends. Exit status 0 on success, 1 when the job failed or the API refused.
+ *
+ *   psi count FILE
+ *       The feasibility check: runs the job file's parties (and ID rules) as a cardinality-only PSI
+ *       job, waits for it, and prints how many IDs they share (nobody learns which).
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -25,6 +29,7 @@ import { crossCheckParties, PartyLog } from '../libs/audit/src/party-cross-check
 const HELP = `usage:
   npm run vfl -- audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--party ID=URL ...] [--json]
   npm run vfl -- job submit FILE|status ID|watch ID|cancel ID|retry ID|metrics ID|list [--json]
+  npm run vfl -- psi count FILE [--json]   (the job file's parties as a cardinality-only PSI job)
       (VFL_API_URL, default http://127.0.0.1:8080; VFL_API_KEY)`;
 
 class UsageError extends Error {}
@@ -186,17 +191,20 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
   };
   switch (command) {
     case 'submit': {
-      const file = positionals[0];
-      if (!file) throw new UsageError('job submit expects a job file (JSON, the body of POST /jobs)');
-      let body: unknown;
-      try {
-        body = JSON.parse(fs.readFileSync(file, 'utf8'));
-      } catch (e) {
-        throw new UsageError(`${file} is not a readable JSON job file: ${e instanceof Error ? e.message : e}`);
-      }
-      const created = await api.request<JobLike>('POST', '/jobs', body);
+      const created = await api.request<JobLike>('POST', '/jobs', readJobFile(positionals[0], 'job submit'));
       print(`job ${created.id} submitted (${created.state})`, created);
       return 0;
+    }
+    case 'count': {
+      // `vfl psi count FILE`: the job file's parties and ID rules, as a cardinality-only PSI job, waited for.
+      const body = readJobFile(positionals[0], 'psi count');
+      const created = await api.request<JobLike>('POST', '/jobs', { ...body, model: 'psi-cardinality', hyperparameters: undefined });
+      for await (const event of api.events(`/jobs/${created.id}/events`)) {
+        if (!values.json && event.type === 'state') console.log(`${created.id}: ${(event.data as { state: string }).state}`);
+      }
+      const final = await api.request<JobLike>('GET', `/jobs/${created.id}`);
+      print(describeJob(final), { id: final.id, state: final.state, intersection: final.result?.intersection ?? null, error: final.error ?? null });
+      return final.state === 'succeeded' ? 0 : 1;
     }
     case 'status': {
       const j = await api.request<JobLike>('GET', `/jobs/${id()}`);
@@ -252,9 +260,19 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
   }
 }
 
+function readJobFile(file: string | undefined, command: string): Record<string, unknown> {
+  if (!file) throw new UsageError(`${command} expects a job file (JSON, the body of POST /jobs)`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`${file} is not a readable JSON job file: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
 async function main(): Promise<number> {
   const [group, command, ...rest] = process.argv.slice(2);
   if (group === 'audit' && command === 'verify') return auditVerify(rest);
+  if (group === 'psi' && command === 'count') return job('count', rest);
   if (group === 'job') return job(command, rest);
   throw new UsageError(group ? `unknown command "${[group, command].filter(Boolean).join(' ')}"` : 'no command given');
 }

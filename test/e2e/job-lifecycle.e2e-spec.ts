@@ -161,6 +161,17 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     expect(vfl('job', 'metrics', created.id, '--json').json().epochs).toHaveLength(2);
   }, 120_000);
 
+  it('counts shared IDs with `vfl psi count FILE` (the training job file, run as a feasibility check)', () => {
+    const counted = vfl('psi', 'count', jobFile, '--json');
+    expect(counted.stderr).toBe('');
+    expect(counted.status).toBe(0);
+    const out = counted.json();
+    expect(out).toMatchObject({ state: 'succeeded', error: null });
+    expect(out.intersection).toBeGreaterThan(500);
+    expect(out.intersection).toBeLessThan(1500);
+    expect(vfl('psi', 'count').status).toBe(2);
+  }, 120_000);
+
   it('writes structured JSON logs with the job id on every job line, on every service', async () => {
     const jobs = (await get<{ id: string; state: string }[]>('/jobs')).filter((j) => j.state === 'succeeded');
     expect(jobs.length).toBeGreaterThan(0);
