@@ -8,6 +8,9 @@ import { createHash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** The chain a party records refused envelopes in when they name a job it does not know. */
+export const UNATTRIBUTED_JOB_ID = '00000000-0000-0000-0000-000000000000';
+
 /** What the coordinator signs for a chain head: bound to the protocol version, job, position and hash. */
 export function checkpointMessage(jobId: string, seq: number, headHash: string): string {
   return `vfl-audit-checkpoint-v1|job=${jobId}|seq=${seq}|head=${headHash}`;

@@ -12,7 +12,7 @@
  * party has no record of) always breaks.
  */
 import { DataSource } from 'typeorm';
-import type { ChainedAuditEvent } from './audit-chain';
+import { ChainedAuditEvent, UNATTRIBUTED_JOB_ID } from './audit-chain';
 import { AuditStore } from './audit-store';
 import { verifyTrail } from './audit-verifier';
 
@@ -36,9 +36,6 @@ interface RosterEntry {
   role: string;
   publicKey: string;
 }
-
-/** The chain that records refused envelopes for jobs a party does not know (see PartyNode). */
-const UNATTRIBUTED_JOB_ID = '00000000-0000-0000-0000-000000000000';
 
 export async function crossCheckParties(coordinator: DataSource, parties: readonly PartyLog[], options: { jobIds?: readonly string[] } = {}): Promise<PartyCrossCheck> {
   const store = new AuditStore(coordinator);

@@ -46,7 +46,7 @@ import { Standardizer } from '../../ml/src/standardizer';
 import { TfLinearScorer } from '../../ml/src/tf-linear';
 import type { TensorflowRuntime } from '../../ml/src/tf-backend';
 import { EcdhPsiSession, pipelineChunks, PsiChunkHeader, psiDomainTag } from './ecdh-psi';
-import type { AuditEventInput } from '../../audit/src/audit-chain';
+import { AuditEventInput, UNATTRIBUTED_JOB_ID } from '../../audit/src/audit-chain';
 import {
   bytesToF64,
   Commands,
@@ -110,8 +110,6 @@ export interface PartyAuditLog {
   close(jobId: string): Promise<unknown>;
 }
 
-/** The chain that records refused envelopes naming a job this party does not know. */
-export const UNATTRIBUTED_JOB_ID = '00000000-0000-0000-0000-000000000000';
 
 /** What a party keeps of a trained model: its own weights over its own columns. */
 export interface PartyModel {
