@@ -6,7 +6,8 @@
  * - CkksEncryptor (a party): built from the public bundle; encrypts and rotates, cannot decrypt.
  *
  * Galois keys are generated only for the rotation steps the job's layout uses (they are large:
- * ~0.7 MB each, seeded and zstd-compressed).
+ * ~0.7 MB each, seeded and zstd-compressed), and not at all for a layout without rotations: the
+ * bundle then carries an empty `galoisKeys`.
  */
 import { CkksContext, CkksError, CipherText, GaloisKeys } from './ckks-context';
 import type { SecretKey } from 'node-seal/implementation/secret-key';
@@ -36,18 +37,19 @@ export class CkksKeyHolder {
     try {
       const secretKey = generator.secretKey();
       const publicKey = generator.createPublicKeySerializable();
-      const galois = generator.createGaloisKeysSerializable(Int32Array.from(galoisSteps));
+      // SEAL reads an empty step list as "every power of two": ask for none instead.
+      const galois = galoisSteps.length > 0 ? generator.createGaloisKeysSerializable(Int32Array.from(galoisSteps)) : null;
       try {
         const bundle: CkksPublicBundle = {
           parameterSet: ckks.params.name,
           publicKey: publicKey.saveArray(seal.ComprModeType.zstd),
-          galoisKeys: galois.saveArray(seal.ComprModeType.zstd),
+          galoisKeys: galois ? galois.saveArray(seal.ComprModeType.zstd) : new Uint8Array(0),
           galoisSteps: [...galoisSteps],
         };
         return new CkksKeyHolder(ckks, secretKey, seal.Decryptor(ckks.context, secretKey), bundle);
       } finally {
         publicKey.delete();
-        galois.delete();
+        galois?.delete();
       }
     } finally {
       generator.delete();
@@ -80,7 +82,8 @@ export class CkksEncryptor {
     readonly ckks: CkksContext,
     private readonly publicKey: PublicKey,
     private readonly encryptor: Encryptor,
-    readonly galoisKeys: GaloisKeys,
+    /** Null when the bundle carries none (a layout without rotations). */
+    readonly galoisKeys: GaloisKeys | null,
     readonly galoisSteps: readonly number[],
   ) {}
 
@@ -96,13 +99,13 @@ export class CkksEncryptor {
     }
     const { seal } = ckks;
     const publicKey = seal.PublicKey();
-    const galoisKeys = seal.GaloisKeys();
+    const galoisKeys = bundle.galoisKeys.length > 0 ? seal.GaloisKeys() : null;
     try {
       publicKey.loadArray(ckks.context, bundle.publicKey);
-      galoisKeys.loadArray(ckks.context, bundle.galoisKeys);
+      galoisKeys?.loadArray(ckks.context, bundle.galoisKeys);
     } catch (e) {
       publicKey.delete();
-      galoisKeys.delete();
+      galoisKeys?.delete();
       throw new CkksError('WRONG_PARAMETERS', `public key bundle does not load: ${e instanceof Error ? e.message : e}`);
     }
     return new CkksEncryptor(ckks, publicKey, seal.Encryptor(ckks.context, publicKey), galoisKeys, bundle.galoisSteps);
@@ -121,6 +124,6 @@ export class CkksEncryptor {
   dispose(): void {
     this.encryptor.delete();
     this.publicKey.delete();
-    this.galoisKeys.delete();
+    this.galoisKeys?.delete();
   }
 }

@@ -54,7 +54,7 @@ describe(CkksContext.name, () => {
     const ct = encryptor.encrypt(replicated);
     const plain = ckks.encode(layout);
     const product = ckks.multiplyPlainRescale(ct, plain);
-    ckks.rotateSum(product, stride, encryptor.galoisKeys);
+    ckks.rotateSum(product, stride, encryptor.galoisKeys!);
     expect(ckks.levelOf(product)).toBe(ckks.topLevel - 1);
     const out = holder.decrypt(product);
     for (const v of [ct, plain, product]) v.delete();

@@ -18,6 +18,12 @@ export interface LrHyperparameters {
   readonly optimizer: OptimizerName;
   readonly seed: number;
   readonly validationFraction: number;
+  /**
+   * Standardised values are clipped to [-clipSigma, clipSigma] (winsorised) by each party on its
+   * own columns; 0 keeps them as they are. Heavy tails (default credit has values past 30σ) throw
+   * logits far outside the range where the sigmoid's Taylor expansion holds.
+   */
+  readonly clipSigma?: number;
 }
 
 export const DEFAULT_LR_HYPERPARAMETERS: LrHyperparameters = Object.freeze({
@@ -28,6 +34,7 @@ export const DEFAULT_LR_HYPERPARAMETERS: LrHyperparameters = Object.freeze({
   optimizer: 'adam',
   seed: 42,
   validationFraction: 0.2,
+  clipSigma: 3,
 });
 
 export function taylorResidual(logit: number, label: number): number {

@@ -30,11 +30,14 @@ export class Standardizer {
     return new Standardizer(means, deviations);
   }
 
-  transform(matrix: Float64Array, columns: number): Float64Array {
+  /** @param clip when positive, standardised values are clipped to [-clip, clip]. */
+  transform(matrix: Float64Array, columns: number, clip = 0): Float64Array {
+    if (!(clip >= 0)) throw new RangeError(`"clip" expected a number >= 0, got ${clip}`);
+    const bound = clip > 0 ? clip : Infinity;
     const out = new Float64Array(matrix.length);
     for (let i = 0; i < matrix.length; i++) {
       const j = i % columns;
-      out[i] = (matrix[i] - this.means[j]) / this.deviations[j];
+      out[i] = Math.max(-bound, Math.min(bound, (matrix[i] - this.means[j]) / this.deviations[j]));
     }
     return out;
   }

@@ -67,7 +67,6 @@ import {
   sealContext,
   unpackBody,
 } from './messages';
-import { RowPacking } from './split-lr/row-packing';
 import { FeaturePartyLr, LabelPartyLr } from './split-lr/split-lr-party';
 import { IdRule, normaliseIds, parseIdRules } from '../../data/src/id-normalisation';
 
@@ -116,7 +115,8 @@ export interface PartyModel {
   readonly role: PartyRole;
   readonly columns: string[];
   readonly weights: number[];
-  readonly standardization: { means: number[]; deviations: number[] };
+  /** How the party maps raw values to model inputs: (x - mean) / deviation, then clipped to ±clipSigma (0: not clipped). */
+  readonly standardization: { means: number[]; deviations: number[]; clipSigma: number };
 }
 
 export type Split = 'train' | 'validation';
@@ -218,7 +218,7 @@ class PartyJob {
       role: this.role,
       columns: this.role === 'label' ? [...a.columnNames, '(intercept)'] : a.columnNames,
       weights: Array.from(this.lr!.weights),
-      standardization: { means: Array.from(a.standardizer.means), deviations: Array.from(a.standardizer.deviations) },
+      standardization: { means: Array.from(a.standardizer.means), deviations: Array.from(a.standardizer.deviations), clipSigma: this.hp.clipSigma ?? 0 },
     };
   }
 
@@ -274,7 +274,7 @@ export class PartyNode {
       if (!(bundle?.publicKey instanceof Uint8Array) || !(bundle.galoisKeys instanceof Uint8Array)) throw new PartyError('he.keys carries no key bundle');
       await this.o.audit.record(jobId, {
         step: 'he.keys', sender: COORDINATOR_ID, receiver: this.o.partyId, messageDigest: publicBundleDigest(bundle),
-        byteSize: bundle.publicKey.length + bundle.galoisKeys.length, detail: { parameterSet: bundle.parameterSet, stride: body.stride },
+        byteSize: bundle.publicKey.length + bundle.galoisKeys.length, detail: { parameterSet: bundle.parameterSet },
       });
     } else if (command === Commands.lrUpdate && body.released instanceof Uint8Array) {
       const released = body.released;
@@ -346,7 +346,7 @@ export class PartyNode {
         if (job.psiOutput === 'cardinality') return this.finishCardinality(job);
         return await this.finishPsi(job);
       case Commands.heKeys:
-        await this.installKeys(job, body.bundle as CkksPublicBundle, Number(body.stride));
+        await this.installKeys(job, body.bundle as CkksPublicBundle);
         return {};
       case Commands.lrForward: {
         const lr = job.requireLr(FeaturePartyLr);
@@ -592,14 +592,14 @@ export class PartyNode {
     const raw = table.features;
     const width = table.featureNames.length;
     const standardizer = Standardizer.fit(raw, width, split.train);
-    const standardized = standardizer.transform(raw, width);
+    const standardized = standardizer.transform(raw, width, job.hp.clipSigma ?? 0);
     const matrix = job.role === 'label' ? withIntercept(standardized, width) : standardized;
     const columns = job.role === 'label' ? width + 1 : width;
     job.aligned = { rows, matrix, columns, columnNames: table.featureNames, labels: table.labels, split, standardizer };
     return { size: rows, orderDigest: result.orderDigest, trainRows: split.train.length, validationRows: split.validation.length };
   }
 
-  private async installKeys(job: PartyJob, bundle: CkksPublicBundle, stride: number): Promise<void> {
+  private async installKeys(job: PartyJob, bundle: CkksPublicBundle): Promise<void> {
     const aligned = job.requireAligned();
     this.ckks ??= CkksContext.create();
     const ckks = await this.ckks;
@@ -610,7 +610,6 @@ export class PartyNode {
     const options = {
       ckks,
       encryptor: job.encryptor,
-      packing: new RowPacking(ckks.slots, stride),
       hp: job.hp,
       scorer: job.scorer,
       matrix: aligned.matrix,

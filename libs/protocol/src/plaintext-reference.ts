@@ -29,7 +29,7 @@ export async function plaintextReference(guestFile: string, hostFile: string, hp
     const w = t.featureNames.length;
     const m = new Float64Array(order.length * w);
     order.forEach((id, r) => m.set(t.features.subarray(index.get(id)! * w, (index.get(id)! + 1) * w), r * w));
-    return Standardizer.fit(m, w, split.train).transform(m, w);
+    return Standardizer.fit(m, w, split.train).transform(m, w, hp.clipSigma ?? 0);
   };
   const g = withIntercept(block(guest), guest.featureNames.length);
   const h = block(host);

@@ -21,7 +21,6 @@ import { batchCount } from '../../ml/src/batch-schedule';
 import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
 import type { DetailedMetrics } from './party-node';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
-import { RowPacking } from './split-lr/row-packing';
 
 export { COORDINATOR_ID };
 
@@ -233,16 +232,16 @@ export class SplitLrJob {
       const ckks = await CkksContext.create();
       let keys: CkksKeyHolder | undefined;
       try {
-        const stride = RowPacking.strideFor(widest);
-        keys = CkksKeyHolder.generate(ckks, ckks.rotationSteps(stride));
+        // The block layout needs no rotations, so no Galois keys: the bundle is the public key alone.
+        keys = CkksKeyHolder.generate(ckks, []);
         const bundle = keys.publicBundle();
         const bundleBytes = bundle.publicKey.length + bundle.galoisKeys.length;
         const bundleDigest = publicBundleDigest(bundle);
         for (const c of all) {
-          await this.call(c, Commands.heKeys, { jobId, bundle, stride });
+          await this.call(c, Commands.heKeys, { jobId, bundle });
           await this.hooks.audit({
             step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: bundleBytes,
-            messageDigest: bundleDigest, detail: { parameterSet: bundle.parameterSet, stride, galoisSteps: bundle.galoisSteps },
+            messageDigest: bundleDigest, detail: { parameterSet: bundle.parameterSet, layout: 'blocks', galoisSteps: bundle.galoisSteps },
           });
         }
         const epochs = await this.train(keys, prepared, trainRows);
@@ -281,8 +280,9 @@ export class SplitLrJob {
       for (let batch = 0; batch < batches; batch++) {
         const round = { jobId, epoch, batch };
         const keyFor = (partyId: string) => `${partyId}:${epoch}:${batch}`;
+        const batchRows = batch === batches - 1 ? trainRows - batch * hp.batchSize : hp.batchSize;
         for (const c of [this.label, ...this.features]) {
-          decryption.expect(keyFor(c.partyId), { width: prepared.get(c.partyId)!.columns, level: gradientLevel });
+          decryption.expect(keyFor(c.partyId), { width: prepared.get(c.partyId)!.columns, batchRows, level: gradientLevel });
         }
         await Promise.all(this.features.map((f) => this.call(f, Commands.lrForward, round)));
         const labelReply = await this.call(this.label, Commands.lrResidual, round);

@@ -1,6 +1,8 @@
 import { CkksContext, CkksError } from '../../crypto/src/ckks-context';
 import { CkksEncryptor, CkksKeyHolder } from '../../crypto/src/ckks-keys';
-import { DecryptionRefusedError, MaskedDecryptionService, secureUniformMasks } from '../src/split-lr/masked-decryption';
+import { packCiphertexts } from '../src/messages';
+import { BlockPacking } from '../src/split-lr/block-packing';
+import { DecryptionRefusedError, MaskedDecryptionService, secureUniformMasks, SLOT_MASK_BOUND } from '../src/split-lr/masked-decryption';
 
 describe(MaskedDecryptionService.name, () => {
   let ckks: CkksContext;
@@ -19,7 +21,7 @@ describe(MaskedDecryptionService.name, () => {
   });
 
   /** A ciphertext at the gradient level (one plaintext product below the top), as parties send. */
-  function gradientCiphertext(values: number[]): Uint8Array {
+  function gradientCiphertext(values: ArrayLike<number>): Uint8Array {
     const ct = encryptor.encrypt(values);
     const one = ckks.encode(new Float64Array(ckks.slots).fill(1));
     const product = ckks.multiplyPlainRescale(ct, one);
@@ -30,40 +32,85 @@ describe(MaskedDecryptionService.name, () => {
     }
   }
 
-  it('releases only the announced width, flooded and rounded to a 2^-20 grid', () => {
+  /** Slot vectors in the block layout whose column j's block holds `perRow(i, j)` for rows i. */
+  function blockSlots(packing: BlockPacking, columns: number, perRow: (i: number, j: number) => number): Float64Array[] {
+    const out = Array.from({ length: packing.gradientCiphertexts(columns) }, () => new Float64Array(ckks.slots));
+    for (let j = 0; j < columns; j++) {
+      for (let i = 0; i < packing.blockRows; i++) out[Math.floor(j / packing.blocksPerCiphertext)][(j % packing.blocksPerCiphertext) * packing.blockRows + i] = perRow(i, j);
+    }
+    return out;
+  }
+
+  it('releases one flooded, rounded block sum per column, and nothing else', () => {
     const service = new MaskedDecryptionService(holder);
-    service.expect('bank:0:0', { width: 3, level: ckks.topLevel - 1 });
-    const released = service.decrypt('bank:0:0', gradientCiphertext([0.125, -2.5, 1e-3, 99, 99]));
-    expect(released).toHaveLength(3);
-    [0.125, -2.5, 1e-3].forEach((v, j) => expect(Math.abs(released[j] - v)).toBeLessThan(1e-5));
-    for (const v of released) expect(Number.isInteger(v * 2 ** 20)).toBe(true);
+    const packing = new BlockPacking(ckks.slots, 1024); // 4 blocks of 1024 rows per ciphertext
+    const perRow = (i: number, j: number) => ((j + 1) * (i % 7) - 3) / 1024;
+    const slots = blockSlots(packing, 6, perRow);
+    expect(slots).toHaveLength(2);
+    service.expect('bank:0:0', { width: 6, batchRows: 1024, level: ckks.topLevel - 1 });
+    const released = service.decrypt('bank:0:0', packCiphertexts(slots.map(gradientCiphertext)));
+    expect(released).toHaveLength(6);
+    for (let j = 0; j < 6; j++) {
+      let exact = 0;
+      for (let i = 0; i < 1024; i++) exact += perRow(i, j);
+      expect(Math.abs(released[j] - exact)).toBeLessThan(1e-5);
+      expect(Number.isInteger(released[j] * 2 ** 20)).toBe(true);
+    }
+    expect(service.decryptions).toBe(2);
   });
 
-  it('unmasks to the gradient within 1e-5 when the mask is 2^30', () => {
+  it('unmasks to the gradient within 1e-5 when every slot carries a mask of 2^24', () => {
     const service = new MaskedDecryptionService(holder);
-    const gradient = [0.0123, -0.456, 0.789];
-    const mask = secureUniformMasks(ckks.slots, 2 ** 30);
-    service.expect('k', { width: 3, level: ckks.topLevel - 1 });
-    const released = service.decrypt('k', gradientCiphertext(gradient.map((g, j) => g + mask[j])));
-    gradient.forEach((g, j) => expect(Math.abs(released[j] - mask[j] - g)).toBeLessThan(1e-5));
+    const packing = new BlockPacking(ckks.slots, 1000);
+    const gradientPart = (i: number, j: number) => Math.sin(i + 10 * j) / 1000;
+    const values = blockSlots(packing, 3, gradientPart)[0];
+    const mask = secureUniformMasks(ckks.slots, SLOT_MASK_BOUND);
+    const maskSums = packing.blockSums([mask], 3);
+    service.expect('k', { width: 3, batchRows: 1000, level: ckks.topLevel - 1 });
+    const released = service.decrypt('k', packCiphertexts([gradientCiphertext(values.map((v, s) => v + mask[s]))]));
+    for (let j = 0; j < 3; j++) {
+      let exact = 0;
+      for (let i = 0; i < 1000; i++) exact += gradientPart(i, j);
+      expect(Math.abs(released[j] - maskSums[j] - exact)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('takes one ciphertext per column when a batch has more rows than slots', () => {
+    const service = new MaskedDecryptionService(holder);
+    const packing = new BlockPacking(ckks.slots, 5000);
+    expect([packing.blockRows, packing.blocksPerCiphertext, packing.chunks]).toEqual([ckks.slots, 1, 2]);
+    const slots = blockSlots(packing, 2, (i, j) => (j === 0 ? 1e-3 : -2e-3));
+    service.expect('k', { width: 2, batchRows: 5000, level: ckks.topLevel - 1 });
+    const released = service.decrypt('k', packCiphertexts(slots.map(gradientCiphertext)));
+    expect(Math.abs(released[0] - ckks.slots * 1e-3)).toBeLessThan(1e-5);
+    expect(Math.abs(released[1] + ckks.slots * 2e-3)).toBeLessThan(1e-5);
+  });
+
+  it('refuses the wrong number of ciphertexts, and bytes that are not a list of them', () => {
+    const service = new MaskedDecryptionService(holder);
+    const one = gradientCiphertext([1]);
+    service.expect('a', { width: 6, batchRows: 1024, level: ckks.topLevel - 1 });
+    expect(() => service.decrypt('a', packCiphertexts([one]))).toThrow('gradient: expected 2 ciphertexts, got 1');
+    service.expect('b', { width: 1, batchRows: 1024, level: ckks.topLevel - 1 });
+    expect(() => service.decrypt('b', one)).toThrow(CkksError);
   });
 
   it('refuses unannounced requests, replays and announcements made twice', () => {
     const service = new MaskedDecryptionService(holder);
-    const bytes = gradientCiphertext([1]);
+    const bytes = packCiphertexts([gradientCiphertext([1])]);
     expect(() => service.decrypt('ecommerce:0:0', bytes)).toThrow(DecryptionRefusedError);
-    service.expect('ecommerce:0:0', { width: 1, level: ckks.topLevel - 1 });
+    service.expect('ecommerce:0:0', { width: 1, batchRows: 64, level: ckks.topLevel - 1 });
     service.decrypt('ecommerce:0:0', bytes);
     expect(() => service.decrypt('ecommerce:0:0', bytes)).toThrow('already served (replay)');
-    expect(() => service.expect('ecommerce:0:0', { width: 1, level: 1 })).toThrow('already announced');
+    expect(() => service.expect('ecommerce:0:0', { width: 1, batchRows: 64, level: 1 })).toThrow('already announced');
   });
 
   it('refuses a ciphertext at another level than announced (a fresh one could be anything)', () => {
     const service = new MaskedDecryptionService(holder);
     const fresh = encryptor.encrypt([1, 2, 3]);
-    const bytes = ckks.serialize(fresh);
+    const bytes = packCiphertexts([ckks.serialize(fresh)]);
     fresh.delete();
-    service.expect('bank:1:1', { width: 3, level: ckks.topLevel - 1 });
+    service.expect('bank:1:1', { width: 3, batchRows: 64, level: ckks.topLevel - 1 });
     expect(() => service.decrypt('bank:1:1', bytes)).toThrow(CkksError);
   });
 });

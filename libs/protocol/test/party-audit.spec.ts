@@ -22,12 +22,14 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
   const scratch: { drop(): Promise<void> }[] = [];
   const sources: DataSource[] = [];
   let coordinator: DataSource;
+  const urls = new Map<string, string>();
   const logs = new Map<string, PartyLog>();
   const jobId = randomUUID();
 
   async function database(name: string, schema: 'coordinator' | 'party'): Promise<DataSource> {
     const db = await createScratchDatabase(SERVER_URL, `vfl_test_${name}_${process.pid}`);
     scratch.push(db);
+    urls.set(name, db.url);
     const ds = await openDatabase(db.url, { schema });
     sources.push(ds);
     return ds;
@@ -116,6 +118,6 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
   });
 
   it('refuses to keep a party log in the coordinator database', async () => {
-    await expect(openDatabase(SERVER_URL, { schema: 'party' })).rejects.toThrow(/is a coordinator's database: a party keeps its audit log in a database of its own/);
+    await expect(openDatabase(urls.get('coordinator')!, { schema: 'party' })).rejects.toThrow(/is a coordinator's database: a party keeps its audit log in a database of its own/);
   });
 });

@@ -2,17 +2,22 @@
  * The coordinator's decryption service: a CKKS decryption oracle constrained so that it is not
  * an oracle at all in the Li–Micciancio (Eurocrypt 2021) sense.
  *
- * - It decrypts only what the running job announced beforehand: one ciphertext per
- *   (party, step, epoch, batch), at the expected level and scale, each at most once.
- * - It releases only the first `width` slots (the party's gradient), never the whole vector.
+ * - It decrypts only what the running job announced beforehand: one set of gradient ciphertexts
+ *   per (party, epoch, batch), in the expected number, level and scale, each at most once.
+ * - It releases only the block sums of the batch's layout (BlockPacking), one value per column of
+ *   the party, never a slot.
  * - It floods each released value with Gaussian noise (sigma 2^-20 by default, far above the
- *   ~2^-30 CKKS decryption error that carries key information) and rounds to a 2^-20 grid.
- * - What it decrypts is masked: the party added uniform noise in [-2^30, 2^30] to every slot
- *   before sending, so the coordinator sees gradient + mask, statistically close to uniform
- *   (distance ~ |g| / 2^31 per value).
+ *   ~2^-25 CKKS decryption error of a block sum, which carries key information) and rounds to a
+ *   2^-20 grid.
+ * - What it decrypts is masked: the party added uniform noise in [-2^24, 2^24] to every slot
+ *   before sending, so the coordinator sees per-row products d_i·x_ij/|B| + mask, statistically
+ *   close to uniform (distance ~ |d_i·x_ij/|B|| / 2^25, about 2^-30, per slot). The bound stays
+ *   well below 2^53 so that summing a block of masked slots in doubles keeps ~2^-23 precision.
  */
 import { randomBytes } from 'node:crypto';
 import { CkksKeyHolder } from '../../../crypto/src/ckks-keys';
+import { unpackCiphertexts } from '../messages';
+import { BlockPacking } from './block-packing';
 
 export interface ReleasePolicy {
   /** Released values are rounded to multiples of 2^-releaseBits. */
@@ -23,8 +28,8 @@ export interface ReleasePolicy {
 
 export const DEFAULT_RELEASE_POLICY: ReleasePolicy = Object.freeze({ releaseBits: 20, floodSigma: 2 ** -20 });
 
-/** Bound of the uniform masks parties add before asking for a decryption. */
-export const GRADIENT_MASK_BOUND = 2 ** 30;
+/** Bound of the uniform masks parties add to every slot before asking for a decryption. */
+export const SLOT_MASK_BOUND = 2 ** 24;
 
 export class DecryptionRefusedError extends Error {
   constructor(message: string) {
@@ -34,8 +39,10 @@ export class DecryptionRefusedError extends Error {
 }
 
 export interface ExpectedDecryption {
-  /** Slots released to the requester. */
+  /** Values released to the requester: its column count. */
   readonly width: number;
+  /** Rows of the batch, which fix the block layout. */
+  readonly batchRows: number;
   /** CKKS level the ciphertext must be at. */
   readonly level: number;
 }
@@ -58,31 +65,39 @@ export class MaskedDecryptionService {
   }
 
   /**
+   * Decrypts a party's gradient ciphertexts (packed with `packCiphertexts`) and releases the
+   * flooded, rounded block sums.
    * @throws DecryptionRefusedError for an unannounced or repeated request.
-   * @throws CkksError for a ciphertext of the wrong parameters, level, scale or size.
+   * @throws CkksError for the wrong number of ciphertexts, or one of the wrong parameters, level, scale or size.
    */
-  decrypt(key: string, ciphertext: Uint8Array): Float64Array {
+  decrypt(key: string, packed: Uint8Array): Float64Array {
     if (this.served.has(key)) throw new DecryptionRefusedError(`decryption ${key} was already served (replay)`);
     const spec = this.expected.get(key);
     if (!spec) throw new DecryptionRefusedError(`decryption ${key} is not expected by the running job`);
     this.expected.delete(key);
     this.served.add(key);
     const ckks = this.keys.ckks;
-    const ct = ckks.deserialize(ciphertext, { level: spec.level });
-    let slots: Float64Array;
+    const packing = new BlockPacking(ckks.slots, spec.batchRows);
+    const count = packing.gradientCiphertexts(spec.width);
+    const ciphertexts = unpackCiphertexts(packed, count, 'gradient', ckks.maxCiphertextBytes());
+    const slots: Float64Array[] = [];
     try {
-      slots = this.keys.decrypt(ct);
+      for (const bytes of ciphertexts) {
+        const ct = ckks.deserialize(bytes, { level: spec.level });
+        try {
+          slots.push(this.keys.decrypt(ct));
+        } finally {
+          ct.delete();
+        }
+        this.decryptions++;
+      }
+      const sums = packing.blockSums(slots, spec.width);
+      const grid = 2 ** this.policy.releaseBits;
+      for (let j = 0; j < sums.length; j++) sums[j] = Math.round((sums[j] + this.policy.floodSigma * this.gaussian()) * grid) / grid;
+      return sums;
     } finally {
-      ct.delete();
+      for (const s of slots) s.fill(0);
     }
-    this.decryptions++;
-    const grid = 2 ** this.policy.releaseBits;
-    const out = new Float64Array(spec.width);
-    for (let j = 0; j < spec.width; j++) {
-      out[j] = Math.round((slots[j] + this.policy.floodSigma * this.gaussian()) * grid) / grid;
-    }
-    slots.fill(0);
-    return out;
   }
 }
 

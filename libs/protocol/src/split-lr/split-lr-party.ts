@@ -5,9 +5,10 @@
  * Per mini-batch B (rows agreed by seed; u = u_label + Σ u_feature):
  *   feature f -> label     Enc(u_f / 4)                         (FeaturePartyLr.forward)
  *   label -> every f       Enc(d), d = Σ u_f/4 + u_label/4 + 1/2 - y   (LabelPartyLr.residual)
- *   each party -> coord.   Enc(X_pᵀ d / |B| + r_p), r_p fresh uniform mask on every slot
- *   coord. -> each party   round(X_pᵀ d / |B| + r_p + flood)    (MaskedDecryptionService)
- *   each party             subtracts r_p, steps its own optimizer on its own weights.
+ *   each party -> coord.   Enc(d_i·x_ij / |B| + r_p) per slot, r_p a fresh uniform mask on every slot
+ *                          (BlockPacking: one block of rows per column, no rotations)
+ *   coord. -> each party   round(Σ_block (d_i·x_ij / |B| + r_p) + flood) = X_pᵀ d / |B| + Σ r_p + noise
+ *   each party             subtracts its mask sums, steps its own optimizer on its own weights.
  * The label party never sees u_f in the clear; a feature party never sees d or y in the clear;
  * the coordinator sees only masked values.
  */
@@ -15,8 +16,9 @@ import { CkksContext, CipherText } from '../../../crypto/src/ckks-context';
 import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
 import { LrHyperparameters, LrOptimizer } from '../../../ml/src/logistic';
 import { TfLinearScorer } from '../../../ml/src/tf-linear';
-import { RowPacking } from './row-packing';
-import { GRADIENT_MASK_BOUND, secureUniformMasks } from './masked-decryption';
+import { packCiphertexts } from '../messages';
+import { BlockPacking } from './block-packing';
+import { SLOT_MASK_BOUND, secureUniformMasks } from './masked-decryption';
 
 export class SplitLrProtocolError extends Error {
   constructor(message: string) {
@@ -28,7 +30,6 @@ export class SplitLrProtocolError extends Error {
 export interface SplitLrPartyOptions {
   readonly ckks: CkksContext;
   readonly encryptor: CkksEncryptor;
-  readonly packing: RowPacking;
   readonly hp: LrHyperparameters;
   readonly scorer: TfLinearScorer;
   /** Row-major standardised features (label party: intercept column last). */
@@ -66,40 +67,47 @@ abstract class SplitLrPartyBase {
     this.optimizer.apply(this.weights, gradient);
   }
 
-  /** Enc(X_pᵀ d / |B| + r) from the batch's residual chunks; remembers r under `key`. */
+  /** Enc(d_i·x_ij / |B| + r) in the batch's block layout, packed; remembers r's block sums under `key`. */
   protected maskedGradient(key: string, batch: Int32Array, residual: CipherText[]): Uint8Array {
-    const { ckks, packing, encryptor } = this.o;
-    const layouts = packing.features(this.o.matrix, this.o.columns, batch, 1 / batch.length);
-    let sum: CipherText | undefined;
+    const { ckks } = this.o;
+    const packing = this.packing(batch);
+    const plains = packing.features(this.o.matrix, this.o.columns, batch, 1 / batch.length);
+    const sums: (CipherText | undefined)[] = Array.from({ length: packing.gradientCiphertexts(this.o.columns) }, () => undefined);
     try {
-      layouts.forEach((layout, c) => {
-        const plain = ckks.encode(layout);
-        try {
-          const product = ckks.multiplyPlainRescale(residual[c], plain);
-          if (!sum) sum = product;
-          else {
-            ckks.evaluator.add(sum, product, sum);
-            product.delete();
+      plains.forEach((chunk, c) => {
+        chunk.forEach((layout, g) => {
+          const plain = ckks.encode(layout);
+          try {
+            const product = ckks.multiplyPlainRescale(residual[c], plain);
+            const sum = sums[g];
+            if (!sum) sums[g] = product;
+            else {
+              ckks.evaluator.add(sum, product, sum);
+              product.delete();
+            }
+          } finally {
+            plain.delete();
           }
-        } finally {
-          plain.delete();
-        }
+        });
       });
-      if (!sum) throw new SplitLrProtocolError('empty batch');
-      ckks.rotateSum(sum, packing.stride, encryptor.galoisKeys);
-      const mask = (this.o.masks ?? ((n) => secureUniformMasks(n, GRADIENT_MASK_BOUND)))(ckks.slots);
-      ckks.addValues(sum, mask);
-      this.pendingMasks.set(key, mask.slice(0, this.o.columns));
-      mask.fill(0);
-      return ckks.serialize(sum);
+      const masks = Array.from(sums, () => (this.o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND)))(ckks.slots));
+      sums.forEach((sum, g) => ckks.addValues(sum!, masks[g]));
+      this.pendingMasks.set(key, packing.blockSums(masks, this.o.columns));
+      for (const m of masks) m.fill(0);
+      return packCiphertexts(sums.map((sum) => ckks.serialize(sum!)));
     } finally {
-      (sum as CipherText | undefined)?.delete();
+      for (const sum of sums) sum?.delete();
     }
   }
 
+  protected packing(batch: Int32Array): BlockPacking {
+    if (batch.length === 0) throw new SplitLrProtocolError('empty batch');
+    return new BlockPacking(this.o.ckks.slots, batch.length);
+  }
+
   protected readResidual(batch: Int32Array, chunks: readonly Uint8Array[], what: string): CipherText[] {
-    const { ckks, packing } = this.o;
-    const expected = packing.ciphertextsFor(batch.length);
+    const { ckks } = this.o;
+    const expected = this.packing(batch).chunks;
     if (chunks.length !== expected) {
       throw new SplitLrProtocolError(`${what}: expected ${expected} ciphertexts for ${batch.length} rows, got ${chunks.length}`);
     }
@@ -118,7 +126,7 @@ export class FeaturePartyLr extends SplitLrPartyBase {
   /** Enc(u_f / 4) in the replicated row layout, one ciphertext per chunk of the batch. */
   forward(batch: Int32Array): Uint8Array[] {
     const quarter = this.partialLogits(batch).map((u) => u / 4);
-    return this.o.packing.replicate(quarter).map((chunk) => {
+    return this.packing(batch).replicate(quarter).map((chunk) => {
       const ct = this.o.encryptor.encrypt(chunk);
       try {
         return this.o.ckks.serialize(ct);
@@ -153,7 +161,7 @@ export class LabelPartyLr extends SplitLrPartyBase {
    */
   residual(key: string, batch: Int32Array, forwards: readonly (readonly Uint8Array[])[]): { residual: Uint8Array[]; gradient: Uint8Array } {
     if (forwards.length === 0) throw new SplitLrProtocolError('no forward shares from feature parties');
-    const { ckks, packing } = this.o;
+    const { ckks } = this.o;
     const sums = this.readResidual(batch, forwards[0], 'forward share');
     try {
       for (const other of forwards.slice(1)) {
@@ -168,7 +176,7 @@ export class LabelPartyLr extends SplitLrPartyBase {
       // Added as a fresh encryption, never as a plaintext: adding a plaintext changes only the
       // first ciphertext component, so the feature party could subtract the Enc(u_f/4) it sent
       // and read u_label/4 + 1/2 - y under any key. A fresh Enc re-randomises both components.
-      packing.replicate(plainPart).forEach((chunk, c) => {
+      this.packing(batch).replicate(plainPart).forEach((chunk, c) => {
         const mine = this.o.encryptor.encrypt(chunk);
         try {
           ckks.evaluator.add(sums[c], mine, sums[c]);

@@ -99,6 +99,13 @@ export class HyperparametersDto {
   @Min(0.01)
   @Max(0.9)
   validationFraction?: number;
+
+  @ApiPropertyOptional({ default: 3, minimum: 0, maximum: 100, description: 'Each party clips its standardised values to [-clipSigma, clipSigma] (winsorising heavy tails); 0 turns clipping off' })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(100)
+  clipSigma?: number;
 }
 
 export class AlignmentDto {
