@@ -228,6 +228,8 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     ['a missing model', { parties: job().parties }, 'model'],
     ['an unknown ID rule', { ...job(), alignment: { idRules: ['trim', 'soundex'] } }, 'alignment.idRules'],
     ['two label parties', { ...job(), parties: [job().parties[0], { ...job().parties[1], role: 'label', data: { path: 'x.csv', labelColumn: 'y' } }] }, 'exactly one party must have role "label"'],
+    ['a clipSigma below 0', job({}, {}, { clipSigma: -1 }), 'hyperparameters.clipSigma'],
+    ['a cardinality check with two feature parties', { ...job(), model: 'psi-cardinality', parties: [...job().parties, { partyId: 'bank', role: 'feature', data: { path: 'x.csv' } }] }, 'a psi-cardinality check takes exactly one feature party, got 2'],
   ])('answers 400 naming the field for %s', async (_what, body, field) => {
     const res = await post(body);
     expect(res.status).toBe(400);

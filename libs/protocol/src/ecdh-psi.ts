@@ -17,6 +17,9 @@
  * matched one bucket at a time. Memory is bounded by the chunk and bucket sizes, plus 4 bytes per
  * own ID for the shuffle and whatever the caller's ID source holds.
  *
+ * Three or more parties (the label party L with feature parties F1..Fk), the "star" mode below:
+ * L runs one session per Fi and learns each L ∩ Fi; every Fi learns only the intersection of all.
+ *
  * What each party learns: the intersection and the size of the peer's set. What it never sees:
  * any peer ID outside the intersection (it holds only b·a·H(y), which is pseudo-random without b).
  * The coordinator learns the intersection size and a digest of the ordered doubly blinded list
@@ -80,6 +83,10 @@ export interface PsiSessionOptions {
   readonly spillDir?: string;
   /** Permutation source (position -> ID index), injectable for reproducible tests. */
   readonly shuffle?: (n: number) => Uint32Array;
+  /** Star mode, label side: keep each peer element's position in the peer's stream. */
+  readonly peerPositions?: boolean;
+  /** Star mode, feature side: blind the peer's list for it, but keep none of it (default true). */
+  readonly keepPeerSet?: boolean;
 }
 
 /** Domain separation tag: binds every hash to this protocol version and this job. */
@@ -107,6 +114,8 @@ export class EcdhPsiSession {
   private readonly answerStream = new ChunkStream("peer's answers");
   private answers?: BlindedSetStore;
   private disposed = false;
+  private readonly peerPositions: boolean;
+  private readonly keepPeerSet: boolean;
 
   constructor(
     private readonly engine: PsiEngine,
@@ -123,7 +132,9 @@ export class EcdhPsiSession {
     this.spillAboveBytes = options.spillAboveBytes ?? 64 * 2 ** 20;
     this.spillDir = options.spillDir;
     this.own = new BlindedSetStore(OWN_ENTRY_BYTES, this.spillAboveBytes, this.spillDir);
-    this.peer = new BlindedSetStore(PSI_ELEMENT_BYTES, this.spillAboveBytes, this.spillDir);
+    this.peerPositions = options.peerPositions === true;
+    this.keepPeerSet = options.keepPeerSet !== false;
+    this.peer = new BlindedSetStore(this.peerPositions ? OWN_ENTRY_BYTES : PSI_ELEMENT_BYTES, this.spillAboveBytes, this.spillDir);
   }
 
   get size(): number {
@@ -191,7 +202,7 @@ export class EcdhPsiSession {
       throw e;
     }
     this.assertLive(); // closed while the engine worked: keep nothing (and spill nothing)
-    this.peer.add(doubled);
+    if (this.keepPeerSet) this.peer.add(this.peerPositions ? withPositions(doubled, this.peerDone) : doubled);
     this.peerDone += n;
     return doubled;
   }
@@ -304,6 +315,64 @@ export class EcdhPsiSession {
     }
   }
 
+  // --- Star mode (label party L, feature parties F1..Fk), per pair (L, Fi):
+  //   1. L -> Fi: {a·H(x)}; Fi answers {b·a·H(x)} in order (L learns which of its IDs Fi holds)
+  //   2. Fi -> L: {b·H(y)}; L keeps {a·b·H(y)} with each element's position in Fi's stream and
+  //      answers nothing, so Fi never holds a doubly blinded value of its own to compare with
+  //   3. L matches, per Fi, its own IDs to positions in Fi's stream; the intersection of all is
+  //      the own IDs matched in every pair
+  //   4. L -> Fi: the positions of the intersection in Fi's stream, in the agreed order; Fi maps
+  //      them through its own shuffle to its IDs. Fi learns the intersection of all, nothing more.
+
+  /** Star mode, label side: for each own ID matched in this peer's list, the peer's stream position. */
+  async matchPeerPositions(): Promise<Map<number, number>> {
+    this.assertLive();
+    if (!this.peerPositions) throw new PsiProtocolError('this session keeps no peer positions (not a star-mode label session)');
+    if (this.ownChunksAccepted !== this.chunkCount || !this.peerStream.complete || this.peerDone !== this.peerStream.total) {
+      throw new PsiProtocolError('PSI finished before both directions were exchanged');
+    }
+    try {
+      const matches = new Map<number, number>();
+      for (let b = 0; b < PSI_BUCKETS; b++) {
+        const peer = this.peer.bucket(b);
+        const positions = new Map<string, number>();
+        for (let i = 0; i < peer.length; i += OWN_ENTRY_BYTES) positions.set(peer.toString('latin1', i, i + PSI_ELEMENT_BYTES), peer.readUInt32LE(i + PSI_ELEMENT_BYTES));
+        const own = this.own.bucket(b);
+        for (let i = 0; i < own.length; i += OWN_ENTRY_BYTES) {
+          const at = positions.get(own.toString('latin1', i, i + PSI_ELEMENT_BYTES));
+          if (at !== undefined) matches.set(this.order[own.readUInt32LE(i + PSI_ELEMENT_BYTES)], at);
+        }
+        if (b % 16 === 15) await new Promise((r) => setImmediate(r));
+      }
+      return matches;
+    } finally {
+      this.dispose();
+    }
+  }
+
+  /**
+   * Star mode, feature side: the IDs at the label party's positions (of our own stream), in the
+   * order given.
+   * @throws PsiProtocolError for a position out of range or repeated.
+   */
+  idsAtPositions(positions: Uint32Array): string[] {
+    this.assertLive();
+    if (this.ownChunksAccepted !== this.chunkCount || !this.peerStream.complete) {
+      throw new PsiProtocolError('PSI finished before both directions were exchanged');
+    }
+    try {
+      const seen = new Uint8Array(this.ids.size);
+      return Array.from(positions, (p, k) => {
+        if (p >= this.ids.size) throw new PsiProtocolError(`position ${k} is ${p}, past our ${this.ids.size} elements`);
+        if (seen[p]) throw new PsiProtocolError(`position ${p} appears twice`);
+        seen[p] = 1;
+        return this.ids.at(this.order[p]);
+      });
+    } finally {
+      this.dispose();
+    }
+  }
+
   /** Wipes the secret scalar and removes spilled values; the session is unusable afterwards. Safe to call twice. */
   dispose(): void {
     this.disposed = true;
@@ -358,6 +427,17 @@ export async function pipelineChunks(
 export async function exchangeLocally(a: EcdhPsiSession, b: EcdhPsiSession): Promise<void> {
   await streamOneDirection(a, b);
   await streamOneDirection(b, a);
+}
+
+/** Elements followed by their 4-byte stream positions, from `first` on. */
+function withPositions(elements: Uint8Array, first: number): Buffer {
+  const n = elements.length / PSI_ELEMENT_BYTES;
+  const entries = Buffer.allocUnsafe(n * OWN_ENTRY_BYTES);
+  for (let i = 0; i < n; i++) {
+    entries.set(elements.subarray(i * PSI_ELEMENT_BYTES, (i + 1) * PSI_ELEMENT_BYTES), i * OWN_ENTRY_BYTES);
+    entries.writeUInt32LE(first + i, i * OWN_ENTRY_BYTES + PSI_ELEMENT_BYTES);
+  }
+  return entries;
 }
 
 function growU32(a: Uint32Array): Uint32Array {

@@ -114,23 +114,32 @@ export async function runTwoPartyCardinality(o: Omit<TwoPartyJobOptions, 'hyperp
 }
 
 async function runTwoParty(o: TwoPartyJobOptions, model: SplitLrJobSpec['model']): Promise<{ federation: InProcessFederation; result: JobResult }> {
+  return runInProcessJob({ ...o, model, label: { partyId: 'bank', file: o.guest, labelColumn: o.labelColumn ?? 'y' }, features: [{ partyId: 'ecommerce', file: o.host }] });
+}
+
+export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 'host' | 'labelColumn'> {
+  readonly model?: SplitLrJobSpec['model'];
+  readonly label: { readonly partyId: string; readonly file: string; readonly labelColumn: string };
+  /** One or more feature parties, each with its file inside dataRoot. */
+  readonly features: readonly { readonly partyId: string; readonly file: string }[];
+}
+
+/** A job between one label party and any number of feature parties, in one process. */
+export async function runInProcessJob(o: InProcessJobOptions): Promise<{ federation: InProcessFederation; result: JobResult }> {
   const federation = await inProcessFederation(
-    [
-      { partyId: 'bank', role: 'label' },
-      { partyId: 'ecommerce', role: 'feature' },
-    ],
+    [{ partyId: o.label.partyId, role: 'label' }, ...o.features.map((f) => ({ partyId: f.partyId, role: 'feature' as const }))],
     o.dataRoot,
     { record: o.record, partyAudit: o.partyAudit },
   );
   const result = await new SplitLrJob(
     {
       jobId: o.jobId ?? randomUUID(),
-      model,
+      model: o.model ?? 'split-lr',
       hyperparameters: o.hyperparameters,
       alignment: o.alignment,
       parties: [
-        { partyId: 'bank', role: 'label', data: { path: o.guest, labelColumn: o.labelColumn ?? 'y' } },
-        { partyId: 'ecommerce', role: 'feature', data: { path: o.host } },
+        { partyId: o.label.partyId, role: 'label', data: { path: o.label.file, labelColumn: o.label.labelColumn } },
+        ...o.features.map((f) => ({ partyId: f.partyId, role: 'feature' as const, data: { path: f.file } })),
       ],
     },
     federation.channels,

@@ -35,6 +35,7 @@ export const Commands = {
 export const PeerTypes = {
   psiBlinded: 'peer.psi.blinded',
   psiAnswers: 'peer.psi.answers',
+  psiPositions: 'peer.psi.positions',
   lrForward: 'peer.lr.forward',
   lrResidual: 'peer.lr.residual',
   lrLogits: 'peer.lr.logits',

@@ -15,6 +15,7 @@
  * coordinator sent it, the dataset it used, and every envelope it refused. It writes each record
  * before acting on it, so verification can cross-check the coordinator's trail against it.
  */
+import { createHmac } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -45,7 +46,7 @@ import { trainPlainSplitLr } from '../../ml/src/plain-split-lr';
 import { Standardizer } from '../../ml/src/standardizer';
 import { TfLinearScorer } from '../../ml/src/tf-linear';
 import type { TensorflowRuntime } from '../../ml/src/tf-backend';
-import { EcdhPsiSession, pipelineChunks, PsiChunkHeader, psiDomainTag } from './ecdh-psi';
+import { EcdhPsiSession, pipelineChunks, PsiChunkHeader, psiDomainTag, PsiProgressCounts } from './ecdh-psi';
 import { AuditEventInput, UNATTRIBUTED_JOB_ID } from '../../audit/src/audit-chain';
 import {
   bytesToF64,
@@ -139,6 +140,21 @@ export interface DetailedMetrics extends BinaryMetrics {
   readonly scoreStability: number | null;
 }
 
+/** Counts only, summed over a star-mode label party's sessions. */
+function psiProgress(job: PartyJob): Partial<PsiProgressCounts> {
+  const sessions = job.psiPeers ? [...job.psiPeers.values()] : job.psi ? [job.psi] : [];
+  if (sessions.length === 0) return {};
+  const sum = { ownDone: 0, ownTotal: 0, peerDone: 0, peerTotal: 0 };
+  for (const s of sessions) {
+    const p = s.progress();
+    sum.ownDone += p.ownDone;
+    sum.ownTotal += p.ownTotal;
+    sum.peerDone += p.peerDone;
+    sum.peerTotal += p.peerTotal;
+  }
+  return sum;
+}
+
 interface Outbox {
   readonly sent: MessageReceipt[];
 }
@@ -146,6 +162,8 @@ interface Outbox {
 class PartyJob {
   table?: PartyTable;
   psi?: EcdhPsiSession;
+  /** Star mode (two or more feature parties), label party: one session per feature party. */
+  psiPeers?: Map<string, EcdhPsiSession>;
   psiOutput: 'intersection' | 'cardinality' = 'intersection';
   aligned?: {
     rows: number;
@@ -174,6 +192,11 @@ class PartyJob {
     readonly roster: readonly RosterEntry[],
     readonly hp: LrHyperparameters,
   ) {}
+
+  /** Two or more feature parties: PSI runs as a star around the label party (see ecdh-psi.ts). */
+  get star(): boolean {
+    return this.roster.filter((r) => r.role === 'feature').length > 1;
+  }
 
   batch(epoch: number, index: number): Int32Array {
     const aligned = this.requireAligned();
@@ -224,6 +247,7 @@ class PartyJob {
 
   dispose(): void {
     this.psi?.dispose();
+    this.psiPeers?.forEach((s) => s.dispose());
     this.channelKeys.forEach((k) => k.fill(0));
     this.encryptor?.dispose();
     this.scorer?.dispose();
@@ -315,12 +339,12 @@ export class PartyNode {
     const key = `${epoch}:${batch}`;
     switch (command) {
       case Commands.psiExchange: {
-        const session = this.requirePsi(job);
         const peer = String(body.peer);
+        const session = this.requirePsi(job, peer);
         // One signed message per chunk, in order; the next chunk is hashed while one travels.
         const deliver = async (k: number, blinded: Uint8Array) =>
           (await this.send<{ doubleBlinded: Uint8Array }>(job, peer, PeerTypes.psiBlinded, { ...session.header(k), blinded }, out)).doubleBlinded;
-        if (job.psiOutput === 'cardinality') {
+        if (job.psiOutput === 'cardinality' || (job.star && job.role === 'feature')) {
           // The peer keeps its answers: a returned answer would tell us which of our IDs are shared.
           await pipelineChunks(session, deliver, (k, answer) => {
             if (!(answer instanceof Uint8Array) || answer.length !== 0) throw new PartyError(`${peer} returned blinded values in a cardinality-only job: refused`);
@@ -341,9 +365,10 @@ export class PartyNode {
       }
       case Commands.psiProgress:
         // Counts only: how far this party's own list and the peer's list are through blinding.
-        return job.psi ? { ...job.psi.progress() } : {};
+        return psiProgress(job);
       case Commands.psiFinish:
         if (job.psiOutput === 'cardinality') return this.finishCardinality(job);
+        if (job.star) return job.role === 'label' ? await this.finishStarLabel(job, out) : await this.finishStarFeature(job);
         return await this.finishPsi(job);
       case Commands.heKeys:
         await this.installKeys(job, body.bundle as CkksPublicBundle);
@@ -480,10 +505,16 @@ export class PartyNode {
   private dispatchPeer(job: PartyJob, envelope: PeerEnvelope, body: Record<string, unknown>): unknown {
     switch (envelope.type) {
       case PeerTypes.psiBlinded:
-        return this.requirePsi(job)
+        return this.requirePsi(job, envelope.from)
           .blindPeerChunk(chunkHeader(body), body.blinded as Uint8Array)
           // Cardinality mode: keep the answer (the feature party later sends them all, shuffled).
-          .then((doubleBlinded) => ({ doubleBlinded: job.psiOutput === 'cardinality' ? new Uint8Array(0) : doubleBlinded }));
+          // Star mode, label party: keep it too; a feature party must not see its own IDs doubly blinded.
+          .then((doubleBlinded) => ({ doubleBlinded: job.psiOutput === 'cardinality' || (job.star && job.role === 'label') ? new Uint8Array(0) : doubleBlinded }));
+      case PeerTypes.psiPositions:
+        if (!job.star || job.role !== 'feature') throw new PartyError(`${PeerTypes.psiPositions} is only for a feature party of a job with several`);
+        if (!(body.positions instanceof Uint8Array) || body.positions.length % 4 !== 0) throw new PartyError(`${PeerTypes.psiPositions}: expected 4-byte positions`);
+        job.put('psi-positions', new Uint32Array(body.positions.slice().buffer));
+        return null;
       case PeerTypes.psiAnswers:
         if (job.psiOutput !== 'cardinality' || job.role !== 'label') throw new PartyError(`${PeerTypes.psiAnswers} is only for the label party of a cardinality-only job`);
         this.requirePsi(job).acceptAnswerChunk(chunkHeader(body), body.elements as Uint8Array);
@@ -545,7 +576,14 @@ export class PartyNode {
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
     job.psiOutput = cardinalityOnly ? 'cardinality' : 'intersection';
     job.table = table;
-    job.psi = new EcdhPsiSession(this.o.psiEngine, table.ids, psiDomainTag(cmd.jobId));
+    if (job.star && cardinalityOnly) throw new PartyError(`job ${cmd.jobId}: a cardinality-only check takes one feature party`);
+    if (job.star && cmd.role === 'label') {
+      job.psiPeers = new Map(
+        cmd.roster.filter((r) => r.role === 'feature').map((f) => [f.partyId, new EcdhPsiSession(this.o.psiEngine, table.ids, psiDomainTag(cmd.jobId), { peerPositions: true })]),
+      );
+    } else {
+      job.psi = new EcdhPsiSession(this.o.psiEngine, table.ids, psiDomainTag(cmd.jobId), { keepPeerSet: !job.star });
+    }
     this.jobs.set(cmd.jobId, job);
     return {
       rows: table.ids.length,
@@ -584,10 +622,51 @@ export class PartyNode {
   private async finishPsi(job: PartyJob): Promise<Record<string, unknown>> {
     const result = await this.requirePsi(job).finish();
     job.psi = undefined;
-    if (result.sharedIds.length === 0) throw new PartyError('no shared IDs: the intersection is empty');
-    const table = selectRows(job.table!, result.sharedIds);
+    return { ...this.alignRows(job, result.sharedIds), orderDigest: result.orderDigest };
+  }
+
+  /**
+   * Star mode, label party: the intersection of every pair's matches, sorted by ID; each feature
+   * party is sent the positions of those IDs in its own stream. The digest per pair is keyed by
+   * the pair's channel key, so the coordinator can compare it but not test a guess of the IDs.
+   */
+  private async finishStarLabel(job: PartyJob, out: Outbox): Promise<Record<string, unknown>> {
+    const sessions = job.psiPeers!;
+    const matches = new Map<string, Map<number, number>>();
+    for (const [peer, session] of sessions) matches.set(peer, await session.matchPeerPositions());
+    job.psiPeers = undefined;
+    const [first, ...others] = [...matches.values()];
+    const ids = job.table!.ids;
+    const shared = [...first.keys()].filter((i) => others.every((m) => m.has(i))).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
+    const sharedIds = shared.map((i) => ids[i]);
+    const aligned = this.alignRows(job, sharedIds);
+    const orderDigests: Record<string, string> = {};
+    for (const [peer, m] of matches) {
+      const positions = Uint32Array.from(shared, (i) => m.get(i)!);
+      await this.send(job, peer, PeerTypes.psiPositions, { positions: new Uint8Array(positions.buffer) }, out);
+      orderDigests[peer] = this.orderDigest(job, peer, sharedIds);
+    }
+    return { ...aligned, orderDigests };
+  }
+
+  /** Star mode, feature party: its IDs at the positions the label party sent, in that order. */
+  private async finishStarFeature(job: PartyJob): Promise<Record<string, unknown>> {
+    const positions = job.take<Uint32Array>('psi-positions');
+    const sharedIds = this.requirePsi(job).idsAtPositions(positions);
+    job.psi = undefined;
+    return { ...this.alignRows(job, sharedIds), orderDigest: this.orderDigest(job, this.labelParty(job), sharedIds) };
+  }
+
+  private orderDigest(job: PartyJob, peer: string, sharedIds: readonly string[]): string {
+    return createHmac('sha256', this.channelKey(job, peer)).update('vfl-psi-order-v1').update(packBody(sharedIds)).digest('hex');
+  }
+
+  /** Keeps the rows of the shared IDs, in their order, split and standardised. */
+  private alignRows(job: PartyJob, sharedIds: readonly string[]): { size: number; trainRows: number; validationRows: number } {
+    if (sharedIds.length === 0) throw new PartyError('no shared IDs: the intersection is empty');
+    const table = selectRows(job.table!, sharedIds as string[]);
     job.table = undefined;
-    const rows = result.sharedIds.length;
+    const rows = sharedIds.length;
     const split = trainValidationSplit(rows, job.hp.validationFraction, job.hp.seed);
     const raw = table.features;
     const width = table.featureNames.length;
@@ -596,7 +675,7 @@ export class PartyNode {
     const matrix = job.role === 'label' ? withIntercept(standardized, width) : standardized;
     const columns = job.role === 'label' ? width + 1 : width;
     job.aligned = { rows, matrix, columns, columnNames: table.featureNames, labels: table.labels, split, standardizer };
-    return { size: rows, orderDigest: result.orderDigest, trainRows: split.train.length, validationRows: split.validation.length };
+    return { size: rows, trainRows: split.train.length, validationRows: split.validation.length };
   }
 
   private async installKeys(job: PartyJob, bundle: CkksPublicBundle): Promise<void> {
@@ -679,9 +758,10 @@ export class PartyNode {
     return job;
   }
 
-  private requirePsi(job: PartyJob): EcdhPsiSession {
-    if (!job.psi) throw new PartyError(`job ${job.id} has no PSI session in progress`);
-    return job.psi;
+  private requirePsi(job: PartyJob, peer?: string): EcdhPsiSession {
+    const session = job.psiPeers ? job.psiPeers.get(String(peer)) : job.psi;
+    if (!session) throw new PartyError(`job ${job.id} has no PSI session in progress${job.psiPeers ? ` with ${String(peer).slice(0, 64)}` : ''}`);
+    return session;
   }
 
   private labelParty(job: PartyJob): string {

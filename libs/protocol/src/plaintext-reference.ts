@@ -6,7 +6,7 @@ import { trainPlainSplitLr } from '../../ml/src/plain-split-lr';
 import { Standardizer } from '../../ml/src/standardizer';
 
 export interface PlaintextReference {
-  /** [label party's columns..., intercept, feature party's columns...] */
+  /** [label party's columns..., intercept, each feature party's columns in turn...] */
   readonly weights: Float64Array;
   readonly trainAuc: number;
   readonly validationAuc: number;
@@ -17,12 +17,12 @@ export interface PlaintextReference {
  * parties' agreed order, each party's block standardised on the training rows as the parties do.
  * For tests and benchmarks only: it reads both parties' files.
  */
-export async function plaintextReference(guestFile: string, hostFile: string, hp: LrHyperparameters, labelColumn = 'y'): Promise<PlaintextReference> {
+export async function plaintextReference(guestFile: string, hostFiles: string | readonly string[], hp: LrHyperparameters, labelColumn = 'y'): Promise<PlaintextReference> {
   const guest = await loadPartyTable(guestFile, { labelColumn });
-  const host = await loadPartyTable(hostFile);
-  // The order PSI agrees on: the shared IDs sorted by code units.
-  const hostIds = new Set(host.ids);
-  const order = guest.ids.filter((id) => hostIds.has(id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const hosts = await Promise.all((typeof hostFiles === 'string' ? [hostFiles] : hostFiles).map((f) => loadPartyTable(f)));
+  // The order PSI agrees on: the IDs all parties share, sorted by code units.
+  const hostIds = hosts.map((h) => new Set(h.ids));
+  const order = guest.ids.filter((id) => hostIds.every((ids) => ids.has(id))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const split = trainValidationSplit(order.length, hp.validationFraction, hp.seed);
   const block = (t: PartyTable) => {
     const index = new Map(t.ids.map((id, i) => [id, i]));
@@ -31,18 +31,19 @@ export async function plaintextReference(guestFile: string, hostFile: string, hp
     order.forEach((id, r) => m.set(t.features.subarray(index.get(id)! * w, (index.get(id)! + 1) * w), r * w));
     return Standardizer.fit(m, w, split.train).transform(m, w, hp.clipSigma ?? 0);
   };
-  const g = withIntercept(block(guest), guest.featureNames.length);
-  const h = block(host);
-  const gw = guest.featureNames.length + 1;
-  const hw = host.featureNames.length;
-  const pooled = new Float64Array(order.length * (gw + hw));
+  const blocks = [{ m: withIntercept(block(guest), guest.featureNames.length), w: guest.featureNames.length + 1 }, ...hosts.map((h) => ({ m: block(h), w: h.featureNames.length }))];
+  const width = blocks.reduce((s, b) => s + b.w, 0);
+  const pooled = new Float64Array(order.length * width);
   for (let r = 0; r < order.length; r++) {
-    pooled.set(g.subarray(r * gw, (r + 1) * gw), r * (gw + hw));
-    pooled.set(h.subarray(r * hw, (r + 1) * hw), r * (gw + hw) + gw);
+    let at = r * width;
+    for (const { m, w } of blocks) {
+      pooled.set(m.subarray(r * w, (r + 1) * w), at);
+      at += w;
+    }
   }
   const guestIndex = new Map(guest.ids.map((id, i) => [id, i]));
   const labels = Uint8Array.from(order, (id) => guest.labels![guestIndex.get(id)!]);
-  const { weights } = trainPlainSplitLr(pooled, gw + hw, labels, hp, { interceptIndex: gw - 1, split });
-  const auc = (rows: Int32Array) => rocAuc(partialLogits(pooled, gw + hw, weights, rows), Array.from(rows, (r) => labels[r]));
+  const { weights } = trainPlainSplitLr(pooled, width, labels, hp, { interceptIndex: blocks[0].w - 1, split });
+  const auc = (rows: Int32Array) => rocAuc(partialLogits(pooled, width, weights, rows), Array.from(rows, (r) => labels[r]));
   return { weights, trainAuc: auc(split.train), validationAuc: auc(split.validation) };
 }

@@ -146,7 +146,8 @@ export class SplitLrJob {
     const labels = spec.parties.filter((p) => p.role === 'label');
     const features = spec.parties.filter((p) => p.role === 'feature');
     if (labels.length !== 1) throw new RangeError(`a split-lr job needs exactly one label party, got ${labels.length}`);
-    if (features.length !== 1) throw new RangeError(`a split-lr job currently takes exactly one feature party, got ${features.length}`);
+    if (features.length < 1) throw new RangeError('a split-lr job needs at least one feature party');
+    if (spec.model === 'psi-cardinality' && features.length !== 1) throw new RangeError(`a cardinality-only check takes exactly one feature party, got ${features.length}`);
     this.label = this.channel(labels[0].partyId);
     this.features = features.map((f) => this.channel(f.partyId));
   }
@@ -189,10 +190,13 @@ export class SplitLrJob {
       const feature = this.features[0];
       const psiProgress = new PsiProgressPoller(jobId, all, this.hooks);
       try {
-        await Promise.all([
-          this.call(feature, Commands.psiExchange, { jobId, peer: this.label.partyId }),
-          this.call(this.label, Commands.psiExchange, { jobId, peer: feature.partyId }),
-        ]);
+        // Every pair (label, feature) exchanges both ways; with several feature parties, the pairs run at once.
+        await Promise.all(
+          this.features.flatMap((f) => [
+            this.call(f, Commands.psiExchange, { jobId, peer: this.label.partyId }),
+            this.call(this.label, Commands.psiExchange, { jobId, peer: f.partyId }),
+          ]),
+        );
         await psiProgress.finalReport();
       } finally {
         psiProgress.stop();
@@ -210,10 +214,24 @@ export class SplitLrJob {
         completed = true;
         return { model: 'psi-cardinality', intersection, datasets: datasets() };
       }
-      const finished = await Promise.all(all.map((c) => this.call(c, Commands.psiFinish, { jobId })));
-      const sizes = new Set(finished.map((f) => f.size));
-      const digests = new Set(finished.map((f) => f.orderDigest));
-      if (sizes.size !== 1 || digests.size !== 1) throw new Error('parties disagree on the intersection (size or order digest differ)');
+      let finished: Record<string, unknown>[];
+      if (this.features.length === 1) {
+        finished = await Promise.all(all.map((c) => this.call(c, Commands.psiFinish, { jobId })));
+        const digests = new Set(finished.map((f) => f.orderDigest));
+        if (digests.size !== 1) throw new Error('parties disagree on the intersection (order digests differ)');
+      } else {
+        // Star: the label party intersects every pair's matches and sends each feature party its positions first.
+        const label = await this.call(this.label, Commands.psiFinish, { jobId });
+        const others = await Promise.all(this.features.map((f) => this.call(f, Commands.psiFinish, { jobId })));
+        const pairDigests = (label.orderDigests ?? {}) as Record<string, unknown>;
+        this.features.forEach((f, k) => {
+          if (typeof others[k].orderDigest !== 'string' || pairDigests[f.partyId] !== others[k].orderDigest) {
+            throw new Error(`${this.label.partyId} and ${f.partyId} disagree on the intersection (order digests differ)`);
+          }
+        });
+        finished = [label, ...others];
+      }
+      if (new Set(finished.map((f) => f.size)).size !== 1) throw new Error('parties disagree on the intersection (sizes differ)');
       const intersection = Number(finished[0].size);
       const trainRows = Number(finished[0].trainRows);
       const validationRows = Number(finished[0].validationRows);

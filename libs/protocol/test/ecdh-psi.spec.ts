@@ -139,6 +139,39 @@ describe(EcdhPsiSession.name, () => {
     expect(await counter.finishCardinality()).toBe(500);
   });
 
+  it('star mode: the label party matches its IDs to positions in the peer\'s stream; the peer maps positions to its IDs', async () => {
+    const dst = psiDomainTag('job-star');
+    const x = Array.from({ length: 900 }, (_, i) => `s${i}`);
+    const y = Array.from({ length: 400 }, (_, i) => `s${i * 4}`); // 225 of them below 900
+    const options = { messageElements: 128 };
+    const label = new EcdhPsiSession(inline, x, dst, { ...options, peerPositions: true });
+    const feature = new EcdhPsiSession(inline, y, dst, { ...options, keepPeerSet: false });
+    for (let k = 0; k < label.chunkCount; k++) label.acceptOwnChunk(k, await feature.blindPeerChunk(label.header(k), await label.blindOwnChunk(k)));
+    for (let k = 0; k < feature.chunkCount; k++) {
+      await label.blindPeerChunk(feature.header(k), await feature.blindOwnChunk(k));
+      feature.markOwnChunkDelivered(k);
+    }
+    const matches = await label.matchPeerPositions();
+    expect([...matches.keys()].map((i) => x[i]).sort()).toEqual(y.filter((id) => x.includes(id)).sort());
+    const someMatched = [...matches].slice(0, 30);
+    expect(feature.idsAtPositions(Uint32Array.from(someMatched, ([, p]) => p))).toEqual(someMatched.map(([i]) => x[i]));
+  });
+
+  it('star mode refuses positions out of range or repeated, and matching in a session that kept no positions', async () => {
+    const dst = psiDomainTag('j');
+    const make = () => {
+      const a = new EcdhPsiSession(inline, ['a', 'b'], dst);
+      const b = new EcdhPsiSession(inline, ['a', 'c'], dst);
+      return exchangeLocally(a, b).then(() => [a, b]);
+    };
+    const [a] = await make();
+    expect(() => a.idsAtPositions(Uint32Array.of(5))).toThrow('position 0 is 5, past our 2 elements');
+    const [c] = await make();
+    expect(() => c.idsAtPositions(Uint32Array.of(1, 1))).toThrow('position 1 appears twice');
+    const [d] = await make();
+    await expect(d.matchPeerPositions()).rejects.toThrow('keeps no peer positions');
+  });
+
   it('cardinality mode refuses answers of the wrong size and counting before the answers are in', async () => {
     const dst = psiDomainTag('j');
     const counter = new EcdhPsiSession(inline, ['a', 'b'], dst);

@@ -122,15 +122,18 @@ export class AlignmentDto {
   idRules?: string[];
 }
 
+/** One label party and up to seven feature parties. */
+export const MAX_JOB_PARTIES = 8;
+
 export class CreateJobDto {
   @ApiProperty({ enum: ['split-lr', 'psi-cardinality'], description: 'psi-cardinality: a feasibility check; the result is the number of shared IDs only' })
   @IsIn(['split-lr', 'psi-cardinality'])
   model!: 'split-lr' | 'psi-cardinality';
 
-  @ApiProperty({ type: [JobPartyDto] })
+  @ApiProperty({ type: [JobPartyDto], description: 'One label party and one or more feature parties (at most 8; a psi-cardinality check takes exactly one)' })
   @ValidateNested({ each: true })
   @ArrayMinSize(2)
-  @ArrayMaxSize(2)
+  @ArrayMaxSize(MAX_JOB_PARTIES)
   @Type(() => JobPartyDto)
   parties!: JobPartyDto[];
 
