@@ -5,6 +5,7 @@
  * latent factors from BOTH sides, so the joint (vertical) model beats the
  * bank-only model — the point of vertical federated learning.
  */
+import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SeededRandom } from './seeded-random';
@@ -249,4 +250,40 @@ function fmt(x: number, decimals: number): string {
 
 function toCsv(header: readonly string[], lines: string[]): string {
   return `${header.join(',')}\n${lines.join('\n')}\n`;
+}
+
+/**
+ * Benchmark-shaped data of any width (FATE's performance shape is 100k rows, 30 + 300 columns):
+ * Gaussian features, a label drawn from a logistic model over a few columns of each party, all
+ * IDs shared. Streams to disk so 100k × 300 never sits in memory as one string.
+ */
+export async function writeWideSynthetic(
+  dir: string,
+  options: { rows: number; labelColumns: number; hostColumns: number; seed?: number },
+): Promise<{ guestPath: string; hostPath: string }> {
+  const rows = rowCount(options.rows, 'rows');
+  for (const [name, v] of [['labelColumns', options.labelColumns], ['hostColumns', options.hostColumns]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 4096) throw new RangeError(`${name} must be an integer in [1, 4096], got ${v}`);
+  }
+  const rng = new SeededRandom(options.seed ?? 7);
+  const root = resolve(dir);
+  await mkdir(root, { recursive: true });
+  const guestPath = join(root, 'wide_guest.csv');
+  const hostPath = join(root, 'wide_host.csv');
+  const guest = createWriteStream(guestPath);
+  const host = createWriteStream(hostPath);
+  const write = (s: NodeJS.WritableStream, text: string) => (s.write(text) ? Promise.resolve() : new Promise<void>((r) => s.once('drain', () => r())));
+  await write(guest, ['id', 'y', ...Array.from({ length: options.labelColumns }, (_, j) => `x${j}`)].join(',') + '\n');
+  await write(host, ['id', ...Array.from({ length: options.hostColumns }, (_, j) => `x${j}`)].join(',') + '\n');
+  for (let i = 0; i < rows; i++) {
+    const g = Array.from({ length: options.labelColumns }, () => rng.normal());
+    const h = Array.from({ length: options.hostColumns }, () => rng.normal());
+    const logit = -1.2 + 0.8 * g[0] - 0.5 * (g[1] ?? 0) + 0.7 * h[0] + 0.4 * (h[1] ?? 0);
+    const y = rng.next() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
+    const id = `w${String(i).padStart(8, '0')}`;
+    await write(guest, `${id},${y},${g.map((v) => v.toFixed(4)).join(',')}\n`);
+    await write(host, `${id},${h.map((v) => v.toFixed(4)).join(',')}\n`);
+  }
+  await Promise.all([guest, host].map((s) => new Promise<void>((r, reject) => s.end((e?: Error | null) => (e ? reject(e) : r())))));
+  return { guestPath, hostPath };
 }
