@@ -4,7 +4,7 @@
  *
  *   psi       --size N [--overlap F]            two-party ECDH-PSI in one process, and its floor
  *   split-lr  [--data default-credit|breast|synthetic] [--rows N --features-label A --features-host B]
- *             [--epochs N] [--batch-size N] [--he ckks|paillier] [--paillier-rows N]
+ *             [--epochs N] [--batch-size N] [--sigmoid taylor|cubic] [--he ckks|paillier] [--paillier-rows N]
  *                                               federated split LR (real CKKS, in one process), and the
  *                                               same protocol under Paillier: timed on N rows and scaled
  *                                               to an epoch (0: skip), or whole with --he paillier
@@ -152,6 +152,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
       epochs: { type: 'string', default: '3' },
       'batch-size': { type: 'string' },
       he: { type: 'string', default: 'ckks' },
+      sigmoid: { type: 'string', default: 'taylor' },
       'paillier-rows': { type: 'string', default: '128' },
       json: { type: 'boolean' },
     },
@@ -184,7 +185,8 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
   } else {
     throw new Error(`--data must be default-credit, breast or synthetic, got ${values.data}`);
   }
-  const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs, ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}) };
+  if (values.sigmoid !== 'taylor' && values.sigmoid !== 'cubic') throw new Error(`--sigmoid must be taylor or cubic, got ${values.sigmoid}`);
+  const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs, sigmoid: values.sigmoid, ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}) } as typeof DEFAULT_LR_HYPERPARAMETERS;
   const pooled = await pooledParties(path.join(dataRoot, guest), path.join(dataRoot, host), hp, labelColumn);
   const reference = await plaintextReference(path.join(dataRoot, guest), path.join(dataRoot, host), hp, labelColumn);
   const tf = await initTensorflow();
@@ -216,6 +218,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
     plaintextAuc: round(reference.trainAuc, 4),
     bytesPerEpoch: ckks ? ckks.bytesPerEpoch : paillier!.bytesPerEpoch,
     he: values.he,
+    sigmoid: hp.sigmoid,
     paillierEpochSeconds: paillier ? round(paillier.epochSeconds, 1) : null,
     paillierMeasuredRows: paillier ? paillier.measuredRows : null,
     paillierBytesPerEpoch: paillier ? paillier.bytesPerEpoch : null,

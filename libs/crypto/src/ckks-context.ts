@@ -16,6 +16,7 @@ import type { CipherText } from 'node-seal/implementation/cipher-text';
 import type { PlainText } from 'node-seal/implementation/plain-text';
 import type { ParmsIdType } from 'node-seal/implementation/parms-id-type';
 import type { GaloisKeys } from 'node-seal/implementation/galois-keys';
+import type { RelinKeys } from 'node-seal/implementation/relin-keys';
 
 export type { CipherText, PlainText, GaloisKeys };
 
@@ -45,6 +46,8 @@ export interface CiphertextExpectation {
   readonly level: number;
   /** Upper bound on the serialized size, checked before parsing. */
   readonly maxBytes?: number;
+  /** Exact scale expected; by default that of a fresh ciphertext after one plaintext product per level dropped. */
+  readonly scale?: number;
 }
 
 export class CkksContext {
@@ -148,6 +151,26 @@ export class CkksContext {
     }
   }
 
+  /** The scale a product of scale `scale` at `level` has after one rescale. */
+  rescaledScale(scale: number, level: number): number {
+    return scale / this.primesByLevel[level];
+  }
+
+  /**
+   * Returns a ⊗ b, relinearised, not rescaled: its scale is the product of theirs. Both must sit
+   * at the same level.
+   */
+  multiplyRelin(a: CipherText, b: CipherText, relinKeys: RelinKeys): CipherText {
+    const out = this.evaluator.multiply(a, b) as CipherText;
+    try {
+      this.evaluator.relinearize(out, relinKeys, out);
+      return out;
+    } catch (e) {
+      out.delete();
+      throw e;
+    }
+  }
+
   /** Returns ct * plain, rescaled once (one level consumed). The plaintext must sit at ct's level. */
   multiplyPlainRescale(ct: CipherText, plain: PlainText): CipherText {
     const out = this.evaluator.multiplyPlain(ct, plain) as CipherText;
@@ -211,7 +234,7 @@ export class CkksContext {
       if (level !== expect.level) {
         throw new CkksError('WRONG_LEVEL', `ciphertext expected at level ${expect.level}, got level ${level}`);
       }
-      const scale = this.expectedScale(level);
+      const scale = expect.scale ?? this.expectedScale(level);
       if (Math.abs(ct.scale / scale - 1) > 1e-9) {
         throw new CkksError('WRONG_SCALE', `ciphertext expected scale ${scale}, got ${ct.scale}`);
       }

@@ -14,6 +14,7 @@ import type { SecretKey } from 'node-seal/implementation/secret-key';
 import type { PublicKey } from 'node-seal/implementation/public-key';
 import type { Encryptor } from 'node-seal/implementation/encryptor';
 import type { Decryptor } from 'node-seal/implementation/decryptor';
+import type { RelinKeys } from 'node-seal/implementation/relin-keys';
 
 /** Everything a party needs to encrypt and evaluate: safe to send to anyone. */
 export interface CkksPublicBundle {
@@ -21,6 +22,8 @@ export interface CkksPublicBundle {
   readonly publicKey: Uint8Array;
   readonly galoisKeys: Uint8Array;
   readonly galoisSteps: readonly number[];
+  /** Relinearisation keys, for ciphertext-ciphertext products; empty when the job multiplies none. */
+  readonly relinKeys?: Uint8Array;
 }
 
 export class CkksKeyHolder {
@@ -31,7 +34,7 @@ export class CkksKeyHolder {
     private readonly bundle: CkksPublicBundle,
   ) {}
 
-  static generate(ckks: CkksContext, galoisSteps: readonly number[]): CkksKeyHolder {
+  static generate(ckks: CkksContext, galoisSteps: readonly number[], options: { relinearization?: boolean } = {}): CkksKeyHolder {
     const { seal } = ckks;
     const generator = seal.KeyGenerator(ckks.context);
     try {
@@ -39,17 +42,20 @@ export class CkksKeyHolder {
       const publicKey = generator.createPublicKeySerializable();
       // SEAL reads an empty step list as "every power of two": ask for none instead.
       const galois = galoisSteps.length > 0 ? generator.createGaloisKeysSerializable(Int32Array.from(galoisSteps)) : null;
+      const relin = options.relinearization ? generator.createRelinKeysSerializable() : null;
       try {
         const bundle: CkksPublicBundle = {
           parameterSet: ckks.params.name,
           publicKey: publicKey.saveArray(seal.ComprModeType.zstd),
           galoisKeys: galois ? galois.saveArray(seal.ComprModeType.zstd) : new Uint8Array(0),
           galoisSteps: [...galoisSteps],
+          relinKeys: relin ? relin.saveArray(seal.ComprModeType.zstd) : new Uint8Array(0),
         };
         return new CkksKeyHolder(ckks, secretKey, seal.Decryptor(ckks.context, secretKey), bundle);
       } finally {
         publicKey.delete();
         galois?.delete();
+        relin?.delete();
       }
     } finally {
       generator.delete();
@@ -85,6 +91,8 @@ export class CkksEncryptor {
     /** Null when the bundle carries none (a layout without rotations). */
     readonly galoisKeys: GaloisKeys | null,
     readonly galoisSteps: readonly number[],
+    /** Null when the bundle carries none (no ciphertext-ciphertext products). */
+    readonly relinKeys: RelinKeys | null = null,
   ) {}
 
   /**
@@ -100,20 +108,23 @@ export class CkksEncryptor {
     const { seal } = ckks;
     const publicKey = seal.PublicKey();
     const galoisKeys = bundle.galoisKeys.length > 0 ? seal.GaloisKeys() : null;
+    const relinKeys = (bundle.relinKeys?.length ?? 0) > 0 ? seal.RelinKeys() : null;
     try {
       publicKey.loadArray(ckks.context, bundle.publicKey);
       galoisKeys?.loadArray(ckks.context, bundle.galoisKeys);
+      relinKeys?.loadArray(ckks.context, bundle.relinKeys!);
     } catch (e) {
       publicKey.delete();
       galoisKeys?.delete();
+      relinKeys?.delete();
       throw new CkksError('WRONG_PARAMETERS', `public key bundle does not load: ${e instanceof Error ? e.message : e}`);
     }
-    return new CkksEncryptor(ckks, publicKey, seal.Encryptor(ckks.context, publicKey), galoisKeys, bundle.galoisSteps);
+    return new CkksEncryptor(ckks, publicKey, seal.Encryptor(ckks.context, publicKey), galoisKeys, bundle.galoisSteps, relinKeys);
   }
 
-  /** Encrypts up to `slots` reals at the top level. */
-  encrypt(values: ArrayLike<number>): CipherText {
-    const plain = this.ckks.encode(values);
+  /** Encrypts up to `slots` reals at the top level, at the context's scale or the one given. */
+  encrypt(values: ArrayLike<number>, scale: number = this.ckks.scale): CipherText {
+    const plain = this.ckks.encode(values, this.ckks.topLevel, scale);
     try {
       return this.encryptor.encrypt(plain) as CipherText;
     } finally {
@@ -125,5 +136,6 @@ export class CkksEncryptor {
     this.encryptor.delete();
     this.publicKey.delete();
     this.galoisKeys?.delete();
+    this.relinKeys?.delete();
   }
 }

@@ -6,8 +6,15 @@
  * HE we use the first-order Taylor expansion of the sigmoid at 0 (Hardy et al. 2017):
  *   sigmoid(u) ≈ 1/2 + u/4,   residual d = u/4 + 1/2 - y,
  * which needs only additions and plaintext products on ciphertexts.
+ *
+ * `sigmoid: 'cubic'` uses the least-squares cubic on [-8, 8] instead (Kim et al. 2018):
+ *   sigmoid(u) ≈ 1/2 + a·u + b·u³, a = 0.15012, b = -0.001593,
+ * closer over the range logits reach once features are winsorised; it costs ciphertext products.
  */
 export type OptimizerName = 'sgd' | 'adam';
+export type SigmoidApproximation = 'taylor' | 'cubic';
+
+export const CUBIC_SIGMOID = Object.freeze({ a: 0.15012, b: -0.001593 });
 
 export interface LrHyperparameters {
   readonly epochs: number;
@@ -24,6 +31,8 @@ export interface LrHyperparameters {
    * logits far outside the range where the sigmoid's Taylor expansion holds.
    */
   readonly clipSigma?: number;
+  /** The polynomial standing in for the sigmoid under encryption (default 'taylor'). */
+  readonly sigmoid?: SigmoidApproximation;
 }
 
 export const DEFAULT_LR_HYPERPARAMETERS: LrHyperparameters = Object.freeze({
@@ -35,10 +44,20 @@ export const DEFAULT_LR_HYPERPARAMETERS: LrHyperparameters = Object.freeze({
   seed: 42,
   validationFraction: 0.2,
   clipSigma: 3,
+  sigmoid: 'taylor',
 });
 
 export function taylorResidual(logit: number, label: number): number {
   return logit / 4 + 0.5 - label;
+}
+
+export function cubicResidual(logit: number, label: number): number {
+  return 0.5 + CUBIC_SIGMOID.a * logit + CUBIC_SIGMOID.b * logit ** 3 - label;
+}
+
+/** The residual the protocol computes under encryption, for the plaintext reference and baseline. */
+export function approximateResidual(kind: SigmoidApproximation | undefined): (logit: number, label: number) => number {
+  return kind === 'cubic' ? cubicResidual : taylorResidual;
 }
 
 /** Per-party optimizer over that party's own weights; coordinate-wise, so splitting it is exact. */

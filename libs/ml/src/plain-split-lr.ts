@@ -1,11 +1,11 @@
 /**
  * The plaintext reference for split logistic regression: the exact algorithm the federated
- * protocol runs (same split, same batches, same Taylor residual, same per-party optimizers),
+ * protocol runs (same split, same batches, same sigmoid approximation, same per-party optimizers),
  * on the pooled feature matrix in one process. Tests compare federated weights against it;
  * the label-party-only baseline is this trainer on the label party's columns alone.
  */
 import { epochBatches, trainValidationSplit, RowSplit } from './batch-schedule';
-import { LrHyperparameters, LrOptimizer, partialLogits, taylorResidual } from './logistic';
+import { approximateResidual, LrHyperparameters, LrOptimizer, partialLogits } from './logistic';
 
 export interface PlainLrResult {
   /** Weights over the pooled columns, intercept last when the caller appended it. */
@@ -31,12 +31,13 @@ export function trainPlainSplitLr(
   const split = options.split ?? trainValidationSplit(rows, hp.validationFraction, hp.seed);
   const weights = new Float64Array(columns);
   const optimizer = new LrOptimizer(hp, columns, options.interceptIndex ?? -1);
+  const residual = approximateResidual(hp.sigmoid);
   for (let epoch = 0; epoch < hp.epochs; epoch++) {
     for (const batch of epochBatches(split.train, hp.batchSize, hp.seed, epoch)) {
       const u = partialLogits(matrix, columns, weights, batch);
       const gradient = new Float64Array(columns);
       for (let k = 0; k < batch.length; k++) {
-        const d = taylorResidual(u[k], labels[batch[k]]) / batch.length;
+        const d = residual(u[k], labels[batch[k]]) / batch.length;
         const base = batch[k] * columns;
         for (let j = 0; j < columns; j++) gradient[j] += matrix[base + j] * d;
       }

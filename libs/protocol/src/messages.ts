@@ -127,9 +127,14 @@ export function digestHex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** The digest the coordinator and each party record for a CKKS public key bundle (public key, then Galois keys). */
-export function publicBundleDigest(bundle: { readonly publicKey: Uint8Array; readonly galoisKeys: Uint8Array }): string {
-  return createHash('sha256').update(bundle.publicKey).update(bundle.galoisKeys).digest('hex');
+/** The digest the coordinator and each party record for a CKKS public key bundle (public key, Galois keys, relinearisation keys). */
+export function publicBundleDigest(bundle: { readonly publicKey: Uint8Array; readonly galoisKeys: Uint8Array; readonly relinKeys?: Uint8Array }): string {
+  return createHash('sha256').update(bundle.publicKey).update(bundle.galoisKeys).update(bundle.relinKeys ?? new Uint8Array(0)).digest('hex');
+}
+
+/** Bytes of a CKKS public key bundle, as the coordinator and each party record it. */
+export function publicBundleBytes(bundle: { readonly publicKey: Uint8Array; readonly galoisKeys: Uint8Array; readonly relinKeys?: Uint8Array }): number {
+  return bundle.publicKey.length + bundle.galoisKeys.length + (bundle.relinKeys?.length ?? 0);
 }
 
 export function packBody(payload: unknown): Uint8Array {

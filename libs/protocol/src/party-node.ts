@@ -53,6 +53,7 @@ import {
   Commands,
   COORDINATOR_ID,
   digestHex,
+  publicBundleBytes,
   publicBundleDigest,
   envelopeSigningText,
   f64ToBytes,
@@ -68,7 +69,7 @@ import {
   sealContext,
   unpackBody,
 } from './messages';
-import { FeaturePartyLr, LabelPartyLr } from './split-lr/split-lr-party';
+import { FeaturePartyLr, ForwardShare, LabelPartyLr } from './split-lr/split-lr-party';
 import { IdRule, normaliseIds, parseIdRules } from '../../data/src/id-normalisation';
 
 /** Raised for anything a party refuses; the message is safe to show the coordinator's users. */
@@ -298,7 +299,7 @@ export class PartyNode {
       if (!(bundle?.publicKey instanceof Uint8Array) || !(bundle.galoisKeys instanceof Uint8Array)) throw new PartyError('he.keys carries no key bundle');
       await this.o.audit.record(jobId, {
         step: 'he.keys', sender: COORDINATOR_ID, receiver: this.o.partyId, messageDigest: publicBundleDigest(bundle),
-        byteSize: bundle.publicKey.length + bundle.galoisKeys.length, detail: { parameterSet: bundle.parameterSet },
+        byteSize: publicBundleBytes(bundle), detail: { parameterSet: bundle.parameterSet },
       });
     } else if (command === Commands.lrUpdate && body.released instanceof Uint8Array) {
       const released = body.released;
@@ -375,14 +376,14 @@ export class PartyNode {
         return {};
       case Commands.lrForward: {
         const lr = job.requireLr(FeaturePartyLr);
-        const chunks = lr.forward(job.batch(epoch, batch));
-        await this.send(job, this.labelParty(job), PeerTypes.lrForward, { epoch, batch, chunks }, out);
+        const share = lr.forward(job.batch(epoch, batch));
+        await this.send(job, this.labelParty(job), PeerTypes.lrForward, { epoch, batch, chunks: share.chunks, ...(share.linear ? { linear: share.linear } : {}) }, out);
         return {};
       }
       case Commands.lrResidual: {
         const lr = job.requireLr(LabelPartyLr);
         const features = job.roster.filter((r) => r.role === 'feature');
-        const forwards = features.map((f) => job.take<Uint8Array[]>(`forward:${key}:${f.partyId}`));
+        const forwards = features.map((f) => job.take<ForwardShare>(`forward:${key}:${f.partyId}`));
         const { residual, gradient } = lr.residual(key, job.batch(epoch, batch), forwards);
         await Promise.all(features.map((f) => this.send(job, f.partyId, PeerTypes.lrResidual, { epoch, batch, chunks: residual }, out)));
         return { gradient };
@@ -520,7 +521,7 @@ export class PartyNode {
         this.requirePsi(job).acceptAnswerChunk(chunkHeader(body), body.elements as Uint8Array);
         return {};
       case PeerTypes.lrForward:
-        job.put(`forward:${body.epoch}:${body.batch}:${envelope.from}`, body.chunks);
+        job.put(`forward:${body.epoch}:${body.batch}:${envelope.from}`, { chunks: body.chunks, linear: body.linear } as ForwardShare);
         return null;
       case PeerTypes.lrResidual:
         job.put(`residual:${body.epoch}:${body.batch}`, body.chunks);
@@ -573,6 +574,8 @@ export class PartyNode {
       throw new PartyError(`job ${cmd.jobId}: ${(e as Error).message}`);
     }
     if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
+    const sigmoid = cmd.hyperparameters?.sigmoid;
+    if (sigmoid !== undefined && sigmoid !== 'taylor' && sigmoid !== 'cubic') throw new PartyError(`job ${cmd.jobId}: unknown sigmoid approximation "${String(sigmoid).slice(0, 24)}"`);
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
     job.psiOutput = cardinalityOnly ? 'cardinality' : 'intersection';
     job.table = table;

@@ -18,7 +18,8 @@ import { CkksKeyHolder } from '../../crypto/src/ckks-keys';
 import type { LrHyperparameters } from '../../ml/src/logistic';
 import type { BinaryMetrics } from '../../ml/src/metrics';
 import { batchCount } from '../../ml/src/batch-schedule';
-import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
+import { gradientScale } from './split-lr/split-lr-party';
+import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
 import type { DetailedMetrics } from './party-node';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
 
@@ -251,15 +252,16 @@ export class SplitLrJob {
       let keys: CkksKeyHolder | undefined;
       try {
         // The block layout needs no rotations, so no Galois keys: the bundle is the public key alone.
-        keys = CkksKeyHolder.generate(ckks, []);
+        // The cubic sigmoid multiplies ciphertexts (V ⊗ V ⊗ V), which needs relinearisation keys.
+        keys = CkksKeyHolder.generate(ckks, [], { relinearization: hp.sigmoid === 'cubic' });
         const bundle = keys.publicBundle();
-        const bundleBytes = bundle.publicKey.length + bundle.galoisKeys.length;
+        const bundleBytes = publicBundleBytes(bundle);
         const bundleDigest = publicBundleDigest(bundle);
         for (const c of all) {
           await this.call(c, Commands.heKeys, { jobId, bundle });
           await this.hooks.audit({
             step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: bundleBytes,
-            messageDigest: bundleDigest, detail: { parameterSet: bundle.parameterSet, layout: 'blocks', galoisSteps: bundle.galoisSteps },
+            messageDigest: bundleDigest, detail: { parameterSet: bundle.parameterSet, layout: 'blocks', sigmoid: hp.sigmoid ?? 'taylor', galoisSteps: bundle.galoisSteps, relinearization: (bundle.relinKeys?.length ?? 0) > 0 },
           });
         }
         const epochs = await this.train(keys, prepared, trainRows);
@@ -289,6 +291,7 @@ export class SplitLrJob {
     const { jobId, hyperparameters: hp } = this.spec;
     const decryption = new MaskedDecryptionService(keys);
     const gradientLevel = keys.ckks.topLevel - 1;
+    const scale = gradientScale(keys.ckks, hp.sigmoid);
     const batches = batchCount(trainRows, hp.batchSize);
     const reports: EpochReport[] = [];
     const started = Date.now();
@@ -300,7 +303,7 @@ export class SplitLrJob {
         const keyFor = (partyId: string) => `${partyId}:${epoch}:${batch}`;
         const batchRows = batch === batches - 1 ? trainRows - batch * hp.batchSize : hp.batchSize;
         for (const c of [this.label, ...this.features]) {
-          decryption.expect(keyFor(c.partyId), { width: prepared.get(c.partyId)!.columns, batchRows, level: gradientLevel });
+          decryption.expect(keyFor(c.partyId), { width: prepared.get(c.partyId)!.columns, batchRows, level: gradientLevel, scale });
         }
         await Promise.all(this.features.map((f) => this.call(f, Commands.lrForward, round)));
         const labelReply = await this.call(this.label, Commands.lrResidual, round);

@@ -45,6 +45,8 @@ export interface ExpectedDecryption {
   readonly batchRows: number;
   /** CKKS level the ciphertext must be at. */
   readonly level: number;
+  /** Exact scale it must carry (default: a fresh ciphertext's after one plaintext product per level). */
+  readonly scale?: number;
 }
 
 export class MaskedDecryptionService {
@@ -83,7 +85,7 @@ export class MaskedDecryptionService {
     const slots: Float64Array[] = [];
     try {
       for (const bytes of ciphertexts) {
-        const ct = ckks.deserialize(bytes, { level: spec.level });
+        const ct = ckks.deserialize(bytes, { level: spec.level, scale: spec.scale });
         try {
           slots.push(this.keys.decrypt(ct));
         } finally {

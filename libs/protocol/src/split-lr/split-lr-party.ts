@@ -11,10 +11,17 @@
  *   each party             subtracts its mask sums, steps its own optimizer on its own weights.
  * The label party never sees u_f in the clear; a feature party never sees d or y in the clear;
  * the coordinator sees only masked values.
+ *
+ * With the cubic sigmoid (d = 1/2 + a·u + b·u³ - y) the forward share is two ciphertexts per
+ * chunk, Enc(c·u_f) and Enc(a·u_f) with c = ∛b, and the label party forms
+ *   V = Σ Enc(c·u_f) + Enc(c·u_label),  Enc(d) = V ⊗ V ⊗ V + Σ Enc(a·u_f) + Enc(a·u_label + 1/2 - y),
+ * cross terms between parties included. No level is spent before the gradient's plaintext
+ * product: the scales multiply instead (CubicScales), so the gradient is still decrypted one
+ * level below the top.
  */
 import { CkksContext, CipherText } from '../../../crypto/src/ckks-context';
 import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
-import { LrHyperparameters, LrOptimizer } from '../../../ml/src/logistic';
+import { CUBIC_SIGMOID, LrHyperparameters, LrOptimizer } from '../../../ml/src/logistic';
 import { TfLinearScorer } from '../../../ml/src/tf-linear';
 import { packCiphertexts } from '../messages';
 import { BlockPacking } from './block-packing';
@@ -26,6 +33,36 @@ export class SplitLrProtocolError extends Error {
     this.name = 'SplitLrProtocolError';
   }
 }
+
+/**
+ * Scales (as powers of two) of each ciphertext of a round, so every receiver can check them:
+ *   taylor: Enc(u/4) and Enc(d) at 2^40, features at 2^40, gradient 2^80 rescaled by the top prime;
+ *   cubic:  Enc(c·u) at 2^30 (cubed: 2^90), Enc(a·u) and Enc(d) at 2^90, features at 2^20,
+ *           gradient 2^110 rescaled: 2^70, leaving 2^29 above the 2^24 masks at level 1 (2^100).
+ */
+export interface RoundScales {
+  readonly cubeRoot: number;
+  readonly residual: number;
+  readonly features: number;
+}
+
+export function roundScales(sigmoid: LrHyperparameters['sigmoid']): RoundScales {
+  return sigmoid === 'cubic' ? { cubeRoot: 2 ** 30, residual: 2 ** 90, features: 2 ** 20 } : { cubeRoot: 2 ** 40, residual: 2 ** 40, features: 2 ** 40 };
+}
+
+/** The scale of a round's gradient ciphertexts (one level below the top). */
+export function gradientScale(ckks: CkksContext, sigmoid: LrHyperparameters['sigmoid']): number {
+  const s = roundScales(sigmoid);
+  return ckks.rescaledScale(s.residual * s.features, ckks.topLevel);
+}
+
+/** What a feature party sends the label party per batch: Taylor, `chunks` only; cubic, both. */
+export interface ForwardShare {
+  readonly chunks: readonly Uint8Array[];
+  readonly linear?: readonly Uint8Array[];
+}
+
+const CUBE_ROOT_B = Math.cbrt(CUBIC_SIGMOID.b);
 
 export interface SplitLrPartyOptions {
   readonly ckks: CkksContext;
@@ -67,16 +104,25 @@ abstract class SplitLrPartyBase {
     this.optimizer.apply(this.weights, gradient);
   }
 
+  protected get cubic(): boolean {
+    return this.o.hp.sigmoid === 'cubic';
+  }
+
+  protected get scales(): RoundScales {
+    return roundScales(this.o.hp.sigmoid);
+  }
+
   /** Enc(d_i·x_ij / |B| + r) in the batch's block layout, packed; remembers r's block sums under `key`. */
   protected maskedGradient(key: string, batch: Int32Array, residual: CipherText[]): Uint8Array {
     const { ckks } = this.o;
+    const featureScale = this.scales.features;
     const packing = this.packing(batch);
     const plains = packing.features(this.o.matrix, this.o.columns, batch, 1 / batch.length);
     const sums: (CipherText | undefined)[] = Array.from({ length: packing.gradientCiphertexts(this.o.columns) }, () => undefined);
     try {
       plains.forEach((chunk, c) => {
         chunk.forEach((layout, g) => {
-          const plain = ckks.encode(layout);
+          const plain = ckks.encode(layout, ckks.topLevel, featureScale);
           try {
             const product = ckks.multiplyPlainRescale(residual[c], plain);
             const sum = sums[g];
@@ -105,15 +151,15 @@ abstract class SplitLrPartyBase {
     return new BlockPacking(this.o.ckks.slots, batch.length);
   }
 
-  protected readResidual(batch: Int32Array, chunks: readonly Uint8Array[], what: string): CipherText[] {
+  protected readResidual(batch: Int32Array, chunks: readonly Uint8Array[] | undefined, what: string, scale: number): CipherText[] {
     const { ckks } = this.o;
     const expected = this.packing(batch).chunks;
-    if (chunks.length !== expected) {
-      throw new SplitLrProtocolError(`${what}: expected ${expected} ciphertexts for ${batch.length} rows, got ${chunks.length}`);
+    if (!Array.isArray(chunks) || chunks.length !== expected) {
+      throw new SplitLrProtocolError(`${what}: expected ${expected} ciphertexts for ${batch.length} rows, got ${Array.isArray(chunks) ? chunks.length : 'none'}`);
     }
     const out: CipherText[] = [];
     try {
-      for (const bytes of chunks) out.push(ckks.deserialize(bytes, { level: ckks.topLevel }));
+      for (const bytes of chunks) out.push(ckks.deserialize(bytes, { level: ckks.topLevel, scale }));
       return out;
     } catch (e) {
       out.forEach((c) => c.delete());
@@ -123,22 +169,25 @@ abstract class SplitLrPartyBase {
 }
 
 export class FeaturePartyLr extends SplitLrPartyBase {
-  /** Enc(u_f / 4) in the replicated row layout, one ciphertext per chunk of the batch. */
-  forward(batch: Int32Array): Uint8Array[] {
-    const quarter = this.partialLogits(batch).map((u) => u / 4);
-    return this.packing(batch).replicate(quarter).map((chunk) => {
-      const ct = this.o.encryptor.encrypt(chunk);
-      try {
-        return this.o.ckks.serialize(ct);
-      } finally {
-        ct.delete();
-      }
-    });
+  /** Taylor: Enc(u_f / 4); cubic: Enc(c·u_f) and Enc(a·u_f). One ciphertext per chunk of the batch each. */
+  forward(batch: Int32Array): ForwardShare {
+    const u = this.partialLogits(batch);
+    const encrypt = (values: Float64Array, scale: number) =>
+      this.packing(batch).replicate(values).map((chunk) => {
+        const ct = this.o.encryptor.encrypt(chunk, scale);
+        try {
+          return this.o.ckks.serialize(ct);
+        } finally {
+          ct.delete();
+        }
+      });
+    if (!this.cubic) return { chunks: encrypt(u.map((v) => v / 4), this.scales.residual) };
+    return { chunks: encrypt(u.map((v) => CUBE_ROOT_B * v), this.scales.cubeRoot), linear: encrypt(u.map((v) => CUBIC_SIGMOID.a * v), this.scales.residual) };
   }
 
   /** Masked encrypted gradient from the label party's Enc(d). */
   gradient(key: string, batch: Int32Array, residualChunks: readonly Uint8Array[]): Uint8Array {
-    const residual = this.readResidual(batch, residualChunks, 'residual from the label party');
+    const residual = this.readResidual(batch, residualChunks, 'residual from the label party', this.scales.residual);
     try {
       return this.maskedGradient(key, batch, residual);
     } finally {
@@ -156,40 +205,81 @@ export class LabelPartyLr extends SplitLrPartyBase {
   }
 
   /**
-   * Forms Enc(d) from every feature party's Enc(u_f / 4) and returns it (for the feature
+   * Forms Enc(d) from every feature party's forward share and returns it (for the feature
    * parties) with this party's own masked encrypted gradient.
    */
-  residual(key: string, batch: Int32Array, forwards: readonly (readonly Uint8Array[])[]): { residual: Uint8Array[]; gradient: Uint8Array } {
+  residual(key: string, batch: Int32Array, forwards: readonly ForwardShare[]): { residual: Uint8Array[]; gradient: Uint8Array } {
     if (forwards.length === 0) throw new SplitLrProtocolError('no forward shares from feature parties');
     const { ckks } = this.o;
-    const sums = this.readResidual(batch, forwards[0], 'forward share');
+    const scales = this.scales;
+    const own = this.partialLogits(batch);
+    const sums = this.sumShares(batch, forwards.map((f) => f.chunks), 'forward share', this.cubic ? scales.cubeRoot : scales.residual);
     try {
-      for (const other of forwards.slice(1)) {
-        const cts = this.readResidual(batch, other, 'forward share');
+      if (this.cubic) {
+        this.addFresh(batch, sums, own.map((u) => CUBE_ROOT_B * u), scales.cubeRoot);
+        const relin = this.o.encryptor.relinKeys;
+        if (!relin) throw new SplitLrProtocolError('the cubic sigmoid needs relinearisation keys, and the key bundle has none');
+        // V³ = b·u³ for the whole logit u, every cross term between parties included.
+        for (let c = 0; c < sums.length; c++) {
+          const v = sums[c];
+          const square = ckks.multiplyRelin(v, v, relin);
+          try {
+            sums[c] = ckks.multiplyRelin(square, v, relin);
+            v.delete();
+          } finally {
+            square.delete();
+          }
+        }
+        const linear = this.sumShares(batch, forwards.map((f) => f.linear), 'linear forward share', scales.residual);
+        linear.forEach((ct, c) => {
+          ckks.evaluator.add(sums[c], ct, sums[c]);
+          ct.delete();
+        });
+        this.addFresh(batch, sums, own.map((u, k) => CUBIC_SIGMOID.a * u + 0.5 - this.labels[batch[k]]), scales.residual);
+      } else {
+        this.addFresh(batch, sums, own.map((u, k) => u / 4 + 0.5 - this.labels[batch[k]]), scales.residual);
+      }
+      return { residual: sums.map((ct) => ckks.serialize(ct)), gradient: this.maskedGradient(key, batch, sums) };
+    } finally {
+      sums.forEach((c) => c.delete());
+    }
+  }
+
+  /** The chunk-wise sum of every feature party's ciphertexts of one kind. */
+  private sumShares(batch: Int32Array, shares: readonly (readonly Uint8Array[] | undefined)[], what: string, scale: number): CipherText[] {
+    const { ckks } = this.o;
+    const sums = this.readResidual(batch, shares[0], what, scale);
+    try {
+      for (const other of shares.slice(1)) {
+        const cts = this.readResidual(batch, other, what, scale);
         cts.forEach((ct, c) => {
           ckks.evaluator.add(sums[c], ct, sums[c]);
           ct.delete();
         });
       }
-      const own = this.partialLogits(batch);
-      const plainPart = own.map((u, k) => u / 4 + 0.5 - this.labels[batch[k]]);
-      // Added as a fresh encryption, never as a plaintext: adding a plaintext changes only the
-      // first ciphertext component, so the feature party could subtract the Enc(u_f/4) it sent
-      // and read u_label/4 + 1/2 - y under any key. A fresh Enc re-randomises both components.
-      this.packing(batch).replicate(plainPart).forEach((chunk, c) => {
-        const mine = this.o.encryptor.encrypt(chunk);
-        try {
-          ckks.evaluator.add(sums[c], mine, sums[c]);
-        } finally {
-          mine.delete();
-        }
-        chunk.fill(0);
-      });
-      plainPart.fill(0);
-      return { residual: sums.map((ct) => ckks.serialize(ct)), gradient: this.maskedGradient(key, batch, sums) };
-    } finally {
+      return sums;
+    } catch (e) {
       sums.forEach((c) => c.delete());
+      throw e;
     }
+  }
+
+  /**
+   * Adds this party's part as a fresh encryption, never as a plaintext: adding a plaintext changes
+   * only the first ciphertext component, so a feature party could subtract the share it sent and
+   * read what was added under any key. A fresh Enc re-randomises both components.
+   */
+  private addFresh(batch: Int32Array, sums: CipherText[], values: Float64Array, scale: number): void {
+    this.packing(batch).replicate(values).forEach((chunk, c) => {
+      const mine = this.o.encryptor.encrypt(chunk, scale);
+      try {
+        this.o.ckks.evaluator.add(sums[c], mine, sums[c]);
+      } finally {
+        mine.delete();
+      }
+      chunk.fill(0);
+    });
+    values.fill(0);
   }
 
   /** Full logits for `rows` given every feature party's partial logits for the same rows. */

@@ -106,6 +106,11 @@ export class HyperparametersDto {
   @Min(0)
   @Max(100)
   clipSigma?: number;
+
+  @ApiPropertyOptional({ enum: ['taylor', 'cubic'], default: 'taylor', description: 'The sigmoid under encryption: first-order Taylor (1/2 + u/4), or the least-squares cubic on [-8, 8] (closer, ~40% slower per epoch)' })
+  @IsOptional()
+  @IsIn(['taylor', 'cubic'])
+  sigmoid?: 'taylor' | 'cubic';
 }
 
 export class AlignmentDto {
