@@ -33,6 +33,35 @@ export interface LrHyperparameters {
   readonly clipSigma?: number;
   /** The polynomial standing in for the sigmoid under encryption (default 'taylor'). */
   readonly sigmoid?: SigmoidApproximation;
+  /** L1 penalty on all weights but the intercept (a subgradient step). */
+  readonly l1?: number;
+  /** Learning rate per epoch: constant, cosine to zero over the epochs, or times decayRate each epoch. */
+  readonly schedule?: LearningRateSchedule;
+  readonly decayRate?: number;
+  /** Weight of a positive row in the loss (negatives weigh 1); > 1 counters rare defaults. Taylor sigmoid only. */
+  readonly positiveWeight?: number;
+  /** Stop when the validation metric has not improved by minDelta for `patience` epochs, and keep the best epoch's model. */
+  readonly earlyStopping?: EarlyStopping;
+}
+
+export type LearningRateSchedule = 'constant' | 'cosine' | 'exponential';
+
+export interface EarlyStopping {
+  readonly metric: 'auc' | 'loss';
+  readonly patience: number;
+  readonly minDelta?: number;
+}
+
+/** The learning rate of epoch `epoch` (0-based): every party computes the same one. */
+export function scheduledLearningRate(hp: Pick<LrHyperparameters, 'learningRate' | 'schedule' | 'decayRate' | 'epochs'>, epoch: number): number {
+  switch (hp.schedule ?? 'constant') {
+    case 'cosine':
+      return hp.learningRate * 0.5 * (1 + Math.cos((Math.PI * epoch) / Math.max(1, hp.epochs)));
+    case 'exponential':
+      return hp.learningRate * (hp.decayRate ?? 0.9) ** epoch;
+    default:
+      return hp.learningRate;
+  }
 }
 
 export const DEFAULT_LR_HYPERPARAMETERS: LrHyperparameters = Object.freeze({
@@ -67,7 +96,7 @@ export class LrOptimizer {
   private step = 0;
 
   constructor(
-    private readonly hp: Pick<LrHyperparameters, 'learningRate' | 'l2' | 'optimizer'>,
+    private readonly hp: Pick<LrHyperparameters, 'learningRate' | 'l2' | 'optimizer'> & Partial<Pick<LrHyperparameters, 'l1' | 'schedule' | 'decayRate' | 'epochs'>>,
     size: number,
     /** Index of the intercept weight (not penalised), or -1. */
     private readonly interceptIndex = -1,
@@ -76,15 +105,18 @@ export class LrOptimizer {
     this.v = new Float64Array(size);
   }
 
-  /** Applies one step in place. `dataGradient` is the mean gradient of the batch loss. */
-  apply(weights: Float64Array, dataGradient: ArrayLike<number>): void {
+  /** Applies one step of epoch `epoch` in place. `dataGradient` is the mean gradient of the batch loss. */
+  apply(weights: Float64Array, dataGradient: ArrayLike<number>, epoch = 0): void {
     if (dataGradient.length !== weights.length) {
       throw new RangeError(`gradient has ${dataGradient.length} entries, weights have ${weights.length}`);
     }
     this.step++;
-    const { learningRate: lr, l2 } = this.hp;
+    const { l2 } = this.hp;
+    const l1 = this.hp.l1 ?? 0;
+    const lr = scheduledLearningRate({ epochs: 1, ...this.hp }, epoch);
     for (let j = 0; j < weights.length; j++) {
-      const g = dataGradient[j] + (j === this.interceptIndex ? 0 : l2 * weights[j]);
+      const penalty = j === this.interceptIndex ? 0 : l2 * weights[j] + l1 * Math.sign(weights[j]);
+      const g = dataGradient[j] + penalty;
       if (!Number.isFinite(g)) throw new RangeError(`gradient entry ${j} is not finite (${g}): training diverged`);
       if (this.hp.optimizer === 'sgd') {
         weights[j] -= lr * g;

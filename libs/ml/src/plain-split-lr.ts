@@ -32,16 +32,18 @@ export function trainPlainSplitLr(
   const weights = new Float64Array(columns);
   const optimizer = new LrOptimizer(hp, columns, options.interceptIndex ?? -1);
   const residual = approximateResidual(hp.sigmoid);
+  const positiveWeight = hp.positiveWeight ?? 1;
   for (let epoch = 0; epoch < hp.epochs; epoch++) {
     for (const batch of epochBatches(split.train, hp.batchSize, hp.seed, epoch)) {
       const u = partialLogits(matrix, columns, weights, batch);
       const gradient = new Float64Array(columns);
       for (let k = 0; k < batch.length; k++) {
-        const d = residual(u[k], labels[batch[k]]) / batch.length;
+        const y = labels[batch[k]];
+        const d = (residual(u[k], y) * (y === 1 ? positiveWeight : 1)) / batch.length;
         const base = batch[k] * columns;
         for (let j = 0; j < columns; j++) gradient[j] += matrix[base + j] * d;
       }
-      optimizer.apply(weights, gradient);
+      optimizer.apply(weights, gradient, epoch);
     }
   }
   return { weights, split };

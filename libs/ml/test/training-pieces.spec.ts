@@ -1,5 +1,5 @@
 import { epochBatches, trainValidationSplit } from '../src/batch-schedule';
-import { LrOptimizer, partialLogits, taylorResidual, withIntercept } from '../src/logistic';
+import { cubicResidual, LrOptimizer, partialLogits, scheduledLearningRate, taylorResidual, withIntercept } from '../src/logistic';
 import { Standardizer } from '../src/standardizer';
 import { initTensorflow } from '../src/tf-backend';
 import { TfLinearScorer } from '../src/tf-linear';
@@ -46,6 +46,32 @@ describe(LrOptimizer.name, () => {
 
   it('stops on a diverged (non-finite) gradient with a clear message', () => {
     expect(() => new LrOptimizer({ learningRate: 0.1, l2: 0, optimizer: 'sgd' }, 1).apply(new Float64Array(1), [NaN])).toThrow('training diverged');
+  });
+
+  it('adds the L1 subgradient to every weight but the intercept', () => {
+    const opt = new LrOptimizer({ learningRate: 0.1, l2: 0, l1: 0.5, optimizer: 'sgd' }, 3, 2);
+    const w = Float64Array.from([2, -1, 3]);
+    opt.apply(w, [0, 0, 0]);
+    expect(Array.from(w)).toEqual([2 - 0.05, -1 + 0.05, 3]);
+  });
+
+  it('schedules the learning rate per epoch: constant, cosine to zero, exponential', () => {
+    const hp = { learningRate: 0.1, epochs: 4 };
+    expect([0, 1, 3].map((e) => scheduledLearningRate(hp, e))).toEqual([0.1, 0.1, 0.1]);
+    expect(scheduledLearningRate({ ...hp, schedule: 'cosine' }, 0)).toBeCloseTo(0.1, 15);
+    expect(scheduledLearningRate({ ...hp, schedule: 'cosine' }, 2)).toBeCloseTo(0.05, 15);
+    expect(scheduledLearningRate({ ...hp, schedule: 'exponential', decayRate: 0.5 }, 3)).toBeCloseTo(0.0125, 15);
+    const opt = new LrOptimizer({ learningRate: 0.1, l2: 0, optimizer: 'sgd', schedule: 'exponential', decayRate: 0.5 }, 1);
+    const w = Float64Array.of(0);
+    opt.apply(w, [1], 2);
+    expect(w[0]).toBeCloseTo(-0.025, 15);
+  });
+
+  it('uses the cubic 1/2 + 0.15012u - 0.001593u³ - y: within 0.1 of the sigmoid on [-6, 6], closer than Taylor past |u| = 3', () => {
+    expect(cubicResidual(0, 1)).toBe(-0.5);
+    const sigmoid = (u: number) => 1 / (1 + Math.exp(-u));
+    for (let u = -6; u <= 6; u += 0.25) expect(Math.abs(cubicResidual(u, 0) - sigmoid(u))).toBeLessThan(0.1);
+    for (const u of [-6, -4, -3, 3, 4, 6]) expect(Math.abs(cubicResidual(u, 0) - sigmoid(u))).toBeLessThan(Math.abs(taylorResidual(u, 0) - sigmoid(u)));
   });
 
   it('uses the first-order Taylor residual u/4 + 1/2 - y', () => {

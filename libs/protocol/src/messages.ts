@@ -27,6 +27,9 @@ export const Commands = {
   lrShareLogits: 'lr.share_logits',
   lrEvaluate: 'lr.evaluate',
   lrBaseline: 'lr.baseline',
+  /** Early stopping: keep the current weights as the best so far / go back to them. */
+  lrSnapshot: 'lr.snapshot',
+  lrRestore: 'lr.restore',
   close: 'job.close',
   health: 'party.health',
 } as const;

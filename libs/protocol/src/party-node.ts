@@ -396,7 +396,7 @@ export class PartyNode {
       case Commands.lrUpdate: {
         const lr = job.lr;
         if (!lr) throw new PartyError(`job ${job.id} has no model yet`);
-        lr.applyUpdate(key, bytesToF64(body.released as Uint8Array, 'released gradient'));
+        lr.applyUpdate(key, bytesToF64(body.released as Uint8Array, 'released gradient'), epoch);
         return {};
       }
       case Commands.lrShareLogits: {
@@ -410,6 +410,14 @@ export class PartyNode {
         return this.evaluate(job, asSplit(body.split), Number(body.round), body.detailed === true) as unknown as Record<string, unknown>;
       case Commands.lrBaseline:
         return this.baseline(job);
+      case Commands.lrSnapshot:
+      case Commands.lrRestore: {
+        const lr = job.lr;
+        if (!lr) throw new PartyError(`job ${job.id} has no model yet`);
+        if (command === Commands.lrSnapshot) lr.snapshot();
+        else lr.restore();
+        return {};
+      }
       case Commands.close:
         this.jobs.delete(job.id);
         this.closed.add(job.id);
@@ -576,6 +584,7 @@ export class PartyNode {
     if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
     const sigmoid = cmd.hyperparameters?.sigmoid;
     if (sigmoid !== undefined && sigmoid !== 'taylor' && sigmoid !== 'cubic') throw new PartyError(`job ${cmd.jobId}: unknown sigmoid approximation "${String(sigmoid).slice(0, 24)}"`);
+    if (sigmoid === 'cubic' && (cmd.hyperparameters.positiveWeight ?? 1) !== 1) throw new PartyError(`job ${cmd.jobId}: positiveWeight works with the taylor sigmoid only`);
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
     job.psiOutput = cardinalityOnly ? 'cardinality' : 'intersection';
     job.table = table;

@@ -75,6 +75,27 @@ export interface EpochReport {
   readonly validation: BinaryMetrics;
 }
 
+/** How early stopping ended a job (null in a result when it was off). */
+export interface EarlyStoppingReport {
+  readonly metric: 'auc' | 'loss';
+  /** The epoch whose model the job kept (1-based). */
+  readonly bestEpoch: number;
+  /** The last epoch trained. */
+  readonly stoppedAtEpoch: number;
+  readonly stoppedEarly: boolean;
+}
+
+/** Training stopped because the loss blew up or became NaN; the message says where and what to change. */
+export class TrainingDivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+/** A validation loss this many times the first epoch's (or ln 2, if larger) counts as diverging. */
+export const DIVERGENCE_LOSS_FACTOR = 3;
+
 export interface SplitLrJobResult {
   readonly intersection: number;
   readonly trainRows: number;
@@ -85,6 +106,7 @@ export interface SplitLrJobResult {
   readonly validation: DetailedMetrics;
   readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
   readonly epochs: readonly EpochReport[];
+  readonly earlyStopping: EarlyStoppingReport | null;
   readonly backend: string;
   readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
   readonly decryptions: number;
@@ -264,7 +286,7 @@ export class SplitLrJob {
             messageDigest: bundleDigest, detail: { parameterSet: bundle.parameterSet, layout: 'blocks', sigmoid: hp.sigmoid ?? 'taylor', galoisSteps: bundle.galoisSteps, relinearization: (bundle.relinKeys?.length ?? 0) > 0 },
           });
         }
-        const epochs = await this.train(keys, prepared, trainRows);
+        const { reports: epochs, earlyStopping } = await this.train(keys, prepared, trainRows);
         await this.hooks.phase('evaluating');
         this.hooks.progress({ phase: 'evaluating' });
         const train = (await this.evaluate('train', hp.epochs, true)) as DetailedMetrics;
@@ -272,7 +294,7 @@ export class SplitLrJob {
         const labelOnly = (await this.call(this.label, Commands.lrBaseline, { jobId })) as unknown as SplitLrJobResult['labelOnly'];
         completed = true;
         return {
-          intersection, trainRows, validationRows, train, validation, labelOnly, epochs,
+          intersection, trainRows, validationRows, train, validation, labelOnly, epochs, earlyStopping,
           backend: prepared.get(this.label.partyId)!.backend,
           datasets: datasets(),
           decryptions: this.decryptions,
@@ -287,14 +309,18 @@ export class SplitLrJob {
     }
   }
 
-  private async train(keys: CkksKeyHolder, prepared: Map<string, PrepareReply>, trainRows: number): Promise<EpochReport[]> {
+  private async train(keys: CkksKeyHolder, prepared: Map<string, PrepareReply>, trainRows: number): Promise<{ reports: EpochReport[]; earlyStopping: EarlyStoppingReport | null }> {
     const { jobId, hyperparameters: hp } = this.spec;
     const decryption = new MaskedDecryptionService(keys);
     const gradientLevel = keys.ckks.topLevel - 1;
-    const scale = gradientScale(keys.ckks, hp.sigmoid);
+    const scale = gradientScale(keys.ckks, hp);
     const batches = batchCount(trainRows, hp.batchSize);
     const reports: EpochReport[] = [];
     const started = Date.now();
+    const stopping = hp.earlyStopping ?? null;
+    let best: { epoch: number; value: number } | undefined;
+    let sinceBest = 0;
+    let firstLoss = NaN;
     for (let epoch = 0; epoch < hp.epochs; epoch++) {
       const epochStart = Date.now();
       this.bytesThisEpoch = 0;
@@ -329,15 +355,35 @@ export class SplitLrJob {
         });
       }
       const validation = await this.evaluate('validation', epoch);
-      if (!Number.isFinite(validation.logLoss)) throw new Error(`training diverged at epoch ${epoch + 1} (validation loss ${validation.logLoss})`);
+      if (epoch === 0) firstLoss = validation.logLoss;
+      if (!Number.isFinite(validation.logLoss) || validation.logLoss > DIVERGENCE_LOSS_FACTOR * Math.max(firstLoss, Math.LN2)) {
+        throw new TrainingDivergedError(
+          `training diverged at epoch ${epoch + 1}: validation log loss ${validation.logLoss} (epoch 1: ${firstLoss}); lower the learning rate (${hp.learningRate}) or use a schedule`,
+        );
+      }
       const report: EpochReport = { epoch: epoch + 1, seconds: (Date.now() - epochStart) / 1000, validation };
       reports.push(report);
       this.bytesPerEpoch = this.bytesThisEpoch;
       await this.hooks.audit({ step: 'lr.epoch', sender: COORDINATOR_ID, detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss } });
       this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: hp.epochs, batch: batches, batches, rowsProcessed: (epoch + 1) * trainRows, etaSeconds: null }, report);
+      if (stopping) {
+        const value = stopping.metric === 'auc' ? validation.auc : -validation.logLoss;
+        if (!best || value > best.value + (stopping.minDelta ?? 0)) {
+          best = { epoch: epoch + 1, value };
+          sinceBest = 0;
+          await Promise.all([this.label, ...this.features].map((c) => this.call(c, Commands.lrSnapshot, { jobId, epoch: epoch + 1 })));
+        } else if (++sinceBest >= stopping.patience) {
+          break;
+        }
+      }
     }
     this.decryptions = decryption.decryptions;
-    return reports;
+    if (!stopping || !best) return { reports, earlyStopping: null };
+    const last = reports.length;
+    if (best.epoch !== last) await Promise.all([this.label, ...this.features].map((c) => this.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
+    const earlyStopping: EarlyStoppingReport = { metric: stopping.metric, bestEpoch: best.epoch, stoppedAtEpoch: last, stoppedEarly: last < hp.epochs };
+    await this.hooks.audit({ step: 'lr.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
+    return { reports, earlyStopping };
   }
 
   private async evaluate(split: 'train' | 'validation', round: number, detailed = false): Promise<BinaryMetrics | DetailedMetrics> {

@@ -239,6 +239,10 @@ export class JobsService implements OnApplicationBootstrap {
     });
     const labels = dto.parties.filter((p) => p.role === 'label').length;
     if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
+    const hp = dto.hyperparameters;
+    if (hp?.sigmoid === 'cubic' && hp.positiveWeight !== undefined && hp.positiveWeight !== 1) {
+      problems.push('hyperparameters.positiveWeight: row weights work with the taylor sigmoid only (the cubic already spends the scale budget)');
+    }
     const features = dto.parties.length - labels;
     if (dto.model === 'psi-cardinality' && features !== 1) problems.push(`parties: a psi-cardinality check takes exactly one feature party, got ${features}`);
     if (problems.length) throw new BadRequestException(problems);

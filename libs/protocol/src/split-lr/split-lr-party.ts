@@ -37,22 +37,29 @@ export class SplitLrProtocolError extends Error {
 /**
  * Scales (as powers of two) of each ciphertext of a round, so every receiver can check them:
  *   taylor: Enc(u/4) and Enc(d) at 2^40, features at 2^40, gradient 2^80 rescaled by the top prime;
+ *           with a positive-class weight, Enc(Σ u_f/4) times the row weights at 2^20: Enc(w·d) at 2^60;
  *   cubic:  Enc(c·u) at 2^30 (cubed: 2^90), Enc(a·u) and Enc(d) at 2^90, features at 2^20,
  *           gradient 2^110 rescaled: 2^70, leaving 2^29 above the 2^24 masks at level 1 (2^100).
  */
 export interface RoundScales {
+  readonly forward: number;
   readonly cubeRoot: number;
+  readonly rowWeights: number;
   readonly residual: number;
   readonly features: number;
 }
 
-export function roundScales(sigmoid: LrHyperparameters['sigmoid']): RoundScales {
-  return sigmoid === 'cubic' ? { cubeRoot: 2 ** 30, residual: 2 ** 90, features: 2 ** 20 } : { cubeRoot: 2 ** 40, residual: 2 ** 40, features: 2 ** 40 };
+type ScaleChoices = Pick<LrHyperparameters, 'sigmoid' | 'positiveWeight'>;
+
+export function roundScales(hp: ScaleChoices): RoundScales {
+  if (hp.sigmoid === 'cubic') return { forward: 2 ** 90, cubeRoot: 2 ** 30, rowWeights: 1, residual: 2 ** 90, features: 2 ** 20 };
+  const weighted = (hp.positiveWeight ?? 1) !== 1;
+  return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 2 ** 20, residual: weighted ? 2 ** 60 : 2 ** 40, features: 2 ** 40 };
 }
 
 /** The scale of a round's gradient ciphertexts (one level below the top). */
-export function gradientScale(ckks: CkksContext, sigmoid: LrHyperparameters['sigmoid']): number {
-  const s = roundScales(sigmoid);
+export function gradientScale(ckks: CkksContext, hp: ScaleChoices): number {
+  const s = roundScales(hp);
   return ckks.rescaledScale(s.residual * s.features, ckks.topLevel);
 }
 
@@ -86,13 +93,26 @@ abstract class SplitLrPartyBase {
     this.optimizer = new LrOptimizer(o.hp, o.columns, o.interceptIndex ?? -1);
   }
 
+  private best?: Float64Array;
+
+  /** Early stopping: remembers the current weights as the best so far. */
+  snapshot(): void {
+    this.best = Float64Array.from(this.weights);
+  }
+
+  /** Early stopping: back to the remembered weights. */
+  restore(): void {
+    if (!this.best) throw new SplitLrProtocolError('no snapshot to restore');
+    this.weights.set(this.best);
+  }
+
   /** This party's partial logits X_p[rows]·w_p. */
   partialLogits(rows: Int32Array): Float64Array {
     return this.o.scorer.logits(rows, this.weights);
   }
 
-  /** Unmasks the coordinator's release and steps the optimizer. */
-  applyUpdate(key: string, released: Float64Array): void {
+  /** Unmasks the coordinator's release and steps the optimizer (at epoch `epoch`'s learning rate). */
+  applyUpdate(key: string, released: Float64Array, epoch = 0): void {
     const mask = this.pendingMasks.get(key);
     if (!mask) throw new SplitLrProtocolError(`no gradient is pending for ${key}`);
     if (released.length !== this.o.columns) {
@@ -101,7 +121,7 @@ abstract class SplitLrPartyBase {
     this.pendingMasks.delete(key);
     const gradient = new Float64Array(this.o.columns);
     for (let j = 0; j < gradient.length; j++) gradient[j] = released[j] - mask[j];
-    this.optimizer.apply(this.weights, gradient);
+    this.optimizer.apply(this.weights, gradient, epoch);
   }
 
   protected get cubic(): boolean {
@@ -109,7 +129,7 @@ abstract class SplitLrPartyBase {
   }
 
   protected get scales(): RoundScales {
-    return roundScales(this.o.hp.sigmoid);
+    return roundScales(this.o.hp);
   }
 
   /** Enc(d_i·x_ij / |B| + r) in the batch's block layout, packed; remembers r's block sums under `key`. */
@@ -181,7 +201,7 @@ export class FeaturePartyLr extends SplitLrPartyBase {
           ct.delete();
         }
       });
-    if (!this.cubic) return { chunks: encrypt(u.map((v) => v / 4), this.scales.residual) };
+    if (!this.cubic) return { chunks: encrypt(u.map((v) => v / 4), this.scales.forward) };
     return { chunks: encrypt(u.map((v) => CUBE_ROOT_B * v), this.scales.cubeRoot), linear: encrypt(u.map((v) => CUBIC_SIGMOID.a * v), this.scales.residual) };
   }
 
@@ -213,7 +233,7 @@ export class LabelPartyLr extends SplitLrPartyBase {
     const { ckks } = this.o;
     const scales = this.scales;
     const own = this.partialLogits(batch);
-    const sums = this.sumShares(batch, forwards.map((f) => f.chunks), 'forward share', this.cubic ? scales.cubeRoot : scales.residual);
+    const sums = this.sumShares(batch, forwards.map((f) => f.chunks), 'forward share', this.cubic ? scales.cubeRoot : scales.forward);
     try {
       if (this.cubic) {
         this.addFresh(batch, sums, own.map((u) => CUBE_ROOT_B * u), scales.cubeRoot);
@@ -237,7 +257,22 @@ export class LabelPartyLr extends SplitLrPartyBase {
         });
         this.addFresh(batch, sums, own.map((u, k) => CUBIC_SIGMOID.a * u + 0.5 - this.labels[batch[k]]), scales.residual);
       } else {
-        this.addFresh(batch, sums, own.map((u, k) => u / 4 + 0.5 - this.labels[batch[k]]), scales.residual);
+        const positiveWeight = this.o.hp.positiveWeight ?? 1;
+        const weight = (k: number) => (this.labels[batch[k]] === 1 ? positiveWeight : 1);
+        if (positiveWeight !== 1) {
+          // w·Enc(Σ u_f/4): a plaintext product without rescale, so the scale grows instead of the level dropping.
+          const weights = this.packing(batch).replicate(Float64Array.from(batch, (_, k) => weight(k)));
+          weights.forEach((w, c) => {
+            const plain = ckks.encode(w, ckks.topLevel, scales.rowWeights);
+            try {
+              ckks.evaluator.multiplyPlain(sums[c], plain, sums[c]);
+            } finally {
+              plain.delete();
+              w.fill(0);
+            }
+          });
+        }
+        this.addFresh(batch, sums, own.map((u, k) => weight(k) * (u / 4 + 0.5 - this.labels[batch[k]])), scales.residual);
       }
       return { residual: sums.map((ct) => ckks.serialize(ct)), gradient: this.maskedGradient(key, batch, sums) };
     } finally {

@@ -111,6 +111,57 @@ export class HyperparametersDto {
   @IsOptional()
   @IsIn(['taylor', 'cubic'])
   sigmoid?: 'taylor' | 'cubic';
+
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 10, description: 'L1 penalty on all weights but the intercept' })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(10)
+  l1?: number;
+
+  @ApiPropertyOptional({ enum: ['constant', 'cosine', 'exponential'], default: 'constant', description: 'Learning rate per epoch: constant, cosine to zero over the epochs, or times decayRate each epoch' })
+  @IsOptional()
+  @IsIn(['constant', 'cosine', 'exponential'])
+  schedule?: 'constant' | 'cosine' | 'exponential';
+
+  @ApiPropertyOptional({ default: 0.9, minimum: 0.01, maximum: 1, description: 'Per-epoch factor of the exponential schedule' })
+  @IsOptional()
+  @IsNumber()
+  @Min(0.01)
+  @Max(1)
+  decayRate?: number;
+
+  @ApiPropertyOptional({ default: 1, minimum: 0.01, maximum: 100, description: 'Weight of a positive (label 1) row in the loss; negatives weigh 1. Taylor sigmoid only' })
+  @IsOptional()
+  @IsNumber()
+  @Min(0.01)
+  @Max(100)
+  positiveWeight?: number;
+
+  @ApiPropertyOptional({ type: () => EarlyStoppingDto, description: 'Stop when the validation metric stops improving, and keep the best epoch\'s model' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => EarlyStoppingDto)
+  earlyStopping?: EarlyStoppingDto;
+}
+
+export class EarlyStoppingDto {
+  @ApiProperty({ enum: ['auc', 'loss'] })
+  @IsIn(['auc', 'loss'])
+  metric!: 'auc' | 'loss';
+
+  @ApiProperty({ minimum: 1, maximum: 100, description: 'Epochs without improvement before stopping' })
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  patience!: number;
+
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1, description: 'Smallest change that counts as an improvement' })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  minDelta?: number;
 }
 
 export class AlignmentDto {
