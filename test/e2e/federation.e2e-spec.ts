@@ -13,6 +13,7 @@ import { launchFederation, Federation } from '../../scripts/federation-launcher'
 import { runJob } from '../../scripts/job-client';
 import type { JobView } from '../../apps/coordinator/src/jobs/jobs.service';
 import { isSplitLrResult, SplitLrJobResult } from '../../libs/protocol/src/split-lr-job';
+import { ModelManifest, verifyModelManifest } from '../../libs/protocol/src/model-manifest';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const quiet = () => undefined;
@@ -204,6 +205,38 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     expect(report.privacy.encryption.parameterSet).toMatch(/^ckks-n8192/);
     expect(report.outcome).toMatchObject({ state: 'succeeded', result: { trainAuc: (trained.result as SplitLrJobResult).train.auc } });
     expect(report.audit.valid).toBe(true);
+  });
+
+  it('scores new IDs through POST /jobs/:id/predict with each party\'s saved model, and signs the model manifest', async () => {
+    const view = (await (await get(`/jobs/${trained.id}`)).json()) as JobView;
+    const manifest = (view.result as SplitLrJobResult).model as ModelManifest;
+    const { publicKey } = (await (await fetch(`${federation.coordinatorUrl}/health`)).json()) as { publicKey: string };
+    expect(verifyModelManifest(manifest, { coordinatorPublicKey: publicKey })).toEqual({ valid: true, problems: [] });
+    expect(manifest.parts.map((p) => p.partyId)).toEqual(['bank', 'ecommerce']);
+
+    const shopIds = new Set(fs.readFileSync(path.join(shopDir, 'ecommerce.csv'), 'utf8').trimEnd().split('\n').slice(1).map((l) => l.split(',')[0]));
+    const ids = bankIds.filter((id) => shopIds.has(id)).slice(0, 25);
+    const res = await post({ ids }, `/jobs/${trained.id}/predict`);
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { predictionId: string; scores: { id: string; score: number }[] };
+    expect(out.scores.map((s) => s.id)).toEqual(ids);
+    for (const s of out.scores) expect(s.score).toBeGreaterThan(0), expect(s.score).toBeLessThan(1);
+    // Scored under its own audit chain, which verifies, and cross-checks against both parties' logs.
+    const trail = (await (await get(`/audit/events?jobId=${out.predictionId}&limit=500`)).json()) as { step: string }[];
+    expect(trail.map((e) => e.step)).toEqual(expect.arrayContaining(['predict.created', 'job.roster', 'predict.prepare', 'peer.predict.logits', 'predict.scores', 'predict.done']));
+    const check = spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/scripts/vfl.js'), 'audit', 'verify', '--job', out.predictionId, '--party', `bank=${partyDbs.bank.url}`, '--party', `ecommerce=${partyDbs.ecommerce.url}`, '--json'], {
+      env: { ...process.env, DATABASE_URL },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(check.stdout.trim().split('\n').pop()!)).toMatchObject({ valid: true, firstBroken: null });
+
+    // A party that does not hold an ID refuses it by position (422); a job that is not a trained model, 409.
+    const missing = await post({ ids: [...ids.slice(0, 2), 'nobody-here'] }, `/jobs/${trained.id}/predict`);
+    expect(missing.status).toBe(422);
+    expect(((await missing.json()) as { message: string }).message).toMatch(/1 of the 3 requested IDs are not in (bank|ecommerce)'s data \(the first is ids\[2\]\)/);
+    expect((await post({ ids: [] }, `/jobs/${trained.id}/predict`)).status).toBe(400);
+    const auditor = (await (await post({ name: 'predict-auditor', role: 'auditor' }, '/api-keys')).json()) as { key: string };
+    expect((await post({ ids }, `/jobs/${trained.id}/predict`, auditor.key)).status).toBe(403);
   });
 
   it('answers health and readiness over HTTP on every service', async () => {

@@ -41,7 +41,7 @@ export class PartyConfig extends ServiceTransportConfig {
   @IsString()
   dataRoot?: string;
 
-  /** Where this party keeps its own trained weights. */
+  /** Where this party keeps its own trained weights (default: .vfl/models/<PARTY_ID>). */
   @Expose({ name: 'VFL_MODEL_DIR' })
   @IsOptional()
   @IsString()

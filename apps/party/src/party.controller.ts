@@ -43,11 +43,16 @@ export class PartyController {
   @MessagePattern(Commands.lrBaseline) lrBaseline(@Payload() b: Body) { return this.command(Commands.lrBaseline, b); }
   @MessagePattern(Commands.lrSnapshot) lrSnapshot(@Payload() b: Body) { return this.command(Commands.lrSnapshot, b); }
   @MessagePattern(Commands.lrRestore) lrRestore(@Payload() b: Body) { return this.command(Commands.lrRestore, b); }
+  @MessagePattern(Commands.lrExport) lrExport(@Payload() b: Body) { return this.command(Commands.lrExport, b); }
+  @MessagePattern(Commands.predictPrepare) predictPrepare(@Payload() b: Body) { return this.command(Commands.predictPrepare, b); }
+  @MessagePattern(Commands.predictShare) predictShare(@Payload() b: Body) { return this.command(Commands.predictShare, b); }
+  @MessagePattern(Commands.predictCombine) predictCombine(@Payload() b: Body) { return this.command(Commands.predictCombine, b); }
   @MessagePattern(Commands.close) close(@Payload() b: Body) { return this.command(Commands.close, b); }
 
   @MessagePattern(PeerTypes.psiBlinded) psiBlinded(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiBlinded, e); }
   @MessagePattern(PeerTypes.psiAnswers) psiAnswers(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiAnswers, e); }
   @MessagePattern(PeerTypes.psiPositions) psiPositions(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiPositions, e); }
+  @MessagePattern(PeerTypes.predictLogits) predictLogits(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.predictLogits, e); }
   @MessagePattern(PeerTypes.lrForward) lrForwardShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrForward, e); }
   @MessagePattern(PeerTypes.lrResidual) lrResidualShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrResidual, e); }
   @MessagePattern(PeerTypes.lrLogits) lrLogits(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrLogits, e); }

@@ -53,6 +53,8 @@ export class PartyModule implements OnApplicationShutdown {
           useFactory: async (peers: PeerClients, psiEngine: PsiEngine, identity: SigningIdentity, audit: PartyAudit) => {
             const tensorflow = await initTensorflow();
             new Logger('Party').log(`${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}`);
+            // Weights never leave the party: without VFL_MODEL_DIR they go under the working directory.
+            const modelDir = config.modelDir ?? path.resolve('.vfl', 'models', config.partyId);
             const pinnedKeys = new Map(config.registry().flatMap((p) => (p.publicKey ? [[p.partyId, p.publicKey] as const] : [])));
             return new PartyNode({
               partyId: config.partyId,
@@ -63,7 +65,8 @@ export class PartyModule implements OnApplicationShutdown {
               psiEngine,
               tensorflow,
               dataRoot: config.dataRoot,
-              saveModel: config.modelDir ? (jobId, model) => saveModel(config.modelDir!, config.partyId, jobId, model) : undefined,
+              saveModel: (jobId, model) => saveModel(modelDir, config.partyId, jobId, model),
+              loadModel: (jobId) => loadModel(modelDir, config.partyId, jobId),
               audit: audit.log,
             });
           },
@@ -81,5 +84,20 @@ export class PartyModule implements OnApplicationShutdown {
 
 async function saveModel(dir: string, partyId: string, jobId: string, model: PartyModel): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path.join(dir, `${jobId}.${partyId}.json`), JSON.stringify(model, null, 2));
+  await fs.writeFile(modelFile(dir, partyId, jobId), JSON.stringify(model, null, 2));
+}
+
+async function loadModel(dir: string, partyId: string, jobId: string): Promise<PartyModel | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(modelFile(dir, partyId, jobId), 'utf8')) as PartyModel;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+function modelFile(dir: string, partyId: string, jobId: string): string {
+  // Job ids are UUIDs; anything else would not name a model file here.
+  if (!/^[0-9a-f-]{36}$/i.test(jobId)) throw new Error(`not a job id: ${jobId.slice(0, 64)}`);
+  return path.join(dir, `${jobId}.${partyId}.json`);
 }

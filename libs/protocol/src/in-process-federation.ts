@@ -41,6 +41,7 @@ export async function inProcessFederation(
   };
   const nodes = new Map<string, PartyNode>();
   const models = new Map<string, PartyModel>();
+  const saved = new Map<string, PartyModel>();
   const psiEngine = new InlinePsiEngine();
   for (const p of parties) {
     const identity = SigningIdentity.generate(p.partyId);
@@ -54,7 +55,11 @@ export async function inProcessFederation(
         psiEngine,
         tensorflow,
         dataRoot,
-        saveModel: (_jobId, model) => void models.set(p.partyId, model),
+        saveModel: (jobId, model) => {
+          models.set(p.partyId, model);
+          saved.set(`${jobId}:${p.partyId}`, model);
+        },
+        loadModel: (jobId) => saved.get(`${jobId}:${p.partyId}`),
         peers: {
           async request(to: string, envelope: PeerEnvelope) {
             const bytes = encode(envelope);

@@ -30,6 +30,14 @@ export const Commands = {
   /** Early stopping: keep the current weights as the best so far / go back to them. */
   lrSnapshot: 'lr.snapshot',
   lrRestore: 'lr.restore',
+  /** Saves the party's model where it lives and returns its signed digest for the manifest. */
+  lrExport: 'lr.export',
+  /** Federated inference with a trained model: load it and score the requested IDs locally. */
+  predictPrepare: 'predict.prepare',
+  /** Feature party: send its partial logits to the label party. */
+  predictShare: 'predict.share',
+  /** Label party: combine every party's logits into scores. */
+  predictCombine: 'predict.combine',
   close: 'job.close',
   health: 'party.health',
 } as const;
@@ -39,6 +47,7 @@ export const PeerTypes = {
   psiBlinded: 'peer.psi.blinded',
   psiAnswers: 'peer.psi.answers',
   psiPositions: 'peer.psi.positions',
+  predictLogits: 'peer.predict.logits',
   lrForward: 'peer.lr.forward',
   lrResidual: 'peer.lr.residual',
   lrLogits: 'peer.lr.logits',
@@ -67,6 +76,17 @@ export interface PrepareCommand {
   readonly hyperparameters: LrHyperparameters;
   /** How every party normalises its IDs before PSI (the same rules on every side). */
   readonly alignment?: AlignmentSpec;
+}
+
+export interface PredictCommand {
+  /** The prediction's own id (its envelopes and audit chain). */
+  readonly jobId: string;
+  /** The training job whose model scores. */
+  readonly modelJobId: string;
+  readonly roster: readonly RosterEntry[];
+  readonly ids: readonly string[];
+  /** Where the party reads the rows to score; by default the file it trained on. */
+  readonly data?: DataReference;
 }
 
 export interface AlignmentSpec {

@@ -26,7 +26,8 @@ import { open as openBody, peerChannelKey, seal as sealBody } from '../../crypto
 import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
 import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
 import { epochBatches, RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
-import { LrHyperparameters, partialLogits, withIntercept } from '../../ml/src/logistic';
+import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, partialLogits, withIntercept } from '../../ml/src/logistic';
+import { modelDigest, partModelSigningText } from './model-manifest';
 import {
   binaryMetrics,
   BinaryMetrics,
@@ -58,6 +59,8 @@ import {
   envelopeSigningText,
   f64ToBytes,
   MessageReceipt,
+  DataReference,
+  PredictCommand,
   packBody,
   PartyRole,
   PeerEnvelope,
@@ -100,6 +103,8 @@ export interface PartyNodeOptions {
   readonly dataRoot?: string;
   /** Receives this party's own trained weights when a job closes (they never leave the party). */
   readonly saveModel?: (jobId: string, model: PartyModel) => void | Promise<void>;
+  /** A model saved earlier by saveModel, for prediction; undefined when there is none. */
+  readonly loadModel?: (jobId: string) => PartyModel | undefined | Promise<PartyModel | undefined>;
   /** This party's own audit log; each record is awaited before the step it describes goes on. */
   readonly audit?: PartyAuditLog;
 }
@@ -114,7 +119,12 @@ export interface PartyAuditLog {
 
 /** What a party keeps of a trained model: its own weights over its own columns. */
 export interface PartyModel {
+  readonly jobId: string;
+  readonly partyId: string;
   readonly role: PartyRole;
+  /** What it trained on, the default for prediction, and the ID rules that scoring applies too. */
+  readonly data: DataReference;
+  readonly idRules: readonly IdRule[];
   readonly columns: string[];
   readonly weights: number[];
   /** How the party maps raw values to model inputs: (x - mean) / deviation, then clipped to ±clipSigma (0: not clipped). */
@@ -166,6 +176,11 @@ class PartyJob {
   /** Star mode (two or more feature parties), label party: one session per feature party. */
   psiPeers?: Map<string, EcdhPsiSession>;
   psiOutput: 'intersection' | 'cardinality' = 'intersection';
+  data?: DataReference;
+  idRules: readonly IdRule[] = [];
+  exported = false;
+  /** Prediction: this party's partial logits for the requested IDs, in request order. */
+  prediction?: Float64Array;
   aligned?: {
     rows: number;
     matrix: Float64Array;
@@ -236,10 +251,14 @@ class PartyJob {
     this.inbox.set(key, value);
   }
 
-  model(): PartyModel {
+  model(partyId: string): PartyModel {
     const a = this.requireAligned();
     return {
+      jobId: this.id,
+      partyId,
       role: this.role,
+      data: this.data!,
+      idRules: this.idRules,
       columns: this.role === 'label' ? [...a.columnNames, '(intercept)'] : a.columnNames,
       weights: Array.from(this.lr!.weights),
       standardization: { means: Array.from(a.standardizer.means), deviations: Array.from(a.standardizer.deviations), clipSigma: this.hp.clipSigma ?? 0 },
@@ -321,6 +340,13 @@ export class PartyNode {
     } else if ((command === Commands.lrResidual || command === Commands.lrGradient) && reply.gradient instanceof Uint8Array) {
       const gradient = reply.gradient;
       await audit.record(jobId, { step: 'lr.masked_gradient', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(gradient), byteSize: gradient.length, detail: { epoch: body.epoch, batch: body.batch } });
+    } else if (command === Commands.predictPrepare) {
+      await audit.record(jobId, {
+        step: 'predict.prepare', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: String(reply.modelDigest),
+        detail: { modelJobId: String(body.modelJobId), rows: reply.rows, roster: (body.roster as RosterEntry[]).map((e) => ({ ...e })) },
+      });
+    } else if (command === Commands.predictCombine && reply.scores instanceof Uint8Array) {
+      await audit.record(jobId, { step: 'predict.scores', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(reply.scores), byteSize: reply.scores.length, detail: { rows: reply.scores.length / 8 } });
     } else if (command === Commands.psiFinish && typeof reply.size === 'number') {
       await audit.record(jobId, { step: 'psi.result', sender: this.o.partyId, receiver: COORDINATOR_ID, detail: { intersection: reply.size } });
     }
@@ -329,6 +355,7 @@ export class PartyNode {
   private async dispatch(command: string, body: Record<string, unknown>, out: Outbox): Promise<Record<string, unknown>> {
     if (command === Commands.health) return { partyId: this.o.partyId, role: this.o.role, publicKey: this.o.identity.publicKeyHex, jobs: this.jobs.size };
     if (command === Commands.prepare) return { ...(await this.prepare(body as unknown as PrepareCommand)) };
+    if (command === Commands.predictPrepare) return await this.preparePrediction(body as unknown as PredictCommand);
     // Closing is idempotent: the coordinator closes every party of a failed job, prepared or not.
     if (command === Commands.close && !this.jobs.has(String(body.jobId))) {
       this.closed.add(String(body.jobId));
@@ -418,16 +445,37 @@ export class PartyNode {
         else lr.restore();
         return {};
       }
+      case Commands.lrExport: {
+        if (!job.lr) throw new PartyError(`job ${job.id} has no model yet`);
+        if (!this.o.saveModel) throw new PartyError(`${this.o.partyId} has nowhere to keep models (no model directory configured)`);
+        const model = job.model(this.o.partyId);
+        await this.o.saveModel(job.id, model);
+        job.exported = true;
+        const digest = modelDigest(model);
+        await this.o.audit?.record(job.id, { step: 'model.export', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digest, detail: { columns: model.columns.length } });
+        return { partyId: this.o.partyId, role: job.role, columns: model.columns, modelDigest: digest, signature: this.o.identity.sign(partModelSigningText(job.id, this.o.partyId, digest)) };
+      }
+      case Commands.predictShare: {
+        if (job.role !== 'feature' || !job.prediction) throw new PartyError(`${Commands.predictShare} is for a feature party with a prepared prediction`);
+        await this.send(job, this.labelParty(job), PeerTypes.predictLogits, { values: f64ToBytes(job.prediction) }, out);
+        return {};
+      }
+      case Commands.predictCombine: {
+        if (job.role !== 'label' || !job.prediction) throw new PartyError(`${Commands.predictCombine} is for the label party with a prepared prediction`);
+        const scores = Float64Array.from(job.prediction);
+        for (const f of job.roster.filter((r) => r.role === 'feature')) {
+          const partial = job.take<Float64Array>(`predict:${f.partyId}`);
+          if (partial.length !== scores.length) throw new PartyError(`${f.partyId} scored ${partial.length} rows, expected ${scores.length}`);
+          partial.forEach((v, i) => (scores[i] += v));
+        }
+        return { scores: f64ToBytes(scores.map(sigmoid)) };
+      }
       case Commands.close:
         this.jobs.delete(job.id);
         this.closed.add(job.id);
-        try {
-          if (job.lr && body.completed === true) await this.o.saveModel?.(job.id, job.model());
-        } finally {
-          job.dispose();
-        }
+        job.dispose();
         if (this.o.audit) {
-          await this.o.audit.record(job.id, { step: 'job.close', sender: COORDINATOR_ID, receiver: this.o.partyId, detail: { completed: body.completed === true, modelSaved: Boolean(job.lr && body.completed === true && this.o.saveModel) } });
+          await this.o.audit.record(job.id, { step: 'job.close', sender: COORDINATOR_ID, receiver: this.o.partyId, detail: { completed: body.completed === true, modelSaved: job.exported } });
           await this.o.audit.close(job.id);
         }
         return {};
@@ -534,6 +582,10 @@ export class PartyNode {
       case PeerTypes.lrResidual:
         job.put(`residual:${body.epoch}:${body.batch}`, body.chunks);
         return null;
+      case PeerTypes.predictLogits:
+        if (job.role !== 'label' || !job.prediction) throw new PartyError(`${PeerTypes.predictLogits} is only for the label party of a prediction`);
+        job.put(`predict:${envelope.from}`, bytesToF64(body.values as Uint8Array, 'partial logits'));
+        return null;
       case PeerTypes.lrLogits:
         job.put(`logits:${body.round}:${body.split}:${envelope.from}`, bytesToF64(body.values as Uint8Array, 'partial logits'));
         return null;
@@ -587,6 +639,8 @@ export class PartyNode {
     if (sigmoid === 'cubic' && (cmd.hyperparameters.positiveWeight ?? 1) !== 1) throw new PartyError(`job ${cmd.jobId}: positiveWeight works with the taylor sigmoid only`);
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
     job.psiOutput = cardinalityOnly ? 'cardinality' : 'intersection';
+    job.data = { ...cmd.data };
+    job.idRules = idRules;
     job.table = table;
     if (job.star && cardinalityOnly) throw new PartyError(`job ${cmd.jobId}: a cardinality-only check takes one feature party`);
     if (job.star && cmd.role === 'label') {
@@ -605,6 +659,65 @@ export class PartyNode {
       source: table.source,
       backend: this.o.tensorflow.description,
     };
+  }
+
+  /**
+   * Prediction: loads this party's model of `modelJobId`, reads the requested IDs' rows (from the
+   * training file unless told otherwise), refuses a column set that differs from training, and
+   * computes its partial logits. The label party reads no labels.
+   */
+  private async preparePrediction(cmd: PredictCommand): Promise<Record<string, unknown>> {
+    if (typeof cmd.jobId !== 'string' || cmd.jobId.length === 0) throw new PartyError('predict.prepare needs a jobId');
+    this.checkRoster(cmd.roster);
+    if (this.jobs.has(cmd.jobId) || this.closed.has(cmd.jobId)) throw new PartyError(`prediction ${cmd.jobId} is already known here`);
+    const model = await this.o.loadModel?.(String(cmd.modelJobId));
+    if (!model) throw new PartyError(`${this.o.partyId} holds no model of job ${String(cmd.modelJobId).slice(0, 64)}`);
+    if (model.role !== this.o.role) throw new PartyError(`the model of job ${model.jobId} is a ${model.role} party's, this party is ${this.o.role}`);
+    if (!Array.isArray(cmd.ids) || cmd.ids.length === 0 || !cmd.ids.every((id) => typeof id === 'string')) throw new PartyError('predict.prepare needs a non-empty list of string IDs');
+    const data = cmd.data ?? model.data;
+    const file = this.resolveData(data.path);
+    const idColumn = data.idColumn ?? 'id';
+    const trained = model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
+    // The training label column may be there (it is ignored); any other difference is refused, named.
+    const header = (await fs.readFile(file, 'utf8')).split(/\r?\n/, 1)[0].split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+    const present = header.filter((c) => c !== idColumn && c !== model.data.labelColumn);
+    const missing = trained.filter((c) => !present.includes(c));
+    const extra = present.filter((c) => !trained.includes(c));
+    if (missing.length || extra.length) {
+      throw new PartyError(
+        `${path.basename(file)} has other columns than the model of job ${model.jobId} was trained on` +
+          (missing.length ? `; missing: ${missing.join(', ')}` : '') + (extra.length ? `; not in training: ${extra.join(', ')}` : ''),
+      );
+    }
+    const table = await loadPartyTable(file, { idColumn, featureColumns: [...trained] });
+    const ids = model.idRules.length ? normaliseIds(table.ids, [...model.idRules], table.source) : table.ids;
+    const wanted = model.idRules.length ? normaliseIds(cmd.ids as string[], [...model.idRules], 'the request') : cmd.ids;
+    const index = new Map(ids.map((id, i) => [id, i]));
+    const absent = wanted.findIndex((id) => !index.has(id));
+    if (absent >= 0) {
+      const count = wanted.filter((id) => !index.has(id)).length;
+      throw new PartyError(`${count} of the ${wanted.length} requested IDs are not in ${this.o.partyId}'s data (the first is ids[${absent}])`);
+    }
+    const width = table.featureNames.length;
+    const { means, deviations, clipSigma } = model.standardization;
+    const bound = clipSigma > 0 ? clipSigma : Infinity;
+    const columns = model.columns.length;
+    const weights = Float64Array.from(model.weights);
+    const partial = new Float64Array(wanted.length);
+    wanted.forEach((id, k) => {
+      const base = index.get(id)! * width;
+      let s = model.role === 'label' ? weights[columns - 1] : 0;
+      for (let j = 0; j < width; j++) {
+        const v = table.features[base + j];
+        if (!Number.isFinite(v)) throw new PartyError(`${table.source}: column ${table.featureNames[j]} of requested ids[${k}] is not a number`);
+        s += Math.max(-bound, Math.min(bound, (v - means[j]) / deviations[j])) * weights[j];
+      }
+      partial[k] = s;
+    });
+    const job = new PartyJob(cmd.jobId, this.o.role, cmd.roster, DEFAULT_LR_HYPERPARAMETERS);
+    job.prediction = partial;
+    this.jobs.set(cmd.jobId, job);
+    return { rows: wanted.length, modelDigest: modelDigest(model) };
   }
 
   /** The roster must list this party under its own key, and peers under the keys pinned here. */

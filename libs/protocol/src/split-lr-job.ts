@@ -22,6 +22,8 @@ import { gradientScale } from './split-lr/split-lr-party';
 import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
 import type { DetailedMetrics } from './party-node';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
+import { ManifestPart, MODEL_MANIFEST_VERSION, ModelManifest, partModelSigningText } from './model-manifest';
+import { verifySignature } from '../../crypto/src/signing-identity';
 
 export { COORDINATOR_ID };
 
@@ -107,6 +109,8 @@ export interface SplitLrJobResult {
   readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
   readonly epochs: readonly EpochReport[];
   readonly earlyStopping: EarlyStoppingReport | null;
+  /** Each party's signed model digest (the weights stay with the parties); the coordinator signs it when it stores the result. */
+  readonly model: ModelManifest;
   readonly backend: string;
   readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
   readonly decryptions: number;
@@ -292,9 +296,10 @@ export class SplitLrJob {
         const train = (await this.evaluate('train', hp.epochs, true)) as DetailedMetrics;
         const validation = (await this.evaluate('validation', hp.epochs + 1, true)) as DetailedMetrics;
         const labelOnly = (await this.call(this.label, Commands.lrBaseline, { jobId })) as unknown as SplitLrJobResult['labelOnly'];
+        const model = await this.exportModel(roster);
         completed = true;
         return {
-          intersection, trainRows, validationRows, train, validation, labelOnly, epochs, earlyStopping,
+          intersection, trainRows, validationRows, train, validation, labelOnly, epochs, earlyStopping, model,
           backend: prepared.get(this.label.partyId)!.backend,
           datasets: datasets(),
           decryptions: this.decryptions,
@@ -384,6 +389,24 @@ export class SplitLrJob {
     const earlyStopping: EarlyStoppingReport = { metric: stopping.metric, bestEpoch: best.epoch, stoppedAtEpoch: last, stoppedEarly: last < hp.epochs };
     await this.hooks.audit({ step: 'lr.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
     return { reports, earlyStopping };
+  }
+
+  /** Every party saves its model and signs its digest; the parts make the manifest. */
+  private async exportModel(roster: readonly RosterEntry[]): Promise<ModelManifest> {
+    const { jobId } = this.spec;
+    const parts: ManifestPart[] = await Promise.all(
+      [this.label, ...this.features].map(async (c) => {
+        const r = await this.call(c, Commands.lrExport, { jobId });
+        const publicKey = roster.find((e) => e.partyId === c.partyId)!.publicKey;
+        const part: ManifestPart = { partyId: c.partyId, role: r.role as PartyRole, publicKey, columns: r.columns as string[], modelDigest: String(r.modelDigest), signature: String(r.signature) };
+        if (!verifySignature(publicKey, partModelSigningText(jobId, c.partyId, part.modelDigest), part.signature)) {
+          throw new PartyCallError(c.partyId, Commands.lrExport, 'signed its model digest with another key than its roster key');
+        }
+        await this.hooks.audit({ step: 'model.export', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: part.modelDigest, detail: { columns: part.columns.length } });
+        return part;
+      }),
+    );
+    return { version: MODEL_MANIFEST_VERSION, jobId, createdAt: new Date().toISOString(), parts };
   }
 
   private async evaluate(split: 'train' | 'validation', round: number, detailed = false): Promise<BinaryMetrics | DetailedMetrics> {

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
 import { AuditService } from '../audit/audit.service';
-import { CreateJobDto, JobListQueryDto, PageQueryDto } from './dto/create-job.dto';
+import { CreateJobDto, JobListQueryDto, PageQueryDto, PredictDto } from './dto/create-job.dto';
 import { JobsService } from './jobs.service';
 
 @ApiTags('jobs')
@@ -44,6 +44,17 @@ export class JobsController {
   @ApiOperation({ summary: 'Start a new job with the request of a failed or cancelled one' })
   retry(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
     return this.jobs.retry(id, principal);
+  }
+
+  @Post(':id/predict')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  @ApiOperation({
+    summary: 'Score IDs with a succeeded split-LR job\'s model: each party scores its own rows with its own weights, the label party combines; a feature party learns nothing about the scores',
+  })
+  @ApiOkResponse({ description: '{ predictionId, modelJobId, scores: [{ id, score }] } in request order; 409 for a job that cannot predict, 422 when a party refuses (IDs it does not hold, other columns than in training)' })
+  predict(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: PredictDto, @CurrentPrincipal() principal: Principal) {
+    return this.jobs.predict(id, dto, principal);
   }
 
   @Sse(':id/events')

@@ -8,7 +8,10 @@
  *   queued -> aligning -> training -> evaluating -> succeeded | failed | cancelled
  */
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, OnApplicationBootstrap, UnprocessableEntityException } from '@nestjs/common';
+import { modelDigest, ModelManifest, signManifest } from '../../../../libs/protocol/src/model-manifest';
+import { PredictionResult, SplitLrPrediction } from '../../../../libs/protocol/src/split-lr-predict';
+import type { AuditEventInput } from '../../../../libs/audit/src/audit-chain';
 import { Observable, Subject } from 'rxjs';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
@@ -29,7 +32,7 @@ import { CoordinatorConfig } from '../config/coordinator.config';
 import { AuditService } from '../audit/audit.service';
 import { PartyClients } from '../parties/party-clients.service';
 import type { Principal } from '../auth/principal';
-import { CreateJobDto } from './dto/create-job.dto';
+import { CreateJobDto, PredictDto } from './dto/create-job.dto';
 import { parseIdRules } from '../../../../libs/data/src/id-normalisation';
 import { FairJobQueue } from '../../../../libs/protocol/src/fair-job-queue';
 import type { AlignmentSpec } from '../../../../libs/protocol/src/messages';
@@ -227,6 +230,45 @@ export class JobsService implements OnApplicationBootstrap {
     };
   }
 
+  /**
+   * Scores IDs with a succeeded split-LR job's model: every party with its own weights, the label
+   * party combining. Audited under the prediction's own id (and noted in the job's trail).
+   */
+  async predict(id: string, dto: PredictDto, principal: Principal): Promise<PredictionResult> {
+    const row = await this.jobs.findOneBy({ id });
+    if (!row) throw new NotFoundException(`job ${id} does not exist`);
+    const spec = row.spec as unknown as SplitLrJobSpec;
+    const result = row.result as (JobResult & { model?: ModelManifest }) | null;
+    if (row.state !== 'succeeded' || spec.model !== 'split-lr' || !result) throw new ConflictException(`job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr job can predict`);
+    if (!result.model) throw new ConflictException(`job ${id} was trained before models were exported with a manifest: retrain it to predict`);
+    const problems: string[] = [];
+    for (const [partyId, ref] of Object.entries(dto.data ?? {})) {
+      if (!spec.parties.some((p) => p.partyId === partyId)) problems.push(`data.${partyId}: not a party of job ${id}`);
+      if (typeof ref?.path !== 'string' || ref.path.length === 0 || ref.path.length > 512) problems.push(`data.${partyId}.path: a file path of 1 to 512 characters is required`);
+      if (ref?.idColumn !== undefined && (typeof ref.idColumn !== 'string' || ref.idColumn.length > 128)) problems.push(`data.${partyId}.idColumn: a column name of up to 128 characters`);
+    }
+    if (problems.length) throw new BadRequestException(problems);
+    const predictionId = randomUUID();
+    await this.audit.record(id, { step: 'predict.request', sender: COORDINATOR_ID, detail: { predictionId, ids: dto.ids.length, by: { keyId: principal.keyId, name: principal.name } } });
+    const audit = (e: AuditEventInput) => this.audit.record(predictionId, e);
+    await this.audit.recordSigned(predictionId, { step: 'predict.created', sender: COORDINATOR_ID, detail: { modelJobId: id, ids: dto.ids.length, by: { keyId: principal.keyId, name: principal.name } } });
+    try {
+      const out = await new SplitLrPrediction(
+        { predictionId, modelJobId: id, parties: spec.parties, manifest: result.model, ids: dto.ids, data: dto.data },
+        this.parties.channels(),
+        audit,
+      ).run();
+      await this.audit.recordSigned(predictionId, { step: 'predict.done', sender: COORDINATOR_ID, detail: { rows: out.scores.length } });
+      return out;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      await this.audit.recordSigned(predictionId, { step: 'predict.failed', sender: COORDINATOR_ID, detail: { reason: message } }).catch(() => undefined);
+      // A party's refusal (unknown IDs, other columns) is the request's fault: 422 with the party's words.
+      if (e instanceof PartyCallError) throw new UnprocessableEntityException(message);
+      throw e;
+    }
+  }
+
   private checkParties(dto: CreateJobDto): void {
     const problems: string[] = [];
     const seen = new Set<string>();
@@ -283,7 +325,10 @@ export class JobsService implements OnApplicationBootstrap {
       live.row = undefined; // from here on the outcome is written to the database: read it there
       await live.writes;
       const seconds = (Date.now() - started) / 1000;
-      await this.jobs.update({ id }, { result: { ...result, seconds }, progress: { progress: live.progress, epochs: live.epochs } });
+      // The coordinator signs the manifest of the parts the parties signed: GET /jobs/:id shows it.
+      const stored = isSplitLrResult(result) ? { ...result, model: signManifest(result.model, this.audit.identity) } : result;
+      if (isSplitLrResult(stored)) await this.audit.record(id, { step: 'model.manifest', sender: COORDINATOR_ID, messageDigest: modelDigest(stored.model), detail: { parts: stored.model.parts.length } });
+      await this.jobs.update({ id }, { result: { ...stored, seconds }, progress: { progress: live.progress, epochs: live.epochs } });
       await this.setState(id, 'succeeded', isSplitLrResult(result) ? { seconds, trainAuc: result.train.auc } : { seconds, intersection: result.intersection });
     } catch (e) {
       live.row = undefined;

@@ -2,6 +2,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ID_RULE_NAMES, ID_RULE_PATTERN, MAX_ID_RULES } from '../../../../../libs/data/src/id-normalisation';
+import { MAX_PREDICTION_IDS } from '../../../../../libs/protocol/src/split-lr-predict';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -9,6 +10,7 @@ import {
   IsIn,
   IsInt,
   IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
@@ -50,6 +52,25 @@ export class JobPartyDto {
   @ValidateNested()
   @Type(() => DataReferenceDto)
   data!: DataReferenceDto;
+}
+
+export class EarlyStoppingDto {
+  @ApiProperty({ enum: ['auc', 'loss'] })
+  @IsIn(['auc', 'loss'])
+  metric!: 'auc' | 'loss';
+
+  @ApiProperty({ minimum: 1, maximum: 100, description: 'Epochs without improvement before stopping' })
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  patience!: number;
+
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1, description: 'Smallest change that counts as an improvement' })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  minDelta?: number;
 }
 
 export class HyperparametersDto {
@@ -145,24 +166,6 @@ export class HyperparametersDto {
   earlyStopping?: EarlyStoppingDto;
 }
 
-export class EarlyStoppingDto {
-  @ApiProperty({ enum: ['auc', 'loss'] })
-  @IsIn(['auc', 'loss'])
-  metric!: 'auc' | 'loss';
-
-  @ApiProperty({ minimum: 1, maximum: 100, description: 'Epochs without improvement before stopping' })
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  patience!: number;
-
-  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1, description: 'Smallest change that counts as an improvement' })
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
-  minDelta?: number;
-}
 
 export class AlignmentDto {
   @ApiPropertyOptional({
@@ -222,6 +225,37 @@ export class PageQueryDto {
   @Min(1)
   @Max(10000)
   limit?: number;
+}
+
+export class PredictDataDto {
+  @ApiProperty({ example: 'new-customers.csv' })
+  @IsString()
+  @MaxLength(512)
+  path!: string;
+
+  @ApiPropertyOptional({ default: 'id' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  idColumn?: string;
+}
+
+export class PredictDto {
+  @ApiProperty({ type: [String], description: `IDs to score (1 to ${MAX_PREDICTION_IDS}); every party must hold a row for each` })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_PREDICTION_IDS)
+  @IsString({ each: true })
+  @MaxLength(128, { each: true })
+  ids!: string[];
+
+  @ApiPropertyOptional({
+    description: 'Per party id, the file (inside its data root) holding the rows to score; by default each party reads the file it trained on',
+    example: { bank: { path: 'bank-new.csv' }, ecommerce: { path: 'shop-new.csv' } },
+  })
+  @IsOptional()
+  @IsObject()
+  data?: Record<string, PredictDataDto>;
 }
 
 export class JobListQueryDto extends PageQueryDto {
