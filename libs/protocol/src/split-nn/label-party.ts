@@ -140,7 +140,7 @@ export class SplitNnLabelParty {
   /** Steps 5 and 6, after the coordinator released Σ_f α_f·W_f + masks for a training batch. */
   trainStep(key: BatchKey, released: Float64Array): LabelTrainStep {
     const { tf, ckks, encryptor, layout } = this.o;
-    const { rows, zFederated } = this.unmask(key, released);
+    const { rows, zFederated } = this.federatedInput(key, released);
     const arch = layout.architecture;
     const h = layout.units;
     const B = rows.length;
@@ -212,7 +212,7 @@ export class SplitNnLabelParty {
   /** Probabilities for evaluation rows after the coordinator released Σ_f α_f·W_f + masks. */
   predict(key: BatchKey, released: Float64Array): Float64Array {
     const { tf, layout } = this.o;
-    const { rows, zFederated } = this.unmask(key, released);
+    const { rows, zFederated } = this.federatedInput(key, released);
     const arch = layout.architecture;
     const xb = tf.gather(this.x, tf.tensor1d(rows, 'int32')) as Tf.Tensor2D;
     try {
@@ -240,7 +240,11 @@ export class SplitNnLabelParty {
     this.interactiveOptimizer.dispose();
   }
 
-  private unmask(key: BatchKey, released: Float64Array): { rows: Int32Array; zFederated: Float64Array } {
+  /**
+   * Removes this party's masks from the forward release: Σ_f α_f·W_f for the batch (rows × units).
+   * Consumes the pending forward; trainStep and predict call it.
+   */
+  federatedInput(key: BatchKey, released: Float64Array): { rows: Int32Array; zFederated: Float64Array } {
     const k = batchKeyString(key);
     const p = this.pending.get(k);
     if (!p) throw new SplitNnProtocolError(`label party: no forward is pending for ${k}`);
