@@ -3,12 +3,15 @@
  * real CKKS and real tfjs: the interactive layer computes α·W, the federated model tracks the
  * central reference, the defence costs little here and reports its privacy cost.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type * as Tf from '@tensorflow/tfjs';
 import { initTensorflow } from '../../ml/src/tf-backend';
 import { applyDefence, gaussianLabelDpEpsilon } from '../src/split-nn/defence';
 import { BatchKey } from '../src/split-nn/messages';
 import { runSplitNn, splitNnPlaintextReference } from '../src/split-nn/runner';
-import { breastOptions, wireBreast } from './split-nn-fixture';
+import { BREAST_ARCHITECTURE, breastOptions, DATA, wireBreast } from './split-nn-fixture';
 
 describe('split NN interactive layer (real CKKS)', () => {
   it('releases to the label party exactly α_f·(V_f + N_f), within 1e-5, and nothing it can unmask alone', async () => {
@@ -69,6 +72,37 @@ describe('split NN interactive layer (real CKKS)', () => {
     expect(federated.bytesPerEpoch).toBeGreaterThan(1e6);
     expect(federated.epochs[0].decryptions).toBeGreaterThan(0);
     expect(federated.backend).toMatch(/^tfjs /);
+  }, 60_000);
+
+  it('supports two feature parties (the host columns split in two), still tracking the central reference', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'split-nn-k2-'));
+    try {
+      const lines = fs.readFileSync(path.join(DATA, 'breast_hetero_host.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+      const part = (from: number, to: number): string => lines.map((cells) => [cells[0], ...cells.slice(from, to)].join(',')).join('\n') + '\n';
+      fs.writeFileSync(path.join(dir, 'a.csv'), part(1, 11));
+      fs.writeFileSync(path.join(dir, 'b.csv'), part(11, 21));
+      const architecture = { ...BREAST_ARCHITECTURE, bottomByParty: { shopB: [{ units: 8 }, { units: 2, activation: 'linear' as const }] }, training: { ...BREAST_ARCHITECTURE.training, epochs: 3 } };
+      const options = { ...breastOptions(architecture), featureFiles: [path.join(dir, 'a.csv'), path.join(dir, 'b.csv')], featureIds: ['shopA', 'shopB'] };
+      const reference = await splitNnPlaintextReference(options);
+      const federated = await runSplitNn(options);
+      expect(federated.validationAuc).toBeGreaterThan(0.95);
+      federated.epochs.forEach((e, i) => expect(Math.abs(e.validationAuc - reference.epochs[i].validationAuc)).toBeLessThan(0.005));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('stops early on validation AUC and every party returns to the best epoch\'s weights', async () => {
+    const architecture = {
+      ...BREAST_ARCHITECTURE,
+      training: { ...BREAST_ARCHITECTURE.training, learningRate: 0.05, epochs: 40, earlyStopping: { patience: 2 }, schedule: { kind: 'constant' as const } },
+    };
+    const federated = await runSplitNn(breastOptions(architecture));
+    expect(federated.stoppedEarly).toBe(true);
+    expect(federated.epochs.length).toBeLessThan(40);
+    expect(federated.epochs.length).toBe(federated.bestEpoch + 3);
+    // re-evaluated after the restore: the best epoch's model, not the last one's
+    expect(Math.abs(federated.validationAuc - federated.bestValidationAuc)).toBeLessThan(1e-3);
   }, 60_000);
 
   it('with the gaussian defence still learns, and reports the label-DP cost', async () => {

@@ -37,7 +37,7 @@ export interface EpochRecord {
 
 export interface NnTrainingResult {
   readonly epochs: EpochRecord[];
-  /** Validation AUC of the last epoch trained. */
+  /** Validation AUC of the model kept: the last epoch, or with early stopping the best one. */
   readonly validationAuc: number;
   readonly bestValidationAuc: number;
   readonly bestEpoch: number;
@@ -135,7 +135,8 @@ export async function trainCentralNn(input: CentralNnInput): Promise<NnTrainingR
     }
     return {
       epochs,
-      validationAuc: epochs[epochs.length - 1].validationAuc,
+      // With early stopping the model kept is the best epoch's (as the federated parties do).
+      validationAuc: arch.training.earlyStopping ? stopping.best : epochs[epochs.length - 1].validationAuc,
       bestValidationAuc: stopping.best,
       bestEpoch: stopping.bestEpoch,
       stoppedEarly,

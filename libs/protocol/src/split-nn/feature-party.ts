@@ -59,6 +59,7 @@ export class SplitNnFeatureParty {
   private readonly optimizer: TfOptimizer;
   private readonly pending = new Map<string, PendingForward>();
   private readonly masks: (count: number) => Float64Array;
+  private saved?: { bottom: Float32Array[]; share: ReturnType<MomentumShare['snapshot']> };
 
   constructor(private readonly o: SplitNnPartyOptions) {
     this.f = o.layout.feature(o.id);
@@ -226,6 +227,18 @@ export class SplitNnFeatureParty {
       this.optimizer.apply(this.bottom.trainable(), grads, arch.training.learningRate * factor);
     });
     this.share.apply(shareGradient, (arch.interactive.learningRate ?? INTERACTIVE_DEFAULTS.learningRate) * factor);
+  }
+
+  /** Keeps the current weights locally (the best epoch so far, for early stopping). */
+  checkpoint(): void {
+    this.saved = { bottom: this.bottom.snapshot(), share: this.share.snapshot() };
+  }
+
+  /** Returns to the last checkpoint's weights. */
+  restoreCheckpoint(): void {
+    if (!this.saved) throw new SplitNnProtocolError(`party ${this.o.id}: no checkpoint to restore`);
+    this.bottom.restore(this.saved.bottom);
+    this.share.restore(this.saved.share);
   }
 
   dispose(): void {

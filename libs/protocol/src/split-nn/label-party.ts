@@ -53,6 +53,7 @@ export class SplitNnLabelParty {
   private readonly masks: (count: number) => Float64Array;
   private readonly gaussian: () => number;
   readonly defence: DefenceSpec;
+  private saved?: { stacks: Float32Array[]; interactive: Float32Array[]; shares: ReturnType<MomentumShare['snapshot']>[] };
 
   constructor(private readonly o: SplitNnLabelPartyOptions) {
     const { tf, layout } = o;
@@ -230,6 +231,26 @@ export class SplitNnLabelParty {
 
   labelsOf(rows: Int32Array): Uint8Array {
     return Uint8Array.from(rows, (r) => this.o.labels[r]);
+  }
+
+  /** Keeps the current weights locally (the best epoch so far, for early stopping). */
+  checkpoint(): void {
+    this.saved = {
+      stacks: [...this.bottom.snapshot(), ...this.top.snapshot()],
+      interactive: [this.interactiveKernel, this.interactiveBias].map((v) => Float32Array.from(v.dataSync())),
+      shares: this.shares.map((s) => s.snapshot()),
+    };
+  }
+
+  /** Returns to the last checkpoint's weights. */
+  restoreCheckpoint(): void {
+    const saved = this.saved;
+    if (!saved) throw new SplitNnProtocolError('label party: no checkpoint to restore');
+    const bottomCount = this.bottom.allVariables().length;
+    this.bottom.restore(saved.stacks.slice(0, bottomCount));
+    this.top.restore(saved.stacks.slice(bottomCount));
+    [this.interactiveKernel, this.interactiveBias].forEach((v, i) => v.assign(this.o.tf.tensor(saved.interactive[i], v.shape)));
+    this.shares.forEach((s, i) => s.restore(saved.shares[i]));
   }
 
   dispose(): void {

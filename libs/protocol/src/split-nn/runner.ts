@@ -131,6 +131,19 @@ export async function runSplitNn(o: SplitNnRunOptions): Promise<SplitNnRunResult
     return send(coordinator.releaseForward(key, products, outputs.map((x) => send(x.toCoordinator))));
   };
 
+  /** Validation AUC of the current model (steps 1–4 in inference mode, then the label party scores). */
+  const evaluate = (epoch: number): number => {
+    const validation = data.split.validation;
+    const evalBatch = o.evalBatchSize ?? 4096;
+    const scores = new Float64Array(validation.length);
+    for (let start = 0, batch = 0; start < validation.length; start += evalBatch, batch++) {
+      const rows = validation.subarray(start, Math.min(validation.length, start + evalBatch));
+      const key: BatchKey = { phase: 'eval', epoch, batch };
+      scores.set(label.predict(key, forward(key, rows)), start);
+    }
+    return rocAuc(scores, label.labelsOf(validation));
+  };
+
   try {
     let stoppedEarly = false;
     for (let epoch = 0; epoch < arch.training.epochs; epoch++) {
@@ -148,15 +161,7 @@ export async function runSplitNn(o: SplitNnRunOptions): Promise<SplitNnRunResult
           f.applyRelease(key, send(coordinator.releaseBackward(key, f.id, products, send(step.toCoordinator[i]))));
         });
       });
-      const validation = data.split.validation;
-      const evalBatch = o.evalBatchSize ?? 4096;
-      const scores = new Float64Array(validation.length);
-      for (let start = 0, batch = 0; start < validation.length; start += evalBatch, batch++) {
-        const rows = validation.subarray(start, Math.min(validation.length, start + evalBatch));
-        const key: BatchKey = { phase: 'eval', epoch, batch };
-        scores.set(label.predict(key, forward(key, rows)), start);
-      }
-      const auc = rocAuc(scores, label.labelsOf(validation));
+      const auc = evaluate(epoch);
       const record: SplitNnEpochRecord = {
         epoch,
         loss: lossSum / batches.length,
@@ -167,14 +172,22 @@ export async function runSplitNn(o: SplitNnRunOptions): Promise<SplitNnRunResult
       };
       epochs.push(record);
       o.onEpoch?.(record);
-      if (stopping.record(epoch, auc)) {
+      const stop = stopping.record(epoch, auc);
+      // With early stopping every party keeps its weights of the best epoch and returns to them.
+      if (arch.training.earlyStopping && stopping.bestEpoch === epoch) [label, ...features].forEach((p) => p.checkpoint());
+      if (stop) {
         stoppedEarly = true;
         break;
       }
     }
+    let finalAuc = epochs[epochs.length - 1].validationAuc;
+    if (arch.training.earlyStopping && stopping.bestEpoch < epochs.length - 1) {
+      [label, ...features].forEach((p) => p.restoreCheckpoint());
+      finalAuc = evaluate(epochs.length);
+    }
     return {
       epochs,
-      validationAuc: epochs[epochs.length - 1].validationAuc,
+      validationAuc: finalAuc,
       bestValidationAuc: stopping.best,
       bestEpoch: stopping.bestEpoch,
       stoppedEarly,
