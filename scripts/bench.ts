@@ -8,6 +8,10 @@
  *                                               federated split LR (real CKKS, in one process), and the
  *                                               same protocol under Paillier: timed on N rows and scaled
  *                                               to an epoch (0: skip), or whole with --he paillier
+ *   split-nn  [--data default-credit|breast|synthetic] [--defence none|gaussian] [--epochs N]
+ *             [--noise-multiplier Z] [--clip-norm C]
+ *                                               federated split NN (real CKKS, in one process) and the
+ *                                               same network trained centrally in tfjs
  *   api       [--seconds N] [--concurrency N] [--queued N]
  *                                               GET /jobs/:id under load while a job trains, then N
  *                                               queued jobs to completion (real services, PostgreSQL server)
@@ -36,6 +40,9 @@ import { EcdhPsiSession, exchangeLocally, IdSource, psiDomainTag, PsiResult } fr
 import { runTwoPartyJob } from '../libs/protocol/src/in-process-federation';
 import { launchFederation } from './federation-launcher';
 import { plaintextReference, pooledParties, PooledParties } from '../libs/protocol/src/plaintext-reference';
+import { runSplitNn, splitNnPlaintextReference } from '../libs/protocol/src/split-nn/runner';
+import type { NnArchitecture } from '../libs/ml/src/nn/architecture';
+import type { DefenceSpec } from '../libs/protocol/src/split-nn/defence';
 
 // The repo root holds package.json; the shared data sits beside the repo (../shared/data).
 const REPO_ROOT = [__dirname, path.resolve(__dirname, '..'), path.resolve(__dirname, '../..')].find((d) => fs.existsSync(path.join(d, 'package.json')))!;
@@ -302,6 +309,79 @@ async function paillierEpoch(
   return { epochSeconds: epochSeconds / epochs, measuredRows: trainRows, bytesPerEpoch, auc: rocAuc(logits(train), Array.from(train, (r) => pooled.labels[r])) };
 }
 
+async function benchSplitNn(argv: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string', default: 'default-credit' },
+      rows: { type: 'string', default: '30000' },
+      epochs: { type: 'string', default: '8' },
+      defence: { type: 'string', default: 'none' },
+      'noise-multiplier': { type: 'string', default: '1' },
+      'clip-norm': { type: 'string', default: '0.5' },
+      json: { type: 'boolean' },
+    },
+  });
+  const epochs = Number(values.epochs);
+  let labelFile: string;
+  let featureFile: string;
+  let labelColumn = 'y';
+  if (values.data === 'default-credit' || values.data === 'breast') {
+    const stem = values.data === 'breast' ? 'breast' : 'default_credit';
+    labelFile = path.join(SHARED_DATA, `${stem}_hetero_guest.csv`);
+    featureFile = path.join(SHARED_DATA, `${stem}_hetero_host.csv`);
+    if (!fs.existsSync(labelFile)) throw new Error(`${labelFile} not found (expects ../shared/data beside the repo)`);
+  } else if (values.data === 'synthetic') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-bench-'));
+    const files = await writeSyntheticVfl(dir, { bankRows: Number(values.rows), ecommerceRows: Number(values.rows), overlap: 1 });
+    labelFile = files.bankPath;
+    featureFile = files.ecommercePath;
+    labelColumn = BANK_LABEL_COLUMN;
+  } else {
+    throw new Error(`--data must be default-credit, breast or synthetic, got ${values.data}`);
+  }
+  let defence: DefenceSpec;
+  if (values.defence === 'none') defence = { kind: 'none' };
+  else if (values.defence === 'gaussian') defence = { kind: 'gaussian', noiseMultiplier: Number(values['noise-multiplier']), clipNorm: Number(values['clip-norm']) };
+  else throw new Error(`--defence must be none or gaussian, got ${values.defence}`);
+  const architecture: NnArchitecture = {
+    bottom: [{ units: 32, activation: 'relu' }, { units: 4, activation: 'linear' }],
+    interactive: { units: 8, activation: 'relu', learningRate: 0.05 },
+    top: [],
+    training: { optimizer: 'adam', learningRate: 0.01, batchSize: values.data === 'breast' ? 64 : 1024, epochs, seed: 42, validationFraction: 0.3 },
+  };
+  const options = { labelFile, labelColumn, featureFiles: [featureFile], labelId: 'bank', featureIds: ['shop'], architecture };
+  const t0 = Date.now();
+  const result = await runSplitNn({ ...options, defence, onEpoch: (e) => process.stderr.write(`  epoch ${e.epoch}: ${e.seconds.toFixed(2)} s, loss ${e.loss.toFixed(4)}, validation AUC ${e.validationAuc.toFixed(4)}\n`) });
+  const total = (Date.now() - t0) / 1000;
+  const reference = await splitNnPlaintextReference(options);
+  const out = {
+    epochSeconds: round(result.epochs.reduce((s, e) => s + e.seconds, 0) / result.epochs.length, 2),
+    validationAuc: round(result.validationAuc, 4),
+    plaintextValidationAuc: round(reference.validationAuc, 4),
+    bytesPerEpoch: result.bytesPerEpoch,
+    backend: result.backend,
+    defence: defence.kind === 'none' ? 'none' : `gaussian(z=${defence.noiseMultiplier},C=${defence.clipNorm})`,
+    epsilon: result.epsilon === undefined ? null : round(result.epsilon, 2),
+    data: values.data,
+    rows: result.rows,
+    epochs: result.epochs.length,
+  };
+  table(`Split NN, ${values.data} (${result.rows} rows, ${result.validationRows} held out), ${out.epochs} epochs, all parties and the coordinator in one process`, [
+    ['seconds per epoch (incl. validation)', String(out.epochSeconds)],
+    ['validation AUC, federated', String(out.validationAuc)],
+    ['validation AUC, same network central (tfjs)', String(out.plaintextValidationAuc)],
+    ['best federated validation AUC (epoch)', `${round(result.bestValidationAuc, 4)} (${result.bestEpoch})`],
+    ['bytes per epoch (all links)', `${(out.bytesPerEpoch / 1e6).toFixed(1)} MB`],
+    ['decryptions per epoch', String(result.epochs[0].decryptions)],
+    ['defence', out.defence + (out.epsilon === null ? '' : `, label-DP epsilon ${out.epsilon} (delta 1e-5)`)],
+    ['HE', 'CKKS N=8192 (node-seal 6.0.3), no rotations'],
+    ['local math', out.backend],
+    ['total seconds (federated)', String(round(total, 1))],
+  ]);
+  return out;
+}
+
 async function benchAudit(argv: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args: argv,
@@ -443,7 +523,7 @@ function round(x: number, digits: number): number {
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
   const json = rest.includes('--json');
-  const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = { psi: benchPsi, 'split-lr': benchSplitLr, audit: benchAudit, api: benchApi };
+  const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = { psi: benchPsi, 'split-lr': benchSplitLr, 'split-nn': benchSplitNn, audit: benchAudit, api: benchApi };
   const bench = benches[name];
   if (!bench) throw new Error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options] [--json]`);
   const result = await bench(rest);
