@@ -4,7 +4,7 @@
  * evaluate it, and audit every step in PostgreSQL (embedded unless DATABASE_URL is set).
  *
  *   npm run demo -- [--guest-data FILE --host-data FILE] [--id-column id] [--label-column y]
- *                   [--epochs N] [--batch-size N] [--learning-rate X] [--model split-lr]
+ *                   [--epochs N] [--batch-size N] [--learning-rate X] [--model split-lr|split-nn]
  *                   [--rows N] [--seed N] [--transport tcp|nats] [--json]
  */
 import * as fs from 'node:fs';
@@ -14,17 +14,17 @@ import { parseArgs } from 'node:util';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../libs/data/src/synthetic';
 import { launchFederation, tail } from './federation-launcher';
 import { runJob, JobOutcome } from './job-client';
-import { isSplitLrResult } from '../libs/protocol/src/split-lr-job';
+import { isSplitLrResult, isSplitNnResult } from '../libs/protocol/src/split-lr-job';
 
 const HELP = `usage: npm run demo -- [options]
   --guest-data FILE      label party's CSV (FATE-style guest file); default: seeded synthetic bank table
   --host-data FILE       feature party's CSV (FATE-style host file); default: seeded synthetic e-commerce table
   --id-column NAME       id column in both files (default: id)
   --label-column NAME    label column in the guest file (default: y, or "default" for synthetic data)
-  --model split-lr       the model (split-lr)
+  --model split-lr|split-nn  split logistic regression (default) or a split neural network
   --epochs N             training epochs (default 10)
   --batch-size N         mini-batch size (default 1024)
-  --learning-rate X      Adam learning rate (default 0.02)
+  --learning-rate X      Adam learning rate (default 0.02 for split-lr, 0.01 for split-nn)
   --rows N               rows per synthetic table (default 10000)
   --seed N               seed for synthetic data and the job (default 42)
   --transport tcp|nats   how the services talk (default tcp)
@@ -40,7 +40,7 @@ async function main(): Promise<number> {
       model: { type: 'string', default: 'split-lr' },
       epochs: { type: 'string', default: '10' },
       'batch-size': { type: 'string', default: '1024' },
-      'learning-rate': { type: 'string', default: '0.02' },
+      'learning-rate': { type: 'string' },
       rows: { type: 'string', default: '10000' },
       seed: { type: 'string', default: '42' },
       transport: { type: 'string', default: 'tcp' },
@@ -52,7 +52,10 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (values.model !== 'split-lr') throw new UsageError(`--model ${values.model} is not available (models: split-lr)`);
+  if (values.model !== 'split-lr' && values.model !== 'split-nn') throw new UsageError(`--model ${values.model} is not available (models: split-lr, split-nn)`);
+  const splitNn = values.model === 'split-nn';
+  const learningRate = values['learning-rate'] !== undefined ? Number(values['learning-rate']) : splitNn ? 0.01 : 0.02;
+  if (!(learningRate > 0)) throw new UsageError(`--learning-rate expects a positive number, got "${values['learning-rate']}"`);
   if (values.transport !== 'tcp' && values.transport !== 'nats') throw new UsageError(`--transport must be tcp or nats`);
   if (Boolean(values['guest-data']) !== Boolean(values['host-data'])) throw new UsageError('--guest-data and --host-data go together');
   const epochs = positiveInt(values.epochs!, '--epochs');
@@ -95,17 +98,32 @@ async function main(): Promise<number> {
       federation.coordinatorUrl,
       federation.adminKey,
       {
-        model: 'split-lr',
+        model: values.model,
         parties: [
           { partyId: 'bank', role: 'label', data: { path: path.basename(guest), idColumn: values['id-column'], labelColumn } },
           { partyId: 'ecommerce', role: 'feature', data: { path: path.basename(host), idColumn: values['id-column'] } },
         ],
-        hyperparameters: {
-          epochs,
-          batchSize: positiveInt(values['batch-size']!, '--batch-size'),
-          learningRate: Number(values['learning-rate']),
-          seed,
-        },
+        ...(splitNn
+          ? {
+              // Bottoms of 32 relu -> 4 per party, an interactive layer of 8 relu, the output unit on top.
+              nn: {
+                architecture: {
+                  bottom: [{ units: 32, activation: 'relu' }, { units: 4, activation: 'linear' }],
+                  interactive: { units: 8, activation: 'relu', learningRate: 0.05 },
+                  top: [],
+                  training: { optimizer: 'adam', learningRate, batchSize: positiveInt(values['batch-size']!, '--batch-size'), epochs, seed, validationFraction: 0.3 },
+                },
+                defence: { kind: 'none' },
+              },
+            }
+          : {
+              hyperparameters: {
+                epochs,
+                batchSize: positiveInt(values['batch-size']!, '--batch-size'),
+                learningRate,
+                seed,
+              },
+            }),
       },
       say,
     );
@@ -114,7 +132,7 @@ async function main(): Promise<number> {
   }
   const seconds = (Date.now() - started) / 1000;
   const job = outcome.job;
-  if (job.state !== 'succeeded' || !job.result || !isSplitLrResult(job.result)) {
+  if (job.state !== 'succeeded' || !job.result || !(isSplitLrResult(job.result) || isSplitNnResult(job.result))) {
     const where = job.failedParty ? ` (on ${job.failedParty})` : '';
     console.error(`job ${job.id} ${job.state}${where}: ${job.error}`);
     const log = job.failedParty ?? 'coordinator';

@@ -209,7 +209,7 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
 
   it('scores new IDs through POST /jobs/:id/predict with each party\'s saved model, and signs the model manifest', async () => {
     const view = (await (await get(`/jobs/${trained.id}`)).json()) as JobView;
-    const manifest = (view.result as SplitLrJobResult).model as ModelManifest;
+    const manifest = (view.result as SplitLrJobResult).manifest as ModelManifest;
     const { publicKey } = (await (await fetch(`${federation.coordinatorUrl}/health`)).json()) as { publicKey: string };
     expect(verifyModelManifest(manifest, { coordinatorPublicKey: publicKey })).toEqual({ valid: true, problems: [] });
     expect(manifest.parts.map((p) => p.partyId)).toEqual(['bank', 'ecommerce']);

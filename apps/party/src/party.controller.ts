@@ -47,12 +47,21 @@ export class PartyController {
   @MessagePattern(Commands.predictPrepare) predictPrepare(@Payload() b: Body) { return this.command(Commands.predictPrepare, b); }
   @MessagePattern(Commands.predictShare) predictShare(@Payload() b: Body) { return this.command(Commands.predictShare, b); }
   @MessagePattern(Commands.predictCombine) predictCombine(@Payload() b: Body) { return this.command(Commands.predictCombine, b); }
+  @MessagePattern(Commands.nnForward) nnForward(@Payload() b: Body) { return this.command(Commands.nnForward, b); }
+  @MessagePattern(Commands.nnProducts) nnProducts(@Payload() b: Body) { return this.command(Commands.nnProducts, b); }
+  @MessagePattern(Commands.nnTrainStep) nnTrainStep(@Payload() b: Body) { return this.command(Commands.nnTrainStep, b); }
+  @MessagePattern(Commands.nnBackward) nnBackward(@Payload() b: Body) { return this.command(Commands.nnBackward, b); }
+  @MessagePattern(Commands.nnApply) nnApply(@Payload() b: Body) { return this.command(Commands.nnApply, b); }
+  @MessagePattern(Commands.nnPredict) nnPredict(@Payload() b: Body) { return this.command(Commands.nnPredict, b); }
+  @MessagePattern(Commands.nnMetrics) nnMetrics(@Payload() b: Body) { return this.command(Commands.nnMetrics, b); }
   @MessagePattern(Commands.close) close(@Payload() b: Body) { return this.command(Commands.close, b); }
 
   @MessagePattern(PeerTypes.psiBlinded) psiBlinded(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiBlinded, e); }
   @MessagePattern(PeerTypes.psiAnswers) psiAnswers(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiAnswers, e); }
   @MessagePattern(PeerTypes.psiPositions) psiPositions(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiPositions, e); }
   @MessagePattern(PeerTypes.predictLogits) predictLogits(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.predictLogits, e); }
+  @MessagePattern(PeerTypes.nnForward) nnForwardShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.nnForward, e); }
+  @MessagePattern(PeerTypes.nnBackward) nnBackwardShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.nnBackward, e); }
   @MessagePattern(PeerTypes.lrForward) lrForwardShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrForward, e); }
   @MessagePattern(PeerTypes.lrResidual) lrResidualShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrResidual, e); }
   @MessagePattern(PeerTypes.lrLogits) lrLogits(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.lrLogits, e); }

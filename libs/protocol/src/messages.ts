@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { CkksError } from '../../crypto/src/ckks-context';
 import { encode, decode } from '@msgpack/msgpack';
 import type { LrHyperparameters } from '../../ml/src/logistic';
+import type { NnArchitecture } from '../../ml/src/nn/architecture';
+import type { DefenceSpec } from './split-nn/defence';
 import type { IdRule } from '../../data/src/id-normalisation';
 
 export type PartyRole = 'label' | 'feature';
@@ -38,6 +40,15 @@ export const Commands = {
   predictShare: 'predict.share',
   /** Label party: combine every party's logits into scores. */
   predictCombine: 'predict.combine',
+  /** Split NN, one batch: feature parties' forward; the label party's products; its train step; the feature parties' backward and update. */
+  nnForward: 'nn.forward',
+  nnProducts: 'nn.products',
+  nnTrainStep: 'nn.train_step',
+  nnBackward: 'nn.backward',
+  nnApply: 'nn.apply',
+  /** Split NN evaluation: the label party scores a released batch, then reports metrics of a split. */
+  nnPredict: 'nn.predict',
+  nnMetrics: 'nn.metrics',
   close: 'job.close',
   health: 'party.health',
 } as const;
@@ -48,6 +59,8 @@ export const PeerTypes = {
   psiAnswers: 'peer.psi.answers',
   psiPositions: 'peer.psi.positions',
   predictLogits: 'peer.predict.logits',
+  nnForward: 'peer.nn.forward',
+  nnBackward: 'peer.nn.backward',
   lrForward: 'peer.lr.forward',
   lrResidual: 'peer.lr.residual',
   lrLogits: 'peer.lr.logits',
@@ -76,6 +89,8 @@ export interface PrepareCommand {
   readonly hyperparameters: LrHyperparameters;
   /** How every party normalises its IDs before PSI (the same rules on every side). */
   readonly alignment?: AlignmentSpec;
+  /** A split-NN job: the architecture every party builds its part of, and the label party's defence. */
+  readonly nn?: { readonly architecture: NnArchitecture; readonly defence?: DefenceSpec };
 }
 
 export interface PredictCommand {

@@ -35,6 +35,11 @@ export function modelDigest(model: unknown): string {
   return createHash('sha256').update(canonicalJson(model), 'utf8').digest('hex');
 }
 
+/** Size of a party's model in canonical JSON (what modelDigest hashes). */
+export function modelBytes(model: unknown): number {
+  return Buffer.byteLength(canonicalJson(model), 'utf8');
+}
+
 export function partModelSigningText(jobId: string, partyId: string, digest: string): string {
   return `${MODEL_MANIFEST_VERSION}|job=${jobId}|party=${partyId}|model=${digest}`;
 }

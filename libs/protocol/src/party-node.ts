@@ -27,7 +27,15 @@ import { SigningIdentity, verifySignature } from '../../crypto/src/signing-ident
 import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
 import { epochBatches, RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, partialLogits, withIntercept } from '../../ml/src/logistic';
-import { modelDigest, partModelSigningText } from './model-manifest';
+import { modelBytes, modelDigest, partModelSigningText } from './model-manifest';
+import { validateArchitecture } from '../../ml/src/nn/architecture';
+import { partySeed } from '../../ml/src/nn/models';
+import { NO_DEFENCE, validateDefence } from './split-nn/defence';
+import { SplitNnFeatureParty } from './split-nn/feature-party';
+import { SplitNnJobLayout } from './split-nn/job-layout';
+import { SplitNnLabelParty } from './split-nn/label-party';
+import { BatchKey, batchKeyString, NnBackwardToFeature, NnForwardToLabel } from './split-nn/messages';
+import { backwardProductsWire, backwardShareWire, backwardToFeatureWire, forwardToLabelWire, vectorFromWire } from './split-nn/wire';
 import {
   binaryMetrics,
   BinaryMetrics,
@@ -151,6 +159,33 @@ export interface DetailedMetrics extends BinaryMetrics {
   readonly scoreStability: number | null;
 }
 
+/** The payloads a split-NN reply hands the coordinator, by audit step (the coordinator digests the same). */
+export function nnPayloads(command: string, reply: Record<string, unknown>): [string, unknown][] {
+  switch (command) {
+    case Commands.nnForward:
+      return [['nn.forward_share', reply.share]];
+    case Commands.nnProducts:
+      return [['nn.products', reply.products]];
+    case Commands.nnTrainStep:
+      return ((reply.shares as unknown[]) ?? []).map((s) => ['nn.backward_share', s]);
+    case Commands.nnBackward:
+      return [['nn.backward_products', { g: reply.g, w: reply.w }]];
+    default:
+      return [];
+  }
+}
+
+/** Rows per split-NN evaluation batch (the coordinator cuts a split the same way). */
+export const NN_EVAL_BATCH_ROWS = 4096;
+
+function nnBatchKey(body: Record<string, unknown>): BatchKey {
+  const phase = body.phase === 'eval' ? 'eval' : body.phase === 'train' ? 'train' : undefined;
+  const epoch = Number(body.epoch);
+  const batch = Number(body.batch);
+  if (!phase || !Number.isInteger(epoch) || epoch < 0 || !Number.isInteger(batch) || batch < 0) throw new PartyError('split-NN step needs phase (train|eval), epoch and batch');
+  return { phase, epoch, batch };
+}
+
 /** Counts only, summed over a star-mode label party's sessions. */
 function psiProgress(job: PartyJob): Partial<PsiProgressCounts> {
   const sessions = job.psiPeers ? [...job.psiPeers.values()] : job.psi ? [job.psi] : [];
@@ -181,9 +216,31 @@ class PartyJob {
   exported = false;
   /** Prediction: this party's partial logits for the requested IDs, in request order. */
   prediction?: Float64Array;
+  /** Split NN: the architecture and defence from job.prepare, then this party's part of the model. */
+  nnSpec?: PrepareCommand['nn'];
+  nn?: SplitNnLabelParty | SplitNnFeatureParty;
+  /** Split NN evaluation: the label party's scores of the split being evaluated, by batch. */
+  readonly nnScores = new Map<number, Float64Array>();
+
+  requireNn<T extends SplitNnLabelParty | SplitNnFeatureParty>(kind: new (...a: never[]) => T): T {
+    if (!this.nn) throw new PartyError(`job ${this.id} has no split-NN model yet (he.keys not received)`);
+    if (!(this.nn instanceof kind)) throw new PartyError(`this step is not for a ${this.role} party`);
+    return this.nn as T;
+  }
+
+  /** The rows of a split-NN batch: training batches as in split LR, evaluation in chunks of the split. */
+  nnRows(key: BatchKey, split: Split): Int32Array {
+    if (key.phase === 'train') return this.batch(key.epoch, key.batch);
+    const rows = this.rows(split);
+    const start = key.batch * NN_EVAL_BATCH_ROWS;
+    if (!Number.isInteger(key.batch) || key.batch < 0 || start >= rows.length) throw new PartyError(`no evaluation batch ${key.batch} of the ${split} split`);
+    return rows.subarray(start, Math.min(rows.length, start + NN_EVAL_BATCH_ROWS));
+  }
   aligned?: {
     rows: number;
     matrix: Float64Array;
+    /** Without the intercept column (split NN has biases instead). */
+    standardized: Float64Array;
     columns: number;
     columnNames: string[];
     labels?: Uint8Array;
@@ -266,6 +323,7 @@ class PartyJob {
   }
 
   dispose(): void {
+    this.nn?.dispose();
     this.psi?.dispose();
     this.psiPeers?.forEach((s) => s.dispose());
     this.channelKeys.forEach((k) => k.fill(0));
@@ -320,6 +378,8 @@ export class PartyNode {
         step: 'he.keys', sender: COORDINATOR_ID, receiver: this.o.partyId, messageDigest: publicBundleDigest(bundle),
         byteSize: publicBundleBytes(bundle), detail: { parameterSet: bundle.parameterSet },
       });
+    } else if ((command === Commands.nnTrainStep || command === Commands.nnApply || command === Commands.nnPredict) && body.released instanceof Uint8Array) {
+      await this.o.audit.record(jobId, { step: 'nn.release', sender: COORDINATOR_ID, receiver: this.o.partyId, messageDigest: digestHex(body.released), byteSize: body.released.length, detail: { phase: body.phase, ...round } });
     } else if (command === Commands.lrUpdate && body.released instanceof Uint8Array) {
       const released = body.released;
       await this.o.audit.record(jobId, { step: 'lr.update', sender: COORDINATOR_ID, receiver: this.o.partyId, messageDigest: digestHex(released), byteSize: released.length, detail: round });
@@ -340,9 +400,16 @@ export class PartyNode {
     } else if ((command === Commands.lrResidual || command === Commands.lrGradient) && reply.gradient instanceof Uint8Array) {
       const gradient = reply.gradient;
       await audit.record(jobId, { step: 'lr.masked_gradient', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(gradient), byteSize: gradient.length, detail: { epoch: body.epoch, batch: body.batch } });
+    } else if (command === Commands.nnForward || command === Commands.nnProducts || command === Commands.nnTrainStep || command === Commands.nnBackward) {
+      // What the coordinator decrypts or releases from: the same digests as in its trail (nnPayloadDigest).
+      const detail = { phase: body.phase, epoch: body.epoch, batch: body.batch };
+      for (const [step, payload] of nnPayloads(command, reply)) {
+        const bytes = packBody(payload);
+        await audit.record(jobId, { step, sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(bytes), byteSize: bytes.length, detail });
+      }
     } else if (command === Commands.predictPrepare) {
       await audit.record(jobId, {
-        step: 'predict.prepare', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: String(reply.modelDigest),
+        step: 'predict.prepare', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: String(reply.modelDigest), byteSize: Number(reply.modelBytes),
         detail: { modelJobId: String(body.modelJobId), rows: reply.rows, roster: (body.roster as RosterEntry[]).map((e) => ({ ...e })) },
       });
     } else if (command === Commands.predictCombine && reply.scores instanceof Uint8Array) {
@@ -399,7 +466,7 @@ export class PartyNode {
         if (job.star) return job.role === 'label' ? await this.finishStarLabel(job, out) : await this.finishStarFeature(job);
         return await this.finishPsi(job);
       case Commands.heKeys:
-        await this.installKeys(job, body.bundle as CkksPublicBundle);
+        await this.installKeys(job, body.bundle as CkksPublicBundle, body.widths);
         return {};
       case Commands.lrForward: {
         const lr = job.requireLr(FeaturePartyLr);
@@ -439,11 +506,66 @@ export class PartyNode {
         return this.baseline(job);
       case Commands.lrSnapshot:
       case Commands.lrRestore: {
+        if (job.nn) {
+          if (command === Commands.lrSnapshot) job.nn.checkpoint();
+          else job.nn.restoreCheckpoint();
+          return {};
+        }
         const lr = job.lr;
         if (!lr) throw new PartyError(`job ${job.id} has no model yet`);
         if (command === Commands.lrSnapshot) lr.snapshot();
         else lr.restore();
         return {};
+      }
+      case Commands.nnForward: {
+        const nn = job.requireNn(SplitNnFeatureParty);
+        const k = nnBatchKey(body);
+        const { toLabel, toCoordinator } = nn.forward(k, job.nnRows(k, asSplit(body.split ?? 'train')));
+        await this.send(job, this.labelParty(job), PeerTypes.nnForward, { ...k, ...forwardToLabelWire.to(toLabel) }, out);
+        return { share: f64ToBytes(toCoordinator.share) };
+      }
+      case Commands.nnProducts: {
+        const nn = job.requireNn(SplitNnLabelParty);
+        const k = nnBatchKey(body);
+        const forwards = job.roster.filter((r) => r.role === 'feature').map((f) => job.take<NnForwardToLabel>(`nn-forward:${batchKeyString(k)}:${f.partyId}`));
+        return { products: nn.forwardProducts(k, job.nnRows(k, asSplit(body.split ?? 'train')), forwards).products };
+      }
+      case Commands.nnTrainStep: {
+        const nn = job.requireNn(SplitNnLabelParty);
+        const k = nnBatchKey(body);
+        const step = nn.trainStep(k, vectorFromWire(body.released, 'released forward'));
+        const features = job.roster.filter((r) => r.role === 'feature');
+        await Promise.all(features.map((f, i) => this.send(job, f.partyId, PeerTypes.nnBackward, { ...k, ...backwardToFeatureWire.to(step.toFeatures[i]) }, out)));
+        return { shares: step.toCoordinator.map((s) => backwardShareWire.to(s)), loss: step.loss };
+      }
+      case Commands.nnBackward: {
+        const nn = job.requireNn(SplitNnFeatureParty);
+        const k = nnBatchKey(body);
+        return backwardProductsWire.to(nn.backward(k, job.take<NnBackwardToFeature>(`nn-backward:${batchKeyString(k)}`)));
+      }
+      case Commands.nnApply: {
+        job.requireNn(SplitNnFeatureParty).applyRelease(nnBatchKey(body), vectorFromWire(body.released, 'released backward'));
+        return {};
+      }
+      case Commands.nnPredict: {
+        const nn = job.requireNn(SplitNnLabelParty);
+        const k = nnBatchKey(body);
+        if (k.batch === 0) job.nnScores.clear();
+        job.nnScores.set(k.batch, nn.predict(k, vectorFromWire(body.released, 'released forward')));
+        return {};
+      }
+      case Commands.nnMetrics: {
+        job.requireNn(SplitNnLabelParty);
+        const split = asSplit(body.split);
+        const parts = [...job.nnScores.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+        const scores = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          scores.set(p, at);
+          at += p.length;
+        }
+        job.nnScores.clear();
+        return this.splitMetrics(job, split, scores, body.detailed === true) as unknown as Record<string, unknown>;
       }
       case Commands.lrExport: {
         if (!job.lr) throw new PartyError(`job ${job.id} has no model yet`);
@@ -452,8 +574,9 @@ export class PartyNode {
         await this.o.saveModel(job.id, model);
         job.exported = true;
         const digest = modelDigest(model);
-        await this.o.audit?.record(job.id, { step: 'model.export', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digest, detail: { columns: model.columns.length } });
-        return { partyId: this.o.partyId, role: job.role, columns: model.columns, modelDigest: digest, signature: this.o.identity.sign(partModelSigningText(job.id, this.o.partyId, digest)) };
+        const size = modelBytes(model);
+        await this.o.audit?.record(job.id, { step: 'model.export', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digest, byteSize: size, detail: { columns: model.columns.length } });
+        return { partyId: this.o.partyId, role: job.role, columns: model.columns, modelDigest: digest, modelBytes: size, signature: this.o.identity.sign(partModelSigningText(job.id, this.o.partyId, digest)) };
       }
       case Commands.predictShare: {
         if (job.role !== 'feature' || !job.prediction) throw new PartyError(`${Commands.predictShare} is for a feature party with a prepared prediction`);
@@ -582,6 +705,19 @@ export class PartyNode {
       case PeerTypes.lrResidual:
         job.put(`residual:${body.epoch}:${body.batch}`, body.chunks);
         return null;
+      case PeerTypes.nnForward: {
+        if (job.role !== 'label') throw new PartyError(`${PeerTypes.nnForward} is only for the label party`);
+        const k = nnBatchKey(body);
+        const message = forwardToLabelWire.from(body);
+        if (message.party !== envelope.from) throw new PartyError(`${PeerTypes.nnForward} from ${envelope.from} claims to be ${message.party.slice(0, 64)}'s`);
+        job.put(`nn-forward:${batchKeyString(k)}:${envelope.from}`, message);
+        return null;
+      }
+      case PeerTypes.nnBackward: {
+        if (job.role !== 'feature') throw new PartyError(`${PeerTypes.nnBackward} is only for a feature party`);
+        job.put(`nn-backward:${batchKeyString(nnBatchKey(body))}`, backwardToFeatureWire.from(body));
+        return null;
+      }
       case PeerTypes.predictLogits:
         if (job.role !== 'label' || !job.prediction) throw new PartyError(`${PeerTypes.predictLogits} is only for the label party of a prediction`);
         job.put(`predict:${envelope.from}`, bytesToF64(body.values as Uint8Array, 'partial logits'));
@@ -640,6 +776,13 @@ export class PartyNode {
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
     job.psiOutput = cardinalityOnly ? 'cardinality' : 'intersection';
     job.data = { ...cmd.data };
+    if (cmd.nn) {
+      try {
+        job.nnSpec = { architecture: validateArchitecture(cmd.nn.architecture), defence: validateDefence(cmd.nn.defence ?? NO_DEFENCE) };
+      } catch (e) {
+        throw new PartyError(`job ${cmd.jobId}: ${(e as Error).message}`);
+      }
+    }
     job.idRules = idRules;
     job.table = table;
     if (job.star && cardinalityOnly) throw new PartyError(`job ${cmd.jobId}: a cardinality-only check takes one feature party`);
@@ -717,7 +860,7 @@ export class PartyNode {
     const job = new PartyJob(cmd.jobId, this.o.role, cmd.roster, DEFAULT_LR_HYPERPARAMETERS);
     job.prediction = partial;
     this.jobs.set(cmd.jobId, job);
-    return { rows: wanted.length, modelDigest: modelDigest(model) };
+    return { rows: wanted.length, modelDigest: modelDigest(model), modelBytes: modelBytes(model) };
   }
 
   /** The roster must list this party under its own key, and peers under the keys pinned here. */
@@ -799,17 +942,32 @@ export class PartyNode {
     const standardized = standardizer.transform(raw, width, job.hp.clipSigma ?? 0);
     const matrix = job.role === 'label' ? withIntercept(standardized, width) : standardized;
     const columns = job.role === 'label' ? width + 1 : width;
-    job.aligned = { rows, matrix, columns, columnNames: table.featureNames, labels: table.labels, split, standardizer };
+    job.aligned = { rows, matrix, standardized, columns, columnNames: table.featureNames, labels: table.labels, split, standardizer };
     return { size: rows, trainRows: split.train.length, validationRows: split.validation.length };
   }
 
-  private async installKeys(job: PartyJob, bundle: CkksPublicBundle): Promise<void> {
+  private async installKeys(job: PartyJob, bundle: CkksPublicBundle, widths?: unknown): Promise<void> {
     const aligned = job.requireAligned();
     this.ckks ??= CkksContext.create();
     const ckks = await this.ckks;
     job.encryptor?.dispose();
     job.scorer?.dispose();
     job.encryptor = CkksEncryptor.fromBundle(ckks, bundle);
+    if (job.nnSpec) {
+      // Split NN: every party builds the same layout from the architecture and every party's input width.
+      const w = (widths ?? {}) as Record<string, number>;
+      const label = job.roster.find((r) => r.role === 'label')!;
+      const layout = new SplitNnJobLayout(
+        { architecture: job.nnSpec.architecture, label: { id: label.partyId, inputWidth: Number(w[label.partyId]) }, features: job.roster.filter((r) => r.role === 'feature').map((f) => ({ id: f.partyId, inputWidth: Number(w[f.partyId]) })) },
+        ckks.slots,
+      );
+      if (layout.spec.label.id === this.o.partyId ? layout.spec.label.inputWidth !== aligned.columnNames.length : layout.features.find((f) => f.id === this.o.partyId)?.inputWidth !== aligned.columnNames.length) {
+        throw new PartyError(`the job says ${this.o.partyId} has ${w[this.o.partyId]} input columns, its data has ${aligned.columnNames.length}`);
+      }
+      const common = { id: this.o.partyId, layout, tf: this.o.tensorflow.tf, ckks, encryptor: job.encryptor, features: aligned.standardized, seed: partySeed(job.nnSpec.architecture.training.seed, this.o.partyId) };
+      job.nn = job.role === 'label' ? new SplitNnLabelParty({ ...common, labels: aligned.labels!, defence: job.nnSpec.defence }) : new SplitNnFeatureParty(common);
+      return;
+    }
     job.scorer = new TfLinearScorer(this.o.tensorflow.tf, aligned.matrix, aligned.columns);
     const options = {
       ckks,
@@ -836,7 +994,13 @@ export class PartyNode {
     const partials = job.roster
       .filter((r) => r.role === 'feature')
       .map((f) => job.take<Float64Array>(`logits:${round}:${split}:${f.partyId}`));
-    const probabilities = lr.logits(rows, partials).map(sigmoid);
+    return this.splitMetrics(job, split, lr.logits(rows, partials).map(sigmoid), detailed);
+  }
+
+  /** Metrics of a split's probabilities, where the labels are; detailed: confusion, gain/lift, curves, stability. */
+  private splitMetrics(job: PartyJob, split: Split, probabilities: Float64Array, detailed: boolean): BinaryMetrics | DetailedMetrics {
+    const rows = job.rows(split);
+    if (probabilities.length !== rows.length) throw new PartyError(`${probabilities.length} scores for the ${rows.length} ${split} rows`);
     const labels = Uint8Array.from(rows, (r) => job.requireAligned().labels![r]);
     const metrics = binaryMetrics(probabilities, labels);
     if (!detailed) return metrics;

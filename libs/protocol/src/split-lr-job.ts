@@ -22,6 +22,9 @@ import { gradientScale } from './split-lr/split-lr-party';
 import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
 import type { DetailedMetrics } from './party-node';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
+import type { NnArchitecture } from '../../ml/src/nn/architecture';
+import { DefenceSpec, NO_DEFENCE } from './split-nn/defence';
+import { SplitNnTrainingResult, trainSplitNn } from './split-nn-job';
 import { ManifestPart, MODEL_MANIFEST_VERSION, ModelManifest, partModelSigningText } from './model-manifest';
 import { verifySignature } from '../../crypto/src/signing-identity';
 
@@ -50,7 +53,9 @@ export interface JobPartySpec {
 export interface SplitLrJobSpec {
   readonly jobId: string;
   /** `psi-cardinality`: a feasibility check that stops after alignment with the count only. */
-  readonly model: 'split-lr' | 'psi-cardinality';
+  readonly model: 'split-lr' | 'psi-cardinality' | 'split-nn';
+  /** `split-nn`: the architecture (bottom, interactive, top, training) and the label party's defence. */
+  readonly nn?: { readonly architecture: NnArchitecture; readonly defence?: DefenceSpec };
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;
@@ -110,7 +115,7 @@ export interface SplitLrJobResult {
   readonly epochs: readonly EpochReport[];
   readonly earlyStopping: EarlyStoppingReport | null;
   /** Each party's signed model digest (the weights stay with the parties); the coordinator signs it when it stores the result. */
-  readonly model: ModelManifest;
+  readonly manifest: ModelManifest;
   readonly backend: string;
   readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
   readonly decryptions: number;
@@ -124,10 +129,27 @@ export interface PsiCardinalityResult {
   readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
 }
 
-export type JobResult = SplitLrJobResult | PsiCardinalityResult;
+/** A split-NN job's result: the same metrics as split LR, and what the defence cost in privacy terms. */
+export interface SplitNnJobResult extends Omit<SplitNnTrainingResult, 'epochs'> {
+  readonly model: 'split-nn';
+  readonly intersection: number;
+  readonly trainRows: number;
+  readonly validationRows: number;
+  readonly epochs: readonly EpochReport[];
+  /** The label party's logistic regression on its own features: the uplift baseline. */
+  readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  readonly backend: string;
+  readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
+}
+
+export type JobResult = SplitLrJobResult | PsiCardinalityResult | SplitNnJobResult;
 
 export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
-  return (result as PsiCardinalityResult).model !== 'psi-cardinality';
+  return typeof (result as { model?: unknown }).model !== 'string';
+}
+
+export function isSplitNnResult(result: JobResult): result is SplitNnJobResult {
+  return (result as SplitNnJobResult).model === 'split-nn';
 }
 
 export interface SplitLrJobHooks {
@@ -205,6 +227,7 @@ export class SplitLrJob {
         this.spec.parties.map(async (p) => {
           const reply = (await this.call(this.channel(p.partyId), Commands.prepare, {
             jobId, role: p.role, data: p.data, roster, hyperparameters: hp, alignment: { idRules: this.spec.alignment?.idRules ?? [], output: cardinalityOnly ? 'cardinality' : 'intersection' },
+            ...(this.spec.model === 'split-nn' ? { nn: this.spec.nn } : {}),
           })) as unknown as PrepareReply;
           prepared.set(p.partyId, reply);
           await this.hooks.audit({
@@ -275,6 +298,30 @@ export class SplitLrJob {
 
       await this.hooks.phase('training');
       const ckks = await CkksContext.create();
+      if (this.spec.model === 'split-nn') {
+        try {
+          const nn = await trainSplitNn(ckks, {
+            jobId, architecture: this.spec.nn!.architecture, defence: this.spec.nn!.defence ?? NO_DEFENCE,
+            label: this.label, features: this.features, prepared, trainRows, validationRows,
+            call: (c, command, body) => this.call(c, command, body),
+            message: (step, from, to, bytes, detail) => this.message(step, from, to, bytes, detail),
+            audit: (e) => this.hooks.audit(e),
+            takeEpochBytes: () => {
+              const bytes = this.bytesThisEpoch;
+              this.bytesThisEpoch = 0;
+              return bytes;
+            },
+            progress: (epoch, batch, batches, report) =>
+              this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: this.spec.nn!.architecture.training.epochs, batch: batch + 1, batches, etaSeconds: null }, report),
+          });
+          await this.hooks.phase('evaluating');
+          const labelOnly = (await this.call(this.label, Commands.lrBaseline, { jobId })) as unknown as SplitNnJobResult['labelOnly'];
+          completed = true;
+          return { model: 'split-nn', intersection, trainRows, validationRows, ...nn, labelOnly, backend: prepared.get(this.label.partyId)!.backend, datasets: datasets() };
+        } finally {
+          ckks.dispose();
+        }
+      }
       let keys: CkksKeyHolder | undefined;
       try {
         // The block layout needs no rotations, so no Galois keys: the bundle is the public key alone.
@@ -299,7 +346,7 @@ export class SplitLrJob {
         const model = await this.exportModel(roster);
         completed = true;
         return {
-          intersection, trainRows, validationRows, train, validation, labelOnly, epochs, earlyStopping, model,
+          intersection, trainRows, validationRows, train, validation, labelOnly, epochs, earlyStopping, manifest: model,
           backend: prepared.get(this.label.partyId)!.backend,
           datasets: datasets(),
           decryptions: this.decryptions,
@@ -402,7 +449,7 @@ export class SplitLrJob {
         if (!verifySignature(publicKey, partModelSigningText(jobId, c.partyId, part.modelDigest), part.signature)) {
           throw new PartyCallError(c.partyId, Commands.lrExport, 'signed its model digest with another key than its roster key');
         }
-        await this.hooks.audit({ step: 'model.export', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: part.modelDigest, detail: { columns: part.columns.length } });
+        await this.hooks.audit({ step: 'model.export', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: part.modelDigest, byteSize: Number(r.modelBytes), detail: { columns: part.columns.length } });
         return part;
       }),
     );

@@ -64,7 +64,7 @@ export class SplitLrPrediction {
           const reply = await this.call(p.channel, Commands.predictPrepare, { jobId, modelJobId, roster, ids, ...(this.spec.data?.[p.partyId] ? { data: this.spec.data[p.partyId] } : {}) });
           const expected = this.spec.manifest.parts.find((m) => m.partyId === p.partyId)?.modelDigest;
           if (reply.modelDigest !== expected) throw new PartyCallError(p.partyId, Commands.predictPrepare, `scores with a model whose digest ${String(reply.modelDigest)} is not the one in job ${modelJobId}'s manifest`);
-          await this.audit({ step: 'predict.prepare', sender: p.partyId, receiver: COORDINATOR_ID, messageDigest: String(reply.modelDigest), detail: { rows: reply.rows } });
+          await this.audit({ step: 'predict.prepare', sender: p.partyId, receiver: COORDINATOR_ID, messageDigest: String(reply.modelDigest), byteSize: Number(reply.modelBytes), detail: { rows: reply.rows } });
         }),
       );
       await Promise.all(features.map((f) => this.call(f.channel, Commands.predictShare, { jobId })));

@@ -38,7 +38,7 @@ describe('federated prediction with a trained split-LR model', () => {
     fs.writeFileSync(path.join(dir, 'host-without-x3.csv'), lines.map((l) => l.split(',').filter((_, j) => j !== 4).join(',')).join('\n') + '\n');
     jobId = randomUUID();
     ({ federation, result } = await runTwoPartyJob({ jobId, dataRoot: dir, guest: 'breast_hetero_guest.csv', host: 'breast_hetero_host.csv', hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 2, batchSize: 128 } }));
-    manifest = signManifest(result.model, coordinator);
+    manifest = signManifest(result.manifest, coordinator);
   }, 300_000);
 
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

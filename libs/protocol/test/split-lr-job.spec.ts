@@ -45,7 +45,7 @@ describe(SplitLrJob.name, () => {
     const federatedSteps = hp.epochs * batchCount(result.trainRows, hp.batchSize) * 2;
     appliedGradients.push(...apply.mock.calls.slice(0, federatedSteps).map((c) => Float64Array.from(c[1] as ArrayLike<number>)));
     sharedLogits.push(...shared.mock.results.map((r) => r.value as Float64Array));
-    firstForward = forward.mock.results[0].value as Uint8Array[];
+    firstForward = (forward.mock.results[0].value as { chunks: Uint8Array[] }).chunks;
     firstResidual = (residual.mock.results[0].value as { residual: Uint8Array[] }).residual;
     lastRelease = released.mock.results.at(-1)!.value as Float64Array;
     for (const spy of [finish, apply, shared, forward, residual, released]) spy.mockRestore();

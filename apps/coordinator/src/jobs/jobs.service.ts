@@ -9,7 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, OnApplicationBootstrap, UnprocessableEntityException } from '@nestjs/common';
-import { modelDigest, ModelManifest, signManifest } from '../../../../libs/protocol/src/model-manifest';
+import { ArchitectureError, validateArchitecture } from '../../../../libs/ml/src/nn/architecture';
+import { NO_DEFENCE, validateDefence } from '../../../../libs/protocol/src/split-nn/defence';
+import { modelBytes, modelDigest, ModelManifest, signManifest } from '../../../../libs/protocol/src/model-manifest';
 import { PredictionResult, SplitLrPrediction } from '../../../../libs/protocol/src/split-lr-predict';
 import type { AuditEventInput } from '../../../../libs/audit/src/audit-chain';
 import { Observable, Subject } from 'rxjs';
@@ -25,6 +27,7 @@ import {
   PartyCallError,
   SplitLrJob,
   isSplitLrResult,
+  isSplitNnResult,
   JobResult,
   SplitLrJobSpec,
 } from '../../../../libs/protocol/src/split-lr-job';
@@ -115,7 +118,8 @@ export class JobsService implements OnApplicationBootstrap {
   async retry(id: string, principal: Principal): Promise<JobView> {
     const job = await this.get(id);
     if (job.state !== 'failed' && job.state !== 'cancelled') throw new ConflictException(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);
-    return this.submit({ model: job.model, parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.hyperparameters, alignment: { idRules: [...job.alignment.idRules] } }, principal, id);
+    const spec = ((await this.jobs.findOneBy({ id }))!.spec as unknown as SplitLrJobSpec);
+    return this.submit({ model: job.model, parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.model === 'split-nn' ? undefined : job.hyperparameters, alignment: { idRules: [...job.alignment.idRules] }, ...(spec.nn ? { nn: spec.nn } : {}) }, principal, id);
   }
 
   /** Stops a queued job at once and a running one at its next protocol step. */
@@ -173,11 +177,16 @@ export class JobsService implements OnApplicationBootstrap {
 
   private async submit(dto: CreateJobDto, principal: Principal, retryOf?: string): Promise<JobView> {
     const id = randomUUID();
+    const nn = dto.model === 'split-nn' ? { architecture: validateArchitecture(dto.nn!.architecture), defence: validateDefence(dto.nn!.defence ?? NO_DEFENCE) } : undefined;
     const spec: SplitLrJobSpec = {
       jobId: id,
       model: dto.model,
       parties: dto.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: { ...p.data }, publicKey: this.parties.pinnedKey(p.partyId) })),
-      hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
+      // A split-NN job's split, batches and seed come from its architecture; its features are not clipped.
+      hyperparameters: nn
+        ? { ...DEFAULT_LR_HYPERPARAMETERS, epochs: nn.architecture.training.epochs, batchSize: nn.architecture.training.batchSize, seed: nn.architecture.training.seed, validationFraction: nn.architecture.training.validationFraction ?? 0.3, clipSigma: 0 }
+        : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
+      ...(nn ? { nn } : {}),
       alignment: { idRules: parseIdRules(dto.alignment?.idRules) },
     };
     await this.jobs.insert({ id, state: 'queued', spec, progress: {} });
@@ -185,7 +194,7 @@ export class JobsService implements OnApplicationBootstrap {
       step: 'job.created',
       sender: 'api',
       receiver: COORDINATOR_ID,
-      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, ...(retryOf ? { retryOf } : {}), model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters, alignment: spec.alignment },
+      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, ...(retryOf ? { retryOf } : {}), model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters, alignment: spec.alignment, ...(spec.nn ? { nn: spec.nn } : {}) },
     });
     this.queue.push(principal.keyId, spec);
     this.pump();
@@ -238,9 +247,9 @@ export class JobsService implements OnApplicationBootstrap {
     const row = await this.jobs.findOneBy({ id });
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     const spec = row.spec as unknown as SplitLrJobSpec;
-    const result = row.result as (JobResult & { model?: ModelManifest }) | null;
+    const result = row.result as (JobResult & { manifest?: ModelManifest }) | null;
     if (row.state !== 'succeeded' || spec.model !== 'split-lr' || !result) throw new ConflictException(`job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr job can predict`);
-    if (!result.model) throw new ConflictException(`job ${id} was trained before models were exported with a manifest: retrain it to predict`);
+    if (!result.manifest) throw new ConflictException(`job ${id} was trained before models were exported with a manifest: retrain it to predict`);
     const problems: string[] = [];
     for (const [partyId, ref] of Object.entries(dto.data ?? {})) {
       if (!spec.parties.some((p) => p.partyId === partyId)) problems.push(`data.${partyId}: not a party of job ${id}`);
@@ -254,7 +263,7 @@ export class JobsService implements OnApplicationBootstrap {
     await this.audit.recordSigned(predictionId, { step: 'predict.created', sender: COORDINATOR_ID, detail: { modelJobId: id, ids: dto.ids.length, by: { keyId: principal.keyId, name: principal.name } } });
     try {
       const out = await new SplitLrPrediction(
-        { predictionId, modelJobId: id, parties: spec.parties, manifest: result.model, ids: dto.ids, data: dto.data },
+        { predictionId, modelJobId: id, parties: spec.parties, manifest: result.manifest, ids: dto.ids, data: dto.data },
         this.parties.channels(),
         audit,
       ).run();
@@ -279,6 +288,16 @@ export class JobsService implements OnApplicationBootstrap {
       if (p.role === 'label' && !p.data.labelColumn) problems.push(`parties.${i}.data.labelColumn: required for the label party`);
       if (p.role === 'feature' && p.data.labelColumn) problems.push(`parties.${i}.data.labelColumn: a feature party holds no labels`);
     });
+    if (dto.model === 'split-nn') {
+      try {
+        validateArchitecture(dto.nn?.architecture);
+        validateDefence(dto.nn?.defence ?? NO_DEFENCE);
+      } catch (e) {
+        problems.push(e instanceof ArchitectureError ? `nn.architecture.${e.message}` : `nn.defence: ${(e as Error).message}`);
+      }
+    } else if (dto.nn !== undefined) {
+      problems.push(`nn: only a split-nn job takes an architecture (model is ${dto.model})`);
+    }
     const labels = dto.parties.filter((p) => p.role === 'label').length;
     if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
     const hp = dto.hyperparameters;
@@ -326,10 +345,10 @@ export class JobsService implements OnApplicationBootstrap {
       await live.writes;
       const seconds = (Date.now() - started) / 1000;
       // The coordinator signs the manifest of the parts the parties signed: GET /jobs/:id shows it.
-      const stored = isSplitLrResult(result) ? { ...result, model: signManifest(result.model, this.audit.identity) } : result;
-      if (isSplitLrResult(stored)) await this.audit.record(id, { step: 'model.manifest', sender: COORDINATOR_ID, messageDigest: modelDigest(stored.model), detail: { parts: stored.model.parts.length } });
+      const stored = isSplitLrResult(result) ? { ...result, manifest: signManifest(result.manifest, this.audit.identity) } : result;
+      if (isSplitLrResult(stored)) await this.audit.record(id, { step: 'model.manifest', sender: COORDINATOR_ID, messageDigest: modelDigest(stored.manifest), byteSize: modelBytes(stored.manifest), detail: { parts: stored.manifest.parts.length } });
       await this.jobs.update({ id }, { result: { ...stored, seconds }, progress: { progress: live.progress, epochs: live.epochs } });
-      await this.setState(id, 'succeeded', isSplitLrResult(result) ? { seconds, trainAuc: result.train.auc } : { seconds, intersection: result.intersection });
+      await this.setState(id, 'succeeded', isSplitLrResult(result) || isSplitNnResult(result) ? { seconds, trainAuc: result.train.auc } : { seconds, intersection: result.intersection });
     } catch (e) {
       live.row = undefined;
       await live.writes;

@@ -185,9 +185,18 @@ export class AlignmentDto {
 export const MAX_JOB_PARTIES = 8;
 
 export class CreateJobDto {
-  @ApiProperty({ enum: ['split-lr', 'psi-cardinality'], description: 'psi-cardinality: a feasibility check; the result is the number of shared IDs only' })
-  @IsIn(['split-lr', 'psi-cardinality'])
-  model!: 'split-lr' | 'psi-cardinality';
+  @ApiProperty({ enum: ['split-lr', 'split-nn', 'psi-cardinality'], description: 'split-nn: a split neural network (give `nn`); psi-cardinality: a feasibility check whose result is the number of shared IDs only' })
+  @IsIn(['split-lr', 'split-nn', 'psi-cardinality'])
+  model!: 'split-lr' | 'split-nn' | 'psi-cardinality';
+
+  @ApiPropertyOptional({
+    description:
+      'split-nn only: { architecture: { bottom: [{units, activation, dropout, batchNorm}], bottomByParty?, interactive: {units, activation, learningRate, momentum}, top: [...], training: {optimizer, learningRate, schedule, batchSize, epochs, seed, validationFraction, earlyStopping} }, defence?: {kind: "none"} | {kind: "gaussian", noiseMultiplier, clipNorm} }; errors name the layer and field',
+    example: { architecture: { bottom: [{ units: 32, activation: 'relu' }, { units: 4, activation: 'linear' }], interactive: { units: 8 }, top: [], training: { optimizer: 'adam', learningRate: 0.01, batchSize: 1024, epochs: 5, seed: 42 } }, defence: { kind: 'none' } },
+  })
+  @IsOptional()
+  @IsObject()
+  nn?: { architecture: unknown; defence?: unknown };
 
   @ApiProperty({ type: [JobPartyDto], description: 'One label party and one or more feature parties (at most 8; a psi-cardinality check takes exactly one)' })
   @ValidateNested({ each: true })

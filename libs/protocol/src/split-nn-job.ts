@@ -1,0 +1,173 @@
+/**
+ * The coordinator's side of split-NN training, after alignment (which SplitLrJob runs for both
+ * model families). One batch, as the coordinator drives it (docs/split-nn.md has what each learns):
+ *   1. announce the batch's decryptions (from the job layout alone)
+ *   2. every feature party: nn.forward     (Enc(α_f) to the label party; its masked share α_f·N_f here)
+ *   3. label party:        nn.products    (Enc(α_f ⊙ V_f) + masks, per feature party)
+ *   4. coordinator releases Σ_f α_f·W_f + masks to the label party: nn.train_step
+ *      (it sends each feature party Enc(B·δ̃) and returns its masked shares of δ̃·V_fᵀ and −R_f)
+ *   5. every feature party: nn.backward    (Enc products with N_f and α_f, masked)
+ *   6. coordinator releases δ̃·W_fᵀ and α_fᵀδ̃ − R_f (masked) to each: nn.apply
+ * Evaluation runs steps 1–4 in inference mode per chunk of the split, then the label party
+ * scores (nn.predict) and reports only aggregate metrics (nn.metrics).
+ */
+import type { CkksContext } from '../../crypto/src/ckks-context';
+import { batchCount } from '../../ml/src/batch-schedule';
+import type { BinaryMetrics } from '../../ml/src/metrics';
+import { NnArchitecture } from '../../ml/src/nn/architecture';
+import { Commands, COORDINATOR_ID, f64ToBytes, packBody, publicBundleBytes, publicBundleDigest, PrepareReply } from './messages';
+import { NN_EVAL_BATCH_ROWS, type DetailedMetrics } from './party-node';
+import { SplitNnCoordinator } from './split-nn/coordinator';
+import { DefenceSpec, gaussianLabelDpEpsilon } from './split-nn/defence';
+import { SplitNnJobLayout } from './split-nn/job-layout';
+import { BatchKey, NnBackwardShare, NnForwardShare } from './split-nn/messages';
+import { backwardProductsWire, backwardShareWire, productsFromWire, vectorFromWire } from './split-nn/wire';
+import type { EarlyStoppingReport, EpochReport, PartyChannel } from './split-lr-job';
+
+export interface SplitNnTrainingResult {
+  readonly epochs: EpochReport[];
+  readonly earlyStopping: EarlyStoppingReport | null;
+  readonly train: DetailedMetrics;
+  readonly validation: DetailedMetrics;
+  readonly decryptions: number;
+  readonly bytesPerEpoch: number;
+  readonly defence: DefenceSpec;
+  /** Label-DP ε (δ = 1e-5) of the gradients returned to feature parties, for the gaussian defence. */
+  readonly epsilon: number | null;
+}
+
+export interface SplitNnDriver {
+  readonly jobId: string;
+  readonly architecture: NnArchitecture;
+  readonly defence: DefenceSpec;
+  readonly label: PartyChannel;
+  readonly features: readonly PartyChannel[];
+  readonly prepared: ReadonlyMap<string, PrepareReply>;
+  readonly trainRows: number;
+  readonly validationRows: number;
+  /** The job's audited party call (audits the peer messages each reply lists). */
+  call(channel: PartyChannel, command: string, body: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Audits one coordinator⇄party payload by digest and size. */
+  message(step: string, from: string, to: string, bytes: Uint8Array, detail: Record<string, unknown>): Promise<unknown>;
+  audit(event: { step: string; sender: string; receiver?: string; messageDigest?: string; byteSize?: number; detail: Record<string, unknown> }): Promise<unknown>;
+  progress(epoch: number, batch: number, batches: number, report?: EpochReport): void;
+  /** Bytes of the current epoch, counted by call() and message(). */
+  takeEpochBytes(): number;
+}
+
+export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise<SplitNnTrainingResult> {
+  const arch = d.architecture;
+  const { jobId } = d;
+  const widthOf = (c: PartyChannel) => d.prepared.get(c.partyId)!.columnNames.length;
+  const layout = new SplitNnJobLayout(
+    { architecture: arch, label: { id: d.label.partyId, inputWidth: widthOf(d.label) }, features: d.features.map((f) => ({ id: f.partyId, inputWidth: widthOf(f) })) },
+    ckks.slots,
+  );
+  const coordinator = SplitNnCoordinator.create(ckks, layout);
+  const all = [d.label, ...d.features];
+  try {
+    const bundle = coordinator.publicBundle();
+    const widths = Object.fromEntries(all.map((c) => [c.partyId, widthOf(c)]));
+    for (const c of all) {
+      await d.call(c, Commands.heKeys, { jobId, bundle, widths });
+      await d.audit({ step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: publicBundleBytes(bundle), messageDigest: publicBundleDigest(bundle), detail: { parameterSet: bundle.parameterSet, model: 'split-nn', widths } });
+    }
+
+    /** Steps 1–4 of a batch; returns the forward release for the label party. */
+    const forward = async (key: BatchKey, rows: number, split: 'train' | 'validation'): Promise<Uint8Array> => {
+      coordinator.announce(key, rows);
+      const detail = { ...key };
+      const shares: NnForwardShare[] = await Promise.all(
+        d.features.map(async (f) => {
+          const reply = await d.call(f, Commands.nnForward, { jobId, ...key, split });
+          await d.message('nn.forward_share', f.partyId, COORDINATOR_ID, packBody(reply.share), detail);
+          return { party: f.partyId, share: vectorFromWire(reply.share, `forward share of ${f.partyId}`) };
+        }),
+      );
+      const productsReply = await d.call(d.label, Commands.nnProducts, { jobId, ...key, split });
+      await d.message('nn.products', d.label.partyId, COORDINATOR_ID, packBody(productsReply.products), detail);
+      const released = f64ToBytes(coordinator.releaseForward(key, { products: productsFromWire(productsReply.products) }, shares));
+      await d.message('nn.release', COORDINATOR_ID, d.label.partyId, released, detail);
+      return released;
+    };
+
+    const evaluate = async (split: 'train' | 'validation', epoch: number, detailed: boolean): Promise<BinaryMetrics | DetailedMetrics> => {
+      const total = split === 'train' ? d.trainRows : d.validationRows;
+      for (let batch = 0, start = 0; start < total; batch++, start += NN_EVAL_BATCH_ROWS) {
+        const key: BatchKey = { phase: 'eval', epoch, batch };
+        const released = await forward(key, Math.min(NN_EVAL_BATCH_ROWS, total - start), split);
+        await d.call(d.label, Commands.nnPredict, { jobId, ...key, split, released });
+      }
+      return (await d.call(d.label, Commands.nnMetrics, { jobId, split, detailed })) as unknown as BinaryMetrics;
+    };
+
+    const { batchSize, epochs } = arch.training;
+    const batches = batchCount(d.trainRows, batchSize);
+    const reports: EpochReport[] = [];
+    const stopping = arch.training.earlyStopping;
+    let best: { epoch: number; auc: number } | undefined;
+    let sinceBest = 0;
+    let bytesPerEpoch = 0;
+    let evalRound = 0;
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const started = Date.now();
+      d.takeEpochBytes();
+      for (let batch = 0; batch < batches; batch++) {
+        const key: BatchKey = { phase: 'train', epoch, batch };
+        const rows = batch === batches - 1 ? d.trainRows - batch * batchSize : batchSize;
+        const released = await forward(key, rows, 'train');
+        const step = await d.call(d.label, Commands.nnTrainStep, { jobId, ...key, released });
+        const loss = Number(step.loss);
+        if (!Number.isFinite(loss)) throw new Error(`split NN diverged at epoch ${epoch + 1}, batch ${batch + 1}: the training loss is ${loss}; lower training.learningRate (${arch.training.learningRate})`);
+        const backShares = step.shares as Record<string, unknown>[];
+        if (!Array.isArray(backShares) || backShares.length !== d.features.length) throw new Error(`${d.label.partyId} returned ${Array.isArray(backShares) ? backShares.length : 'no'} backward shares for ${d.features.length} feature parties`);
+        await Promise.all(
+          d.features.map(async (f, i) => {
+            const share: NnBackwardShare = backwardShareWire.from(backShares[i]);
+            await d.message('nn.backward_share', d.label.partyId, COORDINATOR_ID, packBody(backShares[i]), { ...key });
+            const reply = await d.call(f, Commands.nnBackward, { jobId, ...key });
+            const products = backwardProductsWire.from(reply);
+            await d.message('nn.backward_products', f.partyId, COORDINATOR_ID, packBody({ g: reply.g, w: reply.w }), { ...key });
+            const back = f64ToBytes(coordinator.releaseBackward(key, f.partyId, products, share));
+            await d.message('nn.release', COORDINATOR_ID, f.partyId, back, { ...key });
+            await d.call(f, Commands.nnApply, { jobId, ...key, released: back });
+          }),
+        );
+        d.progress(epoch, batch, batches);
+      }
+      const validation = await evaluate('validation', evalRound++, false);
+      const report: EpochReport = { epoch: epoch + 1, seconds: (Date.now() - started) / 1000, validation };
+      reports.push(report);
+      bytesPerEpoch = d.takeEpochBytes();
+      await d.audit({ step: 'nn.epoch', sender: COORDINATOR_ID, detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss } });
+      d.progress(epoch, batches - 1, batches, report);
+      if (stopping) {
+        if (!best || validation.auc > best.auc + (stopping.minDelta ?? 0)) {
+          best = { epoch: epoch + 1, auc: validation.auc };
+          sinceBest = 0;
+          await Promise.all(all.map((c) => d.call(c, Commands.lrSnapshot, { jobId, epoch: epoch + 1 })));
+        } else if (++sinceBest >= stopping.patience) break;
+      }
+    }
+    let earlyStopping: EarlyStoppingReport | null = null;
+    if (stopping && best) {
+      if (best.epoch !== reports.length) await Promise.all(all.map((c) => d.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
+      earlyStopping = { metric: 'auc', bestEpoch: best.epoch, stoppedAtEpoch: reports.length, stoppedEarly: reports.length < epochs };
+      await d.audit({ step: 'nn.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
+    }
+    const train = (await evaluate('train', evalRound++, true)) as DetailedMetrics;
+    const validation = (await evaluate('validation', evalRound++, true)) as DetailedMetrics;
+    return {
+      epochs: reports,
+      earlyStopping,
+      train,
+      validation,
+      decryptions: coordinator.service.decryptions,
+      bytesPerEpoch,
+      defence: d.defence,
+      epsilon: d.defence.kind === 'gaussian' ? gaussianLabelDpEpsilon(d.defence.noiseMultiplier, reports.length) : null,
+    };
+  } finally {
+    coordinator.dispose();
+  }
+}
