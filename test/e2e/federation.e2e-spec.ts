@@ -230,10 +230,10 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     });
     expect(JSON.parse(check.stdout.trim().split('\n').pop()!)).toMatchObject({ valid: true, firstBroken: null });
 
-    // A party that does not hold an ID refuses it by position (422); a job that is not a trained model, 409.
+    // The label party refuses IDs it does not hold, by count (422); a job that is not a trained model, 409.
     const missing = await post({ ids: [...ids.slice(0, 2), 'nobody-here'] }, `/jobs/${trained.id}/predict`);
     expect(missing.status).toBe(422);
-    expect(((await missing.json()) as { message: string }).message).toMatch(/1 of the 3 requested IDs are not in (bank|ecommerce)'s data \(the first is ids\[2\]\)/);
+    expect(((await missing.json()) as { message: string }).message).toContain("1 of the 3 requested IDs are not in the label party's data");
     expect((await post({ ids: [] }, `/jobs/${trained.id}/predict`)).status).toBe(400);
     const auditor = (await (await post({ name: 'predict-auditor', role: 'auditor' }, '/api-keys')).json()) as { key: string };
     expect((await post({ ids }, `/jobs/${trained.id}/predict`, auditor.key)).status).toBe(403);

@@ -442,7 +442,9 @@ export class PartyNode {
         if (job.psiOutput === 'cardinality' || (job.star && job.role === 'feature')) {
           // The peer keeps its answers: a returned answer would tell us which of our IDs are shared.
           await pipelineChunks(session, deliver, (k, answer) => {
-            if (!(answer instanceof Uint8Array) || answer.length !== 0) throw new PartyError(`${peer} returned blinded values in a cardinality-only job: refused`);
+            if (!(answer instanceof Uint8Array) || answer.length !== 0) {
+              throw new PartyError(`${peer} returned blinded values in a ${job.psiOutput === 'cardinality' ? 'cardinality-only job' : 'job with several feature parties, where a feature party gets none back'}: refused`);
+            }
             session.markOwnChunkDelivered(k);
           });
         } else {
@@ -683,6 +685,11 @@ export class PartyNode {
   }
 
   private dispatchPeer(job: PartyJob, envelope: PeerEnvelope, body: Record<string, unknown>): unknown {
+    // Every peer message type flows one way between roles: a feature party hears only from the
+    // label party, and the label party only from feature parties (never one feature party from another).
+    const sender = job.roster.find((r) => r.partyId === envelope.from);
+    const expected: PartyRole = job.role === 'label' ? 'feature' : 'label';
+    if (!sender || sender.role !== expected) throw new PartyError(`${envelope.type} from ${envelope.from} (${sender?.role ?? 'not in the roster'}) refused: a ${job.role} party takes it only from a ${expected} party`);
     switch (envelope.type) {
       case PeerTypes.psiBlinded:
         return this.requirePsi(job, envelope.from)
@@ -819,41 +826,43 @@ export class PartyNode {
     if (!Array.isArray(cmd.ids) || cmd.ids.length === 0 || !cmd.ids.every((id) => typeof id === 'string')) throw new PartyError('predict.prepare needs a non-empty list of string IDs');
     const data = cmd.data ?? model.data;
     const file = this.resolveData(data.path);
-    const idColumn = data.idColumn ?? 'id';
     const trained = model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
-    // The training label column may be there (it is ignored); any other difference is refused, named.
-    const header = (await fs.readFile(file, 'utf8')).split(/\r?\n/, 1)[0].split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
-    const present = header.filter((c) => c !== idColumn && c !== model.data.labelColumn);
+    // Read with the shared CSV reader (BOM, quoting); the training label column may be there and is
+    // ignored, any other difference from training is refused, named.
+    const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id' });
+    const present = all.featureNames.filter((c) => c !== model.data.labelColumn);
     const missing = trained.filter((c) => !present.includes(c));
     const extra = present.filter((c) => !trained.includes(c));
     if (missing.length || extra.length) {
       throw new PartyError(
-        `${path.basename(file)} has other columns than the model of job ${model.jobId} was trained on` +
+        `${all.source} has other columns than the model of job ${model.jobId} was trained on` +
           (missing.length ? `; missing: ${missing.join(', ')}` : '') + (extra.length ? `; not in training: ${extra.join(', ')}` : ''),
       );
     }
-    const table = await loadPartyTable(file, { idColumn, featureColumns: [...trained] });
-    const ids = model.idRules.length ? normaliseIds(table.ids, [...model.idRules], table.source) : table.ids;
+    const ids = model.idRules.length ? normaliseIds(all.ids, [...model.idRules], all.source) : all.ids;
     const wanted = model.idRules.length ? normaliseIds(cmd.ids as string[], [...model.idRules], 'the request') : cmd.ids;
     const index = new Map(ids.map((id, i) => [id, i]));
-    const absent = wanted.findIndex((id) => !index.has(id));
-    if (absent >= 0) {
-      const count = wanted.filter((id) => !index.has(id)).length;
-      throw new PartyError(`${count} of the ${wanted.length} requested IDs are not in ${this.o.partyId}'s data (the first is ids[${absent}])`);
-    }
-    const width = table.featureNames.length;
+    // The label party must hold every requested ID (the count only, never which). A feature party
+    // scores an ID it does not hold as an average customer (standardised zeros: contribution 0)
+    // and says nothing, so no answer reveals who is its customer.
+    const unknown = model.role === 'label' ? wanted.filter((id) => !index.has(id)).length : 0;
+    if (unknown > 0) throw new PartyError(`${unknown} of the ${wanted.length} requested IDs are not in the label party's data`);
+    const columnOf = trained.map((c) => all.featureNames.indexOf(c));
+    const width = trained.length;
     const { means, deviations, clipSigma } = model.standardization;
     const bound = clipSigma > 0 ? clipSigma : Infinity;
     const columns = model.columns.length;
     const weights = Float64Array.from(model.weights);
     const partial = new Float64Array(wanted.length);
+    const stride = all.featureNames.length;
     wanted.forEach((id, k) => {
-      const base = index.get(id)! * width;
       let s = model.role === 'label' ? weights[columns - 1] : 0;
-      for (let j = 0; j < width; j++) {
-        const v = table.features[base + j];
-        if (!Number.isFinite(v)) throw new PartyError(`${table.source}: column ${table.featureNames[j]} of requested ids[${k}] is not a number`);
-        s += Math.max(-bound, Math.min(bound, (v - means[j]) / deviations[j])) * weights[j];
+      const row = index.get(id);
+      if (row !== undefined) {
+        for (let j = 0; j < width; j++) {
+          const v = all.features[row * stride + columnOf[j]];
+          s += Math.max(-bound, Math.min(bound, (v - means[j]) / deviations[j])) * weights[j];
+        }
       }
       partial[k] = s;
     });

@@ -90,6 +90,8 @@ export interface EarlyStoppingReport {
   /** The last epoch trained. */
   readonly stoppedAtEpoch: number;
   readonly stoppedEarly: boolean;
+  /** Why it stopped early: no improvement for `patience` epochs, or the loss diverged after the best epoch. */
+  readonly reason?: 'patience' | 'diverged';
 }
 
 /** Training stopped because the loss blew up or became NaN; the message says where and what to change. */
@@ -373,6 +375,7 @@ export class SplitLrJob {
     let best: { epoch: number; value: number } | undefined;
     let sinceBest = 0;
     let firstLoss = NaN;
+    let diverged = false;
     for (let epoch = 0; epoch < hp.epochs; epoch++) {
       const epochStart = Date.now();
       this.bytesThisEpoch = 0;
@@ -409,6 +412,11 @@ export class SplitLrJob {
       const validation = await this.evaluate('validation', epoch);
       if (epoch === 0) firstLoss = validation.logLoss;
       if (!Number.isFinite(validation.logLoss) || validation.logLoss > DIVERGENCE_LOSS_FACTOR * Math.max(firstLoss, Math.LN2)) {
+        // With early stopping and a best epoch kept, a blow-up ends training on that epoch's model.
+        if (stopping && best) {
+          diverged = true;
+          break;
+        }
         throw new TrainingDivergedError(
           `training diverged at epoch ${epoch + 1}: validation log loss ${validation.logLoss} (epoch 1: ${firstLoss}); lower the learning rate (${hp.learningRate}) or use a schedule`,
         );
@@ -431,9 +439,10 @@ export class SplitLrJob {
     }
     this.decryptions = decryption.decryptions;
     if (!stopping || !best) return { reports, earlyStopping: null };
-    const last = reports.length;
+    const last = diverged ? reports.length + 1 : reports.length;
     if (best.epoch !== last) await Promise.all([this.label, ...this.features].map((c) => this.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
-    const earlyStopping: EarlyStoppingReport = { metric: stopping.metric, bestEpoch: best.epoch, stoppedAtEpoch: last, stoppedEarly: last < hp.epochs };
+    const stoppedEarly = diverged || last < hp.epochs;
+    const earlyStopping: EarlyStoppingReport = { metric: stopping.metric, bestEpoch: best.epoch, stoppedAtEpoch: last, stoppedEarly, ...(stoppedEarly ? { reason: diverged ? 'diverged' : 'patience' } : {}) };
     await this.hooks.audit({ step: 'lr.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
     return { reports, earlyStopping };
   }

@@ -80,7 +80,7 @@ describe('split LR with the cubic sigmoid', () => {
         const logit = u[0][i] + u[1][i] + u[2][i];
         expect(Math.abs(d[i] - cubicResidual(logit, labels[i]))).toBeLessThan(1e-5);
       }
-      // A Taylor-scaled share is refused by a cubic job: the scale names the mismatch.
+      // The residual carries the cubic job's scale: read at the Taylor scale it is refused, the scale named.
       expect(() => ckks.deserialize(residual[0], { level: ckks.topLevel })).toThrow(CkksError);
     } finally {
       encryptor.dispose();

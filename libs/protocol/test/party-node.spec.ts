@@ -103,6 +103,22 @@ describe(PartyNode.name, () => {
     );
   });
 
+  it('takes residuals only from the label party: another feature party is refused', async () => {
+    const rival = SigningIdentity.generate('rival');
+    const three: RosterEntry[] = [...roster, { partyId: 'rival', role: 'feature', publicKey: rival.publicKeyHex }];
+    const shop = new PartyNode({
+      partyId: 'ecommerce', role: 'feature', identity: shopKey, psiEngine: new InlinePsiEngine(), tensorflow: await initTensorflow(), dataRoot: DATA, peers: { request: async () => null },
+    });
+    const id = randomUUID();
+    await shop.handleCommand(Commands.prepare, { jobId: id, role: 'feature', roster: three, data: { path: 'breast_hetero_host.csv' }, hyperparameters: DEFAULT_LR_HYPERPARAMETERS } as never);
+    const route = { jobId: id, type: PeerTypes.lrResidual, from: 'rival', to: 'ecommerce', seq: 1 };
+    const body = seal(peerChannelKey(rival, 'rival', 'ecommerce', shopKey.publicKeyHex, id), packBody({ epoch: 0, batch: 0, chunks: [] }), sealContext(route));
+    const header = { ...route, digest: digestHex(body) };
+    await expect(shop.handlePeer({ ...header, body, signature: rival.sign(envelopeSigningText(header)) })).rejects.toThrow(
+      'peer.lr.residual from rival (feature) refused: a feature party takes it only from a label party',
+    );
+  });
+
   it('records every accepted envelope and every refusal in its own log, refusals for unknown jobs apart', async () => {
     const own = await audit!.store.events(jobId);
     expect(own.filter((e) => e.step === PeerTypes.lrForward).map((e) => e.detail.seq)).toEqual([1]);

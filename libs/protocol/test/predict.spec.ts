@@ -36,6 +36,8 @@ describe('federated prediction with a trained split-LR model', () => {
     // New customers' rows: the host file without column x3.
     const lines = fs.readFileSync(path.join(dir, 'breast_hetero_host.csv'), 'utf8').trim().split('\n');
     fs.writeFileSync(path.join(dir, 'host-without-x3.csv'), lines.map((l) => l.split(',').filter((_, j) => j !== 4).join(',')).join('\n') + '\n');
+    // The shop's file without its first customer.
+    fs.writeFileSync(path.join(dir, 'host-missing-one.csv'), [lines[0], ...lines.slice(2)].join('\n') + '\n');
     jobId = randomUUID();
     ({ federation, result } = await runTwoPartyJob({ jobId, dataRoot: dir, guest: 'breast_hetero_guest.csv', host: 'breast_hetero_host.csv', hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 2, batchSize: 128 } }));
     manifest = signManifest(result.manifest, coordinator);
@@ -65,6 +67,7 @@ describe('federated prediction with a trained split-LR model', () => {
     const host = await loadPartyTable(path.join(dir, 'breast_hetero_host.csv'));
     const ids = [guest.ids[5], guest.ids[400], guest.ids[17], guest.ids[250]];
     const audit: { step: string; detail?: Record<string, unknown> }[] = [];
+    const wireBefore = federation.wire.length;
     const out = await predict(ids, {}, audit);
     const logit = (m: PartyModel, features: Float64Array, width: number, row: number) => {
       let s = m.role === 'label' ? m.weights[m.weights.length - 1] : 0;
@@ -85,10 +88,13 @@ describe('federated prediction with a trained split-LR model', () => {
     expect(audit.map((e) => e.step)).toEqual(expect.arrayContaining(['job.roster', 'predict.prepare', 'peer.predict.logits', 'predict.scores']));
     const trail = JSON.stringify(audit);
     for (const id of ids) expect(trail).not.toContain(`"${id}"`);
-    // The feature party receives no score: none crosses to it in any message.
-    const toShop = federation.wire.filter((m) => m.to === 'ecommerce');
+    // The feature party receives no score: it gets only these commands, which carry none (positive
+    // control: the label party's reply to the coordinator does), and no peer message at all.
+    const during = federation.wire.slice(wireBefore);
+    const toShop = during.filter((m) => m.to === 'ecommerce');
+    expect(new Set(toShop.map((m) => m.kind))).toEqual(new Set(['party.health', 'predict.prepare', 'predict.share', 'job.close']));
     expect(new WireScanner(toShop).float64(out.scores.map((s) => s.score))).toEqual([]);
-    expect(new WireScanner(federation.wire).float64([out.scores[0].score]).length).toBeGreaterThan(0);
+    expect(new WireScanner(during.filter((m) => m.kind === 'predict.combine.reply')).float64([out.scores[0].score]).length).toBe(1);
   });
 
   it('refuses rows with other columns than training, naming the difference', async () => {
@@ -96,9 +102,25 @@ describe('federated prediction with a trained split-LR model', () => {
     await expect(predict(ids, { data: { ecommerce: { path: 'host-without-x3.csv' } } })).rejects.toThrow(/ecommerce failed at predict.prepare: .*other columns than the model .* was trained on; missing: x3/);
   });
 
-  it('refuses IDs a party does not hold, by count and position only', async () => {
+  it('refuses IDs the label party does not hold, by count only', async () => {
     const ids = (await loadPartyTable(path.join(dir, 'breast_hetero_guest.csv'), { labelColumn: 'y' })).ids.slice(0, 2);
-    await expect(predict([...ids, 'no-such-customer'])).rejects.toThrow(/1 of the 3 requested IDs are not in (bank|ecommerce)'s data \(the first is ids\[2\]\)/);
+    await expect(predict([...ids, 'no-such-customer'])).rejects.toThrow("bank failed at predict.prepare: 1 of the 3 requested IDs are not in the label party's data");
+  });
+
+  it('scores an ID the feature party lacks as its average customer, and nothing says which', async () => {
+    const guest = await loadPartyTable(path.join(dir, 'breast_hetero_guest.csv'), { labelColumn: 'y' });
+    const host = await loadPartyTable(path.join(dir, 'breast_hetero_host.csv'));
+    const [absent, present] = [host.ids[0], host.ids[1]];
+    const full = await predict([absent, present]);
+    const out = await predict([absent, present], { data: { ecommerce: { path: 'host-missing-one.csv' } } });
+    expect(out.scores[1].score).toBeCloseTo(full.scores[1].score, 12);
+    // The shop's part for the absent ID is 0: the score is the bank's part alone.
+    const bank = federation.models.get('bank')!;
+    const row = guest.ids.indexOf(absent);
+    let logit = bank.weights[10];
+    for (let j = 0; j < 10; j++) logit += Math.max(-3, Math.min(3, (guest.features[row * 10 + j] - bank.standardization.means[j]) / bank.standardization.deviations[j])) * bank.weights[j];
+    expect(out.scores[0].score).toBeCloseTo(sigmoid(logit), 10);
+    expect(Object.keys(out)).toEqual(['predictionId', 'modelJobId', 'scores']);
   });
 
   it('refuses a party whose saved model is not the one in the manifest', async () => {

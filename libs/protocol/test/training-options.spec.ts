@@ -39,6 +39,14 @@ describe('split LR training options', () => {
     expect(result.validation.auc).toBeCloseTo(best, 12);
   }, 180_000);
 
+  it('with early stopping, a run that blows up after a good epoch ends on that epoch\'s model instead of failing', async () => {
+    // A learning rate that grows 60% an epoch: epoch 1 is fine, epoch 2 explodes.
+    const hp: LrHyperparameters = { ...base, epochs: 12, optimizer: 'sgd', l2: 0, learningRate: 2, schedule: 'exponential', decayRate: 1.6, earlyStopping: { metric: 'loss', patience: 20 } };
+    const { result } = await runTwoPartyJob({ ...files, hyperparameters: hp, record: false });
+    expect(result.earlyStopping).toEqual({ metric: 'loss', bestEpoch: 1, stoppedAtEpoch: 2, stoppedEarly: true, reason: 'diverged' });
+    expect(result.validation.logLoss).toBeCloseTo(result.epochs[0].validation.logLoss, 12);
+  }, 120_000);
+
   it('stops a diverging run with a message naming the epoch and the learning rate', async () => {
     const hp: LrHyperparameters = { ...base, epochs: 5, optimizer: 'sgd', learningRate: 10, l2: 0 };
     const run = runTwoPartyJob({ ...files, hyperparameters: hp, record: false });

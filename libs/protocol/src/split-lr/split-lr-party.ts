@@ -5,10 +5,10 @@
  * Per mini-batch B (rows agreed by seed; u = u_label + Σ u_feature):
  *   feature f -> label     Enc(u_f / 4)                         (FeaturePartyLr.forward)
  *   label -> every f       Enc(d), d = Σ u_f/4 + u_label/4 + 1/2 - y   (LabelPartyLr.residual)
- *   each party -> coord.   Enc(d_i·x_ij / |B| + r_p) per slot, r_p a fresh uniform mask on every slot
+ *   each party -> coord.   Enc(d_i·x_ij + r_p) per slot, r_p a fresh uniform mask on every slot
  *                          (BlockPacking: one block of rows per column, no rotations)
- *   coord. -> each party   round(Σ_block (d_i·x_ij / |B| + r_p) + flood) = X_pᵀ d / |B| + Σ r_p + noise
- *   each party             subtracts its mask sums, steps its own optimizer on its own weights.
+ *   coord. -> each party   round(Σ_block (d_i·x_ij + r_p) + flood) = X_pᵀ d + Σ r_p + noise
+ *   each party             subtracts its mask sums, divides by |B|, steps its own optimizer.
  * The label party never sees u_f in the clear; a feature party never sees d or y in the clear;
  * the coordinator sees only masked values.
  *
@@ -39,7 +39,7 @@ export class SplitLrProtocolError extends Error {
  *   taylor: Enc(u/4) and Enc(d) at 2^40, features at 2^40, gradient 2^80 rescaled by the top prime;
  *           with a positive-class weight, Enc(Σ u_f/4) times the row weights at 2^20: Enc(w·d) at 2^60;
  *   cubic:  Enc(c·u) at 2^30 (cubed: 2^90), Enc(a·u) and Enc(d) at 2^90, features at 2^20,
- *           gradient 2^110 rescaled: 2^70, leaving 2^29 above the 2^24 masks at level 1 (2^100).
+ *           gradient 2^110 rescaled: 2^70, so values up to 2^29 fit at level 1 (2^100), 2^5 above the 2^24 masks.
  */
 export interface RoundScales {
   readonly forward: number;
@@ -86,7 +86,7 @@ export interface SplitLrPartyOptions {
 abstract class SplitLrPartyBase {
   readonly weights: Float64Array;
   private readonly optimizer: LrOptimizer;
-  private readonly pendingMasks = new Map<string, Float64Array>();
+  private readonly pendingMasks = new Map<string, { maskSums: Float64Array; rows: number }>();
 
   constructor(protected readonly o: SplitLrPartyOptions) {
     this.weights = new Float64Array(o.columns);
@@ -113,14 +113,15 @@ abstract class SplitLrPartyBase {
 
   /** Unmasks the coordinator's release and steps the optimizer (at epoch `epoch`'s learning rate). */
   applyUpdate(key: string, released: Float64Array, epoch = 0): void {
-    const mask = this.pendingMasks.get(key);
-    if (!mask) throw new SplitLrProtocolError(`no gradient is pending for ${key}`);
+    const pending = this.pendingMasks.get(key);
+    if (!pending) throw new SplitLrProtocolError(`no gradient is pending for ${key}`);
     if (released.length !== this.o.columns) {
       throw new SplitLrProtocolError(`update for ${key} has ${released.length} values, expected ${this.o.columns}`);
     }
     this.pendingMasks.delete(key);
     const gradient = new Float64Array(this.o.columns);
-    for (let j = 0; j < gradient.length; j++) gradient[j] = released[j] - mask[j];
+    // The release is Σ_i d_i·x_ij + Σ masks; the mean over the batch is taken here, in the clear.
+    for (let j = 0; j < gradient.length; j++) gradient[j] = (released[j] - pending.maskSums[j]) / pending.rows;
     this.optimizer.apply(this.weights, gradient, epoch);
   }
 
@@ -132,12 +133,14 @@ abstract class SplitLrPartyBase {
     return roundScales(this.o.hp);
   }
 
-  /** Enc(d_i·x_ij / |B| + r) in the batch's block layout, packed; remembers r's block sums under `key`. */
+  /** Enc(d_i·x_ij + r) in the batch's block layout, packed; remembers r's block sums under `key`. */
   protected maskedGradient(key: string, batch: Int32Array, residual: CipherText[]): Uint8Array {
     const { ckks } = this.o;
     const featureScale = this.scales.features;
     const packing = this.packing(batch);
-    const plains = packing.features(this.o.matrix, this.o.columns, batch, 1 / batch.length);
+    // Features as they are, not divided by |B|: at the cubic path's 2^20 feature scale, x/|B| would
+    // lose ~2% to encoding error per slot; the party divides the unmasked sum instead.
+    const plains = packing.features(this.o.matrix, this.o.columns, batch);
     const sums: (CipherText | undefined)[] = Array.from({ length: packing.gradientCiphertexts(this.o.columns) }, () => undefined);
     try {
       plains.forEach((chunk, c) => {
@@ -148,8 +151,11 @@ abstract class SplitLrPartyBase {
             const sum = sums[g];
             if (!sum) sums[g] = product;
             else {
-              ckks.evaluator.add(sum, product, sum);
-              product.delete();
+              try {
+                ckks.evaluator.add(sum, product, sum);
+              } finally {
+                product.delete();
+              }
             }
           } finally {
             plain.delete();
@@ -158,7 +164,7 @@ abstract class SplitLrPartyBase {
       });
       const masks = Array.from(sums, () => (this.o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND)))(ckks.slots));
       sums.forEach((sum, g) => ckks.addValues(sum!, masks[g]));
-      this.pendingMasks.set(key, packing.blockSums(masks, this.o.columns));
+      this.pendingMasks.set(key, { maskSums: packing.blockSums(masks, this.o.columns), rows: batch.length });
       for (const m of masks) m.fill(0);
       return packCiphertexts(sums.map((sum) => ckks.serialize(sum!)));
     } finally {
@@ -179,7 +185,14 @@ abstract class SplitLrPartyBase {
     }
     const out: CipherText[] = [];
     try {
-      for (const bytes of chunks) out.push(ckks.deserialize(bytes, { level: ckks.topLevel, scale }));
+      chunks.forEach((bytes, c) => {
+        try {
+          out.push(ckks.deserialize(bytes, { level: ckks.topLevel, scale }));
+        } catch (e) {
+          // A scale mismatch usually means the parties disagree on the sigmoid or positiveWeight.
+          throw new SplitLrProtocolError(`${what}, ciphertext ${c}: ${e instanceof Error ? e.message : e} (expected scale 2^${Math.log2(scale)})`);
+        }
+      });
       return out;
     } catch (e) {
       out.forEach((c) => c.delete());
