@@ -5,10 +5,10 @@
  * Per mini-batch B (rows agreed by seed; u = u_label + Σ u_feature):
  *   feature f -> label     Enc(u_f / 4)                         (FeaturePartyLr.forward)
  *   label -> every f       Enc(d), d = Σ u_f/4 + u_label/4 + 1/2 - y   (LabelPartyLr.residual)
- *   each party -> coord.   Enc(d_i·x_ij + r_p) per slot, r_p a fresh uniform mask on every slot
+ *   each party -> coord.   Enc(d_i·x_ij / |B| + r_p) per slot, r_p a fresh uniform mask on every slot
  *                          (BlockPacking: one block of rows per column, no rotations)
- *   coord. -> each party   round(Σ_block (d_i·x_ij + r_p) + flood) = X_pᵀ d + Σ r_p + noise
- *   each party             subtracts its mask sums, divides by |B|, steps its own optimizer.
+ *   coord. -> each party   round(Σ_block (d_i·x_ij / |B| + r_p) + flood) = X_pᵀ d / |B| + Σ r_p + noise
+ *   each party             subtracts its mask sums, steps its own optimizer on its own weights.
  * The label party never sees u_f in the clear; a feature party never sees d or y in the clear;
  * the coordinator sees only masked values.
  *
@@ -38,7 +38,7 @@ export class SplitLrProtocolError extends Error {
  * Scales (as powers of two) of each ciphertext of a round, so every receiver can check them:
  *   taylor: Enc(u/4) and Enc(d) at 2^40, features at 2^40, gradient 2^80 rescaled by the top prime;
  *           with a positive-class weight, Enc(Σ u_f/4) times the row weights at 2^20: Enc(w·d) at 2^60;
- *   cubic:  Enc(c·u) at 2^30 (cubed: 2^90), Enc(a·u) and Enc(d) at 2^90, features at 2^20,
+ *   cubic:  Enc(c·u) at 2^28 (cubed: 2^84), Enc(a·u) and Enc(d) at 2^84, features (x/|B|) at 2^26,
  *           gradient 2^110 rescaled: 2^70, so values up to 2^29 fit at level 1 (2^100), 2^5 above the 2^24 masks.
  */
 export interface RoundScales {
@@ -52,7 +52,7 @@ export interface RoundScales {
 type ScaleChoices = Pick<LrHyperparameters, 'sigmoid' | 'positiveWeight'>;
 
 export function roundScales(hp: ScaleChoices): RoundScales {
-  if (hp.sigmoid === 'cubic') return { forward: 2 ** 90, cubeRoot: 2 ** 30, rowWeights: 1, residual: 2 ** 90, features: 2 ** 20 };
+  if (hp.sigmoid === 'cubic') return { forward: 2 ** 84, cubeRoot: 2 ** 28, rowWeights: 1, residual: 2 ** 84, features: 2 ** 26 };
   const weighted = (hp.positiveWeight ?? 1) !== 1;
   return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 2 ** 20, residual: weighted ? 2 ** 60 : 2 ** 40, features: 2 ** 40 };
 }
@@ -86,7 +86,7 @@ export interface SplitLrPartyOptions {
 abstract class SplitLrPartyBase {
   readonly weights: Float64Array;
   private readonly optimizer: LrOptimizer;
-  private readonly pendingMasks = new Map<string, { maskSums: Float64Array; rows: number }>();
+  private readonly pendingMasks = new Map<string, { maskSums: Float64Array }>();
 
   constructor(protected readonly o: SplitLrPartyOptions) {
     this.weights = new Float64Array(o.columns);
@@ -120,8 +120,7 @@ abstract class SplitLrPartyBase {
     }
     this.pendingMasks.delete(key);
     const gradient = new Float64Array(this.o.columns);
-    // The release is Σ_i d_i·x_ij + Σ masks; the mean over the batch is taken here, in the clear.
-    for (let j = 0; j < gradient.length; j++) gradient[j] = (released[j] - pending.maskSums[j]) / pending.rows;
+    for (let j = 0; j < gradient.length; j++) gradient[j] = released[j] - pending.maskSums[j];
     this.optimizer.apply(this.weights, gradient, epoch);
   }
 
@@ -133,14 +132,13 @@ abstract class SplitLrPartyBase {
     return roundScales(this.o.hp);
   }
 
-  /** Enc(d_i·x_ij + r) in the batch's block layout, packed; remembers r's block sums under `key`. */
+  /** Enc(d_i·x_ij / |B| + r) in the batch's block layout, packed; remembers r's block sums under `key`. */
   protected maskedGradient(key: string, batch: Int32Array, residual: CipherText[]): Uint8Array {
     const { ckks } = this.o;
     const featureScale = this.scales.features;
     const packing = this.packing(batch);
-    // Features as they are, not divided by |B|: at the cubic path's 2^20 feature scale, x/|B| would
-    // lose ~2% to encoding error per slot; the party divides the unmasked sum instead.
-    const plains = packing.features(this.o.matrix, this.o.columns, batch);
+    // x/|B| per slot, so that what the coordinator sees under a 2^24 mask is tiny (≈ 2^-6 at most).
+    const plains = packing.features(this.o.matrix, this.o.columns, batch, 1 / batch.length);
     const sums: (CipherText | undefined)[] = Array.from({ length: packing.gradientCiphertexts(this.o.columns) }, () => undefined);
     try {
       plains.forEach((chunk, c) => {
@@ -164,7 +162,7 @@ abstract class SplitLrPartyBase {
       });
       const masks = Array.from(sums, () => (this.o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND)))(ckks.slots));
       sums.forEach((sum, g) => ckks.addValues(sum!, masks[g]));
-      this.pendingMasks.set(key, { maskSums: packing.blockSums(masks, this.o.columns), rows: batch.length });
+      this.pendingMasks.set(key, { maskSums: packing.blockSums(masks, this.o.columns) });
       for (const m of masks) m.fill(0);
       return packCiphertexts(sums.map((sum) => ckks.serialize(sum!)));
     } finally {
