@@ -15,7 +15,7 @@
  * coordinator sent it, the dataset it used, and every envelope it refused. It writes each record
  * before acting on it, so verification can cross-check the coordinator's trail against it.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -973,7 +973,12 @@ export class PartyNode {
       if (layout.spec.label.id === this.o.partyId ? layout.spec.label.inputWidth !== aligned.columnNames.length : layout.features.find((f) => f.id === this.o.partyId)?.inputWidth !== aligned.columnNames.length) {
         throw new PartyError(`the job says ${this.o.partyId} has ${w[this.o.partyId]} input columns, its data has ${aligned.columnNames.length}`);
       }
-      const common = { id: this.o.partyId, layout, tf: this.o.tensorflow.tf, ckks, encryptor: job.encryptor, features: aligned.standardized, seed: partySeed(job.nnSpec.architecture.training.seed, this.o.partyId) };
+      // The seed behind this party's initial weights and interactive-weight share must be its own
+      // secret (a peer that knew it could recompute the share that hides W_f), yet reproducible:
+      // derived from its signing key (ed25519 signatures are deterministic) and the job's seed.
+      const secret = createHash('sha256').update(this.o.identity.sign(`vfl-split-nn-seed-v1|seed=${job.nnSpec.architecture.training.seed}`)).digest();
+      const seed = partySeed(secret.readUInt32LE(0) & 0x7fffffff, this.o.partyId);
+      const common = { id: this.o.partyId, layout, tf: this.o.tensorflow.tf, ckks, encryptor: job.encryptor, features: aligned.standardized, seed };
       job.nn = job.role === 'label' ? new SplitNnLabelParty({ ...common, labels: aligned.labels!, defence: job.nnSpec.defence }) : new SplitNnFeatureParty(common);
       return;
     }
