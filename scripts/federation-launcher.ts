@@ -46,6 +46,8 @@ export interface Federation {
   readonly partyUrls: Record<string, string>;
   readonly logDir: string;
   stopParty(partyId: string): Promise<void>;
+  /** Starts a stopped party again, with the same port, key, data, models and audit database. */
+  startParty(partyId: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -93,11 +95,20 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
   };
 
   const partyUrls: Record<string, string> = {};
+  const partyEnvs = new Map<string, Record<string, string>>();
+  const startParty = async (partyId: string) => {
+    const env = partyEnvs.get(partyId);
+    if (!env) throw new Error(`no party ${partyId} in this federation`);
+    const child = start(partyId, partyMain, env);
+    await (transport === 'tcp'
+      ? waitFor(() => portOpen(ports.get(partyId)!), child, logDir, partyId)
+      : waitFor(() => logSays(logDir, partyId, 'listening on'), child, logDir, partyId));
+  };
   try {
     for (const p of o.parties) {
       const httpPort = await freePort();
       partyUrls[p.partyId] = `http://127.0.0.1:${httpPort}`;
-      start(p.partyId, partyMain, {
+      partyEnvs.set(p.partyId, {
         PARTY_HTTP_PORT: String(httpPort),
         PARTY_ID: p.partyId,
         PARTY_ROLE: p.role,
@@ -110,6 +121,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
         VFL_PGLITE_DIR: p.pgliteDir ?? '',
         ...o.partyEnv,
       });
+      start(p.partyId, partyMain, partyEnvs.get(p.partyId)!);
     }
     const coordinatorPort = o.ports?.coordinator ?? (await freePort());
     const adminKey = o.adminKey ?? issueApiKey().key;
@@ -128,7 +140,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
       ),
       waitFor(async () => (await fetch(`${coordinatorUrl}/health`).catch(() => null))?.ok === true, children.get('coordinator')!, logDir, 'coordinator'),
     ]);
-    return { coordinatorUrl, adminKey, partyUrls, logDir, stop, stopParty: stopChild };
+    return { coordinatorUrl, adminKey, partyUrls, logDir, stop, stopParty: stopChild, startParty };
   } catch (e) {
     await stop();
     throw e;

@@ -17,6 +17,7 @@ import { ModelManifest, verifyModelManifest } from '../../libs/protocol/src/mode
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const quiet = () => undefined;
+const TERMINAL_STATES: readonly string[] = ['succeeded', 'failed', 'cancelled'];
 
 describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL server)', () => {
   let work: string;
@@ -310,6 +311,42 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     expect(outcome.audit.valid).toBe(true);
     expect(outcome.audit.records).toBeGreaterThanOrEqual(3);
   }, 60_000);
+
+  it('resumes a job whose feature party went down mid-training from the parties\' checkpoints, reaching the uninterrupted model', async () => {
+    const body = job({}, {}, { epochs: 8, batchSize: 64 });
+    const view = async (id: string) => (await (await get(`/jobs/${id}`)).json()) as JobView;
+    const until = async (id: string, done: (v: JobView) => boolean, ms = 120_000) => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const v = await view(id);
+        if (done(v)) return v;
+        if (Date.now() > deadline) throw new Error(`job ${id} still ${v.state}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const started = (await (await post(body)).json()) as JobView;
+    await until(started.id, (v) => (v.checkpointEpoch ?? 0) >= 2 || TERMINAL_STATES.includes(v.state));
+    await federation.stopParty('ecommerce');
+    const failed = await until(started.id, (v) => TERMINAL_STATES.includes(v.state));
+    await federation.startParty('ecommerce');
+    expect(failed.state).toBe('failed');
+    // Either the shop's own command failed, or the bank's, sending to the shop: both name the shop.
+    expect(`${failed.failedParty}: ${failed.error}`).toMatch(/ecommerce/);
+    const from = failed.checkpointEpoch!;
+    expect(from).toBeGreaterThanOrEqual(2);
+
+    const res = await post({}, `/jobs/${started.id}/resume`);
+    expect(res.status).toBe(201);
+    const resumed = await until(((await res.json()) as JobView).id, (v) => TERMINAL_STATES.includes(v.state));
+    expect(resumed.state).toBe('succeeded');
+    expect(resumed.resumedFrom).toEqual({ fromJobId: started.id, epoch: from });
+    expect(resumed.epochs.map((e) => e.epoch)).toEqual(Array.from({ length: 8 - from }, (_, k) => from + 1 + k));
+    const whole = await runJob(federation.coordinatorUrl, federation.adminKey, body, quiet);
+    const auc = (v: JobView) => (v.result as SplitLrJobResult).train.auc;
+    expect(Math.abs(auc(resumed) - auc(whole.job))).toBeLessThan(1e-4);
+    // A job that succeeded, or never checkpointed, cannot resume.
+    expect((await post({}, `/jobs/${whole.job.id}/resume`)).status).toBe(409);
+  }, 240_000);
 
   it('fails a job whose party is down, naming that party', async () => {
     await federation.stopParty('ecommerce');

@@ -43,6 +43,8 @@ export class PartyController {
   @MessagePattern(Commands.lrBaseline) lrBaseline(@Payload() b: Body) { return this.command(Commands.lrBaseline, b); }
   @MessagePattern(Commands.lrSnapshot) lrSnapshot(@Payload() b: Body) { return this.command(Commands.lrSnapshot, b); }
   @MessagePattern(Commands.lrRestore) lrRestore(@Payload() b: Body) { return this.command(Commands.lrRestore, b); }
+  @MessagePattern(Commands.lrCheckpoint) lrCheckpoint(@Payload() b: Body) { return this.command(Commands.lrCheckpoint, b); }
+  @MessagePattern(Commands.lrResume) lrResume(@Payload() b: Body) { return this.command(Commands.lrResume, b); }
   @MessagePattern(Commands.lrExport) lrExport(@Payload() b: Body) { return this.command(Commands.lrExport, b); }
   @MessagePattern(Commands.predictPrepare) predictPrepare(@Payload() b: Body) { return this.command(Commands.predictPrepare, b); }
   @MessagePattern(Commands.predictShare) predictShare(@Payload() b: Body) { return this.command(Commands.predictShare, b); }

@@ -5,7 +5,7 @@ import { DynamicModule, Logger, Module, OnApplicationShutdown, Inject } from '@n
 import { createPsiEngine, PsiEngine } from '../../../libs/crypto/src/psi-engine';
 import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
 import { initTensorflow } from '../../../libs/ml/src/tf-backend';
-import { PartyModel, PartyNode } from '../../../libs/protocol/src/party-node';
+import { PartyCheckpoint, PartyModel, PartyNode } from '../../../libs/protocol/src/party-node';
 import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../libs/transport/src/payload-codec';
 import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';
@@ -67,6 +67,8 @@ export class PartyModule implements OnApplicationShutdown {
               dataRoot: config.dataRoot,
               saveModel: (jobId, model) => saveModel(modelDir, config.partyId, jobId, model),
               loadModel: (jobId) => loadModel(modelDir, config.partyId, jobId),
+              saveCheckpoint: (jobId, checkpoint) => writeJson(checkpointFile(modelDir, config.partyId, jobId), checkpoint),
+              loadCheckpoint: (jobId) => readJson<PartyCheckpoint>(checkpointFile(modelDir, config.partyId, jobId)),
               audit: audit.log,
             });
           },
@@ -82,14 +84,25 @@ export class PartyModule implements OnApplicationShutdown {
   }
 }
 
-async function saveModel(dir: string, partyId: string, jobId: string, model: PartyModel): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(modelFile(dir, partyId, jobId), JSON.stringify(model, null, 2));
+function saveModel(dir: string, partyId: string, jobId: string, model: PartyModel): Promise<void> {
+  return writeJson(modelFile(dir, partyId, jobId), model);
 }
 
-async function loadModel(dir: string, partyId: string, jobId: string): Promise<PartyModel | undefined> {
+function loadModel(dir: string, partyId: string, jobId: string): Promise<PartyModel | undefined> {
+  return readJson<PartyModel>(modelFile(dir, partyId, jobId));
+}
+
+/** Written to a temporary file and renamed: a crash mid-write leaves the previous file whole. */
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, JSON.stringify(value, null, 2));
+  await fs.rename(tmp, file);
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await fs.readFile(modelFile(dir, partyId, jobId), 'utf8')) as PartyModel;
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -97,7 +110,15 @@ async function loadModel(dir: string, partyId: string, jobId: string): Promise<P
 }
 
 function modelFile(dir: string, partyId: string, jobId: string): string {
-  // Job ids are UUIDs; anything else would not name a model file here.
+  return path.join(dir, `${jobIdForFile(jobId)}.${partyId}.json`);
+}
+
+function checkpointFile(dir: string, partyId: string, jobId: string): string {
+  return path.join(dir, `${jobIdForFile(jobId)}.${partyId}.checkpoint.json`);
+}
+
+/** Job ids are UUIDs; anything else would not name a file here. */
+function jobIdForFile(jobId: string): string {
   if (!/^[0-9a-f-]{36}$/i.test(jobId)) throw new Error(`not a job id: ${jobId.slice(0, 64)}`);
-  return path.join(dir, `${jobId}.${partyId}.json`);
+  return jobId;
 }

@@ -89,6 +89,12 @@ export function approximateResidual(kind: SigmoidApproximation | undefined): (lo
   return kind === 'cubic' ? cubicResidual : taylorResidual;
 }
 
+export interface OptimizerState {
+  readonly step: number;
+  readonly m: readonly number[];
+  readonly v: readonly number[];
+}
+
 /** Per-party optimizer over that party's own weights; coordinate-wise, so splitting it is exact. */
 export class LrOptimizer {
   private readonly m: Float64Array;
@@ -103,6 +109,20 @@ export class LrOptimizer {
   ) {
     this.m = new Float64Array(size);
     this.v = new Float64Array(size);
+  }
+
+  /** Adam's moments and step count: with the weights, everything a resumed job needs to continue exactly. */
+  state(): OptimizerState {
+    return { step: this.step, m: Array.from(this.m), v: Array.from(this.v) };
+  }
+
+  restore(state: OptimizerState): void {
+    if (!Number.isInteger(state?.step) || state.step < 0 || state.m?.length !== this.m.length || state.v?.length !== this.v.length) {
+      throw new RangeError(`optimizer state for ${this.m.length} weights expected`);
+    }
+    this.step = state.step;
+    this.m.set(state.m);
+    this.v.set(state.v);
   }
 
   /** Applies one step of epoch `epoch` in place. `dataGradient` is the mean gradient of the batch loss. */

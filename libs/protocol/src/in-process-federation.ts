@@ -9,7 +9,7 @@ import { InlinePsiEngine } from '../../crypto/src/psi-engine';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { initTensorflow } from '../../ml/src/tf-backend';
 import type { AlignmentSpec, PeerEnvelope, PartyRole } from './messages';
-import { PartyAuditLog, PartyModel, PartyNode } from './party-node';
+import { PartyAuditLog, PartyCheckpoint, PartyModel, PartyNode } from './party-node';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
 import { isSplitLrResult, JobProgress, JobResult, PartyChannel, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from './split-lr-job';
@@ -32,7 +32,12 @@ export interface InProcessFederation {
 export async function inProcessFederation(
   parties: { partyId: string; role: PartyRole }[],
   dataRoot: string,
-  options: { record?: boolean; partyAudit?: (partyId: string, identity: SigningIdentity) => PartyAuditLog } = {},
+  options: {
+    record?: boolean;
+    partyAudit?: (partyId: string, identity: SigningIdentity) => PartyAuditLog;
+    /** Where the parties keep checkpoints; pass one map to several federations to resume across them. */
+    checkpoints?: Map<string, PartyCheckpoint>;
+  } = {},
 ): Promise<InProcessFederation> {
   const tensorflow = await initTensorflow();
   const wire: RecordedMessage[] = [];
@@ -42,6 +47,7 @@ export async function inProcessFederation(
   const nodes = new Map<string, PartyNode>();
   const models = new Map<string, PartyModel>();
   const saved = new Map<string, PartyModel>();
+  const checkpoints = options.checkpoints ?? new Map<string, PartyCheckpoint>();
   const psiEngine = new InlinePsiEngine();
   for (const p of parties) {
     const identity = SigningIdentity.generate(p.partyId);
@@ -60,6 +66,8 @@ export async function inProcessFederation(
           saved.set(`${jobId}:${p.partyId}`, model);
         },
         loadModel: (jobId) => saved.get(`${jobId}:${p.partyId}`),
+        saveCheckpoint: (jobId, checkpoint) => void checkpoints.set(`${jobId}:${p.partyId}`, JSON.parse(JSON.stringify(checkpoint))),
+        loadCheckpoint: (jobId) => checkpoints.get(`${jobId}:${p.partyId}`),
         peers: {
           async request(to: string, envelope: PeerEnvelope) {
             const bytes = encode(envelope);

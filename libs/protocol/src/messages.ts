@@ -32,6 +32,9 @@ export const Commands = {
   /** Early stopping: keep the current weights as the best so far / go back to them. */
   lrSnapshot: 'lr.snapshot',
   lrRestore: 'lr.restore',
+  /** End of an epoch: each party keeps its weights and optimizer state; a resumed job loads them. */
+  lrCheckpoint: 'lr.checkpoint',
+  lrResume: 'lr.resume',
   /** Saves the party's model where it lives and returns its signed digest for the manifest. */
   lrExport: 'lr.export',
   /** Federated inference with a trained model: load it and score the requested IDs locally. */

@@ -26,7 +26,7 @@ import { open as openBody, peerChannelKey, seal as sealBody } from '../../crypto
 import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
 import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
 import { epochBatches, RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, partialLogits, withIntercept } from '../../ml/src/logistic';
+import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, OptimizerState, partialLogits, withIntercept } from '../../ml/src/logistic';
 import { modelBytes, modelDigest, partModelSigningText } from './model-manifest';
 import { validateArchitecture } from '../../ml/src/nn/architecture';
 import { partySeed } from '../../ml/src/nn/models';
@@ -113,8 +113,24 @@ export interface PartyNodeOptions {
   readonly saveModel?: (jobId: string, model: PartyModel) => void | Promise<void>;
   /** A model saved earlier by saveModel, for prediction; undefined when there is none. */
   readonly loadModel?: (jobId: string) => PartyModel | undefined | Promise<PartyModel | undefined>;
+  /** Keeps the job's latest per-epoch checkpoint (replacing the previous one), where its models live. */
+  readonly saveCheckpoint?: (jobId: string, checkpoint: PartyCheckpoint) => void | Promise<void>;
+  readonly loadCheckpoint?: (jobId: string) => PartyCheckpoint | undefined | Promise<PartyCheckpoint | undefined>;
   /** This party's own audit log; each record is awaited before the step it describes goes on. */
   readonly audit?: PartyAuditLog;
+}
+
+/** The end of an epoch at one party: enough to resume the job there and reach the same model. */
+export interface PartyCheckpoint {
+  readonly jobId: string;
+  readonly partyId: string;
+  /** Epochs completed. */
+  readonly epoch: number;
+  /** The dataset and training settings it belongs to: a resume with others is refused. */
+  readonly contentSha256: string;
+  readonly hyperparametersDigest: string;
+  readonly weights: readonly number[];
+  readonly optimizer: OptimizerState;
 }
 
 /** A party's own audit log (an AuditStore on the party's database in the services). */
@@ -175,6 +191,11 @@ export function nnPayloads(command: string, reply: Record<string, unknown>): [st
   }
 }
 
+/** What a checkpoint must match to be resumed from: the training settings, in canonical JSON. */
+function hyperparametersDigest(hp: LrHyperparameters): string {
+  return modelDigest(hp);
+}
+
 /** Rows per split-NN evaluation batch (the coordinator cuts a split the same way). */
 export const NN_EVAL_BATCH_ROWS = 4096;
 
@@ -214,6 +235,7 @@ class PartyJob {
   data?: DataReference;
   idRules: readonly IdRule[] = [];
   exported = false;
+  contentSha256 = '';
   /** Prediction: this party's partial logits for the requested IDs, in request order. */
   prediction?: Float64Array;
   /** Split NN: the architecture and defence from job.prepare, then this party's part of the model. */
@@ -580,6 +602,32 @@ export class PartyNode {
         await this.o.audit?.record(job.id, { step: 'model.export', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digest, byteSize: size, detail: { columns: model.columns.length } });
         return { partyId: this.o.partyId, role: job.role, columns: model.columns, modelDigest: digest, modelBytes: size, signature: this.o.identity.sign(partModelSigningText(job.id, this.o.partyId, digest)) };
       }
+      case Commands.lrCheckpoint: {
+        if (!job.lr) throw new PartyError(`job ${job.id} has no model yet`);
+        if (!this.o.saveCheckpoint) throw new PartyError(`${this.o.partyId} has nowhere to keep checkpoints`);
+        const checkpoint: PartyCheckpoint = {
+          jobId: job.id, partyId: this.o.partyId, epoch: Number(body.epoch), contentSha256: job.contentSha256,
+          hyperparametersDigest: hyperparametersDigest(job.hp), ...job.lr.checkpointState(),
+        };
+        await this.o.saveCheckpoint(job.id, checkpoint);
+        const digest = modelDigest(checkpoint);
+        await this.o.audit?.record(job.id, { step: 'lr.checkpoint', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digest, byteSize: modelBytes(checkpoint), detail: { epoch: checkpoint.epoch } });
+        return { checkpointDigest: digest, checkpointBytes: modelBytes(checkpoint) };
+      }
+      case Commands.lrResume: {
+        if (!job.lr) throw new PartyError(`job ${job.id} has no model yet (he.keys first)`);
+        const from = String(body.fromJobId);
+        const checkpoint = await this.o.loadCheckpoint?.(from);
+        if (!checkpoint) throw new PartyError(`${this.o.partyId} holds no checkpoint of job ${from.slice(0, 64)}`);
+        const problems = [
+          checkpoint.epoch !== Number(body.epoch) ? `it is of epoch ${checkpoint.epoch}, not ${Number(body.epoch)}` : '',
+          checkpoint.contentSha256 !== job.contentSha256 ? 'the data file changed since' : '',
+          checkpoint.hyperparametersDigest !== hyperparametersDigest(job.hp) ? 'the hyperparameters differ' : '',
+        ].filter(Boolean);
+        if (problems.length) throw new PartyError(`cannot resume from job ${from}'s checkpoint at ${this.o.partyId}: ${problems.join('; ')}`);
+        job.lr.restoreState(checkpoint);
+        return { checkpointDigest: modelDigest(checkpoint) };
+      }
       case Commands.predictShare: {
         if (job.role !== 'feature' || !job.prediction) throw new PartyError(`${Commands.predictShare} is for a feature party with a prepared prediction`);
         await this.send(job, this.labelParty(job), PeerTypes.predictLogits, { values: f64ToBytes(job.prediction) }, out);
@@ -783,6 +831,7 @@ export class PartyNode {
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
     job.psiOutput = cardinalityOnly ? 'cardinality' : 'intersection';
     job.data = { ...cmd.data };
+    job.contentSha256 = table.contentSha256;
     if (cmd.nn) {
       try {
         job.nnSpec = { architecture: validateArchitecture(cmd.nn.architecture), defence: validateDefence(cmd.nn.defence ?? NO_DEFENCE) };
@@ -1048,7 +1097,13 @@ export class PartyNode {
     const envelope: PeerEnvelope = { ...header, body, signature: this.o.identity.sign(envelopeSigningText(header)) };
     out.sent.push({ type, from: this.o.partyId, to, seq: envelope.seq, digest: envelope.digest, bytes: body.length });
     await this.o.audit?.record(job.id, { step: type, sender: this.o.partyId, receiver: to, messageDigest: envelope.digest, byteSize: body.length, detail: { seq: envelope.seq, signature: envelope.signature } });
-    const reply = await this.o.peers.request(to, envelope);
+    let reply: Uint8Array | null;
+    try {
+      reply = await this.o.peers.request(to, envelope);
+    } catch (e) {
+      // Name the peer: "bank failed at lr.residual: ecommerce: unreachable" says where it broke.
+      throw new PartyError(`${to}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     if (!reply) return undefined as T;
     out.sent.push({ type: `${type}.reply`, from: to, to: this.o.partyId, seq: envelope.seq, digest: digestHex(reply), bytes: reply.length });
     await this.o.audit?.record(job.id, { step: `${type}.reply`, sender: to, receiver: this.o.partyId, messageDigest: digestHex(reply), byteSize: reply.length, detail: { seq: envelope.seq } });

@@ -59,6 +59,8 @@ export interface SplitLrJobSpec {
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;
+  /** Continue an interrupted split-LR job from its parties' checkpoints after `epoch` completed epochs. */
+  readonly resume?: { readonly fromJobId: string; readonly epoch: number };
 }
 
 export type JobPhase = 'aligning' | 'training' | 'evaluating';
@@ -160,6 +162,8 @@ export interface SplitLrJobHooks {
   progress(progress: JobProgress, epoch?: EpochReport): void;
   /** Checked before every party command; returning true stops the job with JobCancelledError. */
   cancelled?(): boolean;
+  /** Every party has checkpointed `epoch` completed epochs (split LR): a failed job can resume from here. */
+  checkpointed?(epoch: number): Promise<void> | void;
 }
 
 /** The job was cancelled; raised at the next protocol step after the request. */
@@ -372,11 +376,23 @@ export class SplitLrJob {
     const reports: EpochReport[] = [];
     const started = Date.now();
     const stopping = hp.earlyStopping ?? null;
+    const all = [this.label, ...this.features];
+    const resume = this.spec.resume;
+    if (resume) {
+      if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < hp.epochs)) throw new RangeError(`resume.epoch must be in [1, ${hp.epochs - 1}], got ${resume.epoch}`);
+      if (stopping) throw new RangeError('a job with early stopping cannot resume from a checkpoint (its best epoch may lie before it)');
+      await Promise.all(
+        all.map(async (c) => {
+          const r = await this.call(c, Commands.lrResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
+          await this.hooks.audit({ step: 'lr.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
+        }),
+      );
+    }
     let best: { epoch: number; value: number } | undefined;
     let sinceBest = 0;
     let firstLoss = NaN;
     let diverged = false;
-    for (let epoch = 0; epoch < hp.epochs; epoch++) {
+    for (let epoch = resume?.epoch ?? 0; epoch < hp.epochs; epoch++) {
       const epochStart = Date.now();
       this.bytesThisEpoch = 0;
       for (let batch = 0; batch < batches; batch++) {
@@ -410,7 +426,7 @@ export class SplitLrJob {
         });
       }
       const validation = await this.evaluate('validation', epoch);
-      if (epoch === 0) firstLoss = validation.logLoss;
+      if (Number.isNaN(firstLoss)) firstLoss = validation.logLoss;
       if (!Number.isFinite(validation.logLoss) || validation.logLoss > DIVERGENCE_LOSS_FACTOR * Math.max(firstLoss, Math.LN2)) {
         // With early stopping and a best epoch kept, a blow-up ends training on that epoch's model.
         if (stopping && best) {
@@ -426,6 +442,7 @@ export class SplitLrJob {
       this.bytesPerEpoch = this.bytesThisEpoch;
       await this.hooks.audit({ step: 'lr.epoch', sender: COORDINATOR_ID, detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss } });
       this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: hp.epochs, batch: batches, batches, rowsProcessed: (epoch + 1) * trainRows, etaSeconds: null }, report);
+      if (epoch + 1 < hp.epochs && !stopping) await this.checkpoint(epoch + 1);
       if (stopping) {
         const value = stopping.metric === 'auc' ? validation.auc : -validation.logLoss;
         if (!best || value > best.value + (stopping.minDelta ?? 0)) {
@@ -445,6 +462,18 @@ export class SplitLrJob {
     const earlyStopping: EarlyStoppingReport = { metric: stopping.metric, bestEpoch: best.epoch, stoppedAtEpoch: last, stoppedEarly, ...(stoppedEarly ? { reason: diverged ? 'diverged' : 'patience' } : {}) };
     await this.hooks.audit({ step: 'lr.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
     return { reports, earlyStopping };
+  }
+
+  /** Every party keeps its weights and optimizer state of `epoch` completed epochs. */
+  private async checkpoint(epoch: number): Promise<void> {
+    const { jobId } = this.spec;
+    await Promise.all(
+      [this.label, ...this.features].map(async (c) => {
+        const r = await this.call(c, Commands.lrCheckpoint, { jobId, epoch });
+        await this.hooks.audit({ step: 'lr.checkpoint', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: String(r.checkpointDigest), byteSize: Number(r.checkpointBytes), detail: { epoch } });
+      }),
+    );
+    await this.hooks.checkpointed?.(epoch);
   }
 
   /** Every party saves its model and signs its digest; the parts make the manifest. */

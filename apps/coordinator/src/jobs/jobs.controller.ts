@@ -57,6 +57,13 @@ export class JobsController {
     return this.jobs.predict(id, dto, principal);
   }
 
+  @Post(':id/resume')
+  @Roles('admin', 'operator')
+  @ApiOperation({ summary: 'Start a new job that continues a failed split-LR job from its parties\' last per-epoch checkpoint (same request; it reaches the model an uninterrupted run reaches)' })
+  resume(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
+    return this.jobs.resume(id, principal);
+  }
+
   @Sse(':id/events')
   @ApiOperation({ summary: 'Server-Sent Events: state changes, progress and per-epoch metrics until the job ends' })
   async events(@Param('id', new ParseUUIDPipe()) id: string): Promise<Observable<MessageEvent>> {

@@ -49,6 +49,10 @@ export interface JobView {
   readonly alignment: AlignmentSpec;
   readonly progress: JobProgress | Record<string, never>;
   readonly epochs: EpochSummary[];
+  /** Epochs every party has checkpointed (split LR): `POST /jobs/:id/resume` continues after them. */
+  readonly checkpointEpoch: number | null;
+  /** A resumed job: the job and the epoch it continued from. */
+  readonly resumedFrom: SplitLrJobSpec['resume'] | null;
   readonly result: (JobResult & { seconds: number }) | null;
   readonly error: string | null;
   readonly failedParty: string | null;
@@ -77,6 +81,8 @@ interface LiveJob {
   /** Progress writes run one after another, and the final write waits for them. */
   writes: Promise<unknown>;
   cancelRequested: boolean;
+  /** Epochs every party has checkpointed (split LR): a failed job resumes after them. */
+  checkpointEpoch?: number;
   /** The job's row while it runs; kept current by setState. */
   row?: JobEntity;
 }
@@ -175,7 +181,22 @@ export class JobsService implements OnApplicationBootstrap {
     this.streams.delete(id);
   }
 
-  private async submit(dto: CreateJobDto, principal: Principal, retryOf?: string): Promise<JobView> {
+  /**
+   * A new job that continues a failed split-LR job from its parties' last per-epoch checkpoint,
+   * with the same request: it aligns again, then every party loads its checkpoint.
+   */
+  async resume(id: string, principal: Principal): Promise<JobView> {
+    const row = await this.jobs.findOneBy({ id });
+    if (!row) throw new NotFoundException(`job ${id} does not exist`);
+    const spec = row.spec as unknown as SplitLrJobSpec;
+    if (row.state !== 'failed') throw new ConflictException(`job ${id} is ${row.state}; only a failed job can resume`);
+    const epoch = (row.progress as { checkpointEpoch?: number }).checkpointEpoch;
+    if (spec.model !== 'split-lr' || !epoch) throw new ConflictException(`job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr job): retry it instead`);
+    const dto: CreateJobDto = { model: spec.model, parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })), hyperparameters: spec.hyperparameters, alignment: { idRules: [...(spec.alignment?.idRules ?? [])] } };
+    return this.submit(dto, principal, id, { fromJobId: id, epoch });
+  }
+
+  private async submit(dto: CreateJobDto, principal: Principal, retryOf?: string, resume?: SplitLrJobSpec['resume']): Promise<JobView> {
     const id = randomUUID();
     const nn = dto.model === 'split-nn' ? { architecture: validateArchitecture(dto.nn!.architecture), defence: validateDefence(dto.nn!.defence ?? NO_DEFENCE) } : undefined;
     const spec: SplitLrJobSpec = {
@@ -188,13 +209,14 @@ export class JobsService implements OnApplicationBootstrap {
         : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
       ...(nn ? { nn } : {}),
       alignment: { idRules: parseIdRules(dto.alignment?.idRules) },
+      ...(resume ? { resume } : {}),
     };
     await this.jobs.insert({ id, state: 'queued', spec, progress: {} });
     await this.audit.recordSigned(id, {
       step: 'job.created',
       sender: 'api',
       receiver: COORDINATOR_ID,
-      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, ...(retryOf ? { retryOf } : {}), model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters, alignment: spec.alignment, ...(spec.nn ? { nn: spec.nn } : {}) },
+      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, ...(retryOf ? { retryOf } : {}), ...(resume ? { resume } : {}), model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters, alignment: spec.alignment, ...(spec.nn ? { nn: spec.nn } : {}) },
     });
     this.queue.push(principal.keyId, spec);
     this.pump();
@@ -221,7 +243,7 @@ export class JobsService implements OnApplicationBootstrap {
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     const spec = row.spec as unknown as SplitLrJobSpec;
     const live = this.live.get(id);
-    const stored = row.progress as { progress?: JobProgress; epochs?: EpochSummary[] };
+    const stored = row.progress as { progress?: JobProgress; epochs?: EpochSummary[]; checkpointEpoch?: number };
     return {
       id: row.id,
       state: row.state,
@@ -231,6 +253,8 @@ export class JobsService implements OnApplicationBootstrap {
       alignment: spec.alignment ?? { idRules: [] },
       progress: live?.progress ?? stored.progress ?? {},
       epochs: live?.epochs ?? stored.epochs ?? [],
+      checkpointEpoch: live?.checkpointEpoch ?? stored.checkpointEpoch ?? null,
+      resumedFrom: spec.resume ?? null,
       result: row.result as JobView['result'],
       error: row.error,
       failedParty: row.failedParty,
@@ -319,6 +343,12 @@ export class JobsService implements OnApplicationBootstrap {
       audit: (event: Parameters<AuditService['record']>[1]) => this.audit.record(id, event),
       phase: (phase: JobState) => this.setState(id, phase),
       cancelled: () => live.cancelRequested,
+      checkpointed: async (epoch: number) => {
+        live.checkpointEpoch = epoch;
+        // Behind the queued progress writes, so none of them overwrites it with an older state.
+        live.writes = live.writes.then(() => this.jobs.update({ id }, { progress: { progress: live.progress, epochs: [...live.epochs], checkpointEpoch: epoch } })).catch(() => undefined);
+        await live.writes;
+      },
       progress: (progress: JobProgress, epoch?: EpochReport) => {
         live.progress = progress;
         emit({ type: 'progress', data: progress });
@@ -334,7 +364,7 @@ export class JobsService implements OnApplicationBootstrap {
         }
         if (epoch || Date.now() - live.lastWrite > 1000) {
           live.lastWrite = Date.now();
-          const snapshot = { progress: live.progress, epochs: [...live.epochs] };
+          const snapshot = { progress: live.progress, epochs: [...live.epochs], checkpointEpoch: live.checkpointEpoch };
           live.writes = live.writes.then(() => this.jobs.update({ id }, { progress: snapshot })).catch(() => undefined);
         }
       },
@@ -347,12 +377,12 @@ export class JobsService implements OnApplicationBootstrap {
       // The coordinator signs the manifest of the parts the parties signed: GET /jobs/:id shows it.
       const stored = isSplitLrResult(result) ? { ...result, manifest: signManifest(result.manifest, this.audit.identity) } : result;
       if (isSplitLrResult(stored)) await this.audit.record(id, { step: 'model.manifest', sender: COORDINATOR_ID, messageDigest: modelDigest(stored.manifest), byteSize: modelBytes(stored.manifest), detail: { parts: stored.manifest.parts.length } });
-      await this.jobs.update({ id }, { result: { ...stored, seconds }, progress: { progress: live.progress, epochs: live.epochs } });
+      await this.jobs.update({ id }, { result: { ...stored, seconds }, progress: { progress: live.progress, epochs: live.epochs, checkpointEpoch: live.checkpointEpoch } });
       await this.setState(id, 'succeeded', isSplitLrResult(result) || isSplitNnResult(result) ? { seconds, trainAuc: result.train.auc } : { seconds, intersection: result.intersection });
     } catch (e) {
       live.row = undefined;
       await live.writes;
-      const progress = { progress: live.progress, epochs: live.epochs };
+      const progress = { progress: live.progress, epochs: live.epochs, checkpointEpoch: live.checkpointEpoch };
       if (e instanceof JobCancelledError) {
         await this.jobs.update({ id }, { progress }).catch(() => undefined);
         await this.setState(id, 'cancelled').catch((err) => this.logger.error({ message: `could not record the cancellation: ${err}`, jobId: id }));

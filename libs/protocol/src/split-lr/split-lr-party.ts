@@ -21,7 +21,7 @@
  */
 import { CkksContext, CipherText } from '../../../crypto/src/ckks-context';
 import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
-import { CUBIC_SIGMOID, LrHyperparameters, LrOptimizer } from '../../../ml/src/logistic';
+import { CUBIC_SIGMOID, LrHyperparameters, LrOptimizer, OptimizerState } from '../../../ml/src/logistic';
 import { TfLinearScorer } from '../../../ml/src/tf-linear';
 import { packCiphertexts } from '../messages';
 import { BlockPacking } from './block-packing';
@@ -94,6 +94,17 @@ abstract class SplitLrPartyBase {
   }
 
   private best?: Float64Array;
+
+  /** What a checkpoint keeps: the weights and the optimizer's state. */
+  checkpointState(): { weights: number[]; optimizer: OptimizerState } {
+    return { weights: Array.from(this.weights), optimizer: this.optimizer.state() };
+  }
+
+  restoreState(state: { weights: readonly number[]; optimizer: OptimizerState }): void {
+    if (state?.weights?.length !== this.weights.length) throw new SplitLrProtocolError(`checkpoint holds ${state?.weights?.length} weights, this party has ${this.weights.length} columns`);
+    this.optimizer.restore(state.optimizer);
+    this.weights.set(state.weights);
+  }
 
   /** Early stopping: remembers the current weights as the best so far. */
   snapshot(): void {
