@@ -115,7 +115,7 @@ export class JobsService implements OnApplicationBootstrap {
   async retry(id: string, principal: Principal): Promise<JobView> {
     const job = await this.get(id);
     if (job.state !== 'failed' && job.state !== 'cancelled') throw new ConflictException(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);
-    return this.submit({ model: job.model, parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.hyperparameters, alignment: { idRules: [...job.alignment.idRules] } }, principal, id);
+    return this.submit({ model: job.model, parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.hyperparameters, alignment: { idRules: [...job.alignment.idRules], mode: job.alignment.mode, smallParty: job.alignment.smallParty } }, principal, id);
   }
 
   /** Stops a queued job at once and a running one at its next protocol step. */
@@ -178,7 +178,11 @@ export class JobsService implements OnApplicationBootstrap {
       model: dto.model,
       parties: dto.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: { ...p.data }, publicKey: this.parties.pinnedKey(p.partyId) })),
       hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
-      alignment: { idRules: parseIdRules(dto.alignment?.idRules) },
+      alignment: {
+        idRules: parseIdRules(dto.alignment?.idRules),
+        ...(dto.alignment?.mode ? { mode: dto.alignment.mode } : {}),
+        ...(dto.alignment?.smallParty ? { smallParty: dto.alignment.smallParty } : {}),
+      },
     };
     await this.jobs.insert({ id, state: 'queued', spec, progress: {} });
     await this.audit.recordSigned(id, {
@@ -287,6 +291,16 @@ export class JobsService implements OnApplicationBootstrap {
     }
     const features = dto.parties.length - labels;
     if (dto.model === 'psi-cardinality' && features !== 1) problems.push(`parties: a psi-cardinality check takes exactly one feature party, got ${features}`);
+    if (dto.alignment?.mode === 'unbalanced') {
+      // Star mode (two or more feature parties) runs balanced only, for now.
+      if (features !== 1) problems.push(`alignment.mode: unbalanced PSI takes exactly one feature party, got ${features}`);
+      if (dto.model === 'psi-cardinality') problems.push('alignment.mode: a psi-cardinality check runs in balanced mode');
+    }
+    const small = dto.alignment?.smallParty;
+    if (small !== undefined) {
+      if (dto.alignment?.mode !== 'unbalanced') problems.push('alignment.smallParty: only for alignment.mode "unbalanced"');
+      else if (!dto.parties.some((p) => p.partyId === small)) problems.push(`alignment.smallParty: "${small}" is not a party of the job`);
+    }
     if (problems.length) throw new BadRequestException(problems);
   }
 
