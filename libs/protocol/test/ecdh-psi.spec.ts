@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { InlinePsiEngine, PsiEngine, WorkerPsiEngine } from '../../crypto/src/psi-engine';
+import { CountingPsiEngine, InlinePsiEngine, PsiEngine, WorkerPsiEngine } from '../../crypto/src/psi-engine';
 import { nobleX25519Group } from '../../crypto/src/psi-group';
 import { EcdhPsiSession, exchangeLocally, psiDomainTag, PsiProtocolError, PsiSessionOptions } from '../src/ecdh-psi';
 import { exchangeUnbalancedLocally, PSI_TAG_BYTES, UnbalancedPsiBig, UnbalancedPsiSmall } from '../src/psi/unbalanced-psi';
@@ -194,37 +194,6 @@ describe(EcdhPsiSession.name, () => {
     }
   });
 });
-
-/** Counts the group operations (hash-to-group and scalar multiplications) an engine is asked for. */
-class CountingPsiEngine implements PsiEngine {
-  hashes = 0;
-  multiplications = 0;
-  constructor(private readonly inner: PsiEngine) {}
-  get name(): string {
-    return `counting ${this.inner.name}`;
-  }
-  get threads(): number {
-    return this.inner.threads;
-  }
-  get groupOps(): number {
-    return this.hashes + this.multiplications;
-  }
-  randomScalar(): Uint8Array {
-    return this.inner.randomScalar();
-  }
-  hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: (done: number) => void): Promise<Uint8Array> {
-    this.hashes += ids.length;
-    this.multiplications += ids.length;
-    return this.inner.hashAndBlind(scalar, ids, dst, onProgress);
-  }
-  blind(scalar: Uint8Array, packed: Uint8Array, firstIndex?: number): Promise<Uint8Array> {
-    this.multiplications += packed.length / 32;
-    return this.inner.blind(scalar, packed, firstIndex);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 describe('unbalanced mode (UnbalancedPsiSmall / UnbalancedPsiBig)', () => {
   const sizes = (small: number, big: number, every: number) => ({
