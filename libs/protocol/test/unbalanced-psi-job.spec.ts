@@ -123,3 +123,32 @@ describe('split LR aligned by unbalanced PSI', () => {
     expect(job({ alignment: { idRules: [], mode: 'lopsided' } })).toThrow('alignment.mode must be "balanced" or "unbalanced"');
   });
 });
+
+describe('party node refusals in unbalanced mode', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-unbalanced-node-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses psi.plan on a balanced job, an exchange before the plan, a peer outside the roster, and star mode', async () => {
+    fs.writeFileSync(path.join(dir, 'bank.csv'), 'id,x,y\na,1,0\nb,2,1\nc,3,0\n');
+    fs.writeFileSync(path.join(dir, 'shop.csv'), 'id,z\na,1\nc,2\n');
+    const { inProcessFederation } = await import('../src/in-process-federation');
+    const parties = [{ partyId: 'bank', role: 'label' as const }, { partyId: 'shop', role: 'feature' as const }, { partyId: 'mall', role: 'feature' as const }];
+    const federation = await inProcessFederation(parties, dir, { record: false });
+    const roster = await Promise.all(parties.map(async (p) => ({ ...p, publicKey: String((await federation.channels.get(p.partyId)!.call('party.health', {})).publicKey) })));
+    const bank = federation.channels.get('bank')!;
+    const prepare = (jobId: string, mode: string, r = roster.slice(0, 2)) =>
+      bank.call('job.prepare', { jobId, role: 'label', data: { path: 'bank.csv', labelColumn: 'y' }, roster: r, hyperparameters: hp, alignment: { idRules: [], mode } });
+    await expect(prepare('star', 'unbalanced', roster)).rejects.toThrow('unbalanced PSI takes one feature party (star mode is balanced only)');
+    await expect(prepare('odd', 'lopsided')).rejects.toThrow('unknown PSI mode "lopsided"');
+    await prepare('balanced', 'balanced');
+    await expect(bank.call('psi.plan', { jobId: 'balanced', peer: 'shop', side: 'small', peerRows: 2 })).rejects.toThrow('only for a job in unbalanced PSI mode');
+    await prepare('unbalanced', 'unbalanced');
+    await expect(bank.call('psi.exchange', { jobId: 'unbalanced', peer: 'shop' })).rejects.toThrow('psi.plan has not assigned this party a PSI side');
+    await expect(bank.call('psi.plan', { jobId: 'unbalanced', peer: 'mall', side: 'small', peerRows: 2 })).rejects.toThrow('peer mall is not another party of job unbalanced');
+    await expect(bank.call('psi.plan', { jobId: 'unbalanced', peer: 'shop', side: 'middle', peerRows: 2 })).rejects.toThrow('side must be "small" or "big"');
+    await bank.call('psi.plan', { jobId: 'unbalanced', peer: 'shop', side: 'big', peerRows: 2 });
+    await expect(bank.call('psi.plan', { jobId: 'unbalanced', peer: 'shop', side: 'big', peerRows: 2 })).rejects.toThrow('PSI side already planned');
+    await expect(bank.call('psi.exchange', { jobId: 'unbalanced', peer: 'mall' })).rejects.toThrow('the PSI peer is shop, not mall');
+    await expect(bank.call('psi.finish', { jobId: 'unbalanced' })).rejects.toThrow(/expected message psi-positions has not arrived/);
+  });
+});

@@ -429,18 +429,29 @@ export async function pipelineSmallQueries(small: UnbalancedPsiSmall, deliver: (
   }
 }
 
-/** B's loop: hash and blind chunk k+1 while chunk k's tags travel. */
-export async function pipelineBigTags(big: UnbalancedPsiBig, deliver: (k: number, tags: Uint8Array) => Promise<void>): Promise<void> {
-  let next: Promise<Uint8Array> | undefined = big.tagChunk(0);
+/**
+ * B's loop: the next two chunks are hashed and blinded while chunk k's tags travel, so the
+ * engine's workers never wait for the main thread (tagging, sending) between chunks.
+ */
+export async function pipelineBigTags(big: UnbalancedPsiBig, deliver: (k: number, tags: Uint8Array) => Promise<void>, depth = 2): Promise<void> {
+  const ahead: Promise<Uint8Array>[] = [];
+  let started = 0;
+  const fill = () => {
+    while (ahead.length < depth && started < big.chunkCount) {
+      const chunk = big.tagChunk(started++);
+      chunk.catch(() => undefined); // awaited in turn; not unhandled if an earlier one fails
+      ahead.push(chunk);
+    }
+  };
   try {
     for (let k = 0; k < big.chunkCount; k++) {
-      const tags: Uint8Array = await next!;
-      next = k + 1 < big.chunkCount ? big.tagChunk(k + 1) : undefined;
-      next?.catch(() => undefined);
+      fill();
+      const tags = await ahead.shift()!;
+      fill();
       await deliver(k, tags);
       big.markChunkSent(k);
     }
   } finally {
-    await next?.catch(() => undefined);
+    await Promise.allSettled(ahead);
   }
 }
