@@ -94,6 +94,16 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     expect(outcome.audit.records).toBeGreaterThan(30);
   }, 180_000);
 
+  it('aligns in unbalanced mode over the services: the small side queries, the big side streams tags', async () => {
+    const outcome = await runJob(federation.coordinatorUrl, federation.adminKey, { ...job({}, {}, { epochs: 1, batchSize: 512 }), alignment: { mode: 'unbalanced' } }, quiet);
+    expect(outcome.job.error).toBeNull();
+    expect(outcome.job.result).toMatchObject({ intersection: Math.round(3000 * 0.7) });
+    const trail = (await (await get(`/jobs/${outcome.job.id}/audit`)).json()) as { events: { step: string; sender: string; detail: Record<string, unknown> }[] };
+    const steps = trail.events.map((e) => e.step);
+    expect(steps).toEqual(expect.arrayContaining(['psi.plan', 'peer.psi.query', 'peer.psi.tags', 'peer.psi.positions', 'psi.result']));
+    expect(steps).not.toContain('peer.psi.blinded');
+  }, 180_000);
+
   it('runs a cardinality-only feasibility check: the count, no model, and no answer returned to a sender', async () => {
     const outcome = await runJob(federation.coordinatorUrl, federation.adminKey, { ...job(), model: 'psi-cardinality' }, quiet);
     expect(outcome.job.error).toBeNull();
@@ -264,6 +274,9 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     ['two label parties', { ...job(), parties: [job().parties[0], { ...job().parties[1], role: 'label', data: { path: 'x.csv', labelColumn: 'y' } }] }, 'exactly one party must have role "label"'],
     ['a clipSigma below 0', job({}, {}, { clipSigma: -1 }), 'hyperparameters.clipSigma'],
     ['a cardinality check with two feature parties', { ...job(), model: 'psi-cardinality', parties: [...job().parties, { partyId: 'bank', role: 'feature', data: { path: 'x.csv' } }] }, 'a psi-cardinality check takes exactly one feature party, got 2'],
+    ['unbalanced PSI with two feature parties', { ...job(), alignment: { mode: 'unbalanced' }, parties: [...job().parties, { partyId: 'bank', role: 'feature', data: { path: 'x.csv' } }] }, 'unbalanced PSI takes exactly one feature party, got 2'],
+    ['an unknown PSI mode', { ...job(), alignment: { mode: 'lopsided' } }, 'alignment.mode'],
+    ['a small party outside the job', { ...job(), alignment: { mode: 'unbalanced', smallParty: 'nobody' } }, 'alignment.smallParty'],
   ])('answers 400 naming the field for %s', async (_what, body, field) => {
     const res = await post(body);
     expect(res.status).toBe(400);

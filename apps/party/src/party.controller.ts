@@ -33,6 +33,7 @@ export class PartyController {
   @MessagePattern(Commands.psiFinish) psiFinish(@Payload() b: Body) { return this.command(Commands.psiFinish, b); }
   @MessagePattern(Commands.psiProgress) psiProgress(@Payload() b: Body) { return this.command(Commands.psiProgress, b); }
   @MessagePattern(Commands.psiAnswer) psiAnswer(@Payload() b: Body) { return this.command(Commands.psiAnswer, b); }
+  @MessagePattern(Commands.psiPlan) psiPlan(@Payload() b: Body) { return this.command(Commands.psiPlan, b); }
   @MessagePattern(Commands.heKeys) heKeys(@Payload() b: Body) { return this.command(Commands.heKeys, b); }
   @MessagePattern(Commands.lrForward) lrForward(@Payload() b: Body) { return this.command(Commands.lrForward, b); }
   @MessagePattern(Commands.lrResidual) lrResidual(@Payload() b: Body) { return this.command(Commands.lrResidual, b); }
@@ -61,6 +62,8 @@ export class PartyController {
   @MessagePattern(PeerTypes.psiBlinded) psiBlinded(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiBlinded, e); }
   @MessagePattern(PeerTypes.psiAnswers) psiAnswers(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiAnswers, e); }
   @MessagePattern(PeerTypes.psiPositions) psiPositions(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiPositions, e); }
+  @MessagePattern(PeerTypes.psiQuery) psiQuery(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiQuery, e); }
+  @MessagePattern(PeerTypes.psiTags) psiTags(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.psiTags, e); }
   @MessagePattern(PeerTypes.predictLogits) predictLogits(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.predictLogits, e); }
   @MessagePattern(PeerTypes.nnForward) nnForwardShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.nnForward, e); }
   @MessagePattern(PeerTypes.nnBackward) nnBackwardShare(@Payload() e: PeerEnvelope) { return this.peer(PeerTypes.nnBackward, e); }

@@ -252,3 +252,64 @@ export function createPsiEngine(threads: number = availableParallelism()): PsiEn
   if (threads > 1 && loadSodium()) return new WorkerPsiEngine(threads);
   return new InlinePsiEngine();
 }
+
+/**
+ * Wraps an engine and counts the group operations it is asked for (a hash-to-group and a scalar
+ * multiplication per ID in hashAndBlind, one multiplication per element in blind), with the wall
+ * time during which at least one call was running. For tests and benches that check who pays what.
+ */
+export class CountingPsiEngine implements PsiEngine {
+  hashes = 0;
+  multiplications = 0;
+  private busyNs = 0n;
+  private inflight = 0;
+  private since = 0n;
+
+  constructor(private readonly inner: PsiEngine) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  get threads(): number {
+    return this.inner.threads;
+  }
+
+  /** Hash-to-group plus scalar multiplications. */
+  get groupOps(): number {
+    return this.hashes + this.multiplications;
+  }
+
+  /** Wall seconds with a call in flight (overlapping calls count once). */
+  get busySeconds(): number {
+    return Number(this.busyNs) / 1e9;
+  }
+
+  randomScalar(): Uint8Array {
+    return this.inner.randomScalar();
+  }
+
+  hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+    this.hashes += ids.length;
+    this.multiplications += ids.length;
+    return this.timed(this.inner.hashAndBlind(scalar, ids, dst, onProgress));
+  }
+
+  blind(scalar: Uint8Array, packed: Uint8Array, firstIndex?: number): Promise<Uint8Array> {
+    this.multiplications += Math.floor(packed.length / PSI_ELEMENT_BYTES);
+    return this.timed(this.inner.blind(scalar, packed, firstIndex));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private async timed<T>(work: Promise<T>): Promise<T> {
+    if (this.inflight++ === 0) this.since = process.hrtime.bigint();
+    try {
+      return await work;
+    } finally {
+      if (--this.inflight === 0) this.busyNs += process.hrtime.bigint() - this.since;
+    }
+  }
+}

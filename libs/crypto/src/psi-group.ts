@@ -27,6 +27,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ed25519, x25519 } from '@noble/curves/ed25519';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve';
+import { invert as invertMod } from '@noble/curves/abstract/modular';
 import { sha512 } from '@noble/hashes/sha512';
 import type * as SodiumNative from 'sodium-native';
 
@@ -95,6 +96,51 @@ function bigIntToLe32(v: bigint): Uint8Array {
   const out = new Uint8Array(32);
   for (let i = 0; i < 32; i++, v >>= 8n) out[i] = Number(v & 0xffn);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inverse scalars (unbalanced PSI: the small side removes its own blinding)
+
+/** Order L of the prime-order subgroup that H maps into (F(r) = 8·E(r)). */
+export const X25519_GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+const TWO_254 = 2n ** 254n;
+const TWO_251 = 2n ** 251n;
+const INV_8 = invertMod(8n, X25519_GROUP_ORDER);
+
+/** decodeScalar25519 (RFC 7748 §5): the integer X25519 actually multiplies by. */
+export function clampedScalar(scalar: Uint8Array): bigint {
+  if (scalar.length !== 32) throw new RangeError(`scalar expected 32 bytes, got ${scalar.length}`);
+  const k = Uint8Array.from(scalar);
+  k[0] &= 248;
+  k[31] &= 127;
+  k[31] |= 64;
+  return leToBigInt(k);
+}
+
+/**
+ * A 32-byte scalar k' whose clamped value is ≡ clamp(scalar)⁻¹ (mod L), so that
+ * x25519(k', x25519(scalar, P)) = P for every P of order L; null when no such k' exists.
+ * Clamping leaves 2^254 + 8·m with 0 ≤ m < 2^251, so k' exists iff m = (inv − 2^254)·8⁻¹ mod L
+ * is below 2^251: for about half of all scalars (L ≈ 2^252).
+ */
+export function x25519InverseScalar(scalar: Uint8Array): Uint8Array | null {
+  const c = clampedScalar(scalar) % X25519_GROUP_ORDER; // never 0: 2^254 ≤ c < 2^255 and L is prime ≈ 2^252
+  const inv = invertMod(c, X25519_GROUP_ORDER);
+  const m = ((((inv - TWO_254) % X25519_GROUP_ORDER) + X25519_GROUP_ORDER) * INV_8) % X25519_GROUP_ORDER;
+  if (m >= TWO_251) return null;
+  return bigIntToLe32(TWO_254 + 8n * m);
+}
+
+/** A fresh scalar that has an inverse scalar (drawn again until it has, ~2 draws on average). */
+export function randomInvertibleScalar(random: () => Uint8Array): { scalar: Uint8Array; inverse: Uint8Array } {
+  for (let attempt = 0; attempt < 256; attempt++) {
+    const scalar = random();
+    const inverse = x25519InverseScalar(scalar);
+    if (inverse) return { scalar, inverse };
+    scalar.fill(0);
+  }
+  // 2^-256 for a working CSPRNG: a broken random source, not bad luck.
+  throw new Error('no invertible X25519 scalar in 256 draws: the random source is broken');
 }
 
 // ---------------------------------------------------------------------------------------------

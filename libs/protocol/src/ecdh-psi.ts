@@ -446,10 +446,10 @@ function growU32(a: Uint32Array): Uint32Array {
   return grown;
 }
 
-function checkElementList(packed: Uint8Array, what: string): void {
+export function checkElementList(packed: Uint8Array, what: string, elementBytes: number = PSI_ELEMENT_BYTES): void {
   if (!(packed instanceof Uint8Array)) throw new PsiProtocolError(`${what}: expected binary element list`);
-  if (packed.length % PSI_ELEMENT_BYTES !== 0) {
-    throw new PsiProtocolError(`${what}: length ${packed.length} is not a multiple of ${PSI_ELEMENT_BYTES}`);
+  if (packed.length % elementBytes !== 0) {
+    throw new PsiProtocolError(`${what}: length ${packed.length} is not a multiple of ${elementBytes}`);
   }
 }
 
@@ -467,7 +467,7 @@ function uniformDraw(): (bound: number) => number {
 }
 
 /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
-function secureShuffle(n: number): Uint32Array {
+export function secureShuffle(n: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const draw = uniformDraw();
@@ -481,12 +481,27 @@ function secureShuffle(n: number): Uint32Array {
 }
 
 /** Order and size checks for a stream of chunks from a peer. */
-class ChunkStream {
+export class ChunkStream {
   private header?: PsiChunkHeader;
   private seen = 0;
   private elements = 0;
 
-  constructor(private readonly what: string) {}
+  /** @param elementBytes bytes per element: 32 for group elements, fewer for truncated tags */
+  constructor(
+    private readonly what: string,
+    private readonly elementBytes: number = PSI_ELEMENT_BYTES,
+  ) {}
+
+  /** Elements received so far. */
+  get received(): number {
+    return this.elements;
+  }
+
+  /** Where the stream stands, for an error about a peer that stopped. */
+  describe(): string {
+    if (!this.header) return `${this.what}: nothing arrived`;
+    return `${this.what}: ${this.seen} of ${this.header.chunks} chunks (${this.elements} of ${this.header.total} elements) arrived`;
+  }
 
   get total(): number {
     return this.header?.total ?? 0;
@@ -509,8 +524,8 @@ class ChunkStream {
       if (h.total !== this.header.total || h.chunks !== this.header.chunks) throw new PsiProtocolError(`${this.what}: announced list size changed mid-stream`);
       if (h.chunk !== this.seen) throw new PsiProtocolError(`${this.what}: chunk ${h.chunk} arrived, expected chunk ${this.seen} (replayed or out of order)`);
     }
-    checkElementList(packed, `${this.what}, chunk ${h.chunk}`);
-    const n = packed.length / PSI_ELEMENT_BYTES;
+    checkElementList(packed, `${this.what}, chunk ${h.chunk}`, this.elementBytes);
+    const n = packed.length / this.elementBytes;
     if (n === 0) throw new PsiProtocolError(`${this.what}: chunk ${h.chunk} is empty`);
     if (this.elements + n > h.total) throw new PsiProtocolError(`${this.what}: chunks hold more than the ${h.total} elements announced`);
     if (h.chunk === h.chunks - 1 && this.elements + n !== h.total) {

@@ -21,6 +21,8 @@ export const Commands = {
   psiProgress: 'psi.progress',
   /** Cardinality mode: the feature party streams its shuffled answers to the label party. */
   psiAnswer: 'psi.answer',
+  /** Unbalanced mode: tells each party its side (small or big) and the peer's row count. */
+  psiPlan: 'psi.plan',
   heKeys: 'he.keys',
   lrForward: 'lr.forward',
   lrResidual: 'lr.residual',
@@ -61,6 +63,10 @@ export const PeerTypes = {
   psiBlinded: 'peer.psi.blinded',
   psiAnswers: 'peer.psi.answers',
   psiPositions: 'peer.psi.positions',
+  /** Unbalanced mode: the small side's {s·H(x)}, answered with {b·s·H(x)}. */
+  psiQuery: 'peer.psi.query',
+  /** Unbalanced mode: the big side's shuffled tags of {b·H(y)}. */
+  psiTags: 'peer.psi.tags',
   predictLogits: 'peer.predict.logits',
   nnForward: 'peer.nn.forward',
   nnBackward: 'peer.nn.backward',
@@ -111,6 +117,24 @@ export interface AlignmentSpec {
   readonly idRules: readonly IdRule[];
   /** `cardinality`: the label party learns only how many IDs are shared; nobody learns which. */
   readonly output?: 'intersection' | 'cardinality';
+  /**
+   * `unbalanced`: the smaller list's party does O(its size) group operations, the bigger one
+   * O(both sizes) (docs/protocol.md §1). Default `balanced`.
+   */
+  readonly mode?: PsiMode;
+  /** Unbalanced mode: the party with the small list; by default the one that reports fewer rows. */
+  readonly smallParty?: string;
+}
+
+export type PsiMode = 'balanced' | 'unbalanced';
+
+/** Unbalanced mode: the coordinator tells each party its side once both have reported their rows. */
+export interface PsiPlanCommand {
+  readonly jobId: string;
+  readonly peer: string;
+  readonly side: 'small' | 'big';
+  /** The peer's row count from its job.prepare: a stream announcing another size is refused. */
+  readonly peerRows: number;
 }
 
 export interface PrepareReply {

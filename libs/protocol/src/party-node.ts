@@ -56,6 +56,7 @@ import { Standardizer } from '../../ml/src/standardizer';
 import { TfLinearScorer } from '../../ml/src/tf-linear';
 import type { TensorflowRuntime } from '../../ml/src/tf-backend';
 import { EcdhPsiSession, pipelineChunks, PsiChunkHeader, psiDomainTag, PsiProgressCounts } from './ecdh-psi';
+import { pipelineBigTags, pipelineSmallQueries, UnbalancedPsiBig, UnbalancedPsiSmall } from './psi/unbalanced-psi';
 import { AuditEventInput, UNATTRIBUTED_JOB_ID } from '../../audit/src/audit-chain';
 import {
   bytesToF64,
@@ -76,6 +77,8 @@ import {
   PeerTypes,
   PrepareCommand,
   PrepareReply,
+  PsiMode,
+  PsiPlanCommand,
   RosterEntry,
   sealContext,
   unpackBody,
@@ -209,7 +212,7 @@ function nnBatchKey(body: Record<string, unknown>): BatchKey {
 
 /** Counts only, summed over a star-mode label party's sessions. */
 function psiProgress(job: PartyJob): Partial<PsiProgressCounts> {
-  const sessions = job.psiPeers ? [...job.psiPeers.values()] : job.psi ? [job.psi] : [];
+  const sessions: { progress(): PsiProgressCounts }[] = job.psiPeers ? [...job.psiPeers.values()] : job.psi ? [job.psi] : job.psiUnbalanced ? [job.psiUnbalanced] : [];
   if (sessions.length === 0) return {};
   const sum = { ownDone: 0, ownTotal: 0, peerDone: 0, peerTotal: 0 };
   for (const s of sessions) {
@@ -232,6 +235,10 @@ class PartyJob {
   /** Star mode (two or more feature parties), label party: one session per feature party. */
   psiPeers?: Map<string, EcdhPsiSession>;
   psiOutput: 'intersection' | 'cardinality' = 'intersection';
+  psiMode: PsiMode = 'balanced';
+  /** Unbalanced mode: this party's side, created by psi.plan. */
+  psiUnbalanced?: UnbalancedPsiSmall | UnbalancedPsiBig;
+  psiPeer?: string;
   data?: DataReference;
   idRules: readonly IdRule[] = [];
   exported = false;
@@ -348,6 +355,7 @@ class PartyJob {
     this.nn?.dispose();
     this.psi?.dispose();
     this.psiPeers?.forEach((s) => s.dispose());
+    this.psiUnbalanced?.dispose();
     this.channelKeys.forEach((k) => k.fill(0));
     this.encryptor?.dispose();
     this.scorer?.dispose();
@@ -455,8 +463,11 @@ export class PartyNode {
     const batch = Number(body.batch);
     const key = `${epoch}:${batch}`;
     switch (command) {
+      case Commands.psiPlan:
+        return this.planUnbalanced(job, body as unknown as PsiPlanCommand);
       case Commands.psiExchange: {
         const peer = String(body.peer);
+        if (job.psiMode === 'unbalanced') return await this.exchangeUnbalanced(job, peer, out);
         const session = this.requirePsi(job, peer);
         // One signed message per chunk, in order; the next chunk is hashed while one travels.
         const deliver = async (k: number, blinded: Uint8Array) =>
@@ -486,6 +497,7 @@ export class PartyNode {
         // Counts only: how far this party's own list and the peer's list are through blinding.
         return psiProgress(job);
       case Commands.psiFinish:
+        if (job.psiMode === 'unbalanced') return await this.finishUnbalanced(job, out);
         if (job.psiOutput === 'cardinality') return this.finishCardinality(job);
         if (job.star) return job.role === 'label' ? await this.finishStarLabel(job, out) : await this.finishStarFeature(job);
         return await this.finishPsi(job);
@@ -745,8 +757,20 @@ export class PartyNode {
           // Cardinality mode: keep the answer (the feature party later sends them all, shuffled).
           // Star mode, label party: keep it too; a feature party must not see its own IDs doubly blinded.
           .then((doubleBlinded) => ({ doubleBlinded: job.psiOutput === 'cardinality' || (job.star && job.role === 'label') ? new Uint8Array(0) : doubleBlinded }));
+      case PeerTypes.psiQuery:
+        return this.requireUnbalanced(job, UnbalancedPsiBig, envelope.from)
+          .answerQuery(chunkHeader(body), body.blinded as Uint8Array)
+          .then((doubleBlinded) => ({ doubleBlinded }));
+      case PeerTypes.psiTags:
+        this.requireUnbalanced(job, UnbalancedPsiSmall, envelope.from).acceptPeerTags(chunkHeader(body), body.tags as Uint8Array);
+        return {};
       case PeerTypes.psiPositions:
-        if (!job.star || job.role !== 'feature') throw new PartyError(`${PeerTypes.psiPositions} is only for a feature party of a job with several`);
+        if (job.psiUnbalanced instanceof UnbalancedPsiBig) {
+          if (!(body.positions instanceof Uint8Array) || body.positions.length % 4 !== 0) throw new PartyError(`${PeerTypes.psiPositions}: expected 4-byte positions`);
+          job.put('psi-positions', new Uint32Array(body.positions.slice().buffer));
+          return null;
+        }
+        if (!job.star || job.role !== 'feature') throw new PartyError(`${PeerTypes.psiPositions} is only for a feature party of a job with several, or the big side of an unbalanced one`);
         if (!(body.positions instanceof Uint8Array) || body.positions.length % 4 !== 0) throw new PartyError(`${PeerTypes.psiPositions}: expected 4-byte positions`);
         job.put('psi-positions', new Uint32Array(body.positions.slice().buffer));
         return null;
@@ -813,6 +837,8 @@ export class PartyNode {
     const output = cmd.alignment?.output ?? 'intersection';
     if (output !== 'intersection' && output !== 'cardinality') throw new PartyError(`job ${cmd.jobId}: unknown PSI output "${String(output).slice(0, 24)}"`);
     const cardinalityOnly = output === 'cardinality';
+    const mode = cmd.alignment?.mode ?? 'balanced';
+    if (mode !== 'balanced' && mode !== 'unbalanced') throw new PartyError(`job ${cmd.jobId}: unknown PSI mode "${String(mode).slice(0, 24)}"`);
     let table = await loadPartyTable(file, {
       idColumn: cmd.data.idColumn ?? 'id',
       // A feasibility count needs no labels.
@@ -842,7 +868,12 @@ export class PartyNode {
     job.idRules = idRules;
     job.table = table;
     if (job.star && cardinalityOnly) throw new PartyError(`job ${cmd.jobId}: a cardinality-only check takes one feature party`);
-    if (job.star && cmd.role === 'label') {
+    job.psiMode = mode;
+    if (mode === 'unbalanced') {
+      // Sides are assigned by psi.plan once every party has reported its rows.
+      if (job.star) throw new PartyError(`job ${cmd.jobId}: unbalanced PSI takes one feature party (star mode is balanced only)`);
+      if (cardinalityOnly) throw new PartyError(`job ${cmd.jobId}: a cardinality-only check runs in balanced mode`);
+    } else if (job.star && cmd.role === 'label') {
       job.psiPeers = new Map(
         cmd.roster.filter((r) => r.role === 'feature').map((f) => [f.partyId, new EcdhPsiSession(this.o.psiEngine, table.ids, psiDomainTag(cmd.jobId), { peerPositions: true })]),
       );
@@ -943,6 +974,66 @@ export class PartyNode {
       return { size: null };
     }
     return { size: await session.finishCardinality() };
+  }
+
+  // --- Unbalanced mode (see psi/unbalanced-psi.ts): the small side S queries, the big side B streams tags.
+
+  /** Creates this party's side once the coordinator has compared the row counts. */
+  private planUnbalanced(job: PartyJob, cmd: PsiPlanCommand): Record<string, unknown> {
+    if (job.psiMode !== 'unbalanced') throw new PartyError(`${Commands.psiPlan} is only for a job in unbalanced PSI mode`);
+    if (job.psiUnbalanced || job.psiPeer) throw new PartyError(`job ${job.id}: PSI side already planned`);
+    if (cmd.side !== 'small' && cmd.side !== 'big') throw new PartyError(`${Commands.psiPlan}: side must be "small" or "big"`);
+    const peer = job.roster.find((r) => r.partyId === cmd.peer && r.partyId !== this.o.partyId);
+    if (!peer) throw new PartyError(`${Commands.psiPlan}: peer ${String(cmd.peer).slice(0, 64)} is not another party of job ${job.id}`);
+    if (!Number.isSafeInteger(cmd.peerRows) || cmd.peerRows < 1) throw new PartyError(`${Commands.psiPlan}: peerRows must be a positive integer`);
+    const Side = cmd.side === 'small' ? UnbalancedPsiSmall : UnbalancedPsiBig;
+    job.psiUnbalanced = new Side(this.o.psiEngine, job.table!.ids, psiDomainTag(job.id), {}, cmd.peerRows);
+    job.psiPeer = peer.partyId;
+    return {};
+  }
+
+  /** S: queries in chunks, each answer unblinded; B: its tags in chunks. Both run at once. */
+  private async exchangeUnbalanced(job: PartyJob, peer: string, out: Outbox): Promise<Record<string, unknown>> {
+    const side = job.psiUnbalanced;
+    if (!side) throw new PartyError(`job ${job.id}: ${Commands.psiPlan} has not assigned this party a PSI side`);
+    if (peer !== job.psiPeer) throw new PartyError(`job ${job.id}: the PSI peer is ${job.psiPeer}, not ${peer.slice(0, 64)}`);
+    if (side instanceof UnbalancedPsiSmall) {
+      await pipelineSmallQueries(side, async (k, blinded) => {
+        const { doubleBlinded } = await this.send<{ doubleBlinded: Uint8Array }>(job, peer, PeerTypes.psiQuery, { ...side.header(k), blinded }, out);
+        return doubleBlinded;
+      });
+    } else {
+      await pipelineBigTags(side, async (k, tags) => {
+        await this.send(job, peer, PeerTypes.psiTags, { ...side.header(k), tags }, out);
+      });
+    }
+    return {};
+  }
+
+  /** S matches and sends B the positions of the shared IDs, in the agreed order; B maps them to its IDs. */
+  private async finishUnbalanced(job: PartyJob, out: Outbox): Promise<Record<string, unknown>> {
+    const side = job.psiUnbalanced;
+    const peer = job.psiPeer;
+    if (!side || !peer) throw new PartyError(`job ${job.id}: ${Commands.psiPlan} has not assigned this party a PSI side`);
+    job.psiUnbalanced = undefined;
+    let sharedIds: string[];
+    if (side instanceof UnbalancedPsiSmall) {
+      const result = side.finish();
+      sharedIds = result.sharedIds;
+      await this.send(job, peer, PeerTypes.psiPositions, { positions: new Uint8Array(result.peerPositions.buffer) }, out);
+    } else {
+      sharedIds = side.idsAtPositions(job.take<Uint32Array>('psi-positions'));
+    }
+    // As in star mode: keyed by the pair's channel key, so the coordinator compares but cannot test guesses.
+    return { ...this.alignRows(job, sharedIds), orderDigest: this.orderDigest(job, peer, sharedIds) };
+  }
+
+  private requireUnbalanced<T extends UnbalancedPsiSmall | UnbalancedPsiBig>(job: PartyJob, kind: new (...a: never[]) => T, from: string): T {
+    const side = job.psiUnbalanced;
+    const name = kind === (UnbalancedPsiSmall as unknown) ? 'small' : 'big';
+    if (!(side instanceof kind)) throw new PartyError(`job ${job.id} has no ${name}-side unbalanced PSI session for this message`);
+    if (from !== job.psiPeer) throw new PartyError(`job ${job.id}: the PSI peer is ${job.psiPeer}, not ${String(from).slice(0, 64)}`);
+    return side;
   }
 
   private async finishPsi(job: PartyJob): Promise<Record<string, unknown>> {

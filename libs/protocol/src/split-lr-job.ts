@@ -203,6 +203,14 @@ export class SplitLrJob {
     if (labels.length !== 1) throw new RangeError(`a split-lr job needs exactly one label party, got ${labels.length}`);
     if (features.length < 1) throw new RangeError('a split-lr job needs at least one feature party');
     if (spec.model === 'psi-cardinality' && features.length !== 1) throw new RangeError(`a cardinality-only check takes exactly one feature party, got ${features.length}`);
+    const mode = spec.alignment?.mode ?? 'balanced';
+    if (mode !== 'balanced' && mode !== 'unbalanced') throw new RangeError(`alignment.mode must be "balanced" or "unbalanced", got "${String(mode).slice(0, 24)}"`);
+    if (mode === 'unbalanced') {
+      if (features.length !== 1) throw new RangeError(`unbalanced PSI takes exactly one feature party, got ${features.length}`);
+      if (spec.model === 'psi-cardinality') throw new RangeError('a cardinality-only check runs in balanced mode');
+      const small = spec.alignment?.smallParty;
+      if (small !== undefined && !spec.parties.some((p) => p.partyId === small)) throw new RangeError(`alignment.smallParty "${String(small).slice(0, 64)}" is not a party of the job`);
+    }
     this.label = this.channel(labels[0].partyId);
     this.features = features.map((f) => this.channel(f.partyId));
   }
@@ -232,7 +240,7 @@ export class SplitLrJob {
       await settleAll(
         this.spec.parties.map(async (p) => {
           const reply = (await this.call(this.channel(p.partyId), Commands.prepare, {
-            jobId, role: p.role, data: p.data, roster, hyperparameters: hp, alignment: { idRules: this.spec.alignment?.idRules ?? [], output: cardinalityOnly ? 'cardinality' : 'intersection' },
+            jobId, role: p.role, data: p.data, roster, hyperparameters: hp, alignment: { idRules: this.spec.alignment?.idRules ?? [], output: cardinalityOnly ? 'cardinality' : 'intersection', mode: this.spec.alignment?.mode ?? 'balanced' },
             ...(this.spec.model === 'split-nn' ? { nn: this.spec.nn } : {}),
           })) as unknown as PrepareReply;
           prepared.set(p.partyId, reply);
@@ -244,9 +252,20 @@ export class SplitLrJob {
       );
 
       const feature = this.features[0];
+      // Unbalanced mode: the small side (named, or the one with fewer rows) queries, the big side streams tags.
+      const unbalanced = this.spec.alignment?.mode === 'unbalanced' ? this.unbalancedSides(prepared) : undefined;
+      if (unbalanced) {
+        const { small, big } = unbalanced;
+        await this.hooks.audit({ step: 'psi.plan', sender: COORDINATOR_ID, detail: { mode: 'unbalanced', small: small.partyId, big: big.partyId } });
+        await Promise.all([
+          this.call(small, Commands.psiPlan, { jobId, peer: big.partyId, side: 'small', peerRows: prepared.get(big.partyId)!.rows }),
+          this.call(big, Commands.psiPlan, { jobId, peer: small.partyId, side: 'big', peerRows: prepared.get(small.partyId)!.rows }),
+        ]);
+      }
       const psiProgress = new PsiProgressPoller(jobId, all, this.hooks);
       try {
         // Every pair (label, feature) exchanges both ways; with several feature parties, the pairs run at once.
+        // (Unbalanced: the small side's queries and the big side's tags, also at once.)
         await Promise.all(
           this.features.flatMap((f) => [
             this.call(f, Commands.psiExchange, { jobId, peer: this.label.partyId }),
@@ -271,7 +290,13 @@ export class SplitLrJob {
         return { model: 'psi-cardinality', intersection, datasets: datasets() };
       }
       let finished: Record<string, unknown>[];
-      if (this.features.length === 1) {
+      if (unbalanced) {
+        // The small side matches and sends the big side its positions before the big side finishes.
+        const small = await this.call(unbalanced.small, Commands.psiFinish, { jobId });
+        const big = await this.call(unbalanced.big, Commands.psiFinish, { jobId });
+        if (typeof small.orderDigest !== 'string' || small.orderDigest !== big.orderDigest) throw new Error('parties disagree on the intersection (order digests differ)');
+        finished = [small, big];
+      } else if (this.features.length === 1) {
         finished = await Promise.all(all.map((c) => this.call(c, Commands.psiFinish, { jobId })));
         const digests = new Set(finished.map((f) => f.orderDigest));
         if (digests.size !== 1) throw new Error('parties disagree on the intersection (order digests differ)');
@@ -365,6 +390,14 @@ export class SplitLrJob {
     } finally {
       await Promise.allSettled(all.map((c) => c.call(Commands.close, { jobId, completed })));
     }
+  }
+
+  /** Unbalanced mode: the named small party, or the one that reported fewer rows (the label party on a tie). */
+  private unbalancedSides(prepared: ReadonlyMap<string, PrepareReply>): { small: PartyChannel; big: PartyChannel } {
+    const feature = this.features[0];
+    const named = this.spec.alignment?.smallParty;
+    const smallIsLabel = named !== undefined ? named === this.label.partyId : prepared.get(this.label.partyId)!.rows <= prepared.get(feature.partyId)!.rows;
+    return smallIsLabel ? { small: this.label, big: feature } : { small: feature, big: this.label };
   }
 
   private async train(keys: CkksKeyHolder, prepared: Map<string, PrepareReply>, trainRows: number): Promise<{ reports: EpochReport[]; earlyStopping: EarlyStoppingReport | null }> {

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { InlinePsiEngine, PsiEngine, WorkerPsiEngine } from '../../crypto/src/psi-engine';
+import { CountingPsiEngine, InlinePsiEngine, PsiEngine, WorkerPsiEngine } from '../../crypto/src/psi-engine';
 import { nobleX25519Group } from '../../crypto/src/psi-group';
 import { EcdhPsiSession, exchangeLocally, psiDomainTag, PsiProtocolError, PsiSessionOptions } from '../src/ecdh-psi';
+import { exchangeUnbalancedLocally, PSI_TAG_BYTES, UnbalancedPsiBig, UnbalancedPsiSmall } from '../src/psi/unbalanced-psi';
 
 const inline = new InlinePsiEngine();
 
@@ -191,5 +192,156 @@ describe(EcdhPsiSession.name, () => {
     } finally {
       await workers.close();
     }
+  });
+});
+
+describe('unbalanced mode (UnbalancedPsiSmall / UnbalancedPsiBig)', () => {
+  const sizes = (small: number, big: number, every: number) => ({
+    s: Array.from({ length: small }, (_, i) => `u${i * every}`),
+    b: Array.from({ length: big }, (_, i) => `u${i}`),
+  });
+
+  it('gives both sides exactly the intersection in the agreed order; the small side does O(|S|) group operations', async () => {
+    const { s, b } = sizes(300, 6000, 37); // shared: multiples of 37 below 6000 -> 163
+    const expected = s.filter((id) => Number(id.slice(1)) < 6000).sort();
+    const smallEngine = new CountingPsiEngine(inline);
+    const bigEngine = new CountingPsiEngine(inline);
+    const dst = psiDomainTag('job-unbalanced');
+    const options = { messageElements: 1024 };
+    const small = new UnbalancedPsiSmall(smallEngine, s, dst, options, b.length);
+    const big = new UnbalancedPsiBig(bigEngine, b, dst, options, s.length);
+    const { bytes } = await exchangeUnbalancedLocally(small, big);
+    const result = small.finish();
+    expect(result.sharedIds).toEqual(expected);
+    expect(big.idsAtPositions(result.peerPositions)).toEqual(expected);
+    // S: |S| hashes, |S| blindings, |S| unblindings; B: |S| answers, |B| hashes and blindings.
+    expect(smallEngine.groupOps).toBe(3 * s.length);
+    expect(bigEngine.groupOps).toBe(s.length + 2 * b.length);
+    // 32 bytes each way per small-side ID, PSI_TAG_BYTES per big-side ID.
+    expect(bytes).toBe(64 * s.length + PSI_TAG_BYTES * b.length);
+  });
+
+  it('matches the balanced protocol on the same sets, with libsodium workers on one side and the noble reference on the other', async () => {
+    const workers = new WorkerPsiEngine(2);
+    try {
+      const { s, b } = sizes(120, 5000, 53);
+      const dst = psiDomainTag('job-cross');
+      const small = new UnbalancedPsiSmall(new InlinePsiEngine(nobleX25519Group), s, dst);
+      const big = new UnbalancedPsiBig(workers, b, dst);
+      await exchangeUnbalancedLocally(small, big);
+      const result = small.finish();
+      const [balanced] = await run(s, b);
+      expect(result.sharedIds).toEqual(balanced.sharedIds);
+      expect(big.idsAtPositions(result.peerPositions)).toEqual(balanced.sharedIds);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('takes tags before its own answers are ready (kept, spilled, then matched), and removes what it spilled', async () => {
+    const spillDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-psi-test-'));
+    try {
+      const { s, b } = sizes(50, 3000, 7);
+      const dst = psiDomainTag('job-early');
+      const options = { messageElements: 256, spillAboveBytes: 4096, spillDir };
+      const small = new UnbalancedPsiSmall(inline, s, dst, options);
+      const big = new UnbalancedPsiBig(inline, b, dst, options);
+      for (let k = 0; k < big.chunkCount; k++) {
+        small.acceptPeerTags(big.header(k), await big.tagChunk(k));
+        big.markChunkSent(k);
+      }
+      expect(fs.readdirSync(spillDir).length).toBe(1);
+      expect(() => small.finish()).toThrow('before the peer answered all our chunks (0 of 50 elements)');
+      const small2 = new UnbalancedPsiSmall(inline, s, dst, options);
+      const big2 = new UnbalancedPsiBig(inline, b, dst, options);
+      for (let k = 0; k < big2.chunkCount; k++) {
+        small2.acceptPeerTags(big2.header(k), await big2.tagChunk(k));
+        big2.markChunkSent(k);
+      }
+      for (let k = 0; k < small2.chunkCount; k++) await small2.acceptAnswer(k, await big2.answerQuery(small2.header(k), await small2.blindOwnChunk(k)));
+      const result = small2.finish();
+      expect(result.sharedIds).toEqual(s.filter((id) => Number(id.slice(1)) < 3000).sort());
+      expect(big2.idsAtPositions(result.peerPositions)).toEqual(result.sharedIds);
+      expect(fs.readdirSync(spillDir)).toEqual([]);
+    } finally {
+      fs.rmSync(spillDir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not match across jobs, and shuffles the big side\'s stream', async () => {
+    const { s, b } = sizes(20, 500, 1);
+    const small = new UnbalancedPsiSmall(inline, s, psiDomainTag('job-1'));
+    const big = new UnbalancedPsiBig(inline, b, psiDomainTag('job-2'));
+    await exchangeUnbalancedLocally(small, big);
+    expect(small.finish().sharedIds).toEqual([]);
+    const a = new UnbalancedPsiSmall(inline, s, psiDomainTag('j'));
+    const c = new UnbalancedPsiBig(inline, b, psiDomainTag('j'));
+    await exchangeUnbalancedLocally(a, c);
+    const positions = Array.from(a.finish().peerPositions);
+    // The shared IDs are b[0..19]; unshuffled they would sit at positions 0..19 in sorted-ID order.
+    expect(positions).not.toEqual(s.map((id) => b.indexOf(id)).sort((x, y) => x - y));
+  });
+
+  it('refuses invalid or low-order points, wrong chunk sizes and a stream announcing another size', async () => {
+    const dst = psiDomainTag('j');
+    const small = new UnbalancedPsiSmall(inline, ['a', 'b'], dst, {}, 3);
+    const big = new UnbalancedPsiBig(inline, ['a', 'c', 'd'], dst, {}, 2);
+    const header = { chunk: 0, chunks: 1, total: 2 };
+    await expect(big.answerQuery(header, new Uint8Array(64))).rejects.toThrow('peer query chunk 0: peer element 0: element is of low order');
+    const big2 = new UnbalancedPsiBig(inline, ['a'], dst, {}, 2);
+    const bad = new Uint8Array(64).fill(0xff);
+    await expect(big2.answerQuery(header, bad)).rejects.toThrow('peer element 0: element has the top bit set');
+    await expect(new UnbalancedPsiBig(inline, ['a'], dst, {}, 2).answerQuery({ chunk: 0, chunks: 1, total: 5 }, new Uint8Array(160))).rejects.toThrow(
+      "query stream announces 5 elements, but the peer reported 2 rows",
+    );
+    await expect(small.acceptAnswer(0, new Uint8Array(32))).rejects.toThrow("answer to chunk 0 has 1 elements, expected 2");
+    await expect(small.acceptAnswer(0, new Uint8Array(33))).rejects.toThrow('length 33 is not a multiple of 32');
+    await expect(new UnbalancedPsiSmall(inline, ['a', 'b'], dst).acceptAnswer(0, new Uint8Array(64))).rejects.toThrow("peer's answer to chunk 0: peer element 0: element is of low order");
+    expect(() => small.acceptPeerTags({ chunk: 0, chunks: 1, total: 3 }, new Uint8Array(PSI_TAG_BYTES * 3 + 1))).toThrow(`is not a multiple of ${PSI_TAG_BYTES}`);
+    expect(() => small.acceptPeerTags({ chunk: 0, chunks: 1, total: 4 }, new Uint8Array(PSI_TAG_BYTES * 4))).toThrow('announces 4 elements, but the peer reported 3 rows');
+    expect(() => new UnbalancedPsiSmall(inline, [], dst)).toThrow('cannot run PSI on an empty ID set');
+    expect(() => new UnbalancedPsiSmall(inline, ['a'], dst, { tagBytes: 4 })).toThrow('tagBytes must be an integer in 8..32');
+  });
+
+  it('refuses positions out of range, repeated or out of the agreed order, and a peer that stopped mid-stream', async () => {
+    const dst = psiDomainTag('j');
+    const make = async () => {
+      const small = new UnbalancedPsiSmall(inline, ['a', 'b', 'c'], dst);
+      const big = new UnbalancedPsiBig(inline, ['a', 'b', 'c', 'd'], dst);
+      await exchangeUnbalancedLocally(small, big);
+      return { small, big };
+    };
+    const { small, big } = await make();
+    const { peerPositions } = small.finish();
+    expect(() => big.idsAtPositions(Uint32Array.of(9))).toThrow('position 0 is 9, past our 4 elements');
+    const second = await make();
+    second.small.dispose();
+    expect(() => second.big.idsAtPositions(Uint32Array.of(peerPositions[0], peerPositions[0]))).toThrow(/appears twice|past/);
+    const third = await make();
+    const r = third.small.finish();
+    expect(() => third.big.idsAtPositions(Uint32Array.from(r.peerPositions).reverse())).toThrow('not in the agreed order');
+    const fourth = await make();
+    fourth.small.dispose();
+    expect(() => fourth.big.idsAtPositions(Uint32Array.of(0, 1, 2, 3, 0))).toThrow('5 positions, but the peer queried only 3 IDs');
+
+    // Stops mid-stream: the tag stream ends after its first of three chunks.
+    const s = new UnbalancedPsiSmall(inline, ['a'], dst, { messageElements: 2 });
+    const b = new UnbalancedPsiBig(inline, ['a', 'b', 'c', 'd', 'e'], dst, { messageElements: 2 });
+    await s.acceptAnswer(0, await b.answerQuery(s.header(0), await s.blindOwnChunk(0)));
+    s.acceptPeerTags(b.header(0), await b.tagChunk(0));
+    expect(() => s.finish()).toThrow("before the peer's tag stream was complete (peer's tag stream: 1 of 3 chunks (2 of 5 elements) arrived)");
+    expect(() => b.idsAtPositions(new Uint32Array(0))).toThrow('before our tag stream was sent (0 of 3 chunks)');
+  });
+
+  it('refuses a tag stream that repeats a value', async () => {
+    const dst = psiDomainTag('j');
+    const small = new UnbalancedPsiSmall(inline, ['a', 'b'], dst);
+    const big = new UnbalancedPsiBig(inline, ['a', 'b'], dst);
+    await small.acceptAnswer(0, await big.answerQuery(small.header(0), await small.blindOwnChunk(0)));
+    const tags = await big.tagChunk(0);
+    const repeated = new Uint8Array(tags.length * 2);
+    repeated.set(tags);
+    repeated.set(tags, tags.length);
+    expect(() => small.acceptPeerTags({ chunk: 0, chunks: 1, total: 4 }, repeated)).toThrow("peer's tag stream repeats a value");
   });
 });

@@ -125,7 +125,7 @@ export class JobsService implements OnApplicationBootstrap {
     const job = await this.get(id);
     if (job.state !== 'failed' && job.state !== 'cancelled') throw new ConflictException(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);
     const spec = ((await this.jobs.findOneBy({ id }))!.spec as unknown as SplitLrJobSpec);
-    return this.submit({ model: job.model, parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.model === 'split-nn' ? undefined : job.hyperparameters, alignment: { idRules: [...job.alignment.idRules] }, ...(spec.nn ? { nn: spec.nn } : {}) }, principal, id);
+    return this.submit({ model: job.model, parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.model === 'split-nn' ? undefined : job.hyperparameters, alignment: { idRules: [...job.alignment.idRules], mode: job.alignment.mode, smallParty: job.alignment.smallParty }, ...(spec.nn ? { nn: spec.nn } : {}) }, principal, id);
   }
 
   /** Stops a queued job at once and a running one at its next protocol step. */
@@ -192,7 +192,7 @@ export class JobsService implements OnApplicationBootstrap {
     if (row.state !== 'failed') throw new ConflictException(`job ${id} is ${row.state}; only a failed job can resume`);
     const epoch = (row.progress as { checkpointEpoch?: number }).checkpointEpoch;
     if (spec.model !== 'split-lr' || !epoch) throw new ConflictException(`job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr job): retry it instead`);
-    const dto: CreateJobDto = { model: spec.model, parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })), hyperparameters: spec.hyperparameters, alignment: { idRules: [...(spec.alignment?.idRules ?? [])] } };
+    const dto: CreateJobDto = { model: spec.model, parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })), hyperparameters: spec.hyperparameters, alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] } };
     return this.submit(dto, principal, id, { fromJobId: id, epoch });
   }
 
@@ -208,7 +208,11 @@ export class JobsService implements OnApplicationBootstrap {
         ? { ...DEFAULT_LR_HYPERPARAMETERS, epochs: nn.architecture.training.epochs, batchSize: nn.architecture.training.batchSize, seed: nn.architecture.training.seed, validationFraction: nn.architecture.training.validationFraction ?? 0.3, clipSigma: 0 }
         : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
       ...(nn ? { nn } : {}),
-      alignment: { idRules: parseIdRules(dto.alignment?.idRules) },
+      alignment: {
+        idRules: parseIdRules(dto.alignment?.idRules),
+        ...(dto.alignment?.mode ? { mode: dto.alignment.mode } : {}),
+        ...(dto.alignment?.smallParty ? { smallParty: dto.alignment.smallParty } : {}),
+      },
       ...(resume ? { resume } : {}),
     };
     await this.jobs.insert({ id, state: 'queued', spec, progress: {} });
@@ -330,6 +334,16 @@ export class JobsService implements OnApplicationBootstrap {
     }
     const features = dto.parties.length - labels;
     if (dto.model === 'psi-cardinality' && features !== 1) problems.push(`parties: a psi-cardinality check takes exactly one feature party, got ${features}`);
+    if (dto.alignment?.mode === 'unbalanced') {
+      // Star mode (two or more feature parties) runs balanced only, for now.
+      if (features !== 1) problems.push(`alignment.mode: unbalanced PSI takes exactly one feature party, got ${features}`);
+      if (dto.model === 'psi-cardinality') problems.push('alignment.mode: a psi-cardinality check runs in balanced mode');
+    }
+    const small = dto.alignment?.smallParty;
+    if (small !== undefined) {
+      if (dto.alignment?.mode !== 'unbalanced') problems.push('alignment.smallParty: only for alignment.mode "unbalanced"');
+      else if (!dto.parties.some((p) => p.partyId === small)) problems.push(`alignment.smallParty: "${small}" is not a party of the job`);
+    }
     if (problems.length) throw new BadRequestException(problems);
   }
 

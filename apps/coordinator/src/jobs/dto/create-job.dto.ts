@@ -179,6 +179,22 @@ export class AlignmentDto {
   @ArrayMaxSize(MAX_ID_RULES)
   @Matches(ID_RULE_PATTERN, { each: true, message: `$property entries must be one of ${ID_RULE_NAMES.join(', ')}` })
   idRules?: string[];
+
+  @ApiPropertyOptional({
+    enum: ['balanced', 'unbalanced'],
+    default: 'balanced',
+    description:
+      'unbalanced: for lists of very different sizes (100k vs 10M); the small side does group operations on its own IDs only, the big side on both lists. One feature party only',
+  })
+  @IsOptional()
+  @IsIn(['balanced', 'unbalanced'])
+  mode?: 'balanced' | 'unbalanced';
+
+  @ApiPropertyOptional({ example: 'bank', description: 'Unbalanced mode: the party with the small list; by default the one that reports fewer rows' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  smallParty?: string;
 }
 
 /** One label party and up to seven feature parties. */
