@@ -294,7 +294,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
   const reference = await plaintextReference(path.join(dataRoot, guest), path.join(dataRoot, host), hp, labelColumn);
   const tf = await initTensorflow();
 
-  let ckks: { epochSeconds: number; auc: number; labelOnlyAuc: number; bytesPerEpoch: number; rows: number; totalSeconds: number } | null = null;
+  let ckks: { epochSeconds: number; auc: number; labelOnlyAuc: number; bytesPerEpoch: number; byLink: Record<string, number>; rows: number; totalSeconds: number } | null = null;
   if (values.he === 'ckks') {
     const t0 = Date.now();
     const { result } = await runTwoPartyJob({ dataRoot, guest, host, labelColumn, hyperparameters: hp, record: false });
@@ -303,6 +303,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
       auc: result.train.auc,
       labelOnlyAuc: result.labelOnly.train.auc,
       bytesPerEpoch: result.bytesPerEpoch,
+      byLink: result.bytesPerEpochByLink,
       rows: result.intersection,
       totalSeconds: (Date.now() - t0) / 1000,
     };
@@ -320,6 +321,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
     auc: round(ckks ? ckks.auc : paillier!.auc!, 4),
     plaintextAuc: round(reference.trainAuc, 4),
     bytesPerEpoch: ckks ? ckks.bytesPerEpoch : paillier!.bytesPerEpoch,
+    bytesPerEpochByLink: ckks ? ckks.byLink : null,
     he: values.he,
     sigmoid: hp.sigmoid,
     paillierEpochSeconds: paillier ? round(paillier.epochSeconds, 1) : null,
@@ -336,6 +338,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
       ['training AUC, same algorithm in plaintext', String(out.plaintextAuc)],
       ['training AUC, label party alone', String(round(ckks.labelOnlyAuc, 4))],
       ['bytes per epoch, CKKS (all links)', `${(ckks.bytesPerEpoch / 1e6).toFixed(1)} MB`],
+      ...Object.entries(ckks.byLink).map(([link, bytes]): Row => [`  ${link}`, `${(bytes / 1e6).toFixed(1)} MB`]),
     );
   }
   if (paillier) {

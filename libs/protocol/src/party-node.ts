@@ -210,6 +210,9 @@ function nnBatchKey(body: Record<string, unknown>): BatchKey {
   return { phase, epoch, batch };
 }
 
+/** How a party reports that its message to a peer failed at the peer (or could not reach it). */
+export const PEER_FAILED_PREFIX = 'peer ';
+
 /** Counts only, summed over a star-mode label party's sessions. */
 function psiProgress(job: PartyJob): Partial<PsiProgressCounts> {
   const sessions: { progress(): PsiProgressCounts }[] = job.psiPeers ? [...job.psiPeers.values()] : job.psi ? [job.psi] : job.psiUnbalanced ? [job.psiUnbalanced] : [];
@@ -1192,8 +1195,8 @@ export class PartyNode {
     try {
       reply = await this.o.peers.request(to, envelope);
     } catch (e) {
-      // Name the peer: "bank failed at lr.residual: ecommerce: unreachable" says where it broke.
-      throw new PartyError(`${to}: ${e instanceof Error ? e.message : String(e)}`);
+      // Name the peer, in a form the coordinator reads back: the job fails naming where it broke.
+      throw new PartyError(`${PEER_FAILED_PREFIX}${to} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (!reply) return undefined as T;
     out.sent.push({ type: `${type}.reply`, from: to, to: this.o.partyId, seq: envelope.seq, digest: digestHex(reply), bytes: reply.length });

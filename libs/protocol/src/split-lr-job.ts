@@ -20,7 +20,7 @@ import type { BinaryMetrics } from '../../ml/src/metrics';
 import { batchCount } from '../../ml/src/batch-schedule';
 import { gradientScale } from './split-lr/split-lr-party';
 import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
-import type { DetailedMetrics } from './party-node';
+import { PEER_FAILED_PREFIX, type DetailedMetrics } from './party-node';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import { DefenceSpec, NO_DEFENCE } from './split-nn/defence';
@@ -124,6 +124,8 @@ export interface SplitLrJobResult {
   readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
   readonly decryptions: number;
   readonly bytesPerEpoch: number;
+  /** The same per link, "from->to" (parties and the coordinator), in the last epoch. */
+  readonly bytesPerEpochByLink: Record<string, number>;
 }
 
 /** A cardinality-only job's result: how many IDs the parties share, and nothing about which. */
@@ -191,6 +193,8 @@ export class SplitLrJob {
   private readonly features: PartyChannel[];
   private bytesThisEpoch = 0;
   private bytesPerEpoch = 0;
+  private readonly linkBytesThisEpoch = new Map<string, number>();
+  private bytesPerEpochByLink: Record<string, number> = {};
   private decryptions = 0;
 
   constructor(
@@ -382,6 +386,7 @@ export class SplitLrJob {
           datasets: datasets(),
           decryptions: this.decryptions,
           bytesPerEpoch: this.bytesPerEpoch,
+          bytesPerEpochByLink: this.bytesPerEpochByLink,
         };
       } finally {
         keys?.dispose();
@@ -428,6 +433,7 @@ export class SplitLrJob {
     for (let epoch = resume?.epoch ?? 0; epoch < hp.epochs; epoch++) {
       const epochStart = Date.now();
       this.bytesThisEpoch = 0;
+      this.linkBytesThisEpoch.clear();
       for (let batch = 0; batch < batches; batch++) {
         const round = { jobId, epoch, batch };
         const keyFor = (partyId: string) => `${partyId}:${epoch}:${batch}`;
@@ -473,6 +479,7 @@ export class SplitLrJob {
       const report: EpochReport = { epoch: epoch + 1, seconds: (Date.now() - epochStart) / 1000, validation };
       reports.push(report);
       this.bytesPerEpoch = this.bytesThisEpoch;
+      this.bytesPerEpochByLink = Object.fromEntries([...this.linkBytesThisEpoch].sort());
       await this.hooks.audit({ step: 'lr.epoch', sender: COORDINATOR_ID, detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss } });
       this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: hp.epochs, batch: batches, batches, rowsProcessed: (epoch + 1) * trainRows, etaSeconds: null }, report);
       if (epoch + 1 < hp.epochs && !stopping) await this.checkpoint(epoch + 1);
@@ -540,13 +547,13 @@ export class SplitLrJob {
     try {
       reply = await channel.call(command, body);
     } catch (e) {
-      throw new PartyCallError(channel.partyId, command, e instanceof Error ? e.message : String(e));
+      throw attributeFailure(channel.partyId, command, e, this.spec.parties);
     }
     const receipts = (reply.messages as MessageReceipt[] | undefined) ?? [];
     const detail = { epoch: body.epoch, batch: body.batch, split: body.split };
     await Promise.all(
       receipts.map((r) => {
-        this.bytesThisEpoch += r.bytes;
+        this.count(r.from, r.to, r.bytes);
         return this.hooks.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { ...detail, seq: r.seq } });
       }),
     );
@@ -554,8 +561,14 @@ export class SplitLrJob {
   }
 
   private message(step: string, from: string, to: string, bytes: Uint8Array, detail: Record<string, unknown>): Promise<unknown> {
-    this.bytesThisEpoch += bytes.length;
+    this.count(from, to, bytes.length);
     return this.hooks.audit({ step, sender: from, receiver: to, messageDigest: digestHex(bytes), byteSize: bytes.length, detail });
+  }
+
+  private count(from: string, to: string, bytes: number): void {
+    this.bytesThisEpoch += bytes;
+    const link = `${from}->${to}`;
+    this.linkBytesThisEpoch.set(link, (this.linkBytesThisEpoch.get(link) ?? 0) + bytes);
   }
 
   private channel(partyId: string): PartyChannel {
@@ -563,6 +576,17 @@ export class SplitLrJob {
     if (!c) throw new RangeError(`party ${partyId} is not known to this coordinator`);
     return c;
   }
+}
+
+/**
+ * The party a command's failure belongs to: the called party, or, when it reports that its
+ * message to a peer of the job failed there (a refusal, a failed audit write, a peer down), that peer.
+ */
+export function attributeFailure(called: string, command: string, e: unknown, parties: readonly { partyId: string }[]): PartyCallError {
+  const text = e instanceof Error ? e.message : String(e);
+  const m = new RegExp(`^${PEER_FAILED_PREFIX}(\\S+) failed: `).exec(text);
+  if (m && m[1] !== called && parties.some((p) => p.partyId === m[1])) return new PartyCallError(m[1], command, `${text.slice(m[0].length)} (reached through ${called})`);
+  return new PartyCallError(called, command, text);
 }
 
 /** Like Promise.all, but waits for every promise to settle before rethrowing the first failure. */

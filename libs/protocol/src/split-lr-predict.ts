@@ -8,7 +8,7 @@
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { bytesToF64, Commands, COORDINATOR_ID, digestHex, DataReference, MessageReceipt, RosterEntry } from './messages';
 import type { ModelManifest } from './model-manifest';
-import { JobPartySpec, PartyCallError, PartyChannel } from './split-lr-job';
+import { attributeFailure, JobPartySpec, PartyCallError, PartyChannel } from './split-lr-job';
 
 /** Most IDs one prediction request may score. */
 export const MAX_PREDICTION_IDS = 100_000;
@@ -84,7 +84,7 @@ export class SplitLrPrediction {
     try {
       reply = await channel.call(command, body);
     } catch (e) {
-      throw new PartyCallError(channel.partyId, command, e instanceof Error ? e.message : String(e));
+      throw attributeFailure(channel.partyId, command, e, this.spec.parties);
     }
     for (const r of (reply.messages as MessageReceipt[] | undefined) ?? []) {
       await this.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { seq: r.seq } });
