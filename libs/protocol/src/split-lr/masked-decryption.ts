@@ -49,9 +49,32 @@ export interface ExpectedDecryption {
   readonly scale?: number;
 }
 
-export class MaskedDecryptionService {
-  private readonly expected = new Map<string, ExpectedDecryption>();
+/**
+ * What a decryption service has been told to expect: each key announced once, served at most once.
+ * Both the split-LR and the split-NN services keep their announcements here.
+ */
+export class DecryptionAnnouncements<T> {
+  private readonly expected = new Map<string, T>();
   private readonly served = new Set<string>();
+
+  announce(key: string, spec: T): void {
+    if (this.served.has(key) || this.expected.has(key)) throw new DecryptionRefusedError(`decryption ${key} was already announced`);
+    this.expected.set(key, spec);
+  }
+
+  /** The announced spec, consumed: a second request for the key is a replay. */
+  take(key: string): T {
+    if (this.served.has(key)) throw new DecryptionRefusedError(`decryption ${key} was already served (replay)`);
+    const spec = this.expected.get(key);
+    if (spec === undefined) throw new DecryptionRefusedError(`decryption ${key} is not expected by the running job`);
+    this.expected.delete(key);
+    this.served.add(key);
+    return spec;
+  }
+}
+
+export class MaskedDecryptionService {
+  private readonly announcements = new DecryptionAnnouncements<ExpectedDecryption>();
   decryptions = 0;
 
   constructor(
@@ -62,8 +85,7 @@ export class MaskedDecryptionService {
 
   /** Announces one decryption the protocol is about to ask for. */
   expect(key: string, spec: ExpectedDecryption): void {
-    if (this.served.has(key) || this.expected.has(key)) throw new DecryptionRefusedError(`decryption ${key} was already announced`);
-    this.expected.set(key, spec);
+    this.announcements.announce(key, spec);
   }
 
   /**
@@ -73,11 +95,7 @@ export class MaskedDecryptionService {
    * @throws CkksError for the wrong number of ciphertexts, or one of the wrong parameters, level, scale or size.
    */
   decrypt(key: string, packed: Uint8Array): Float64Array {
-    if (this.served.has(key)) throw new DecryptionRefusedError(`decryption ${key} was already served (replay)`);
-    const spec = this.expected.get(key);
-    if (!spec) throw new DecryptionRefusedError(`decryption ${key} is not expected by the running job`);
-    this.expected.delete(key);
-    this.served.add(key);
+    const spec = this.announcements.take(key);
     const ckks = this.keys.ckks;
     const packing = new BlockPacking(ckks.slots, spec.batchRows);
     const count = packing.gradientCiphertexts(spec.width);

@@ -14,15 +14,14 @@
  *   leaks its key).
  */
 import { CkksKeyHolder } from '../../../crypto/src/ckks-keys';
-import { DecryptionRefusedError, DEFAULT_RELEASE_POLICY, ReleasePolicy, secureGaussian } from '../split-lr/masked-decryption';
+import { DecryptionAnnouncements, DecryptionRefusedError, DEFAULT_RELEASE_POLICY, ReleasePolicy, secureGaussian } from '../split-lr/masked-decryption';
 import { addSlotSums, SlotSumPlan } from './layout';
 
 /** Bound of the uniform mask on every slot and plaintext share of the interactive layer. */
 export const SLOT_MASK_BOUND_NN = 2 ** 30;
 
 export class SlotSumDecryptionService {
-  private readonly expected = new Map<string, SlotSumPlan>();
-  private readonly served = new Set<string>();
+  private readonly announcements = new DecryptionAnnouncements<SlotSumPlan>();
   decryptions = 0;
 
   constructor(
@@ -32,8 +31,7 @@ export class SlotSumDecryptionService {
   ) {}
 
   expect(key: string, plan: SlotSumPlan): void {
-    if (this.served.has(key) || this.expected.has(key)) throw new DecryptionRefusedError(`decryption ${key} was already announced`);
-    this.expected.set(key, plan);
+    this.announcements.announce(key, plan);
   }
 
   /**
@@ -43,11 +41,7 @@ export class SlotSumDecryptionService {
    * @throws CkksError for a ciphertext of the wrong parameters, level, scale or size.
    */
   release(key: string, encrypted: readonly (readonly Uint8Array[])[], shares: readonly Float64Array[]): Float64Array {
-    if (this.served.has(key)) throw new DecryptionRefusedError(`decryption ${key} was already served (replay)`);
-    const plan = this.expected.get(key);
-    if (!plan) throw new DecryptionRefusedError(`decryption ${key} is not expected by the running job`);
-    this.expected.delete(key);
-    this.served.add(key);
+    const plan = this.announcements.take(key);
     if (encrypted.length !== plan.parts.length) {
       throw new DecryptionRefusedError(`decryption ${key}: expected ${plan.parts.length} groups of ciphertexts, got ${encrypted.length}`);
     }
