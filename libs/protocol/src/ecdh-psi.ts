@@ -89,6 +89,72 @@ export interface PsiSessionOptions {
   readonly keepPeerSet?: boolean;
 }
 
+/**
+ * A party's own IDs in a secret shuffled order, cut into messages: what every PSI session
+ * (balanced, star, unbalanced) streams, and how stream positions map back to IDs.
+ */
+export class ShuffledIdList {
+  readonly ids: IdSource;
+  /** Stream position -> index into `ids`. */
+  readonly order: Uint32Array;
+  readonly messageElements: number;
+
+  /** @throws PsiProtocolError for an empty list or one too large to index. */
+  constructor(ids: readonly string[] | IdSource, options: { messageElements?: number; shuffle?: (n: number) => Uint32Array } = {}) {
+    this.ids = Array.isArray(ids) ? { size: ids.length, at: (i) => (ids as readonly string[])[i] } : (ids as IdSource);
+    if (this.ids.size === 0) throw new PsiProtocolError('cannot run PSI on an empty ID set');
+    if (this.ids.size > PSI_MAX_ELEMENTS) throw new PsiProtocolError(`cannot run PSI on more than ${PSI_MAX_ELEMENTS} IDs`);
+    this.messageElements = options.messageElements ?? PSI_MESSAGE_ELEMENTS;
+    this.order = (options.shuffle ?? secureShuffle)(this.ids.size);
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  get chunkCount(): number {
+    return Math.ceil(this.ids.size / this.messageElements);
+  }
+
+  /** The header that goes with own chunk k. */
+  header(k: number): PsiChunkHeader {
+    return { chunk: k, chunks: this.chunkCount, total: this.ids.size };
+  }
+
+  /** Stream positions [start, end) of chunk k. */
+  chunk(k: number): { start: number; end: number } {
+    if (!(Number.isInteger(k) && k >= 0 && k < this.chunkCount)) throw new RangeError(`own chunk ${k} out of range 0..${this.chunkCount - 1}`);
+    const start = k * this.messageElements;
+    return { start, end: Math.min(this.ids.size, start + this.messageElements) };
+  }
+
+  /** The IDs of chunk k, in stream order. */
+  idsOfChunk(k: number): string[] {
+    const { start, end } = this.chunk(k);
+    const out = new Array<string>(end - start);
+    for (let p = start; p < end; p++) out[p - start] = this.ids.at(this.order[p]);
+    return out;
+  }
+
+  idAt(position: number): string {
+    return this.ids.at(this.order[position]);
+  }
+
+  /**
+   * The IDs at a peer's stream positions, in the order given.
+   * @throws PsiProtocolError for a position out of range or repeated.
+   */
+  idsAtPositions(positions: Uint32Array): string[] {
+    const seen = new Uint8Array(this.ids.size);
+    return Array.from(positions, (p, k) => {
+      if (p >= this.ids.size) throw new PsiProtocolError(`position ${k} is ${p}, past our ${this.ids.size} elements`);
+      if (seen[p]) throw new PsiProtocolError(`position ${p} appears twice`);
+      seen[p] = 1;
+      return this.idAt(p);
+    });
+  }
+}
+
 /** Domain separation tag: binds every hash to this protocol version and this job. */
 export function psiDomainTag(jobId: string): Uint8Array {
   return utf8ToBytes(`${PSI_PROTOCOL_VERSION}|job=${jobId}`);
@@ -97,9 +163,7 @@ export function psiDomainTag(jobId: string): Uint8Array {
 /** One party's side of one PSI run. Create a new session per job: the scalar is never reused. */
 export class EcdhPsiSession {
   private readonly scalar: Uint8Array;
-  private readonly ids: IdSource;
-  private readonly order: Uint32Array;
-  private readonly messageElements: number;
+  private readonly list: ShuffledIdList;
   private readonly spillAboveBytes: number;
   private readonly spillDir?: string;
   private readonly own: BlindedSetStore;
@@ -123,12 +187,8 @@ export class EcdhPsiSession {
     private readonly dst: Uint8Array,
     options: PsiSessionOptions = {},
   ) {
-    this.ids = Array.isArray(ids) ? { size: ids.length, at: (i) => (ids as readonly string[])[i] } : (ids as IdSource);
-    if (this.ids.size === 0) throw new PsiProtocolError('cannot run PSI on an empty ID set');
-    if (this.ids.size > PSI_MAX_ELEMENTS) throw new PsiProtocolError(`cannot run PSI on more than ${PSI_MAX_ELEMENTS} IDs`);
-    this.messageElements = options.messageElements ?? PSI_MESSAGE_ELEMENTS;
+    this.list = new ShuffledIdList(ids, options);
     this.scalar = engine.randomScalar();
-    this.order = (options.shuffle ?? secureShuffle)(this.ids.size);
     this.spillAboveBytes = options.spillAboveBytes ?? 64 * 2 ** 20;
     this.spillDir = options.spillDir;
     this.own = new BlindedSetStore(OWN_ENTRY_BYTES, this.spillAboveBytes, this.spillDir);
@@ -138,31 +198,27 @@ export class EcdhPsiSession {
   }
 
   get size(): number {
-    return this.ids.size;
+    return this.list.size;
   }
 
   get chunkCount(): number {
-    return Math.ceil(this.ids.size / this.messageElements);
+    return this.list.chunkCount;
   }
 
   /** The header that goes with own chunk k. */
   header(k: number): PsiChunkHeader {
-    return { chunk: k, chunks: this.chunkCount, total: this.ids.size };
+    return this.list.header(k);
   }
 
   progress(): PsiProgressCounts {
     // An own ID is half done once hashed and blinded, done once the peer's answer is back.
-    return { ownDone: Math.floor((this.ownHashed + this.ownAnswered) / 2), ownTotal: this.ids.size, peerDone: this.peerDone, peerTotal: this.peerStream.total };
+    return { ownDone: Math.floor((this.ownHashed + this.ownAnswered) / 2), ownTotal: this.list.size, peerDone: this.peerDone, peerTotal: this.peerStream.total };
   }
 
   /** Step 1, chunk k: own IDs at shuffled positions [k·M, (k+1)·M), hashed and blinded. */
   async blindOwnChunk(k: number): Promise<Uint8Array> {
     this.assertLive();
-    if (!(Number.isInteger(k) && k >= 0 && k < this.chunkCount)) throw new RangeError(`own chunk ${k} out of range 0..${this.chunkCount - 1}`);
-    const start = k * this.messageElements;
-    const end = Math.min(this.ids.size, start + this.messageElements);
-    const ids = new Array<string>(end - start);
-    for (let p = start; p < end; p++) ids[p - start] = this.ids.at(this.order[p]);
+    const ids = this.list.idsOfChunk(k);
     let reported = 0;
     return this.engine.hashAndBlind(this.scalar, ids, this.dst, (done) => {
       this.ownHashed += done - reported;
@@ -175,8 +231,8 @@ export class EcdhPsiSession {
     this.assertLive();
     if (k !== this.ownChunksAccepted) throw new PsiProtocolError(`doubly blinded answer for chunk ${k} arrived, expected chunk ${this.ownChunksAccepted}`);
     checkElementList(packed, `doubly blinded answer to chunk ${k}`);
-    const start = k * this.messageElements;
-    const expected = Math.min(this.ids.size, start + this.messageElements) - start;
+    const { start, end } = this.list.chunk(k);
+    const expected = end - start;
     const n = packed.length / PSI_ELEMENT_BYTES;
     if (n !== expected) throw new PsiProtocolError(`doubly blinded answer to chunk ${k} has ${n} elements, expected ${expected}`);
     const entries = Buffer.allocUnsafe(n * OWN_ENTRY_BYTES);
@@ -233,7 +289,7 @@ export class EcdhPsiSession {
         }
         if (b % 16 === 15) await new Promise((r) => setImmediate(r)); // stay responsive on large sets
       }
-      const ids = Array.from({ length: count }, (_, k) => this.ids.at(this.order[positions[k]]));
+      const ids = Array.from({ length: count }, (_, k) => this.list.idAt(positions[k]));
       const byId = new Uint32Array(count).map((_, k) => k).sort((x, y) => (ids[x] < ids[y] ? -1 : ids[x] > ids[y] ? 1 : 0));
       const digest = sha256.create();
       for (const k of byId) digest.update(utf8ToBytes(keys.toString('hex', k * PSI_ELEMENT_BYTES, (k + 1) * PSI_ELEMENT_BYTES)));
@@ -255,8 +311,8 @@ export class EcdhPsiSession {
   markOwnChunkDelivered(k: number): void {
     this.assertLive();
     if (k !== this.ownChunksAccepted) throw new PsiProtocolError(`chunk ${k} delivered, expected chunk ${this.ownChunksAccepted}`);
-    const start = k * this.messageElements;
-    this.ownAnswered += Math.min(this.ids.size, start + this.messageElements) - start;
+    const { start, end } = this.list.chunk(k);
+    this.ownAnswered += end - start;
     this.ownChunksAccepted++;
   }
 
@@ -265,8 +321,8 @@ export class EcdhPsiSession {
     this.assertLive();
     if (!this.peerStream.complete) throw new PsiProtocolError("cannot answer before the peer's whole list has arrived");
     const total = this.peerStream.total;
-    const chunks = Math.ceil(total / this.messageElements);
-    const pending = new Uint8Array(this.messageElements * PSI_ELEMENT_BYTES);
+    const chunks = Math.ceil(total / this.list.messageElements);
+    const pending = new Uint8Array(this.list.messageElements * PSI_ELEMENT_BYTES);
     let filled = 0;
     let chunk = 0;
     for (let b = 0; b < PSI_BUCKETS; b++) {
@@ -289,7 +345,7 @@ export class EcdhPsiSession {
   /** Cardinality mode, counter: one message of the peer's answers to our list. */
   acceptAnswerChunk(header: PsiChunkHeader, packed: Uint8Array): void {
     this.assertLive();
-    if (header?.total !== this.ids.size) throw new PsiProtocolError(`peer answers ${header?.total} elements, but our list has ${this.ids.size}`);
+    if (header?.total !== this.list.size) throw new PsiProtocolError(`peer answers ${header?.total} elements, but our list has ${this.list.size}`);
     this.answerStream.check(header, packed);
     this.answers ??= new BlindedSetStore(PSI_ELEMENT_BYTES, this.spillAboveBytes, this.spillDir);
     this.answers.add(packed);
@@ -340,7 +396,7 @@ export class EcdhPsiSession {
         const own = this.own.bucket(b);
         for (let i = 0; i < own.length; i += OWN_ENTRY_BYTES) {
           const at = positions.get(own.toString('latin1', i, i + PSI_ELEMENT_BYTES));
-          if (at !== undefined) matches.set(this.order[own.readUInt32LE(i + PSI_ELEMENT_BYTES)], at);
+          if (at !== undefined) matches.set(this.list.order[own.readUInt32LE(i + PSI_ELEMENT_BYTES)], at);
         }
         if (b % 16 === 15) await new Promise((r) => setImmediate(r));
       }
@@ -361,13 +417,7 @@ export class EcdhPsiSession {
       throw new PsiProtocolError('PSI finished before both directions were exchanged');
     }
     try {
-      const seen = new Uint8Array(this.ids.size);
-      return Array.from(positions, (p, k) => {
-        if (p >= this.ids.size) throw new PsiProtocolError(`position ${k} is ${p}, past our ${this.ids.size} elements`);
-        if (seen[p]) throw new PsiProtocolError(`position ${p} appears twice`);
-        seen[p] = 1;
-        return this.ids.at(this.order[p]);
-      });
+      return this.list.idsAtPositions(positions);
     } finally {
       this.dispose();
     }
@@ -467,7 +517,7 @@ function uniformDraw(): (bound: number) => number {
 }
 
 /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
-export function secureShuffle(n: number): Uint32Array {
+function secureShuffle(n: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const draw = uniformDraw();

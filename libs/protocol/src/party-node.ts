@@ -88,10 +88,22 @@ import { IdRule, normaliseIds, parseIdRules } from '../../data/src/id-normalisat
 
 /** Raised for anything a party refuses; the message is safe to show the coordinator's users. */
 export class PartyError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Set when the failure happened at a peer this party was sending to (the transports carry it back). */
+    readonly failedAt?: string,
+  ) {
     super(message);
     this.name = 'PartyError';
   }
+}
+
+/** Where a failure happened, when a party reports it happened at a peer: from a PartyError, or from a remote error body. */
+export function failedAtOf(e: unknown): string | undefined {
+  const here = (e as { failedAt?: unknown })?.failedAt;
+  const remote = (e as { remote?: { failedAt?: unknown } })?.remote?.failedAt;
+  const at = typeof here === 'string' ? here : remote;
+  return typeof at === 'string' ? at : undefined;
 }
 
 export interface PeerTransport {
@@ -209,9 +221,6 @@ function nnBatchKey(body: Record<string, unknown>): BatchKey {
   if (!phase || !Number.isInteger(epoch) || epoch < 0 || !Number.isInteger(batch) || batch < 0) throw new PartyError('split-NN step needs phase (train|eval), epoch and batch');
   return { phase, epoch, batch };
 }
-
-/** How a party reports that its message to a peer failed at the peer (or could not reach it). */
-export const PEER_FAILED_PREFIX = 'peer ';
 
 /** Counts only, summed over a star-mode label party's sessions. */
 function psiProgress(job: PartyJob): Partial<PsiProgressCounts> {
@@ -1195,8 +1204,8 @@ export class PartyNode {
     try {
       reply = await this.o.peers.request(to, envelope);
     } catch (e) {
-      // Name the peer, in a form the coordinator reads back: the job fails naming where it broke.
-      throw new PartyError(`${PEER_FAILED_PREFIX}${to} failed: ${e instanceof Error ? e.message : String(e)}`);
+      // The failure belongs to the peer (or to whichever party it reports further on): the job names it.
+      throw new PartyError(e instanceof Error ? e.message : String(e), failedAtOf(e) ?? to);
     }
     if (!reply) return undefined as T;
     out.sent.push({ type: `${type}.reply`, from: to, to: this.o.partyId, seq: envelope.seq, digest: digestHex(reply), bytes: reply.length });

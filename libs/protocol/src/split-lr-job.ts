@@ -20,7 +20,7 @@ import type { BinaryMetrics } from '../../ml/src/metrics';
 import { batchCount } from '../../ml/src/batch-schedule';
 import { gradientScale } from './split-lr/split-lr-party';
 import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
-import { PEER_FAILED_PREFIX, type DetailedMetrics } from './party-node';
+import { failedAtOf, type DetailedMetrics } from './party-node';
 import { MaskedDecryptionService } from './split-lr/masked-decryption';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import { DefenceSpec, NO_DEFENCE } from './split-nn/defence';
@@ -584,9 +584,9 @@ export class SplitLrJob {
  */
 export function attributeFailure(called: string, command: string, e: unknown, parties: readonly { partyId: string }[]): PartyCallError {
   const text = e instanceof Error ? e.message : String(e);
-  const m = new RegExp(`^${PEER_FAILED_PREFIX}(\\S+) failed: `).exec(text);
-  if (m && m[1] !== called && parties.some((p) => p.partyId === m[1])) return new PartyCallError(m[1], command, `${text.slice(m[0].length)} (reached through ${called})`);
-  return new PartyCallError(called, command, text);
+  const at = failedAtOf(e);
+  if (at && at !== called && parties.some((p) => p.partyId === at)) return new PartyCallError(at, command, `${text} (on ${called}'s message to ${at})`);
+  return new PartyCallError(called, command, at && at !== called ? `${text} (at ${at})` : text);
 }
 
 /** Like Promise.all, but waits for every promise to settle before rethrowing the first failure. */

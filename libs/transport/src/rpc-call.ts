@@ -11,6 +11,8 @@ export interface RemoteErrorBody {
   readonly message: string;
   readonly partyId?: string;
   readonly name?: string;
+  /** The party where the failure happened, when it was not the replying party (a peer it was sending to). */
+  readonly failedAt?: string;
 }
 
 export class RemoteCallError extends Error {

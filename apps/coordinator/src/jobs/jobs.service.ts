@@ -122,10 +122,10 @@ export class JobsService implements OnApplicationBootstrap {
 
   /** A new job with the request of a failed or cancelled one. */
   async retry(id: string, principal: Principal): Promise<JobView> {
-    const job = await this.get(id);
-    if (job.state !== 'failed' && job.state !== 'cancelled') throw new ConflictException(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);
-    const spec = ((await this.jobs.findOneBy({ id }))!.spec as unknown as SplitLrJobSpec);
-    return this.submit({ model: job.model, parties: job.parties.map(({ partyId, role, data }) => ({ partyId, role, data })), hyperparameters: job.model === 'split-nn' ? undefined : job.hyperparameters, alignment: { idRules: [...job.alignment.idRules], mode: job.alignment.mode, smallParty: job.alignment.smallParty }, ...(spec.nn ? { nn: spec.nn } : {}) }, principal, id);
+    const row = await this.jobs.findOneBy({ id });
+    if (!row) throw new NotFoundException(`job ${id} does not exist`);
+    if (row.state !== 'failed' && row.state !== 'cancelled') throw new ConflictException(`job ${id} is ${row.state}; only failed or cancelled jobs can be retried`);
+    return this.submit(requestOf(row.spec as unknown as SplitLrJobSpec), principal, id);
   }
 
   /** Stops a queued job at once and a running one at its next protocol step. */
@@ -192,8 +192,7 @@ export class JobsService implements OnApplicationBootstrap {
     if (row.state !== 'failed') throw new ConflictException(`job ${id} is ${row.state}; only a failed job can resume`);
     const epoch = (row.progress as { checkpointEpoch?: number }).checkpointEpoch;
     if (spec.model !== 'split-lr' || !epoch) throw new ConflictException(`job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr job): retry it instead`);
-    const dto: CreateJobDto = { model: spec.model, parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })), hyperparameters: spec.hyperparameters, alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] } };
-    return this.submit(dto, principal, id, { fromJobId: id, epoch });
+    return this.submit(requestOf(spec), principal, id, { fromJobId: id, epoch });
   }
 
   private async submit(dto: CreateJobDto, principal: Principal, retryOf?: string, resume?: SplitLrJobSpec['resume']): Promise<JobView> {
@@ -417,6 +416,18 @@ export class JobsService implements OnApplicationBootstrap {
     if (live?.row) live.row = { ...live.row, state, updatedAt: new Date() };
     this.streams.get(id)?.next({ type: 'state', data: { state, ...detail } });
   }
+}
+
+/** The request a job was started with, to start it again (retry, resume). */
+function requestOf(spec: SplitLrJobSpec): CreateJobDto {
+  return {
+    model: spec.model,
+    parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })),
+    // A split-NN job's hyperparameters are derived from its architecture again.
+    hyperparameters: spec.model === 'split-nn' ? undefined : spec.hyperparameters,
+    alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] },
+    ...(spec.nn ? { nn: spec.nn } : {}),
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -25,17 +25,7 @@ import { createHash } from 'node:crypto';
 import { PSI_ELEMENT_BYTES, PsiGroupError, randomInvertibleScalar } from '../../../crypto/src/psi-group';
 import { PsiEngine } from '../../../crypto/src/psi-engine';
 import { BlindedSetStore, PSI_BUCKETS } from './blinded-set-store';
-import {
-  checkElementList,
-  ChunkStream,
-  IdSource,
-  PSI_MAX_ELEMENTS,
-  PSI_MESSAGE_ELEMENTS,
-  PsiChunkHeader,
-  PsiProgressCounts,
-  PsiProtocolError,
-  secureShuffle,
-} from '../ecdh-psi';
+import { checkElementList, ChunkStream, IdSource, PsiChunkHeader, PsiProgressCounts, PsiProtocolError, ShuffledIdList } from '../ecdh-psi';
 
 /** Bytes per tag of the big side's stream: 96 bits, see the false-positive bound above. */
 export const PSI_TAG_BYTES = 12;
@@ -74,13 +64,6 @@ export function psiTags(dst: Uint8Array, packed: Uint8Array, tagBytes: number): 
   return out;
 }
 
-function idSource(ids: readonly string[] | IdSource): IdSource {
-  const source = Array.isArray(ids) ? { size: ids.length, at: (i: number) => (ids as readonly string[])[i] } : (ids as IdSource);
-  if (source.size === 0) throw new PsiProtocolError('cannot run PSI on an empty ID set');
-  if (source.size > PSI_MAX_ELEMENTS) throw new PsiProtocolError(`cannot run PSI on more than ${PSI_MAX_ELEMENTS} IDs`);
-  return source;
-}
-
 function tagBytesOf(options: UnbalancedPsiOptions): number {
   const t = options.tagBytes ?? PSI_TAG_BYTES;
   if (!Number.isInteger(t) || t < MIN_TAG_BYTES || t > 32) throw new RangeError(`tagBytes must be an integer in ${MIN_TAG_BYTES}..32, got ${t}`);
@@ -88,21 +71,13 @@ function tagBytesOf(options: UnbalancedPsiOptions): number {
 }
 
 /** Own IDs at shuffled positions [start, end). */
-function idsAt(ids: IdSource, order: Uint32Array, start: number, end: number): string[] {
-  const out = new Array<string>(end - start);
-  for (let p = start; p < end; p++) out[p - start] = ids.at(order[p]);
-  return out;
-}
-
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The small side S of an unbalanced run. One session per job: the scalar is never reused. */
 export class UnbalancedPsiSmall {
-  private readonly ids: IdSource;
-  private readonly order: Uint32Array;
+  private readonly list: ShuffledIdList;
   private readonly scalar: Uint8Array;
   private readonly inverse: Uint8Array;
-  private readonly messageElements: number;
   private readonly tagBytes: number;
   /** tag(b·H(x)) (latin1) -> own stream position. */
   private readonly ownTags = new Map<string, number>();
@@ -127,38 +102,34 @@ export class UnbalancedPsiSmall {
     private readonly options: UnbalancedPsiOptions = {},
     private readonly expectedPeerTotal?: number,
   ) {
-    this.ids = idSource(ids);
-    this.messageElements = options.messageElements ?? PSI_MESSAGE_ELEMENTS;
+    this.list = new ShuffledIdList(ids, options);
     this.tagBytes = tagBytesOf(options);
     this.tagStream = new ChunkStream("peer's tag stream", this.tagBytes);
     ({ scalar: this.scalar, inverse: this.inverse } = randomInvertibleScalar(() => engine.randomScalar()));
-    this.order = (options.shuffle ?? secureShuffle)(this.ids.size);
-    this.matched = new Uint32Array(this.ids.size);
+    this.matched = new Uint32Array(this.list.size);
   }
 
   get size(): number {
-    return this.ids.size;
+    return this.list.size;
   }
 
   get chunkCount(): number {
-    return Math.ceil(this.ids.size / this.messageElements);
+    return this.list.chunkCount;
   }
 
   header(k: number): PsiChunkHeader {
-    return { chunk: k, chunks: this.chunkCount, total: this.ids.size };
+    return this.list.header(k);
   }
 
   progress(): PsiProgressCounts {
-    return { ownDone: Math.floor((this.hashed + this.answered) / 2), ownTotal: this.ids.size, peerDone: this.tagStream.received, peerTotal: this.tagStream.total };
+    return { ownDone: Math.floor((this.hashed + this.answered) / 2), ownTotal: this.list.size, peerDone: this.tagStream.received, peerTotal: this.tagStream.total };
   }
 
   /** Step 1, chunk k: s·H(x) for own IDs at shuffled positions [k·M, (k+1)·M). */
   async blindOwnChunk(k: number): Promise<Uint8Array> {
     this.assertLive();
-    if (!(Number.isInteger(k) && k >= 0 && k < this.chunkCount)) throw new RangeError(`own chunk ${k} out of range 0..${this.chunkCount - 1}`);
-    const start = k * this.messageElements;
     let reported = 0;
-    return this.engine.hashAndBlind(this.scalar, idsAt(this.ids, this.order, start, Math.min(this.ids.size, start + this.messageElements)), this.dst, (done) => {
+    return this.engine.hashAndBlind(this.scalar, this.list.idsOfChunk(k), this.dst, (done) => {
       this.hashed += done - reported;
       reported = done;
     });
@@ -169,8 +140,8 @@ export class UnbalancedPsiSmall {
     this.assertLive();
     if (k !== this.chunksAnswered) throw new PsiProtocolError(`answer for chunk ${k} arrived, expected chunk ${this.chunksAnswered}`);
     checkElementList(packed, `peer's answer to chunk ${k}`);
-    const start = k * this.messageElements;
-    const expected = Math.min(this.ids.size, start + this.messageElements) - start;
+    const { start, end } = this.list.chunk(k);
+    const expected = end - start;
     const n = packed.length / PSI_ELEMENT_BYTES;
     if (n !== expected) throw new PsiProtocolError(`peer's answer to chunk ${k} has ${n} elements, expected ${expected}`);
     this.chunksAnswered++; // before the await: a second answer for k while this one unblinds is refused
@@ -220,12 +191,12 @@ export class UnbalancedPsiSmall {
   finish(): UnbalancedSmallResult {
     this.assertLive();
     try {
-      if (!this.ready) throw new PsiProtocolError(`PSI finished before the peer answered all our chunks (${this.answered} of ${this.ids.size} elements)`);
+      if (!this.ready) throw new PsiProtocolError(`PSI finished before the peer answered all our chunks (${this.answered} of ${this.list.size} elements)`);
       if (!this.tagStream.complete) throw new PsiProtocolError(`PSI finished before the peer's tag stream was complete (${this.tagStream.describe()})`);
       if (this.early) this.drainEarly();
       const own: number[] = [];
       for (let p = 0; p < this.matched.length; p++) if (this.matched[p] !== 0) own.push(p);
-      const ids = own.map((p) => this.ids.at(this.order[p]));
+      const ids = own.map((p) => this.list.idAt(p));
       const byId = own.map((_, k) => k).sort((x, y) => byCodeUnits(ids[x], ids[y]));
       return { sharedIds: byId.map((k) => ids[k]), peerPositions: Uint32Array.from(byId, (k) => this.matched[own[k]] - 1) };
     } finally {
@@ -243,7 +214,7 @@ export class UnbalancedPsiSmall {
   }
 
   private get ready(): boolean {
-    return this.chunksAnswered === this.chunkCount && this.answered === this.ids.size;
+    return this.chunksAnswered === this.chunkCount && this.answered === this.list.size;
   }
 
   private match(key: string, peerPosition: number): void {
@@ -275,10 +246,8 @@ export class UnbalancedPsiSmall {
 
 /** The big side B of an unbalanced run. One session per job: the scalar is never reused. */
 export class UnbalancedPsiBig {
-  private readonly ids: IdSource;
-  private readonly order: Uint32Array;
+  private readonly list: ShuffledIdList;
   private readonly scalar: Uint8Array;
-  private readonly messageElements: number;
   private readonly tagBytes: number;
   private readonly queryStream = new ChunkStream("peer's query stream");
   private queriesAnswered = 0;
@@ -294,27 +263,25 @@ export class UnbalancedPsiBig {
     options: UnbalancedPsiOptions = {},
     private readonly expectedPeerTotal?: number,
   ) {
-    this.ids = idSource(ids);
-    this.messageElements = options.messageElements ?? PSI_MESSAGE_ELEMENTS;
+    this.list = new ShuffledIdList(ids, options);
     this.tagBytes = tagBytesOf(options);
     this.scalar = engine.randomScalar();
-    this.order = (options.shuffle ?? secureShuffle)(this.ids.size);
   }
 
   get size(): number {
-    return this.ids.size;
+    return this.list.size;
   }
 
   get chunkCount(): number {
-    return Math.ceil(this.ids.size / this.messageElements);
+    return this.list.chunkCount;
   }
 
   header(k: number): PsiChunkHeader {
-    return { chunk: k, chunks: this.chunkCount, total: this.ids.size };
+    return this.list.header(k);
   }
 
   progress(): PsiProgressCounts {
-    return { ownDone: this.tagsHashed, ownTotal: this.ids.size, peerDone: this.queriesAnswered, peerTotal: this.queryStream.total };
+    return { ownDone: this.tagsHashed, ownTotal: this.list.size, peerDone: this.queriesAnswered, peerTotal: this.queryStream.total };
   }
 
   /** Step 1: blind one chunk of S's queries, same order. */
@@ -338,9 +305,7 @@ export class UnbalancedPsiBig {
   /** Step 3, chunk k: tag(b·H(y)) for own IDs at shuffled positions [k·M, (k+1)·M). */
   async tagChunk(k: number): Promise<Uint8Array> {
     this.assertLive();
-    if (!(Number.isInteger(k) && k >= 0 && k < this.chunkCount)) throw new RangeError(`own chunk ${k} out of range 0..${this.chunkCount - 1}`);
-    const start = k * this.messageElements;
-    const blinded = await this.engine.hashAndBlind(this.scalar, idsAt(this.ids, this.order, start, Math.min(this.ids.size, start + this.messageElements)), this.dst);
+    const blinded = await this.engine.hashAndBlind(this.scalar, this.list.idsOfChunk(k), this.dst);
     this.assertLive();
     const tags = psiTags(this.dst, blinded, this.tagBytes);
     this.tagsHashed += blinded.length / PSI_ELEMENT_BYTES;
@@ -368,13 +333,7 @@ export class UnbalancedPsiBig {
       if (this.chunksSent !== this.chunkCount) throw new PsiProtocolError(`PSI finished before our tag stream was sent (${this.chunksSent} of ${this.chunkCount} chunks)`);
       if (!(positions instanceof Uint32Array)) throw new PsiProtocolError('positions: expected 4-byte positions');
       if (positions.length > this.queryStream.total) throw new PsiProtocolError(`${positions.length} positions, but the peer queried only ${this.queryStream.total} IDs`);
-      const seen = new Uint8Array(this.ids.size);
-      const ids = Array.from(positions, (p, k) => {
-        if (p >= this.ids.size) throw new PsiProtocolError(`position ${k} is ${p}, past our ${this.ids.size} elements`);
-        if (seen[p]) throw new PsiProtocolError(`position ${p} appears twice`);
-        seen[p] = 1;
-        return this.ids.at(this.order[p]);
-      });
+      const ids = this.list.idsAtPositions(positions);
       for (let k = 1; k < ids.length; k++) if (byCodeUnits(ids[k - 1], ids[k]) >= 0) throw new PsiProtocolError(`positions ${k - 1} and ${k} are not in the agreed order`);
       return ids;
     } finally {

@@ -86,7 +86,8 @@ export interface SplitLrPartyOptions {
 abstract class SplitLrPartyBase {
   readonly weights: Float64Array;
   private readonly optimizer: LrOptimizer;
-  private readonly pendingMasks = new Map<string, { maskSums: Float64Array }>();
+  /** Per pending gradient, the block sums of the masks this party added. */
+  private readonly pendingMasks = new Map<string, Float64Array>();
 
   constructor(protected readonly o: SplitLrPartyOptions) {
     this.weights = new Float64Array(o.columns);
@@ -124,14 +125,14 @@ abstract class SplitLrPartyBase {
 
   /** Unmasks the coordinator's release and steps the optimizer (at epoch `epoch`'s learning rate). */
   applyUpdate(key: string, released: Float64Array, epoch = 0): void {
-    const pending = this.pendingMasks.get(key);
-    if (!pending) throw new SplitLrProtocolError(`no gradient is pending for ${key}`);
+    const maskSums = this.pendingMasks.get(key);
+    if (!maskSums) throw new SplitLrProtocolError(`no gradient is pending for ${key}`);
     if (released.length !== this.o.columns) {
       throw new SplitLrProtocolError(`update for ${key} has ${released.length} values, expected ${this.o.columns}`);
     }
     this.pendingMasks.delete(key);
     const gradient = new Float64Array(this.o.columns);
-    for (let j = 0; j < gradient.length; j++) gradient[j] = released[j] - pending.maskSums[j];
+    for (let j = 0; j < gradient.length; j++) gradient[j] = released[j] - maskSums[j];
     this.optimizer.apply(this.weights, gradient, epoch);
   }
 
@@ -173,7 +174,7 @@ abstract class SplitLrPartyBase {
       });
       const masks = Array.from(sums, () => (this.o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND)))(ckks.slots));
       sums.forEach((sum, g) => ckks.addValues(sum!, masks[g]));
-      this.pendingMasks.set(key, { maskSums: packing.blockSums(masks, this.o.columns) });
+      this.pendingMasks.set(key, packing.blockSums(masks, this.o.columns));
       for (const m of masks) m.fill(0);
       return packCiphertexts(sums.map((sum) => ckks.serialize(sum!)));
     } finally {
