@@ -171,6 +171,11 @@ export class CkksContext {
     }
   }
 
+  /** Returns ct * plain, not rescaled: its scale is the product of theirs. The plaintext must sit at ct's level. */
+  multiplyPlain(ct: CipherText, plain: PlainText): CipherText {
+    return this.evaluator.multiplyPlain(ct, plain) as CipherText;
+  }
+
   /** Returns ct * plain, rescaled once (one level consumed). The plaintext must sit at ct's level. */
   multiplyPlainRescale(ct: CipherText, plain: PlainText): CipherText {
     const out = this.evaluator.multiplyPlain(ct, plain) as CipherText;

@@ -2,7 +2,8 @@
  * CKKS key material, split by who may hold it.
  *
  * - CkksKeyHolder (the coordinator): generates the key pair for one job, exports only the public
- *   bundle, and decrypts. It never exports the secret key.
+ *   bundle, and decrypts. The secret key leaves it only for this process's own decryption
+ *   worker threads (secretKeyBytes, for WorkerCkksEngine), never over the network.
  * - CkksEncryptor (a party): built from the public bundle; encrypts and rotates, cannot decrypt.
  *
  * Galois keys are generated only for the rotation steps the job's layout uses (they are large:
@@ -30,9 +31,14 @@ export class CkksKeyHolder {
   private constructor(
     readonly ckks: CkksContext,
     private readonly secretKey: SecretKey,
-    private readonly decryptor: Decryptor,
+    private readonly decryptor: CkksDecryptor,
     private readonly bundle: CkksPublicBundle,
   ) {}
+
+  /** The secret key, serialized: only for this process's decryption workers, which zero it once loaded. */
+  secretKeyBytes(): Uint8Array {
+    return this.secretKey.saveArray(this.ckks.seal.ComprModeType.none);
+  }
 
   static generate(ckks: CkksContext, galoisSteps: readonly number[], options: { relinearization?: boolean } = {}): CkksKeyHolder {
     const { seal } = ckks;
@@ -51,7 +57,7 @@ export class CkksKeyHolder {
           galoisSteps: [...galoisSteps],
           relinKeys: relin ? relin.saveArray(seal.ComprModeType.zstd) : new Uint8Array(0),
         };
-        return new CkksKeyHolder(ckks, secretKey, seal.Decryptor(ckks.context, secretKey), bundle);
+        return new CkksKeyHolder(ckks, secretKey, new CkksDecryptor(ckks, seal.Decryptor(ckks.context, secretKey)), bundle);
       } finally {
         publicKey.delete();
         galois?.delete();
@@ -68,6 +74,36 @@ export class CkksKeyHolder {
 
   /** Decrypts and decodes all slots. Policy (what may be decrypted, what is released) is the caller's. */
   decrypt(ct: CipherText): Float64Array {
+    return this.decryptor.decrypt(ct);
+  }
+
+  dispose(): void {
+    this.decryptor.dispose();
+    this.secretKey.delete();
+  }
+}
+
+/** Decryption alone: inside the key holder, and in its worker threads from secretKeyBytes. */
+export class CkksDecryptor {
+  constructor(
+    private readonly ckks: CkksContext,
+    private readonly decryptor: Decryptor,
+    private readonly secretKey?: SecretKey,
+  ) {}
+
+  /** @throws CkksError WRONG_PARAMETERS when the bytes are not a secret key of this context. */
+  static fromSecretKey(ckks: CkksContext, bytes: Uint8Array): CkksDecryptor {
+    const secretKey = ckks.seal.SecretKey();
+    try {
+      secretKey.loadArray(ckks.context, bytes);
+    } catch (e) {
+      secretKey.delete();
+      throw new CkksError('WRONG_PARAMETERS', `secret key does not load: ${e instanceof Error ? e.message : e}`);
+    }
+    return new CkksDecryptor(ckks, ckks.seal.Decryptor(ckks.context, secretKey), secretKey);
+  }
+
+  decrypt(ct: CipherText): Float64Array {
     const plain = this.decryptor.decrypt(ct);
     if (!plain) throw new CkksError('MALFORMED_CIPHERTEXT', 'decryption produced no plaintext');
     try {
@@ -79,13 +115,15 @@ export class CkksKeyHolder {
 
   dispose(): void {
     this.decryptor.delete();
-    this.secretKey.delete();
+    this.secretKey?.delete();
   }
 }
 
 export class CkksEncryptor {
   private constructor(
     readonly ckks: CkksContext,
+    /** The public bundle this encryptor was built from (for worker threads). */
+    readonly bundle: CkksPublicBundle,
     private readonly publicKey: PublicKey,
     private readonly encryptor: Encryptor,
     /** Null when the bundle carries none (a layout without rotations). */
@@ -119,12 +157,15 @@ export class CkksEncryptor {
       relinKeys?.delete();
       throw new CkksError('WRONG_PARAMETERS', `public key bundle does not load: ${e instanceof Error ? e.message : e}`);
     }
-    return new CkksEncryptor(ckks, publicKey, seal.Encryptor(ckks.context, publicKey), galoisKeys, bundle.galoisSteps, relinKeys);
+    return new CkksEncryptor(ckks, bundle, publicKey, seal.Encryptor(ckks.context, publicKey), galoisKeys, bundle.galoisSteps, relinKeys);
   }
 
-  /** Encrypts up to `slots` reals at the top level, at the context's scale or the one given. */
-  encrypt(values: ArrayLike<number>, scale: number = this.ckks.scale): CipherText {
-    const plain = this.ckks.encode(values, this.ckks.topLevel, scale);
+  /**
+   * Encrypts up to `slots` reals at the context's scale or the one given, at the top level or the
+   * one given (below the top is cheaper: SEAL encrypts one level up and divides down).
+   */
+  encrypt(values: ArrayLike<number>, scale: number = this.ckks.scale, level: number = this.ckks.topLevel): CipherText {
+    const plain = this.ckks.encode(values, level, scale);
     try {
       return this.encryptor.encrypt(plain) as CipherText;
     } finally {

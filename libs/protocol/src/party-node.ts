@@ -6,8 +6,8 @@
  * What a party sends, to whom (see docs/protocol.md for what each learns):
  *   psi.exchange   -> peer: its IDs hashed and blinded; gets them back blinded twice
  *   lr.forward     -> label party: Enc(u_f / 4)                     (feature parties)
- *   lr.residual    -> feature parties: Enc(d); -> coordinator: Enc(masked gradient) (label party)
- *   lr.gradient    -> coordinator: Enc(masked gradient)             (feature parties)
+ *   lr.residual    -> feature parties: Enc(d)                        (label party)
+ *   lr.gradient    -> coordinator: Enc(masked gradient)             (every party)
  *   lr.share_logits-> label party: partial logits for evaluation     (feature parties)
  *
  * With an `audit` log, the party also keeps its own record of every job, in its own database:
@@ -20,6 +20,7 @@ import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { CkksContext } from '../../crypto/src/ckks-context';
+import { CkksEngine, createCkksEngine } from '../../crypto/src/ckks-engine';
 import { CkksEncryptor, CkksPublicBundle } from '../../crypto/src/ckks-keys';
 import { PsiEngine } from '../../crypto/src/psi-engine';
 import { open as openBody, peerChannelKey, seal as sealBody } from '../../crypto/src/peer-seal';
@@ -133,6 +134,8 @@ export interface PartyNodeOptions {
   readonly loadCheckpoint?: (jobId: string) => PartyCheckpoint | undefined | Promise<PartyCheckpoint | undefined>;
   /** This party's own audit log; each record is awaited before the step it describes goes on. */
   readonly audit?: PartyAuditLog;
+  /** Worker threads for a split-LR job's CKKS work (default: one per core; 0: on the calling thread). */
+  readonly ckksThreads?: number;
 }
 
 /** The end of an epoch at one party: enough to resume the job there and reach the same model. */
@@ -290,6 +293,7 @@ class PartyJob {
   };
   lr?: LabelPartyLr | FeaturePartyLr;
   encryptor?: CkksEncryptor;
+  engine?: CkksEngine;
   scorer?: TfLinearScorer;
   seq = 0;
   readonly lastSeq = new Map<string, number>();
@@ -369,6 +373,7 @@ class PartyJob {
     this.psiPeers?.forEach((s) => s.dispose());
     this.psiUnbalanced?.dispose();
     this.channelKeys.forEach((k) => k.fill(0));
+    void this.engine?.close();
     this.encryptor?.dispose();
     this.scorer?.dispose();
   }
@@ -439,7 +444,7 @@ export class PartyNode {
         step: 'job.prepare', sender: this.o.partyId, receiver: COORDINATOR_ID,
         detail: { role: this.o.role, rows: r.rows, columns: r.columns, columnNames: r.columnNames, contentSha256: r.contentSha256, source: r.source, roster: (body.roster as RosterEntry[]).map((e) => ({ ...e })) },
       });
-    } else if ((command === Commands.lrResidual || command === Commands.lrGradient) && reply.gradient instanceof Uint8Array) {
+    } else if (command === Commands.lrGradient && reply.gradient instanceof Uint8Array) {
       const gradient = reply.gradient;
       await audit.record(jobId, { step: 'lr.masked_gradient', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(gradient), byteSize: gradient.length, detail: { epoch: body.epoch, batch: body.batch } });
     } else if (command === Commands.nnForward || command === Commands.nnProducts || command === Commands.nnTrainStep || command === Commands.nnBackward) {
@@ -527,13 +532,20 @@ export class PartyNode {
         const features = job.roster.filter((r) => r.role === 'feature');
         const forwards = features.map((f) => job.take<ForwardShare>(`forward:${key}:${f.partyId}`));
         const { residual, gradient } = lr.residual(key, job.batch(epoch, batch), forwards);
+        // The own gradient is computed while Enc(d) travels; lr.gradient collects it.
+        gradient.catch(() => undefined); // a failure is reported by lr.gradient, not as an unhandled rejection
+        job.put(`gradient:${key}`, gradient);
         await Promise.all(features.map((f) => this.send(job, f.partyId, PeerTypes.lrResidual, { epoch, batch, chunks: residual }, out)));
-        return { gradient };
+        return {};
       }
       case Commands.lrGradient: {
+        if (job.role === 'label') {
+          job.requireLr(LabelPartyLr);
+          return { gradient: await job.take<Promise<Uint8Array>>(`gradient:${key}`) };
+        }
         const lr = job.requireLr(FeaturePartyLr);
         const chunks = job.take<Uint8Array[]>(`residual:${key}`);
-        return { gradient: lr.gradient(key, job.batch(epoch, batch), chunks) };
+        return { gradient: await lr.gradient(key, job.batch(epoch, batch), chunks) };
       }
       case Commands.lrUpdate: {
         const lr = job.lr;
@@ -1111,6 +1123,8 @@ export class PartyNode {
     const aligned = job.requireAligned();
     this.ckks ??= CkksContext.create();
     const ckks = await this.ckks;
+    void job.engine?.close();
+    job.engine = undefined;
     job.encryptor?.dispose();
     job.scorer?.dispose();
     job.encryptor = CkksEncryptor.fromBundle(ckks, bundle);
@@ -1135,9 +1149,11 @@ export class PartyNode {
       return;
     }
     job.scorer = new TfLinearScorer(this.o.tensorflow.tf, aligned.matrix, aligned.columns);
+    job.engine = createCkksEngine({ ckks, encryptor: job.encryptor }, this.o.ckksThreads);
     const options = {
       ckks,
       encryptor: job.encryptor,
+      engine: job.engine,
       hp: job.hp,
       scorer: job.scorer,
       matrix: aligned.matrix,
@@ -1147,6 +1163,7 @@ export class PartyNode {
       job.role === 'label'
         ? new LabelPartyLr({ ...options, interceptIndex: aligned.columns - 1 }, aligned.labels!)
         : new FeaturePartyLr(options);
+    await job.lr.prepare();
   }
 
   /**

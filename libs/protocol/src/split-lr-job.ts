@@ -14,6 +14,7 @@
  */
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { CkksContext } from '../../crypto/src/ckks-context';
+import { createCkksEngine } from '../../crypto/src/ckks-engine';
 import { CkksKeyHolder } from '../../crypto/src/ckks-keys';
 import type { LrHyperparameters } from '../../ml/src/logistic';
 import type { BinaryMetrics } from '../../ml/src/metrics';
@@ -21,7 +22,7 @@ import { batchCount } from '../../ml/src/batch-schedule';
 import { gradientScale } from './split-lr/split-lr-party';
 import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
 import { failedAtOf, type DetailedMetrics } from './party-node';
-import { MaskedDecryptionService } from './split-lr/masked-decryption';
+import { DEFAULT_RELEASE_POLICY, MaskedDecryptionService, secureGaussian } from './split-lr/masked-decryption';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import { DefenceSpec, NO_DEFENCE } from './split-nn/defence';
 import { SplitNnTrainingResult, trainSplitNn } from './split-nn-job';
@@ -406,8 +407,17 @@ export class SplitLrJob {
   }
 
   private async train(keys: CkksKeyHolder, prepared: Map<string, PrepareReply>, trainRows: number): Promise<{ reports: EpochReport[]; earlyStopping: EarlyStoppingReport | null }> {
+    // Decryptions run on worker threads that hold the job's secret key, every party's gradient at once.
+    const engine = createCkksEngine({ ckks: keys.ckks, keys });
+    try {
+      return await this.trainRounds(new MaskedDecryptionService(keys, DEFAULT_RELEASE_POLICY, secureGaussian, engine), keys, prepared, trainRows);
+    } finally {
+      await engine.close();
+    }
+  }
+
+  private async trainRounds(decryption: MaskedDecryptionService, keys: CkksKeyHolder, prepared: Map<string, PrepareReply>, trainRows: number): Promise<{ reports: EpochReport[]; earlyStopping: EarlyStoppingReport | null }> {
     const { jobId, hyperparameters: hp } = this.spec;
-    const decryption = new MaskedDecryptionService(keys);
     const gradientLevel = keys.ckks.topLevel - 1;
     const scale = gradientScale(keys.ckks, hp);
     const batches = batchCount(trainRows, hp.batchSize);
@@ -442,16 +452,13 @@ export class SplitLrJob {
           decryption.expect(keyFor(c.partyId), { width: prepared.get(c.partyId)!.columns, batchRows, level: gradientLevel, scale });
         }
         await Promise.all(this.features.map((f) => this.call(f, Commands.lrForward, round)));
-        const labelReply = await this.call(this.label, Commands.lrResidual, round);
-        const featureReplies = await Promise.all(this.features.map((f) => this.call(f, Commands.lrGradient, round)));
-        const gradients = [
-          { channel: this.label, bytes: labelReply.gradient as Uint8Array },
-          ...this.features.map((f, k) => ({ channel: f, bytes: featureReplies[k].gradient as Uint8Array })),
-        ];
+        await this.call(this.label, Commands.lrResidual, round);
+        // Every party's gradient at once: the label party's is already under way.
         await Promise.all(
-          gradients.map(async ({ channel, bytes }) => {
+          [this.label, ...this.features].map(async (channel) => {
+            const bytes = (await this.call(channel, Commands.lrGradient, round)).gradient as Uint8Array;
             await this.message('lr.masked_gradient', channel.partyId, COORDINATOR_ID, bytes, { epoch, batch });
-            const released = f64ToBytes(decryption.decrypt(keyFor(channel.partyId), bytes));
+            const released = f64ToBytes(await decryption.decrypt(keyFor(channel.partyId), bytes));
             await this.message('lr.update', COORDINATOR_ID, channel.partyId, released, { epoch, batch });
             await this.call(channel, Commands.lrUpdate, { ...round, released });
           }),

@@ -72,7 +72,8 @@ describe('split LR with the cubic sigmoid', () => {
       };
       const { LabelPartyLr } = await import('../src/split-lr/split-lr-party');
       const label = new LabelPartyLr({ ckks, encryptor, hp, scorer: { logits: () => u[0] } as never, matrix: new Float64Array(64).fill(1), columns: 1 }, labels);
-      const { residual } = label.residual('k', batch, [party(u[1]).forward(batch), party(u[2]).forward(batch)]);
+      const { residual, gradient } = label.residual('k', batch, [party(u[1]).forward(batch), party(u[2]).forward(batch)]);
+      await gradient;
       const ct = ckks.deserialize(residual[0], { level: ckks.topLevel, scale: roundScales({ sigmoid: 'cubic' }).residual });
       const d = keys.decrypt(ct);
       ct.delete();

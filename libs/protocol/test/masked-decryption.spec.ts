@@ -41,14 +41,14 @@ describe(MaskedDecryptionService.name, () => {
     return out;
   }
 
-  it('releases one flooded, rounded block sum per column, and nothing else', () => {
+  it('releases one flooded, rounded block sum per column, and nothing else', async () => {
     const service = new MaskedDecryptionService(holder);
     const packing = new BlockPacking(ckks.slots, 1024); // 4 blocks of 1024 rows per ciphertext
     const perRow = (i: number, j: number) => ((j + 1) * (i % 7) - 3) / 1024;
     const slots = blockSlots(packing, 6, perRow);
     expect(slots).toHaveLength(2);
     service.expect('bank:0:0', { width: 6, batchRows: 1024, level: ckks.topLevel - 1 });
-    const released = service.decrypt('bank:0:0', packCiphertexts(slots.map(gradientCiphertext)));
+    const released = await service.decrypt('bank:0:0', packCiphertexts(slots.map(gradientCiphertext)));
     expect(released).toHaveLength(6);
     for (let j = 0; j < 6; j++) {
       let exact = 0;
@@ -59,7 +59,7 @@ describe(MaskedDecryptionService.name, () => {
     expect(service.decryptions).toBe(2);
   });
 
-  it('unmasks to the gradient within 1e-5 when every slot carries a mask of 2^24', () => {
+  it('unmasks to the gradient within 1e-5 when every slot carries a mask of 2^24', async () => {
     const service = new MaskedDecryptionService(holder);
     const packing = new BlockPacking(ckks.slots, 1000);
     const gradientPart = (i: number, j: number) => Math.sin(i + 10 * j) / 1000;
@@ -67,7 +67,7 @@ describe(MaskedDecryptionService.name, () => {
     const mask = secureUniformMasks(ckks.slots, SLOT_MASK_BOUND);
     const maskSums = packing.blockSums([mask], 3);
     service.expect('k', { width: 3, batchRows: 1000, level: ckks.topLevel - 1 });
-    const released = service.decrypt('k', packCiphertexts([gradientCiphertext(values.map((v, s) => v + mask[s]))]));
+    const released = await service.decrypt('k', packCiphertexts([gradientCiphertext(values.map((v, s) => v + mask[s]))]));
     for (let j = 0; j < 3; j++) {
       let exact = 0;
       for (let i = 0; i < 1000; i++) exact += gradientPart(i, j);
@@ -75,42 +75,42 @@ describe(MaskedDecryptionService.name, () => {
     }
   });
 
-  it('takes one ciphertext per column when a batch has more rows than slots', () => {
+  it('takes one ciphertext per column when a batch has more rows than slots', async () => {
     const service = new MaskedDecryptionService(holder);
     const packing = new BlockPacking(ckks.slots, 5000);
     expect([packing.blockRows, packing.blocksPerCiphertext, packing.chunks]).toEqual([ckks.slots, 1, 2]);
     const slots = blockSlots(packing, 2, (i, j) => (j === 0 ? 1e-3 : -2e-3));
     service.expect('k', { width: 2, batchRows: 5000, level: ckks.topLevel - 1 });
-    const released = service.decrypt('k', packCiphertexts(slots.map(gradientCiphertext)));
+    const released = await service.decrypt('k', packCiphertexts(slots.map(gradientCiphertext)));
     expect(Math.abs(released[0] - ckks.slots * 1e-3)).toBeLessThan(1e-5);
     expect(Math.abs(released[1] + ckks.slots * 2e-3)).toBeLessThan(1e-5);
   });
 
-  it('refuses the wrong number of ciphertexts, and bytes that are not a list of them', () => {
+  it('refuses the wrong number of ciphertexts, and bytes that are not a list of them', async () => {
     const service = new MaskedDecryptionService(holder);
     const one = gradientCiphertext([1]);
     service.expect('a', { width: 6, batchRows: 1024, level: ckks.topLevel - 1 });
-    expect(() => service.decrypt('a', packCiphertexts([one]))).toThrow('gradient: expected 2 ciphertexts, got 1');
+    await expect(service.decrypt('a', packCiphertexts([one]))).rejects.toThrow('gradient: expected 2 ciphertexts, got 1');
     service.expect('b', { width: 1, batchRows: 1024, level: ckks.topLevel - 1 });
-    expect(() => service.decrypt('b', one)).toThrow(CkksError);
+    await expect(service.decrypt('b', one)).rejects.toThrow(CkksError);
   });
 
-  it('refuses unannounced requests, replays and announcements made twice', () => {
+  it('refuses unannounced requests, replays and announcements made twice', async () => {
     const service = new MaskedDecryptionService(holder);
     const bytes = packCiphertexts([gradientCiphertext([1])]);
-    expect(() => service.decrypt('ecommerce:0:0', bytes)).toThrow(DecryptionRefusedError);
+    await expect(service.decrypt('ecommerce:0:0', bytes)).rejects.toThrow(DecryptionRefusedError);
     service.expect('ecommerce:0:0', { width: 1, batchRows: 64, level: ckks.topLevel - 1 });
-    service.decrypt('ecommerce:0:0', bytes);
-    expect(() => service.decrypt('ecommerce:0:0', bytes)).toThrow('already served (replay)');
+    await service.decrypt('ecommerce:0:0', bytes);
+    await expect(service.decrypt('ecommerce:0:0', bytes)).rejects.toThrow('already served (replay)');
     expect(() => service.expect('ecommerce:0:0', { width: 1, batchRows: 64, level: 1 })).toThrow('already announced');
   });
 
-  it('refuses a ciphertext at another level than announced (a fresh one could be anything)', () => {
+  it('refuses a ciphertext at another level than announced (a fresh one could be anything)', async () => {
     const service = new MaskedDecryptionService(holder);
     const fresh = encryptor.encrypt([1, 2, 3]);
     const bytes = packCiphertexts([ckks.serialize(fresh)]);
     fresh.delete();
     service.expect('bank:1:1', { width: 3, batchRows: 64, level: ckks.topLevel - 1 });
-    expect(() => service.decrypt('bank:1:1', bytes)).toThrow(CkksError);
+    await expect(service.decrypt('bank:1:1', bytes)).rejects.toThrow(CkksError);
   });
 });

@@ -15,6 +15,7 @@
  *   well below 2^53 so that summing a block of masked slots in doubles keeps ~2^-23 precision.
  */
 import { randomBytes } from 'node:crypto';
+import { CkksEngine, InlineCkksEngine } from '../../../crypto/src/ckks-engine';
 import { CkksKeyHolder } from '../../../crypto/src/ckks-keys';
 import { unpackCiphertexts } from '../messages';
 import { BlockPacking } from './block-packing';
@@ -75,13 +76,18 @@ export class DecryptionAnnouncements<T> {
 
 export class MaskedDecryptionService {
   private readonly announcements = new DecryptionAnnouncements<ExpectedDecryption>();
+  private readonly engine: CkksEngine;
   decryptions = 0;
 
   constructor(
     private readonly keys: CkksKeyHolder,
     private readonly policy: ReleasePolicy = DEFAULT_RELEASE_POLICY,
     private readonly gaussian: () => number = secureGaussian,
-  ) {}
+    /** Where the decryptions run (default: inline); a worker engine must hold this key holder's key. */
+    engine?: CkksEngine,
+  ) {
+    this.engine = engine ?? new InlineCkksEngine({ ckks: keys.ckks, keys });
+  }
 
   /** Announces one decryption the protocol is about to ask for. */
   expect(key: string, spec: ExpectedDecryption): void {
@@ -94,23 +100,19 @@ export class MaskedDecryptionService {
    * @throws DecryptionRefusedError for an unannounced or repeated request.
    * @throws CkksError for the wrong number of ciphertexts, or one of the wrong parameters, level, scale or size.
    */
-  decrypt(key: string, packed: Uint8Array): Float64Array {
+  async decrypt(key: string, packed: Uint8Array): Promise<Float64Array> {
     const spec = this.announcements.take(key);
     const ckks = this.keys.ckks;
     const packing = new BlockPacking(ckks.slots, spec.batchRows);
     const count = packing.gradientCiphertexts(spec.width);
     const ciphertexts = unpackCiphertexts(packed, count, 'gradient', ckks.maxCiphertextBytes());
-    const slots: Float64Array[] = [];
+    const expect = { level: spec.level, scale: spec.scale };
+    const decrypted = await Promise.allSettled(ciphertexts.map((bytes) => this.engine.decrypt(bytes, expect)));
+    const slots = decrypted.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []));
     try {
-      for (const bytes of ciphertexts) {
-        const ct = ckks.deserialize(bytes, { level: spec.level, scale: spec.scale });
-        try {
-          slots.push(this.keys.decrypt(ct));
-        } finally {
-          ct.delete();
-        }
-        this.decryptions++;
-      }
+      const failed = decrypted.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+      if (failed) throw failed.reason;
+      this.decryptions += slots.length;
       const sums = packing.blockSums(slots, spec.width);
       const grid = 2 ** this.policy.releaseBits;
       for (let j = 0; j < sums.length; j++) sums[j] = Math.round((sums[j] + this.policy.floodSigma * this.gaussian()) * grid) / grid;

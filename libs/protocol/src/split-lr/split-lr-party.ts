@@ -20,6 +20,7 @@
  * level below the top.
  */
 import { CkksContext, CipherText } from '../../../crypto/src/ckks-context';
+import { CkksEngine, InlineCkksEngine } from '../../../crypto/src/ckks-engine';
 import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
 import { CUBIC_SIGMOID, LrHyperparameters, LrOptimizer, OptimizerState } from '../../../ml/src/logistic';
 import { TfLinearScorer } from '../../../ml/src/tf-linear';
@@ -35,11 +36,17 @@ export class SplitLrProtocolError extends Error {
 }
 
 /**
- * Scales (as powers of two) of each ciphertext of a round, so every receiver can check them:
- *   taylor: Enc(u/4) and Enc(d) at 2^40, features at 2^40, gradient 2^80 rescaled by the top prime;
- *           with a positive-class weight, Enc(Σ u_f/4) times the row weights at 2^20: Enc(w·d) at 2^60;
- *   cubic:  Enc(c·u) at 2^28 (cubed: 2^84), Enc(a·u) and Enc(d) at 2^84, features (x/|B|) at 2^26,
- *           gradient 2^110 rescaled: 2^70, so values up to 2^29 fit at level 1 (2^100), 2^5 above the 2^24 masks.
+ * Scales (as powers of two) and levels of each ciphertext of a round, so every receiver can check them:
+ *   taylor: Enc(u/4) and Enc(d) at 2^40, one level below the top; features (x/|B|) at 2^32; the
+ *           gradient is their product at 2^72, not rescaled: masked values up to 2^24 fill 2^96 of
+ *           the level's ~2^100 modulus. Encrypting below the top makes every ciphertext a third
+ *           smaller and each encryption cheaper, and skipping the rescale saves six NTTs a product;
+ *   taylor with a positive-class weight: at the top level, Enc(Σ u_f/4) times the row weights at
+ *           2^20, so Enc(w·d) at 2^60; features at 2^40, the gradient rescaled by the top prime;
+ *   cubic:  at the top level, Enc(c·u) at 2^28 (cubed: 2^84), Enc(a·u) and Enc(d) at 2^84,
+ *           features (x/|B|) at 2^26, gradient 2^110 rescaled: 2^70, so values up to 2^29 fit at
+ *           level 1 (2^100), 2^5 above the 2^24 masks.
+ * The gradient is always decrypted one level below the top.
  */
 export interface RoundScales {
   readonly forward: number;
@@ -47,20 +54,23 @@ export interface RoundScales {
   readonly rowWeights: number;
   readonly residual: number;
   readonly features: number;
+  /** Levels below the top at which the forward shares and Enc(d) travel (1: the gradient needs no rescale). */
+  readonly residualDepth: 0 | 1;
 }
 
 type ScaleChoices = Pick<LrHyperparameters, 'sigmoid' | 'positiveWeight'>;
 
 export function roundScales(hp: ScaleChoices): RoundScales {
-  if (hp.sigmoid === 'cubic') return { forward: 2 ** 84, cubeRoot: 2 ** 28, rowWeights: 1, residual: 2 ** 84, features: 2 ** 26 };
-  const weighted = (hp.positiveWeight ?? 1) !== 1;
-  return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 2 ** 20, residual: weighted ? 2 ** 60 : 2 ** 40, features: 2 ** 40 };
+  if (hp.sigmoid === 'cubic') return { forward: 2 ** 84, cubeRoot: 2 ** 28, rowWeights: 1, residual: 2 ** 84, features: 2 ** 26, residualDepth: 0 };
+  if ((hp.positiveWeight ?? 1) !== 1) return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 2 ** 20, residual: 2 ** 60, features: 2 ** 40, residualDepth: 0 };
+  return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 1, residual: 2 ** 40, features: 2 ** 32, residualDepth: 1 };
 }
 
 /** The scale of a round's gradient ciphertexts (one level below the top). */
 export function gradientScale(ckks: CkksContext, hp: ScaleChoices): number {
   const s = roundScales(hp);
-  return ckks.rescaledScale(s.residual * s.features, ckks.topLevel);
+  const product = s.residual * s.features;
+  return s.residualDepth === 1 ? product : ckks.rescaledScale(product, ckks.topLevel);
 }
 
 /** What a feature party sends the label party per batch: Taylor, `chunks` only; cubic, both. */
@@ -81,6 +91,8 @@ export interface SplitLrPartyOptions {
   readonly columns: number;
   readonly interceptIndex?: number;
   readonly masks?: (count: number) => Float64Array;
+  /** Where the gradient products and encryptions run (default: inline on the calling thread). */
+  readonly engine?: CkksEngine;
 }
 
 abstract class SplitLrPartyBase {
@@ -89,7 +101,10 @@ abstract class SplitLrPartyBase {
   /** Per pending gradient, the block sums of the masks this party added. */
   private readonly pendingMasks = new Map<string, Float64Array>();
 
+  protected readonly engine: CkksEngine;
+
   constructor(protected readonly o: SplitLrPartyOptions) {
+    this.engine = o.engine ?? new InlineCkksEngine({ ckks: o.ckks, encryptor: o.encryptor });
     this.weights = new Float64Array(o.columns);
     this.optimizer = new LrOptimizer(o.hp, o.columns, o.interceptIndex ?? -1);
   }
@@ -118,6 +133,13 @@ abstract class SplitLrPartyBase {
     this.weights.set(this.best);
   }
 
+  /** Has the engine make the encryptions of zero this party's rounds will use (at the scales it encrypts at). */
+  async prepare(): Promise<void> {
+    const s = this.scales;
+    const scales = this.cubic ? [s.cubeRoot, s.residual] : [this instanceof LabelPartyLr ? s.residual : s.forward];
+    await Promise.all(scales.map((scale) => this.engine.prepare(scale, this.residualLevel)));
+  }
+
   /** This party's partial logits X_p[rows]·w_p. */
   partialLogits(rows: Int32Array): Float64Array {
     return this.o.scorer.logits(rows, this.weights);
@@ -144,42 +166,36 @@ abstract class SplitLrPartyBase {
     return roundScales(this.o.hp);
   }
 
-  /** Enc(d_i·x_ij / |B| + r) in the batch's block layout, packed; remembers r's block sums under `key`. */
-  protected maskedGradient(key: string, batch: Int32Array, residual: CipherText[]): Uint8Array {
+  /**
+   * Enc(d_i·x_ij / |B| + r) in the batch's block layout, packed; remembers r's block sums under
+   * `key`. One engine task per gradient ciphertext, so they run in parallel on worker threads.
+   */
+  protected async maskedGradient(key: string, batch: Int32Array, residual: readonly Uint8Array[]): Promise<Uint8Array> {
     const { ckks } = this.o;
-    const featureScale = this.scales.features;
+    const scales = this.scales;
     const packing = this.packing(batch);
     // x/|B| per slot, so that what the coordinator sees under a 2^24 mask is tiny (≈ 2^-6 at most).
     const plains = packing.features(this.o.matrix, this.o.columns, batch, 1 / batch.length);
-    const sums: (CipherText | undefined)[] = Array.from({ length: packing.gradientCiphertexts(this.o.columns) }, () => undefined);
+    const count = packing.gradientCiphertexts(this.o.columns);
+    const masks = Array.from({ length: count }, () => (this.o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND)))(ckks.slots));
+    if (this.pendingMasks.has(key)) throw new SplitLrProtocolError(`a gradient for ${key} is already pending`);
+    this.pendingMasks.set(key, packing.blockSums(masks, this.o.columns));
+    const expect = { level: this.residualLevel, scale: scales.residual };
     try {
-      plains.forEach((chunk, c) => {
-        chunk.forEach((layout, g) => {
-          const plain = ckks.encode(layout, ckks.topLevel, featureScale);
-          try {
-            const product = ckks.multiplyPlainRescale(residual[c], plain);
-            const sum = sums[g];
-            if (!sum) sums[g] = product;
-            else {
-              try {
-                ckks.evaluator.add(sum, product, sum);
-              } finally {
-                product.delete();
-              }
-            }
-          } finally {
-            plain.delete();
-          }
-        });
-      });
-      const masks = Array.from(sums, () => (this.o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND)))(ckks.slots));
-      sums.forEach((sum, g) => ckks.addValues(sum!, masks[g]));
-      this.pendingMasks.set(key, packing.blockSums(masks, this.o.columns));
-      for (const m of masks) m.fill(0);
-      return packCiphertexts(sums.map((sum) => ckks.serialize(sum!)));
+      const products = await Promise.all(
+        masks.map((add, g) => this.engine.productSum({ ciphertexts: residual, expect, plains: plains.map((chunk) => chunk[g]), plainScale: scales.features, rescale: scales.residualDepth === 0, add })),
+      );
+      return packCiphertexts(products);
+    } catch (e) {
+      this.pendingMasks.delete(key);
+      throw e;
     } finally {
-      for (const sum of sums) sum?.delete();
+      for (const m of masks) if (m.length > 0) m.fill(0); // a worker engine took (and zeroes) the rest
     }
+  }
+
+  protected get residualLevel(): number {
+    return this.o.ckks.topLevel - this.scales.residualDepth;
   }
 
   protected packing(batch: Int32Array): BlockPacking {
@@ -197,7 +213,7 @@ abstract class SplitLrPartyBase {
     try {
       chunks.forEach((bytes, c) => {
         try {
-          out.push(ckks.deserialize(bytes, { level: ckks.topLevel, scale }));
+          out.push(ckks.deserialize(bytes, { level: this.residualLevel, scale }));
         } catch (e) {
           // A scale mismatch usually means the parties disagree on the sigmoid or positiveWeight.
           throw new SplitLrProtocolError(`${what}, ciphertext ${c}: ${e instanceof Error ? e.message : e} (expected scale 2^${Math.log2(scale)})`);
@@ -217,7 +233,7 @@ export class FeaturePartyLr extends SplitLrPartyBase {
     const u = this.partialLogits(batch);
     const encrypt = (values: Float64Array, scale: number) =>
       this.packing(batch).replicate(values).map((chunk) => {
-        const ct = this.o.encryptor.encrypt(chunk, scale);
+        const ct = this.engine.encrypt(chunk, scale, this.residualLevel);
         try {
           return this.o.ckks.serialize(ct);
         } finally {
@@ -228,14 +244,10 @@ export class FeaturePartyLr extends SplitLrPartyBase {
     return { chunks: encrypt(u.map((v) => CUBE_ROOT_B * v), this.scales.cubeRoot), linear: encrypt(u.map((v) => CUBIC_SIGMOID.a * v), this.scales.residual) };
   }
 
-  /** Masked encrypted gradient from the label party's Enc(d). */
-  gradient(key: string, batch: Int32Array, residualChunks: readonly Uint8Array[]): Uint8Array {
-    const residual = this.readResidual(batch, residualChunks, 'residual from the label party', this.scales.residual);
-    try {
-      return this.maskedGradient(key, batch, residual);
-    } finally {
-      residual.forEach((c) => c.delete());
-    }
+  /** Masked encrypted gradient from the label party's Enc(d) (checked here, so a bad one is named before any work). */
+  async gradient(key: string, batch: Int32Array, residualChunks: readonly Uint8Array[]): Promise<Uint8Array> {
+    this.readResidual(batch, residualChunks, 'residual from the label party', this.scales.residual).forEach((c) => c.delete());
+    return this.maskedGradient(key, batch, residualChunks);
   }
 }
 
@@ -249,9 +261,10 @@ export class LabelPartyLr extends SplitLrPartyBase {
 
   /**
    * Forms Enc(d) from every feature party's forward share and returns it (for the feature
-   * parties) with this party's own masked encrypted gradient.
+   * parties) with this party's own masked encrypted gradient, which is still being computed
+   * (on the engine's threads) while the caller sends Enc(d) on.
    */
-  residual(key: string, batch: Int32Array, forwards: readonly ForwardShare[]): { residual: Uint8Array[]; gradient: Uint8Array } {
+  residual(key: string, batch: Int32Array, forwards: readonly ForwardShare[]): { residual: Uint8Array[]; gradient: Promise<Uint8Array> } {
     if (forwards.length === 0) throw new SplitLrProtocolError('no forward shares from feature parties');
     const { ckks } = this.o;
     const scales = this.scales;
@@ -286,7 +299,7 @@ export class LabelPartyLr extends SplitLrPartyBase {
           // w·Enc(Σ u_f/4): a plaintext product without rescale, so the scale grows instead of the level dropping.
           const weights = this.packing(batch).replicate(Float64Array.from(batch, (_, k) => weight(k)));
           weights.forEach((w, c) => {
-            const plain = ckks.encode(w, ckks.topLevel, scales.rowWeights);
+            const plain = ckks.encode(w, this.residualLevel, scales.rowWeights);
             try {
               ckks.evaluator.multiplyPlain(sums[c], plain, sums[c]);
             } finally {
@@ -297,7 +310,8 @@ export class LabelPartyLr extends SplitLrPartyBase {
         }
         this.addFresh(batch, sums, own.map((u, k) => weight(k) * (u / 4 + 0.5 - this.labels[batch[k]])), scales.residual);
       }
-      return { residual: sums.map((ct) => ckks.serialize(ct)), gradient: this.maskedGradient(key, batch, sums) };
+      const residual = sums.map((ct) => ckks.serialize(ct));
+      return { residual, gradient: this.maskedGradient(key, batch, residual) };
     } finally {
       sums.forEach((c) => c.delete());
     }
@@ -329,7 +343,7 @@ export class LabelPartyLr extends SplitLrPartyBase {
    */
   private addFresh(batch: Int32Array, sums: CipherText[], values: Float64Array, scale: number): void {
     this.packing(batch).replicate(values).forEach((chunk, c) => {
-      const mine = this.o.encryptor.encrypt(chunk, scale);
+      const mine = this.engine.encrypt(chunk, scale, this.residualLevel);
       try {
         this.o.ckks.evaluator.add(sums[c], mine, sums[c]);
       } finally {

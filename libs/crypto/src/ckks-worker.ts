@@ -1,0 +1,25 @@
+/** Worker thread body for WorkerCkksEngine: its own SEAL context and the job's public keys, one task per message. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CkksContext, CkksError } from './ckks-context';
+import { CkksWorkerInit, CkksWorkerMessage, CkksWorkerReply, runCkksTask } from './ckks-engine';
+import { CkksDecryptor, CkksEncryptor } from './ckks-keys';
+
+const init = workerData as CkksWorkerInit;
+const runtime = CkksContext.create(init.params).then((ckks) => {
+  const keys = init.secretKey ? CkksDecryptor.fromSecretKey(ckks, init.secretKey) : undefined;
+  init.secretKey?.fill(0);
+  return { ckks, encryptor: init.bundle ? CkksEncryptor.fromBundle(ckks, init.bundle) : undefined, keys };
+});
+
+parentPort?.on('message', async ({ id, task }: CkksWorkerMessage) => {
+  let reply: CkksWorkerReply;
+  try {
+    reply = { id, result: runCkksTask(await runtime, task) };
+  } catch (e) {
+    reply = { id, error: { message: e instanceof Error ? e.message : String(e), code: e instanceof CkksError ? e.code : undefined } };
+  } finally {
+    if (task.op === 'productSum') task.add?.fill(0); // this thread's copy of the masks
+  }
+  parentPort!.postMessage(reply, 'result' in reply ? [reply.result.buffer as ArrayBuffer] : []);
+  if (task.op === 'productSum') for (const p of task.plains) p.fill(0);
+});

@@ -1,0 +1,118 @@
+import { CkksContext, CkksError } from '../src/ckks-context';
+import { InlineCkksEngine, ProductSumTask, WorkerCkksEngine } from '../src/ckks-engine';
+import { CkksEncryptor, CkksKeyHolder } from '../src/ckks-keys';
+
+describe('CkksEngine: worker threads compute what the calling thread would', () => {
+  let ckks: CkksContext;
+  let keys: CkksKeyHolder;
+  let encryptor: CkksEncryptor;
+  let workers: WorkerCkksEngine;
+  let decryptors: WorkerCkksEngine;
+  let inline: InlineCkksEngine;
+  const level1 = () => ckks.topLevel - 1;
+
+  beforeAll(async () => {
+    ckks = await CkksContext.create();
+    keys = CkksKeyHolder.generate(ckks, []);
+    encryptor = CkksEncryptor.fromBundle(ckks, keys.publicBundle());
+    workers = new WorkerCkksEngine({ ckks, encryptor }, 2);
+    decryptors = new WorkerCkksEngine({ ckks, keys }, 2);
+    inline = new InlineCkksEngine({ ckks, encryptor, keys });
+  });
+  afterAll(async () => {
+    await workers.close();
+    await decryptors.close();
+    encryptor.dispose();
+    keys.dispose();
+    ckks.dispose();
+  });
+
+  const slotsOf = (n: number, f: (i: number) => number) => Float64Array.from({ length: ckks.slots }, (_, i) => (i < n ? f(i) : 0));
+
+  function task(rescale: boolean, level: number, scale: number, plainScale: number): { task: () => ProductSumTask; expected: Float64Array } {
+    const a = slotsOf(ckks.slots, (i) => Math.sin(i) / 2);
+    const b = slotsOf(ckks.slots, (i) => Math.cos(i) / 3);
+    const x = slotsOf(ckks.slots, (i) => ((i % 11) - 5) / 1024);
+    const y = slotsOf(ckks.slots, (i) => ((i % 7) - 3) / 1024);
+    const add = slotsOf(ckks.slots, (i) => (i % 13) * 1000);
+    const ciphertexts = [a, b].map((v) => {
+      const ct = encryptor.encrypt(v, scale, level);
+      try {
+        return ckks.serialize(ct);
+      } finally {
+        ct.delete();
+      }
+    });
+    const expected = Float64Array.from(a, (_, i) => a[i] * x[i] + b[i] * y[i] + add[i]);
+    // Fresh buffers each time: a worker engine takes them.
+    return { task: () => ({ ciphertexts, expect: { level, scale }, plains: [x.slice(), y.slice()], plainScale, rescale, add: add.slice() }), expected };
+  }
+
+  it.each([
+    ['without a rescale, one level below the top (split LR, Taylor)', false, 2 ** 40, 2 ** 32],
+    ['rescaled from the top (cubic, weighted)', true, 2 ** 40, 2 ** 40],
+  ])('a product sum %s matches the inline engine', async (_, rescale, scale, plainScale) => {
+    const level = rescale ? ckks.topLevel : level1();
+    const { task: make, expected } = task(rescale as boolean, level, scale as number, plainScale as number);
+    const [fromWorkers, fromInline] = await Promise.all([workers.productSum(make()), inline.productSum(make())]);
+    const outLevel = level1();
+    const outScale = rescale ? ckks.rescaledScale((scale as number) * (plainScale as number), ckks.topLevel) : (scale as number) * (plainScale as number);
+    for (const bytes of [fromWorkers, fromInline]) {
+      const slots = await decryptors.decrypt(bytes, { level: outLevel, scale: outScale });
+      let worst = 0;
+      for (let i = 0; i < ckks.slots; i++) worst = Math.max(worst, Math.abs(slots[i] - expected[i]));
+      expect(worst).toBeLessThan(1e-6);
+    }
+  });
+
+  it('decrypts on worker threads holding the key to the same slots as the key holder', async () => {
+    const values = slotsOf(100, (i) => i / 7);
+    const ct = encryptor.encrypt(values);
+    const bytes = ckks.serialize(ct);
+    const own = keys.decrypt(ct);
+    ct.delete();
+    const remote = await decryptors.decrypt(bytes, { level: ckks.topLevel, scale: ckks.scale });
+    for (let i = 0; i < 100; i++) expect(Math.abs(remote[i] - own[i])).toBeLessThan(1e-6);
+  });
+
+  it('encrypts from Enc(0)s made ahead on the workers, each used once', async () => {
+    const engine = new WorkerCkksEngine({ ckks, encryptor }, 1);
+    try {
+      const values = slotsOf(10, (i) => i - 4.5);
+      const first = engine.encrypt(values, 2 ** 40, level1());
+      expect(engine.encryptions).toEqual({ fromReserve: 0, inline: 1 });
+      await engine.prepare(2 ** 40, level1()); // the reserve refills meanwhile
+      const later = [engine.encrypt(values, 2 ** 40, level1()), engine.encrypt(values, 2 ** 40, level1())];
+      expect(engine.encryptions).toEqual({ fromReserve: 2, inline: 1 });
+      const bytes = new Set<string>();
+      for (const ct of [first, ...later]) {
+        expect(ckks.levelOf(ct)).toBe(level1());
+        const slots = keys.decrypt(ct);
+        for (let i = 0; i < 10; i++) expect(Math.abs(slots[i] - values[i])).toBeLessThan(1e-6);
+        bytes.add(Buffer.from(ckks.serialize(ct)).toString('base64'));
+        ct.delete();
+      }
+      expect(bytes.size).toBe(3); // fresh randomness in each
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('names a wrong-level ciphertext from a worker as a CkksError, and refuses work once closed', async () => {
+    const { task: make } = task(false, level1(), 2 ** 40, 2 ** 32);
+    const wrong = { ...make(), expect: { level: ckks.topLevel, scale: 2 ** 40 } };
+    const error = await workers.productSum(wrong).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CkksError);
+    expect((error as CkksError).code).toBe('WRONG_LEVEL');
+    const engine = new WorkerCkksEngine({ ckks, encryptor }, 1);
+    await engine.close();
+    await expect(engine.productSum(make())).rejects.toThrow('CKKS engine closed');
+  });
+
+  it('will not decrypt without the secret key', async () => {
+    const ct = encryptor.encrypt([1]);
+    const bytes = ckks.serialize(ct);
+    ct.delete();
+    await expect(workers.decrypt(bytes, { level: ckks.topLevel })).rejects.toThrow('holds no secret key');
+  });
+});
