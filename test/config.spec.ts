@@ -19,6 +19,8 @@ describe('config from the environment', () => {
     expect(c).toMatchObject({ partyId: 'bank', role: 'label', port: 7200, host: '127.0.0.1', transport: 'tcp' });
     expect(c.psiThreads).toBe(availableParallelism());
     expect(PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_PSI_THREADS: '1' }).psiThreads).toBe(1);
+    expect(c.ckksThreads).toBe(availableParallelism());
+    expect(PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_CKKS_THREADS: '0' }).ckksThreads).toBe(0);
   });
 
   it('refuses to start on a bad value, naming the variable', () => {
@@ -28,5 +30,6 @@ describe('config from the environment', () => {
     expect(() => CoordinatorConfig.fromEnv({ PORT: 'eighty', VFL_PARTIES: 'bank@h:1' })).toThrow(/port/);
     expect(() => CoordinatorConfig.fromEnv({})).toThrow(/parties/);
     expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_PSI_THREADS: '0' })).toThrow(/psiThreads/);
+    expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_CKKS_THREADS: '-1' })).toThrow(/ckksThreads/);
   });
 });

@@ -68,6 +68,14 @@ export class PartyConfig extends ServiceTransportConfig {
   @Max(256)
   psiThreads!: number;
 
+  /** Worker threads for a split-LR job's CKKS work (default: one per core; 0 runs it inline). */
+  @Expose({ name: 'VFL_CKKS_THREADS' })
+  @Transform(({ value }) => (value === undefined ? availableParallelism() : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(256)
+  ckksThreads!: number;
+
   static fromEnv(env: Record<string, string | undefined> = process.env): PartyConfig {
     // Under NATS a party needs no addresses, so an empty registry is allowed here.
     const config = loadConfig(PartyConfig, { VFL_PARTIES: '', ...env });

@@ -52,7 +52,7 @@ export class PartyModule implements OnApplicationShutdown {
           inject: [PeerClients, PSI_ENGINE, SigningIdentity, PartyAudit],
           useFactory: async (peers: PeerClients, psiEngine: PsiEngine, identity: SigningIdentity, audit: PartyAudit) => {
             const tensorflow = await initTensorflow();
-            new Logger('Party').log(`${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}`);
+            new Logger('Party').log(`${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}; CKKS on ${config.ckksThreads > 0 ? `${config.ckksThreads} worker threads` : 'the main thread'}`);
             // Weights never leave the party: without VFL_MODEL_DIR they go under the working directory.
             const modelDir = config.modelDir ?? path.resolve('.vfl', 'models', config.partyId);
             const pinnedKeys = new Map(config.registry().flatMap((p) => (p.publicKey ? [[p.partyId, p.publicKey] as const] : [])));
@@ -70,6 +70,7 @@ export class PartyModule implements OnApplicationShutdown {
               saveCheckpoint: (jobId, checkpoint) => writeJson(checkpointFile(modelDir, config.partyId, jobId), checkpoint),
               loadCheckpoint: (jobId) => readJson<PartyCheckpoint>(checkpointFile(modelDir, config.partyId, jobId)),
               audit: audit.log,
+              ckksThreads: config.ckksThreads,
             });
           },
         },

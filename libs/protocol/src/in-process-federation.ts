@@ -37,6 +37,8 @@ export async function inProcessFederation(
     partyAudit?: (partyId: string, identity: SigningIdentity) => PartyAuditLog;
     /** Where the parties keep checkpoints; pass one map to several federations to resume across them. */
     checkpoints?: Map<string, PartyCheckpoint>;
+    /** Each party's CKKS worker threads (default: one per core; 0: inline). */
+    ckksThreads?: number;
   } = {},
 ): Promise<InProcessFederation> {
   const tensorflow = await initTensorflow();
@@ -61,6 +63,7 @@ export async function inProcessFederation(
         psiEngine,
         tensorflow,
         dataRoot,
+        ckksThreads: options.ckksThreads,
         saveModel: (jobId, model) => {
           models.set(p.partyId, model);
           saved.set(`${jobId}:${p.partyId}`, model);
@@ -112,6 +115,8 @@ export interface TwoPartyJobOptions {
   readonly progress?: (progress: JobProgress) => void;
   readonly jobId?: string;
   readonly alignment?: AlignmentSpec;
+  /** CKKS worker threads of each party and of the coordinator (default: one per core; 0: inline). */
+  readonly ckksThreads?: number;
 }
 
 /** A split-LR job between a bank (label) and an e-commerce party (features), in one process. */
@@ -142,7 +147,7 @@ export async function runInProcessJob(o: InProcessJobOptions): Promise<{ federat
   const federation = await inProcessFederation(
     [{ partyId: o.label.partyId, role: 'label' }, ...o.features.map((f) => ({ partyId: f.partyId, role: 'feature' as const }))],
     o.dataRoot,
-    { record: o.record, partyAudit: o.partyAudit },
+    { record: o.record, partyAudit: o.partyAudit, ckksThreads: o.ckksThreads },
   );
   const result = await new SplitLrJob(
     {
@@ -157,6 +162,7 @@ export async function runInProcessJob(o: InProcessJobOptions): Promise<{ federat
     },
     federation.channels,
     { audit: async (e) => { await o.audit?.(e); }, phase: async () => undefined, progress: (p) => o.progress?.(p) },
+    o.ckksThreads,
   ).run();
   return { federation, result };
 }

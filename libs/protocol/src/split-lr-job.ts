@@ -202,6 +202,8 @@ export class SplitLrJob {
     private readonly spec: SplitLrJobSpec,
     private readonly channels: ReadonlyMap<string, PartyChannel>,
     private readonly hooks: SplitLrJobHooks,
+    /** Worker threads for the coordinator's decryptions (default: one per core; 0: inline). */
+    private readonly ckksThreads?: number,
   ) {
     const labels = spec.parties.filter((p) => p.role === 'label');
     const features = spec.parties.filter((p) => p.role === 'feature');
@@ -408,7 +410,7 @@ export class SplitLrJob {
 
   private async train(keys: CkksKeyHolder, prepared: Map<string, PrepareReply>, trainRows: number): Promise<{ reports: EpochReport[]; earlyStopping: EarlyStoppingReport | null }> {
     // Decryptions run on worker threads that hold the job's secret key, every party's gradient at once.
-    const engine = createCkksEngine({ ckks: keys.ckks, keys });
+    const engine = createCkksEngine({ ckks: keys.ckks, keys }, this.ckksThreads);
     try {
       return await this.trainRounds(new MaskedDecryptionService(keys, DEFAULT_RELEASE_POLICY, secureGaussian, engine), keys, prepared, trainRows);
     } finally {
