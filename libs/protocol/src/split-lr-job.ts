@@ -144,6 +144,8 @@ export interface SplitNnJobResult extends Omit<SplitNnTrainingResult, 'epochs'> 
   readonly epochs: readonly EpochReport[];
   /** The label party's logistic regression on its own features: the uplift baseline. */
   readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  /** Each party's signed digest of its own part (bottom; or bottom, top and interactive layer); the coordinator signs it when it stores the result. */
+  readonly manifest: ModelManifest;
   readonly backend: string;
   readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
 }
@@ -351,8 +353,9 @@ export class SplitLrJob {
           });
           await this.hooks.phase('evaluating');
           const labelOnly = (await this.call(this.label, Commands.lrBaseline, { jobId })) as unknown as SplitNnJobResult['labelOnly'];
+          const manifest = await this.exportModel(roster);
           completed = true;
-          return { model: 'split-nn', intersection, trainRows, validationRows, ...nn, labelOnly, backend: prepared.get(this.label.partyId)!.backend, datasets: datasets() };
+          return { model: 'split-nn', intersection, trainRows, validationRows, ...nn, labelOnly, manifest, backend: prepared.get(this.label.partyId)!.backend, datasets: datasets() };
         } finally {
           ckks.dispose();
         }
@@ -531,7 +534,8 @@ export class SplitLrJob {
         return part;
       }),
     );
-    return { version: MODEL_MANIFEST_VERSION, jobId, createdAt: new Date().toISOString(), parts };
+    const family = this.spec.model === 'split-nn' ? { model: 'split-nn' as const, architecture: this.spec.nn!.architecture } : { model: 'split-lr' as const };
+    return { version: MODEL_MANIFEST_VERSION, jobId, createdAt: new Date().toISOString(), ...family, parts };
   }
 
   private async evaluate(split: 'train' | 'validation', round: number, detailed = false): Promise<BinaryMetrics | DetailedMetrics> {
