@@ -42,6 +42,8 @@ export async function inProcessFederation(
     partyAudit?: (partyId: string, identity: SigningIdentity) => PartyAuditLog;
     /** Where the parties keep checkpoints; pass one map to several federations to resume across them. */
     checkpoints?: Map<string, StoredCheckpoint>;
+    /** Each party's signing key; pass the same to several federations for parties that restart with their key. */
+    identities?: Map<string, SigningIdentity>;
   } = {},
 ): Promise<InProcessFederation> {
   const tensorflow = await initTensorflow();
@@ -56,7 +58,7 @@ export async function inProcessFederation(
   const checkpoints = options.checkpoints ?? new Map<string, StoredCheckpoint>();
   const psiEngine = new InlinePsiEngine();
   for (const p of parties) {
-    const identity = SigningIdentity.generate(p.partyId);
+    const identity = options.identities?.get(p.partyId) ?? SigningIdentity.generate(p.partyId);
     nodes.set(
       p.partyId,
       new PartyNode({

@@ -59,7 +59,7 @@ export interface SplitLrJobSpec {
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;
-  /** Continue an interrupted split-LR job from its parties' checkpoints after `epoch` completed epochs. */
+  /** Continue an interrupted split-LR or split-NN job from its parties' checkpoints after `epoch` completed epochs. */
   readonly resume?: { readonly fromJobId: string; readonly epoch: number };
 }
 
@@ -348,6 +348,8 @@ export class SplitLrJob {
               this.bytesThisEpoch = 0;
               return bytes;
             },
+            resume: this.spec.resume,
+            checkpoint: (epoch) => this.checkpoint(epoch),
             progress: (epoch, batch, batches, report) =>
               this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: this.spec.nn!.architecture.training.epochs, batch: batch + 1, batches, etaSeconds: null }, report),
           });
