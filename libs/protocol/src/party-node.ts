@@ -577,6 +577,10 @@ export class PartyNode {
       return {};
     }
     const job = this.job(body.jobId);
+    // A split-NN prediction runs inference steps only: no training step could ever move its saved part or return a gradient.
+    if (job.nnModel && (command === Commands.nnTrainStep || command === Commands.nnBackward || command === Commands.nnApply || body.phase === 'train')) {
+      throw new PartyError(`${command} (phase ${String(body.phase ?? '-').slice(0, 8)}) is not a step of a prediction`);
+    }
     const epoch = Number(body.epoch);
     const batch = Number(body.batch);
     const key = `${epoch}:${batch}`;
@@ -717,8 +721,8 @@ export class PartyNode {
         return this.splitMetrics(job, split, scores, body.detailed === true) as unknown as Record<string, unknown>;
       }
       case Commands.lrExport: {
-        if (!job.lr && !job.nn) throw new PartyError(`job ${job.id} has no model yet`);
         if (job.nnModel) throw new PartyError(`${Commands.lrExport} is not a step of a prediction`);
+        if (!job.lr && !job.nn) throw new PartyError(`job ${job.id} has no model yet`);
         if (!this.o.saveModel) throw new PartyError(`${this.o.partyId} has nowhere to keep models (no model directory configured)`);
         // Split NN: only this party's own part (bottom and N_f; or bottom, top, W_L, b and the V_f).
         const model: StoredPartyModel = job.nn ? job.nnPartyModel(this.o.partyId) : job.model(this.o.partyId);

@@ -153,6 +153,20 @@ describe('split-NN model export and federated prediction', () => {
     expect(Object.keys(out)).toEqual(['predictionId', 'modelJobId', 'scores']);
   }, 60_000);
 
+  it('lets a prediction run inference steps only', async () => {
+    const shop = federation.channels.get('ecommerce')!;
+    const roster = await Promise.all(parties.map(async (p) => ({ ...p, publicKey: String((await federation.channels.get(p.partyId)!.call('party.health', {})).publicKey) })));
+    const predictionId = randomUUID();
+    await shop.call('predict.prepare', { jobId: predictionId, modelJobId: jobId, roster, ids: hostIds.slice(0, 3) });
+    try {
+      await expect(shop.call('nn.forward', { jobId: predictionId, phase: 'train', epoch: 0, batch: 0 })).rejects.toThrow('nn.forward (phase train) is not a step of a prediction');
+      await expect(shop.call('nn.apply', { jobId: predictionId, phase: 'eval', epoch: 0, batch: 0 })).rejects.toThrow('nn.apply (phase eval) is not a step of a prediction');
+      await expect(shop.call('lr.export', { jobId: predictionId })).rejects.toThrow('lr.export is not a step of a prediction');
+    } finally {
+      await shop.call('job.close', { jobId: predictionId, completed: false });
+    }
+  });
+
   it('refuses a party whose saved part is not the one in the manifest', async () => {
     const altered = { ...manifest, parts: manifest.parts.map((p) => (p.partyId === 'ecommerce' ? { ...p, modelDigest: 'f'.repeat(64) } : p)) };
     await expect(predict([hostIds[0]], { manifest: altered })).rejects.toThrow(/ecommerce failed at predict.prepare: scores with a model whose digest/);
