@@ -163,6 +163,23 @@ export interface NnPartyCheckpoint {
   readonly hyperparametersDigest: string;
   readonly settings: NnSettings;
   readonly state: NnCheckpointState;
+  /** Early stopping: the coordinator's record at this epoch (it sends it with lr.checkpoint and gets it back with lr.resume). */
+  readonly earlyStopping?: NnEarlyStoppingState;
+}
+
+export interface NnEarlyStoppingState {
+  readonly bestEpoch: number;
+  readonly bestAuc: number;
+  /** Epochs since the best one without improvement. */
+  readonly sinceBest: number;
+}
+
+function earlyStoppingState(v: unknown): NnEarlyStoppingState | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = v as Record<string, unknown>;
+  const ok = Number.isInteger(s.bestEpoch) && Number(s.bestEpoch) >= 1 && typeof s.bestAuc === 'number' && Number.isFinite(s.bestAuc) && Number.isInteger(s.sinceBest) && Number(s.sinceBest) >= 0;
+  if (!ok) throw new PartyError(`${Commands.lrCheckpoint}: earlyStopping needs bestEpoch, bestAuc and sinceBest`);
+  return { bestEpoch: Number(s.bestEpoch), bestAuc: Number(s.bestAuc), sinceBest: Number(s.sinceBest) };
 }
 
 /** What a split-NN job trains under: the derived split/batch hyperparameters, the architecture, the defence. */
@@ -738,7 +755,7 @@ export class PartyNode {
         if (!this.o.saveCheckpoint) throw new PartyError(`${this.o.partyId} has nowhere to keep checkpoints`);
         const base = { jobId: job.id, partyId: this.o.partyId, epoch: Number(body.epoch), contentSha256: job.contentSha256 };
         const checkpoint: StoredCheckpoint = job.nn
-          ? { family: 'split-nn', ...base, hyperparametersDigest: modelDigest(nnSettings(job)), settings: nnSettings(job), state: job.nn.checkpointState() }
+          ? { family: 'split-nn', ...base, hyperparametersDigest: modelDigest(nnSettings(job)), settings: nnSettings(job), state: job.nn.checkpointState(), ...(body.earlyStopping ? { earlyStopping: earlyStoppingState(body.earlyStopping) } : {}) }
           : { ...base, hyperparametersDigest: hyperparametersDigest(job.hp), ...job.lr!.checkpointState() };
         await this.o.saveCheckpoint(job.id, checkpoint);
         const digest = modelDigest(checkpoint);
@@ -764,8 +781,11 @@ export class PartyNode {
         }
         const refused = problems.filter(Boolean);
         if (refused.length) throw new PartyError(`cannot resume from job ${from}'s checkpoint at ${this.o.partyId}: ${refused.join('; ')}`);
-        if (isNnCheckpoint(checkpoint)) job.nn!.restoreState(checkpoint.state);
-        else job.lr!.restoreState(checkpoint);
+        if (isNnCheckpoint(checkpoint)) {
+          job.nn!.restoreState(checkpoint.state);
+          return { checkpointDigest: modelDigest(checkpoint), earlyStopping: checkpoint.earlyStopping ?? null };
+        }
+        job.lr!.restoreState(checkpoint);
         return { checkpointDigest: modelDigest(checkpoint) };
       }
       case Commands.predictShare: {

@@ -349,7 +349,7 @@ export class SplitLrJob {
               return bytes;
             },
             resume: this.spec.resume,
-            checkpoint: (epoch) => this.checkpoint(epoch),
+            checkpoint: (epoch, extra) => this.checkpoint(epoch, extra),
             progress: (epoch, batch, batches, report) =>
               this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: this.spec.nn!.architecture.training.epochs, batch: batch + 1, batches, etaSeconds: null }, report),
           });
@@ -509,12 +509,12 @@ export class SplitLrJob {
     return { reports, earlyStopping };
   }
 
-  /** Every party keeps its weights and optimizer state of `epoch` completed epochs. */
-  private async checkpoint(epoch: number): Promise<void> {
+  /** Every party keeps its weights and optimizer state of `epoch` completed epochs (`extra`: what the command also carries, e.g. split NN's early-stopping record). */
+  private async checkpoint(epoch: number, extra: Record<string, unknown> = {}): Promise<void> {
     const { jobId } = this.spec;
     await Promise.all(
       [this.label, ...this.features].map(async (c) => {
-        const r = await this.call(c, Commands.lrCheckpoint, { jobId, epoch });
+        const r = await this.call(c, Commands.lrCheckpoint, { ...extra, jobId, epoch });
         await this.hooks.audit({ step: 'lr.checkpoint', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: String(r.checkpointDigest), byteSize: Number(r.checkpointBytes), detail: { epoch } });
       }),
     );

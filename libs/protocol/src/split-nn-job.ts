@@ -10,8 +10,9 @@
  *   6. coordinator releases δ̃·W_fᵀ and α_fᵀδ̃ − R_f (masked) to each: nn.apply
  * Evaluation runs steps 1–4 in inference mode per chunk of the split, then the label party
  * scores (nn.predict) and reports only aggregate metrics (nn.metrics). After every epoch but the
- * last (without early stopping) every party checkpoints (lr.checkpoint); a resumed job loads the
- * checkpoints (lr.resume) after he.keys and continues with the next epoch.
+ * last every party checkpoints (lr.checkpoint; with early stopping also its best epoch's part, and
+ * the coordinator's record of it travels along); a resumed job loads the checkpoints (lr.resume)
+ * after he.keys and continues with the next epoch.
  */
 import type { CkksContext } from '../../crypto/src/ckks-context';
 import { batchCount } from '../../ml/src/batch-schedule';
@@ -25,6 +26,7 @@ import { SplitNnJobLayout } from './split-nn/job-layout';
 import { BatchKey, NnBackwardShare, NnForwardShare } from './split-nn/messages';
 import { backwardProductsWire, backwardShareWire, productsFromWire, vectorFromWire } from './split-nn/wire';
 import type { EarlyStoppingReport, EpochReport, PartyChannel } from './split-lr-job';
+import type { NnEarlyStoppingState } from './party-node';
 
 export interface SplitNnTrainingResult {
   readonly epochs: EpochReport[];
@@ -57,8 +59,8 @@ export interface SplitNnDriver {
   takeEpochBytes(): number;
   /** Continue an interrupted job from its parties' checkpoints after `epoch` completed epochs. */
   readonly resume?: { readonly fromJobId: string; readonly epoch: number };
-  /** Every party keeps its state of `epoch` completed epochs (lr.checkpoint, audited). */
-  checkpoint(epoch: number): Promise<void>;
+  /** Every party keeps its state of `epoch` completed epochs (lr.checkpoint, audited); `extra` goes with the command. */
+  checkpoint(epoch: number, extra?: Record<string, unknown>): Promise<void>;
 }
 
 /** What the forward steps need: the parties and the audited calls (a training job or a prediction). */
@@ -125,19 +127,27 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
     const reports: EpochReport[] = [];
     const stopping = arch.training.earlyStopping;
     const resume = d.resume;
+    let best: { epoch: number; auc: number } | undefined;
+    let sinceBest = 0;
     if (resume) {
       if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < epochs)) throw new RangeError(`resume.epoch must be in [1, ${epochs - 1}], got ${resume.epoch}`);
-      // As in split LR: the best epoch may lie before the checkpoint, and its weights are not in it.
-      if (stopping) throw new RangeError('a job with early stopping cannot resume from a checkpoint (its best epoch may lie before it)');
-      await Promise.all(
+      const records = await Promise.all(
         all.map(async (c) => {
           const r = await d.call(c, Commands.lrResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
           await d.audit({ step: 'lr.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
+          return r.earlyStopping as NnEarlyStoppingState | null | undefined;
         }),
       );
+      // Early stopping goes on from the record every party kept with its best epoch's part.
+      const record = records[0];
+      if (records.some((r) => JSON.stringify(r ?? null) !== JSON.stringify(record ?? null))) throw new Error('the parties\' checkpoints disagree on the early-stopping record');
+      if (stopping && !record) throw new RangeError('the checkpoint holds no early-stopping record: it is of a job without early stopping');
+      if (!stopping && record) throw new RangeError('the checkpoint is of a job with early stopping, this one has none');
+      if (record) {
+        best = { epoch: record.bestEpoch, auc: record.bestAuc };
+        sinceBest = record.sinceBest;
+      }
     }
-    let best: { epoch: number; auc: number } | undefined;
-    let sinceBest = 0;
     let bytesPerEpoch = 0;
     // Evaluation keys count on from the resumed epoch, as in the uninterrupted run.
     let evalRound = resume?.epoch ?? 0;
@@ -173,7 +183,6 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
       bytesPerEpoch = d.takeEpochBytes();
       await d.audit({ step: 'nn.epoch', sender: COORDINATOR_ID, detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss } });
       d.progress(epoch, batches - 1, batches, report);
-      if (epoch + 1 < epochs && !stopping) await d.checkpoint(epoch + 1);
       if (stopping) {
         if (!best || validation.auc > best.auc + (stopping.minDelta ?? 0)) {
           best = { epoch: epoch + 1, auc: validation.auc };
@@ -181,11 +190,15 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
           await Promise.all(all.map((c) => d.call(c, Commands.lrSnapshot, { jobId, epoch: epoch + 1 })));
         } else if (++sinceBest >= stopping.patience) break;
       }
+      // After the early-stopping step, so the checkpoint holds this epoch's best-so-far part and record.
+      if (epoch + 1 < epochs) await d.checkpoint(epoch + 1, best ? { earlyStopping: { bestEpoch: best.epoch, bestAuc: best.auc, sinceBest } } : {});
     }
+    // Epochs count on from the resumed one.
+    const lastEpoch = (resume?.epoch ?? 0) + reports.length;
     let earlyStopping: EarlyStoppingReport | null = null;
     if (stopping && best) {
-      if (best.epoch !== reports.length) await Promise.all(all.map((c) => d.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
-      earlyStopping = { metric: 'auc', bestEpoch: best.epoch, stoppedAtEpoch: reports.length, stoppedEarly: reports.length < epochs };
+      if (best.epoch !== lastEpoch) await Promise.all(all.map((c) => d.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
+      earlyStopping = { metric: 'auc', bestEpoch: best.epoch, stoppedAtEpoch: lastEpoch, stoppedEarly: lastEpoch < epochs };
       await d.audit({ step: 'nn.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
     }
     const train = (await evaluate('train', evalRound++, true)) as DetailedMetrics;

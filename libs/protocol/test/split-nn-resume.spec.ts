@@ -3,7 +3,7 @@
  * epoch 2 (restarted parties: fresh PartyNodes, with new signing keys, sharing only the checkpoint store)
  * and reaches the model of an uninterrupted run. Real CKKS and PSI in one process, breast data,
  * with batch norm and dropout, so the checkpoint must carry moving statistics, Adam's moments and
- * the seed behind later dropout masks.
+ * the seed behind later dropout masks; with early stopping, also the best epoch's part.
  */
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -119,6 +119,35 @@ describe('resuming an interrupted split-NN job from per-epoch checkpoints', () =
     await expect(run(later, spec(randomUUID(), { fromJobId: failedId, epoch: 2 }, faster))).rejects.toThrow(/cannot resume from job .*'s checkpoint at (bank|ecommerce): the settings differ \(architecture\.training\.learningRate\)/);
     await expect(run(later, spec(randomUUID(), { fromJobId: randomUUID(), epoch: 2 }))).rejects.toThrow(/holds no checkpoint of job/);
     const stopping: NnArchitecture = { ...architecture, training: { ...architecture.training, earlyStopping: { patience: 2 } } };
-    await expect(run(later, spec(randomUUID(), { fromJobId: failedId, epoch: 2 }, stopping))).rejects.toThrow('a job with early stopping cannot resume');
+    await expect(run(later, spec(randomUUID(), { fromJobId: failedId, epoch: 2 }, stopping))).rejects.toThrow(/the settings differ \(architecture\.training\.earlyStopping\)/);
+  }, 600_000);
+
+  it('resumes an early-stopping job with the best epoch\'s part from the checkpoint', async () => {
+    // No later epoch can beat epoch 1 by 0.5 AUC: the job must end on epoch 1's part, which only the checkpoint of epoch 2 holds after the crash.
+    const stopping: NnArchitecture = { ...architecture, training: { ...architecture.training, earlyStopping: { patience: 4, minDelta: 0.5 } } };
+    const checkpoints = new Map<string, StoredCheckpoint>();
+    const first = await inProcessFederation(parties, DATA, { record: false, checkpoints, identities });
+    const crashing = new Map<string, PartyChannel>(first.channels);
+    const shop = first.channels.get('ecommerce')!;
+    crashing.set('ecommerce', { partyId: 'ecommerce', call: (command, body) => (command === Commands.nnForward && body.phase === 'train' && body.epoch === 2 ? Promise.reject(new Error('connection reset')) : shop.call(command, body)) });
+    const failedId = randomUUID();
+    await expect(run(first, spec(failedId, undefined, stopping), crashing)).rejects.toThrow(PartyCallError);
+    const saved = [...checkpoints.values()].filter(isNnCheckpoint);
+    expect(saved.map((c) => c.earlyStopping)).toEqual([{ bestEpoch: 1, bestAuc: expect.any(Number), sinceBest: 1 }, { bestEpoch: 1, bestAuc: expect.any(Number), sinceBest: 1 }]);
+    expect(saved.every((c) => c.state.best !== undefined)).toBe(true);
+
+    const restarted = await inProcessFederation(parties, DATA, { record: false, checkpoints });
+    const resumed = await run(restarted, spec(randomUUID(), { fromJobId: failedId, epoch: 2 }, stopping));
+    const reference = await inProcessFederation(parties, DATA, { record: false, identities });
+    const whole = await run(reference, spec(randomUUID(), undefined, stopping));
+    expect(resumed.earlyStopping).toEqual({ metric: 'auc', bestEpoch: 1, stoppedAtEpoch: 4, stoppedEarly: false });
+    expect(whole.earlyStopping).toEqual(resumed.earlyStopping);
+    // Both end on epoch 1's part: one epoch of noise apart at most.
+    const a = weights(restarted);
+    const b = weights(reference);
+    const gap = Math.max(...a.map((w, j) => Math.abs(w - b[j])));
+    console.log(`split-NN early-stopping resume: best epoch ${resumed.earlyStopping!.bestEpoch}; max |Δ weight| ${gap.toExponential(2)}; |Δ validation AUC| ${Math.abs(resumed.validation.auc - whole.validation.auc).toExponential(2)}`);
+    expect(gap).toBeLessThan(1e-2);
+    expect(Math.abs(resumed.validation.auc - whole.validation.auc)).toBeLessThan(2e-3);
   }, 600_000);
 });

@@ -61,7 +61,8 @@ export class SplitNnFeatureParty {
   private readonly optimizer: TfOptimizer;
   private readonly pending = new Map<string, PendingForward>();
   private readonly masks: (count: number) => Float64Array;
-  private saved?: { bottom: Float32Array[]; share: ReturnType<MomentumShare['snapshot']> };
+  /** The best epoch's parameters so far (early stopping). */
+  private saved?: NnFeatureParameters;
   /** Dropout masks derive from it; a resumed job takes the interrupted one's from its checkpoint. */
   private seed: number;
 
@@ -236,14 +237,13 @@ export class SplitNnFeatureParty {
 
   /** Keeps the current weights locally (the best epoch so far, for early stopping). */
   checkpoint(): void {
-    this.saved = { bottom: this.bottom.snapshot(), share: this.share.snapshot() };
+    this.saved = this.parameters();
   }
 
-  /** Returns to the last checkpoint's weights. */
+  /** Returns to the last checkpoint's weights (at the end of training: momenta are not kept). */
   restoreCheckpoint(): void {
     if (!this.saved) throw new SplitNnProtocolError(`party ${this.o.id}: no checkpoint to restore`);
-    this.bottom.restore(this.saved.bottom);
-    this.share.restore(this.saved.share);
+    this.loadParameters(this.saved);
   }
 
   /** The trained part this party keeps: its bottom network and N_f. */
@@ -264,6 +264,7 @@ export class SplitNnFeatureParty {
     return {
       parameters: this.parameters(),
       training: { seed: this.seed, optimizer: this.optimizer.exportState(this.bottom.trainable()), shareMomenta: [Array.from(this.share.snapshot().m)] },
+      ...(this.saved ? { best: this.saved } : {}),
     };
   }
 
@@ -274,6 +275,8 @@ export class SplitNnFeatureParty {
     this.share.restore({ weights: p.share, m: s.training.shareMomenta[0] });
     this.optimizer.importState(this.bottom.trainable(), s.training.optimizer);
     this.seed = s.training.seed;
+    if (s.best && s.best.role !== 'feature') throw new SplitNnConfigMismatch(`party ${this.o.id}: the checkpoint's best epoch is not a feature party's`);
+    this.saved = s.best;
   }
 
   dispose(): void {

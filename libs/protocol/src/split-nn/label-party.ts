@@ -55,7 +55,8 @@ export class SplitNnLabelParty {
   private readonly masks: (count: number) => Float64Array;
   private readonly gaussian: () => number;
   readonly defence: DefenceSpec;
-  private saved?: { stacks: Float32Array[]; interactive: Float32Array[]; shares: ReturnType<MomentumShare['snapshot']>[] };
+  /** The best epoch's parameters so far (early stopping). */
+  private saved?: NnLabelParameters;
   /** Dropout masks derive from it; a resumed job takes the interrupted one's from its checkpoint. */
   private seed: number;
 
@@ -240,22 +241,13 @@ export class SplitNnLabelParty {
 
   /** Keeps the current weights locally (the best epoch so far, for early stopping). */
   checkpoint(): void {
-    this.saved = {
-      stacks: [...this.bottom.snapshot(), ...this.top.snapshot()],
-      interactive: [this.interactiveKernel, this.interactiveBias].map((v) => Float32Array.from(v.dataSync())),
-      shares: this.shares.map((s) => s.snapshot()),
-    };
+    this.saved = this.parameters();
   }
 
-  /** Returns to the last checkpoint's weights. */
+  /** Returns to the last checkpoint's weights (at the end of training: momenta are not kept). */
   restoreCheckpoint(): void {
-    const saved = this.saved;
-    if (!saved) throw new SplitNnProtocolError('label party: no checkpoint to restore');
-    const bottomCount = this.bottom.allVariables().length;
-    this.bottom.restore(saved.stacks.slice(0, bottomCount));
-    this.top.restore(saved.stacks.slice(bottomCount));
-    [this.interactiveKernel, this.interactiveBias].forEach((v, i) => v.assign(this.o.tf.tensor(saved.interactive[i], v.shape)));
-    this.shares.forEach((s, i) => s.restore(saved.shares[i]));
+    if (!this.saved) throw new SplitNnProtocolError('label party: no checkpoint to restore');
+    this.loadParameters(this.saved);
   }
 
   /** The trained part this party keeps: bottom, top, W_L, b and every V_f. */
@@ -299,6 +291,7 @@ export class SplitNnLabelParty {
         interactiveOptimizer: this.interactiveOptimizer.exportState([this.interactiveKernel, this.interactiveBias]),
         shareMomenta: this.shares.map((s) => Array.from(s.snapshot().m)),
       },
+      ...(this.saved ? { best: this.saved } : {}),
     };
   }
 
@@ -310,6 +303,8 @@ export class SplitNnLabelParty {
     this.optimizer.importState([...this.bottom.trainable(), ...this.top.trainable()], s.training.optimizer);
     this.interactiveOptimizer.importState([this.interactiveKernel, this.interactiveBias], s.training.interactiveOptimizer);
     this.seed = s.training.seed;
+    if (s.best && s.best.role !== 'label') throw new SplitNnConfigMismatch('label party: the checkpoint\'s best epoch is not a label party\'s');
+    this.saved = s.best;
   }
 
   dispose(): void {

@@ -43,4 +43,6 @@ export interface NnTrainingState {
 export interface NnCheckpointState {
   readonly parameters: NnParameters;
   readonly training: NnTrainingState;
+  /** Early stopping: the best epoch's parameters so far (what the job returns to at the end). */
+  readonly best?: NnParameters;
 }
