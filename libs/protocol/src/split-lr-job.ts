@@ -166,7 +166,7 @@ export interface SplitLrJobHooks {
   progress(progress: JobProgress, epoch?: EpochReport): void;
   /** Checked before every party command; returning true stops the job with JobCancelledError. */
   cancelled?(): boolean;
-  /** Every party has checkpointed `epoch` completed epochs (split LR): a failed job can resume from here. */
+  /** Every party has checkpointed `epoch` completed epochs (split LR, split NN): a failed job can resume from here. */
   checkpointed?(epoch: number): Promise<void> | void;
 }
 

@@ -49,7 +49,7 @@ export interface JobView {
   readonly alignment: AlignmentSpec;
   readonly progress: JobProgress | Record<string, never>;
   readonly epochs: EpochSummary[];
-  /** Epochs every party has checkpointed (split LR): `POST /jobs/:id/resume` continues after them. */
+  /** Epochs every party has checkpointed (split LR, split NN): `POST /jobs/:id/resume` continues after them. */
   readonly checkpointEpoch: number | null;
   /** A resumed job: the job and the epoch it continued from. */
   readonly resumedFrom: SplitLrJobSpec['resume'] | null;
@@ -81,7 +81,7 @@ interface LiveJob {
   /** Progress writes run one after another, and the final write waits for them. */
   writes: Promise<unknown>;
   cancelRequested: boolean;
-  /** Epochs every party has checkpointed (split LR): a failed job resumes after them. */
+  /** Epochs every party has checkpointed (split LR, split NN): a failed job resumes after them. */
   checkpointEpoch?: number;
   /** The job's row while it runs; kept current by setState. */
   row?: JobEntity;
@@ -182,7 +182,7 @@ export class JobsService implements OnApplicationBootstrap {
   }
 
   /**
-   * A new job that continues a failed split-LR job from its parties' last per-epoch checkpoint,
+   * A new job that continues a failed split-LR or split-NN job from its parties' last per-epoch checkpoint,
    * with the same request: it aligns again, then every party loads its checkpoint.
    */
   async resume(id: string, principal: Principal): Promise<JobView> {
