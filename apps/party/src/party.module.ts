@@ -5,7 +5,7 @@ import { DynamicModule, Logger, Module, OnApplicationShutdown, Inject } from '@n
 import { createPsiEngine, PsiEngine } from '../../../libs/crypto/src/psi-engine';
 import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
 import { initTensorflow } from '../../../libs/ml/src/tf-backend';
-import { PartyCheckpoint, PartyModel, PartyNode } from '../../../libs/protocol/src/party-node';
+import { PartyNode, StoredCheckpoint, StoredPartyModel } from '../../../libs/protocol/src/party-node';
 import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../libs/transport/src/payload-codec';
 import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';
@@ -68,7 +68,7 @@ export class PartyModule implements OnApplicationShutdown {
               saveModel: (jobId, model) => saveModel(modelDir, config.partyId, jobId, model),
               loadModel: (jobId) => loadModel(modelDir, config.partyId, jobId),
               saveCheckpoint: (jobId, checkpoint) => writeJson(checkpointFile(modelDir, config.partyId, jobId), checkpoint),
-              loadCheckpoint: (jobId) => readJson<PartyCheckpoint>(checkpointFile(modelDir, config.partyId, jobId)),
+              loadCheckpoint: (jobId) => readJson<StoredCheckpoint>(checkpointFile(modelDir, config.partyId, jobId)),
               audit: audit.log,
               ckksThreads: config.ckksThreads,
             });
@@ -85,12 +85,12 @@ export class PartyModule implements OnApplicationShutdown {
   }
 }
 
-function saveModel(dir: string, partyId: string, jobId: string, model: PartyModel): Promise<void> {
+function saveModel(dir: string, partyId: string, jobId: string, model: StoredPartyModel): Promise<void> {
   return writeJson(modelFile(dir, partyId, jobId), model);
 }
 
-function loadModel(dir: string, partyId: string, jobId: string): Promise<PartyModel | undefined> {
-  return readJson<PartyModel>(modelFile(dir, partyId, jobId));
+function loadModel(dir: string, partyId: string, jobId: string): Promise<StoredPartyModel | undefined> {
+  return readJson<StoredPartyModel>(modelFile(dir, partyId, jobId));
 }
 
 /** Written to a temporary file and renamed: a crash mid-write leaves the previous file whole. */

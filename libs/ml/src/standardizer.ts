@@ -8,6 +8,12 @@ export class Standardizer {
     readonly deviations: Float64Array,
   ) {}
 
+  /** The standardisation a saved model was trained with. */
+  static of(means: ArrayLike<number>, deviations: ArrayLike<number>): Standardizer {
+    if (means.length !== deviations.length) throw new RangeError(`Standardizer: ${means.length} means but ${deviations.length} deviations`);
+    return new Standardizer(Float64Array.from(means), Float64Array.from(deviations));
+  }
+
   /**
    * @param matrix row-major, `columns` wide.
    * @param rows the rows to fit on (training rows only).

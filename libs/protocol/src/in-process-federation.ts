@@ -9,7 +9,7 @@ import { InlinePsiEngine } from '../../crypto/src/psi-engine';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { initTensorflow } from '../../ml/src/tf-backend';
 import type { AlignmentSpec, PeerEnvelope, PartyRole } from './messages';
-import { PartyAuditLog, PartyCheckpoint, PartyModel, PartyNode } from './party-node';
+import { isNnPartyModel, NnPartyModel, PartyAuditLog, PartyModel, PartyNode, StoredCheckpoint, StoredPartyModel } from './party-node';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
 import { isSplitLrResult, JobProgress, JobResult, PartyChannel, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from './split-lr-job';
@@ -26,7 +26,12 @@ export interface InProcessFederation {
   readonly nodes: Map<string, PartyNode>;
   readonly channels: Map<string, PartyChannel>;
   readonly wire: RecordedMessage[];
+  /** The last split-LR model each party saved. */
   readonly models: Map<string, PartyModel>;
+  /** The last split-NN part each party saved. */
+  readonly nnModels: Map<string, NnPartyModel>;
+  /** Every saved model, by `${jobId}:${partyId}` (what loadModel reads). */
+  readonly saved: Map<string, StoredPartyModel>;
 }
 
 export async function inProcessFederation(
@@ -36,7 +41,9 @@ export async function inProcessFederation(
     record?: boolean;
     partyAudit?: (partyId: string, identity: SigningIdentity) => PartyAuditLog;
     /** Where the parties keep checkpoints; pass one map to several federations to resume across them. */
-    checkpoints?: Map<string, PartyCheckpoint>;
+    checkpoints?: Map<string, StoredCheckpoint>;
+    /** Each party's signing key; pass the same to several federations for parties that restart with their key. */
+    identities?: Map<string, SigningIdentity>;
     /** Each party's CKKS worker threads (default: one per core; 0: inline). */
     ckksThreads?: number;
   } = {},
@@ -48,11 +55,12 @@ export async function inProcessFederation(
   };
   const nodes = new Map<string, PartyNode>();
   const models = new Map<string, PartyModel>();
-  const saved = new Map<string, PartyModel>();
-  const checkpoints = options.checkpoints ?? new Map<string, PartyCheckpoint>();
+  const nnModels = new Map<string, NnPartyModel>();
+  const saved = new Map<string, StoredPartyModel>();
+  const checkpoints = options.checkpoints ?? new Map<string, StoredCheckpoint>();
   const psiEngine = new InlinePsiEngine();
   for (const p of parties) {
-    const identity = SigningIdentity.generate(p.partyId);
+    const identity = options.identities?.get(p.partyId) ?? SigningIdentity.generate(p.partyId);
     nodes.set(
       p.partyId,
       new PartyNode({
@@ -65,7 +73,8 @@ export async function inProcessFederation(
         dataRoot,
         ckksThreads: options.ckksThreads,
         saveModel: (jobId, model) => {
-          models.set(p.partyId, model);
+          if (isNnPartyModel(model)) nnModels.set(p.partyId, model);
+          else models.set(p.partyId, model);
           saved.set(`${jobId}:${p.partyId}`, model);
         },
         loadModel: (jobId) => saved.get(`${jobId}:${p.partyId}`),
@@ -97,7 +106,7 @@ export async function inProcessFederation(
       },
     });
   }
-  return { nodes, channels, wire, models };
+  return { nodes, channels, wire, models, nnModels, saved };
 }
 
 export interface TwoPartyJobOptions {

@@ -34,7 +34,7 @@ export const Commands = {
   /** Early stopping: keep the current weights as the best so far / go back to them. */
   lrSnapshot: 'lr.snapshot',
   lrRestore: 'lr.restore',
-  /** End of an epoch: each party keeps its weights and optimizer state; a resumed job loads them. */
+  /** End of an epoch: each party keeps its weights and optimizer state (split NN: its network's whole training state); a resumed job loads them. */
   lrCheckpoint: 'lr.checkpoint',
   lrResume: 'lr.resume',
   /** Saves the party's model where it lives and returns its signed digest for the manifest. */
@@ -43,7 +43,7 @@ export const Commands = {
   predictPrepare: 'predict.prepare',
   /** Feature party: send its partial logits to the label party. */
   predictShare: 'predict.share',
-  /** Label party: combine every party's logits into scores. */
+  /** Label party: combine every party's logits into scores (split NN: hand over the scores nn.predict computed). */
   predictCombine: 'predict.combine',
   /** Split NN, one batch: feature parties' forward; the label party's products; its train step; the feature parties' backward and update. */
   nnForward: 'nn.forward',

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../audit/src/audit-chain';
 import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
 import type { PartyRole } from './messages';
+import type { NnArchitecture } from '../../ml/src/nn/architecture';
 
 export const MODEL_MANIFEST_VERSION = 'vfl-model-manifest-v1';
 
@@ -26,6 +27,10 @@ export interface ModelManifest {
   readonly version: typeof MODEL_MANIFEST_VERSION;
   readonly jobId: string;
   readonly createdAt: string;
+  /** The model family (absent in manifests of split-LR jobs made before split NN had one). */
+  readonly model?: 'split-lr' | 'split-nn';
+  /** Split NN: the architecture every part belongs to. */
+  readonly architecture?: NnArchitecture;
   readonly parts: readonly ManifestPart[];
   readonly coordinator?: { readonly publicKey: string; readonly signature: string };
 }
@@ -64,11 +69,21 @@ export function verifyModelManifest(
 ): { valid: boolean; problems: string[] } {
   const problems: string[] = [];
   if (manifest.version !== MODEL_MANIFEST_VERSION) problems.push(`unknown manifest version ${String(manifest.version)}`);
+  const labels = manifest.parts.filter((p) => p.role === 'label').length;
+  if (labels !== 1) problems.push(`the manifest has ${labels} label parts, a model has one`);
+  if (manifest.model === 'split-nn' && !manifest.architecture) problems.push('a split-nn manifest carries no architecture');
   for (const p of manifest.parts) {
     if (!verifySignature(p.publicKey, partModelSigningText(manifest.jobId, p.partyId, p.modelDigest), p.signature)) problems.push(`${p.partyId}: signature does not match its model digest`);
     const model = options.models?.get(p.partyId);
     if (options.models && model === undefined) problems.push(`${p.partyId}: no model given to check`);
     if (model !== undefined && modelDigest(model) !== p.modelDigest) problems.push(`${p.partyId}: model file does not hash to the manifest's digest`);
+    // A split-NN part must be of the manifest's family and architecture (the party signed its file, not the manifest's claim).
+    if (model !== undefined && manifest.model === 'split-nn') {
+      const m = model as { family?: unknown; architecture?: unknown; role?: unknown };
+      if (m.family !== 'split-nn') problems.push(`${p.partyId}: model file is not a split-nn part`);
+      else if (canonicalJson(m.architecture) !== canonicalJson(manifest.architecture)) problems.push(`${p.partyId}: model file has another architecture than the manifest`);
+      if (m.role !== p.role) problems.push(`${p.partyId}: model file is a ${String(m.role)} party's part, the manifest says ${p.role}`);
+    }
   }
   const c = manifest.coordinator;
   if (!c) problems.push('the manifest carries no coordinator signature');

@@ -29,9 +29,10 @@ import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-tab
 import { epochBatches, RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, OptimizerState, partialLogits, withIntercept } from '../../ml/src/logistic';
 import { modelBytes, modelDigest, partModelSigningText } from './model-manifest';
-import { validateArchitecture } from '../../ml/src/nn/architecture';
+import { NnArchitecture, validateArchitecture } from '../../ml/src/nn/architecture';
 import { partySeed } from '../../ml/src/nn/models';
-import { NO_DEFENCE, validateDefence } from './split-nn/defence';
+import { DefenceSpec, NO_DEFENCE, validateDefence } from './split-nn/defence';
+import type { NnCheckpointState, NnParameters } from './split-nn/model-state';
 import { SplitNnFeatureParty } from './split-nn/feature-party';
 import { SplitNnJobLayout } from './split-nn/job-layout';
 import { SplitNnLabelParty } from './split-nn/label-party';
@@ -58,7 +59,7 @@ import { TfLinearScorer } from '../../ml/src/tf-linear';
 import type { TensorflowRuntime } from '../../ml/src/tf-backend';
 import { EcdhPsiSession, pipelineChunks, PsiChunkHeader, psiDomainTag, PsiProgressCounts } from './ecdh-psi';
 import { pipelineBigTags, pipelineSmallQueries, UnbalancedPsiBig, UnbalancedPsiSmall } from './psi/unbalanced-psi';
-import { AuditEventInput, UNATTRIBUTED_JOB_ID } from '../../audit/src/audit-chain';
+import { AuditEventInput, canonicalJson, UNATTRIBUTED_JOB_ID } from '../../audit/src/audit-chain';
 import {
   bytesToF64,
   Commands,
@@ -126,12 +127,12 @@ export interface PartyNodeOptions {
   /** When set, data references must resolve inside this directory. */
   readonly dataRoot?: string;
   /** Receives this party's own trained weights when a job closes (they never leave the party). */
-  readonly saveModel?: (jobId: string, model: PartyModel) => void | Promise<void>;
+  readonly saveModel?: (jobId: string, model: StoredPartyModel) => void | Promise<void>;
   /** A model saved earlier by saveModel, for prediction; undefined when there is none. */
-  readonly loadModel?: (jobId: string) => PartyModel | undefined | Promise<PartyModel | undefined>;
+  readonly loadModel?: (jobId: string) => StoredPartyModel | undefined | Promise<StoredPartyModel | undefined>;
   /** Keeps the job's latest per-epoch checkpoint (replacing the previous one), where its models live. */
-  readonly saveCheckpoint?: (jobId: string, checkpoint: PartyCheckpoint) => void | Promise<void>;
-  readonly loadCheckpoint?: (jobId: string) => PartyCheckpoint | undefined | Promise<PartyCheckpoint | undefined>;
+  readonly saveCheckpoint?: (jobId: string, checkpoint: StoredCheckpoint) => void | Promise<void>;
+  readonly loadCheckpoint?: (jobId: string) => StoredCheckpoint | undefined | Promise<StoredCheckpoint | undefined>;
   /** This party's own audit log; each record is awaited before the step it describes goes on. */
   readonly audit?: PartyAuditLog;
   /** Worker threads for a split-LR job's CKKS work (default: one per core; 0: on the calling thread). */
@@ -149,6 +150,52 @@ export interface PartyCheckpoint {
   readonly hyperparametersDigest: string;
   readonly weights: readonly number[];
   readonly optimizer: OptimizerState;
+}
+
+/**
+ * The end of an epoch at a split-NN party: its parameters and training state (nn/model-state.ts),
+ * with the settings it trained under, so a resume under others is refused naming what differs.
+ */
+export interface NnPartyCheckpoint {
+  readonly family: 'split-nn';
+  readonly jobId: string;
+  readonly partyId: string;
+  readonly epoch: number;
+  readonly contentSha256: string;
+  /** Digest of `settings` (canonical JSON). */
+  readonly hyperparametersDigest: string;
+  readonly settings: NnSettings;
+  readonly state: NnCheckpointState;
+  /** Early stopping: the coordinator's record at this epoch (it sends it with lr.checkpoint and gets it back with lr.resume). */
+  readonly earlyStopping?: NnEarlyStoppingState;
+}
+
+export interface NnEarlyStoppingState {
+  readonly bestEpoch: number;
+  readonly bestAuc: number;
+  /** Epochs since the best one without improvement. */
+  readonly sinceBest: number;
+}
+
+function earlyStoppingState(v: unknown): NnEarlyStoppingState | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = v as Record<string, unknown>;
+  const ok = Number.isInteger(s.bestEpoch) && Number(s.bestEpoch) >= 1 && typeof s.bestAuc === 'number' && Number.isFinite(s.bestAuc) && Number.isInteger(s.sinceBest) && Number(s.sinceBest) >= 0;
+  if (!ok) throw new PartyError(`${Commands.lrCheckpoint}: earlyStopping needs bestEpoch, bestAuc and sinceBest`);
+  return { bestEpoch: Number(s.bestEpoch), bestAuc: Number(s.bestAuc), sinceBest: Number(s.sinceBest) };
+}
+
+/** What a split-NN job trains under: the derived split/batch hyperparameters, the architecture, the defence. */
+export interface NnSettings {
+  readonly hyperparameters: LrHyperparameters;
+  readonly architecture: NnArchitecture;
+  readonly defence: DefenceSpec;
+}
+
+export type StoredCheckpoint = PartyCheckpoint | NnPartyCheckpoint;
+
+export function isNnCheckpoint(c: StoredCheckpoint): c is NnPartyCheckpoint {
+  return (c as NnPartyCheckpoint).family === 'split-nn';
 }
 
 /** A party's own audit log (an AuditStore on the party's database in the services). */
@@ -171,6 +218,31 @@ export interface PartyModel {
   readonly weights: number[];
   /** How the party maps raw values to model inputs: (x - mean) / deviation, then clipped to ±clipSigma (0: not clipped). */
   readonly standardization: { means: number[]; deviations: number[]; clipSigma: number };
+}
+
+/**
+ * What a split-NN party keeps of a trained model: its own part (nn/model-state.ts) over its own
+ * columns, the architecture every part belongs to, and how it standardised its inputs.
+ */
+export interface NnPartyModel {
+  readonly family: 'split-nn';
+  readonly jobId: string;
+  readonly partyId: string;
+  readonly role: PartyRole;
+  readonly data: DataReference;
+  readonly idRules: readonly IdRule[];
+  /** Input columns (no intercept: split NN has biases). */
+  readonly columns: string[];
+  readonly standardization: { means: number[]; deviations: number[]; clipSigma: number };
+  readonly architecture: NnArchitecture;
+  readonly parameters: NnParameters;
+}
+
+/** A saved model of either family (split-LR models carry no `family`: they predate it). */
+export type StoredPartyModel = PartyModel | NnPartyModel;
+
+export function isNnPartyModel(m: StoredPartyModel): m is NnPartyModel {
+  return (m as NnPartyModel).family === 'split-nn';
 }
 
 export type Split = 'train' | 'validation';
@@ -212,6 +284,23 @@ export function nnPayloads(command: string, reply: Record<string, unknown>): [st
 /** What a checkpoint must match to be resumed from: the training settings, in canonical JSON. */
 function hyperparametersDigest(hp: LrHyperparameters): string {
   return modelDigest(hp);
+}
+
+/** A split-NN job's settings, which its checkpoints must match. */
+function nnSettings(job: PartyJob): NnSettings {
+  return { hyperparameters: job.hp, architecture: job.nnSpec!.architecture, defence: job.nnSpec!.defence ?? NO_DEFENCE };
+}
+
+/** Dotted paths at which two JSON values differ (arrays of one length by index), to name what changed. */
+export function differingPaths(a: unknown, b: unknown, at = ''): string[] {
+  if (canonicalJson(a) === canonicalJson(b)) return [];
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) return a.flatMap((v, i) => differingPaths(v, b[i], `${at}[${i}]`));
+  if (isObject(a) && isObject(b) && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => differingPaths(a[k], b[k], at ? `${at}.${k}` : k));
+  }
+  return [at || '(all)'];
 }
 
 /** Rows per split-NN evaluation batch (the coordinator cuts a split the same way). */
@@ -260,6 +349,8 @@ class PartyJob {
   contentSha256 = '';
   /** Prediction: this party's partial logits for the requested IDs, in request order. */
   prediction?: Float64Array;
+  /** Split-NN prediction: the saved part that scores (its rows are `aligned`, all in the validation split). */
+  nnModel?: NnPartyModel;
   /** Split NN: the architecture and defence from job.prepare, then this party's part of the model. */
   nnSpec?: PrepareCommand['nn'];
   nn?: SplitNnLabelParty | SplitNnFeatureParty;
@@ -270,6 +361,20 @@ class PartyJob {
     if (!this.nn) throw new PartyError(`job ${this.id} has no split-NN model yet (he.keys not received)`);
     if (!(this.nn instanceof kind)) throw new PartyError(`this step is not for a ${this.role} party`);
     return this.nn as T;
+  }
+
+  /** The label party's scores of every evaluation batch so far, in batch order; there must be `rows` of them. */
+  takeNnScores(rows: number): Float64Array {
+    const parts = [...this.nnScores.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+    this.nnScores.clear();
+    const scores = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      scores.set(p, at);
+      at += p.length;
+    }
+    if (scores.length !== rows) throw new PartyError(`${scores.length} scores for ${rows} rows`);
+    return scores;
   }
 
   /** The rows of a split-NN batch: training batches as in split LR, evaluation in chunks of the split. */
@@ -364,6 +469,24 @@ class PartyJob {
       columns: this.role === 'label' ? [...a.columnNames, '(intercept)'] : a.columnNames,
       weights: Array.from(this.lr!.weights),
       standardization: { means: Array.from(a.standardizer.means), deviations: Array.from(a.standardizer.deviations), clipSigma: this.hp.clipSigma ?? 0 },
+    };
+  }
+
+  /** This party's part of a trained split-NN model. */
+  nnPartyModel(partyId: string): NnPartyModel {
+    const a = this.requireAligned();
+    if (!this.nn || !this.nnSpec) throw new PartyError(`job ${this.id} has no split-NN model yet`);
+    return {
+      family: 'split-nn',
+      jobId: this.id,
+      partyId,
+      role: this.role,
+      data: this.data!,
+      idRules: this.idRules,
+      columns: [...a.columnNames],
+      standardization: { means: Array.from(a.standardizer.means), deviations: Array.from(a.standardizer.deviations), clipSigma: this.hp.clipSigma ?? 0 },
+      architecture: this.nnSpec.architecture,
+      parameters: this.nn.parameters(),
     };
   }
 
@@ -476,6 +599,10 @@ export class PartyNode {
       return {};
     }
     const job = this.job(body.jobId);
+    // A split-NN prediction runs inference steps only: no training step could ever move its saved part or return a gradient.
+    if (job.nnModel && (command === Commands.nnTrainStep || command === Commands.nnBackward || command === Commands.nnApply || body.phase === 'train')) {
+      throw new PartyError(`${command} (phase ${String(body.phase ?? '-').slice(0, 8)}) is not a step of a prediction`);
+    }
     const epoch = Number(body.epoch);
     const batch = Number(body.batch);
     const key = `${epoch}:${batch}`;
@@ -616,21 +743,18 @@ export class PartyNode {
       }
       case Commands.nnMetrics: {
         job.requireNn(SplitNnLabelParty);
+        // A prediction has no labels: its scores go only to the coordinator (predict.combine).
+        if (job.nnModel) throw new PartyError(`${Commands.nnMetrics} is not a step of a prediction`);
         const split = asSplit(body.split);
-        const parts = [...job.nnScores.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
-        const scores = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-        let at = 0;
-        for (const p of parts) {
-          scores.set(p, at);
-          at += p.length;
-        }
-        job.nnScores.clear();
+        const scores = job.takeNnScores(job.rows(split).length);
         return this.splitMetrics(job, split, scores, body.detailed === true) as unknown as Record<string, unknown>;
       }
       case Commands.lrExport: {
-        if (!job.lr) throw new PartyError(`job ${job.id} has no model yet`);
+        if (job.nnModel) throw new PartyError(`${Commands.lrExport} is not a step of a prediction`);
+        if (!job.lr && !job.nn) throw new PartyError(`job ${job.id} has no model yet`);
         if (!this.o.saveModel) throw new PartyError(`${this.o.partyId} has nowhere to keep models (no model directory configured)`);
-        const model = job.model(this.o.partyId);
+        // Split NN: only this party's own part (bottom and N_f; or bottom, top, W_L, b and the V_f).
+        const model: StoredPartyModel = job.nn ? job.nnPartyModel(this.o.partyId) : job.model(this.o.partyId);
         await this.o.saveModel(job.id, model);
         job.exported = true;
         const digest = modelDigest(model);
@@ -639,29 +763,41 @@ export class PartyNode {
         return { partyId: this.o.partyId, role: job.role, columns: model.columns, modelDigest: digest, modelBytes: size, signature: this.o.identity.sign(partModelSigningText(job.id, this.o.partyId, digest)) };
       }
       case Commands.lrCheckpoint: {
-        if (!job.lr) throw new PartyError(`job ${job.id} has no model yet`);
+        if ((!job.lr && !job.nn) || job.nnModel) throw new PartyError(`job ${job.id} has no model in training`);
         if (!this.o.saveCheckpoint) throw new PartyError(`${this.o.partyId} has nowhere to keep checkpoints`);
-        const checkpoint: PartyCheckpoint = {
-          jobId: job.id, partyId: this.o.partyId, epoch: Number(body.epoch), contentSha256: job.contentSha256,
-          hyperparametersDigest: hyperparametersDigest(job.hp), ...job.lr.checkpointState(),
-        };
+        const base = { jobId: job.id, partyId: this.o.partyId, epoch: Number(body.epoch), contentSha256: job.contentSha256 };
+        const checkpoint: StoredCheckpoint = job.nn
+          ? { family: 'split-nn', ...base, hyperparametersDigest: modelDigest(nnSettings(job)), settings: nnSettings(job), state: job.nn.checkpointState(), ...(body.earlyStopping ? { earlyStopping: earlyStoppingState(body.earlyStopping) } : {}) }
+          : { ...base, hyperparametersDigest: hyperparametersDigest(job.hp), ...job.lr!.checkpointState() };
         await this.o.saveCheckpoint(job.id, checkpoint);
         const digest = modelDigest(checkpoint);
         await this.o.audit?.record(job.id, { step: 'lr.checkpoint', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digest, byteSize: modelBytes(checkpoint), detail: { epoch: checkpoint.epoch } });
         return { checkpointDigest: digest, checkpointBytes: modelBytes(checkpoint) };
       }
       case Commands.lrResume: {
-        if (!job.lr) throw new PartyError(`job ${job.id} has no model yet (he.keys first)`);
+        if ((!job.lr && !job.nn) || job.nnModel) throw new PartyError(`job ${job.id} has no model yet (he.keys first)`);
         const from = String(body.fromJobId);
         const checkpoint = await this.o.loadCheckpoint?.(from);
         if (!checkpoint) throw new PartyError(`${this.o.partyId} holds no checkpoint of job ${from.slice(0, 64)}`);
+        const nn = isNnCheckpoint(checkpoint);
         const problems = [
+          nn !== Boolean(job.nn) ? `it is a ${nn ? 'split-nn' : 'split-lr'} checkpoint, this is a ${job.nn ? 'split-nn' : 'split-lr'} job` : '',
           checkpoint.epoch !== Number(body.epoch) ? `it is of epoch ${checkpoint.epoch}, not ${Number(body.epoch)}` : '',
           checkpoint.contentSha256 !== job.contentSha256 ? 'the data file changed since' : '',
-          checkpoint.hyperparametersDigest !== hyperparametersDigest(job.hp) ? 'the hyperparameters differ' : '',
-        ].filter(Boolean);
-        if (problems.length) throw new PartyError(`cannot resume from job ${from}'s checkpoint at ${this.o.partyId}: ${problems.join('; ')}`);
-        job.lr.restoreState(checkpoint);
+        ];
+        if (nn && job.nn) {
+          const changed = differingPaths(checkpoint.settings, nnSettings(job));
+          if (changed.length || checkpoint.hyperparametersDigest !== modelDigest(nnSettings(job))) problems.push(`the settings differ (${changed.join(', ') || 'digest'})`);
+        } else if (!nn && job.lr) {
+          if (checkpoint.hyperparametersDigest !== hyperparametersDigest(job.hp)) problems.push('the hyperparameters differ');
+        }
+        const refused = problems.filter(Boolean);
+        if (refused.length) throw new PartyError(`cannot resume from job ${from}'s checkpoint at ${this.o.partyId}: ${refused.join('; ')}`);
+        if (isNnCheckpoint(checkpoint)) {
+          job.nn!.restoreState(checkpoint.state);
+          return { checkpointDigest: modelDigest(checkpoint), earlyStopping: checkpoint.earlyStopping ?? null };
+        }
+        job.lr!.restoreState(checkpoint);
         return { checkpointDigest: modelDigest(checkpoint) };
       }
       case Commands.predictShare: {
@@ -670,6 +806,7 @@ export class PartyNode {
         return {};
       }
       case Commands.predictCombine: {
+        if (job.role === 'label' && job.nnModel) return { scores: f64ToBytes(job.takeNnScores(job.rows('validation').length)) };
         if (job.role !== 'label' || !job.prediction) throw new PartyError(`${Commands.predictCombine} is for the label party with a prepared prediction`);
         const scores = Float64Array.from(job.prediction);
         for (const f of job.roster.filter((r) => r.role === 'feature')) {
@@ -930,7 +1067,8 @@ export class PartyNode {
     if (!Array.isArray(cmd.ids) || cmd.ids.length === 0 || !cmd.ids.every((id) => typeof id === 'string')) throw new PartyError('predict.prepare needs a non-empty list of string IDs');
     const data = cmd.data ?? model.data;
     const file = this.resolveData(data.path);
-    const trained = model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
+    const nn = isNnPartyModel(model);
+    const trained = nn ? model.columns : model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
     // Read with the shared CSV reader (BOM, quoting); the training label column may be there and is
     // ignored, any other difference from training is refused, named.
     const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id' });
@@ -955,10 +1093,11 @@ export class PartyNode {
     const width = trained.length;
     const { means, deviations, clipSigma } = model.standardization;
     const bound = clipSigma > 0 ? clipSigma : Infinity;
+    const stride = all.featureNames.length;
+    if (nn) return this.prepareNnPrediction(cmd, model, wanted.map((id) => index.get(id)), (row, j) => Math.max(-bound, Math.min(bound, (all.features[row * stride + columnOf[j]] - means[j]) / deviations[j])));
     const columns = model.columns.length;
     const weights = Float64Array.from(model.weights);
     const partial = new Float64Array(wanted.length);
-    const stride = all.featureNames.length;
     wanted.forEach((id, k) => {
       let s = model.role === 'label' ? weights[columns - 1] : 0;
       const row = index.get(id);
@@ -974,6 +1113,38 @@ export class PartyNode {
     job.prediction = partial;
     this.jobs.set(cmd.jobId, job);
     return { rows: wanted.length, modelDigest: modelDigest(model), modelBytes: modelBytes(model) };
+  }
+
+  /**
+   * Split-NN prediction: the requested rows, standardised as in training, become the job's only
+   * (validation) split, scored with the saved part once he.keys arrives, by the evaluation steps
+   * (nn.forward, nn.products, nn.predict). A row the feature party lacks is all zeros after
+   * standardisation: its average customer, as in split LR.
+   */
+  private prepareNnPrediction(cmd: PredictCommand, model: NnPartyModel, rows: (number | undefined)[], standardized: (row: number, column: number) => number): Record<string, unknown> {
+    const width = model.columns.length;
+    const values = new Float64Array(rows.length * width);
+    rows.forEach((row, k) => {
+      if (row !== undefined) for (let j = 0; j < width; j++) values[k * width + j] = standardized(row, j);
+    });
+    const job = new PartyJob(cmd.jobId, this.o.role, cmd.roster, DEFAULT_LR_HYPERPARAMETERS);
+    try {
+      job.nnSpec = { architecture: validateArchitecture(model.architecture), defence: NO_DEFENCE };
+    } catch (e) {
+      throw new PartyError(`the saved model of job ${model.jobId}: ${(e as Error).message}`);
+    }
+    job.nnModel = model;
+    job.data = model.data;
+    const standardizer = Standardizer.of(model.standardization.means, model.standardization.deviations);
+    job.aligned = {
+      rows: rows.length, matrix: values, standardized: values, columns: width, columnNames: [...model.columns],
+      // Scoring reads no labels; the label party's network object takes a placeholder column.
+      labels: this.o.role === 'label' ? new Uint8Array(rows.length) : undefined,
+      split: { train: new Int32Array(0), validation: Int32Array.from(rows, (_, k) => k) },
+      standardizer,
+    };
+    this.jobs.set(cmd.jobId, job);
+    return { rows: rows.length, columns: width, modelDigest: modelDigest(model), modelBytes: modelBytes(model) };
   }
 
   /** The roster must list this party under its own key, and peers under the keys pinned here. */
@@ -1146,6 +1317,13 @@ export class PartyNode {
       const seed = partySeed(secret.readUInt32LE(0) & 0x7fffffff, this.o.partyId);
       const common = { id: this.o.partyId, layout, tf: this.o.tensorflow.tf, ckks, encryptor: job.encryptor, features: aligned.standardized, seed };
       job.nn = job.role === 'label' ? new SplitNnLabelParty({ ...common, labels: aligned.labels!, defence: job.nnSpec.defence }) : new SplitNnFeatureParty(common);
+      // A prediction scores with the saved part, not with freshly initialised weights.
+      if (job.nnModel) {
+        const p = job.nnModel.parameters;
+        if (job.nn instanceof SplitNnLabelParty && p.role === 'label') job.nn.loadParameters(p);
+        else if (job.nn instanceof SplitNnFeatureParty && p.role === 'feature') job.nn.loadParameters(p);
+        else throw new PartyError(`the saved model of job ${job.nnModel.jobId} is a ${p.role} party's part, this party is ${job.role}`);
+      }
       return;
     }
     job.scorer = new TfLinearScorer(this.o.tensorflow.tf, aligned.matrix, aligned.columns);

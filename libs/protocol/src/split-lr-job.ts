@@ -60,7 +60,7 @@ export interface SplitLrJobSpec {
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;
-  /** Continue an interrupted split-LR job from its parties' checkpoints after `epoch` completed epochs. */
+  /** Continue an interrupted split-LR or split-NN job from its parties' checkpoints after `epoch` completed epochs. */
   readonly resume?: { readonly fromJobId: string; readonly epoch: number };
 }
 
@@ -145,6 +145,8 @@ export interface SplitNnJobResult extends Omit<SplitNnTrainingResult, 'epochs'> 
   readonly epochs: readonly EpochReport[];
   /** The label party's logistic regression on its own features: the uplift baseline. */
   readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  /** Each party's signed digest of its own part (bottom; or bottom, top and interactive layer); the coordinator signs it when it stores the result. */
+  readonly manifest: ModelManifest;
   readonly backend: string;
   readonly datasets: Record<string, { rows: number; columns: number; contentSha256: string; source: string }>;
 }
@@ -165,7 +167,7 @@ export interface SplitLrJobHooks {
   progress(progress: JobProgress, epoch?: EpochReport): void;
   /** Checked before every party command; returning true stops the job with JobCancelledError. */
   cancelled?(): boolean;
-  /** Every party has checkpointed `epoch` completed epochs (split LR): a failed job can resume from here. */
+  /** Every party has checkpointed `epoch` completed epochs (split LR, split NN): a failed job can resume from here. */
   checkpointed?(epoch: number): Promise<void> | void;
 }
 
@@ -349,13 +351,16 @@ export class SplitLrJob {
               this.bytesThisEpoch = 0;
               return bytes;
             },
+            resume: this.spec.resume,
+            checkpoint: (epoch, extra) => this.checkpoint(epoch, extra),
             progress: (epoch, batch, batches, report) =>
               this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: this.spec.nn!.architecture.training.epochs, batch: batch + 1, batches, etaSeconds: null }, report),
           });
           await this.hooks.phase('evaluating');
           const labelOnly = (await this.call(this.label, Commands.lrBaseline, { jobId })) as unknown as SplitNnJobResult['labelOnly'];
+          const manifest = await this.exportModel(roster);
           completed = true;
-          return { model: 'split-nn', intersection, trainRows, validationRows, ...nn, labelOnly, backend: prepared.get(this.label.partyId)!.backend, datasets: datasets() };
+          return { model: 'split-nn', intersection, trainRows, validationRows, ...nn, labelOnly, manifest, backend: prepared.get(this.label.partyId)!.backend, datasets: datasets() };
         } finally {
           ckks.dispose();
         }
@@ -513,12 +518,12 @@ export class SplitLrJob {
     return { reports, earlyStopping };
   }
 
-  /** Every party keeps its weights and optimizer state of `epoch` completed epochs. */
-  private async checkpoint(epoch: number): Promise<void> {
+  /** Every party keeps its weights and optimizer state of `epoch` completed epochs (`extra`: what the command also carries, e.g. split NN's early-stopping record). */
+  private async checkpoint(epoch: number, extra: Record<string, unknown> = {}): Promise<void> {
     const { jobId } = this.spec;
     await Promise.all(
       [this.label, ...this.features].map(async (c) => {
-        const r = await this.call(c, Commands.lrCheckpoint, { jobId, epoch });
+        const r = await this.call(c, Commands.lrCheckpoint, { ...extra, jobId, epoch });
         await this.hooks.audit({ step: 'lr.checkpoint', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: String(r.checkpointDigest), byteSize: Number(r.checkpointBytes), detail: { epoch } });
       }),
     );
@@ -540,7 +545,8 @@ export class SplitLrJob {
         return part;
       }),
     );
-    return { version: MODEL_MANIFEST_VERSION, jobId, createdAt: new Date().toISOString(), parts };
+    const family = this.spec.model === 'split-nn' ? { model: 'split-nn' as const, architecture: this.spec.nn!.architecture } : { model: 'split-lr' as const };
+    return { version: MODEL_MANIFEST_VERSION, jobId, createdAt: new Date().toISOString(), ...family, parts };
   }
 
   private async evaluate(split: 'train' | 'validation', round: number, detailed = false): Promise<BinaryMetrics | DetailedMetrics> {

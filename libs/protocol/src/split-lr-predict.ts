@@ -9,6 +9,7 @@ import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { bytesToF64, Commands, COORDINATOR_ID, digestHex, DataReference, MessageReceipt, RosterEntry } from './messages';
 import type { ModelManifest } from './model-manifest';
 import { attributeFailure, JobPartySpec, PartyCallError, PartyChannel } from './split-lr-job';
+import { scoreWithSplitNn } from './split-nn-predict';
 
 /** Most IDs one prediction request may score. */
 export const MAX_PREDICTION_IDS = 100_000;
@@ -67,7 +68,17 @@ export class SplitLrPrediction {
           await this.audit({ step: 'predict.prepare', sender: p.partyId, receiver: COORDINATOR_ID, messageDigest: String(reply.modelDigest), byteSize: Number(reply.modelBytes), detail: { rows: reply.rows } });
         }),
       );
-      await Promise.all(features.map((f) => this.call(f.channel, Commands.predictShare, { jobId })));
+      if (this.spec.manifest.model === 'split-nn') {
+        // Through the encrypted interactive layer, as in evaluation (split-nn-predict.ts).
+        await scoreWithSplitNn({
+          jobId, manifest: this.spec.manifest, rows: ids.length, label: label.channel, features: features.map((f) => f.channel),
+          call: (c, command, body) => this.call(c, command, body),
+          message: (step, from, to, bytes, detail) => this.audit({ step, sender: from, receiver: to, messageDigest: digestHex(bytes), byteSize: bytes.length, detail }),
+          audit: (e) => this.audit(e),
+        });
+      } else {
+        await Promise.all(features.map((f) => this.call(f.channel, Commands.predictShare, { jobId })));
+      }
       const combined = await this.call(label.channel, Commands.predictCombine, { jobId });
       const bytes = combined.scores as Uint8Array;
       const scores = bytesToF64(bytes, 'scores');
@@ -87,7 +98,7 @@ export class SplitLrPrediction {
       throw attributeFailure(channel.partyId, command, e, this.spec.parties);
     }
     for (const r of (reply.messages as MessageReceipt[] | undefined) ?? []) {
-      await this.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { seq: r.seq } });
+      await this.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { seq: r.seq, ...(body.batch !== undefined ? { batch: body.batch } : {}) } });
     }
     return reply;
   }

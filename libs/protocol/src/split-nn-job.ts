@@ -9,7 +9,10 @@
  *   5. every feature party: nn.backward    (Enc products with N_f and α_f, masked)
  *   6. coordinator releases δ̃·W_fᵀ and α_fᵀδ̃ − R_f (masked) to each: nn.apply
  * Evaluation runs steps 1–4 in inference mode per chunk of the split, then the label party
- * scores (nn.predict) and reports only aggregate metrics (nn.metrics).
+ * scores (nn.predict) and reports only aggregate metrics (nn.metrics). After every epoch but the
+ * last every party checkpoints (lr.checkpoint; with early stopping also its best epoch's part, and
+ * the coordinator's record of it travels along); a resumed job loads the checkpoints (lr.resume)
+ * after he.keys and continues with the next epoch.
  */
 import type { CkksContext } from '../../crypto/src/ckks-context';
 import { batchCount } from '../../ml/src/batch-schedule';
@@ -23,6 +26,7 @@ import { SplitNnJobLayout } from './split-nn/job-layout';
 import { BatchKey, NnBackwardShare, NnForwardShare } from './split-nn/messages';
 import { backwardProductsWire, backwardShareWire, productsFromWire, vectorFromWire } from './split-nn/wire';
 import type { EarlyStoppingReport, EpochReport, PartyChannel } from './split-lr-job';
+import type { NnEarlyStoppingState } from './party-node';
 
 export interface SplitNnTrainingResult {
   readonly epochs: EpochReport[];
@@ -53,6 +57,50 @@ export interface SplitNnDriver {
   progress(epoch: number, batch: number, batches: number, report?: EpochReport): void;
   /** Bytes of the current epoch, counted by call() and message(). */
   takeEpochBytes(): number;
+  /** Continue an interrupted job from its parties' checkpoints after `epoch` completed epochs. */
+  readonly resume?: { readonly fromJobId: string; readonly epoch: number };
+  /** Every party keeps its state of `epoch` completed epochs (lr.checkpoint, audited); `extra` goes with the command. */
+  checkpoint(epoch: number, extra?: Record<string, unknown>): Promise<void>;
+}
+
+/** What the forward steps need: the parties and the audited calls (a training job or a prediction). */
+export type SplitNnForwardDriver = Pick<SplitNnDriver, 'jobId' | 'label' | 'features' | 'call' | 'message'>;
+
+/** Steps 1–4 of a batch: the feature parties' forward, the label party's products, the coordinator's release. */
+export async function forwardRelease(coordinator: SplitNnCoordinator, d: SplitNnForwardDriver, key: BatchKey, rows: number, split: 'train' | 'validation'): Promise<Uint8Array> {
+  const { jobId } = d;
+  coordinator.announce(key, rows);
+  const detail = { ...key };
+  const shares: NnForwardShare[] = await Promise.all(
+    d.features.map(async (f) => {
+      const reply = await d.call(f, Commands.nnForward, { jobId, ...key, split });
+      await d.message('nn.forward_share', f.partyId, COORDINATOR_ID, packBody(reply.share), detail);
+      return { party: f.partyId, share: vectorFromWire(reply.share, `forward share of ${f.partyId}`) };
+    }),
+  );
+  const productsReply = await d.call(d.label, Commands.nnProducts, { jobId, ...key, split });
+  await d.message('nn.products', d.label.partyId, COORDINATOR_ID, packBody(productsReply.products), detail);
+  const released = f64ToBytes(coordinator.releaseForward(key, { products: productsFromWire(productsReply.products) }, shares));
+  await d.message('nn.release', COORDINATOR_ID, d.label.partyId, released, detail);
+  return released;
+}
+
+/** Inference over a split in chunks: every chunk's release is scored at the label party (nn.predict), which keeps the scores. */
+export async function scoreSplit(coordinator: SplitNnCoordinator, d: SplitNnForwardDriver, split: 'train' | 'validation', total: number, epoch: number): Promise<void> {
+  for (let batch = 0, start = 0; start < total; batch++, start += NN_EVAL_BATCH_ROWS) {
+    const key: BatchKey = { phase: 'eval', epoch, batch };
+    const released = await forwardRelease(coordinator, d, key, Math.min(NN_EVAL_BATCH_ROWS, total - start), split);
+    await d.call(d.label, Commands.nnPredict, { jobId: d.jobId, ...key, split, released });
+  }
+}
+
+/** Sends every party the job's public key and the parties' input widths, audited. */
+export async function sendKeys(coordinator: SplitNnCoordinator, d: Pick<SplitNnDriver, 'jobId' | 'label' | 'features' | 'call' | 'audit'>, widths: Record<string, number>): Promise<void> {
+  const bundle = coordinator.publicBundle();
+  for (const c of [d.label, ...d.features]) {
+    await d.call(c, Commands.heKeys, { jobId: d.jobId, bundle, widths });
+    await d.audit({ step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: publicBundleBytes(bundle), messageDigest: publicBundleDigest(bundle), detail: { parameterSet: bundle.parameterSet, model: 'split-nn', widths } });
+  }
 }
 
 export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise<SplitNnTrainingResult> {
@@ -66,38 +114,11 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
   const coordinator = SplitNnCoordinator.create(ckks, layout);
   const all = [d.label, ...d.features];
   try {
-    const bundle = coordinator.publicBundle();
-    const widths = Object.fromEntries(all.map((c) => [c.partyId, widthOf(c)]));
-    for (const c of all) {
-      await d.call(c, Commands.heKeys, { jobId, bundle, widths });
-      await d.audit({ step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: publicBundleBytes(bundle), messageDigest: publicBundleDigest(bundle), detail: { parameterSet: bundle.parameterSet, model: 'split-nn', widths } });
-    }
-
-    /** Steps 1–4 of a batch; returns the forward release for the label party. */
-    const forward = async (key: BatchKey, rows: number, split: 'train' | 'validation'): Promise<Uint8Array> => {
-      coordinator.announce(key, rows);
-      const detail = { ...key };
-      const shares: NnForwardShare[] = await Promise.all(
-        d.features.map(async (f) => {
-          const reply = await d.call(f, Commands.nnForward, { jobId, ...key, split });
-          await d.message('nn.forward_share', f.partyId, COORDINATOR_ID, packBody(reply.share), detail);
-          return { party: f.partyId, share: vectorFromWire(reply.share, `forward share of ${f.partyId}`) };
-        }),
-      );
-      const productsReply = await d.call(d.label, Commands.nnProducts, { jobId, ...key, split });
-      await d.message('nn.products', d.label.partyId, COORDINATOR_ID, packBody(productsReply.products), detail);
-      const released = f64ToBytes(coordinator.releaseForward(key, { products: productsFromWire(productsReply.products) }, shares));
-      await d.message('nn.release', COORDINATOR_ID, d.label.partyId, released, detail);
-      return released;
-    };
+    await sendKeys(coordinator, d, Object.fromEntries(all.map((c) => [c.partyId, widthOf(c)])));
+    const forward = (key: BatchKey, rows: number, split: 'train' | 'validation') => forwardRelease(coordinator, d, key, rows, split);
 
     const evaluate = async (split: 'train' | 'validation', epoch: number, detailed: boolean): Promise<BinaryMetrics | DetailedMetrics> => {
-      const total = split === 'train' ? d.trainRows : d.validationRows;
-      for (let batch = 0, start = 0; start < total; batch++, start += NN_EVAL_BATCH_ROWS) {
-        const key: BatchKey = { phase: 'eval', epoch, batch };
-        const released = await forward(key, Math.min(NN_EVAL_BATCH_ROWS, total - start), split);
-        await d.call(d.label, Commands.nnPredict, { jobId, ...key, split, released });
-      }
+      await scoreSplit(coordinator, d, split, split === 'train' ? d.trainRows : d.validationRows, epoch);
       return (await d.call(d.label, Commands.nnMetrics, { jobId, split, detailed })) as unknown as BinaryMetrics;
     };
 
@@ -105,11 +126,32 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
     const batches = batchCount(d.trainRows, batchSize);
     const reports: EpochReport[] = [];
     const stopping = arch.training.earlyStopping;
+    const resume = d.resume;
     let best: { epoch: number; auc: number } | undefined;
     let sinceBest = 0;
+    if (resume) {
+      if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < epochs)) throw new RangeError(`resume.epoch must be in [1, ${epochs - 1}], got ${resume.epoch}`);
+      const records = await Promise.all(
+        all.map(async (c) => {
+          const r = await d.call(c, Commands.lrResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
+          await d.audit({ step: 'lr.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
+          return r.earlyStopping as NnEarlyStoppingState | null | undefined;
+        }),
+      );
+      // Early stopping goes on from the record every party kept with its best epoch's part.
+      const record = records[0];
+      if (records.some((r) => JSON.stringify(r ?? null) !== JSON.stringify(record ?? null))) throw new Error('the parties\' checkpoints disagree on the early-stopping record');
+      if (stopping && !record) throw new RangeError('the checkpoint holds no early-stopping record: it is of a job without early stopping');
+      if (!stopping && record) throw new RangeError('the checkpoint is of a job with early stopping, this one has none');
+      if (record) {
+        best = { epoch: record.bestEpoch, auc: record.bestAuc };
+        sinceBest = record.sinceBest;
+      }
+    }
     let bytesPerEpoch = 0;
-    let evalRound = 0;
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    // Evaluation keys count on from the resumed epoch, as in the uninterrupted run.
+    let evalRound = resume?.epoch ?? 0;
+    for (let epoch = resume?.epoch ?? 0; epoch < epochs; epoch++) {
       const started = Date.now();
       d.takeEpochBytes();
       for (let batch = 0; batch < batches; batch++) {
@@ -148,11 +190,15 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
           await Promise.all(all.map((c) => d.call(c, Commands.lrSnapshot, { jobId, epoch: epoch + 1 })));
         } else if (++sinceBest >= stopping.patience) break;
       }
+      // After the early-stopping step, so the checkpoint holds this epoch's best-so-far part and record.
+      if (epoch + 1 < epochs) await d.checkpoint(epoch + 1, best ? { earlyStopping: { bestEpoch: best.epoch, bestAuc: best.auc, sinceBest } } : {});
     }
+    // Epochs count on from the resumed one.
+    const lastEpoch = (resume?.epoch ?? 0) + reports.length;
     let earlyStopping: EarlyStoppingReport | null = null;
     if (stopping && best) {
-      if (best.epoch !== reports.length) await Promise.all(all.map((c) => d.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
-      earlyStopping = { metric: 'auc', bestEpoch: best.epoch, stoppedAtEpoch: reports.length, stoppedEarly: reports.length < epochs };
+      if (best.epoch !== lastEpoch) await Promise.all(all.map((c) => d.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
+      earlyStopping = { metric: 'auc', bestEpoch: best.epoch, stoppedAtEpoch: lastEpoch, stoppedEarly: lastEpoch < epochs };
       await d.audit({ step: 'nn.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
     }
     const train = (await evaluate('train', evalRound++, true)) as DetailedMetrics;

@@ -49,7 +49,7 @@ export interface JobView {
   readonly alignment: AlignmentSpec;
   readonly progress: JobProgress | Record<string, never>;
   readonly epochs: EpochSummary[];
-  /** Epochs every party has checkpointed (split LR): `POST /jobs/:id/resume` continues after them. */
+  /** Epochs every party has checkpointed (split LR, split NN): `POST /jobs/:id/resume` continues after them. */
   readonly checkpointEpoch: number | null;
   /** A resumed job: the job and the epoch it continued from. */
   readonly resumedFrom: SplitLrJobSpec['resume'] | null;
@@ -81,7 +81,7 @@ interface LiveJob {
   /** Progress writes run one after another, and the final write waits for them. */
   writes: Promise<unknown>;
   cancelRequested: boolean;
-  /** Epochs every party has checkpointed (split LR): a failed job resumes after them. */
+  /** Epochs every party has checkpointed (split LR, split NN): a failed job resumes after them. */
   checkpointEpoch?: number;
   /** The job's row while it runs; kept current by setState. */
   row?: JobEntity;
@@ -182,7 +182,7 @@ export class JobsService implements OnApplicationBootstrap {
   }
 
   /**
-   * A new job that continues a failed split-LR job from its parties' last per-epoch checkpoint,
+   * A new job that continues a failed split-LR or split-NN job from its parties' last per-epoch checkpoint,
    * with the same request: it aligns again, then every party loads its checkpoint.
    */
   async resume(id: string, principal: Principal): Promise<JobView> {
@@ -191,7 +191,7 @@ export class JobsService implements OnApplicationBootstrap {
     const spec = row.spec as unknown as SplitLrJobSpec;
     if (row.state !== 'failed') throw new ConflictException(`job ${id} is ${row.state}; only a failed job can resume`);
     const epoch = (row.progress as { checkpointEpoch?: number }).checkpointEpoch;
-    if (spec.model !== 'split-lr' || !epoch) throw new ConflictException(`job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr job): retry it instead`);
+    if (spec.model === 'psi-cardinality' || !epoch) throw new ConflictException(`job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr or split-nn job): retry it instead`);
     return this.submit(requestOf(spec), principal, id, { fromJobId: id, epoch });
   }
 
@@ -275,7 +275,7 @@ export class JobsService implements OnApplicationBootstrap {
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     const spec = row.spec as unknown as SplitLrJobSpec;
     const result = row.result as (JobResult & { manifest?: ModelManifest }) | null;
-    if (row.state !== 'succeeded' || spec.model !== 'split-lr' || !result) throw new ConflictException(`job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr job can predict`);
+    if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || !result) throw new ConflictException(`job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr or split-nn job can predict`);
     if (!result.manifest) throw new ConflictException(`job ${id} was trained before models were exported with a manifest: retrain it to predict`);
     const problems: string[] = [];
     for (const [partyId, ref] of Object.entries(dto.data ?? {})) {
@@ -388,8 +388,8 @@ export class JobsService implements OnApplicationBootstrap {
       await live.writes;
       const seconds = (Date.now() - started) / 1000;
       // The coordinator signs the manifest of the parts the parties signed: GET /jobs/:id shows it.
-      const stored = isSplitLrResult(result) ? { ...result, manifest: signManifest(result.manifest, this.audit.identity) } : result;
-      if (isSplitLrResult(stored)) await this.audit.record(id, { step: 'model.manifest', sender: COORDINATOR_ID, messageDigest: modelDigest(stored.manifest), byteSize: modelBytes(stored.manifest), detail: { parts: stored.manifest.parts.length } });
+      const stored = isSplitLrResult(result) || isSplitNnResult(result) ? { ...result, manifest: signManifest(result.manifest, this.audit.identity) } : result;
+      if (isSplitLrResult(stored) || isSplitNnResult(stored)) await this.audit.record(id, { step: 'model.manifest', sender: COORDINATOR_ID, messageDigest: modelDigest(stored.manifest), byteSize: modelBytes(stored.manifest), detail: { parts: stored.manifest.parts.length } });
       await this.jobs.update({ id }, { result: { ...stored, seconds }, progress: { progress: live.progress, epochs: live.epochs, checkpointEpoch: live.checkpointEpoch } });
       await this.setState(id, 'succeeded', isSplitLrResult(result) || isSplitNnResult(result) ? { seconds, trainAuc: result.train.auc } : { seconds, intersection: result.intersection });
     } catch (e) {

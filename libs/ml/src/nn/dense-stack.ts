@@ -161,10 +161,19 @@ export class DenseStack {
     return this.allVariables().map((v) => Float32Array.from(v.dataSync()));
   }
 
-  restore(values: readonly Float32Array[]): void {
+  /** Every variable's values (snapshot's order), as plain numbers for a saved model or checkpoint. */
+  exportValues(): number[][] {
+    return this.allVariables().map((v) => Array.from(v.dataSync()));
+  }
+
+  restore(values: readonly ArrayLike<number>[]): void {
     const vars = this.allVariables();
     if (values.length !== vars.length) throw new RangeError(`${this.path}: snapshot has ${values.length} tensors, expected ${vars.length}`);
-    vars.forEach((v, i) => v.assign(this.tf.tensor(values[i], v.shape)));
+    vars.forEach((v, i) => {
+      const size = v.shape.reduce((a, b) => a * b, 1);
+      if (values[i].length !== size) throw new RangeError(`${this.path}: snapshot tensor ${i} has ${values[i].length} values, expected ${size}`);
+    });
+    this.tf.tidy(() => vars.forEach((v, i) => v.assign(this.tf.tensor(Float32Array.from(values[i]), v.shape))));
   }
 
   dispose(): void {

@@ -7,6 +7,13 @@ import type * as Tf from '@tensorflow/tfjs';
 
 export type OptimizerKind = 'sgd' | 'adam' | 'momentum';
 
+/** An optimizer's state as plain numbers (JSON): the step count and each variable's moments. */
+export interface TfOptimizerState {
+  readonly kind: OptimizerKind;
+  readonly steps: number;
+  readonly slots: readonly ({ readonly m: readonly number[]; readonly v?: readonly number[] } | null)[];
+}
+
 export class TfOptimizer {
   private readonly state = new Map<string, { m: Tf.Variable; v?: Tf.Variable }>();
   private steps = 0;
@@ -51,6 +58,36 @@ export class TfOptimizer {
     });
   }
 
+  /** Step count and moments of `variables`, in their order (null where a variable has not been stepped yet): a checkpoint. */
+  exportState(variables: readonly Tf.Variable[]): TfOptimizerState {
+    return {
+      kind: this.kind,
+      steps: this.steps,
+      slots: variables.map((v) => {
+        const s = this.state.get(v.name);
+        return s ? { m: Array.from(s.m.dataSync()), ...(s.v ? { v: Array.from(s.v.dataSync()) } : {}) } : null;
+      }),
+    };
+  }
+
+  /** Restores exportState's output onto `variables` (the same stack rebuilt: names differ, order and shapes do not). */
+  importState(variables: readonly Tf.Variable[], state: TfOptimizerState): void {
+    const tf = this.tf;
+    if (state.kind !== this.kind) throw new RangeError(`optimizer state is ${state.kind}'s, this optimizer is ${this.kind}`);
+    if (state.slots.length !== variables.length) throw new RangeError(`optimizer state has ${state.slots.length} slots, expected ${variables.length}`);
+    this.dispose();
+    this.steps = state.steps;
+    variables.forEach((variable, i) => {
+      const slot = state.slots[i];
+      if (!slot) return;
+      const size = variable.shape.reduce((a, b) => a * b, 1);
+      if (slot.m.length !== size || (slot.v && slot.v.length !== size)) throw new RangeError(`optimizer state slot ${i} has ${slot.m.length} values, the variable ${size}`);
+      const m = tf.variable(tf.tensor(slot.m, variable.shape), false);
+      const v = slot.v ? tf.variable(tf.tensor(slot.v, variable.shape), false) : undefined;
+      this.state.set(variable.name, { m, v });
+    });
+  }
+
   dispose(): void {
     for (const s of this.state.values()) {
       s.m.dispose();
@@ -91,7 +128,8 @@ export class MomentumShare {
     return { weights: this.weights.slice(), m: this.m.slice() };
   }
 
-  restore(s: { weights: Float64Array; m: Float64Array }): void {
+  restore(s: { weights: ArrayLike<number>; m: ArrayLike<number> }): void {
+    if (s.weights.length !== this.weights.length || s.m.length !== this.m.length) throw new RangeError(`share snapshot has ${s.weights.length} weights, expected ${this.weights.length}`);
     this.weights.set(s.weights);
     this.m.set(s.m);
   }

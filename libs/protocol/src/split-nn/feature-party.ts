@@ -21,6 +21,7 @@ import { SLOT_MASK_BOUND_NN } from './slot-sum-decryption';
 import { FeatureLayout, SplitNnJobLayout } from './job-layout';
 import { slotSums } from './layout';
 import { BatchKey, batchKeyString, NnBackwardProducts, NnBackwardToFeature, NnForwardShare, NnForwardToLabel } from './messages';
+import type { NnCheckpointState, NnFeatureParameters } from './model-state';
 
 export class SplitNnProtocolError extends Error {
   constructor(message: string) {
@@ -60,9 +61,13 @@ export class SplitNnFeatureParty {
   private readonly optimizer: TfOptimizer;
   private readonly pending = new Map<string, PendingForward>();
   private readonly masks: (count: number) => Float64Array;
-  private saved?: { bottom: Float32Array[]; share: ReturnType<MomentumShare['snapshot']> };
+  /** The best epoch's parameters so far (early stopping). */
+  private saved?: NnFeatureParameters;
+  /** Dropout masks derive from it; a resumed job takes the interrupted one's from its checkpoint. */
+  private seed: number;
 
   constructor(private readonly o: SplitNnPartyOptions) {
+    this.seed = o.seed;
     this.f = o.layout.feature(o.id);
     const arch = o.layout.architecture;
     const rows = o.features.length / this.f.inputWidth;
@@ -83,7 +88,7 @@ export class SplitNnFeatureParty {
   forward(key: BatchKey, rows: Int32Array): { toLabel: NnForwardToLabel; toCoordinator: NnForwardShare } {
     const { tf, ckks, encryptor, layout } = this.o;
     const training = key.phase === 'train';
-    const dropoutSeed = bottomDropoutSeed(this.o.seed, key.epoch, key.batch);
+    const dropoutSeed = bottomDropoutSeed(this.seed, key.epoch, key.batch);
     const options = { training, dropoutSeed, updateStatistics: training };
     const alpha = readTensor(tf, () => this.bottom.forward(tf.gather(this.x, tf.tensor1d(rows, 'int32')) as Tf.Tensor2D, options));
     if (firstNonFinite(alpha) >= 0) {
@@ -232,14 +237,46 @@ export class SplitNnFeatureParty {
 
   /** Keeps the current weights locally (the best epoch so far, for early stopping). */
   checkpoint(): void {
-    this.saved = { bottom: this.bottom.snapshot(), share: this.share.snapshot() };
+    this.saved = this.parameters();
   }
 
-  /** Returns to the last checkpoint's weights. */
+  /** Returns to the last checkpoint's weights (at the end of training: momenta are not kept). */
   restoreCheckpoint(): void {
     if (!this.saved) throw new SplitNnProtocolError(`party ${this.o.id}: no checkpoint to restore`);
-    this.bottom.restore(this.saved.bottom);
-    this.share.restore(this.saved.share);
+    this.loadParameters(this.saved);
+  }
+
+  /** The trained part this party keeps: its bottom network and N_f. */
+  parameters(): NnFeatureParameters {
+    return { role: 'feature', bottom: this.bottom.exportValues(), share: Array.from(this.share.weights) };
+  }
+
+  /** Loads a saved part (for scoring); the momentum is not part of a model and starts at zero. */
+  loadParameters(p: NnFeatureParameters): void {
+    if (p.role !== 'feature') throw new SplitNnConfigMismatch(`party ${this.o.id}: the saved part is a ${String(p.role)} party's`);
+    this.bottom.restore(p.bottom);
+    this.share.restore({ weights: p.share, m: new Float64Array(this.share.weights.length) });
+  }
+
+  /** Everything needed to continue training from here (between epochs: nothing may be pending). */
+  checkpointState(): NnCheckpointState {
+    if (this.pending.size > 0) throw new SplitNnProtocolError(`party ${this.o.id}: cannot checkpoint with ${this.pending.size} batch(es) in flight`);
+    return {
+      parameters: this.parameters(),
+      training: { seed: this.seed, optimizer: this.optimizer.exportState(this.bottom.trainable()), shareMomenta: [Array.from(this.share.snapshot().m)] },
+      ...(this.saved ? { best: this.saved } : {}),
+    };
+  }
+
+  restoreState(s: NnCheckpointState): void {
+    const p = s.parameters;
+    if (p.role !== 'feature' || s.training.shareMomenta.length !== 1) throw new SplitNnConfigMismatch(`party ${this.o.id}: the checkpoint is not a feature party's`);
+    this.bottom.restore(p.bottom);
+    this.share.restore({ weights: p.share, m: s.training.shareMomenta[0] });
+    this.optimizer.importState(this.bottom.trainable(), s.training.optimizer);
+    this.seed = s.training.seed;
+    if (s.best && s.best.role !== 'feature') throw new SplitNnConfigMismatch(`party ${this.o.id}: the checkpoint's best epoch is not a feature party's`);
+    this.saved = s.best;
   }
 
   dispose(): void {

@@ -21,6 +21,7 @@ import { applyDefence, DefenceSpec, NO_DEFENCE } from './defence';
 import { checkBottom, SplitNnConfigMismatch, SplitNnPartyOptions, SplitNnProtocolError } from './feature-party';
 import { slotSums } from './layout';
 import { BatchKey, batchKeyString, NnBackwardShare, NnBackwardToFeature, NnForwardProducts, NnForwardToLabel } from './messages';
+import type { NnCheckpointState, NnLabelParameters } from './model-state';
 
 export interface SplitNnLabelPartyOptions extends SplitNnPartyOptions {
   readonly labels: Uint8Array;
@@ -54,9 +55,13 @@ export class SplitNnLabelParty {
   private readonly masks: (count: number) => Float64Array;
   private readonly gaussian: () => number;
   readonly defence: DefenceSpec;
-  private saved?: { stacks: Float32Array[]; interactive: Float32Array[]; shares: ReturnType<MomentumShare['snapshot']>[] };
+  /** The best epoch's parameters so far (early stopping). */
+  private saved?: NnLabelParameters;
+  /** Dropout masks derive from it; a resumed job takes the interrupted one's from its checkpoint. */
+  private seed: number;
 
   constructor(private readonly o: SplitNnLabelPartyOptions) {
+    this.seed = o.seed;
     const { tf, layout } = o;
     const arch = layout.architecture;
     const inputWidth = layout.spec.label.inputWidth;
@@ -147,8 +152,8 @@ export class SplitNnLabelParty {
     const h = layout.units;
     const B = rows.length;
     const factor = scheduleFactor(arch.training.schedule, key.epoch, arch.training.epochs);
-    const options = { training: true, dropoutSeed: bottomDropoutSeed(this.o.seed, key.epoch, key.batch), updateStatistics: true };
-    const topOptions = { training: true, dropoutSeed: topDropoutSeed(this.o.seed, key.epoch, key.batch), updateStatistics: true };
+    const options = { training: true, dropoutSeed: bottomDropoutSeed(this.seed, key.epoch, key.batch), updateStatistics: true };
+    const topOptions = { training: true, dropoutSeed: topDropoutSeed(this.seed, key.epoch, key.batch), updateStatistics: true };
     let loss = NaN;
     const perExample = new Float64Array(B * h);
     tf.tidy(() => {
@@ -236,22 +241,70 @@ export class SplitNnLabelParty {
 
   /** Keeps the current weights locally (the best epoch so far, for early stopping). */
   checkpoint(): void {
-    this.saved = {
-      stacks: [...this.bottom.snapshot(), ...this.top.snapshot()],
-      interactive: [this.interactiveKernel, this.interactiveBias].map((v) => Float32Array.from(v.dataSync())),
-      shares: this.shares.map((s) => s.snapshot()),
+    this.saved = this.parameters();
+  }
+
+  /** Returns to the last checkpoint's weights (at the end of training: momenta are not kept). */
+  restoreCheckpoint(): void {
+    if (!this.saved) throw new SplitNnProtocolError('label party: no checkpoint to restore');
+    this.loadParameters(this.saved);
+  }
+
+  /** The trained part this party keeps: bottom, top, W_L, b and every V_f. */
+  parameters(): NnLabelParameters {
+    return {
+      role: 'label',
+      bottom: this.bottom.exportValues(),
+      top: this.top.exportValues(),
+      interactiveKernel: Array.from(this.interactiveKernel.dataSync()),
+      interactiveBias: Array.from(this.interactiveBias.dataSync()),
+      shares: this.o.layout.features.map((f, i) => ({ party: f.id, weights: Array.from(this.shares[i].weights) })),
     };
   }
 
-  /** Returns to the last checkpoint's weights. */
-  restoreCheckpoint(): void {
-    const saved = this.saved;
-    if (!saved) throw new SplitNnProtocolError('label party: no checkpoint to restore');
-    const bottomCount = this.bottom.allVariables().length;
-    this.bottom.restore(saved.stacks.slice(0, bottomCount));
-    this.top.restore(saved.stacks.slice(bottomCount));
-    [this.interactiveKernel, this.interactiveBias].forEach((v, i) => v.assign(this.o.tf.tensor(saved.interactive[i], v.shape)));
-    this.shares.forEach((s, i) => s.restore(saved.shares[i]));
+  /** Loads a saved part (for scoring); momenta are not part of a model and start at zero. */
+  loadParameters(p: NnLabelParameters): void {
+    if (p.role !== 'label') throw new SplitNnConfigMismatch(`label party: the saved part is a ${String(p.role)} party's`);
+    const { tf, layout } = this.o;
+    const parties = layout.features.map((f) => f.id);
+    if (p.shares.length !== parties.length || p.shares.some((s, i) => s.party !== parties[i])) {
+      throw new SplitNnConfigMismatch(`label party: the saved part holds shares for ${p.shares.map((s) => s.party).join(', ')}, the job has feature parties ${parties.join(', ')}`);
+    }
+    this.bottom.restore(p.bottom);
+    this.top.restore(p.top);
+    const interactive: [Tf.Variable, number[]][] = [[this.interactiveKernel, p.interactiveKernel], [this.interactiveBias, p.interactiveBias]];
+    for (const [v, values] of interactive) {
+      if (values.length !== v.size) throw new SplitNnConfigMismatch(`label party: the saved interactive layer has ${values.length} values where ${v.size} are expected`);
+    }
+    tf.tidy(() => interactive.forEach(([v, values]) => v.assign(tf.tensor(Float32Array.from(values), v.shape))));
+    this.shares.forEach((s, i) => s.restore({ weights: p.shares[i].weights, m: new Float64Array(s.weights.length) }));
+  }
+
+  /** Everything needed to continue training from here (between epochs: nothing may be pending). */
+  checkpointState(): NnCheckpointState {
+    if (this.pending.size > 0) throw new SplitNnProtocolError(`label party: cannot checkpoint with ${this.pending.size} batch(es) in flight`);
+    return {
+      parameters: this.parameters(),
+      training: {
+        seed: this.seed,
+        optimizer: this.optimizer.exportState([...this.bottom.trainable(), ...this.top.trainable()]),
+        interactiveOptimizer: this.interactiveOptimizer.exportState([this.interactiveKernel, this.interactiveBias]),
+        shareMomenta: this.shares.map((s) => Array.from(s.snapshot().m)),
+      },
+      ...(this.saved ? { best: this.saved } : {}),
+    };
+  }
+
+  restoreState(s: NnCheckpointState): void {
+    const p = s.parameters;
+    if (p.role !== 'label' || !s.training.interactiveOptimizer || s.training.shareMomenta.length !== this.shares.length) throw new SplitNnConfigMismatch('label party: the checkpoint is not this label party\'s');
+    this.loadParameters(p);
+    this.shares.forEach((share, i) => share.restore({ weights: p.shares[i].weights, m: s.training.shareMomenta[i] }));
+    this.optimizer.importState([...this.bottom.trainable(), ...this.top.trainable()], s.training.optimizer);
+    this.interactiveOptimizer.importState([this.interactiveKernel, this.interactiveBias], s.training.interactiveOptimizer);
+    this.seed = s.training.seed;
+    if (s.best && s.best.role !== 'label') throw new SplitNnConfigMismatch('label party: the checkpoint\'s best epoch is not a label party\'s');
+    this.saved = s.best;
   }
 
   dispose(): void {
@@ -294,6 +347,6 @@ export class SplitNnLabelParty {
     const z = tf.tidy(() => tf.add(tf.add(tf.matMul(a, this.interactiveKernel), this.interactiveBias), tf.tensor2d(Float32Array.from(zFederated), [rows, layout.units])) as Tf.Tensor2D);
     if (firstNonFinite(z.dataSync()) >= 0) throw new NonFiniteActivationError('interactive', `interactive layer produced a non-finite activation ${where}`);
     const act = activate(tf, z, layout.architecture.interactive.activation ?? INTERACTIVE_DEFAULTS.activation);
-    this.top.locateNonFinite(act, { ...options, dropoutSeed: topDropoutSeed(this.o.seed, key.epoch, key.batch) }, where);
+    this.top.locateNonFinite(act, { ...options, dropoutSeed: topDropoutSeed(this.seed, key.epoch, key.batch) }, where);
   }
 }
