@@ -5,6 +5,7 @@
  *   psi       --size N [--overlap F]            two-party ECDH-PSI in one process, and its floor
  *   split-lr  [--data default-credit|breast|synthetic] [--rows N --features-label A --features-host B]
  *             [--epochs N] [--batch-size N] [--sigmoid taylor|cubic] [--he ckks|paillier] [--paillier-rows N]
+ *             [--ckks-threads N]
  *                                               federated split LR (real CKKS, in one process), and the
  *                                               same protocol under Paillier: timed on N rows and scaled
  *                                               to an epoch (0: skip), or whole with --he paillier
@@ -257,6 +258,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
       he: { type: 'string', default: 'ckks' },
       sigmoid: { type: 'string', default: 'taylor' },
       'paillier-rows': { type: 'string', default: '128' },
+      'ckks-threads': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -289,6 +291,8 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
     throw new Error(`--data must be default-credit, breast or synthetic, got ${values.data}`);
   }
   if (values.sigmoid !== 'taylor' && values.sigmoid !== 'cubic') throw new Error(`--sigmoid must be taylor or cubic, got ${values.sigmoid}`);
+  const ckksThreads = values['ckks-threads'] === undefined ? os.availableParallelism() : Number(values['ckks-threads']);
+  if (!Number.isInteger(ckksThreads) || ckksThreads < 0) throw new Error(`--ckks-threads must be a whole number, got ${values['ckks-threads']}`);
   const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs, sigmoid: values.sigmoid, ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}) } as typeof DEFAULT_LR_HYPERPARAMETERS;
   const pooled = await pooledParties(path.join(dataRoot, guest), path.join(dataRoot, host), hp, labelColumn);
   const reference = await plaintextReference(path.join(dataRoot, guest), path.join(dataRoot, host), hp, labelColumn);
@@ -297,7 +301,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
   let ckks: { epochSeconds: number; auc: number; labelOnlyAuc: number; bytesPerEpoch: number; byLink: Record<string, number>; rows: number; totalSeconds: number } | null = null;
   if (values.he === 'ckks') {
     const t0 = Date.now();
-    const { result } = await runTwoPartyJob({ dataRoot, guest, host, labelColumn, hyperparameters: hp, record: false });
+    const { result } = await runTwoPartyJob({ dataRoot, guest, host, labelColumn, hyperparameters: hp, record: false, ckksThreads });
     ckks = {
       epochSeconds: result.epochs.reduce((s, e) => s + e.seconds, 0) / result.epochs.length,
       auc: result.train.auc,
@@ -329,6 +333,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
     paillierBytesPerEpoch: paillier ? paillier.bytesPerEpoch : null,
     ckksSpeedup: ckks && paillier ? round(paillier.epochSeconds / ckks.epochSeconds, 0) : null,
     backend: tf.description,
+    ckksThreads,
   };
   const rows: Row[] = [];
   if (ckks) {
@@ -350,6 +355,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
     if (out.ckksSpeedup) rows.push(['CKKS speed-up over Paillier', `${out.ckksSpeedup}x`]);
   }
   rows.push(['HE', values.he === 'ckks' ? 'CKKS N=8192 (node-seal 6.0.3), Paillier 2048 (paillier-bigint 3.4.3)' : 'Paillier 2048 (paillier-bigint 3.4.3)'], ['local math', out.backend]);
+  rows.push(['CKKS work', ckksThreads > 0 ? `${ckksThreads} worker threads per party and for the coordinator's decryptions` : 'on the main thread']);
   if (ckks) rows.push(['total seconds (incl. PSI, keys)', String(round(ckks.totalSeconds, 1))]);
   table(`Split LR, ${values.data} (${out.rows} rows, ${out.columns.join(' + ')} columns), ${epochs} epochs, every party and the coordinator in one process`, rows);
   return out;

@@ -21,21 +21,29 @@ import { CiphertextExpectation, CkksContext, CkksError, CipherText } from './ckk
 import { CkksEncryptor, CkksPublicBundle } from './ckks-keys';
 import type { CkksParameterSet } from './ckks-parameters';
 
-/** Σ_c ciphertexts[c] ⊗ encode(plains[c]) (+ encode(add)), rescaled once or not, serialized. */
-export interface ProductSumTask {
+/**
+ * Inner products against one list of ciphertexts: output k is Σ_c ciphertexts[c] ⊗ encode(
+ * outputs[k].plains[c]) (+ encode(outputs[k].add)), rescaled once or not, serialized. The
+ * ciphertexts are parsed once per worker, however many outputs it computes.
+ */
+export interface ProductSumsTask {
   readonly ciphertexts: readonly Uint8Array[];
   readonly expect: CiphertextExpectation;
-  readonly plains: readonly Float64Array[];
   readonly plainScale: number;
   readonly rescale: boolean;
+  readonly outputs: readonly ProductSumOutput[];
+}
+
+export interface ProductSumOutput {
+  readonly plains: readonly Float64Array[];
   /** Values added to every slot after the products (at the product's level and scale). */
   readonly add?: Float64Array;
 }
 
 export type CkksTask =
-  | ({ readonly op: 'productSum' } & ProductSumTask)
+  | ({ readonly op: 'productSums' } & ProductSumsTask)
   | { readonly op: 'encryptZero'; readonly level: number; readonly scale: number }
-  | { readonly op: 'decrypt'; readonly ciphertext: Uint8Array; readonly expect: CiphertextExpectation };
+  | { readonly op: 'decrypt'; readonly ciphertexts: readonly Uint8Array[]; readonly expect: CiphertextExpectation };
 
 /** What a task runs against: this thread's context and the job's public keys, or its secret key. */
 export interface CkksRuntime {
@@ -49,52 +57,60 @@ function encryptorOf(rt: CkksRuntime): CkksEncryptor {
   return rt.encryptor;
 }
 
-export function runCkksTask(rt: CkksRuntime, task: CkksTask): Uint8Array | Float64Array {
+export function runCkksTask(rt: CkksRuntime, task: CkksTask): (Uint8Array | Float64Array)[] {
   const { ckks } = rt;
   if (task.op === 'decrypt') {
-    if (!rt.keys) throw new Error('this CKKS engine holds no secret key');
-    const ct = ckks.deserialize(task.ciphertext, task.expect);
-    try {
-      return rt.keys.decrypt(ct);
-    } finally {
-      ct.delete();
-    }
-  }
-  if (task.op === 'encryptZero') {
-    const ct = encryptorOf(rt).encrypt(new Float64Array(0), task.scale, task.level);
-    try {
-      return ckks.serialize(ct);
-    } finally {
-      ct.delete();
-    }
-  }
-  if (task.plains.length !== task.ciphertexts.length) throw new RangeError(`productSum: ${task.plains.length} plaintexts for ${task.ciphertexts.length} ciphertexts`);
-  let sum: CipherText | undefined;
-  try {
-    task.ciphertexts.forEach((bytes, c) => {
+    const keys = rt.keys;
+    if (!keys) throw new Error('this CKKS engine holds no secret key');
+    return task.ciphertexts.map((bytes) => {
       const ct = ckks.deserialize(bytes, task.expect);
       try {
-        const plain = ckks.encode(task.plains[c], task.expect.level, task.plainScale);
-        try {
-          const product = task.rescale ? ckks.multiplyPlainRescale(ct, plain) : ckks.multiplyPlain(ct, plain);
-          if (!sum) sum = product;
-          else {
-            try {
-              ckks.evaluator.add(sum, product, sum);
-            } finally {
-              product.delete();
-            }
-          }
-        } finally {
-          plain.delete();
-        }
+        return keys.decrypt(ct);
       } finally {
         ct.delete();
       }
     });
-    if (!sum) throw new RangeError('productSum: no ciphertexts');
-    if (task.add) ckks.addValues(sum, task.add);
-    return ckks.serialize(sum);
+  }
+  if (task.op === 'encryptZero') {
+    const ct = encryptorOf(rt).encrypt(new Float64Array(0), task.scale, task.level);
+    try {
+      return [ckks.serialize(ct)];
+    } finally {
+      ct.delete();
+    }
+  }
+  const inputs: CipherText[] = [];
+  try {
+    for (const bytes of task.ciphertexts) inputs.push(ckks.deserialize(bytes, task.expect));
+    return task.outputs.map((out) => productSum(ckks, inputs, out, task));
+  } finally {
+    for (const ct of inputs) ct.delete();
+  }
+}
+
+function productSum(ckks: CkksContext, inputs: readonly CipherText[], out: ProductSumOutput, task: ProductSumsTask): Uint8Array {
+  if (out.plains.length !== inputs.length) throw new RangeError(`productSums: ${out.plains.length} plaintexts for ${inputs.length} ciphertexts`);
+  if (inputs.length === 0) throw new RangeError('productSums: no ciphertexts');
+  let sum: CipherText | undefined;
+  try {
+    inputs.forEach((ct, c) => {
+      const plain = ckks.encode(out.plains[c], task.expect.level, task.plainScale);
+      try {
+        const product = task.rescale ? ckks.multiplyPlainRescale(ct, plain) : ckks.multiplyPlain(ct, plain);
+        if (!sum) sum = product;
+        else {
+          try {
+            ckks.evaluator.add(sum, product, sum);
+          } finally {
+            product.delete();
+          }
+        }
+      } finally {
+        plain.delete();
+      }
+    });
+    if (out.add) ckks.addValues(sum!, out.add);
+    return ckks.serialize(sum!);
   } finally {
     sum?.delete();
   }
@@ -103,10 +119,10 @@ export function runCkksTask(rt: CkksRuntime, task: CkksTask): Uint8Array | Float
 export interface CkksEngine {
   /** "inline" or "N worker threads", for reports. */
   readonly description: string;
-  /** The task's `plains` and `add` buffers pass to the engine (a worker engine transfers them). */
-  productSum(task: ProductSumTask): Promise<Uint8Array>;
-  /** All slots of a ciphertext, checked against `expect` first (needs the secret key). */
-  decrypt(ciphertext: Uint8Array, expect: CiphertextExpectation): Promise<Float64Array>;
+  /** One serialized ciphertext per output. The outputs' `plains` and `add` buffers pass to the engine (a worker engine transfers them). */
+  productSums(task: ProductSumsTask): Promise<Uint8Array[]>;
+  /** All slots of each ciphertext, checked against `expect` first (needs the secret key). */
+  decrypt(ciphertexts: readonly Uint8Array[], expect: CiphertextExpectation): Promise<Float64Array[]>;
   /** Encrypts at `level` and `scale` on the calling thread's context, from a ready Enc(0) when there is one. */
   encrypt(values: ArrayLike<number>, scale: number, level: number): CipherText;
   /** Makes Enc(0)s at `level` and `scale` ahead of the first encryptions (a no-op inline). */
@@ -120,12 +136,12 @@ export class InlineCkksEngine implements CkksEngine {
 
   constructor(private readonly rt: CkksRuntime) {}
 
-  async productSum(task: ProductSumTask): Promise<Uint8Array> {
-    return runCkksTask(this.rt, { op: 'productSum', ...task }) as Uint8Array;
+  async productSums(task: ProductSumsTask): Promise<Uint8Array[]> {
+    return runCkksTask(this.rt, { op: 'productSums', ...task }) as Uint8Array[];
   }
 
-  async decrypt(ciphertext: Uint8Array, expect: CiphertextExpectation): Promise<Float64Array> {
-    return runCkksTask(this.rt, { op: 'decrypt', ciphertext, expect }) as Float64Array;
+  async decrypt(ciphertexts: readonly Uint8Array[], expect: CiphertextExpectation): Promise<Float64Array[]> {
+    return runCkksTask(this.rt, { op: 'decrypt', ciphertexts, expect }) as Float64Array[];
   }
 
   encrypt(values: ArrayLike<number>, scale: number, level: number): CipherText {
@@ -147,7 +163,7 @@ export interface CkksWorkerInit {
 
 export type CkksWorkerMessage = { readonly id: number; readonly task: CkksTask };
 export type CkksWorkerReply =
-  | { readonly id: number; readonly result: Uint8Array | Float64Array }
+  | { readonly id: number; readonly result: (Uint8Array | Float64Array)[] }
   | { readonly id: number; readonly error: { readonly message: string; readonly code?: string } };
 
 function workerScript(): string {
@@ -162,7 +178,7 @@ function workerScript(): string {
 interface Pending {
   readonly message: CkksWorkerMessage;
   readonly transfer: ArrayBuffer[];
-  readonly resolve: (result: Uint8Array | Float64Array) => void;
+  readonly resolve: (result: (Uint8Array | Float64Array)[]) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -181,7 +197,6 @@ export class WorkerCkksEngine implements CkksEngine {
   private readonly queue: Pending[] = [];
   private readonly inflight = new Map<Worker, Pending>();
   private readonly zeros = new Map<string, ZeroReserve>();
-  private readonly sharedCopies = new WeakMap<Uint8Array, Uint8Array>();
   /** Encryptions served from a ready Enc(0), and those that found none and ran inline. */
   readonly encryptions = { fromReserve: 0, inline: 0 };
   private nextId = 1;
@@ -206,28 +221,35 @@ export class WorkerCkksEngine implements CkksEngine {
     }
   }
 
-  async productSum(task: ProductSumTask): Promise<Uint8Array> {
-    const transfer = [...task.plains.map((p) => p.buffer as ArrayBuffer), ...(task.add ? [task.add.buffer as ArrayBuffer] : [])];
-    return (await this.run({ op: 'productSum', ...task, ciphertexts: task.ciphertexts.map((c) => this.shared(c)) }, transfer)) as Uint8Array;
+  /** The outputs in one contiguous share per worker, so each parses the ciphertexts once. */
+  async productSums(task: ProductSumsTask): Promise<Uint8Array[]> {
+    const parts = await Promise.all(
+      this.shares(task.outputs).map((outputs) => {
+        // A ciphertext decoded from a message is a view into all of it, which postMessage would
+        // copy whole: each task gets its own copy of the bytes, handed over, not cloned.
+        const ciphertexts = task.ciphertexts.map((c) => c.slice());
+        const transfer = [...ciphertexts, ...outputs.flatMap((o) => [...o.plains, ...(o.add ? [o.add] : [])])].map((a) => a.buffer as ArrayBuffer);
+        return this.run({ op: 'productSums', ...task, ciphertexts, outputs }, transfer);
+      }),
+    );
+    return parts.flat() as Uint8Array[];
   }
 
-  async decrypt(ciphertext: Uint8Array, expect: CiphertextExpectation): Promise<Float64Array> {
-    return (await this.run({ op: 'decrypt', ciphertext: this.shared(ciphertext), expect })) as Float64Array;
+  async decrypt(ciphertexts: readonly Uint8Array[], expect: CiphertextExpectation): Promise<Float64Array[]> {
+    const parts = await Promise.all(
+      this.shares(ciphertexts).map((share) => {
+        const own = share.map((c) => c.slice());
+        return this.run({ op: 'decrypt', ciphertexts: own, expect }, own.map((c) => c.buffer as ArrayBuffer));
+      }),
+    );
+    return parts.flat() as Float64Array[];
   }
 
-  /**
-   * Ciphertexts go to the workers in shared memory: postMessage would copy a view's whole buffer
-   * (a ciphertext decoded from a message is a view into all of it), once per task that reads it.
-   */
-  private shared(bytes: Uint8Array): Uint8Array {
-    if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
-    let copy = this.sharedCopies.get(bytes);
-    if (!copy) {
-      copy = new Uint8Array(new SharedArrayBuffer(bytes.length));
-      copy.set(bytes);
-      this.sharedCopies.set(bytes, copy);
-    }
-    return copy;
+  /** Up to one contiguous share of `items` per live worker, in order. */
+  private shares<T>(items: readonly T[]): T[][] {
+    const count = Math.max(1, Math.min(this.workers.length, items.length));
+    const size = Math.ceil(items.length / count);
+    return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
   }
 
   /** Fills the reserve of Enc(0) at `level` and `scale`, so that the first encryptions find them ready. */
@@ -279,7 +301,7 @@ export class WorkerCkksEngine implements CkksEngine {
       const made: Promise<void> = this.run({ op: 'encryptZero', level, scale }).then(
         (bytes) => {
           reserve.inFlight.delete(made);
-          reserve.ready.push(bytes as Uint8Array);
+          reserve.ready.push(bytes[0] as Uint8Array);
         },
         () => {
           // A lost Enc(0) only means the next encryption runs inline.
@@ -290,7 +312,7 @@ export class WorkerCkksEngine implements CkksEngine {
     }
   }
 
-  private run(task: CkksTask, transfer: ArrayBuffer[] = []): Promise<Uint8Array | Float64Array> {
+  private run(task: CkksTask, transfer: ArrayBuffer[] = []): Promise<(Uint8Array | Float64Array)[]> {
     if (this.closed) return Promise.reject(new Error('CKKS engine closed'));
     if (this.workers.length === 0) return Promise.reject(new Error('all CKKS workers crashed'));
     return new Promise((resolve, reject) => {

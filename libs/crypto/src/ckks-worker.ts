@@ -17,9 +17,8 @@ parentPort?.on('message', async ({ id, task }: CkksWorkerMessage) => {
     reply = { id, result: runCkksTask(await runtime, task) };
   } catch (e) {
     reply = { id, error: { message: e instanceof Error ? e.message : String(e), code: e instanceof CkksError ? e.code : undefined } };
-  } finally {
-    if (task.op === 'productSum') task.add?.fill(0); // this thread's copy of the masks
   }
-  parentPort!.postMessage(reply, 'result' in reply ? [reply.result.buffer as ArrayBuffer] : []);
-  if (task.op === 'productSum') for (const p of task.plains) p.fill(0);
+  parentPort!.postMessage(reply, 'result' in reply ? reply.result.map((r) => r.buffer as ArrayBuffer) : []);
+  // This thread's copies of the features and masks.
+  if (task.op === 'productSums') for (const o of task.outputs) for (const a of [...o.plains, ...(o.add ? [o.add] : [])]) a.fill(0);
 });

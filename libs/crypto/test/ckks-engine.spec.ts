@@ -1,5 +1,5 @@
 import { CkksContext, CkksError } from '../src/ckks-context';
-import { InlineCkksEngine, ProductSumTask, WorkerCkksEngine } from '../src/ckks-engine';
+import { InlineCkksEngine, ProductSumsTask, WorkerCkksEngine } from '../src/ckks-engine';
 import { CkksEncryptor, CkksKeyHolder } from '../src/ckks-keys';
 
 describe('CkksEngine: worker threads compute what the calling thread would', () => {
@@ -29,7 +29,7 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
 
   const slotsOf = (n: number, f: (i: number) => number) => Float64Array.from({ length: ckks.slots }, (_, i) => (i < n ? f(i) : 0));
 
-  function task(rescale: boolean, level: number, scale: number, plainScale: number): { task: () => ProductSumTask; expected: Float64Array } {
+  function task(rescale: boolean, level: number, scale: number, plainScale: number): { task: () => ProductSumsTask; expected: Float64Array[] } {
     const a = slotsOf(ckks.slots, (i) => Math.sin(i) / 2);
     const b = slotsOf(ckks.slots, (i) => Math.cos(i) / 3);
     const x = slotsOf(ckks.slots, (i) => ((i % 11) - 5) / 1024);
@@ -43,9 +43,16 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
         ct.delete();
       }
     });
-    const expected = Float64Array.from(a, (_, i) => a[i] * x[i] + b[i] * y[i] + add[i]);
+    // Three outputs (more than the two workers): x·a + y·b + add, y·a + x·b, and again the first.
+    const first = Float64Array.from(a, (_, i) => a[i] * x[i] + b[i] * y[i] + add[i]);
+    const second = Float64Array.from(a, (_, i) => a[i] * y[i] + b[i] * x[i]);
     // Fresh buffers each time: a worker engine takes them.
-    return { task: () => ({ ciphertexts, expect: { level, scale }, plains: [x.slice(), y.slice()], plainScale, rescale, add: add.slice() }), expected };
+    const outputs = () => [
+      { plains: [x.slice(), y.slice()], add: add.slice() },
+      { plains: [y.slice(), x.slice()] },
+      { plains: [x.slice(), y.slice()], add: add.slice() },
+    ];
+    return { task: () => ({ ciphertexts, expect: { level, scale }, plainScale, rescale, outputs: outputs() }), expected: [first, second, first] };
   }
 
   it.each([
@@ -54,14 +61,17 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
   ])('a product sum %s matches the inline engine', async (_, rescale, scale, plainScale) => {
     const level = rescale ? ckks.topLevel : level1();
     const { task: make, expected } = task(rescale as boolean, level, scale as number, plainScale as number);
-    const [fromWorkers, fromInline] = await Promise.all([workers.productSum(make()), inline.productSum(make())]);
+    const [fromWorkers, fromInline] = await Promise.all([workers.productSums(make()), inline.productSums(make())]);
     const outLevel = level1();
     const outScale = rescale ? ckks.rescaledScale((scale as number) * (plainScale as number), ckks.topLevel) : (scale as number) * (plainScale as number);
-    for (const bytes of [fromWorkers, fromInline]) {
-      const slots = await decryptors.decrypt(bytes, { level: outLevel, scale: outScale });
-      let worst = 0;
-      for (let i = 0; i < ckks.slots; i++) worst = Math.max(worst, Math.abs(slots[i] - expected[i]));
-      expect(worst).toBeLessThan(1e-6);
+    for (const outputs of [fromWorkers, fromInline]) {
+      expect(outputs).toHaveLength(3);
+      const decrypted = await decryptors.decrypt(outputs, { level: outLevel, scale: outScale });
+      decrypted.forEach((slots, k) => {
+        let worst = 0;
+        for (let i = 0; i < ckks.slots; i++) worst = Math.max(worst, Math.abs(slots[i] - expected[k][i]));
+        expect(worst).toBeLessThan(1e-6);
+      });
     }
   });
 
@@ -71,7 +81,7 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
     const bytes = ckks.serialize(ct);
     const own = keys.decrypt(ct);
     ct.delete();
-    const remote = await decryptors.decrypt(bytes, { level: ckks.topLevel, scale: ckks.scale });
+    const [remote] = await decryptors.decrypt([bytes], { level: ckks.topLevel, scale: ckks.scale });
     for (let i = 0; i < 100; i++) expect(Math.abs(remote[i] - own[i])).toBeLessThan(1e-6);
   });
 
@@ -101,18 +111,18 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
   it('names a wrong-level ciphertext from a worker as a CkksError, and refuses work once closed', async () => {
     const { task: make } = task(false, level1(), 2 ** 40, 2 ** 32);
     const wrong = { ...make(), expect: { level: ckks.topLevel, scale: 2 ** 40 } };
-    const error = await workers.productSum(wrong).catch((e: unknown) => e);
+    const error = await workers.productSums(wrong).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CkksError);
     expect((error as CkksError).code).toBe('WRONG_LEVEL');
     const engine = new WorkerCkksEngine({ ckks, encryptor }, 1);
     await engine.close();
-    await expect(engine.productSum(make())).rejects.toThrow('CKKS engine closed');
+    await expect(engine.productSums(make())).rejects.toThrow('CKKS engine closed');
   });
 
   it('will not decrypt without the secret key', async () => {
     const ct = encryptor.encrypt([1]);
     const bytes = ckks.serialize(ct);
     ct.delete();
-    await expect(workers.decrypt(bytes, { level: ckks.topLevel })).rejects.toThrow('holds no secret key');
+    await expect(workers.decrypt([bytes], { level: ckks.topLevel })).rejects.toThrow('holds no secret key');
   });
 });

@@ -107,11 +107,8 @@ export class MaskedDecryptionService {
     const count = packing.gradientCiphertexts(spec.width);
     const ciphertexts = unpackCiphertexts(packed, count, 'gradient', ckks.maxCiphertextBytes());
     const expect = { level: spec.level, scale: spec.scale };
-    const decrypted = await Promise.allSettled(ciphertexts.map((bytes) => this.engine.decrypt(bytes, expect)));
-    const slots = decrypted.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []));
+    const slots = await this.engine.decrypt(ciphertexts, expect);
     try {
-      const failed = decrypted.find((d): d is PromiseRejectedResult => d.status === 'rejected');
-      if (failed) throw failed.reason;
       this.decryptions += slots.length;
       const sums = packing.blockSums(slots, spec.width);
       const grid = 2 ** this.policy.releaseBits;

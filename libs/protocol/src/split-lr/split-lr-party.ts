@@ -168,7 +168,7 @@ abstract class SplitLrPartyBase {
 
   /**
    * Enc(d_i·x_ij / |B| + r) in the batch's block layout, packed; remembers r's block sums under
-   * `key`. One engine task per gradient ciphertext, so they run in parallel on worker threads.
+   * `key`. The engine spreads the gradient ciphertexts over its worker threads.
    */
   protected async maskedGradient(key: string, batch: Int32Array, residual: readonly Uint8Array[]): Promise<Uint8Array> {
     const { ckks } = this.o;
@@ -182,10 +182,8 @@ abstract class SplitLrPartyBase {
     this.pendingMasks.set(key, packing.blockSums(masks, this.o.columns));
     const expect = { level: this.residualLevel, scale: scales.residual };
     try {
-      const products = await Promise.all(
-        masks.map((add, g) => this.engine.productSum({ ciphertexts: residual, expect, plains: plains.map((chunk) => chunk[g]), plainScale: scales.features, rescale: scales.residualDepth === 0, add })),
-      );
-      return packCiphertexts(products);
+      const outputs = masks.map((add, g) => ({ plains: plains.map((chunk) => chunk[g]), add }));
+      return packCiphertexts(await this.engine.productSums({ ciphertexts: residual, expect, plainScale: scales.features, rescale: scales.residualDepth === 0, outputs }));
     } catch (e) {
       this.pendingMasks.delete(key);
       throw e;
