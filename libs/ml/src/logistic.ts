@@ -38,8 +38,11 @@ export interface LrHyperparameters {
   /** Learning rate per epoch: constant, cosine to zero over the epochs, or times decayRate each epoch. */
   readonly schedule?: LearningRateSchedule;
   readonly decayRate?: number;
-  /** Weight of a positive row in the loss (negatives weigh 1); > 1 counters rare defaults. Taylor sigmoid only. */
-  readonly positiveWeight?: number;
+  /**
+   * Weight of a positive row in the loss (negatives weigh 1); > 1 counters rare defaults. "balanced":
+   * negatives / positives among the training rows, worked out where the labels are. Taylor sigmoid only.
+   */
+  readonly positiveWeight?: number | 'balanced';
   /** Stop when the validation metric has not improved by minDelta for `patience` epochs, and keep the best epoch's model. */
   readonly earlyStopping?: EarlyStopping;
 }
@@ -172,4 +175,23 @@ export function withIntercept(matrix: Float64Array, columns: number): Float64Arr
     out[i * (columns + 1) + columns] = 1;
   }
   return out;
+}
+
+/** Whether rows are weighted at all (what every party's scale choice depends on, labels or not). */
+export function isRowWeighted(hp: Pick<LrHyperparameters, 'positiveWeight'>): boolean {
+  return hp.positiveWeight === 'balanced' || (hp.positiveWeight ?? 1) !== 1;
+}
+
+/**
+ * The weight of a positive row: the number given, or for "balanced" negatives / positives among
+ * `trainRows` (scikit-learn's class_weight="balanced", up to a common factor).
+ * @throws RangeError when "balanced" meets a training split without both classes.
+ */
+export function resolvePositiveWeight(hp: Pick<LrHyperparameters, 'positiveWeight'>, labels: Uint8Array, trainRows: ArrayLike<number>): number {
+  if (hp.positiveWeight !== 'balanced') return hp.positiveWeight ?? 1;
+  let positives = 0;
+  for (let k = 0; k < trainRows.length; k++) positives += labels[trainRows[k]] === 1 ? 1 : 0;
+  const negatives = trainRows.length - positives;
+  if (positives === 0 || negatives === 0) throw new RangeError(`positiveWeight "balanced" needs both classes among the training rows (${positives} positive of ${trainRows.length})`);
+  return negatives / positives;
 }

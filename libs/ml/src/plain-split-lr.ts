@@ -5,7 +5,7 @@
  * the label-party-only baseline is this trainer on the label party's columns alone.
  */
 import { epochBatches, trainValidationSplit, RowSplit } from './batch-schedule';
-import { approximateResidual, LrHyperparameters, LrOptimizer, partialLogits } from './logistic';
+import { approximateResidual, LrHyperparameters, LrOptimizer, partialLogits, resolvePositiveWeight } from './logistic';
 
 export interface PlainLrResult {
   /** Weights over the pooled columns, intercept last when the caller appended it. */
@@ -32,7 +32,7 @@ export function trainPlainSplitLr(
   const weights = new Float64Array(columns);
   const optimizer = new LrOptimizer(hp, columns, options.interceptIndex ?? -1);
   const residual = approximateResidual(hp.sigmoid);
-  const positiveWeight = hp.positiveWeight ?? 1;
+  const positiveWeight = resolvePositiveWeight(hp, labels, split.train);
   for (let epoch = 0; epoch < hp.epochs; epoch++) {
     for (const batch of epochBatches(split.train, hp.batchSize, hp.seed, epoch)) {
       const u = partialLogits(matrix, columns, weights, batch);

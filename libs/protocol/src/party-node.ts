@@ -27,7 +27,7 @@ import { open as openBody, peerChannelKey, seal as sealBody } from '../../crypto
 import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
 import { loadPartyTable, selectRows, PartyTable } from '../../data/src/party-table';
 import { epochBatches, RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, OptimizerState, partialLogits, withIntercept } from '../../ml/src/logistic';
+import { DEFAULT_LR_HYPERPARAMETERS, isRowWeighted, LrHyperparameters, OptimizerState, partialLogits, resolvePositiveWeight, withIntercept } from '../../ml/src/logistic';
 import { modelBytes, modelDigest, partModelSigningText } from './model-manifest';
 import { NnArchitecture, validateArchitecture } from '../../ml/src/nn/architecture';
 import { partySeed } from '../../ml/src/nn/models';
@@ -150,6 +150,28 @@ export interface PartyCheckpoint {
   readonly hyperparametersDigest: string;
   readonly weights: readonly number[];
   readonly optimizer: OptimizerState;
+  /** Early stopping: the best epoch's weights so far. */
+  readonly best?: readonly number[];
+  /** The coordinator's record of the run so far, handed back on resume. */
+  readonly training?: LrTrainingRecord;
+}
+
+/** What the coordinator needs to go on with a split-LR run as if uninterrupted. */
+export interface LrTrainingRecord {
+  /** Validation log loss of the run's first epoch (the divergence check's reference). */
+  readonly firstLoss: number;
+  readonly earlyStopping?: { readonly bestEpoch: number; readonly bestValue: number; readonly sinceBest: number };
+}
+
+function lrTrainingRecord(v: unknown): LrTrainingRecord | undefined {
+  if (v === undefined || v === null) return undefined;
+  const r = v as { firstLoss?: unknown; earlyStopping?: Record<string, unknown> };
+  const e = r.earlyStopping;
+  const ok =
+    typeof r.firstLoss === 'number' && Number.isFinite(r.firstLoss) &&
+    (e === undefined || (Number.isInteger(e.bestEpoch) && Number(e.bestEpoch) >= 1 && typeof e.bestValue === 'number' && Number.isFinite(e.bestValue) && Number.isInteger(e.sinceBest) && Number(e.sinceBest) >= 0));
+  if (!ok) throw new PartyError(`${Commands.lrCheckpoint}: training needs a finite firstLoss, and earlyStopping bestEpoch, bestValue and sinceBest`);
+  return { firstLoss: r.firstLoss as number, ...(e ? { earlyStopping: { bestEpoch: Number(e.bestEpoch), bestValue: Number(e.bestValue), sinceBest: Number(e.sinceBest) } } : {}) };
 }
 
 /**
@@ -768,7 +790,7 @@ export class PartyNode {
         const base = { jobId: job.id, partyId: this.o.partyId, epoch: Number(body.epoch), contentSha256: job.contentSha256 };
         const checkpoint: StoredCheckpoint = job.nn
           ? { family: 'split-nn', ...base, hyperparametersDigest: modelDigest(nnSettings(job)), settings: nnSettings(job), state: job.nn.checkpointState(), ...(body.earlyStopping ? { earlyStopping: earlyStoppingState(body.earlyStopping) } : {}) }
-          : { ...base, hyperparametersDigest: hyperparametersDigest(job.hp), ...job.lr!.checkpointState() };
+          : { ...base, hyperparametersDigest: hyperparametersDigest(job.hp), ...job.lr!.checkpointState(), ...(body.training ? { training: lrTrainingRecord(body.training) } : {}) };
         await this.o.saveCheckpoint(job.id, checkpoint);
         const digest = modelDigest(checkpoint);
         await this.o.audit?.record(job.id, { step: 'lr.checkpoint', sender: this.o.partyId, receiver: COORDINATOR_ID, messageDigest: digest, byteSize: modelBytes(checkpoint), detail: { epoch: checkpoint.epoch } });
@@ -798,7 +820,7 @@ export class PartyNode {
           return { checkpointDigest: modelDigest(checkpoint), earlyStopping: checkpoint.earlyStopping ?? null };
         }
         job.lr!.restoreState(checkpoint);
-        return { checkpointDigest: modelDigest(checkpoint) };
+        return { checkpointDigest: modelDigest(checkpoint), training: checkpoint.training ?? null };
       }
       case Commands.predictShare: {
         if (job.role !== 'feature' || !job.prediction) throw new PartyError(`${Commands.predictShare} is for a feature party with a prepared prediction`);
@@ -1014,7 +1036,9 @@ export class PartyNode {
     if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
     const sigmoid = cmd.hyperparameters?.sigmoid;
     if (sigmoid !== undefined && sigmoid !== 'taylor' && sigmoid !== 'cubic') throw new PartyError(`job ${cmd.jobId}: unknown sigmoid approximation "${String(sigmoid).slice(0, 24)}"`);
-    if (sigmoid === 'cubic' && (cmd.hyperparameters.positiveWeight ?? 1) !== 1) throw new PartyError(`job ${cmd.jobId}: positiveWeight works with the taylor sigmoid only`);
+    const weight = cmd.hyperparameters?.positiveWeight;
+    if (weight !== undefined && weight !== 'balanced' && !(typeof weight === 'number' && weight > 0 && Number.isFinite(weight))) throw new PartyError(`job ${cmd.jobId}: positiveWeight must be a positive number or "balanced"`);
+    if (sigmoid === 'cubic' && isRowWeighted(cmd.hyperparameters)) throw new PartyError(`job ${cmd.jobId}: positiveWeight works with the taylor sigmoid only`);
     const job = new PartyJob(cmd.jobId, cmd.role, cmd.roster, cmd.hyperparameters);
     job.psiOutput = cardinalityOnly ? 'cardinality' : 'intersection';
     job.data = { ...cmd.data };
@@ -1339,7 +1363,7 @@ export class PartyNode {
     };
     job.lr =
       job.role === 'label'
-        ? new LabelPartyLr({ ...options, interceptIndex: aligned.columns - 1 }, aligned.labels!)
+        ? new LabelPartyLr({ ...options, interceptIndex: aligned.columns - 1, positiveWeight: resolvePositiveWeight(job.hp, aligned.labels!, aligned.split.train) }, aligned.labels!)
         : new FeaturePartyLr(options);
     await job.lr.prepare();
   }

@@ -21,7 +21,7 @@ import type { BinaryMetrics } from '../../ml/src/metrics';
 import { batchCount } from '../../ml/src/batch-schedule';
 import { gradientScale } from './split-lr/split-lr-party';
 import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
-import { failedAtOf, type DetailedMetrics } from './party-node';
+import { failedAtOf, type DetailedMetrics, type LrTrainingRecord } from './party-node';
 import { DEFAULT_RELEASE_POLICY, MaskedDecryptionService, secureGaussian } from './split-lr/masked-decryption';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import { DefenceSpec, NO_DEFENCE } from './split-nn/defence';
@@ -433,19 +433,29 @@ export class SplitLrJob {
     const stopping = hp.earlyStopping ?? null;
     const all = [this.label, ...this.features];
     const resume = this.spec.resume;
-    if (resume) {
-      if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < hp.epochs)) throw new RangeError(`resume.epoch must be in [1, ${hp.epochs - 1}], got ${resume.epoch}`);
-      if (stopping) throw new RangeError('a job with early stopping cannot resume from a checkpoint (its best epoch may lie before it)');
-      await Promise.all(
-        all.map(async (c) => {
-          const r = await this.call(c, Commands.lrResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
-          await this.hooks.audit({ step: 'lr.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
-        }),
-      );
-    }
     let best: { epoch: number; value: number } | undefined;
     let sinceBest = 0;
     let firstLoss = NaN;
+    if (resume) {
+      if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < hp.epochs)) throw new RangeError(`resume.epoch must be in [1, ${hp.epochs - 1}], got ${resume.epoch}`);
+      const records = await Promise.all(
+        all.map(async (c) => {
+          const r = await this.call(c, Commands.lrResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
+          await this.hooks.audit({ step: 'lr.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
+          return (r.training ?? null) as LrTrainingRecord | null;
+        }),
+      );
+      // The run goes on from the record every party kept with its checkpoint (the best epoch's weights among them).
+      const record = records[0];
+      if (records.some((r) => JSON.stringify(r) !== JSON.stringify(record))) throw new Error("the parties' checkpoints disagree on the training record");
+      if (stopping && !record?.earlyStopping) throw new RangeError('the checkpoint holds no early-stopping record: it is of a job without early stopping');
+      if (!stopping && record?.earlyStopping) throw new RangeError('the checkpoint is of a job with early stopping, this one has none');
+      if (record) firstLoss = record.firstLoss;
+      if (record?.earlyStopping) {
+        best = { epoch: record.earlyStopping.bestEpoch, value: record.earlyStopping.bestValue };
+        sinceBest = record.earlyStopping.sinceBest;
+      }
+    }
     let diverged = false;
     for (let epoch = resume?.epoch ?? 0; epoch < hp.epochs; epoch++) {
       const epochStart = Date.now();
@@ -496,7 +506,6 @@ export class SplitLrJob {
       this.bytesPerEpochByLink = Object.fromEntries([...this.linkBytesThisEpoch].sort());
       await this.hooks.audit({ step: 'lr.epoch', sender: COORDINATOR_ID, detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss } });
       this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: hp.epochs, batch: batches, batches, rowsProcessed: (epoch + 1) * trainRows, etaSeconds: null }, report);
-      if (epoch + 1 < hp.epochs && !stopping) await this.checkpoint(epoch + 1);
       if (stopping) {
         const value = stopping.metric === 'auc' ? validation.auc : -validation.logLoss;
         if (!best || value > best.value + (stopping.minDelta ?? 0)) {
@@ -507,10 +516,17 @@ export class SplitLrJob {
           break;
         }
       }
+      // After the early-stopping step, so the checkpoint holds the best epoch's weights so far.
+      if (epoch + 1 < hp.epochs) {
+        const training: LrTrainingRecord = { firstLoss, ...(best ? { earlyStopping: { bestEpoch: best.epoch, bestValue: best.value, sinceBest } } : {}) };
+        await this.checkpoint(epoch + 1, { training });
+      }
     }
     this.decryptions = decryption.decryptions;
     if (!stopping || !best) return { reports, earlyStopping: null };
-    const last = diverged ? reports.length + 1 : reports.length;
+    // Epoch numbers, not report counts: a resumed job reports only the epochs after its checkpoint.
+    const reported = reports.at(-1)?.epoch ?? resume?.epoch ?? 0;
+    const last = diverged ? reported + 1 : reported;
     if (best.epoch !== last) await Promise.all([this.label, ...this.features].map((c) => this.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
     const stoppedEarly = diverged || last < hp.epochs;
     const earlyStopping: EarlyStoppingReport = { metric: stopping.metric, bestEpoch: best.epoch, stoppedAtEpoch: last, stoppedEarly, ...(stoppedEarly ? { reason: diverged ? 'diverged' : 'patience' } : {}) };

@@ -65,6 +65,36 @@ describe('resuming an interrupted split-LR job from per-epoch checkpoints', () =
     expect(Math.abs(resumed.train.auc - whole.train.auc)).toBeLessThan(1e-4);
   }, 300_000);
 
+  it('resumes a job with early stopping: the best epoch so far and its weights travel with the checkpoint', async () => {
+    // minDelta 0.5: no epoch after the first can count as better, so the job must end on epoch 1's
+    // weights, which after a crash in epoch 4 exist only in the checkpoints.
+    const stopping: LrHyperparameters = { ...hp, epochs: 6, earlyStopping: { metric: 'auc', patience: 10, minDelta: 0.5 } };
+    const withStopping = (jobId: string, resume?: SplitLrJobSpec['resume']) => ({ ...spec(jobId, resume), hyperparameters: stopping });
+    const checkpoints = new Map<string, PartyCheckpoint>();
+    const first = await inProcessFederation(parties, DATA, { record: false, checkpoints });
+    const crashing = new Map<string, PartyChannel>(first.channels);
+    const shop = first.channels.get('ecommerce')!;
+    crashing.set('ecommerce', { partyId: 'ecommerce', call: (command, body) => (command === Commands.lrForward && body.epoch === 3 ? Promise.reject(new Error('connection reset')) : shop.call(command, body)) });
+    const failedId = randomUUID();
+    const checkpointed: number[] = [];
+    await expect(run(first, withStopping(failedId), crashing, [], checkpointed)).rejects.toThrow(PartyCallError);
+    expect(checkpointed).toEqual([1, 2, 3]);
+    expect(checkpoints.get(`${failedId}:bank`)!.training).toEqual({ firstLoss: expect.any(Number), earlyStopping: { bestEpoch: 1, bestValue: expect.any(Number), sinceBest: 2 } });
+
+    const restarted = await inProcessFederation(parties, DATA, { record: false, checkpoints });
+    const resumed = await run(restarted, withStopping(randomUUID(), { fromJobId: failedId, epoch: 3 }));
+    const reference = await inProcessFederation(parties, DATA, { record: false });
+    const whole = await run(reference, withStopping(randomUUID()));
+    expect(whole.earlyStopping).toMatchObject({ bestEpoch: 1, stoppedAtEpoch: 6 });
+    expect(resumed.earlyStopping).toEqual(whole.earlyStopping);
+    const weights = (f: InProcessFederation) => [...f.models.get('bank')!.weights, ...f.models.get('ecommerce')!.weights];
+    expect(Math.max(...weights(restarted).map((w, j) => Math.abs(w - weights(reference)[j])))).toBeLessThan(1e-4);
+
+    // A job without early stopping cannot take these checkpoints, nor the other way round.
+    const plain = await inProcessFederation(parties, DATA, { record: false, checkpoints });
+    await expect(run(plain, { ...spec(randomUUID(), { fromJobId: failedId, epoch: 3 }), hyperparameters: { ...stopping, earlyStopping: undefined } })).rejects.toThrow(/hyperparameters differ|without early stopping|has none/);
+  }, 300_000);
+
   it('refuses a checkpoint of other data or other hyperparameters, naming why', async () => {
     const checkpoints = new Map<string, PartyCheckpoint>();
     const federation = await inProcessFederation(parties, DATA, { record: false, checkpoints });
@@ -74,5 +104,7 @@ describe('resuming an interrupted split-LR job from per-epoch checkpoints', () =
     const again = await inProcessFederation(parties, DATA, { record: false, checkpoints });
     await expect(run(again, changed)).rejects.toThrow(/cannot resume from job .*'s checkpoint at (bank|ecommerce): it is of epoch 4, not 2; the hyperparameters differ/);
     await expect(run(again, spec(randomUUID(), { fromJobId: randomUUID(), epoch: 2 }))).rejects.toThrow(/holds no checkpoint of job/);
+    // What the coordinator kept of the run travels with each checkpoint.
+    expect(checkpoints.get(`${id}:bank`)!.training).toEqual({ firstLoss: expect.any(Number) });
   }, 300_000);
 });

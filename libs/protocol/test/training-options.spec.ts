@@ -3,7 +3,7 @@
  * cancer data: row weights, L1, schedules, early stopping, and divergence.
  */
 import * as path from 'node:path';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
+import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, resolvePositiveWeight } from '../../ml/src/logistic';
 import { runTwoPartyJob } from '../src/in-process-federation';
 import { plaintextReference } from '../src/plaintext-reference';
 import { TrainingDivergedError } from '../src/split-lr-job';
@@ -23,6 +23,20 @@ describe('split LR training options', () => {
     const plain = await plaintextReference(path.join(DATA, files.guest), path.join(DATA, files.host), { ...base, epochs: 3 });
     expect(Math.max(...plain.weights.map((w, j) => Math.abs(w - reference.weights[j])))).toBeGreaterThan(1e-2);
     expect(result.earlyStopping).toBeNull();
+  }, 120_000);
+
+  it('weights positives "balanced" (negatives / positives of the training rows) as the plaintext algorithm does', async () => {
+    const hp: LrHyperparameters = { ...base, epochs: 2, positiveWeight: 'balanced' };
+    const { federation } = await runTwoPartyJob({ ...files, hyperparameters: hp, record: false });
+    const reference = await plaintextReference(path.join(DATA, files.guest), path.join(DATA, files.host), hp);
+    const federated = [...federation.models.get('bank')!.weights, ...federation.models.get('ecommerce')!.weights];
+    expect(Math.max(...federated.map((w, j) => Math.abs(w - reference.weights[j])))).toBeLessThan(1e-3);
+    // "balanced" is the explicit weight negatives / positives, and not the unweighted model.
+    const labels = Uint8Array.from([1, 0, 0, 0, 1, 0, 1]);
+    expect(resolvePositiveWeight(hp, labels, [0, 1, 2, 3, 4])).toBe(3 / 2);
+    expect(() => resolvePositiveWeight(hp, labels, [1, 2])).toThrow('needs both classes among the training rows (0 positive of 2)');
+    const plain = await plaintextReference(path.join(DATA, files.guest), path.join(DATA, files.host), { ...base, epochs: 2 });
+    expect(Math.max(...plain.weights.map((w, j) => Math.abs(w - reference.weights[j])))).toBeGreaterThan(1e-2);
   }, 120_000);
 
   it('stops early when validation AUC stops improving and keeps the best epoch\'s model', async () => {

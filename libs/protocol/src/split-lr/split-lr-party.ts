@@ -22,7 +22,7 @@
 import { CkksContext, CipherText } from '../../../crypto/src/ckks-context';
 import { CkksEngine, InlineCkksEngine } from '../../../crypto/src/ckks-engine';
 import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
-import { CUBIC_SIGMOID, LrHyperparameters, LrOptimizer, OptimizerState } from '../../../ml/src/logistic';
+import { CUBIC_SIGMOID, isRowWeighted, LrHyperparameters, LrOptimizer, OptimizerState } from '../../../ml/src/logistic';
 import { TfLinearScorer } from '../../../ml/src/tf-linear';
 import { packCiphertexts } from '../messages';
 import { BlockPacking } from './block-packing';
@@ -62,7 +62,7 @@ type ScaleChoices = Pick<LrHyperparameters, 'sigmoid' | 'positiveWeight'>;
 
 export function roundScales(hp: ScaleChoices): RoundScales {
   if (hp.sigmoid === 'cubic') return { forward: 2 ** 84, cubeRoot: 2 ** 28, rowWeights: 1, residual: 2 ** 84, features: 2 ** 26, residualDepth: 0 };
-  if ((hp.positiveWeight ?? 1) !== 1) return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 2 ** 20, residual: 2 ** 60, features: 2 ** 40, residualDepth: 0 };
+  if (isRowWeighted(hp)) return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 2 ** 20, residual: 2 ** 60, features: 2 ** 40, residualDepth: 0 };
   return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 1, residual: 2 ** 40, features: 2 ** 32, residualDepth: 1 };
 }
 
@@ -81,6 +81,14 @@ export interface ForwardShare {
 
 const CUBE_ROOT_B = Math.cbrt(CUBIC_SIGMOID.b);
 
+/** A split-LR party's training state at the end of an epoch. */
+export interface LrPartyState {
+  readonly weights: readonly number[];
+  readonly optimizer: OptimizerState;
+  /** Early stopping: the best epoch's weights so far. */
+  readonly best?: readonly number[];
+}
+
 export interface SplitLrPartyOptions {
   readonly ckks: CkksContext;
   readonly encryptor: CkksEncryptor;
@@ -93,6 +101,8 @@ export interface SplitLrPartyOptions {
   readonly masks?: (count: number) => Float64Array;
   /** Where the gradient products and encryptions run (default: inline on the calling thread). */
   readonly engine?: CkksEngine;
+  /** Label party: the weight of a positive row, resolved from hp.positiveWeight ("balanced" included). */
+  readonly positiveWeight?: number;
 }
 
 abstract class SplitLrPartyBase {
@@ -111,15 +121,17 @@ abstract class SplitLrPartyBase {
 
   private best?: Float64Array;
 
-  /** What a checkpoint keeps: the weights and the optimizer's state. */
-  checkpointState(): { weights: number[]; optimizer: OptimizerState } {
-    return { weights: Array.from(this.weights), optimizer: this.optimizer.state() };
+  /** What a checkpoint keeps: the weights, the optimizer's state, and the early-stopping snapshot if any. */
+  checkpointState(): LrPartyState {
+    return { weights: Array.from(this.weights), optimizer: this.optimizer.state(), ...(this.best ? { best: Array.from(this.best) } : {}) };
   }
 
-  restoreState(state: { weights: readonly number[]; optimizer: OptimizerState }): void {
+  restoreState(state: LrPartyState): void {
     if (state?.weights?.length !== this.weights.length) throw new SplitLrProtocolError(`checkpoint holds ${state?.weights?.length} weights, this party has ${this.weights.length} columns`);
+    if (state.best !== undefined && state.best.length !== this.weights.length) throw new SplitLrProtocolError(`checkpoint holds a best-epoch snapshot of ${state.best.length} weights, this party has ${this.weights.length} columns`);
     this.optimizer.restore(state.optimizer);
     this.weights.set(state.weights);
+    this.best = state.best ? Float64Array.from(state.best) : undefined;
   }
 
   /** Early stopping: remembers the current weights as the best so far. */
@@ -133,12 +145,13 @@ abstract class SplitLrPartyBase {
     this.weights.set(this.best);
   }
 
-  /** Has the engine make the encryptions of zero this party's rounds will use (at the scales it encrypts at). */
+  /** Has the engine make the encryptions of zero this party's rounds will use. */
   async prepare(): Promise<void> {
-    const s = this.scales;
-    const scales = this.cubic ? [s.cubeRoot, s.residual] : [this instanceof LabelPartyLr ? s.residual : s.forward];
-    await Promise.all(scales.map((scale) => this.engine.prepare(scale, this.residualLevel)));
+    await Promise.all(this.encryptionScales().map((scale) => this.engine.prepare(scale, this.residualLevel)));
   }
+
+  /** The scales this party encrypts at in a round. */
+  protected abstract encryptionScales(): number[];
 
   /** This party's partial logits X_p[rows]·w_p. */
   partialLogits(rows: Int32Array): Float64Array {
@@ -226,6 +239,10 @@ abstract class SplitLrPartyBase {
 }
 
 export class FeaturePartyLr extends SplitLrPartyBase {
+  protected encryptionScales(): number[] {
+    return this.cubic ? [this.scales.cubeRoot, this.scales.residual] : [this.scales.forward];
+  }
+
   /** Taylor: Enc(u_f / 4); cubic: Enc(c·u_f) and Enc(a·u_f). One ciphertext per chunk of the batch each. */
   forward(batch: Int32Array): ForwardShare {
     const u = this.partialLogits(batch);
@@ -255,6 +272,10 @@ export class LabelPartyLr extends SplitLrPartyBase {
     private readonly labels: Uint8Array,
   ) {
     super(o);
+  }
+
+  protected encryptionScales(): number[] {
+    return this.cubic ? [this.scales.cubeRoot, this.scales.residual] : [this.scales.residual];
   }
 
   /**
@@ -291,9 +312,11 @@ export class LabelPartyLr extends SplitLrPartyBase {
         });
         this.addFresh(batch, sums, own.map((u, k) => CUBIC_SIGMOID.a * u + 0.5 - this.labels[batch[k]]), scales.residual);
       } else {
-        const positiveWeight = this.o.hp.positiveWeight ?? 1;
+        const hp = this.o.hp;
+        const positiveWeight = this.o.positiveWeight ?? (typeof hp.positiveWeight === 'number' ? hp.positiveWeight : 1);
         const weight = (k: number) => (this.labels[batch[k]] === 1 ? positiveWeight : 1);
-        if (positiveWeight !== 1) {
+        // Weighted or not as every party's scales say (a "balanced" weight may come out at exactly 1).
+        if (isRowWeighted(hp)) {
           // w·Enc(Σ u_f/4): a plaintext product without rescale, so the scale grows instead of the level dropping.
           const weights = this.packing(batch).replicate(Float64Array.from(batch, (_, k) => weight(k)));
           weights.forEach((w, c) => {

@@ -18,6 +18,7 @@ import {
   MaxLength,
   Min,
   ValidateNested,
+  ValidateIf,
 } from 'class-validator';
 
 export class DataReferenceDto {
@@ -152,12 +153,13 @@ export class HyperparametersDto {
   @Max(1)
   decayRate?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 0.01, maximum: 100, description: 'Weight of a positive (label 1) row in the loss; negatives weigh 1. Taylor sigmoid only' })
+  @ApiPropertyOptional({ default: 1, oneOf: [{ type: 'number', minimum: 0.01, maximum: 100 }, { type: 'string', enum: ['balanced'] }], description: 'Weight of a positive (label 1) row in the loss; negatives weigh 1. "balanced": negatives / positives among the training rows, worked out by the label party. Taylor sigmoid only' })
   @IsOptional()
-  @IsNumber()
+  @ValidateIf((o: { positiveWeight?: unknown }) => o.positiveWeight !== 'balanced')
+  @IsNumber({}, { message: 'positiveWeight must be a number in [0.01, 100] or "balanced"' })
   @Min(0.01)
   @Max(100)
-  positiveWeight?: number;
+  positiveWeight?: number | 'balanced';
 
   @ApiPropertyOptional({ type: () => EarlyStoppingDto, description: 'Stop when the validation metric stops improving, and keep the best epoch\'s model' })
   @IsOptional()
