@@ -13,13 +13,11 @@
  * Both engines run the same task code (runCkksTask), so they produce the same ciphertexts up to
  * the encryption randomness.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { CiphertextExpectation, CkksContext, CkksError, CipherText } from './ckks-context';
 import { CkksEncryptor, CkksPublicBundle } from './ckks-keys';
 import type { CkksParameterSet } from './ckks-parameters';
+import { compiledWorkerScript, WorkerPool, WorkerReply } from './worker-pool';
 
 /**
  * Inner products against one list of ciphertexts: output k is Σ_c ciphertexts[c] ⊗ encode(
@@ -162,25 +160,8 @@ export interface CkksWorkerInit {
 }
 
 export type CkksWorkerMessage = { readonly id: number; readonly task: CkksTask };
-export type CkksWorkerReply =
-  | { readonly id: number; readonly result: (Uint8Array | Float64Array)[] }
-  | { readonly id: number; readonly error: { readonly message: string; readonly code?: string } };
+export type CkksWorkerReply = WorkerReply<(Uint8Array | Float64Array)[]>;
 
-function workerScript(): string {
-  // Under ts-jest this module is TypeScript source; the worker then comes from the build output.
-  const sibling = path.join(__dirname, 'ckks-worker.js');
-  if (existsSync(sibling)) return sibling;
-  const built = path.resolve(__dirname, '../../../dist/libs/crypto/src/ckks-worker.js');
-  if (existsSync(built)) return built;
-  throw new Error(`CKKS worker script not found (looked for ${sibling} and ${built}); run "npm run build"`);
-}
-
-interface Pending {
-  readonly message: CkksWorkerMessage;
-  readonly transfer: ArrayBuffer[];
-  readonly resolve: (result: (Uint8Array | Float64Array)[]) => void;
-  readonly reject: (error: Error) => void;
-}
 
 /** Encryptions of zero kept ready for one (level, scale). */
 interface ZeroReserve {
@@ -192,33 +173,26 @@ interface ZeroReserve {
 
 export class WorkerCkksEngine implements CkksEngine {
   readonly description: string;
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly queue: Pending[] = [];
-  private readonly inflight = new Map<Worker, Pending>();
+  private readonly pool: WorkerPool<(Uint8Array | Float64Array)[]>;
   private readonly zeros = new Map<string, ZeroReserve>();
   /** Encryptions served from a ready Enc(0), and those that found none and ran inline. */
   readonly encryptions = { fromReserve: 0, inline: 0 };
-  private nextId = 1;
   private closed = false;
 
   constructor(
     private readonly rt: CkksRuntime,
     threads: number,
   ) {
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`CKKS worker threads must be a positive integer, got ${threads}`);
     this.description = `${threads} worker thread${threads === 1 ? '' : 's'}`;
-    const script = workerScript();
-    for (let i = 0; i < threads; i++) {
-      const secretKey = rt.keys?.secretKeyBytes?.();
-      const init: CkksWorkerInit = { params: rt.ckks.params, bundle: rt.encryptor?.bundle, secretKey };
-      const worker = new Worker(script, { workerData: init, transferList: secretKey ? [secretKey.buffer as ArrayBuffer] : [] });
-      worker.unref();
-      worker.on('message', (reply: CkksWorkerReply) => this.settle(worker, reply));
-      worker.on('error', (error) => this.fail(worker, error));
-      this.workers.push(worker);
-      this.idle.push(worker);
-    }
+    this.pool = new WorkerPool(compiledWorkerScript('ckks-worker'), threads, {
+      name: 'CKKS',
+      workerData: () => {
+        const secretKey = rt.keys?.secretKeyBytes?.();
+        const data: CkksWorkerInit = { params: rt.ckks.params, bundle: rt.encryptor?.bundle, secretKey };
+        return { data, transfer: secretKey ? [secretKey.buffer as ArrayBuffer] : [] };
+      },
+      error: (e) => (e.code ? new CkksError(e.code as CkksError['code'], e.message) : new Error(e.message)),
+    });
   }
 
   /** The outputs in one contiguous share per worker, so each parses the ciphertexts once. */
@@ -247,7 +221,7 @@ export class WorkerCkksEngine implements CkksEngine {
 
   /** Up to one contiguous share of `items` per live worker, in order. */
   private shares<T>(items: readonly T[]): T[][] {
-    const count = Math.max(1, Math.min(this.workers.length, items.length));
+    const count = Math.max(1, Math.min(this.pool.size, items.length));
     const size = Math.ceil(items.length / count);
     return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
   }
@@ -291,14 +265,13 @@ export class WorkerCkksEngine implements CkksEngine {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.reject(new Error('CKKS engine closed'));
     this.zeros.clear();
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await this.pool.close();
   }
 
   private refill(reserve: ZeroReserve, level: number, scale: number): void {
     while (!this.closed && reserve.ready.length + reserve.inFlight.size < reserve.target) {
-      const made: Promise<void> = this.run({ op: 'encryptZero', level, scale }).then(
+      const made: Promise<void> = this.run({ op: 'encryptZero', level, scale }, [], true).then(
         (bytes) => {
           reserve.inFlight.delete(made);
           reserve.ready.push(bytes[0] as Uint8Array);
@@ -312,52 +285,9 @@ export class WorkerCkksEngine implements CkksEngine {
     }
   }
 
-  private run(task: CkksTask, transfer: ArrayBuffer[] = []): Promise<(Uint8Array | Float64Array)[]> {
-    if (this.closed) return Promise.reject(new Error('CKKS engine closed'));
-    if (this.workers.length === 0) return Promise.reject(new Error('all CKKS workers crashed'));
-    return new Promise((resolve, reject) => {
-      // Work for the protocol goes ahead of zeros made for later.
-      const pending: Pending = { message: { id: this.nextId++, task }, transfer, resolve, reject };
-      if (task.op === 'encryptZero') this.queue.push(pending);
-      else {
-        const firstZero = this.queue.findIndex((p) => p.message.task.op === 'encryptZero');
-        this.queue.splice(firstZero === -1 ? this.queue.length : firstZero, 0, pending);
-      }
-      this.dispatch();
-    });
-  }
-
-  private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const worker = this.idle.pop()!;
-      const pending = this.queue.shift()!;
-      this.inflight.set(worker, pending);
-      worker.ref(); // a busy worker keeps the process alive; an idle one does not
-      worker.postMessage(pending.message, pending.transfer);
-    }
-  }
-
-  private settle(worker: Worker, reply: CkksWorkerReply): void {
-    const pending = this.inflight.get(worker);
-    this.inflight.delete(worker);
-    this.idle.push(worker);
-    worker.unref();
-    if (pending) {
-      if ('result' in reply) pending.resolve(reply.result);
-      else pending.reject(reply.error.code ? new CkksError(reply.error.code as CkksError['code'], reply.error.message) : new Error(reply.error.message));
-    }
-    this.dispatch();
-  }
-
-  private fail(worker: Worker, error: Error): void {
-    const pending = this.inflight.get(worker);
-    this.inflight.delete(worker);
-    pending?.reject(new Error(`CKKS worker crashed: ${error.message}`));
-    // A crashed worker is not reused; the rest carry on.
-    this.workers.splice(this.workers.indexOf(worker), 1);
-    const idle = this.idle.indexOf(worker);
-    if (idle !== -1) this.idle.splice(idle, 1);
-    if (this.workers.length === 0) for (const p of this.queue.splice(0)) p.reject(new Error('all CKKS workers crashed'));
+  /** Enc(0)s for later go in the background, behind the protocol's work. */
+  private run(task: CkksTask, transfer: ArrayBuffer[] = [], background = false): Promise<(Uint8Array | Float64Array)[]> {
+    return this.pool.run({ task }, transfer, background);
   }
 }
 

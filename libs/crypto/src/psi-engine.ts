@@ -5,13 +5,11 @@
  * threads, one per core, with libsodium in each. Both produce byte-identical results.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import * as path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import { utf8ToBytes } from '@noble/hashes/utils';
 import { PSI_ELEMENT_BYTES, PsiGroup, PsiGroupError, SodiumX25519Group, defaultPsiGroup, loadSodium } from './psi-group';
+import { compiledWorkerScript, WorkerPool } from './worker-pool';
 
 /** Elements per chunk: large enough to amortise a message to a worker, small enough to interleave. */
 export const PSI_CHUNK_ELEMENTS = 4096;
@@ -113,48 +111,21 @@ export type PsiWorkerReply =
 
 type TaskBody = { op: 'hashAndBlind'; dst: Uint8Array; ids: string[] } | { op: 'blind'; packed: Uint8Array; offset: number };
 
-interface Pending {
-  readonly resolve: (result: Uint8Array) => void;
-  readonly reject: (error: Error) => void;
-}
-
-/**
- * The compiled worker script. Under ts-jest-like runners this module is TypeScript source, so the
- * worker comes from the build output (`npm test` builds first).
- */
-function workerScript(): string {
-  const sibling = path.join(__dirname, 'psi-worker.js');
-  if (existsSync(sibling)) return sibling;
-  const built = path.resolve(__dirname, '../../../dist/libs/crypto/src/psi-worker.js');
-  if (existsSync(built)) return built;
-  throw new Error(`PSI worker script not found (looked for ${sibling} and ${built}); run "npm run build"`);
-}
-
 /** Spreads chunks over worker threads, each with its own libsodium (so it needs sodium-native). */
 export class WorkerPsiEngine implements PsiEngine {
   readonly name: string;
   readonly threads: number;
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly queue: { task: PsiWorkerTask; pending: Pending }[] = [];
-  private readonly inflight = new Map<Worker, { task: PsiWorkerTask; pending: Pending }>();
-  private nextId = 1;
-  private closed = false;
+  private readonly pool: WorkerPool<Uint8Array>;
 
   constructor(threads: number = availableParallelism()) {
     if (!loadSodium()) throw new Error('WorkerPsiEngine needs sodium-native, which does not load on this platform');
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`PSI threads must be a positive integer, got ${threads}`);
     this.threads = threads;
     this.name = `x25519-ell2s-sodium (${threads} worker thread${threads === 1 ? '' : 's'})`;
-    const script = workerScript();
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(script);
-      worker.unref();
-      worker.on('message', (reply: PsiWorkerReply) => this.settle(worker, reply));
-      worker.on('error', (error) => this.fail(worker, error));
-      this.workers.push(worker);
-      this.idle.push(worker);
-    }
+    this.pool = new WorkerPool(compiledWorkerScript('psi-worker'), threads, {
+      name: 'PSI',
+      error: (e) => (e.code ? new PsiGroupError(e.code as PsiGroupError['code'], e.message) : new Error(e.message)),
+    });
   }
 
   randomScalar(): Uint8Array {
@@ -192,51 +163,11 @@ export class WorkerPsiEngine implements PsiEngine {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const { pending } of this.queue.splice(0)) pending.reject(new Error('PSI engine closed'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await this.pool.close();
   }
 
   private run(scalar: Uint8Array, body: TaskBody): Promise<Uint8Array> {
-    if (this.closed) return Promise.reject(new Error('PSI engine closed'));
-    return new Promise((resolve, reject) => {
-      const task = { id: this.nextId++, scalar, ...body } as PsiWorkerTask;
-      this.queue.push({ task, pending: { resolve, reject } });
-      this.dispatch();
-    });
-  }
-
-  private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const worker = this.idle.pop()!;
-      const item = this.queue.shift()!;
-      this.inflight.set(worker, item);
-      worker.ref(); // a busy worker keeps the process alive; an idle one does not
-      worker.postMessage(item.task, item.task.op === 'blind' ? [item.task.packed.buffer as ArrayBuffer] : []);
-    }
-  }
-
-  private settle(worker: Worker, reply: PsiWorkerReply): void {
-    const item = this.inflight.get(worker);
-    this.inflight.delete(worker);
-    this.idle.push(worker);
-    worker.unref();
-    if (item) {
-      if ('result' in reply) item.pending.resolve(reply.result);
-      else item.pending.reject(reply.error.code ? new PsiGroupError(reply.error.code, reply.error.message) : new Error(reply.error.message));
-    }
-    this.dispatch();
-  }
-
-  private fail(worker: Worker, error: Error): void {
-    const item = this.inflight.get(worker);
-    this.inflight.delete(worker);
-    item?.pending.reject(new Error(`PSI worker crashed: ${error.message}`));
-    // A crashed worker is not reused; the rest of the pool carries on.
-    this.workers.splice(this.workers.indexOf(worker), 1);
-    if (this.workers.length === 0) {
-      for (const { pending } of this.queue.splice(0)) pending.reject(new Error('all PSI workers crashed'));
-    }
+    return this.pool.run({ scalar, ...body }, body.op === 'blind' ? [body.packed.buffer as ArrayBuffer] : []);
   }
 }
 
