@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { loadPartyTable } from '../../data/src/party-table';
@@ -73,7 +73,8 @@ function weights(f: InProcessFederation): number[] {
 
 describe('split NN with two feature parties', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-nn-three-'));
-  const identities = new Map(parties.map((p) => [p.partyId, SigningIdentity.generate(p.partyId)]));
+  // Fixed keys: each party's training seed derives from its key, so every run of this file trains the same models (up to CKKS noise).
+  const identities = new Map(parties.map((p) => [p.partyId, SigningIdentity.fromSeedHex(p.partyId, createHash('sha256').update(`split-nn-multi-party|${p.partyId}`).digest('hex'))]));
   const coordinator = SigningIdentity.generate('coordinator');
   let expectedIds: string[];
   let federation: InProcessFederation;
