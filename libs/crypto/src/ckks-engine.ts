@@ -201,7 +201,7 @@ export class WorkerCkksEngine implements CkksEngine {
       this.shares(task.outputs).map((outputs) => {
         // A ciphertext decoded from a message is a view into all of it, which postMessage would
         // copy whole: each task gets its own copy of the bytes, handed over, not cloned.
-        const ciphertexts = task.ciphertexts.map((c) => c.slice());
+        const ciphertexts = task.ciphertexts.map(ownCopy);
         const transfer = [...ciphertexts, ...outputs.flatMap((o) => [...o.plains, ...(o.add ? [o.add] : [])])].map((a) => a.buffer as ArrayBuffer);
         return this.run({ op: 'productSums', ...task, ciphertexts, outputs }, transfer);
       }),
@@ -212,7 +212,7 @@ export class WorkerCkksEngine implements CkksEngine {
   async decrypt(ciphertexts: readonly Uint8Array[], expect: CiphertextExpectation): Promise<Float64Array[]> {
     const parts = await Promise.all(
       this.shares(ciphertexts).map((share) => {
-        const own = share.map((c) => c.slice());
+        const own = share.map(ownCopy);
         return this.run({ op: 'decrypt', ciphertexts: own, expect }, own.map((c) => c.buffer as ArrayBuffer));
       }),
     );
@@ -289,6 +289,14 @@ export class WorkerCkksEngine implements CkksEngine {
   private run(task: CkksTask, transfer: ArrayBuffer[] = [], background = false): Promise<(Uint8Array | Float64Array)[]> {
     return this.pool.run({ task }, transfer, background);
   }
+}
+
+/**
+ * A copy with a buffer of its own, safe to hand to a worker. Not `.slice()`: on a Node Buffer (what
+ * a transport decodes into) that is a view, and handing its buffer over would detach the message.
+ */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 /** `threads` worker threads (default: one per core), or inline for 0 or on a single core. */

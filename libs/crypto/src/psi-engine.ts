@@ -155,7 +155,8 @@ export class WorkerPsiEngine implements PsiEngine {
     const step = PSI_CHUNK_ELEMENTS * PSI_ELEMENT_BYTES;
     const chunks: Promise<void>[] = [];
     for (let start = 0; start < packed.length; start += step) {
-      const chunk = packed.slice(start, start + step);
+      // A copy of its own to hand over (a Node Buffer's slice would be a view of the whole list).
+      const chunk = new Uint8Array(packed.subarray(start, start + step));
       chunks.push(this.run(scalar, { op: 'blind', packed: chunk, offset: firstIndex + start / PSI_ELEMENT_BYTES }).then((r) => out.set(r, start)));
     }
     await settleAll(chunks);

@@ -75,6 +75,20 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
     }
   });
 
+  it('leaves a message the ciphertexts were decoded from whole (a Node Buffer slice is a view, not a copy)', async () => {
+    const { task: make, expected } = task(false, level1(), 2 ** 40, 2 ** 32);
+    const t = make();
+    // As a transport decodes them: views into one Buffer holding the whole message.
+    const message = Buffer.concat([Buffer.from('header'), ...t.ciphertexts]);
+    let offset = 6;
+    const views = t.ciphertexts.map((c) => message.subarray(offset, (offset += c.length)));
+    const outputs = await workers.productSums({ ...t, ciphertexts: views });
+    expect(message.length).toBeGreaterThan(0); // not detached
+    expect(views.every((v, i) => Buffer.from(v).equals(Buffer.from(t.ciphertexts[i])))).toBe(true);
+    const [slots] = await decryptors.decrypt([Buffer.concat([Buffer.from('x'), outputs[0]]).subarray(1)], { level: level1(), scale: 2 ** 72 });
+    expect(Math.abs(slots[5] - expected[0][5])).toBeLessThan(1e-6);
+  });
+
   it('decrypts on worker threads holding the key to the same slots as the key holder', async () => {
     const values = slotsOf(100, (i) => i / 7);
     const ct = encryptor.encrypt(values);
