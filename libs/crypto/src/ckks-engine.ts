@@ -3,9 +3,9 @@
  * threads, each with its own SEAL instance and the job's public keys (WorkerCkksEngine).
  *
  * Three kinds of work leave the calling thread:
- * - inner products Σ_c Enc(v_c) ⊗ p_c (+ r), one task per output ciphertext, so that a party's
- *   gradient ciphertexts are computed in parallel (and in parallel with the other parties' in a
- *   process that hosts several);
+ * - inner products Σ_c Enc(v_c) ⊗ p_c (+ r), the outputs in one share per worker, so that a
+ *   party's gradient ciphertexts are computed in parallel (and in parallel with the other
+ *   parties' in a process that hosts several);
  * - encryptions of zero, made ahead of need: encrypting then costs an encode and an addition on
  *   the calling thread (Enc(m) = Enc(0) + m, which is how SEAL encrypts) instead of the ~6 ms of
  *   public-key sampling and NTTs. Each Enc(0) is used once;
@@ -115,8 +115,6 @@ function productSum(ckks: CkksContext, inputs: readonly CipherText[], out: Produ
 }
 
 export interface CkksEngine {
-  /** "inline" or "N worker threads", for reports. */
-  readonly description: string;
   /** One serialized ciphertext per output. The outputs' `plains` and `add` buffers pass to the engine (a worker engine transfers them). */
   productSums(task: ProductSumsTask): Promise<Uint8Array[]>;
   /** All slots of each ciphertext, checked against `expect` first (needs the secret key). */
@@ -130,8 +128,6 @@ export interface CkksEngine {
 
 /** Everything on the calling thread. */
 export class InlineCkksEngine implements CkksEngine {
-  readonly description = 'inline';
-
   constructor(private readonly rt: CkksRuntime) {}
 
   async productSums(task: ProductSumsTask): Promise<Uint8Array[]> {
@@ -162,7 +158,6 @@ export interface CkksWorkerInit {
 export type CkksWorkerMessage = { readonly id: number; readonly task: CkksTask };
 export type CkksWorkerReply = WorkerReply<(Uint8Array | Float64Array)[]>;
 
-
 /** Encryptions of zero kept ready for one (level, scale). */
 interface ZeroReserve {
   readonly ready: Uint8Array[];
@@ -172,7 +167,6 @@ interface ZeroReserve {
 }
 
 export class WorkerCkksEngine implements CkksEngine {
-  readonly description: string;
   private readonly pool: WorkerPool<(Uint8Array | Float64Array)[]>;
   private readonly zeros = new Map<string, ZeroReserve>();
   /** Encryptions served from a ready Enc(0), and those that found none and ran inline. */
@@ -183,7 +177,6 @@ export class WorkerCkksEngine implements CkksEngine {
     private readonly rt: CkksRuntime,
     threads: number,
   ) {
-    this.description = `${threads} worker thread${threads === 1 ? '' : 's'}`;
     this.pool = new WorkerPool(compiledWorkerScript('ckks-worker'), threads, {
       name: 'CKKS',
       workerData: () => {

@@ -15,6 +15,7 @@
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { CkksContext } from '../../crypto/src/ckks-context';
 import { createCkksEngine } from '../../crypto/src/ckks-engine';
+import { agreedCheckpointRecord } from './checkpoint-record';
 import { CkksKeyHolder } from '../../crypto/src/ckks-keys';
 import type { LrHyperparameters } from '../../ml/src/logistic';
 import type { BinaryMetrics } from '../../ml/src/metrics';
@@ -446,10 +447,7 @@ export class SplitLrJob {
         }),
       );
       // The run goes on from the record every party kept with its checkpoint (the best epoch's weights among them).
-      const record = records[0];
-      if (records.some((r) => JSON.stringify(r) !== JSON.stringify(record))) throw new Error("the parties' checkpoints disagree on the training record");
-      if (stopping && !record?.earlyStopping) throw new RangeError('the checkpoint holds no early-stopping record: it is of a job without early stopping');
-      if (!stopping && record?.earlyStopping) throw new RangeError('the checkpoint is of a job with early stopping, this one has none');
+      const record = agreedCheckpointRecord(records, Boolean(stopping), (r) => Boolean(r?.earlyStopping));
       if (record) firstLoss = record.firstLoss;
       if (record?.earlyStopping) {
         best = { epoch: record.earlyStopping.bestEpoch, value: record.earlyStopping.bestValue };

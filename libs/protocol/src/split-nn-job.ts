@@ -25,6 +25,7 @@ import { DefenceSpec, gaussianLabelDpEpsilon } from './split-nn/defence';
 import { SplitNnJobLayout } from './split-nn/job-layout';
 import { BatchKey, NnBackwardShare, NnForwardShare } from './split-nn/messages';
 import { backwardProductsWire, backwardShareWire, productsFromWire, vectorFromWire } from './split-nn/wire';
+import { agreedCheckpointRecord } from './checkpoint-record';
 import type { EarlyStoppingReport, EpochReport, PartyChannel } from './split-lr-job';
 import type { NnEarlyStoppingState } from './party-node';
 
@@ -139,10 +140,7 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
         }),
       );
       // Early stopping goes on from the record every party kept with its best epoch's part.
-      const record = records[0];
-      if (records.some((r) => JSON.stringify(r ?? null) !== JSON.stringify(record ?? null))) throw new Error('the parties\' checkpoints disagree on the early-stopping record');
-      if (stopping && !record) throw new RangeError('the checkpoint holds no early-stopping record: it is of a job without early stopping');
-      if (!stopping && record) throw new RangeError('the checkpoint is of a job with early stopping, this one has none');
+      const record = agreedCheckpointRecord(records, Boolean(stopping), (r) => Boolean(r));
       if (record) {
         best = { epoch: record.bestEpoch, auc: record.bestAuc };
         sinceBest = record.sinceBest;

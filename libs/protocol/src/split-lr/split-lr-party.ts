@@ -19,7 +19,7 @@
  * product: the scales multiply instead (CubicScales), so the gradient is still decrypted one
  * level below the top.
  */
-import { CkksContext, CipherText } from '../../../crypto/src/ckks-context';
+import { CkksContext, CkksError, CipherText } from '../../../crypto/src/ckks-context';
 import { CkksEngine, InlineCkksEngine } from '../../../crypto/src/ckks-engine';
 import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
 import { CUBIC_SIGMOID, isRowWeighted, LrHyperparameters, LrOptimizer, OptimizerState } from '../../../ml/src/logistic';
@@ -214,20 +214,28 @@ abstract class SplitLrPartyBase {
     return new BlockPacking(this.o.ckks.slots, batch.length);
   }
 
-  protected readResidual(batch: Int32Array, chunks: readonly Uint8Array[] | undefined, what: string, scale: number): CipherText[] {
-    const { ckks } = this.o;
+  protected checkChunkCount(batch: Int32Array, chunks: readonly Uint8Array[] | undefined, what: string): asserts chunks is readonly Uint8Array[] {
     const expected = this.packing(batch).chunks;
     if (!Array.isArray(chunks) || chunks.length !== expected) {
       throw new SplitLrProtocolError(`${what}: expected ${expected} ciphertexts for ${batch.length} rows, got ${Array.isArray(chunks) ? chunks.length : 'none'}`);
     }
+  }
+
+  /** A scale mismatch usually means the parties disagree on the sigmoid or positiveWeight. */
+  protected namedCkksError(what: string, e: unknown, scale: number): SplitLrProtocolError {
+    return new SplitLrProtocolError(`${what}: ${e instanceof Error ? e.message : e} (expected scale 2^${Math.log2(scale)})`);
+  }
+
+  protected readResidual(batch: Int32Array, chunks: readonly Uint8Array[] | undefined, what: string, scale: number): CipherText[] {
+    const { ckks } = this.o;
+    this.checkChunkCount(batch, chunks, what);
     const out: CipherText[] = [];
     try {
       chunks.forEach((bytes, c) => {
         try {
           out.push(ckks.deserialize(bytes, { level: this.residualLevel, scale }));
         } catch (e) {
-          // A scale mismatch usually means the parties disagree on the sigmoid or positiveWeight.
-          throw new SplitLrProtocolError(`${what}, ciphertext ${c}: ${e instanceof Error ? e.message : e} (expected scale 2^${Math.log2(scale)})`);
+          throw this.namedCkksError(`${what}, ciphertext ${c}`, e, scale);
         }
       });
       return out;
@@ -259,10 +267,16 @@ export class FeaturePartyLr extends SplitLrPartyBase {
     return { chunks: encrypt(u.map((v) => CUBE_ROOT_B * v), this.scales.cubeRoot), linear: encrypt(u.map((v) => CUBIC_SIGMOID.a * v), this.scales.residual) };
   }
 
-  /** Masked encrypted gradient from the label party's Enc(d) (checked here, so a bad one is named before any work). */
+  /** Masked encrypted gradient from the label party's Enc(d). */
   async gradient(key: string, batch: Int32Array, residualChunks: readonly Uint8Array[]): Promise<Uint8Array> {
-    this.readResidual(batch, residualChunks, 'residual from the label party', this.scales.residual).forEach((c) => c.delete());
-    return this.maskedGradient(key, batch, residualChunks);
+    const what = 'residual from the label party';
+    this.checkChunkCount(batch, residualChunks, what);
+    try {
+      // The engine parses and checks each ciphertext (level, scale, size) before any work.
+      return await this.maskedGradient(key, batch, residualChunks);
+    } catch (e) {
+      throw e instanceof CkksError ? this.namedCkksError(what, e, this.scales.residual) : e;
+    }
   }
 }
 
