@@ -1,4 +1,4 @@
-import { CkksContext, CkksError } from '../src/ckks-context';
+import { CkksContext, CkksError, PlainText, truncatedParmsBytes } from '../src/ckks-context';
 import { CkksEncryptor, CkksKeyHolder } from '../src/ckks-keys';
 import { CKKS_N8192_L2 } from '../src/ckks-parameters';
 
@@ -76,6 +76,36 @@ describe(CkksContext.name, () => {
     expect(out[0]).toBeCloseTo(1001.5, 6);
     expect(out[1]).toBeCloseTo(-998.5, 6);
     expect(out[2]).toBeCloseTo(3, 6);
+  });
+
+  it('encodes below the top directly: the same plaintext bytes as encoding at the top and mod-switching down', () => {
+    const values = Float64Array.from({ length: ckks.slots }, (_, i) => Math.cos(i) * 2 ** 20);
+    for (const level of [1, 0]) {
+      const direct = ckks.encode(values, level, 2 ** 30);
+      const switched = ckks.encoder.encode(values, 2 ** 30) as PlainText;
+      const target = direct.parmsId;
+      ckks.evaluator.plainModSwitchTo(switched, target, switched);
+      try {
+        expect(ckks.levelOf(direct)).toBe(level);
+        expect(Buffer.from(direct.saveArray(ckks.seal.ComprModeType.none)).equals(Buffer.from(switched.saveArray(ckks.seal.ComprModeType.none)))).toBe(true);
+      } finally {
+        for (const v of [direct, switched, target]) v.delete();
+      }
+    }
+    expect(() => ckks.encode(values, 3)).toThrow('"level" expected an integer in [0, 2], got 3');
+  });
+
+  it('keeps the first moduli of serialized parameters, and refuses bytes of another shape', () => {
+    const bytes = ckks.context.keyContextData.parms.saveArray(ckks.seal.ComprModeType.none);
+    const parms = ckks.seal.EncryptionParameters(ckks.seal.SchemeType.ckks);
+    try {
+      parms.loadArray(truncatedParmsBytes(bytes, 2));
+      expect(Array.from(parms.coeffModulus)).toEqual(Array.from(ckks.context.keyContextData.parms.coeffModulus).slice(0, 2));
+    } finally {
+      parms.delete();
+    }
+    expect(() => truncatedParmsBytes(bytes, 5)).toThrow('"keep" expected in [1, 4], got 5');
+    expect(() => truncatedParmsBytes(bytes.subarray(0, bytes.length - 1), 2)).toThrow('unexpected SEAL EncryptionParameters serialization');
   });
 
   it('refuses a ciphertext at an unexpected level, naming both levels', () => {
