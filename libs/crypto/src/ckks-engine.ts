@@ -41,7 +41,8 @@ export interface ProductSumOutput {
 export type CkksTask =
   | ({ readonly op: 'productSums' } & ProductSumsTask)
   | { readonly op: 'encryptZero'; readonly level: number; readonly scale: number }
-  | { readonly op: 'decrypt'; readonly ciphertexts: readonly Uint8Array[]; readonly expect: CiphertextExpectation };
+  | { readonly op: 'decrypt'; readonly ciphertexts: readonly Uint8Array[]; readonly expect: CiphertextExpectation }
+  | { readonly op: 'ready' };
 
 /** What a task runs against: this thread's context and the job's public keys, or its secret key. */
 export interface CkksRuntime {
@@ -57,6 +58,7 @@ function encryptorOf(rt: CkksRuntime): CkksEncryptor {
 
 export function runCkksTask(rt: CkksRuntime, task: CkksTask): (Uint8Array | Float64Array)[] {
   const { ckks } = rt;
+  if (task.op === 'ready') return [];
   if (task.op === 'decrypt') {
     const keys = rt.keys;
     if (!keys) throw new Error('this CKKS engine holds no secret key');
@@ -123,6 +125,8 @@ export interface CkksEngine {
   encrypt(values: ArrayLike<number>, scale: number, level: number): CipherText;
   /** Makes Enc(0)s at `level` and `scale` ahead of the first encryptions (a no-op inline). */
   prepare(scale: number, level: number): Promise<void>;
+  /** Resolves once every worker has its SEAL instance and keys loaded (at once inline): start-up, kept out of the first round. */
+  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -143,6 +147,8 @@ export class InlineCkksEngine implements CkksEngine {
   }
 
   async prepare(): Promise<void> {}
+
+  async warm(): Promise<void> {}
 
   async close(): Promise<void> {}
 }
@@ -172,6 +178,7 @@ export class WorkerCkksEngine implements CkksEngine {
   /** Encryptions served from a ready Enc(0), and those that found none and ran inline. */
   readonly encryptions = { fromReserve: 0, inline: 0 };
   private closed = false;
+  private warming?: Promise<void>;
 
   constructor(
     private readonly rt: CkksRuntime,
@@ -221,9 +228,16 @@ export class WorkerCkksEngine implements CkksEngine {
 
   /** Fills the reserve of Enc(0) at `level` and `scale`, so that the first encryptions find them ready. */
   async prepare(scale: number, level: number): Promise<void> {
+    const warm = this.warm(); // first, while every worker is idle
     const reserve = this.reserve(level, scale);
     this.refill(reserve, level, scale);
-    await Promise.all(reserve.inFlight);
+    await Promise.all([...reserve.inFlight, warm]);
+  }
+
+  /** One no-op per worker, sent while all are idle, so each worker takes one and loads SEAL first. */
+  warm(): Promise<void> {
+    this.warming ??= Promise.all(Array.from({ length: this.pool.size }, () => this.run({ op: 'ready' }))).then(() => undefined);
+    return this.warming;
   }
 
   private reserve(level: number, scale: number): ZeroReserve {

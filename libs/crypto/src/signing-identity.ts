@@ -21,6 +21,23 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_PUBLIC_PREFIX, publicKey]), format: 'der', type: 'spki' });
 }
 
+/**
+ * Parsed verification keys by hex: a job's envelopes come from a handful of roster keys, and
+ * parsing one into OpenSSL costs as much as the verification itself. A pure memo, bounded.
+ */
+const verificationKeys = new Map<string, KeyObject>();
+const MAX_VERIFICATION_KEYS = 1024;
+
+function verificationKey(publicKeyHex: string): KeyObject {
+  let key = verificationKeys.get(publicKeyHex);
+  if (!key) {
+    key = publicKeyObject(hexToBytes(publicKeyHex));
+    if (verificationKeys.size >= MAX_VERIFICATION_KEYS) verificationKeys.clear();
+    verificationKeys.set(publicKeyHex, key);
+  }
+  return key;
+}
+
 export class SigningIdentity {
   readonly publicKeyHex: string;
   private readonly privateKey: KeyObject;
@@ -61,7 +78,7 @@ export class SigningIdentity {
 
 export function verifySignature(publicKeyHex: string, message: string, signatureHex: string): boolean {
   try {
-    return opensslVerify(null, utf8ToBytes(message), publicKeyObject(hexToBytes(publicKeyHex)), hexToBytes(signatureHex));
+    return opensslVerify(null, utf8ToBytes(message), verificationKey(publicKeyHex), hexToBytes(signatureHex));
   } catch {
     return false;
   }

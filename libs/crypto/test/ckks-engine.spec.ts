@@ -122,6 +122,24 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
     }
   });
 
+  it('warms its workers once (one promise however often asked), and works on after', async () => {
+    const fresh = new WorkerCkksEngine({ ckks, keys }, 2);
+    try {
+      const warming = fresh.warm();
+      expect(fresh.warm()).toBe(warming);
+      await warming;
+      const ct = encryptor.encrypt([0.25, -0.5], ckks.scale, level1());
+      const bytes = ckks.serialize(ct);
+      ct.delete();
+      const [slots] = await fresh.decrypt([bytes], { level: level1(), scale: ckks.scale });
+      expect(slots[0]).toBeCloseTo(0.25, 6);
+      expect(slots[1]).toBeCloseTo(-0.5, 6);
+      await expect(inline.warm()).resolves.toBeUndefined();
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('names a wrong-level ciphertext from a worker as a CkksError, and refuses work once closed', async () => {
     const { task: make } = task(false, level1(), 2 ** 40, 2 ** 32);
     const wrong = { ...make(), expect: { level: ckks.topLevel, scale: 2 ** 40 } };

@@ -4,7 +4,7 @@
  * `record`, every encoded message is kept, so tests can inspect each byte that crossed a party
  * boundary. Used by tests and benchmarks; the services use the Nest transports instead.
  */
-import { decode, encode } from '@msgpack/msgpack';
+import { decode, Encoder } from '@msgpack/msgpack';
 import { InlinePsiEngine } from '../../crypto/src/psi-engine';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { initTensorflow } from '../../ml/src/tf-backend';
@@ -50,9 +50,13 @@ export async function inProcessFederation(
 ): Promise<InProcessFederation> {
   const tensorflow = await initTensorflow();
   const wire: RecordedMessage[] = [];
+  const recording = options.record !== false;
   const keep = (m: RecordedMessage) => {
-    if (options.record !== false) wire.push(m);
+    if (recording) wire.push(m);
   };
+  // One encoder for every message of this federation: it keeps its grown buffer (see packBody).
+  const encoder = new Encoder();
+  const encode = (value: unknown) => encoder.encode(value);
   const nodes = new Map<string, PartyNode>();
   const models = new Map<string, PartyModel>();
   const nnModels = new Map<string, NnPartyModel>();
@@ -85,7 +89,7 @@ export async function inProcessFederation(
             const bytes = encode(envelope);
             keep({ from: p.partyId, to, kind: envelope.type, bytes });
             const reply = await nodes.get(to)!.handlePeer(decode(bytes) as PeerEnvelope);
-            if (reply) keep({ from: to, to: p.partyId, kind: `${envelope.type}.reply`, bytes: encode(reply) });
+            if (reply && recording) keep({ from: to, to: p.partyId, kind: `${envelope.type}.reply`, bytes: encode(reply) });
             return reply;
           },
         },

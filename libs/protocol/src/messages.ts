@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CkksError } from '../../crypto/src/ckks-context';
-import { encode, decode } from '@msgpack/msgpack';
+import { decode, Encoder } from '@msgpack/msgpack';
 import type { LrHyperparameters } from '../../ml/src/logistic';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import type { DefenceSpec } from './split-nn/defence';
@@ -202,8 +202,14 @@ export function publicBundleBytes(bundle: { readonly publicKey: Uint8Array; read
   return bundle.publicKey.length + bundle.galoisKeys.length + (bundle.relinKeys?.length ?? 0);
 }
 
+/**
+ * One encoder for every body: it keeps its grown buffer between calls and returns a right-sized
+ * copy, where msgpack's `encode` starts at 2 KB and doubles its way up to each ciphertext.
+ */
+const bodyEncoder = new Encoder();
+
 export function packBody(payload: unknown): Uint8Array {
-  return encode(payload);
+  return bodyEncoder.encode(payload);
 }
 
 export function unpackBody<T>(body: Uint8Array): T {
@@ -212,7 +218,7 @@ export function unpackBody<T>(body: Uint8Array): T {
 
 /** Several ciphertexts as one message body (the party's audit record and the coordinator's digest cover it whole). */
 export function packCiphertexts(ciphertexts: readonly Uint8Array[]): Uint8Array {
-  return encode(ciphertexts);
+  return bodyEncoder.encode(ciphertexts);
 }
 
 /**

@@ -1427,8 +1427,9 @@ export class PartyNode {
       throw new PartyError(e instanceof Error ? e.message : String(e), failedAtOf(e) ?? to);
     }
     if (!reply) return undefined as T;
-    out.sent.push({ type: `${type}.reply`, from: to, to: this.o.partyId, seq: envelope.seq, digest: digestHex(reply), bytes: reply.length });
-    await this.o.audit?.record(job.id, { step: `${type}.reply`, sender: to, receiver: this.o.partyId, messageDigest: digestHex(reply), byteSize: reply.length, detail: { seq: envelope.seq } });
+    const replyDigest = digestHex(reply);
+    out.sent.push({ type: `${type}.reply`, from: to, to: this.o.partyId, seq: envelope.seq, digest: replyDigest, bytes: reply.length });
+    await this.o.audit?.record(job.id, { step: `${type}.reply`, sender: to, receiver: this.o.partyId, messageDigest: replyDigest, byteSize: reply.length, detail: { seq: envelope.seq } });
     return unpackBody<T>(openBody(key, reply, `${context}|reply`));
   }
 

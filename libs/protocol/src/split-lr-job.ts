@@ -14,7 +14,7 @@
  */
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { CkksContext } from '../../crypto/src/ckks-context';
-import { createCkksEngine } from '../../crypto/src/ckks-engine';
+import { CkksEngine, createCkksEngine } from '../../crypto/src/ckks-engine';
 import { agreedCheckpointRecord } from './checkpoint-record';
 import { CkksKeyHolder } from '../../crypto/src/ckks-keys';
 import type { LrHyperparameters } from '../../ml/src/logistic';
@@ -367,10 +367,15 @@ export class SplitLrJob {
         }
       }
       let keys: CkksKeyHolder | undefined;
+      let engine: CkksEngine | undefined;
       try {
         // The block layout needs no rotations, so no Galois keys: the bundle is the public key alone.
         // The cubic sigmoid multiplies ciphertexts (V ⊗ V ⊗ V), which needs relinearisation keys.
         keys = CkksKeyHolder.generate(ckks, [], { relinearization: hp.sigmoid === 'cubic' });
+        // Decryptions run on worker threads that hold the job's secret key, every party's gradient
+        // at once; they load SEAL and the key while the parties take the public keys.
+        engine = createCkksEngine({ ckks: keys.ckks, keys }, this.ckksThreads);
+        const warming = engine.warm();
         const bundle = keys.publicBundle();
         const bundleBytes = publicBundleBytes(bundle);
         const bundleDigest = publicBundleDigest(bundle);
@@ -381,7 +386,9 @@ export class SplitLrJob {
             messageDigest: bundleDigest, detail: { parameterSet: bundle.parameterSet, layout: 'blocks', sigmoid: hp.sigmoid ?? 'taylor', galoisSteps: bundle.galoisSteps, relinearization: (bundle.relinKeys?.length ?? 0) > 0 },
           });
         }
-        const { reports: epochs, earlyStopping } = await this.train(keys, prepared, trainRows);
+        await warming;
+        const decryption = new MaskedDecryptionService(keys, DEFAULT_RELEASE_POLICY, secureGaussian, engine);
+        const { reports: epochs, earlyStopping } = await this.trainRounds(decryption, keys, prepared, trainRows);
         await this.hooks.phase('evaluating');
         this.hooks.progress({ phase: 'evaluating' });
         const train = (await this.evaluate('train', hp.epochs, true)) as DetailedMetrics;
@@ -398,6 +405,7 @@ export class SplitLrJob {
           bytesPerEpochByLink: this.bytesPerEpochByLink,
         };
       } finally {
+        await engine?.close();
         keys?.dispose();
         ckks.dispose();
       }
@@ -412,16 +420,6 @@ export class SplitLrJob {
     const named = this.spec.alignment?.smallParty;
     const smallIsLabel = named !== undefined ? named === this.label.partyId : prepared.get(this.label.partyId)!.rows <= prepared.get(feature.partyId)!.rows;
     return smallIsLabel ? { small: this.label, big: feature } : { small: feature, big: this.label };
-  }
-
-  private async train(keys: CkksKeyHolder, prepared: Map<string, PrepareReply>, trainRows: number): Promise<{ reports: EpochReport[]; earlyStopping: EarlyStoppingReport | null }> {
-    // Decryptions run on worker threads that hold the job's secret key, every party's gradient at once.
-    const engine = createCkksEngine({ ckks: keys.ckks, keys }, this.ckksThreads);
-    try {
-      return await this.trainRounds(new MaskedDecryptionService(keys, DEFAULT_RELEASE_POLICY, secureGaussian, engine), keys, prepared, trainRows);
-    } finally {
-      await engine.close();
-    }
   }
 
   private async trainRounds(decryption: MaskedDecryptionService, keys: CkksKeyHolder, prepared: Map<string, PrepareReply>, trainRows: number): Promise<{ reports: EpochReport[]; earlyStopping: EarlyStoppingReport | null }> {

@@ -7,7 +7,7 @@
  * the server and the client side.
  */
 import type { Socket } from 'node:net';
-import { decode, encode } from '@msgpack/msgpack';
+import { decode, Encoder } from '@msgpack/msgpack';
 import { TcpSocket } from '@nestjs/microservices';
 
 /** Largest frame accepted from a peer before it is refused (and the connection closed). */
@@ -24,13 +24,15 @@ export class MsgpackSocket extends TcpSocket {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private expected: number | null = null;
+  // Keeps its grown buffer between frames; each frame is a copy of its own, safe to write asynchronously.
+  private readonly encoder = new Encoder({ ignoreUndefined: true });
 
   constructor(socket: Socket) {
     super(socket);
   }
 
   protected override handleSend(message: unknown, callback?: (err?: unknown) => void): void {
-    const body = encode(message, { ignoreUndefined: true });
+    const body = this.encoder.encode(message);
     const header = Buffer.allocUnsafe(4);
     header.writeUInt32BE(body.length, 0);
     this.netSocket.cork();

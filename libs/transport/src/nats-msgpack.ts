@@ -2,13 +2,15 @@
  * MessagePack (de)serializers for Nest's NATS transport, replacing its JSON codec so binary
  * fields stay binary on the wire.
  */
-import { decode, encode } from '@msgpack/msgpack';
+import { decode, Encoder } from '@msgpack/msgpack';
 import type { Deserializer, Serializer } from '@nestjs/microservices';
 
 export class NatsMsgpackSerializer implements Serializer {
+  private readonly encoder = new Encoder({ ignoreUndefined: true });
+
   serialize(packet: Record<string, unknown>): { data: Uint8Array; headers?: unknown } {
     const { headers, ...rest } = packet ?? {};
-    return { data: encode(rest, { ignoreUndefined: true }), headers };
+    return { data: this.encoder.encode(rest), headers };
   }
 }
 

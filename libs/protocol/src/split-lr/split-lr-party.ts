@@ -145,9 +145,11 @@ abstract class SplitLrPartyBase {
     this.weights.set(this.best);
   }
 
-  /** Has the engine make the encryptions of zero this party's rounds will use. */
+  /** Has the engine make the encryptions of zero this party's rounds will use, and readies this thread's encoder. */
   async prepare(): Promise<void> {
-    await Promise.all(this.encryptionScales().map((scale) => this.engine.prepare(scale, this.residualLevel)));
+    const reserves = Promise.all(this.encryptionScales().map((scale) => this.engine.prepare(scale, this.residualLevel)));
+    this.o.ckks.prepareEncoding(this.residualLevel);
+    await reserves;
   }
 
   /** The scales this party encrypts at in a round. */
