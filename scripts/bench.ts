@@ -334,6 +334,8 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
     ckksSpeedup: ckks && paillier ? round(paillier.epochSeconds / ckks.epochSeconds, 0) : null,
     backend: tf.description,
     ckksThreads,
+    // V8 flags this run started with (npm run bench adds nodeRuntimeFlags: see node-runtime.ts).
+    nodeFlags: process.execArgv.join(' '),
   };
   const rows: Row[] = [];
   if (ckks) {
@@ -355,6 +357,7 @@ async function benchSplitLr(argv: string[]): Promise<Record<string, unknown>> {
     if (out.ckksSpeedup) rows.push(['CKKS speed-up over Paillier', `${out.ckksSpeedup}x`]);
   }
   rows.push(['HE', values.he === 'ckks' ? 'CKKS N=8192 (node-seal 6.0.3), Paillier 2048 (paillier-bigint 3.4.3)' : 'Paillier 2048 (paillier-bigint 3.4.3)'], ['local math', out.backend]);
+  rows.push(['node flags', out.nodeFlags || '(none)']);
   rows.push(['CKKS work', ckksThreads > 0 ? `${ckksThreads} worker threads per party and for the coordinator's decryptions` : 'on the main thread']);
   if (ckks) rows.push(['total seconds (incl. PSI, keys)', String(round(ckks.totalSeconds, 1))]);
   table(`Split LR, ${values.data} (${out.rows} rows, ${out.columns.join(' + ')} columns), ${epochs} epochs, every party and the coordinator in one process`, rows);

@@ -3,6 +3,7 @@
  * waits until each is ready, and stops them again. Used by the demo and by the e2e tests.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { nodeRuntimeFlags } from './node-runtime';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -76,7 +77,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
 
   const start = (name: string, main: string, env: Record<string, string>) => {
     const log = fs.openSync(path.join(logDir, `${name}.log`), 'w');
-    const child = spawn(process.execPath, [main], { env: { ...process.env, ...common, ...env }, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [...nodeRuntimeFlags(), main], { env: { ...process.env, ...common, ...env }, stdio: ['ignore', log, log] });
     children.set(name, child);
     return child;
   };
