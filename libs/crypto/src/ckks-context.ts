@@ -143,6 +143,11 @@ export class CkksContext {
     return this.levelEncoder(level).encoder.encode(padded, scale) as PlainText;
   }
 
+  /** Builds the encoder for `level` now: making its context costs ~0.1 s, better spent in a job's set-up than in its first round. */
+  prepareEncoding(level: number): void {
+    if (level !== this.topLevel) this.levelEncoder(level);
+  }
+
   /**
    * SEAL encodes only at a context's first data level: encoding below it means encoding at the
    * top and mod-switching down, an NTT for every prime dropped. A second context whose modulus
@@ -150,11 +155,6 @@ export class CkksContext {
    * parms_id, so its plaintexts are this context's; it encodes there directly, the same bytes
    * for ~40% less (tests compare both ways).
    */
-  /** Builds the encoder for `level` now: making its context costs ~0.1 s, better spent in a job's set-up than in its first round. */
-  prepareEncoding(level: number): void {
-    if (level !== this.topLevel) this.levelEncoder(level);
-  }
-
   private levelEncoder(level: number): LevelEncoder {
     let made = this.levelEncoders.get(level);
     if (made) return made;

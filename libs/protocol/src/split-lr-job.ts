@@ -376,6 +376,7 @@ export class SplitLrJob {
         // at once; they load SEAL and the key while the parties take the public keys.
         engine = createCkksEngine({ ckks: keys.ckks, keys }, this.ckksThreads);
         const warming = engine.warm();
+        void warming.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled meanwhile
         const bundle = keys.publicBundle();
         const bundleBytes = publicBundleBytes(bundle);
         const bundleDigest = publicBundleDigest(bundle);
