@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DynamicModule, Logger, Module, OnApplicationShutdown, Inject } from '@nestjs/common';
 import { createPsiEngine, PsiEngine } from '../../../libs/crypto/src/psi-engine';
+import { ckksWorkerThreads } from '../../../libs/crypto/src/ckks-engine';
 import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
 import { initTensorflow } from '../../../libs/ml/src/tf-backend';
 import { PartyNode, StoredCheckpoint, StoredPartyModel } from '../../../libs/protocol/src/party-node';
@@ -52,7 +53,7 @@ export class PartyModule implements OnApplicationShutdown {
           inject: [PeerClients, PSI_ENGINE, SigningIdentity, PartyAudit],
           useFactory: async (peers: PeerClients, psiEngine: PsiEngine, identity: SigningIdentity, audit: PartyAudit) => {
             const tensorflow = await initTensorflow();
-            new Logger('Party').log(`${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}; CKKS on ${config.ckksThreads > 0 ? `${config.ckksThreads} worker threads` : 'the main thread'}`);
+            new Logger('Party').log(`${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}; CKKS on ${ckksWorkerThreads(config.ckksThreads) > 0 ? `${config.ckksThreads} worker threads` : 'the main thread'}`);
             // Weights never leave the party: without VFL_MODEL_DIR they go under the working directory.
             const modelDir = config.modelDir ?? path.resolve('.vfl', 'models', config.partyId);
             const pinnedKeys = new Map(config.registry().flatMap((p) => (p.publicKey ? [[p.partyId, p.publicKey] as const] : [])));

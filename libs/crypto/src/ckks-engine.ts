@@ -308,5 +308,11 @@ function ownCopy(bytes: Uint8Array): Uint8Array {
 
 /** `threads` worker threads (default: one per core), or inline for 0 or on a single core. */
 export function createCkksEngine(rt: CkksRuntime, threads: number = availableParallelism()): CkksEngine {
-  return threads >= 1 && availableParallelism() > 1 ? new WorkerCkksEngine(rt, threads) : new InlineCkksEngine(rt);
+  const used = ckksWorkerThreads(threads);
+  return used > 0 ? new WorkerCkksEngine(rt, used) : new InlineCkksEngine(rt);
+}
+
+/** The worker threads createCkksEngine starts for `threads` on this machine: none on a single core. */
+export function ckksWorkerThreads(threads: number = availableParallelism(), cores: number = availableParallelism()): number {
+  return threads >= 1 && cores > 1 ? threads : 0;
 }

@@ -1,5 +1,5 @@
 import { CkksContext, CkksError } from '../src/ckks-context';
-import { InlineCkksEngine, ProductSumsTask, WorkerCkksEngine } from '../src/ckks-engine';
+import { ckksWorkerThreads, InlineCkksEngine, ProductSumsTask, WorkerCkksEngine } from '../src/ckks-engine';
 import { CkksEncryptor, CkksKeyHolder } from '../src/ckks-keys';
 
 describe('CkksEngine: worker threads compute what the calling thread would', () => {
@@ -120,6 +120,13 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
     } finally {
       await engine.close();
     }
+  });
+
+  it('starts the threads asked for, and none for 0 or on a single core (what the party logs)', () => {
+    expect(ckksWorkerThreads(2, 2)).toBe(2);
+    expect(ckksWorkerThreads(4, 8)).toBe(4);
+    expect(ckksWorkerThreads(0, 8)).toBe(0);
+    expect(ckksWorkerThreads(2, 1)).toBe(0);
   });
 
   it('warms its workers once (one promise however often asked), and works on after', async () => {
