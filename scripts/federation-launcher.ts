@@ -64,8 +64,20 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
   const logDir = path.join(o.workDir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
   const names = [...o.parties.map((p) => p.partyId), ...(o.absentParties ?? [])];
+  // Every port distinct: the OS may hand a just-released port out again, and two services of
+  // this federation would then race for it (EADDRINUSE at start-up).
+  const taken = new Set<number>([...Object.values(o.ports?.parties ?? {}), ...(o.ports?.coordinator ? [o.ports.coordinator] : [])]);
+  const pickPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
   const ports = new Map<string, number>();
-  for (const id of names) ports.set(id, o.ports?.parties?.[id] ?? (await freePort()));
+  for (const id of names) ports.set(id, o.ports?.parties?.[id] ?? (await pickPort()));
   // Every party gets a signing key, and every service pins every party's public key.
   const identities = new Map(names.map((id) => [id, randomBytes(32).toString('hex')]));
   const registry = names
@@ -107,7 +119,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
   };
   try {
     for (const p of o.parties) {
-      const httpPort = await freePort();
+      const httpPort = await pickPort();
       partyUrls[p.partyId] = `http://127.0.0.1:${httpPort}`;
       partyEnvs.set(p.partyId, {
         PARTY_HTTP_PORT: String(httpPort),
@@ -124,7 +136,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
       });
       start(p.partyId, partyMain, partyEnvs.get(p.partyId)!);
     }
-    const coordinatorPort = o.ports?.coordinator ?? (await freePort());
+    const coordinatorPort = o.ports?.coordinator ?? (await pickPort());
     const adminKey = o.adminKey ?? issueApiKey().key;
     start('coordinator', coordinatorMain, {
       PORT: String(coordinatorPort),

@@ -10,7 +10,8 @@ import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logi
 import { Commands } from '../src/messages';
 import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
 import type { PartyCheckpoint } from '../src/party-node';
-import { isSplitLrResult, PartyCallError, PartyChannel, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from '../src/split-lr-job';
+import { isSplitLrResult, PartyCallError, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from '../src/split-lr-job';
+import { withCrashingParty } from './crashing-channel';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 5, batchSize: 128, learningRate: 0.05, seed: 9 };
@@ -40,9 +41,7 @@ describe('resuming an interrupted split-LR job from per-epoch checkpoints', () =
     const checkpoints = new Map<string, PartyCheckpoint>();
     const first = await inProcessFederation(parties, DATA, { record: false, checkpoints });
     // The feature party "crashes" at its first step of epoch 3 (0-based epoch 2).
-    const crashing = new Map<string, PartyChannel>(first.channels);
-    const shop = first.channels.get('ecommerce')!;
-    crashing.set('ecommerce', { partyId: 'ecommerce', call: (command, body) => (command === Commands.lrForward && body.epoch === 2 ? Promise.reject(new Error('connection reset')) : shop.call(command, body)) });
+    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === Commands.lrForward && body.epoch === 2);
     const failedId = randomUUID();
     const checkpointed: number[] = [];
     await expect(run(first, spec(failedId), crashing, [], checkpointed)).rejects.toThrow(PartyCallError);
@@ -72,9 +71,7 @@ describe('resuming an interrupted split-LR job from per-epoch checkpoints', () =
     const withStopping = (jobId: string, resume?: SplitLrJobSpec['resume']) => ({ ...spec(jobId, resume), hyperparameters: stopping });
     const checkpoints = new Map<string, PartyCheckpoint>();
     const first = await inProcessFederation(parties, DATA, { record: false, checkpoints });
-    const crashing = new Map<string, PartyChannel>(first.channels);
-    const shop = first.channels.get('ecommerce')!;
-    crashing.set('ecommerce', { partyId: 'ecommerce', call: (command, body) => (command === Commands.lrForward && body.epoch === 3 ? Promise.reject(new Error('connection reset')) : shop.call(command, body)) });
+    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === Commands.lrForward && body.epoch === 3);
     const failedId = randomUUID();
     const checkpointed: number[] = [];
     await expect(run(first, withStopping(failedId), crashing, [], checkpointed)).rejects.toThrow(PartyCallError);

@@ -20,7 +20,8 @@ import { Commands } from '../src/messages';
 import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
 import { modelDigest, signManifest, verifyModelManifest } from '../src/model-manifest';
 import { isNnCheckpoint, StoredCheckpoint } from '../src/party-node';
-import { isSplitNnResult, PartyCallError, PartyChannel, SplitLrJob, SplitLrJobSpec, SplitNnJobResult } from '../src/split-lr-job';
+import { isSplitNnResult, PartyCallError, SplitLrJob, SplitLrJobSpec, SplitNnJobResult } from '../src/split-lr-job';
+import { withCrashingParty } from './crashing-channel';
 import { SplitLrPrediction } from '../src/split-lr-predict';
 import { plaintextScores, standardizedRows } from './split-nn-parts';
 
@@ -156,9 +157,7 @@ describe('split NN with two feature parties', () => {
     const checkpoints = new Map<string, StoredCheckpoint>();
     const first = await inProcessFederation(parties, dir, { record: false, checkpoints, identities });
     // bob "crashes" at his first training step of epoch 2 (0-based epoch 1); alice keeps going.
-    const crashing = new Map<string, PartyChannel>(first.channels);
-    const bob = first.channels.get('bob')!;
-    crashing.set('bob', { partyId: 'bob', call: (command, body) => (command === Commands.nnForward && body.phase === 'train' && body.epoch === 1 ? Promise.reject(new Error('connection reset')) : bob.call(command, body)) });
+    const crashing = withCrashingParty(first.channels, 'bob', (command, body) => command === Commands.nnForward && body.phase === 'train' && body.epoch === 1);
     const failedId = randomUUID();
     const checkpointed: number[] = [];
     await expect(run(first, spec(failedId), crashing, checkpointed)).rejects.toThrow(new PartyCallError('bob', Commands.nnForward, 'connection reset'));

@@ -14,7 +14,8 @@ import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import { Commands } from '../src/messages';
 import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
 import { isNnCheckpoint, StoredCheckpoint } from '../src/party-node';
-import { isSplitNnResult, PartyCallError, PartyChannel, SplitLrJob, SplitLrJobSpec, SplitNnJobResult } from '../src/split-lr-job';
+import { isSplitNnResult, PartyCallError, SplitLrJob, SplitLrJobSpec, SplitNnJobResult } from '../src/split-lr-job';
+import { withCrashingParty } from './crashing-channel';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const parties = [
@@ -65,9 +66,7 @@ describe('resuming an interrupted split-NN job from per-epoch checkpoints', () =
     const checkpoints = new Map<string, StoredCheckpoint>();
     const first = await inProcessFederation(parties, DATA, { record: false, checkpoints, identities });
     // The feature party "crashes" at its first step of epoch 3 (0-based epoch 2).
-    const crashing = new Map<string, PartyChannel>(first.channels);
-    const shop = first.channels.get('ecommerce')!;
-    crashing.set('ecommerce', { partyId: 'ecommerce', call: (command, body) => (command === Commands.nnForward && body.phase === 'train' && body.epoch === 2 ? Promise.reject(new Error('connection reset')) : shop.call(command, body)) });
+    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === Commands.nnForward && body.phase === 'train' && body.epoch === 2);
     const failedId = randomUUID();
     const checkpointed: number[] = [];
     const firstAudit: AuditEventInput[] = [];
@@ -128,9 +127,7 @@ describe('resuming an interrupted split-NN job from per-epoch checkpoints', () =
     const stopping: NnArchitecture = { ...architecture, training: { ...architecture.training, earlyStopping: { patience: 4, minDelta: 0.5 } } };
     const checkpoints = new Map<string, StoredCheckpoint>();
     const first = await inProcessFederation(parties, DATA, { record: false, checkpoints, identities });
-    const crashing = new Map<string, PartyChannel>(first.channels);
-    const shop = first.channels.get('ecommerce')!;
-    crashing.set('ecommerce', { partyId: 'ecommerce', call: (command, body) => (command === Commands.nnForward && body.phase === 'train' && body.epoch === 2 ? Promise.reject(new Error('connection reset')) : shop.call(command, body)) });
+    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === Commands.nnForward && body.phase === 'train' && body.epoch === 2);
     const failedId = randomUUID();
     await expect(run(first, spec(failedId, undefined, stopping), crashing)).rejects.toThrow(PartyCallError);
     const saved = [...checkpoints.values()].filter(isNnCheckpoint);
