@@ -3,9 +3,6 @@
  * parties (peer envelopes). Everything binary travels as Uint8Array: the transports encode
  * messages with MessagePack, so ciphertexts and element lists cross the wire as raw bytes.
  */
-import { createHash } from 'node:crypto';
-import { CkksError } from '../../crypto/src/ckks-context';
-import { decode, Encoder } from '@msgpack/msgpack';
 import type { LrHyperparameters } from '../../ml/src/logistic';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import type { DefenceSpec } from './split-nn/defence';
@@ -171,85 +168,9 @@ export interface PeerEnvelope {
   readonly signature: string;
 }
 
-/** Associated data of a sealed body: the route, so a body cannot be replayed under another header. */
-export function sealContext(e: Pick<PeerEnvelope, 'jobId' | 'type' | 'from' | 'to' | 'seq'>): string {
-  return `vfl-peer-body-v1|job=${e.jobId}|type=${e.type}|from=${e.from}|to=${e.to}|seq=${e.seq}`;
-}
-
-/** What a sender signs: everything that routes and orders the message, and the body's digest. */
-export function envelopeSigningText(e: Omit<PeerEnvelope, 'body' | 'signature'>): string {
-  return `vfl-peer-envelope-v1|job=${e.jobId}|type=${e.type}|from=${e.from}|to=${e.to}|seq=${e.seq}|digest=${e.digest}`;
-}
+export { envelopeSigningText, sealContext } from './wire/peer-envelope';
 
 /** The coordinator's name in rosters and audit records. */
 export const COORDINATOR_ID = 'coordinator';
 
-/**
- * SHA-256 of a message body, hex. OpenSSL's, not @noble/hashes': every ciphertext message is
- * hashed by its sender, its receiver and the coordinator, and OpenSSL does it ~10x faster.
- */
-export function digestHex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** The digest the coordinator and each party record for a CKKS public key bundle (public key, Galois keys, relinearisation keys). */
-export function publicBundleDigest(bundle: { readonly publicKey: Uint8Array; readonly galoisKeys: Uint8Array; readonly relinKeys?: Uint8Array }): string {
-  return createHash('sha256').update(bundle.publicKey).update(bundle.galoisKeys).update(bundle.relinKeys ?? new Uint8Array(0)).digest('hex');
-}
-
-/** Bytes of a CKKS public key bundle, as the coordinator and each party record it. */
-export function publicBundleBytes(bundle: { readonly publicKey: Uint8Array; readonly galoisKeys: Uint8Array; readonly relinKeys?: Uint8Array }): number {
-  return bundle.publicKey.length + bundle.galoisKeys.length + (bundle.relinKeys?.length ?? 0);
-}
-
-/**
- * One encoder for every body: it keeps its grown buffer between calls and returns a right-sized
- * copy, where msgpack's `encode` starts at 2 KB and doubles its way up to each ciphertext.
- */
-const bodyEncoder = new Encoder();
-
-export function packBody(payload: unknown): Uint8Array {
-  return bodyEncoder.encode(payload);
-}
-
-export function unpackBody<T>(body: Uint8Array): T {
-  return decode(body) as T;
-}
-
-/** Several ciphertexts as one message body (the party's audit record and the coordinator's digest cover it whole). */
-export function packCiphertexts(ciphertexts: readonly Uint8Array[]): Uint8Array {
-  return bodyEncoder.encode(ciphertexts);
-}
-
-/**
- * @throws CkksError PAYLOAD_TOO_LARGE before parsing a body above `count` ciphertexts' worth of
- * bytes, WRONG_SIZE when it does not hold exactly `count` byte strings.
- */
-export function unpackCiphertexts(packed: Uint8Array, count: number, what: string, maxCiphertextBytes: number): Uint8Array[] {
-  if (!(packed instanceof Uint8Array)) throw new CkksError('MALFORMED_CIPHERTEXT', `${what}: expected bytes, got ${typeof packed}`);
-  if (packed.length > count * (maxCiphertextBytes + 16)) {
-    throw new CkksError('PAYLOAD_TOO_LARGE', `${what}: ${packed.length} bytes is more than ${count} ciphertexts can take`);
-  }
-  let list: unknown;
-  try {
-    list = decode(packed);
-  } catch (e) {
-    throw new CkksError('MALFORMED_CIPHERTEXT', `${what}: not a list of ciphertexts (${e instanceof Error ? e.message : e})`);
-  }
-  if (!Array.isArray(list) || !list.every((c) => c instanceof Uint8Array)) throw new CkksError('MALFORMED_CIPHERTEXT', `${what}: not a list of ciphertexts`);
-  if (list.length !== count) throw new CkksError('WRONG_SIZE', `${what}: expected ${count} ciphertexts, got ${list.length}`);
-  return list as Uint8Array[];
-}
-
-/** Float64Array <-> bytes (little-endian, as the platform is). */
-export function f64ToBytes(values: Float64Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-}
-
-export function bytesToF64(bytes: Uint8Array, what: string): Float64Array {
-  if (!(bytes instanceof Uint8Array) || bytes.length % 8 !== 0) {
-    throw new TypeError(`${what}: expected bytes holding float64 values`);
-  }
-  const copy = new Uint8Array(bytes);
-  return new Float64Array(copy.buffer, 0, copy.length / 8);
-}
+export { bytesToF64, digestHex, f64ToBytes, packBody, packCiphertexts, publicBundleBytes, publicBundleDigest, unpackBody, unpackCiphertexts } from './wire/codec';

@@ -57,7 +57,7 @@ import { trainPlainSplitLr } from '../../ml/src/plain-split-lr';
 import { Standardizer } from '../../ml/src/standardizer';
 import { TfLinearScorer } from '../../ml/src/tf-linear';
 import type { TensorflowRuntime } from '../../ml/src/tf-backend';
-import { EcdhPsiSession, pipelineChunks, PsiChunkHeader, psiDomainTag, PsiProgressCounts } from './ecdh-psi';
+import { EcdhPsiSession, pipelineChunks, PsiChunkHeader, psiDomainTag, PsiProgressCounts } from './psi/ecdh-psi';
 import { pipelineBigTags, pipelineSmallQueries, UnbalancedPsiBig, UnbalancedPsiSmall } from './psi/unbalanced-psi';
 import { AuditEventInput, canonicalJson, UNATTRIBUTED_JOB_ID } from '../../audit/src/audit-chain';
 import {

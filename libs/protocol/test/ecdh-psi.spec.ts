@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CountingPsiEngine, InlinePsiEngine, PsiEngine, WorkerPsiEngine } from '../../crypto/src/psi-engine';
 import { nobleX25519Group } from '../../crypto/src/psi-group';
-import { EcdhPsiSession, exchangeLocally, psiDomainTag, PsiProtocolError, PsiSessionOptions } from '../src/ecdh-psi';
+import { EcdhPsiSession, exchangeLocally, psiDomainTag, PsiProtocolError, PsiSessionOptions } from '../src/psi/ecdh-psi';
 import { exchangeUnbalancedLocally, PSI_TAG_BYTES, UnbalancedPsiBig, UnbalancedPsiSmall } from '../src/psi/unbalanced-psi';
 
 const inline = new InlinePsiEngine();

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
-import { EcdhPsiSession } from '../src/ecdh-psi';
+import { EcdhPsiSession } from '../src/psi/ecdh-psi';
 import { InProcessFederation, runInProcessJob } from '../src/in-process-federation';
 import { plaintextReference } from '../src/plaintext-reference';
 import { isSplitLrResult, SplitLrJobResult } from '../src/split-lr-job';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { CkksContext } from '../../crypto/src/ckks-context';
 import { batchCount, epochBatches, trainValidationSplit } from '../../ml/src/batch-schedule';
 import { loadPartyTable } from '../../data/src/party-table';
-import { EcdhPsiSession, PsiResult } from '../src/ecdh-psi';
+import { EcdhPsiSession, PsiResult } from '../src/psi/ecdh-psi';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '../../ml/src/logistic';
 import { AuditEventInput } from '../../audit/src/audit-chain';
 import { SplitLrJob, SplitLrJobResult } from '../src/split-lr-job';

@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { PSI_ELEMENT_BYTES, PsiGroupError, randomInvertibleScalar } from '../../../crypto/src/psi-group';
 import { PsiEngine } from '../../../crypto/src/psi-engine';
 import { BlindedSetStore, PSI_BUCKETS } from './blinded-set-store';
-import { checkElementList, ChunkStream, IdSource, PsiChunkHeader, PsiProgressCounts, PsiProtocolError, ShuffledIdList } from '../ecdh-psi';
+import { checkElementList, ChunkStream, IdSource, PsiChunkHeader, PsiProgressCounts, PsiProtocolError, ShuffledIdList } from './ecdh-psi';
 
 /** Bytes per tag of the big side's stream: 96 bits, see the false-positive bound above. */
 export const PSI_TAG_BYTES = 12;

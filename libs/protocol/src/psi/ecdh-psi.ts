@@ -28,9 +28,9 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { randomFillSync } from 'node:crypto';
-import { PSI_ELEMENT_BYTES, PsiGroupError } from '../../crypto/src/psi-group';
-import { PsiEngine } from '../../crypto/src/psi-engine';
-import { BlindedSetStore, PSI_BUCKETS } from './psi/blinded-set-store';
+import { PSI_ELEMENT_BYTES, PsiGroupError } from '../../../crypto/src/psi-group';
+import { PsiEngine } from '../../../crypto/src/psi-engine';
+import { BlindedSetStore, PSI_BUCKETS } from './blinded-set-store';
 
 export const PSI_PROTOCOL_VERSION = 'vfl-ecdh-psi-v2';
 /** Elements per peer message (2 MiB of elements). */

@@ -1,0 +1,99 @@
+/**
+ * Commands every job shares, whatever its model: prepare, keys, the model steps every trained
+ * model has (export, checkpoint, resume, snapshot and restore of the best epoch, the label
+ * party's own baseline), close, and the party's health.
+ */
+import { z } from 'zod';
+import { bytes, defineCommand, empty, jobId, jobRequest, nonNegativeInt } from '../wire/command';
+import { dataReference, partyRole, roster } from '../wire/roster';
+
+export const alignmentSettings = z.object({
+  idRules: z.array(z.string().max(32)).max(16),
+  /** `cardinality`: the label party learns only how many IDs are shared; nobody learns which. */
+  output: z.enum(['intersection', 'cardinality']),
+  /** `unbalanced`: the smaller list's party does O(its size) group operations (docs/protocol.md §1). */
+  mode: z.enum(['balanced', 'unbalanced']),
+});
+export type AlignmentSettings = z.output<typeof alignmentSettings>;
+
+/** How rows are split and batched and features clipped: the same at every party. */
+export const dataSettings = z.object({
+  validationFraction: z.number().min(0).max(0.95),
+  seed: z.number().int(),
+  clipSigma: z.number().min(0).max(1e6),
+  batchSize: z.number().int().min(1).max(1 << 20),
+});
+
+export const prepare = defineCommand(
+  'job.prepare',
+  z.object({
+    jobId,
+    /** The job's model: its party hooks check `settings` (split-lr: hyperparameters; split-nn: architecture and defence). */
+    model: z.string().min(1).max(64),
+    role: partyRole,
+    data: dataReference,
+    roster,
+    alignment: alignmentSettings,
+    dataSettings,
+    settings: z.unknown(),
+  }),
+  z.object({
+    rows: nonNegativeInt,
+    columns: nonNegativeInt,
+    columnNames: z.array(z.string()),
+    contentSha256: z.string(),
+    source: z.string(),
+    backend: z.string(),
+  }),
+);
+export type PrepareReply = z.output<typeof prepare.reply>;
+
+const publicBundle = z.object({
+  parameterSet: z.string().max(64),
+  publicKey: bytes,
+  galoisKeys: bytes,
+  galoisSteps: z.array(z.number().int()).max(4096).readonly(),
+  relinKeys: bytes.optional(),
+});
+
+export const heKeys = defineCommand(
+  'he.keys',
+  z.object({ jobId, bundle: publicBundle, widths: z.record(z.string(), nonNegativeInt).optional() }),
+  empty,
+);
+
+export const modelExport = defineCommand(
+  'model.export',
+  jobRequest,
+  z.object({ partyId: z.string(), role: partyRole, columns: z.array(z.string()), modelDigest: z.string(), modelBytes: nonNegativeInt, signature: z.string() }),
+);
+
+/** `record`: the coordinator's record of the run at this epoch (it gets it back with model.resume). */
+export const modelCheckpoint = defineCommand(
+  'model.checkpoint',
+  z.object({ jobId, epoch: nonNegativeInt, record: z.unknown().optional() }),
+  z.object({ checkpointDigest: z.string(), checkpointBytes: nonNegativeInt }),
+);
+
+export const modelResume = defineCommand(
+  'model.resume',
+  z.object({ jobId, fromJobId: jobId, epoch: nonNegativeInt }),
+  z.object({ checkpointDigest: z.string(), record: z.unknown().nullable() }),
+);
+
+/** Early stopping: keep the current model as the best so far / go back to it. */
+export const modelSnapshot = defineCommand('model.snapshot', z.object({ jobId, epoch: nonNegativeInt }), empty);
+export const modelRestore = defineCommand('model.restore', z.object({ jobId, epoch: nonNegativeInt }), empty);
+
+export const binaryMetrics = z.object({ auc: z.number(), ks: z.number(), logLoss: z.number(), positives: nonNegativeInt, rows: nonNegativeInt });
+
+/** The label party's logistic regression on its own features: the uplift baseline. */
+export const baseline = defineCommand('model.baseline', jobRequest, z.object({ train: binaryMetrics, validation: binaryMetrics }));
+
+export const close = defineCommand('job.close', z.object({ jobId, completed: z.boolean() }), empty);
+
+export const health = defineCommand(
+  'party.health',
+  z.object({}),
+  z.object({ partyId: z.string(), role: partyRole, publicKey: z.string(), jobs: nonNegativeInt }),
+);
