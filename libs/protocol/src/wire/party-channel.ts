@@ -29,7 +29,7 @@ export function signedPartyChannel(partyId: string, coordinator: SigningIdentity
   return {
     partyId,
     async call<Q, P>(command: Command<Q, P>, body: Q): Promise<CommandResult<P>> {
-      const raw = await transport(signCommand(coordinator, partyId, command.name, body as { jobId?: string }));
+      const raw = await transport(signCommand(coordinator, partyId, command.name, body as object));
       const envelope = checked(z.object({ reply: z.unknown(), messages: receipts }), raw, `${partyId}'s reply to ${command.name}`);
       return { reply: checked(command.reply, envelope.reply, `${partyId}'s reply to ${command.name}`), messages: envelope.messages };
     },

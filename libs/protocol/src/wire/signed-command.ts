@@ -28,9 +28,10 @@ export function commandSigningText(c: Omit<SignedCommand, 'body' | 'signature'> 
   return `vfl-command-v1|to=${c.to}|job=${c.jobId}|command=${c.command}|nonce=${c.nonce}|issuedAt=${c.issuedAt}|digest=${c.digest}`;
 }
 
-export function signCommand(identity: SigningIdentity, to: string, command: string, body: { readonly jobId?: string }, now = Date.now()): SignedCommand {
+export function signCommand(identity: SigningIdentity, to: string, command: string, body: object, now = Date.now()): SignedCommand {
   const packed = packBody(body);
-  const header = { command, jobId: typeof body.jobId === 'string' ? body.jobId : '', nonce: randomBytes(16).toString('hex'), issuedAt: now };
+  const claimed = (body as { jobId?: unknown }).jobId;
+  const header = { command, jobId: typeof claimed === 'string' ? claimed : '', nonce: randomBytes(16).toString('hex'), issuedAt: now };
   return { ...header, body: packed, signature: identity.sign(commandSigningText({ ...header, to, digest: digestHex(packed) })) };
 }
 
