@@ -83,6 +83,9 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
   const registry = names
     .map((id) => `${id}@127.0.0.1:${ports.get(id)}#${SigningIdentity.fromSeedHex(id, identities.get(id)!).publicKeyHex}`)
     .join(',');
+  // The coordinator signs every command; every party pins its public key.
+  const coordinatorSeed = o.coordinatorEnv?.VFL_SIGNING_KEY ?? process.env.VFL_SIGNING_KEY ?? randomBytes(32).toString('hex');
+  const coordinatorKey = SigningIdentity.fromSeedHex('coordinator', coordinatorSeed).publicKeyHex;
   const transport = o.transport ?? 'tcp';
   const common = { NO_COLOR: '1', VFL_TRANSPORT: transport, NATS_URL: o.natsUrl ?? 'nats://127.0.0.1:4222', VFL_PARTIES: registry };
   const children = new Map<string, ChildProcess>();
@@ -127,6 +130,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
         PARTY_ROLE: p.role,
         PARTY_PORT: String(ports.get(p.partyId)),
         PARTY_SIGNING_KEY: identities.get(p.partyId)!,
+        VFL_COORDINATOR_KEY: coordinatorKey,
         VFL_DATA_ROOT: p.dataRoot,
         VFL_MODEL_DIR: path.join(o.workDir, 'models', p.partyId),
         // Set even when empty: a party must not inherit the coordinator's database settings.
@@ -141,6 +145,7 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
     start('coordinator', coordinatorMain, {
       PORT: String(coordinatorPort),
       VFL_ADMIN_KEY: adminKey,
+      VFL_SIGNING_KEY: coordinatorSeed,
       ...o.coordinatorEnv,
       ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
     });

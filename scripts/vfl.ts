@@ -19,7 +19,9 @@
  *       The feasibility check: runs the job file's parties (and ID rules) as a cardinality-only PSI
  *       job, waits for it, and prints how many IDs they share (nobody learns which).
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { SigningIdentity } from '../libs/crypto/src/signing-identity';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../libs/audit/src/database';
@@ -30,6 +32,7 @@ const HELP = `usage:
   npm run vfl -- audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--party ID=URL ...] [--json]
   npm run vfl -- job submit FILE|status ID|watch ID|cancel ID|retry ID|metrics ID|list [--json]
   npm run vfl -- psi count FILE [--json]   (the job file's parties as a cardinality-only PSI job)
+  npm run vfl -- keys new                  (an ed25519 key pair: VFL_SIGNING_KEY / PARTY_SIGNING_KEY and its public key)
       (VFL_API_URL, default http://127.0.0.1:8080; VFL_API_KEY)`;
 
 class UsageError extends Error {}
@@ -274,6 +277,11 @@ async function main(): Promise<number> {
   if (group === 'audit' && command === 'verify') return auditVerify(rest);
   if (group === 'psi' && command === 'count') return job('count', rest);
   if (group === 'job') return job(command, rest);
+  if (group === 'keys' && command === 'new') {
+    const seed = randomBytes(32).toString('hex');
+    console.log(`VFL_SIGNING_KEY=${seed}\nVFL_COORDINATOR_KEY=${SigningIdentity.fromSeedHex('new', seed).publicKeyHex}`);
+    return 0;
+  }
   throw new UsageError(group ? `unknown command "${[group, command].filter(Boolean).join(' ')}"` : 'no command given');
 }
 

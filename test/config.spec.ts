@@ -9,8 +9,12 @@ describe('config from the environment', () => {
       { partyId: 'bank', host: '127.0.0.1', port: 7101 },
       { partyId: 'ecommerce', host: 'shop.internal', port: 7102 },
     ]);
-    expect(parsePartyRegistry(`bank@h:1#${'ab'.repeat(32)}`)).toEqual([{ partyId: 'bank', host: 'h', port: 1, publicKey: 'ab'.repeat(32) }]);
-    expect(() => parsePartyRegistry('bank@127.0.0.1')).toThrow('VFL_PARTIES entry "bank@127.0.0.1" is not of the form id@host:port');
+    expect(parsePartyRegistry(`bank@h:1#${'ab'.repeat(32)}`)).toEqual([
+      { partyId: 'bank', host: 'h', port: 1, publicKey: 'ab'.repeat(32) },
+    ]);
+    expect(() => parsePartyRegistry('bank@127.0.0.1')).toThrow(
+      'VFL_PARTIES entry "bank@127.0.0.1" is not of the form id@host:port',
+    );
     expect(() => parsePartyRegistry('bank@h:1#abc')).toThrow(/is not of the form/);
   });
 
@@ -26,10 +30,16 @@ describe('config from the environment', () => {
   it('refuses to start on a bad value, naming the variable', () => {
     expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'owner' })).toThrow(ConfigError);
     expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'owner' })).toThrow(/role="owner"/);
-    expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_TRANSPORT: 'kafka' })).toThrow(/transport/);
+    expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_TRANSPORT: 'kafka' })).toThrow(
+      /transport/,
+    );
     expect(() => CoordinatorConfig.fromEnv({ PORT: 'eighty', VFL_PARTIES: 'bank@h:1' })).toThrow(/port/);
     expect(() => CoordinatorConfig.fromEnv({})).toThrow(/parties/);
-    expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_PSI_THREADS: '0' })).toThrow(/psiThreads/);
-    expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_CKKS_THREADS: '-1' })).toThrow(/ckksThreads/);
+    expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_PSI_THREADS: '0' })).toThrow(
+      /psiThreads/,
+    );
+    expect(() => PartyConfig.fromEnv({ PARTY_ID: 'bank', PARTY_ROLE: 'label', VFL_CKKS_THREADS: '-1' })).toThrow(
+      /ckksThreads/,
+    );
   });
 });

@@ -26,7 +26,14 @@ describe('vfl audit verify', () => {
     ds = await openDatabase(DATABASE_URL);
     const store = new AuditStore(ds);
     for (const job of [good, tampered]) {
-      for (let i = 0; i < 4; i++) await store.record(job, { step: 'lr.update', sender: 'coordinator', receiver: 'bank', byteSize: 10 + i, detail: { batch: i } });
+      for (let i = 0; i < 4; i++)
+        await store.record(job, {
+          step: 'lr.update',
+          sender: 'coordinator',
+          receiver: 'bank',
+          byteSize: 10 + i,
+          detail: { batch: i },
+        });
     }
     const runner = ds.createQueryRunner();
     await runner.startTransaction();
@@ -41,7 +48,14 @@ describe('vfl audit verify', () => {
   it('reports a valid job chain with exit status 0 and a JSON last line', () => {
     const run = vfl('audit', 'verify', '--job', good, '--json');
     expect(run.status).toBe(0);
-    expect(JSON.parse(run.last)).toEqual({ valid: true, events: 4, jobs: 1, checkpoints: 0, signers: [], firstBroken: null });
+    expect(JSON.parse(run.last)).toEqual({
+      valid: true,
+      events: 4,
+      jobs: 1,
+      checkpoints: 0,
+      signers: [],
+      firstBroken: null,
+    });
   });
 
   it('names the first broken link of a job with a deleted event, with exit status 1', () => {
@@ -68,7 +82,7 @@ describe('vfl audit verify', () => {
   it('refuses a malformed --party without echoing its password', () => {
     const run = vfl('audit', 'verify', '--party', 'bank:postgres://u:secret@host/db');
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain('--party expects ID=postgres://… (a party\'s own audit database)');
+    expect(run.stderr).toContain("--party expects ID=postgres://… (a party's own audit database)");
     expect(run.stderr).not.toContain('secret');
   });
 });

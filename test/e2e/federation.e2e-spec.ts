@@ -12,7 +12,7 @@ import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthe
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
 import type { JobView } from '../../apps/coordinator/src/jobs/jobs.service';
-import { isSplitLrResult, SplitLrJobResult } from '../../libs/protocol/src/split-lr-job';
+import { isSplitLrResult, SplitLrJobResult } from '../../libs/protocol/src/job/job-runner';
 import { ModelManifest, verifyModelManifest } from '../../libs/protocol/src/model-manifest';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

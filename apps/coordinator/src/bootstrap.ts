@@ -8,7 +8,10 @@ import { CoordinatorConfig } from './config/coordinator.config';
 
 export async function createCoordinatorApp(config: CoordinatorConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: config.logFormat === 'json' ? new ConsoleLogger({ json: true, logLevels: ['error', 'warn', 'log'] }) : ['error', 'warn', 'log'],
+    logger:
+      config.logFormat === 'json'
+        ? new ConsoleLogger({ json: true, logLevels: ['error', 'warn', 'log'] })
+        : ['error', 'warn', 'log'],
   });
   // A prediction request carries up to 100,000 IDs: past express's 100 kB default, refused (413) past 8 MB.
   app.useBodyParser('json', { limit: '8mb' });
@@ -18,7 +21,9 @@ export async function createCoordinatorApp(config: CoordinatorConfig): Promise<I
     app,
     new DocumentBuilder()
       .setTitle('VFL coordinator')
-      .setDescription('Vertical federated learning jobs: PSI alignment, split logistic regression under CKKS, audit trail')
+      .setDescription(
+        'Vertical federated learning jobs: PSI alignment, split logistic regression under CKKS, audit trail',
+      )
       .setVersion('0.1.0')
       .build(),
   );

@@ -13,7 +13,9 @@ async function bootstrap(): Promise<void> {
   const app = await createCoordinatorApp(config);
   await app.listen(config.port, config.host);
   const url = await app.getUrl();
-  new Logger('Coordinator').log(`listening on ${url} (API docs at ${url}/docs), audit in ${app.get(DatabaseEndpoint).description}`);
+  new Logger('Coordinator').log(
+    `listening on ${url} (API docs at ${url}/docs), audit in ${app.get(DatabaseEndpoint).description}`,
+  );
 }
 
 bootstrap().catch((e) => {

@@ -1,7 +1,7 @@
 /** HTTP liveness and readiness for a party (served when PARTY_HTTP_PORT is set). */
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { Commands } from '../../../libs/protocol/src/messages';
-import { PartyNode } from '../../../libs/protocol/src/party-node';
+import { PartyNode } from '../../../libs/protocol/src/party/party-node';
+import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
 import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';
 
@@ -11,13 +11,13 @@ export class PartyHealthController {
     private readonly node: PartyNode,
     private readonly config: PartyConfig,
     private readonly audit: PartyAudit,
+    private readonly identity: SigningIdentity,
   ) {}
 
-  /** The process is up and its protocol engine answers. */
+  /** The process is up. Open to anyone, so it says who the party is and nothing about its data or jobs. */
   @Get('health')
-  async health() {
-    const { messages: _messages, ...status } = await this.node.handleCommand(Commands.health, {});
-    return { status: 'ok', transport: this.config.transport, ...status };
+  health() {
+    return { status: 'ok', transport: this.config.transport, partyId: this.config.partyId, role: this.config.role, publicKey: this.identity.publicKeyHex };
   }
 
   /** Ready for jobs: its data root (when configured) can be read and its audit database answers. */

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Expose, Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { loadConfig, ServiceTransportConfig } from '../../../libs/config/src/validated-config';
-import type { PartyRole } from '../../../libs/protocol/src/messages';
+import type { PartyRole } from '../../../libs/protocol/src/wire/roster';
 
 export class PartyConfig extends ServiceTransportConfig {
   @Expose({ name: 'PARTY_ID' })
@@ -49,9 +49,27 @@ export class PartyConfig extends ServiceTransportConfig {
 
   /** 64 hex characters: the seed of this party's ed25519 signing key. Unset, one is generated. */
   @Expose({ name: 'PARTY_SIGNING_KEY' })
+  @Transform(({ value }) => (value === '' ? undefined : value))
   @IsOptional()
   @Matches(/^[0-9a-fA-F]{64}$/, { message: 'PARTY_SIGNING_KEY must be 64 hex characters (an ed25519 seed)' })
   signingKey?: string;
+
+  /**
+   * The coordinator's ed25519 public key (64 hex; the coordinator logs it at start): every command
+   * must be signed by it. Unset, the party starts but refuses every command (GET /ready says why).
+   */
+  @Expose({ name: 'VFL_COORDINATOR_KEY' })
+  @Transform(({ value }) => (value === '' ? undefined : value))
+  @IsOptional()
+  @Matches(/^[0-9a-f]{64}$/, { message: 'VFL_COORDINATOR_KEY must be 64 lowercase hex characters (an ed25519 public key)' })
+  coordinatorKey?: string;
+
+  /** How old (or how far ahead of this party's clock) a coordinator command may be. */
+  @Expose({ name: 'VFL_COMMAND_MAX_AGE_MS' })
+  @Transform(({ value }) => (value === undefined ? 300_000 : Number(value)))
+  @IsInt()
+  @Min(1000)
+  commandMaxAgeMs!: number;
 
   /** Deadline for one call to another party. */
   @Expose({ name: 'VFL_PEER_TIMEOUT_MS' })

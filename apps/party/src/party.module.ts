@@ -6,7 +6,9 @@ import { createPsiEngine, PsiEngine } from '../../../libs/crypto/src/psi-engine'
 import { ckksWorkerThreads } from '../../../libs/crypto/src/ckks-engine';
 import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
 import { initTensorflow } from '../../../libs/ml/src/tf-backend';
-import { PartyNode, StoredCheckpoint, StoredPartyModel } from '../../../libs/protocol/src/party-node';
+import { PartyNode } from '../../../libs/protocol/src/party/party-node';
+import type { StoredCheckpoint, StoredPartyModel } from '../../../libs/protocol/src/party/stored-model';
+import { partyHandlers } from '../../../libs/protocol/src/registry';
 import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../libs/transport/src/payload-codec';
 import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';
@@ -57,10 +59,14 @@ export class PartyModule implements OnApplicationShutdown {
             // Weights never leave the party: without VFL_MODEL_DIR they go under the working directory.
             const modelDir = config.modelDir ?? path.resolve('.vfl', 'models', config.partyId);
             const pinnedKeys = new Map(config.registry().flatMap((p) => (p.publicKey ? [[p.partyId, p.publicKey] as const] : [])));
+            if (!config.coordinatorKey) new Logger('Party').warn('no VFL_COORDINATOR_KEY: every coordinator command will be refused');
             return new PartyNode({
               partyId: config.partyId,
               role: config.role,
               identity,
+              coordinatorKey: config.coordinatorKey,
+              commandMaxAgeMs: config.commandMaxAgeMs,
+              handlers: partyHandlers(),
               pinnedKeys,
               peers,
               psiEngine,

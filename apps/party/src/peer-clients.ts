@@ -1,7 +1,8 @@
 /** The party's PeerTransport: one Nest client per other party, created on first use. */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { PeerEnvelope } from '../../../libs/protocol/src/messages';
-import type { PeerTransport } from '../../../libs/protocol/src/party-node';
+import type { PeerEnvelope } from '../../../libs/protocol/src/wire/peer-envelope';
+import type { PeerTransport } from '../../../libs/protocol/src/party/peer-link';
+import { PARTY_PEER_PATTERN } from '../../../libs/protocol/src/wire/signed-command';
 import { PayloadCodec } from '../../../libs/transport/src/payload-codec';
 import { rpcCall } from '../../../libs/transport/src/rpc-call';
 import { AnyClientProxy, partyClient } from '../../../libs/transport/src/transport-options';
@@ -17,7 +18,7 @@ export class PeerClients implements PeerTransport, OnApplicationShutdown {
   ) {}
 
   async request(to: string, envelope: PeerEnvelope): Promise<Uint8Array | null> {
-    const reply = await rpcCall<{ body: Uint8Array | null }>(this.client(to), this.codec, envelope.type, envelope, this.config.peerTimeoutMs);
+    const reply = await rpcCall<{ body: Uint8Array | null }>(this.client(to), this.codec, PARTY_PEER_PATTERN, envelope, this.config.peerTimeoutMs);
     return reply.body ?? null;
   }
 

@@ -104,7 +104,8 @@ export class ChainCursor {
 
   /** Returns null and advances when `e` extends the chain; otherwise the reason it does not. */
   check(e: ChainedAuditEvent): string | null {
-    if (e.seq !== this.expected) return `expected seq ${this.expected}, found ${e.seq} (an event is missing or reordered)`;
+    if (e.seq !== this.expected)
+      return `expected seq ${this.expected}, found ${e.seq} (an event is missing or reordered)`;
     if (e.prevHash !== this.prev) return 'prev_hash does not match the previous event';
     if (hashEvent(e) !== e.hash) return 'hash does not match the event content (the row was altered)';
     this.prev = e.hash;

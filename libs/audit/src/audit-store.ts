@@ -23,7 +23,9 @@ export interface AuditFilter {
 /** An audit write the database did not take: the step it records must not go ahead. */
 export class AuditWriteError extends Error {
   constructor(jobId: string, cause: unknown) {
-    super(`audit write for job ${jobId} failed, so the step it records did not go ahead: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `audit write for job ${jobId} failed, so the step it records did not go ahead: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
     this.name = 'AuditWriteError';
   }
 }
@@ -80,7 +82,13 @@ export class AuditStore {
     if (filter.step) q.andWhere('e.step = :step', { step: filter.step });
     if (filter.from) q.andWhere('e.occurred_at >= :from', { from: filter.from });
     if (filter.to) q.andWhere('e.occurred_at < :to', { to: filter.to });
-    const rows = await q.orderBy('e.occurred_at', 'ASC').addOrderBy('e.job_id', 'ASC').addOrderBy('e.seq', 'ASC').offset(page.offset ?? 0).limit(page.limit ?? 1000).getMany();
+    const rows = await q
+      .orderBy('e.occurred_at', 'ASC')
+      .addOrderBy('e.job_id', 'ASC')
+      .addOrderBy('e.seq', 'ASC')
+      .offset(page.offset ?? 0)
+      .limit(page.limit ?? 1000)
+      .getMany();
     return rows.map(toChained);
   }
 

@@ -48,7 +48,10 @@ export async function verifyTrail(ds: DataSource, options: VerifyOptions = {}): 
   return verifyCheckpoints(ds, options, chains);
 }
 
-async function verifyChains(ds: DataSource, options: VerifyOptions): Promise<Omit<TrailVerification, 'checkpoints' | 'signers'>> {
+async function verifyChains(
+  ds: DataSource,
+  options: VerifyOptions,
+): Promise<Omit<TrailVerification, 'checkpoints' | 'signers'>> {
   const pageSize = options.pageSize ?? 20_000;
   const filter = options.jobIds ? 'AND job_id = ANY($3::uuid[])' : '';
   const page = (after: { jobId: string; seq: number }): Promise<Row[]> => {
@@ -106,7 +109,14 @@ async function verifyCheckpoints(
   options: VerifyOptions,
   chains: Omit<TrailVerification, 'checkpoints' | 'signers'>,
 ): Promise<TrailVerification> {
-  const rows: { job_id: string; seq: number; head_hash: string; public_key: string; signature: string; event_hash: string | null }[] = await ds.query(
+  const rows: {
+    job_id: string;
+    seq: number;
+    head_hash: string;
+    public_key: string;
+    signature: string;
+    event_hash: string | null;
+  }[] = await ds.query(
     `SELECT c.job_id, c.seq, c.head_hash, c.public_key, c.signature, e.hash AS event_hash
        FROM audit_checkpoints c LEFT JOIN audit_events e ON e.job_id = c.job_id AND e.seq = c.seq
       ${options.jobIds ? 'WHERE c.job_id = ANY($1::uuid[])' : ''}
@@ -116,11 +126,19 @@ async function verifyCheckpoints(
   const signers = new Set<string>();
   const trusted = options.trustedKeys ? new Set(options.trustedKeys.map((k) => k.toLowerCase())) : undefined;
   for (const c of rows) {
-    const broken = (reason: string): TrailVerification => ({ ...chains, valid: false, checkpoints: rows.length, signers: [...signers], firstBroken: { jobId: c.job_id, seq: c.seq, reason } });
-    if (!verifySignature(c.public_key, checkpointMessage(c.job_id, c.seq, c.head_hash), c.signature)) return broken('checkpoint signature is not valid');
+    const broken = (reason: string): TrailVerification => ({
+      ...chains,
+      valid: false,
+      checkpoints: rows.length,
+      signers: [...signers],
+      firstBroken: { jobId: c.job_id, seq: c.seq, reason },
+    });
+    if (!verifySignature(c.public_key, checkpointMessage(c.job_id, c.seq, c.head_hash), c.signature))
+      return broken('checkpoint signature is not valid');
     if (trusted && !trusted.has(c.public_key)) return broken(`checkpoint signed by untrusted key ${c.public_key}`);
     if (c.event_hash === null) return broken('a signed chain head has no event: the trail was truncated');
-    if (c.event_hash !== c.head_hash) return broken('the event differs from the signed chain head: history was rewritten');
+    if (c.event_hash !== c.head_hash)
+      return broken('the event differs from the signed chain head: history was rewritten');
     signers.add(c.public_key);
   }
   return { ...chains, checkpoints: rows.length, signers: [...signers] };

@@ -18,7 +18,12 @@ import { CreatePartyAuditLog1764547200001 } from '../../../migrations/1764547200
 import { ApiKeyEntity } from '../../access/src/api-key.entity';
 
 export const ENTITIES = [JobEntity, AuditEventEntity, AuditCheckpointEntity, ApiKeyEntity];
-export const MIGRATIONS = [CreateJobsAndAudit1763769600000, CreateAuditCheckpoints1763856000000, CreateApiKeys1763942400000, GrantAppendOnlyRole1764547200000];
+export const MIGRATIONS = [
+  CreateJobsAndAudit1763769600000,
+  CreateAuditCheckpoints1763856000000,
+  CreateApiKeys1763942400000,
+  GrantAppendOnlyRole1764547200000,
+];
 
 /** A party's own database holds only its audit log. */
 export const PARTY_ENTITIES = [AuditEventEntity, AuditCheckpointEntity];
@@ -26,7 +31,10 @@ export const PARTY_MIGRATIONS = [CreatePartyAuditLog1764547200001];
 
 export type Schema = 'coordinator' | 'party';
 
-export function dataSourceOptions(url: string, options: { singleConnection?: boolean; schema?: Schema } = {}): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  options: { singleConnection?: boolean; schema?: Schema } = {},
+): DataSourceOptions {
   const party = options.schema === 'party';
   return {
     type: 'postgres',
@@ -44,15 +52,20 @@ export function dataSourceOptions(url: string, options: { singleConnection?: boo
  * Opens a DataSource and applies pending migrations. A party's log and the coordinator's trail
  * must live in different databases (one chain per job in each); opening one as the other fails.
  */
-export async function openDatabase(url: string, options: { singleConnection?: boolean; schema?: Schema } = {}): Promise<DataSource> {
+export async function openDatabase(
+  url: string,
+  options: { singleConnection?: boolean; schema?: Schema } = {},
+): Promise<DataSource> {
   const ds = new DataSource(dataSourceOptions(url, options));
   await ds.initialize();
   try {
-    const [{ jobs, events, migrations }] = await ds.query(
+    const [{ jobs, events, migrations }] = await ds.query<{ jobs: boolean; events: boolean; migrations: boolean }[]>(
       `SELECT to_regclass('public.jobs') IS NOT NULL AS jobs, to_regclass('public.audit_events') IS NOT NULL AS events, to_regclass('public.migrations') IS NOT NULL AS migrations`,
     );
     if (options.schema === 'party' && jobs) {
-      throw new Error(`${redactUrl(url)} is a coordinator's database: a party keeps its audit log in a database of its own`);
+      throw new Error(
+        `${redactUrl(url)} is a coordinator's database: a party keeps its audit log in a database of its own`,
+      );
     }
     if (options.schema !== 'party' && events && !jobs && migrations) {
       throw new Error(`${redactUrl(url)} is a party's audit database: the coordinator needs a database of its own`);
@@ -80,8 +93,12 @@ export function redactUrl(url: string): string {
  * Creates a fresh database on the server behind `serverUrl` and returns its URL and a drop
  * function: for tests and benchmarks that need databases of their own (a party's audit log).
  */
-export async function createScratchDatabase(serverUrl: string, name: string): Promise<{ url: string; drop(): Promise<void> }> {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new RangeError(`scratch database name ${name} must be a lowercase SQL identifier`);
+export async function createScratchDatabase(
+  serverUrl: string,
+  name: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name))
+    throw new RangeError(`scratch database name ${name} must be a lowercase SQL identifier`);
   const { Client } = await import('pg');
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();

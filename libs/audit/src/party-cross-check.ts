@@ -37,7 +37,11 @@ interface RosterEntry {
   publicKey: string;
 }
 
-export async function crossCheckParties(coordinator: DataSource, parties: readonly PartyLog[], options: { jobIds?: readonly string[] } = {}): Promise<PartyCrossCheck> {
+export async function crossCheckParties(
+  coordinator: DataSource,
+  parties: readonly PartyLog[],
+  options: { jobIds?: readonly string[] } = {},
+): Promise<PartyCrossCheck> {
   const store = new AuditStore(coordinator);
   const stats = new Map(parties.map((p) => [p.partyId, { partyId: p.partyId, events: 0, checkpoints: 0 }]));
   let unreported = 0;
@@ -66,9 +70,15 @@ export async function crossCheckParties(coordinator: DataSource, parties: readon
       const s = stats.get(party.partyId)!;
       s.events += own.events;
       s.checkpoints += own.checkpoints;
-      if (!own.valid) return result({ jobId, partyId: party.partyId, reason: `${party.partyId}'s own log is broken at seq ${own.firstBroken!.seq}: ${own.firstBroken!.reason}` });
+      if (!own.valid)
+        return result({
+          jobId,
+          partyId: party.partyId,
+          reason: `${party.partyId}'s own log is broken at seq ${own.firstBroken!.seq}: ${own.firstBroken!.reason}`,
+        });
       const log = await new AuditStore(party.ds).events(jobId);
-      if (log.length === 0) return result({ jobId, partyId: party.partyId, reason: `${party.partyId}'s log has no record of this job` });
+      if (log.length === 0)
+        return result({ jobId, partyId: party.partyId, reason: `${party.partyId}'s log has no record of this job` });
       const mismatch = compareMessages(trail, log, party.partyId, ended === 'failed' || ended === 'cancelled');
       if (typeof mismatch === 'string') return result({ jobId, partyId: party.partyId, reason: mismatch });
       unreported += mismatch;
@@ -84,7 +94,11 @@ export async function crossCheckParties(coordinator: DataSource, parties: readon
     );
     for (const { job_id } of own) {
       if (!(rostered.get(job_id) ?? (await rosterOf(store, job_id))).has(party.partyId)) {
-        return result({ jobId: job_id, partyId: party.partyId, reason: `${party.partyId}'s log records a job in which the coordinator's trail does not list ${party.partyId}` });
+        return result({
+          jobId: job_id,
+          partyId: party.partyId,
+          reason: `${party.partyId}'s log records a job in which the coordinator's trail does not list ${party.partyId}`,
+        });
       }
     }
   }
@@ -92,12 +106,15 @@ export async function crossCheckParties(coordinator: DataSource, parties: readon
 }
 
 async function jobsWithRoster(ds: DataSource): Promise<string[]> {
-  const rows: { job_id: string }[] = await ds.query(`SELECT job_id FROM audit_events WHERE step = 'job.roster' ORDER BY job_id`);
+  const rows: { job_id: string }[] = await ds.query(
+    `SELECT job_id FROM audit_events WHERE step = 'job.roster' ORDER BY job_id`,
+  );
   return rows.map((r) => r.job_id);
 }
 
 async function rosterOf(store: AuditStore, jobId: string): Promise<Set<string>> {
-  const roster = (await store.events(jobId)).find((e) => e.step === 'job.roster')?.detail.roster as RosterEntry[] | undefined;
+  const roster = (await store.events(jobId)).find((e) => e.step === 'job.roster')?.detail.roster as
+    RosterEntry[] | undefined;
   return new Set((roster ?? []).map((r) => r.partyId));
 }
 
@@ -111,7 +128,12 @@ function describe(e: ChainedAuditEvent): string {
 }
 
 /** Compares digested messages as multisets; returns a reason, or how many party-only records a failed job left. */
-function compareMessages(trail: readonly ChainedAuditEvent[], log: readonly ChainedAuditEvent[], partyId: string, jobFailed: boolean): string | number {
+function compareMessages(
+  trail: readonly ChainedAuditEvent[],
+  log: readonly ChainedAuditEvent[],
+  partyId: string,
+  jobFailed: boolean,
+): string | number {
   const counts = new Map<string, { n: number; example: ChainedAuditEvent }>();
   for (const e of log) {
     if (!e.messageDigest || e.step === 'peer.refused') continue;
@@ -139,10 +161,15 @@ function compareMessages(trail: readonly ChainedAuditEvent[], log: readonly Chai
 }
 
 /** The dataset and the intersection size a party recorded must be what the coordinator recorded for it. */
-function compareFacts(trail: readonly ChainedAuditEvent[], log: readonly ChainedAuditEvent[], partyId: string): string | null {
+function compareFacts(
+  trail: readonly ChainedAuditEvent[],
+  log: readonly ChainedAuditEvent[],
+  partyId: string,
+): string | null {
   const theirs = trail.find((e) => e.step === 'job.prepare' && e.sender === partyId)?.detail;
   const mine = log.find((e) => e.step === 'job.prepare')?.detail;
-  if (theirs && !mine) return `the coordinator's trail records ${partyId}'s dataset, but ${partyId}'s log records no job.prepare`;
+  if (theirs && !mine)
+    return `the coordinator's trail records ${partyId}'s dataset, but ${partyId}'s log records no job.prepare`;
   if (theirs && mine) {
     for (const field of ['contentSha256', 'rows', 'columns'] as const) {
       if (JSON.stringify(theirs[field]) !== JSON.stringify(mine[field])) {
@@ -150,8 +177,8 @@ function compareFacts(trail: readonly ChainedAuditEvent[], log: readonly Chained
       }
     }
   }
-  const counted = trail.find((e) => e.step === 'psi.result')?.detail.intersection;
-  const own = log.find((e) => e.step === 'psi.result')?.detail.intersection;
+  const counted = trail.find((e) => e.step === 'psi.result')?.detail.intersection as number | null | undefined;
+  const own = log.find((e) => e.step === 'psi.result')?.detail.intersection as number | null | undefined;
   if (counted !== undefined && own !== undefined && own !== null && counted !== own) {
     return `the intersection differs: the coordinator's trail has ${counted}, ${partyId}'s log has ${own}`;
   }

@@ -4,7 +4,16 @@ const clock = () => new Date('2026-11-22T00:00:00.000Z');
 
 function chain(n: number): ChainedAuditEvent[] {
   const c = new AuditChain('7d3c1f52-2c1e-4a4b-9f7e-0d6a8c1b2e3f', undefined, clock);
-  return Array.from({ length: n }, (_, i) => c.append({ step: 'lr.forward', sender: 'ecommerce', receiver: 'bank', messageDigest: 'a'.repeat(64), byteSize: 100 + i, detail: { epoch: 0, batch: i } }));
+  return Array.from({ length: n }, (_, i) =>
+    c.append({
+      step: 'lr.forward',
+      sender: 'ecommerce',
+      receiver: 'bank',
+      messageDigest: 'a'.repeat(64),
+      byteSize: 100 + i,
+      detail: { epoch: 0, batch: i },
+    }),
+  );
 }
 
 describe(AuditChain.name, () => {
@@ -29,11 +38,19 @@ describe(AuditChain.name, () => {
 
   it('names the first broken link for an altered, removed or reordered event', () => {
     const altered = chain(5).map((e) => (e.seq === 2 ? { ...e, byteSize: 1 } : e));
-    expect(verifyChain(altered).firstBroken).toEqual({ seq: 2, reason: 'hash does not match the event content (the row was altered)' });
+    expect(verifyChain(altered).firstBroken).toEqual({
+      seq: 2,
+      reason: 'hash does not match the event content (the row was altered)',
+    });
     const removed = chain(5).filter((e) => e.seq !== 3);
-    expect(verifyChain(removed).firstBroken).toEqual({ seq: 4, reason: 'expected seq 3, found 4 (an event is missing or reordered)' });
+    expect(verifyChain(removed).firstBroken).toEqual({
+      seq: 4,
+      reason: 'expected seq 3, found 4 (an event is missing or reordered)',
+    });
     const relinked = chain(5);
     const forged = { ...relinked[1], prevHash: 'f'.repeat(64) };
-    expect(verifyChain([relinked[0], { ...forged, hash: hashEvent(forged) }, ...relinked.slice(2)]).firstBroken?.seq).toBe(1);
+    expect(
+      verifyChain([relinked[0], { ...forged, hash: hashEvent(forged) }, ...relinked.slice(2)]).firstBroken?.seq,
+    ).toBe(1);
   });
 });

@@ -6,7 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditStore } from '../src/audit-store';
 import { Client } from 'pg';
-import { createScratchDatabase, dataSourceOptions, openDatabase, startEmbeddedPostgres, EmbeddedPostgres } from '../src/database';
+import {
+  createScratchDatabase,
+  dataSourceOptions,
+  openDatabase,
+  startEmbeddedPostgres,
+  EmbeddedPostgres,
+} from '../src/database';
 import { SignedAuditLog } from '../src/signed-audit-log';
 import { hashEvent, verifyChain } from '../src/audit-chain';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
@@ -27,7 +33,14 @@ describe(`${AuditStore.name} on the PostgreSQL server`, () => {
     const jobId = randomUUID();
     await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        store.record(jobId, { step: 'lr.forward', sender: 'ecommerce', receiver: 'bank', messageDigest: 'ab'.repeat(32), byteSize: i, detail: { batch: i } }),
+        store.record(jobId, {
+          step: 'lr.forward',
+          sender: 'ecommerce',
+          receiver: 'bank',
+          messageDigest: 'ab'.repeat(32),
+          byteSize: i,
+          detail: { batch: i },
+        }),
       ),
     );
     const events = await store.events(jobId);
@@ -61,14 +74,19 @@ describe(`${AuditStore.name} on the PostgreSQL server`, () => {
   it('refuses UPDATE, DELETE and TRUNCATE on audit_events (append-only trigger)', async () => {
     const jobId = randomUUID();
     await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'queued' } });
-    await expect(ds.query(`UPDATE audit_events SET byte_size = 1 WHERE job_id = $1`, [jobId])).rejects.toThrow(/append-only: UPDATE/);
-    await expect(ds.query(`DELETE FROM audit_events WHERE job_id = $1`, [jobId])).rejects.toThrow(/append-only: DELETE/);
+    await expect(ds.query(`UPDATE audit_events SET byte_size = 1 WHERE job_id = $1`, [jobId])).rejects.toThrow(
+      /append-only: UPDATE/,
+    );
+    await expect(ds.query(`DELETE FROM audit_events WHERE job_id = $1`, [jobId])).rejects.toThrow(
+      /append-only: DELETE/,
+    );
     await expect(ds.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only: TRUNCATE/);
   });
 
   it('detects a row edited by someone who disabled the trigger', async () => {
     const jobId = randomUUID();
-    for (let i = 0; i < 3; i++) await store.record(jobId, { step: 'lr.update', sender: 'coordinator', receiver: 'bank', byteSize: 100 + i });
+    for (let i = 0; i < 3; i++)
+      await store.record(jobId, { step: 'lr.update', sender: 'coordinator', receiver: 'bank', byteSize: 100 + i });
     const runner = ds.createQueryRunner();
     try {
       await runner.startTransaction();
@@ -81,7 +99,11 @@ describe(`${AuditStore.name} on the PostgreSQL server`, () => {
     }
     const verification = await store.verify(jobId);
     expect(verification.valid).toBe(false);
-    expect(verification.firstBroken).toEqual({ jobId, seq: 1, reason: 'hash does not match the event content (the row was altered)' });
+    expect(verification.firstBroken).toEqual({
+      jobId,
+      seq: 1,
+      reason: 'hash does not match the event content (the row was altered)',
+    });
   });
 });
 
@@ -111,15 +133,29 @@ describe('signed chain heads (PostgreSQL server)', () => {
 
   it('verifies checkpoints signed by the trusted key', async () => {
     const jobId = randomUUID();
-    for (let i = 0; i < 3; i++) await store.checkpoint(await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { i } }), coordinator);
-    expect(await store.verify(jobId, [coordinator.publicKeyHex])).toMatchObject({ valid: true, events: 3, checkpoints: 3, signers: [coordinator.publicKeyHex] });
-    expect((await store.verify(jobId, [SigningIdentity.generate('other').publicKeyHex])).firstBroken?.reason).toMatch(/untrusted key/);
+    for (let i = 0; i < 3; i++)
+      await store.checkpoint(
+        await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { i } }),
+        coordinator,
+      );
+    expect(await store.verify(jobId, [coordinator.publicKeyHex])).toMatchObject({
+      valid: true,
+      events: 3,
+      checkpoints: 3,
+      signers: [coordinator.publicKeyHex],
+    });
+    expect((await store.verify(jobId, [SigningIdentity.generate('other').publicKeyHex])).firstBroken?.reason).toMatch(
+      /untrusted key/,
+    );
   });
 
   it('catches a rewrite that recomputed every hash consistently (the chain alone cannot)', async () => {
     const jobId = randomUUID();
     const events = [];
-    for (let i = 0; i < 3; i++) events.push(await store.record(jobId, { step: 'lr.update', sender: 'coordinator', receiver: 'bank', byteSize: 100 + i }));
+    for (let i = 0; i < 3; i++)
+      events.push(
+        await store.record(jobId, { step: 'lr.update', sender: 'coordinator', receiver: 'bank', byteSize: 100 + i }),
+      );
     await store.checkpoint(events[2], coordinator);
     // A database superuser rewrites seq 1 and re-links seq 2 so every hash checks out.
     const forged1 = { ...events[1], byteSize: 999 };
@@ -127,11 +163,19 @@ describe('signed chain heads (PostgreSQL server)', () => {
     const forged2 = { ...events[2], prevHash: hash1 };
     const hash2 = hashEvent(forged2);
     await rewrite(`UPDATE audit_events SET byte_size = 999, hash = $2 WHERE job_id = $1 AND seq = 1`, [jobId, hash1]);
-    await rewrite(`UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE job_id = $1 AND seq = 2`, [jobId, hash1, hash2]);
+    await rewrite(`UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE job_id = $1 AND seq = 2`, [
+      jobId,
+      hash1,
+      hash2,
+    ]);
     expect(verifyChain(await store.events(jobId)).valid).toBe(true);
     const verification = await store.verify(jobId, [coordinator.publicKeyHex]);
     expect(verification.valid).toBe(false);
-    expect(verification.firstBroken).toEqual({ jobId, seq: 2, reason: 'the event differs from the signed chain head: history was rewritten' });
+    expect(verification.firstBroken).toEqual({
+      jobId,
+      seq: 2,
+      reason: 'the event differs from the signed chain head: history was rewritten',
+    });
   });
 
   it('catches a truncated trail below a signed head', async () => {
@@ -141,7 +185,11 @@ describe('signed chain heads (PostgreSQL server)', () => {
     await store.checkpoint(first, coordinator);
     await store.checkpoint(second, coordinator);
     await rewrite(`DELETE FROM audit_events WHERE job_id = $1 AND seq = 1`, [jobId]);
-    expect((await store.verify(jobId)).firstBroken).toEqual({ jobId, seq: 1, reason: 'a signed chain head has no event: the trail was truncated' });
+    expect((await store.verify(jobId)).firstBroken).toEqual({
+      jobId,
+      seq: 1,
+      reason: 'a signed chain head has no event: the trail was truncated',
+    });
   });
 });
 
@@ -161,7 +209,8 @@ describe(`${AuditStore.name} on embedded PGlite`, () => {
   it('runs the same migrations and chain code', async () => {
     const store = new AuditStore(ds);
     const jobId = randomUUID();
-    for (let i = 0; i < 5; i++) await store.record(jobId, { step: 'psi.blinded', sender: 'bank', receiver: 'ecommerce', byteSize: 32 * i });
+    for (let i = 0; i < 5; i++)
+      await store.record(jobId, { step: 'psi.blinded', sender: 'bank', receiver: 'ecommerce', byteSize: 32 * i });
     const events = await store.events(jobId);
     expect(verifyChain(events)).toEqual({ valid: true, events: 5, firstBroken: null });
     await expect(ds.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
@@ -198,7 +247,10 @@ describe('the application role vfl_app (PostgreSQL server)', () => {
   it('appends and reads the trail, runs the jobs table, and finds its migrations applied', async () => {
     const store = new AuditStore(app);
     await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'queued' } });
-    await store.checkpoint(await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'aligning' } }), SigningIdentity.generate('coordinator'));
+    await store.checkpoint(
+      await store.record(jobId, { step: 'job.state', sender: 'coordinator', detail: { state: 'aligning' } }),
+      SigningIdentity.generate('coordinator'),
+    );
     expect((await store.verify(jobId)).valid).toBe(true);
     await app.query(`INSERT INTO jobs (id, state, spec) VALUES ($1, 'queued', '{}')`, [jobId]);
     await app.query(`UPDATE jobs SET state = 'aligning' WHERE id = $1`, [jobId]);
@@ -207,10 +259,16 @@ describe('the application role vfl_app (PostgreSQL server)', () => {
 
   it('may not UPDATE, DELETE or TRUNCATE audit events or signed heads (refused by permission, before any trigger)', async () => {
     for (const table of ['audit_events', 'audit_checkpoints']) {
-      await expect(app.query(`UPDATE ${table} SET seq = seq WHERE job_id = $1`, [jobId])).rejects.toThrow(`permission denied for table ${table}`);
-      await expect(app.query(`DELETE FROM ${table} WHERE job_id = $1`, [jobId])).rejects.toThrow(`permission denied for table ${table}`);
+      await expect(app.query(`UPDATE ${table} SET seq = seq WHERE job_id = $1`, [jobId])).rejects.toThrow(
+        `permission denied for table ${table}`,
+      );
+      await expect(app.query(`DELETE FROM ${table} WHERE job_id = $1`, [jobId])).rejects.toThrow(
+        `permission denied for table ${table}`,
+      );
       await expect(app.query(`TRUNCATE ${table}`)).rejects.toThrow(`permission denied for table ${table}`);
-      await expect(app.query(`ALTER TABLE ${table} DISABLE TRIGGER ${table}_no_update_delete`)).rejects.toThrow(`must be owner of table ${table}`);
+      await expect(app.query(`ALTER TABLE ${table} DISABLE TRIGGER ${table}_no_update_delete`)).rejects.toThrow(
+        `must be owner of table ${table}`,
+      );
     }
   });
 });
@@ -233,7 +291,10 @@ describe('periodic chain-head signing (PostgreSQL server)', () => {
     log.startPeriodicSigning(50);
     await new Promise((r) => setTimeout(r, 300));
     await log.stopPeriodicSigning();
-    const heads: { job_id: string; seq: number }[] = await ds.query(`SELECT job_id, seq FROM audit_checkpoints WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, seq`, [[a, b]]);
+    const heads: { job_id: string; seq: number }[] = await ds.query(
+      `SELECT job_id, seq FROM audit_checkpoints WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, seq`,
+      [[a, b]],
+    );
     expect(heads.filter((h) => h.job_id === a).map((h) => h.seq)).toEqual([0]);
     expect(heads.filter((h) => h.job_id === b).map((h) => h.seq)).toEqual([0, 1]);
     expect(await log.store.verify(b, [log.identity.publicKeyHex])).toMatchObject({ valid: true, checkpoints: 2 });

@@ -20,8 +20,15 @@ export function loadConfig<T extends object>(cls: new () => T, env: Record<strin
   return instance;
 }
 
+/** What a @Transform sees of an environment variable: its text, or undefined when unset. */
+export interface EnvValue {
+  readonly value?: string;
+}
+
 function describe(errors: ValidationError[]): string {
-  return errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`).join('; ');
+  return errors
+    .map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`)
+    .join('; ');
 }
 
 export interface PartyEndpoint {
@@ -44,26 +51,31 @@ export function parsePartyRegistry(value: string): PartyEndpoint[] {
     .filter(Boolean)
     .map((entry) => {
       const m = /^([A-Za-z0-9_-]+)@([^:@#]+):(\d{1,5})(?:#([0-9a-f]{64}))?$/.exec(entry);
-      if (!m) throw new ConfigError(`VFL_PARTIES entry "${entry}" is not of the form id@host:port or id@host:port#<64 hex public key>`);
-      return m[4] ? { partyId: m[1], host: m[2], port: Number(m[3]), publicKey: m[4] } : { partyId: m[1], host: m[2], port: Number(m[3]) };
+      if (!m)
+        throw new ConfigError(
+          `VFL_PARTIES entry "${entry}" is not of the form id@host:port or id@host:port#<64 hex public key>`,
+        );
+      return m[4]
+        ? { partyId: m[1], host: m[2], port: Number(m[3]), publicKey: m[4] }
+        : { partyId: m[1], host: m[2], port: Number(m[3]) };
     });
 }
 
 /** What every service shares: how it reaches the others, how it logs, how often it signs its audit heads. Each app's config extends it. */
 export class ServiceTransportConfig {
   @Expose({ name: 'VFL_TRANSPORT' })
-  @Transform(({ value }) => value ?? 'tcp')
+  @Transform(({ value }: EnvValue) => value ?? 'tcp')
   @IsIn(['tcp', 'nats'])
   transport!: 'tcp' | 'nats';
 
   @Expose({ name: 'NATS_URL' })
-  @Transform(({ value }) => value ?? 'nats://127.0.0.1:4222')
+  @Transform(({ value }: EnvValue) => value ?? 'nats://127.0.0.1:4222')
   @IsString()
   natsUrl!: string;
 
   /** `json` writes one JSON object per log line (for log shippers); `text` is for people. */
   @Expose({ name: 'VFL_LOG_FORMAT' })
-  @Transform(({ value }) => value ?? 'text')
+  @Transform(({ value }: EnvValue) => value ?? 'text')
   @IsIn(['text', 'json'])
   logFormat!: 'text' | 'json';
 

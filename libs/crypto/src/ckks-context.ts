@@ -139,7 +139,8 @@ export class CkksContext {
       padded[i] = v;
     }
     if (level === this.topLevel) return this.encoder.encode(padded, scale) as PlainText;
-    if (!Number.isInteger(level) || level < 0 || level > this.topLevel) throw new RangeError(`"level" expected an integer in [0, ${this.topLevel}], got ${level}`);
+    if (!Number.isInteger(level) || level < 0 || level > this.topLevel)
+      throw new RangeError(`"level" expected an integer in [0, ${this.topLevel}], got ${level}`);
     return this.levelEncoder(level).encoder.encode(padded, scale) as PlainText;
   }
 
@@ -161,14 +162,18 @@ export class CkksContext {
     const { seal } = this;
     const parms = seal.EncryptionParameters(seal.SchemeType.ckks);
     try {
-      parms.loadArray(truncatedParmsBytes(this.context.keyContextData.parms.saveArray(seal.ComprModeType.none), level + 2));
+      parms.loadArray(
+        truncatedParmsBytes(this.context.keyContextData.parms.saveArray(seal.ComprModeType.none), level + 2),
+      );
       // No modulus chain below: only its first data level is ever used.
       const context = seal.Context(parms, false, seal.SecurityLevel.tc128);
       const first = context.firstParmsId;
       try {
         if (!context.parametersSet() || parmsKey(first) !== parmsKey(this.parmsByLevel[level])) {
           context.delete();
-          throw new Error(`could not build a level-${level} encoding context for ${this.params.name} (has SEAL's parameter format changed?)`);
+          throw new Error(
+            `could not build a level-${level} encoding context for ${this.params.name} (has SEAL's parameter format changed?)`,
+          );
         }
       } finally {
         first.delete();
@@ -269,10 +274,7 @@ export class CkksContext {
       try {
         ct.loadArray(this.context, bytes);
       } catch (e) {
-        throw new CkksError(
-          'WRONG_PARAMETERS',
-          `ciphertext does not parse under ${this.params.name}: ${errorText(e)}`,
-        );
+        throw new CkksError('WRONG_PARAMETERS', `ciphertext does not parse under ${this.params.name}: ${errorText(e)}`);
       }
       if (ct.size !== 2) throw new CkksError('WRONG_SIZE', `ciphertext expected size 2, got ${ct.size}`);
       const level = this.levelOf(ct);
@@ -323,10 +325,15 @@ export function truncatedParmsBytes(bytes: Uint8Array, keep: number): Uint8Array
   const HEADER = 16;
   const MODULUS_RECORD = 24;
   const count = Number(view.getBigUint64(HEADER + 9, true));
-  if (view.getUint16(0, true) !== 0xa15e || Number(view.getBigUint64(8, true)) !== bytes.length || HEADER + 17 + (count + 1) * MODULUS_RECORD !== bytes.length) {
+  if (
+    view.getUint16(0, true) !== 0xa15e ||
+    Number(view.getBigUint64(8, true)) !== bytes.length ||
+    HEADER + 17 + (count + 1) * MODULUS_RECORD !== bytes.length
+  ) {
     throw new Error('unexpected SEAL EncryptionParameters serialization');
   }
-  if (!(Number.isInteger(keep) && keep >= 1 && keep <= count)) throw new RangeError(`"keep" expected in [1, ${count}], got ${keep}`);
+  if (!(Number.isInteger(keep) && keep >= 1 && keep <= count))
+    throw new RangeError(`"keep" expected in [1, ${count}], got ${keep}`);
   const start = HEADER + 17;
   const out = new Uint8Array(bytes.length - (count - keep) * MODULUS_RECORD);
   out.set(bytes.subarray(0, start + keep * MODULUS_RECORD));

@@ -88,8 +88,14 @@ export function runCkksTask(rt: CkksRuntime, task: CkksTask): (Uint8Array | Floa
   }
 }
 
-function productSum(ckks: CkksContext, inputs: readonly CipherText[], out: ProductSumOutput, task: ProductSumsTask): Uint8Array {
-  if (out.plains.length !== inputs.length) throw new RangeError(`productSums: ${out.plains.length} plaintexts for ${inputs.length} ciphertexts`);
+function productSum(
+  ckks: CkksContext,
+  inputs: readonly CipherText[],
+  out: ProductSumOutput,
+  task: ProductSumsTask,
+): Uint8Array {
+  if (out.plains.length !== inputs.length)
+    throw new RangeError(`productSums: ${out.plains.length} plaintexts for ${inputs.length} ciphertexts`);
   if (inputs.length === 0) throw new RangeError('productSums: no ciphertexts');
   let sum: CipherText | undefined;
   try {
@@ -189,7 +195,7 @@ export class WorkerCkksEngine implements CkksEngine {
       workerData: () => {
         const secretKey = rt.keys?.secretKeyBytes?.();
         const data: CkksWorkerInit = { params: rt.ckks.params, bundle: rt.encryptor?.bundle, secretKey };
-        return { data, transfer: secretKey ? [secretKey.buffer as ArrayBuffer] : [] };
+        return { data, transfer: secretKey ? [secretKey.buffer] : [] };
       },
       error: (e) => (e.code ? new CkksError(e.code as CkksError['code'], e.message) : new Error(e.message)),
     });
@@ -202,7 +208,9 @@ export class WorkerCkksEngine implements CkksEngine {
         // A ciphertext decoded from a message is a view into all of it, which postMessage would
         // copy whole: each task gets its own copy of the bytes, handed over, not cloned.
         const ciphertexts = task.ciphertexts.map(ownCopy);
-        const transfer = [...ciphertexts, ...outputs.flatMap((o) => [...o.plains, ...(o.add ? [o.add] : [])])].map((a) => a.buffer as ArrayBuffer);
+        const transfer = [...ciphertexts, ...outputs.flatMap((o) => [...o.plains, ...(o.add ? [o.add] : [])])].map(
+          (a) => a.buffer,
+        );
         return this.run({ op: 'productSums', ...task, ciphertexts, outputs }, transfer);
       }),
     );
@@ -213,7 +221,10 @@ export class WorkerCkksEngine implements CkksEngine {
     const parts = await Promise.all(
       this.shares(ciphertexts).map((share) => {
         const own = share.map(ownCopy);
-        return this.run({ op: 'decrypt', ciphertexts: own, expect }, own.map((c) => c.buffer as ArrayBuffer));
+        return this.run(
+          { op: 'decrypt', ciphertexts: own, expect },
+          own.map((c) => c.buffer),
+        );
       }),
     );
     return parts.flat() as Float64Array[];
@@ -236,7 +247,9 @@ export class WorkerCkksEngine implements CkksEngine {
 
   /** One no-op per worker, sent while all are idle, so each worker takes one and loads SEAL first. */
   warm(): Promise<void> {
-    this.warming ??= Promise.all(Array.from({ length: this.pool.size }, () => this.run({ op: 'ready' }))).then(() => undefined);
+    this.warming ??= Promise.all(Array.from({ length: this.pool.size }, () => this.run({ op: 'ready' }))).then(
+      () => undefined,
+    );
     return this.warming;
   }
 
@@ -293,7 +306,11 @@ export class WorkerCkksEngine implements CkksEngine {
   }
 
   /** Enc(0)s for later go in the background, behind the protocol's work. */
-  private run(task: CkksTask, transfer: ArrayBuffer[] = [], background = false): Promise<(Uint8Array | Float64Array)[]> {
+  private run(
+    task: CkksTask,
+    transfer: ArrayBuffer[] = [],
+    background = false,
+  ): Promise<(Uint8Array | Float64Array)[]> {
     return this.pool.run({ task }, transfer, background);
   }
 }
@@ -313,6 +330,9 @@ export function createCkksEngine(rt: CkksRuntime, threads: number = availablePar
 }
 
 /** The worker threads createCkksEngine starts for `threads` on this machine: none on a single core. */
-export function ckksWorkerThreads(threads: number = availableParallelism(), cores: number = availableParallelism()): number {
+export function ckksWorkerThreads(
+  threads: number = availableParallelism(),
+  cores: number = availableParallelism(),
+): number {
   return threads >= 1 && cores > 1 ? threads : 0;
 }

@@ -40,14 +40,19 @@ export class CkksKeyHolder {
     return this.secretKey.saveArray(this.ckks.seal.ComprModeType.none);
   }
 
-  static generate(ckks: CkksContext, galoisSteps: readonly number[], options: { relinearization?: boolean } = {}): CkksKeyHolder {
+  static generate(
+    ckks: CkksContext,
+    galoisSteps: readonly number[],
+    options: { relinearization?: boolean } = {},
+  ): CkksKeyHolder {
     const { seal } = ckks;
     const generator = seal.KeyGenerator(ckks.context);
     try {
       const secretKey = generator.secretKey();
       const publicKey = generator.createPublicKeySerializable();
       // SEAL reads an empty step list as "every power of two": ask for none instead.
-      const galois = galoisSteps.length > 0 ? generator.createGaloisKeysSerializable(Int32Array.from(galoisSteps)) : null;
+      const galois =
+        galoisSteps.length > 0 ? generator.createGaloisKeysSerializable(Int32Array.from(galoisSteps)) : null;
       const relin = options.relinearization ? generator.createRelinKeysSerializable() : null;
       try {
         const bundle: CkksPublicBundle = {
@@ -57,7 +62,12 @@ export class CkksKeyHolder {
           galoisSteps: [...galoisSteps],
           relinKeys: relin ? relin.saveArray(seal.ComprModeType.zstd) : new Uint8Array(0),
         };
-        return new CkksKeyHolder(ckks, secretKey, new CkksDecryptor(ckks, seal.Decryptor(ckks.context, secretKey)), bundle);
+        return new CkksKeyHolder(
+          ckks,
+          secretKey,
+          new CkksDecryptor(ckks, seal.Decryptor(ckks.context, secretKey)),
+          bundle,
+        );
       } finally {
         publicKey.delete();
         galois?.delete();
@@ -98,7 +108,10 @@ export class CkksDecryptor {
       secretKey.loadArray(ckks.context, bytes);
     } catch (e) {
       secretKey.delete();
-      throw new CkksError('WRONG_PARAMETERS', `secret key does not load: ${e instanceof Error ? e.message : e}`);
+      throw new CkksError(
+        'WRONG_PARAMETERS',
+        `secret key does not load: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     return new CkksDecryptor(ckks, ckks.seal.Decryptor(ckks.context, secretKey), secretKey);
   }
@@ -107,7 +120,7 @@ export class CkksDecryptor {
     const plain = this.decryptor.decrypt(ct);
     if (!plain) throw new CkksError('MALFORMED_CIPHERTEXT', 'decryption produced no plaintext');
     try {
-      return this.ckks.encoder.decode(plain) as Float64Array;
+      return this.ckks.encoder.decode(plain);
     } finally {
       plain.delete();
     }
@@ -155,9 +168,20 @@ export class CkksEncryptor {
       publicKey.delete();
       galoisKeys?.delete();
       relinKeys?.delete();
-      throw new CkksError('WRONG_PARAMETERS', `public key bundle does not load: ${e instanceof Error ? e.message : e}`);
+      throw new CkksError(
+        'WRONG_PARAMETERS',
+        `public key bundle does not load: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
-    return new CkksEncryptor(ckks, bundle, publicKey, seal.Encryptor(ckks.context, publicKey), galoisKeys, bundle.galoisSteps, relinKeys);
+    return new CkksEncryptor(
+      ckks,
+      bundle,
+      publicKey,
+      seal.Encryptor(ckks.context, publicKey),
+      galoisKeys,
+      bundle.galoisSteps,
+      relinKeys,
+    );
   }
 
   /**

@@ -11,14 +11,20 @@ const runtime = CkksContext.create(init.params).then((ckks) => {
   return { ckks, encryptor: init.bundle ? CkksEncryptor.fromBundle(ckks, init.bundle) : undefined, keys };
 });
 
-parentPort?.on('message', async ({ id, task }: CkksWorkerMessage) => {
+async function handle({ id, task }: CkksWorkerMessage): Promise<void> {
   let reply: CkksWorkerReply;
   try {
     reply = { id, result: runCkksTask(await runtime, task) };
   } catch (e) {
-    reply = { id, error: { message: e instanceof Error ? e.message : String(e), code: e instanceof CkksError ? e.code : undefined } };
+    reply = {
+      id,
+      error: { message: e instanceof Error ? e.message : String(e), code: e instanceof CkksError ? e.code : undefined },
+    };
   }
-  parentPort!.postMessage(reply, 'result' in reply ? reply.result.map((r) => r.buffer as ArrayBuffer) : []);
+  parentPort!.postMessage(reply, 'result' in reply ? reply.result.map((r) => r.buffer) : []);
   // This thread's copies of the features and masks.
-  if (task.op === 'productSums') for (const o of task.outputs) for (const a of [...o.plains, ...(o.add ? [o.add] : [])]) a.fill(0);
-});
+  if (task.op === 'productSums')
+    for (const o of task.outputs) for (const a of [...o.plains, ...(o.add ? [o.add] : [])]) a.fill(0);
+}
+
+parentPort?.on('message', (message: CkksWorkerMessage) => void handle(message));

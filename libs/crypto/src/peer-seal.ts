@@ -23,7 +23,13 @@ export class PeerSealError extends Error {
 }
 
 /** The symmetric key two parties share for one job (the same on both sides). */
-export function peerChannelKey(me: SigningIdentity, myId: string, peerId: string, peerPublicKeyHex: string, jobId: string): Uint8Array {
+export function peerChannelKey(
+  me: SigningIdentity,
+  myId: string,
+  peerId: string,
+  peerPublicKeyHex: string,
+  jobId: string,
+): Uint8Array {
   const shared = me.agree(peerPublicKeyHex);
   const [a, b] = [myId, peerId].sort();
   try {
@@ -44,12 +50,15 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, associated: string)
 
 /** @throws PeerSealError when the body was not sealed by the peer for this header. */
 export function open(key: Uint8Array, sealed: Uint8Array, associated: string): Uint8Array {
-  if (sealed.length < NONCE_BYTES + TAG_BYTES) throw new PeerSealError(`sealed body of ${sealed.length} bytes is too short`);
+  if (sealed.length < NONCE_BYTES + TAG_BYTES)
+    throw new PeerSealError(`sealed body of ${sealed.length} bytes is too short`);
   const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES));
   decipher.setAAD(Buffer.from(associated, 'utf8'));
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
-    return new Uint8Array(Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]));
+    return new Uint8Array(
+      Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]),
+    );
   } catch {
     throw new PeerSealError('sealed body does not open with this channel key and header');
   }

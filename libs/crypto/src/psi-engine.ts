@@ -8,7 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { utf8ToBytes } from '@noble/hashes/utils';
-import { PSI_ELEMENT_BYTES, PsiGroup, PsiGroupError, SodiumX25519Group, defaultPsiGroup, loadSodium } from './psi-group';
+import {
+  PSI_ELEMENT_BYTES,
+  PsiGroup,
+  PsiGroupError,
+  SodiumX25519Group,
+  defaultPsiGroup,
+  loadSodium,
+} from './psi-group';
 import { compiledWorkerScript, WorkerPool } from './worker-pool';
 
 /** Elements per chunk: large enough to amortise a message to a worker, small enough to interleave. */
@@ -22,7 +29,12 @@ export interface PsiEngine {
   readonly threads: number;
   randomScalar(): Uint8Array;
   /** scalar · H(id) for every id, packed 32 bytes each, in input order. */
-  hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array>;
+  hashAndBlind(
+    scalar: Uint8Array,
+    ids: readonly string[],
+    dst: Uint8Array,
+    onProgress?: PsiProgress,
+  ): Promise<Uint8Array>;
   /**
    * scalar · e for every element of a peer's packed list, in order.
    * @param firstIndex the first element's index in the peer's whole list, for error messages
@@ -33,7 +45,12 @@ export interface PsiEngine {
 }
 
 /** One chunk's work; the same code runs inline and inside a worker. */
-export function hashAndBlindChunk(group: PsiGroup, scalar: Uint8Array, ids: readonly string[], dst: Uint8Array): Uint8Array {
+export function hashAndBlindChunk(
+  group: PsiGroup,
+  scalar: Uint8Array,
+  ids: readonly string[],
+  dst: Uint8Array,
+): Uint8Array {
   const messages = ids.map((id) => utf8ToBytes(id));
   if (group instanceof SodiumX25519Group) return group.multiplyPacked(scalar, group.hashToGroupPacked(messages, dst));
   const out = new Uint8Array(ids.length * PSI_ELEMENT_BYTES);
@@ -48,7 +65,8 @@ export function blindChunk(group: PsiGroup, scalar: Uint8Array, packed: Uint8Arr
     try {
       out.set(group.multiply(scalar, packed.subarray(i, i + PSI_ELEMENT_BYTES)), i);
     } catch (e) {
-      if (e instanceof PsiGroupError) throw new PsiGroupError(e.code, `peer element ${offset + i / PSI_ELEMENT_BYTES}: ${e.message}`);
+      if (e instanceof PsiGroupError)
+        throw new PsiGroupError(e.code, `peer element ${offset + i / PSI_ELEMENT_BYTES}: ${e.message}`);
       throw e;
     }
   }
@@ -58,7 +76,10 @@ export function blindChunk(group: PsiGroup, scalar: Uint8Array, packed: Uint8Arr
 function checkPacked(packed: Uint8Array): void {
   if (!(packed instanceof Uint8Array)) throw new PsiGroupError('INVALID_ELEMENT', 'expected a binary element list');
   if (packed.length % PSI_ELEMENT_BYTES !== 0) {
-    throw new PsiGroupError('INVALID_ELEMENT', `element list length ${packed.length} is not a multiple of ${PSI_ELEMENT_BYTES}`);
+    throw new PsiGroupError(
+      'INVALID_ELEMENT',
+      `element list length ${packed.length} is not a multiple of ${PSI_ELEMENT_BYTES}`,
+    );
   }
 }
 
@@ -75,7 +96,12 @@ export class InlinePsiEngine implements PsiEngine {
     return this.group.randomScalar();
   }
 
-  async hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+  async hashAndBlind(
+    scalar: Uint8Array,
+    ids: readonly string[],
+    dst: Uint8Array,
+    onProgress?: PsiProgress,
+  ): Promise<Uint8Array> {
     const out = new Uint8Array(ids.length * PSI_ELEMENT_BYTES);
     for (let start = 0; start < ids.length; start += PSI_CHUNK_ELEMENTS) {
       const chunk = ids.slice(start, start + PSI_CHUNK_ELEMENTS);
@@ -91,7 +117,10 @@ export class InlinePsiEngine implements PsiEngine {
     const out = new Uint8Array(packed.length);
     const step = PSI_CHUNK_ELEMENTS * PSI_ELEMENT_BYTES;
     for (let start = 0; start < packed.length; start += step) {
-      out.set(blindChunk(this.group, scalar, packed.subarray(start, start + step), firstIndex + start / PSI_ELEMENT_BYTES), start);
+      out.set(
+        blindChunk(this.group, scalar, packed.subarray(start, start + step), firstIndex + start / PSI_ELEMENT_BYTES),
+        start,
+      );
       await yieldToEventLoop();
     }
     return out;
@@ -102,14 +131,30 @@ export class InlinePsiEngine implements PsiEngine {
 
 /** A task sent to a PSI worker (see psi-worker.ts). */
 export type PsiWorkerTask =
-  | { readonly id: number; readonly op: 'hashAndBlind'; readonly scalar: Uint8Array; readonly dst: Uint8Array; readonly ids: string[] }
-  | { readonly id: number; readonly op: 'blind'; readonly scalar: Uint8Array; readonly packed: Uint8Array; readonly offset: number };
+  | {
+      readonly id: number;
+      readonly op: 'hashAndBlind';
+      readonly scalar: Uint8Array;
+      readonly dst: Uint8Array;
+      readonly ids: string[];
+    }
+  | {
+      readonly id: number;
+      readonly op: 'blind';
+      readonly scalar: Uint8Array;
+      readonly packed: Uint8Array;
+      readonly offset: number;
+    };
 
 export type PsiWorkerReply =
   | { readonly id: number; readonly result: Uint8Array }
-  | { readonly id: number; readonly error: { readonly message: string; readonly code?: 'INVALID_ELEMENT' | 'IDENTITY' } };
+  | {
+      readonly id: number;
+      readonly error: { readonly message: string; readonly code?: 'INVALID_ELEMENT' | 'IDENTITY' };
+    };
 
-type TaskBody = { op: 'hashAndBlind'; dst: Uint8Array; ids: string[] } | { op: 'blind'; packed: Uint8Array; offset: number };
+type TaskBody =
+  { op: 'hashAndBlind'; dst: Uint8Array; ids: string[] } | { op: 'blind'; packed: Uint8Array; offset: number };
 
 /** Spreads chunks over worker threads, each with its own libsodium (so it needs sodium-native). */
 export class WorkerPsiEngine implements PsiEngine {
@@ -119,7 +164,8 @@ export class WorkerPsiEngine implements PsiEngine {
 
   constructor(threads: number = availableParallelism()) {
     if (!loadSodium()) throw new Error('WorkerPsiEngine needs sodium-native, which does not load on this platform');
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`PSI threads must be a positive integer, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`PSI threads must be a positive integer, got ${threads}`);
     this.threads = threads;
     this.name = `x25519-ell2s-sodium (${threads} worker thread${threads === 1 ? '' : 's'})`;
     this.pool = new WorkerPool(compiledWorkerScript('psi-worker'), threads, {
@@ -132,7 +178,12 @@ export class WorkerPsiEngine implements PsiEngine {
     return new Uint8Array(randomBytes(32));
   }
 
-  async hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+  async hashAndBlind(
+    scalar: Uint8Array,
+    ids: readonly string[],
+    dst: Uint8Array,
+    onProgress?: PsiProgress,
+  ): Promise<Uint8Array> {
     const out = new Uint8Array(ids.length * PSI_ELEMENT_BYTES);
     let done = 0;
     const chunks: Promise<void>[] = [];
@@ -157,7 +208,11 @@ export class WorkerPsiEngine implements PsiEngine {
     for (let start = 0; start < packed.length; start += step) {
       // A copy of its own to hand over (a Node Buffer's slice would be a view of the whole list).
       const chunk = new Uint8Array(packed.subarray(start, start + step));
-      chunks.push(this.run(scalar, { op: 'blind', packed: chunk, offset: firstIndex + start / PSI_ELEMENT_BYTES }).then((r) => out.set(r, start)));
+      chunks.push(
+        this.run(scalar, { op: 'blind', packed: chunk, offset: firstIndex + start / PSI_ELEMENT_BYTES }).then((r) =>
+          out.set(r, start),
+        ),
+      );
     }
     await settleAll(chunks);
     return out;
@@ -168,7 +223,7 @@ export class WorkerPsiEngine implements PsiEngine {
   }
 
   private run(scalar: Uint8Array, body: TaskBody): Promise<Uint8Array> {
-    return this.pool.run({ scalar, ...body }, body.op === 'blind' ? [body.packed.buffer as ArrayBuffer] : []);
+    return this.pool.run({ scalar, ...body }, body.op === 'blind' ? [body.packed.buffer] : []);
   }
 }
 
@@ -221,7 +276,12 @@ export class CountingPsiEngine implements PsiEngine {
     return this.inner.randomScalar();
   }
 
-  hashAndBlind(scalar: Uint8Array, ids: readonly string[], dst: Uint8Array, onProgress?: PsiProgress): Promise<Uint8Array> {
+  hashAndBlind(
+    scalar: Uint8Array,
+    ids: readonly string[],
+    dst: Uint8Array,
+    onProgress?: PsiProgress,
+  ): Promise<Uint8Array> {
     this.hashes += ids.length;
     this.multiplications += ids.length;
     return this.timed(this.inner.hashAndBlind(scalar, ids, dst, onProgress));

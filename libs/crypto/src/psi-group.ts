@@ -239,8 +239,8 @@ export function loadSodium(): typeof SodiumNative | null {
  */
 export function edwardsToMontgomeryBatch(packed: Uint8Array): void {
   const n = packed.length / 32;
-  const ys: bigint[] = new Array(n);
-  const prefix: bigint[] = new Array(n);
+  const ys = new Array<bigint>(n);
+  const prefix = new Array<bigint>(n);
   let acc = 1n;
   for (let i = 0; i < n; i++) {
     const chunk = packed.subarray(i * 32, i * 32 + 32);
@@ -304,7 +304,8 @@ export class SodiumX25519Group implements PsiGroup {
 
   /** scalar · each element of a packed list, into a new packed list. Validates every element. */
   multiplyPacked(scalar: Uint8Array, packed: Uint8Array): Uint8Array {
-    if (packed.length % 32 !== 0) throw new PsiGroupError('INVALID_ELEMENT', `packed list length ${packed.length} is not a multiple of 32`);
+    if (packed.length % 32 !== 0)
+      throw new PsiGroupError('INVALID_ELEMENT', `packed list length ${packed.length} is not a multiple of 32`);
     const out = Buffer.alloc(packed.length);
     for (let i = 0; i < packed.length; i += 32) {
       const element = packed.subarray(i, i + 32);
@@ -315,7 +316,8 @@ export class SodiumX25519Group implements PsiGroup {
   }
 
   private multiplyInto(scalar: Uint8Array, element: Uint8Array, out: Buffer): void {
-    if (scalar.length !== 32) throw new RangeError(`"scalar" expected Uint8Array of length 32, got length=${scalar.length}`);
+    if (scalar.length !== 32)
+      throw new RangeError(`"scalar" expected Uint8Array of length 32, got length=${scalar.length}`);
     try {
       // libsodium refuses an all-zero result (a low-order input) itself.
       this.sodium.crypto_scalarmult(out, asBuffer(scalar), asBuffer(element));

@@ -8,7 +8,13 @@
  * checked, and noble's pure-JS verify (~4 ms) was a tenth of a training round. Ed25519 signatures
  * are deterministic, so both give the same bytes (RFC 8032 vectors in the tests check it).
  */
-import { createPrivateKey, createPublicKey, KeyObject, sign as opensslSign, verify as opensslVerify } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  KeyObject,
+  sign as opensslSign,
+  verify as opensslVerify,
+} from 'node:crypto';
 import { ed25519, edwardsToMontgomeryPriv, edwardsToMontgomeryPub, x25519 } from '@noble/curves/ed25519';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
 
@@ -54,7 +60,10 @@ export class SigningIdentity {
    * @throws RangeError unless `seedHex` is 64 hex characters.
    */
   static fromSeedHex(id: string, seedHex: string): SigningIdentity {
-    if (!/^[0-9a-fA-F]{64}$/.test(seedHex)) throw new RangeError(`signing key for ${id} expected 64 hex characters (32 bytes), got ${seedHex.length} characters`);
+    if (!/^[0-9a-fA-F]{64}$/.test(seedHex))
+      throw new RangeError(
+        `signing key for ${id} expected 64 hex characters (32 bytes), got ${seedHex.length} characters`,
+      );
     return new SigningIdentity(id, hexToBytes(seedHex));
   }
 
@@ -72,7 +81,10 @@ export class SigningIdentity {
    * @throws Error when the peer key is of low order (an all-zero secret).
    */
   agree(peerPublicKeyHex: string): Uint8Array {
-    return x25519.getSharedSecret(edwardsToMontgomeryPriv(this.seed), edwardsToMontgomeryPub(hexToBytes(peerPublicKeyHex)));
+    return x25519.getSharedSecret(
+      edwardsToMontgomeryPriv(this.seed),
+      edwardsToMontgomeryPub(hexToBytes(peerPublicKeyHex)),
+    );
   }
 }
 

@@ -9,7 +9,9 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
-export type WorkerReply<R> = { readonly id: number; readonly result: R } | { readonly id: number; readonly error: { readonly message: string; readonly code?: string } };
+export type WorkerReply<R> =
+  | { readonly id: number; readonly result: R }
+  | { readonly id: number; readonly error: { readonly message: string; readonly code?: string } };
 
 export interface WorkerPoolOptions {
   /** "PSI", "CKKS": how errors name the pool. */
@@ -53,7 +55,8 @@ export class WorkerPool<R> {
     threads: number,
     private readonly o: WorkerPoolOptions,
   ) {
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`${o.name} worker threads must be a positive integer, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`${o.name} worker threads must be a positive integer, got ${threads}`);
     for (let i = 0; i < threads; i++) {
       const init = o.workerData?.();
       const worker = new Worker(script, init ? { workerData: init.data, transferList: init.transfer ?? [] } : {});
@@ -118,6 +121,7 @@ export class WorkerPool<R> {
     this.workers.splice(this.workers.indexOf(worker), 1);
     const idle = this.idle.indexOf(worker);
     if (idle !== -1) this.idle.splice(idle, 1);
-    if (this.workers.length === 0) for (const p of this.queue.splice(0)) p.reject(new Error(`all ${this.o.name} workers crashed`));
+    if (this.workers.length === 0)
+      for (const p of this.queue.splice(0)) p.reject(new Error(`all ${this.o.name} workers crashed`));
   }
 }

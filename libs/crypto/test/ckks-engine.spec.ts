@@ -27,9 +27,15 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
     ckks.dispose();
   });
 
-  const slotsOf = (n: number, f: (i: number) => number) => Float64Array.from({ length: ckks.slots }, (_, i) => (i < n ? f(i) : 0));
+  const slotsOf = (n: number, f: (i: number) => number) =>
+    Float64Array.from({ length: ckks.slots }, (_, i) => (i < n ? f(i) : 0));
 
-  function task(rescale: boolean, level: number, scale: number, plainScale: number): { task: () => ProductSumsTask; expected: Float64Array[] } {
+  function task(
+    rescale: boolean,
+    level: number,
+    scale: number,
+    plainScale: number,
+  ): { task: () => ProductSumsTask; expected: Float64Array[] } {
     const a = slotsOf(ckks.slots, (i) => Math.sin(i) / 2);
     const b = slotsOf(ckks.slots, (i) => Math.cos(i) / 3);
     const x = slotsOf(ckks.slots, (i) => ((i % 11) - 5) / 1024);
@@ -52,7 +58,10 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
       { plains: [y.slice(), x.slice()] },
       { plains: [x.slice(), y.slice()], add: add.slice() },
     ];
-    return { task: () => ({ ciphertexts, expect: { level, scale }, plainScale, rescale, outputs: outputs() }), expected: [first, second, first] };
+    return {
+      task: () => ({ ciphertexts, expect: { level, scale }, plainScale, rescale, outputs: outputs() }),
+      expected: [first, second, first],
+    };
   }
 
   it.each([
@@ -60,10 +69,10 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
     ['rescaled from the top (cubic, weighted)', true, 2 ** 40, 2 ** 40],
   ])('a product sum %s matches the inline engine', async (_, rescale, scale, plainScale) => {
     const level = rescale ? ckks.topLevel : level1();
-    const { task: make, expected } = task(rescale as boolean, level, scale as number, plainScale as number);
+    const { task: make, expected } = task(rescale, level, scale, plainScale);
     const [fromWorkers, fromInline] = await Promise.all([workers.productSums(make()), inline.productSums(make())]);
     const outLevel = level1();
-    const outScale = rescale ? ckks.rescaledScale((scale as number) * (plainScale as number), ckks.topLevel) : (scale as number) * (plainScale as number);
+    const outScale = rescale ? ckks.rescaledScale(scale * plainScale, ckks.topLevel) : scale * plainScale;
     for (const outputs of [fromWorkers, fromInline]) {
       expect(outputs).toHaveLength(3);
       const decrypted = await decryptors.decrypt(outputs, { level: outLevel, scale: outScale });
@@ -85,7 +94,10 @@ describe('CkksEngine: worker threads compute what the calling thread would', () 
     const outputs = await workers.productSums({ ...t, ciphertexts: views });
     expect(message.length).toBeGreaterThan(0); // not detached
     expect(views.every((v, i) => Buffer.from(v).equals(Buffer.from(t.ciphertexts[i])))).toBe(true);
-    const [slots] = await decryptors.decrypt([Buffer.concat([Buffer.from('x'), outputs[0]]).subarray(1)], { level: level1(), scale: 2 ** 72 });
+    const [slots] = await decryptors.decrypt([Buffer.concat([Buffer.from('x'), outputs[0]]).subarray(1)], {
+      level: level1(),
+      scale: 2 ** 72,
+    });
     expect(Math.abs(slots[5] - expected[0][5])).toBeLessThan(1e-6);
   });
 

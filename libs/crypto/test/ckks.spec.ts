@@ -87,7 +87,11 @@ describe(CkksContext.name, () => {
       ckks.evaluator.plainModSwitchTo(switched, target, switched);
       try {
         expect(ckks.levelOf(direct)).toBe(level);
-        expect(Buffer.from(direct.saveArray(ckks.seal.ComprModeType.none)).equals(Buffer.from(switched.saveArray(ckks.seal.ComprModeType.none)))).toBe(true);
+        expect(
+          Buffer.from(direct.saveArray(ckks.seal.ComprModeType.none)).equals(
+            Buffer.from(switched.saveArray(ckks.seal.ComprModeType.none)),
+          ),
+        ).toBe(true);
       } finally {
         for (const v of [direct, switched, target]) v.delete();
       }
@@ -100,12 +104,16 @@ describe(CkksContext.name, () => {
     const parms = ckks.seal.EncryptionParameters(ckks.seal.SchemeType.ckks);
     try {
       parms.loadArray(truncatedParmsBytes(bytes, 2));
-      expect(Array.from(parms.coeffModulus)).toEqual(Array.from(ckks.context.keyContextData.parms.coeffModulus).slice(0, 2));
+      expect(Array.from(parms.coeffModulus)).toEqual(
+        Array.from(ckks.context.keyContextData.parms.coeffModulus).slice(0, 2),
+      );
     } finally {
       parms.delete();
     }
     expect(() => truncatedParmsBytes(bytes, 5)).toThrow('"keep" expected in [1, 4], got 5');
-    expect(() => truncatedParmsBytes(bytes.subarray(0, bytes.length - 1), 2)).toThrow('unexpected SEAL EncryptionParameters serialization');
+    expect(() => truncatedParmsBytes(bytes.subarray(0, bytes.length - 1), 2)).toThrow(
+      'unexpected SEAL EncryptionParameters serialization',
+    );
   });
 
   it('refuses a ciphertext at an unexpected level, naming both levels', () => {
@@ -145,7 +153,12 @@ describe(CkksContext.name, () => {
 
   it('refuses a parameter set above the 128-bit security bound', async () => {
     await expect(
-      CkksContext.create({ name: 'too-big', polyModulusDegree: 8192, coeffModulusBits: [60, 60, 60, 60], scaleBits: 40 }),
+      CkksContext.create({
+        name: 'too-big',
+        polyModulusDegree: 8192,
+        coeffModulusBits: [60, 60, 60, 60],
+        scaleBits: 40,
+      }),
     ).rejects.toThrow();
   });
 });

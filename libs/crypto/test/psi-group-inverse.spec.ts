@@ -24,7 +24,8 @@ describe('X25519 inverse scalars (unbalanced PSI)', () => {
   });
 
   it('reproduces the checked-in inverses, and scalars without one', () => {
-    for (const v of inverseVectors.vectors) expect(bytesToHex(x25519InverseScalar(hexToBytes(v.scalar))!)).toBe(v.inverse);
+    for (const v of inverseVectors.vectors)
+      expect(bytesToHex(x25519InverseScalar(hexToBytes(v.scalar))!)).toBe(v.inverse);
     for (const s of inverseVectors.noInverse) expect(x25519InverseScalar(hexToBytes(s))).toBeNull();
   });
 
@@ -58,7 +59,12 @@ describe('X25519 inverse scalars (unbalanced PSI)', () => {
       const [noble, sodium] = groups.map(([, g]) => {
         const sx = g.multiply(scalar, point);
         const bsx = g.multiply(b, sx);
-        return { sx: bytesToHex(sx), bsx: bytesToHex(bsx), unblinded: bytesToHex(g.multiply(inverse, bsx)), bx: bytesToHex(g.multiply(b, point)) };
+        return {
+          sx: bytesToHex(sx),
+          bsx: bytesToHex(bsx),
+          unblinded: bytesToHex(g.multiply(inverse, bsx)),
+          bx: bytesToHex(g.multiply(b, point)),
+        };
       });
       expect(sodium).toEqual(noble);
       expect(noble.unblinded).toBe(noble.bx);

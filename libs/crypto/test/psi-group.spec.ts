@@ -70,7 +70,8 @@ describe('hash to group (suite vfl-x25519-ell2s-ro)', () => {
       const msg = utf8ToBytes(v.msg);
       const dst = utf8ToBytes(xmdVectors.dst);
       expect(bytesToHex(expand_message_xmd(msg, dst, v.len_in_bytes, sha512))).toBe(v.uniform_bytes);
-      if (v.len_in_bytes <= 64) expect(bytesToHex(expandMessageXmdSha512(msg, dst, v.len_in_bytes))).toBe(v.uniform_bytes);
+      if (v.len_in_bytes <= 64)
+        expect(bytesToHex(expandMessageXmdSha512(msg, dst, v.len_in_bytes))).toBe(v.uniform_bytes);
     }
   });
 
@@ -103,7 +104,9 @@ describe('hash to group (suite vfl-x25519-ell2s-ro)', () => {
     }
     const messages = Array.from({ length: 60 }, (_, i) => new Uint8Array(randomBytes(i % 50)));
     const packed = fast.hashToGroupPacked(messages, dst);
-    messages.forEach((m, i) => expect(bytesToHex(packed.subarray(i * 32, i * 32 + 32))).toBe(bytesToHex(nobleX25519Group.hashToGroup(m, dst))));
+    messages.forEach((m, i) =>
+      expect(bytesToHex(packed.subarray(i * 32, i * 32 + 32))).toBe(bytesToHex(nobleX25519Group.hashToGroup(m, dst))),
+    );
   });
 
   it('the batched Edwards-to-Montgomery conversion matches noble one point at a time', () => {
@@ -111,7 +114,9 @@ describe('hash to group (suite vfl-x25519-ell2s-ro)', () => {
     const packed = new Uint8Array(points.length * 32);
     points.forEach((p, i) => packed.set(p.toBytes(), i * 32));
     edwardsToMontgomeryBatch(packed);
-    points.forEach((p, i) => expect(bytesToHex(packed.subarray(i * 32, i * 32 + 32))).toBe(bytesToHex(edwardsToMontgomeryPub(p.toBytes()))));
+    points.forEach((p, i) =>
+      expect(bytesToHex(packed.subarray(i * 32, i * 32 + 32))).toBe(bytesToHex(edwardsToMontgomeryPub(p.toBytes()))),
+    );
   });
 });
 
@@ -135,7 +140,11 @@ describe(SodiumX25519Group.name, () => {
     ['a point of order 4 (u = 1)', '01' + '00'.repeat(31), 'IDENTITY'],
     ['a point of order 8', 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'IDENTITY'],
     ['a non-canonical u (= p)', 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'INVALID_ELEMENT'],
-    ['a non-canonical u (= p + 1)', 'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'INVALID_ELEMENT'],
+    [
+      'a non-canonical u (= p + 1)',
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'INVALID_ELEMENT',
+    ],
     ['u = p - 1 (order 4)', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'IDENTITY'],
     ['a u with the top bit set', '00'.repeat(31) + '80', 'INVALID_ELEMENT'],
     ['a short element', '01'.repeat(31), 'INVALID_ELEMENT'],
@@ -160,6 +169,8 @@ describe(SodiumX25519Group.name, () => {
 
   it('separates domains: the same ID under two job tags maps to different elements', () => {
     const id = utf8ToBytes('13800138000');
-    expect(bytesToHex(fast.hashToGroup(id, utf8ToBytes('job-a')))).not.toBe(bytesToHex(fast.hashToGroup(id, utf8ToBytes('job-b'))));
+    expect(bytesToHex(fast.hashToGroup(id, utf8ToBytes('job-a')))).not.toBe(
+      bytesToHex(fast.hashToGroup(id, utf8ToBytes('job-b'))),
+    );
   });
 });

@@ -37,7 +37,10 @@ export function parseIdRules(rules: unknown): IdRule[] {
   return rules.map((rule, i) => {
     if (typeof rule !== 'string') throw new RangeError(`ID rule ${i + 1} is not a string`);
     if ((SIMPLE_RULES as readonly string[]).includes(rule) || PHONE_RULE.test(rule)) return rule as IdRule;
-    if (rule.startsWith('phone:')) throw new RangeError(`ID rule ${i + 1} "${rule.slice(0, 24)}": the country code must be 1-3 digits, e.g. phone:86`);
+    if (rule.startsWith('phone:'))
+      throw new RangeError(
+        `ID rule ${i + 1} "${rule.slice(0, 24)}": the country code must be 1-3 digits, e.g. phone:86`,
+      );
     throw new RangeError(`unknown ID rule ${i + 1} "${rule.slice(0, 24)}" (known: ${ID_RULE_NAMES.join(', ')})`);
   });
 }

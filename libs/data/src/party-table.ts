@@ -61,11 +61,7 @@ interface ColumnPlan {
  *   MALFORMED_CSV (also used when `maxRows` is exceeded)
  * @throws {RangeError} when `maxIdLength` or `maxRows` is not a positive integer
  */
-export function parsePartyTable(
-  csvText: string | Buffer,
-  source: string,
-  options: LoadTableOptions = {},
-): PartyTable {
+export function parsePartyTable(csvText: string | Buffer, source: string, options: LoadTableOptions = {}): PartyTable {
   const file = basename(source);
   // Strings are hashed as their UTF-8 bytes, i.e. what the file would contain.
   const contentSha256 = createHash('sha256').update(csvText).digest('hex');
@@ -105,11 +101,10 @@ export function parsePartyTable(
     const { record, info } = records[r + 1];
     const line = info.lines;
     if (record.length !== header.length) {
-      throw new DataValidationError(
-        'RAGGED_ROW',
-        `expected ${header.length} cells, found ${record.length}`,
-        { file, line },
-      );
+      throw new DataValidationError('RAGGED_ROW', `expected ${header.length} cells, found ${record.length}`, {
+        file,
+        line,
+      });
     }
     const id = record[plan.idIndex].trim();
     checkId(id, line, file, idColumn, maxIdLength, firstLineOfId);
@@ -246,11 +241,15 @@ function planColumns(
     }
     if (list.length > 1) {
       const where = list.map((i) => i + 1).join(' and ');
-      throw new DataValidationError('DUPLICATE_COLUMN', `header names this column more than once (positions ${where})`, {
-        file,
-        line,
-        column: name,
-      });
+      throw new DataValidationError(
+        'DUPLICATE_COLUMN',
+        `header names this column more than once (positions ${where})`,
+        {
+          file,
+          line,
+          column: name,
+        },
+      );
     }
     return list[0];
   };
@@ -391,5 +390,9 @@ function parseFeature(cell: string, line: number, file: string, column: string):
   if (Number.isNaN(value) && !NON_FINITE_WORDS.test(cell)) {
     throw new DataValidationError('NON_NUMERIC', `not a number (${describeCell(cell)})`, { file, line, column });
   }
-  throw new DataValidationError('NOT_FINITE', `not a finite number (${NON_FINITE_WORDS.test(cell) ? describeCell(cell) : 'overflows a double'})`, { file, line, column });
+  throw new DataValidationError(
+    'NOT_FINITE',
+    `not a finite number (${NON_FINITE_WORDS.test(cell) ? describeCell(cell) : 'overflows a double'})`,
+    { file, line, column },
+  );
 }

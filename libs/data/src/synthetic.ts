@@ -33,13 +33,28 @@ export interface SyntheticTables {
 export const BANK_LABEL_COLUMN = 'default';
 /** Header of bank.csv. */
 export const BANK_COLUMNS: readonly string[] = [
-  'id', BANK_LABEL_COLUMN, 'income', 'credit_limit', 'utilisation', 'past_delinquencies',
-  'age', 'tenure_months', 'num_cards', 'debt_to_income',
+  'id',
+  BANK_LABEL_COLUMN,
+  'income',
+  'credit_limit',
+  'utilisation',
+  'past_delinquencies',
+  'age',
+  'tenure_months',
+  'num_cards',
+  'debt_to_income',
 ];
 /** Header of ecommerce.csv. */
 export const ECOMMERCE_COLUMNS: readonly string[] = [
-  'id', 'order_frequency', 'avg_basket', 'return_ratio', 'instalment_use', 'night_orders',
-  'category_entropy', 'days_since_last', 'voucher_use',
+  'id',
+  'order_frequency',
+  'avg_basket',
+  'return_ratio',
+  'instalment_use',
+  'night_orders',
+  'category_entropy',
+  'days_since_last',
+  'voucher_use',
 ];
 
 const DEFAULTS = { seed: 7, bankRows: 10_000, ecommerceRows: 10_000, overlap: 0.7 } as const;
@@ -85,7 +100,10 @@ export function generateSyntheticVfl(options: SyntheticOptions = {}): SyntheticT
   const ecommerceOnly = Array.from({ length: ecommerceRows - sharedIds }, () => makeCustomer(rng));
   const ids = uniqueMobileNumbers(rng, bankRows + ecommerceOnly.length);
 
-  const intercept = calibrateIntercept(bankCustomers.map((c) => c.riskScore), POSITIVE_RATE);
+  const intercept = calibrateIntercept(
+    bankCustomers.map((c) => c.riskScore),
+    POSITIVE_RATE,
+  );
   const bankLines = bankCustomers.map((c, i) => {
     const label = rng.next() < sigmoid(intercept + c.riskScore) ? '1' : '0';
     return [ids[i], label, ...c.bankCells].join(',');
@@ -262,8 +280,12 @@ export async function writeWideSynthetic(
   options: { rows: number; labelColumns: number; hostColumns: number; seed?: number },
 ): Promise<{ guestPath: string; hostPath: string }> {
   const rows = rowCount(options.rows, 'rows');
-  for (const [name, v] of [['labelColumns', options.labelColumns], ['hostColumns', options.hostColumns]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > 4096) throw new RangeError(`${name} must be an integer in [1, 4096], got ${v}`);
+  for (const [name, v] of [
+    ['labelColumns', options.labelColumns],
+    ['hostColumns', options.hostColumns],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 4096)
+      throw new RangeError(`${name} must be an integer in [1, 4096], got ${v}`);
   }
   const rng = new SeededRandom(options.seed ?? 7);
   const root = resolve(dir);
@@ -272,7 +294,8 @@ export async function writeWideSynthetic(
   const hostPath = join(root, 'wide_host.csv');
   const guest = createWriteStream(guestPath);
   const host = createWriteStream(hostPath);
-  const write = (s: NodeJS.WritableStream, text: string) => (s.write(text) ? Promise.resolve() : new Promise<void>((r) => s.once('drain', () => r())));
+  const write = (s: NodeJS.WritableStream, text: string) =>
+    s.write(text) ? Promise.resolve() : new Promise<void>((r) => s.once('drain', () => r()));
   await write(guest, ['id', 'y', ...Array.from({ length: options.labelColumns }, (_, j) => `x${j}`)].join(',') + '\n');
   await write(host, ['id', ...Array.from({ length: options.hostColumns }, (_, j) => `x${j}`)].join(',') + '\n');
   for (let i = 0; i < rows; i++) {
@@ -284,6 +307,8 @@ export async function writeWideSynthetic(
     await write(guest, `${id},${y},${g.map((v) => v.toFixed(4)).join(',')}\n`);
     await write(host, `${id},${h.map((v) => v.toFixed(4)).join(',')}\n`);
   }
-  await Promise.all([guest, host].map((s) => new Promise<void>((r, reject) => s.end((e?: Error | null) => (e ? reject(e) : r())))));
+  await Promise.all(
+    [guest, host].map((s) => new Promise<void>((r, reject) => s.end((e?: Error | null) => (e ? reject(e) : r())))),
+  );
   return { guestPath, hostPath };
 }

@@ -44,7 +44,7 @@ export function auc(scores: Float64Array, y: Uint8Array): number {
   const order = Array.from(scores.keys()).sort((a, b) => scores[a] - scores[b]);
   let rankSumPositives = 0;
   let positives = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end + 1 < order.length && scores[order[end + 1]] === scores[order[start]]) end++;
     const averageRank = (start + end) / 2 + 1;

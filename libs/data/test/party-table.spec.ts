@@ -157,7 +157,9 @@ describe('parsePartyTable: bad input', () => {
     const error = expectDataError(() => parse('id,y,x\na,0,1\nb,2,1\n', { labelColumn: 'y' }), 'BAD_LABEL');
     expect(error.line).toBe(3);
     expect(error.column).toBe('y');
-    expect(error.message).toContain('bank.csv line 3, column "y": not a label: expected 0/1 or -1/+1, found a value of 1 character');
+    expect(error.message).toContain(
+      'bank.csv line 3, column "y": not a label: expected 0/1 or -1/+1, found a value of 1 character',
+    );
   });
 
   it('labels mixing 0 and -1', () => {

@@ -37,7 +37,8 @@ export function batchCount(rows: number, batchSize: number): number {
  * a party solve its aggregated gradient for individual residuals.
  */
 export function epochBatches(train: Int32Array, batchSize: number, seed: number, epoch: number): Int32Array[] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`"batchSize" expected a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`"batchSize" expected a positive integer, got ${batchSize}`);
   const order = permutation(train.length, new SeededRandom(seed * 1_000_003 + epoch + 1));
   const count = batchCount(train.length, batchSize);
   return Array.from({ length: count }, (_, b) => {

@@ -56,7 +56,10 @@ export interface EarlyStopping {
 }
 
 /** The learning rate of epoch `epoch` (0-based): every party computes the same one. */
-export function scheduledLearningRate(hp: Pick<LrHyperparameters, 'learningRate' | 'schedule' | 'decayRate' | 'epochs'>, epoch: number): number {
+export function scheduledLearningRate(
+  hp: Pick<LrHyperparameters, 'learningRate' | 'schedule' | 'decayRate' | 'epochs'>,
+  epoch: number,
+): number {
   switch (hp.schedule ?? 'constant') {
     case 'cosine':
       return hp.learningRate * 0.5 * (1 + Math.cos((Math.PI * epoch) / Math.max(1, hp.epochs)));
@@ -105,7 +108,8 @@ export class LrOptimizer {
   private step = 0;
 
   constructor(
-    private readonly hp: Pick<LrHyperparameters, 'learningRate' | 'l2' | 'optimizer'> & Partial<Pick<LrHyperparameters, 'l1' | 'schedule' | 'decayRate' | 'epochs'>>,
+    private readonly hp: Pick<LrHyperparameters, 'learningRate' | 'l2' | 'optimizer'> &
+      Partial<Pick<LrHyperparameters, 'l1' | 'schedule' | 'decayRate' | 'epochs'>>,
     size: number,
     /** Index of the intercept weight (not penalised), or -1. */
     private readonly interceptIndex = -1,
@@ -120,7 +124,12 @@ export class LrOptimizer {
   }
 
   restore(state: OptimizerState): void {
-    if (!Number.isInteger(state?.step) || state.step < 0 || state.m?.length !== this.m.length || state.v?.length !== this.v.length) {
+    if (
+      !Number.isInteger(state?.step) ||
+      state.step < 0 ||
+      state.m?.length !== this.m.length ||
+      state.v?.length !== this.v.length
+    ) {
       throw new RangeError(`optimizer state for ${this.m.length} weights expected`);
     }
     this.step = state.step;
@@ -155,7 +164,12 @@ export class LrOptimizer {
 }
 
 /** u = X·w for the given rows of a row-major matrix (Float64, exact for the reference). */
-export function partialLogits(matrix: Float64Array, columns: number, weights: Float64Array, rows: ArrayLike<number>): Float64Array {
+export function partialLogits(
+  matrix: Float64Array,
+  columns: number,
+  weights: Float64Array,
+  rows: ArrayLike<number>,
+): Float64Array {
   const out = new Float64Array(rows.length);
   for (let k = 0; k < rows.length; k++) {
     const base = rows[k] * columns;
@@ -187,11 +201,18 @@ export function isRowWeighted(hp: Pick<LrHyperparameters, 'positiveWeight'>): bo
  * `trainRows` (scikit-learn's class_weight="balanced", up to a common factor).
  * @throws RangeError when "balanced" meets a training split without both classes.
  */
-export function resolvePositiveWeight(hp: Pick<LrHyperparameters, 'positiveWeight'>, labels: Uint8Array, trainRows: ArrayLike<number>): number {
+export function resolvePositiveWeight(
+  hp: Pick<LrHyperparameters, 'positiveWeight'>,
+  labels: Uint8Array,
+  trainRows: ArrayLike<number>,
+): number {
   if (hp.positiveWeight !== 'balanced') return hp.positiveWeight ?? 1;
   let positives = 0;
   for (let k = 0; k < trainRows.length; k++) positives += labels[trainRows[k]] === 1 ? 1 : 0;
   const negatives = trainRows.length - positives;
-  if (positives === 0 || negatives === 0) throw new RangeError(`positiveWeight "balanced" needs both classes among the training rows (${positives} positive of ${trainRows.length})`);
+  if (positives === 0 || negatives === 0)
+    throw new RangeError(
+      `positiveWeight "balanced" needs both classes among the training rows (${positives} positive of ${trainRows.length})`,
+    );
   return negatives / positives;
 }

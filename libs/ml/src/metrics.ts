@@ -74,9 +74,7 @@ function validateScoresAndLabels(
   scoreName = 'scores',
 ): ClassCounts {
   if (scores.length !== labels.length) {
-    throw new RangeError(
-      `${fn}: ${scoreName} has length ${scores.length} but labels has length ${labels.length}`,
-    );
+    throw new RangeError(`${fn}: ${scoreName} has length ${scores.length} but labels has length ${labels.length}`);
   }
   let positives = 0;
   for (let i = 0; i < labels.length; i++) {
@@ -96,12 +94,7 @@ function validateScoresAndLabels(
 /** Throws unless both classes are present. */
 function requireBothClasses(metric: string, counts: ClassCounts): void {
   if (counts.positives > 0 && counts.negatives > 0) return;
-  const got =
-    counts.positives + counts.negatives === 0
-      ? 'no rows'
-      : counts.positives === 0
-        ? 'only 0s'
-        : 'only 1s';
+  const got = counts.positives + counts.negatives === 0 ? 'no rows' : counts.positives === 0 ? 'only 0s' : 'only 1s';
   throw new RangeError(`${metric} needs both classes, got ${got}`);
 }
 
@@ -240,11 +233,7 @@ export function confusionMatrix(
  * @throws {RangeError} on a length mismatch, a NaN score, a label other than 0/1,
  *   an invalid bin count, fewer rows than bins, or no positives.
  */
-export function gainLiftTable(
-  scores: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  bins: number = 10,
-): GainLiftRow[] {
+export function gainLiftTable(scores: ArrayLike<number>, labels: ArrayLike<number>, bins: number = 10): GainLiftRow[] {
   const counts = validateScoresAndLabels('gainLiftTable', scores, labels);
   if (!Number.isInteger(bins) || bins < 1) {
     throw new RangeError(`gainLiftTable: bins must be a positive integer, got ${bins}`);
@@ -310,7 +299,12 @@ export const CURVE_POINTS = 101;
  * and a tie group that crosses several quantiles yields one point. Starts at share 0 and ends
  * at share 1, so at most `maxPoints` points.
  */
-function cumulativeRates(fn: string, scores: ArrayLike<number>, labels: ArrayLike<number>, maxPoints: number): KsPoint[] {
+function cumulativeRates(
+  fn: string,
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  maxPoints: number,
+): KsPoint[] {
   const counts = validateScoresAndLabels(fn, scores, labels);
   requireBothClasses(fn, counts);
   if (!Number.isInteger(maxPoints) || maxPoints < 2) {
@@ -326,7 +320,11 @@ function cumulativeRates(fn: string, scores: ArrayLike<number>, labels: ArrayLik
     const groupScore = scores[order[passed]];
     while (passed < n && scores[order[passed]] === groupScore) positives += labels[order[passed++]];
     if (passed * (maxPoints - 1) < quantile * n) continue;
-    points.push({ share: passed / n, bad: positives / counts.positives, good: (passed - positives) / counts.negatives });
+    points.push({
+      share: passed / n,
+      bad: positives / counts.positives,
+      good: (passed - positives) / counts.negatives,
+    });
     quantile = Math.floor((passed * (maxPoints - 1)) / n) + 1;
   }
   return points;
@@ -339,7 +337,11 @@ function cumulativeRates(fn: string, scores: ArrayLike<number>, labels: ArrayLik
  *
  * @throws {RangeError} on invalid scores or labels, only one class, or maxPoints < 2.
  */
-export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, maxPoints: number = CURVE_POINTS): RocPoint[] {
+export function rocCurve(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  maxPoints: number = CURVE_POINTS,
+): RocPoint[] {
   return cumulativeRates('rocCurve', scores, labels, maxPoints).map((p) => ({ fpr: p.good, tpr: p.bad }));
 }
 
@@ -349,7 +351,11 @@ export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, m
  *
  * @throws {RangeError} on invalid scores or labels, only one class, or maxPoints < 2.
  */
-export function ksCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, maxPoints: number = CURVE_POINTS): KsPoint[] {
+export function ksCurve(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  maxPoints: number = CURVE_POINTS,
+): KsPoint[] {
   return cumulativeRates('ksCurve', scores, labels, maxPoints);
 }
 

@@ -10,7 +10,8 @@ export class Standardizer {
 
   /** The standardisation a saved model was trained with. */
   static of(means: ArrayLike<number>, deviations: ArrayLike<number>): Standardizer {
-    if (means.length !== deviations.length) throw new RangeError(`Standardizer: ${means.length} means but ${deviations.length} deviations`);
+    if (means.length !== deviations.length)
+      throw new RangeError(`Standardizer: ${means.length} means but ${deviations.length} deviations`);
     return new Standardizer(Float64Array.from(means), Float64Array.from(deviations));
   }
 

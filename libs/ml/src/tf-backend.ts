@@ -35,10 +35,13 @@ async function selectBackend(): Promise<TensorflowRuntime> {
     await native.ready();
     return describe(native, native.getBackend(), false, true);
   }
-  const tf: typeof Tf = require('@tensorflow/tfjs');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when tfjs-node is not installed
+  const tf = require('@tensorflow/tfjs') as typeof Tf;
   const wasm = tryRequire<{ setWasmPaths(prefix: string): void }>('@tensorflow/tfjs-backend-wasm');
   if (wasm) {
-    wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
+    wasm.setWasmPaths(
+      path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep,
+    );
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     if (await quietly(() => tf.setBackend('wasm'))) {
       await tf.ready();
@@ -58,6 +61,7 @@ function describe(tf: typeof Tf, backend: string, simd: boolean, threads: boolea
 
 function tryRequire<T>(name: string): T | undefined {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional packages: absent is an answer, not an error
     return require(name) as T;
   } catch {
     return undefined;

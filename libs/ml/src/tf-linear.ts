@@ -15,7 +15,8 @@ export class TfLinearScorer {
     values: Float64Array,
     readonly columns: number,
   ) {
-    if (values.length % columns !== 0) throw new RangeError(`${values.length} values do not form rows of ${columns} columns`);
+    if (values.length % columns !== 0)
+      throw new RangeError(`${values.length} values do not form rows of ${columns} columns`);
     this.matrix = Float32Array.from(values);
   }
 
@@ -24,7 +25,8 @@ export class TfLinearScorer {
   }
 
   logits(rows: Int32Array, weights: Float64Array): Float64Array {
-    if (weights.length !== this.columns) throw new RangeError(`weights have ${weights.length} entries, expected ${this.columns}`);
+    if (weights.length !== this.columns)
+      throw new RangeError(`weights have ${weights.length} entries, expected ${this.columns}`);
     const { columns, matrix, tf } = this;
     const batch = new Float32Array(rows.length * columns);
     for (let k = 0; k < rows.length; k++) {
@@ -32,7 +34,9 @@ export class TfLinearScorer {
       if (!(r >= 0 && r < this.rows)) throw new RangeError(`row ${r} is outside the matrix (${this.rows} rows)`);
       batch.set(matrix.subarray(r * columns, (r + 1) * columns), k * columns);
     }
-    const out = tf.tidy(() => tf.matMul(tf.tensor2d(batch, [rows.length, columns]), tf.tensor2d(Float32Array.from(weights), [columns, 1])));
+    const out = tf.tidy(() =>
+      tf.matMul(tf.tensor2d(batch, [rows.length, columns]), tf.tensor2d(Float32Array.from(weights), [columns, 1])),
+    );
     try {
       return Float64Array.from(out.dataSync());
     } finally {

@@ -161,7 +161,13 @@ describe('rocCurve and ksCurve', () => {
       { share: 1, bad: 1, good: 1 },
     ]);
     expect(rocCurve(scores, labels, 7).map((p) => [p.fpr, p.tpr])).toEqual([
-      [0, 0], [0, 1 / 3], [0, 2 / 3], [1 / 3, 2 / 3], [1 / 3, 1], [2 / 3, 1], [1, 1],
+      [0, 0],
+      [0, 1 / 3],
+      [0, 2 / 3],
+      [1 / 3, 2 / 3],
+      [1 / 3, 1],
+      [2 / 3, 1],
+      [1, 1],
     ]);
   });
 
@@ -267,10 +273,46 @@ describe('gainLiftTable', () => {
     const table = gainLiftTable(scores, labels, 5);
     const expected: GainLiftRow[] = [
       // gain = cumulative positives / 4; share = cumulative rows / 10; lift = gain / share
-      { bin: 1, count: 2, positives: 2, cumulativeShare: 2 / 10, gain: 2 / 4, lift: 2 / 4 / (2 / 10), minScore: 0.9, maxScore: 1.0 },
-      { bin: 2, count: 2, positives: 1, cumulativeShare: 4 / 10, gain: 3 / 4, lift: 3 / 4 / (4 / 10), minScore: 0.7, maxScore: 0.8 },
-      { bin: 3, count: 2, positives: 0, cumulativeShare: 6 / 10, gain: 3 / 4, lift: 3 / 4 / (6 / 10), minScore: 0.5, maxScore: 0.6 },
-      { bin: 4, count: 2, positives: 1, cumulativeShare: 8 / 10, gain: 4 / 4, lift: 4 / 4 / (8 / 10), minScore: 0.3, maxScore: 0.4 },
+      {
+        bin: 1,
+        count: 2,
+        positives: 2,
+        cumulativeShare: 2 / 10,
+        gain: 2 / 4,
+        lift: 2 / 4 / (2 / 10),
+        minScore: 0.9,
+        maxScore: 1.0,
+      },
+      {
+        bin: 2,
+        count: 2,
+        positives: 1,
+        cumulativeShare: 4 / 10,
+        gain: 3 / 4,
+        lift: 3 / 4 / (4 / 10),
+        minScore: 0.7,
+        maxScore: 0.8,
+      },
+      {
+        bin: 3,
+        count: 2,
+        positives: 0,
+        cumulativeShare: 6 / 10,
+        gain: 3 / 4,
+        lift: 3 / 4 / (6 / 10),
+        minScore: 0.5,
+        maxScore: 0.6,
+      },
+      {
+        bin: 4,
+        count: 2,
+        positives: 1,
+        cumulativeShare: 8 / 10,
+        gain: 4 / 4,
+        lift: 4 / 4 / (8 / 10),
+        minScore: 0.3,
+        maxScore: 0.4,
+      },
       { bin: 5, count: 2, positives: 0, cumulativeShare: 10 / 10, gain: 4 / 4, lift: 1, minScore: 0.1, maxScore: 0.2 },
     ];
     expect(table).toHaveLength(5);

@@ -1,5 +1,12 @@
 import { epochBatches, trainValidationSplit } from '../src/batch-schedule';
-import { cubicResidual, LrOptimizer, partialLogits, scheduledLearningRate, taylorResidual, withIntercept } from '../src/logistic';
+import {
+  cubicResidual,
+  LrOptimizer,
+  partialLogits,
+  scheduledLearningRate,
+  taylorResidual,
+  withIntercept,
+} from '../src/logistic';
 import { Standardizer } from '../src/standardizer';
 import { initTensorflow } from '../src/tf-backend';
 import { TfLinearScorer } from '../src/tf-linear';
@@ -45,7 +52,9 @@ describe(LrOptimizer.name, () => {
   });
 
   it('stops on a diverged (non-finite) gradient with a clear message', () => {
-    expect(() => new LrOptimizer({ learningRate: 0.1, l2: 0, optimizer: 'sgd' }, 1).apply(new Float64Array(1), [NaN])).toThrow('training diverged');
+    expect(() =>
+      new LrOptimizer({ learningRate: 0.1, l2: 0, optimizer: 'sgd' }, 1).apply(new Float64Array(1), [NaN]),
+    ).toThrow('training diverged');
   });
 
   it('adds the L1 subgradient to every weight but the intercept', () => {
@@ -61,7 +70,10 @@ describe(LrOptimizer.name, () => {
     expect(scheduledLearningRate({ ...hp, schedule: 'cosine' }, 0)).toBeCloseTo(0.1, 15);
     expect(scheduledLearningRate({ ...hp, schedule: 'cosine' }, 2)).toBeCloseTo(0.05, 15);
     expect(scheduledLearningRate({ ...hp, schedule: 'exponential', decayRate: 0.5 }, 3)).toBeCloseTo(0.0125, 15);
-    const opt = new LrOptimizer({ learningRate: 0.1, l2: 0, optimizer: 'sgd', schedule: 'exponential', decayRate: 0.5 }, 1);
+    const opt = new LrOptimizer(
+      { learningRate: 0.1, l2: 0, optimizer: 'sgd', schedule: 'exponential', decayRate: 0.5 },
+      1,
+    );
     const w = Float64Array.of(0);
     opt.apply(w, [1], 2);
     expect(w[0]).toBeCloseTo(-0.025, 15);
@@ -71,7 +83,8 @@ describe(LrOptimizer.name, () => {
     expect(cubicResidual(0, 1)).toBe(-0.5);
     const sigmoid = (u: number) => 1 / (1 + Math.exp(-u));
     for (let u = -6; u <= 6; u += 0.25) expect(Math.abs(cubicResidual(u, 0) - sigmoid(u))).toBeLessThan(0.1);
-    for (const u of [-6, -4, -3, 3, 4, 6]) expect(Math.abs(cubicResidual(u, 0) - sigmoid(u))).toBeLessThan(Math.abs(taylorResidual(u, 0) - sigmoid(u)));
+    for (const u of [-6, -4, -3, 3, 4, 6])
+      expect(Math.abs(cubicResidual(u, 0) - sigmoid(u))).toBeLessThan(Math.abs(taylorResidual(u, 0) - sigmoid(u)));
   });
 
   it('uses the first-order Taylor residual u/4 + 1/2 - y', () => {
@@ -96,7 +109,10 @@ describe(TfLinearScorer.name, () => {
     const runtime = await initTensorflow();
     expect(['tensorflow', 'wasm', 'cpu']).toContain(runtime.backend);
     expect(runtime.description).toContain(runtime.backend);
-    const matrix = withIntercept(Float64Array.from({ length: 300 }, (_, i) => Math.sin(i)), 3);
+    const matrix = withIntercept(
+      Float64Array.from({ length: 300 }, (_, i) => Math.sin(i)),
+      3,
+    );
     const weights = Float64Array.from([0.5, -1.25, 2, 0.1]);
     const rows = Int32Array.from([5, 0, 99, 42]);
     const scorer = new TfLinearScorer(runtime.tf, matrix, 4);

@@ -8,11 +8,18 @@ import { decode, Encoder } from '@msgpack/msgpack';
 import { InlinePsiEngine } from '../../crypto/src/psi-engine';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { initTensorflow } from '../../ml/src/tf-backend';
-import type { AlignmentSpec, PeerEnvelope, PartyRole } from './messages';
-import { isNnPartyModel, NnPartyModel, PartyAuditLog, PartyModel, PartyNode, StoredCheckpoint, StoredPartyModel } from './party-node';
+import type { PeerEnvelope } from './wire/peer-envelope';
+import type { PartyRole } from './wire/roster';
+import { signedPartyChannel } from './wire/party-channel';
+import { PartyAuditLog, PartyNode } from './party/party-node';
+import type { PartyHandlerRegistry } from './party/handler-registry';
+import type { StoredCheckpoint, StoredPartyModel } from './party/stored-model';
+import { isNnPartyModel, NnPartyModel } from './split-nn/model';
+import { isSplitLrModel, PartyModel } from './split-lr/model';
+import { partyHandlers } from './registry';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
-import { isSplitLrResult, JobProgress, JobResult, PartyChannel, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from './split-lr-job';
+import { AlignmentSpec, isSplitLrResult, JobProgress, JobResult, PartyChannel, JobRunner, SplitLrJobResult, JobSpec } from './job/job-runner';
 import { randomUUID } from 'node:crypto';
 
 export interface RecordedMessage {
@@ -24,6 +31,8 @@ export interface RecordedMessage {
 
 export interface InProcessFederation {
   readonly nodes: Map<string, PartyNode>;
+  /** The coordinator's signing identity: every channel signs its commands with it, every node pins its key. */
+  readonly coordinator: SigningIdentity;
   readonly channels: Map<string, PartyChannel>;
   readonly wire: RecordedMessage[];
   /** The last split-LR model each party saved. */
@@ -46,6 +55,10 @@ export async function inProcessFederation(
     identities?: Map<string, SigningIdentity>;
     /** Each party's CKKS worker threads (default: one per core; 0: inline). */
     ckksThreads?: number;
+    /** The coordinator's signing key; pass the same to several federations for a coordinator that restarts with its key. */
+    coordinator?: SigningIdentity;
+    /** What the parties serve (default: the built-in models). */
+    handlers?: PartyHandlerRegistry;
   } = {},
 ): Promise<InProcessFederation> {
   const tensorflow = await initTensorflow();
@@ -63,6 +76,8 @@ export async function inProcessFederation(
   const saved = new Map<string, StoredPartyModel>();
   const checkpoints = options.checkpoints ?? new Map<string, StoredCheckpoint>();
   const psiEngine = new InlinePsiEngine();
+  const coordinator = options.coordinator ?? SigningIdentity.generate('coordinator');
+  const handlers = options.handlers ?? partyHandlers();
   for (const p of parties) {
     const identity = options.identities?.get(p.partyId) ?? SigningIdentity.generate(p.partyId);
     nodes.set(
@@ -71,6 +86,8 @@ export async function inProcessFederation(
         partyId: p.partyId,
         role: p.role,
         identity,
+        coordinatorKey: coordinator.publicKeyHex,
+        handlers,
         audit: options.partyAudit?.(p.partyId, identity),
         psiEngine,
         tensorflow,
@@ -78,7 +95,7 @@ export async function inProcessFederation(
         ckksThreads: options.ckksThreads,
         saveModel: (jobId, model) => {
           if (isNnPartyModel(model)) nnModels.set(p.partyId, model);
-          else models.set(p.partyId, model);
+          else if (isSplitLrModel(model)) models.set(p.partyId, model);
           saved.set(`${jobId}:${p.partyId}`, model);
         },
         loadModel: (jobId) => saved.get(`${jobId}:${p.partyId}`),
@@ -88,7 +105,7 @@ export async function inProcessFederation(
           async request(to: string, envelope: PeerEnvelope) {
             const bytes = encode(envelope);
             keep({ from: p.partyId, to, kind: envelope.type, bytes });
-            const reply = await nodes.get(to)!.handlePeer(decode(bytes) as PeerEnvelope);
+            const reply = await nodes.get(to)!.handlePeer(decode(bytes));
             if (reply && recording) keep({ from: to, to: p.partyId, kind: `${envelope.type}.reply`, bytes: encode(reply) });
             return reply;
           },
@@ -98,19 +115,18 @@ export async function inProcessFederation(
   }
   const channels = new Map<string, PartyChannel>();
   for (const p of parties) {
-    channels.set(p.partyId, {
-      partyId: p.partyId,
-      async call(command, body) {
-        const request = encode({ command, body });
-        keep({ from: 'coordinator', to: p.partyId, kind: command, bytes: request });
-        const decoded = decode(request) as { command: string; body: Record<string, unknown> };
-        const reply = encode(await nodes.get(p.partyId)!.handleCommand(decoded.command, decoded.body));
-        keep({ from: p.partyId, to: 'coordinator', kind: `${command}.reply`, bytes: reply });
-        return decode(reply) as Record<string, unknown>;
-      },
-    });
+    channels.set(
+      p.partyId,
+      signedPartyChannel(p.partyId, coordinator, async (signed) => {
+        const request = encode(signed);
+        keep({ from: 'coordinator', to: p.partyId, kind: signed.command, bytes: request });
+        const reply = encode(await nodes.get(p.partyId)!.handleCommand(decode(request)));
+        keep({ from: p.partyId, to: 'coordinator', kind: `${signed.command}.reply`, bytes: reply });
+        return decode(reply);
+      }),
+    );
   }
-  return { nodes, channels, wire, models, nnModels, saved };
+  return { nodes, coordinator, channels, wire, models, nnModels, saved };
 }
 
 export interface TwoPartyJobOptions {
@@ -144,12 +160,12 @@ export async function runTwoPartyCardinality(o: Omit<TwoPartyJobOptions, 'hyperp
   return runTwoParty({ ...o, hyperparameters: DEFAULT_LR_HYPERPARAMETERS }, 'psi-cardinality');
 }
 
-async function runTwoParty(o: TwoPartyJobOptions, model: SplitLrJobSpec['model']): Promise<{ federation: InProcessFederation; result: JobResult }> {
+async function runTwoParty(o: TwoPartyJobOptions, model: JobSpec['model']): Promise<{ federation: InProcessFederation; result: JobResult }> {
   return runInProcessJob({ ...o, model, label: { partyId: 'bank', file: o.guest, labelColumn: o.labelColumn ?? 'y' }, features: [{ partyId: 'ecommerce', file: o.host }] });
 }
 
 export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 'host' | 'labelColumn'> {
-  readonly model?: SplitLrJobSpec['model'];
+  readonly model?: JobSpec['model'];
   readonly label: { readonly partyId: string; readonly file: string; readonly labelColumn: string };
   /** One or more feature parties, each with its file inside dataRoot. */
   readonly features: readonly { readonly partyId: string; readonly file: string }[];
@@ -162,7 +178,7 @@ export async function runInProcessJob(o: InProcessJobOptions): Promise<{ federat
     o.dataRoot,
     { record: o.record, partyAudit: o.partyAudit, ckksThreads: o.ckksThreads },
   );
-  const result = await new SplitLrJob(
+  const result = await new JobRunner(
     {
       jobId: o.jobId ?? randomUUID(),
       model: o.model ?? 'split-lr',

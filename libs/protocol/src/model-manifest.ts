@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../audit/src/audit-chain';
 import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
-import type { PartyRole } from './messages';
+import type { PartyRole } from './wire/roster';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 
 export const MODEL_MANIFEST_VERSION = 'vfl-model-manifest-v1';

@@ -10,7 +10,7 @@ import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { SeededRandom } from '../../data/src/seeded-random';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { runTwoPartyCardinality, runTwoPartyJob } from '../src/in-process-federation';
-import type { JobProgress } from '../src/split-lr-job';
+import type { JobProgress } from '../src/job/job-runner';
 
 const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 1, batchSize: 64 };
 const SHARED = 150;

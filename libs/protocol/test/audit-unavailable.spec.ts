@@ -10,7 +10,7 @@ import { SignedAuditLog } from '../../audit/src/signed-audit-log';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { inProcessFederation } from '../src/in-process-federation';
-import { PartyCallError, SplitLrJob } from '../src/split-lr-job';
+import { PartyCallError, PartyChannel, JobRunner } from '../src/job/job-runner';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 2, batchSize: 128, learningRate: 0.05, validationFraction: 0.2, seed: 7 };
@@ -34,9 +34,9 @@ describe('an audit database that goes down mid-job', () => {
     let failed = false;
     let recorded = 0;
     const channels = new Map(
-      [...federation.channels].map(([id, channel]) => [id, { partyId: id, call: (command: string, body: Record<string, unknown>) => (commands.push({ command, afterFailure: failed }), channel.call(command, body)) }]),
+      [...federation.channels].map(([id, channel]): [string, PartyChannel] => [id, { partyId: id, call: (command, body) => (commands.push({ command: command.name, afterFailure: failed }), channel.call(command, body)) }]),
     );
-    const job = new SplitLrJob({ jobId, model: 'split-lr', hyperparameters: hp, parties }, channels, {
+    const job = new JobRunner({ jobId, model: 'split-lr', hyperparameters: hp, parties }, channels, {
       audit: async (e) => {
         // The server goes away once training is under way.
         if (++recorded === 20) await pg.stop();
@@ -74,7 +74,7 @@ describe('an audit database that goes down mid-job', () => {
             }
           : shop.log,
     });
-    const job = new SplitLrJob({ jobId, model: 'split-lr', hyperparameters: hp, parties }, federation.channels, {
+    const job = new JobRunner({ jobId, model: 'split-lr', hyperparameters: hp, parties }, federation.channels, {
       audit: async () => undefined,
       phase: async () => undefined,
       progress: () => undefined,

@@ -1,4 +1,4 @@
-import type { PartyChannel } from '../src/split-lr-job';
+import type { PartyChannel } from '../src/job/job-runner';
 
 /**
  * The federation's channels, with `partyId` "crashing" (a connection reset) on every call that
@@ -12,6 +12,9 @@ export function withCrashingParty(
   const party = channels.get(partyId);
   if (!party) throw new Error(`no channel to ${partyId}`);
   const out = new Map(channels);
-  out.set(partyId, { partyId, call: (command, body) => (crashes(command, body) ? Promise.reject(new Error('connection reset')) : party.call(command, body)) });
+  out.set(partyId, {
+    partyId,
+    call: (command, body) => (crashes(command.name, body as Record<string, unknown>) ? Promise.reject(new Error('connection reset')) : party.call(command, body)),
+  });
   return out;
 }

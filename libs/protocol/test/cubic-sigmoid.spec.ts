@@ -11,7 +11,7 @@ import { CkksEncryptor, CkksKeyHolder } from '../../crypto/src/ckks-keys';
 import { cubicResidual, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
 import { InProcessFederation, runInProcessJob } from '../src/in-process-federation';
 import { plaintextReference } from '../src/plaintext-reference';
-import { isSplitLrResult, SplitLrJobResult } from '../src/split-lr-job';
+import { isSplitLrResult, SplitLrJobResult } from '../src/job/job-runner';
 import { FeaturePartyLr, roundScales } from '../src/split-lr/split-lr-party';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');

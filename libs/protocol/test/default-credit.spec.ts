@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { InProcessFederation, runTwoPartyJob } from '../src/in-process-federation';
 import { plaintextReference } from '../src/plaintext-reference';
-import type { SplitLrJobResult } from '../src/split-lr-job';
+import type { SplitLrJobResult } from '../src/job/job-runner';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const GUEST = 'default_credit_hetero_guest.csv';

@@ -1,6 +1,6 @@
 import { CkksContext, CkksError } from '../../crypto/src/ckks-context';
 import { CkksEncryptor, CkksKeyHolder } from '../../crypto/src/ckks-keys';
-import { packCiphertexts } from '../src/messages';
+import { packCiphertexts } from '../src/wire/codec';
 import { BlockPacking } from '../src/split-lr/block-packing';
 import { DecryptionRefusedError, MaskedDecryptionService, secureUniformMasks, SLOT_MASK_BOUND } from '../src/split-lr/masked-decryption';
 

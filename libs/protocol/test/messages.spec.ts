@@ -1,7 +1,7 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { CkksError } from '../../crypto/src/ckks-context';
-import { digestHex, packBody, packCiphertexts, publicBundleDigest, unpackCiphertexts } from '../src/messages';
+import { digestHex, packBody, packCiphertexts, publicBundleDigest, unpackCiphertexts } from '../src/wire/codec';
 
 describe('message digests', () => {
   it('match the SHA-256 known answers and the @noble/hashes reference', () => {

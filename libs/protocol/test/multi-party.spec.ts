@@ -11,7 +11,7 @@ import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logi
 import { EcdhPsiSession } from '../src/psi/ecdh-psi';
 import { InProcessFederation, runInProcessJob } from '../src/in-process-federation';
 import { plaintextReference } from '../src/plaintext-reference';
-import { isSplitLrResult, SplitLrJobResult } from '../src/split-lr-job';
+import { isSplitLrResult, SplitLrJobResult } from '../src/job/job-runner';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');
 const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 128, learningRate: 0.05, seed: 11 };

@@ -10,8 +10,13 @@ import { InlinePsiEngine } from '../../crypto/src/psi-engine';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { initTensorflow } from '../../ml/src/tf-backend';
 import { peerChannelKey, seal } from '../../crypto/src/peer-seal';
-import { Commands, digestHex, envelopeSigningText, packBody, PeerEnvelope, PeerTypes, RosterEntry, sealContext } from '../src/messages';
-import { PartyNode } from '../src/party-node';
+import { digestHex, packBody } from '../src/wire/codec';
+import { envelopeSigningText, PeerEnvelope, sealContext } from '../src/wire/peer-envelope';
+import type { RosterEntry } from '../src/wire/roster';
+import { signCommand } from '../src/wire/signed-command';
+import { PartyNode } from '../src/party/party-node';
+import { partyHandlers } from '../src/registry';
+import * as lr from '../src/split-lr/commands';
 import { UNATTRIBUTED_JOB_ID } from '../../audit/src/audit-chain';
 import { createScratchDatabase, openDatabase } from '../../audit/src/database';
 import { SignedAuditLog } from '../../audit/src/signed-audit-log';
@@ -23,6 +28,13 @@ describe(PartyNode.name, () => {
   const bankKey = SigningIdentity.generate('bank');
   const shopKey = SigningIdentity.generate('ecommerce');
   const mallory = SigningIdentity.generate('mallory');
+  const coordinator = SigningIdentity.generate('coordinator');
+  const prepareBody = (jobId: string, role: 'label' | 'feature', r: RosterEntry[], file: string) => ({
+    jobId, model: 'split-lr', role, roster: r, data: { path: file, ...(role === 'label' ? { labelColumn: 'y' } : {}) },
+    alignment: { idRules: [], output: 'intersection', mode: 'balanced' },
+    dataSettings: { validationFraction: 0.2, seed: 42, clipSigma: 3, batchSize: 64 },
+    settings: DEFAULT_LR_HYPERPARAMETERS,
+  });
   let bank: PartyNode;
   const jobId = randomUUID();
   const roster: RosterEntry[] = [
@@ -40,6 +52,8 @@ describe(PartyNode.name, () => {
       partyId: 'bank',
       role: 'label',
       identity: bankKey,
+      coordinatorKey: coordinator.publicKeyHex,
+      handlers: partyHandlers(),
       pinnedKeys: pinned,
       psiEngine: new InlinePsiEngine(),
       tensorflow: await initTensorflow(),
@@ -47,11 +61,11 @@ describe(PartyNode.name, () => {
       peers: { request: async () => null },
     });
   const prepare = (n: PartyNode, id: string, r: RosterEntry[]) =>
-    n.handleCommand(Commands.prepare, { jobId: id, role: 'label', roster: r, data: { path: 'breast_hetero_guest.csv', labelColumn: 'y' }, hyperparameters: DEFAULT_LR_HYPERPARAMETERS } as never);
+    n.handleCommand(signCommand(coordinator, 'bank', 'job.prepare', prepareBody(id, 'label', r, 'breast_hetero_guest.csv')));
 
   /** An envelope as the e-commerce party builds it: body sealed under the pair's key, header signed. */
   function envelope(signer: SigningIdentity, seq: number, over: Partial<PeerEnvelope> = {}, sealer: SigningIdentity = shopKey): PeerEnvelope {
-    const route = { jobId, type: PeerTypes.lrForward, from: 'ecommerce', to: 'bank', seq, ...over };
+    const route = { jobId, type: lr.forwardShare.type, from: 'ecommerce', to: 'bank', seq, ...over };
     const key = peerChannelKey(sealer, 'ecommerce', 'bank', bankKey.publicKeyHex, String(route.jobId));
     const body = seal(key, packBody({ epoch: 0, batch: seq, chunks: [] }), sealContext(route));
     const header = { ...route, digest: digestHex(body) };
@@ -107,11 +121,11 @@ describe(PartyNode.name, () => {
     const rival = SigningIdentity.generate('rival');
     const three: RosterEntry[] = [...roster, { partyId: 'rival', role: 'feature', publicKey: rival.publicKeyHex }];
     const shop = new PartyNode({
-      partyId: 'ecommerce', role: 'feature', identity: shopKey, psiEngine: new InlinePsiEngine(), tensorflow: await initTensorflow(), dataRoot: DATA, peers: { request: async () => null },
+      partyId: 'ecommerce', role: 'feature', identity: shopKey, coordinatorKey: coordinator.publicKeyHex, handlers: partyHandlers(), psiEngine: new InlinePsiEngine(), tensorflow: await initTensorflow(), dataRoot: DATA, peers: { request: async () => null },
     });
     const id = randomUUID();
-    await shop.handleCommand(Commands.prepare, { jobId: id, role: 'feature', roster: three, data: { path: 'breast_hetero_host.csv' }, hyperparameters: DEFAULT_LR_HYPERPARAMETERS } as never);
-    const route = { jobId: id, type: PeerTypes.lrResidual, from: 'rival', to: 'ecommerce', seq: 1 };
+    await shop.handleCommand(signCommand(coordinator, 'ecommerce', 'job.prepare', prepareBody(id, 'feature', three, 'breast_hetero_host.csv')));
+    const route = { jobId: id, type: lr.residualShare.type, from: 'rival', to: 'ecommerce', seq: 1 };
     const body = seal(peerChannelKey(rival, 'rival', 'ecommerce', shopKey.publicKeyHex, id), packBody({ epoch: 0, batch: 0, chunks: [] }), sealContext(route));
     const header = { ...route, digest: digestHex(body) };
     await expect(shop.handlePeer({ ...header, body, signature: rival.sign(envelopeSigningText(header)) })).rejects.toThrow(
@@ -121,7 +135,7 @@ describe(PartyNode.name, () => {
 
   it('records every accepted envelope and every refusal in its own log, refusals for unknown jobs apart', async () => {
     const own = await audit!.store.events(jobId);
-    expect(own.filter((e) => e.step === PeerTypes.lrForward).map((e) => e.detail.seq)).toEqual([1]);
+    expect(own.filter((e) => e.step === lr.forwardShare.type).map((e) => e.detail.seq)).toEqual([1]);
     const refused = own.filter((e) => e.step === 'peer.refused');
     expect(refused.map((e) => e.detail.reason)).toEqual([
       expect.stringContaining('is not signed by its key'),
@@ -130,13 +144,13 @@ describe(PartyNode.name, () => {
       expect.stringContaining('sealed body does not open'),
       expect.stringContaining('not in job'),
     ]);
-    expect(refused[0]).toMatchObject({ sender: 'ecommerce', receiver: 'bank', detail: { type: PeerTypes.lrForward, seq: 2 } });
+    expect(refused[0]).toMatchObject({ sender: 'ecommerce', receiver: 'bank', detail: { type: lr.forwardShare.type, seq: 2 } });
     const unattributed = await audit!.store.events(UNATTRIBUTED_JOB_ID);
     expect(unattributed.some((e) => e.step === 'peer.refused' && /unknown job/.test(String(e.detail.reason)))).toBe(true);
     expect((await audit!.store.verify(jobId)).valid).toBe(true);
   });
 
   it('presents its public key through party.health', async () => {
-    expect(await bank.handleCommand(Commands.health, {})).toMatchObject({ partyId: 'bank', publicKey: bankKey.publicKeyHex });
+    expect((await bank.handleCommand(signCommand(coordinator, 'bank', 'party.health', {}))).reply).toMatchObject({ partyId: 'bank', publicKey: bankKey.publicKeyHex });
   });
 });

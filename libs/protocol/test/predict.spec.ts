@@ -12,9 +12,9 @@ import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { sigmoid } from '../../ml/src/metrics';
 import { InProcessFederation, runTwoPartyJob } from '../src/in-process-federation';
 import { ModelManifest, signManifest, verifyModelManifest } from '../src/model-manifest';
-import type { PartyModel } from '../src/party-node';
-import { SplitLrJobResult } from '../src/split-lr-job';
-import { SplitLrPrediction } from '../src/split-lr-predict';
+import type { PartyModel } from '../src/split-lr/model';
+import { SplitLrJobResult } from '../src/job/job-runner';
+import { SplitLrPrediction } from '../src/predict/prediction';
 import { WireScanner } from './wire-scanner';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');

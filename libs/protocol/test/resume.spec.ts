@@ -7,10 +7,10 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
-import { Commands } from '../src/messages';
+import * as lr from '../src/split-lr/commands';
 import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
-import type { PartyCheckpoint } from '../src/party-node';
-import { isSplitLrResult, PartyCallError, SplitLrJob, SplitLrJobResult, SplitLrJobSpec } from '../src/split-lr-job';
+import type { PartyCheckpoint } from '../src/split-lr/model';
+import { isSplitLrResult, PartyCallError, JobRunner, SplitLrJobResult, JobSpec } from '../src/job/job-runner';
 import { withCrashingParty } from './crashing-channel';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -20,7 +20,7 @@ const parties = [
   { partyId: 'ecommerce', role: 'feature' as const },
 ];
 
-function spec(jobId: string, resume?: SplitLrJobSpec['resume']): SplitLrJobSpec {
+function spec(jobId: string, resume?: JobSpec['resume']): JobSpec {
   return {
     jobId, model: 'split-lr', hyperparameters: hp, resume,
     parties: [
@@ -30,8 +30,8 @@ function spec(jobId: string, resume?: SplitLrJobSpec['resume']): SplitLrJobSpec 
   };
 }
 
-async function run(federation: InProcessFederation, s: SplitLrJobSpec, channels = federation.channels, audit: AuditEventInput[] = [], checkpointed: number[] = []): Promise<SplitLrJobResult> {
-  const result = await new SplitLrJob(s, channels, { audit: async (e) => void audit.push(e), phase: async () => undefined, progress: () => undefined, checkpointed: (e) => void checkpointed.push(e) }).run();
+async function run(federation: InProcessFederation, s: JobSpec, channels = federation.channels, audit: AuditEventInput[] = [], checkpointed: number[] = []): Promise<SplitLrJobResult> {
+  const result = await new JobRunner(s, channels, { audit: async (e) => void audit.push(e), phase: async () => undefined, progress: () => undefined, checkpointed: (e) => void checkpointed.push(e) }).run();
   if (!isSplitLrResult(result)) throw new Error('no model');
   return result;
 }
@@ -41,7 +41,7 @@ describe('resuming an interrupted split-LR job from per-epoch checkpoints', () =
     const checkpoints = new Map<string, PartyCheckpoint>();
     const first = await inProcessFederation(parties, DATA, { record: false, checkpoints });
     // The feature party "crashes" at its first step of epoch 3 (0-based epoch 2).
-    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === Commands.lrForward && body.epoch === 2);
+    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === lr.forward.name && body.epoch === 2);
     const failedId = randomUUID();
     const checkpointed: number[] = [];
     await expect(run(first, spec(failedId), crashing, [], checkpointed)).rejects.toThrow(PartyCallError);
@@ -53,7 +53,7 @@ describe('resuming an interrupted split-LR job from per-epoch checkpoints', () =
     const audit: AuditEventInput[] = [];
     const resumed = await run(restarted, spec(randomUUID(), { fromJobId: failedId, epoch: 2 }), restarted.channels, audit);
     expect(resumed.epochs.map((e) => e.epoch)).toEqual([3, 4, 5]);
-    expect(audit.filter((e) => e.step === 'lr.resume').map((e) => e.sender).sort()).toEqual(['bank', 'ecommerce']);
+    expect(audit.filter((e) => e.step === 'model.resume').map((e) => e.sender).sort()).toEqual(['bank', 'ecommerce']);
 
     const reference = await inProcessFederation(parties, DATA, { record: false });
     const whole = await run(reference, spec(randomUUID()));
@@ -68,10 +68,10 @@ describe('resuming an interrupted split-LR job from per-epoch checkpoints', () =
     // minDelta 0.5: no epoch after the first can count as better, so the job must end on epoch 1's
     // weights, which after a crash in epoch 4 exist only in the checkpoints.
     const stopping: LrHyperparameters = { ...hp, epochs: 6, earlyStopping: { metric: 'auc', patience: 10, minDelta: 0.5 } };
-    const withStopping = (jobId: string, resume?: SplitLrJobSpec['resume']) => ({ ...spec(jobId, resume), hyperparameters: stopping });
+    const withStopping = (jobId: string, resume?: JobSpec['resume']) => ({ ...spec(jobId, resume), hyperparameters: stopping });
     const checkpoints = new Map<string, PartyCheckpoint>();
     const first = await inProcessFederation(parties, DATA, { record: false, checkpoints });
-    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === Commands.lrForward && body.epoch === 3);
+    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === lr.forward.name && body.epoch === 3);
     const failedId = randomUUID();
     const checkpointed: number[] = [];
     await expect(run(first, withStopping(failedId), crashing, [], checkpointed)).rejects.toThrow(PartyCallError);
@@ -97,7 +97,7 @@ describe('resuming an interrupted split-LR job from per-epoch checkpoints', () =
     const federation = await inProcessFederation(parties, DATA, { record: false, checkpoints });
     const id = randomUUID();
     await run(federation, spec(id));
-    const changed: SplitLrJobSpec = { ...spec(randomUUID(), { fromJobId: id, epoch: 2 }), hyperparameters: { ...hp, learningRate: 0.1 } };
+    const changed: JobSpec = { ...spec(randomUUID(), { fromJobId: id, epoch: 2 }), hyperparameters: { ...hp, learningRate: 0.1 } };
     const again = await inProcessFederation(parties, DATA, { record: false, checkpoints });
     await expect(run(again, changed)).rejects.toThrow(/cannot resume from job .*'s checkpoint at (bank|ecommerce): it is of epoch 4, not 2; the hyperparameters differ/);
     await expect(run(again, spec(randomUUID(), { fromJobId: randomUUID(), epoch: 2 }))).rejects.toThrow(/holds no checkpoint of job/);

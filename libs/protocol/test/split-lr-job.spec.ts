@@ -9,7 +9,7 @@ import { loadPartyTable } from '../../data/src/party-table';
 import { EcdhPsiSession, PsiResult } from '../src/psi/ecdh-psi';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '../../ml/src/logistic';
 import { AuditEventInput } from '../../audit/src/audit-chain';
-import { SplitLrJob, SplitLrJobResult } from '../src/split-lr-job';
+import { JobRunner, SplitLrJobResult } from '../src/job/job-runner';
 import { FeaturePartyLr, LabelPartyLr } from '../src/split-lr/split-lr-party';
 import { MaskedDecryptionService } from '../src/split-lr/masked-decryption';
 import { InProcessFederation, runTwoPartyJob } from '../src/in-process-federation';
@@ -21,7 +21,7 @@ const GUEST = 'breast_hetero_guest.csv';
 const HOST = 'breast_hetero_host.csv';
 const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 128, learningRate: 0.05, validationFraction: 0.2, seed: 7 };
 
-describe(SplitLrJob.name, () => {
+describe(JobRunner.name, () => {
   let federation: InProcessFederation;
   let result: SplitLrJobResult;
   const audit: AuditEventInput[] = [];

@@ -9,7 +9,7 @@ import type { AuditEventInput } from '../../audit/src/audit-chain';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { inProcessFederation } from '../src/in-process-federation';
-import { isSplitNnResult, SplitLrJob, SplitNnJobResult } from '../src/split-lr-job';
+import { isSplitNnResult, JobRunner, SplitNnJobResult } from '../src/job/job-runner';
 import { splitNnPlaintextReference } from '../src/split-nn/runner';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -32,7 +32,7 @@ describe('split-NN job (in-process parties, real CKKS and PSI)', () => {
       ],
       DATA,
     );
-    const out = await new SplitLrJob(
+    const out = await new JobRunner(
       {
         jobId: randomUUID(),
         model: 'split-nn',

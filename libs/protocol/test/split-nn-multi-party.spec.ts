@@ -16,13 +16,14 @@ import { trainValidationSplit } from '../../ml/src/batch-schedule';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { binaryMetrics } from '../../ml/src/metrics';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
-import { Commands } from '../src/messages';
+import * as nn from '../src/split-nn/commands';
 import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
 import { modelDigest, signManifest, verifyModelManifest } from '../src/model-manifest';
-import { isNnCheckpoint, StoredCheckpoint } from '../src/party-node';
-import { isSplitNnResult, PartyCallError, SplitLrJob, SplitLrJobSpec, SplitNnJobResult } from '../src/split-lr-job';
+import { isNnCheckpoint } from '../src/split-nn/model';
+import type { StoredCheckpoint } from '../src/party/stored-model';
+import { isSplitNnResult, PartyCallError, JobRunner, JobSpec, SplitNnJobResult } from '../src/job/job-runner';
 import { withCrashingParty } from './crashing-channel';
-import { SplitLrPrediction } from '../src/split-lr-predict';
+import { SplitLrPrediction } from '../src/predict/prediction';
 import { plaintextScores, standardizedRows } from './split-nn-parts';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');
@@ -39,7 +40,7 @@ const architecture: NnArchitecture = {
   training: { optimizer: 'adam', learningRate: 0.01, batchSize: 64, epochs: 3, seed: 42, validationFraction: 0.3 },
 };
 
-function spec(jobId: string, resume?: SplitLrJobSpec['resume']): SplitLrJobSpec {
+function spec(jobId: string, resume?: JobSpec['resume']): JobSpec {
   return {
     jobId, model: 'split-nn', resume, nn: { architecture, defence: { kind: 'none' } },
     hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 64, seed: 42, validationFraction: 0.3, clipSigma: 0 },
@@ -51,8 +52,8 @@ function spec(jobId: string, resume?: SplitLrJobSpec['resume']): SplitLrJobSpec 
   };
 }
 
-async function run(federation: InProcessFederation, s: SplitLrJobSpec, channels = federation.channels, checkpointed: number[] = [], audit: AuditEventInput[] = []): Promise<SplitNnJobResult> {
-  const out = await new SplitLrJob(s, channels, { audit: async (e) => void audit.push(e), phase: async () => undefined, progress: () => undefined, checkpointed: (e) => void checkpointed.push(e) }).run();
+async function run(federation: InProcessFederation, s: JobSpec, channels = federation.channels, checkpointed: number[] = [], audit: AuditEventInput[] = []): Promise<SplitNnJobResult> {
+  const out = await new JobRunner(s, channels, { audit: async (e) => void audit.push(e), phase: async () => undefined, progress: () => undefined, checkpointed: (e) => void checkpointed.push(e) }).run();
   if (!isSplitNnResult(out)) throw new Error('not a split-NN result');
   return out;
 }
@@ -157,10 +158,10 @@ describe('split NN with two feature parties', () => {
     const checkpoints = new Map<string, StoredCheckpoint>();
     const first = await inProcessFederation(parties, dir, { record: false, checkpoints, identities });
     // bob "crashes" at his first training step of epoch 2 (0-based epoch 1); alice keeps going.
-    const crashing = withCrashingParty(first.channels, 'bob', (command, body) => command === Commands.nnForward && body.phase === 'train' && body.epoch === 1);
+    const crashing = withCrashingParty(first.channels, 'bob', (command, body) => command === nn.forward.name && body.phase === 'train' && body.epoch === 1);
     const failedId = randomUUID();
     const checkpointed: number[] = [];
-    await expect(run(first, spec(failedId), crashing, checkpointed)).rejects.toThrow(new PartyCallError('bob', Commands.nnForward, 'connection reset'));
+    await expect(run(first, spec(failedId), crashing, checkpointed)).rejects.toThrow(new PartyCallError('bob', nn.forward.name, 'connection reset'));
     expect(checkpointed).toEqual([1]);
     const saved = [...checkpoints.entries()];
     expect(saved.map(([k]) => k.split(':')[1]).sort()).toEqual(['alice', 'bank', 'bob']);
@@ -171,7 +172,7 @@ describe('split NN with two feature parties', () => {
     const audit: AuditEventInput[] = [];
     const resumed = await run(restarted, spec(randomUUID(), { fromJobId: failedId, epoch: 1 }), restarted.channels, [], audit);
     expect(resumed.epochs.map((e) => e.epoch)).toEqual([2, 3]);
-    expect(audit.filter((e) => e.step === 'lr.resume').map((e) => e.sender).sort()).toEqual(['alice', 'bank', 'bob']);
+    expect(audit.filter((e) => e.step === 'model.resume').map((e) => e.sender).sort()).toEqual(['alice', 'bank', 'bob']);
 
     // The job of beforeAll is the uninterrupted reference; a twin run gives the run-to-run noise.
     const twin = await inProcessFederation(parties, dir, { record: false, identities });

@@ -7,7 +7,7 @@ import { INTERACTIVE_DEFAULTS } from '../../ml/src/nn/architecture';
 import { activate } from '../../ml/src/nn/dense-stack';
 import { buildBottom, buildTop } from '../../ml/src/nn/models';
 import { initTensorflow } from '../../ml/src/tf-backend';
-import type { NnPartyModel } from '../src/party-node';
+import type { NnPartyModel } from '../src/split-nn/model';
 
 /** A party's rows of `ids` standardised with its saved part's statistics (an ID it lacks: zeros). */
 export async function standardizedRows(model: NnPartyModel, file: string, ids: readonly string[]): Promise<Float64Array> {

@@ -16,11 +16,12 @@ import { binaryMetrics } from '../../ml/src/metrics';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
 import { modelDigest, ModelManifest, signManifest, verifyModelManifest } from '../src/model-manifest';
-import type { NnPartyModel } from '../src/party-node';
-import { isSplitNnResult, SplitLrJob, SplitNnJobResult } from '../src/split-lr-job';
-import { SplitLrPrediction } from '../src/split-lr-predict';
+import type { NnPartyModel } from '../src/split-nn/model';
+import { isSplitNnResult, JobRunner, SplitNnJobResult } from '../src/job/job-runner';
+import { SplitLrPrediction } from '../src/predict/prediction';
 import { plaintextScores, standardizedRows } from './split-nn-parts';
 import { WireScanner } from './wire-scanner';
+import { untyped } from './untyped-command';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');
 const parties = [
@@ -53,7 +54,7 @@ describe('split-NN model export and federated prediction', () => {
     hostIds = (await loadPartyTable(path.join(dir, 'breast_hetero_host.csv'))).ids;
     federation = await inProcessFederation(parties, dir);
     jobId = randomUUID();
-    const out = await new SplitLrJob(
+    const out = await new JobRunner(
       {
         jobId, model: 'split-nn', nn: { architecture, defence: { kind: 'none' } },
         hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 64, seed: 42, validationFraction: 0.3, clipSigma: 0 },
@@ -155,15 +156,15 @@ describe('split-NN model export and federated prediction', () => {
 
   it('lets a prediction run inference steps only', async () => {
     const shop = federation.channels.get('ecommerce')!;
-    const roster = await Promise.all(parties.map(async (p) => ({ ...p, publicKey: String((await federation.channels.get(p.partyId)!.call('party.health', {})).publicKey) })));
+    const roster = await Promise.all(parties.map(async (p) => ({ ...p, publicKey: String((await federation.channels.get(p.partyId)!.call(untyped('party.health'), {})).reply.publicKey) })));
     const predictionId = randomUUID();
-    await shop.call('predict.prepare', { jobId: predictionId, modelJobId: jobId, roster, ids: hostIds.slice(0, 3) });
+    await shop.call(untyped('predict.prepare'), { jobId: predictionId, modelJobId: jobId, roster, ids: hostIds.slice(0, 3) });
     try {
-      await expect(shop.call('nn.forward', { jobId: predictionId, phase: 'train', epoch: 0, batch: 0 })).rejects.toThrow('nn.forward (phase train) is not a step of a prediction');
-      await expect(shop.call('nn.apply', { jobId: predictionId, phase: 'eval', epoch: 0, batch: 0 })).rejects.toThrow('nn.apply (phase eval) is not a step of a prediction');
-      await expect(shop.call('lr.export', { jobId: predictionId })).rejects.toThrow('lr.export is not a step of a prediction');
+      await expect(shop.call(untyped('nn.forward'), { jobId: predictionId, phase: 'train', epoch: 0, batch: 0 })).rejects.toThrow('nn.forward (phase train) is not a step of a prediction');
+      await expect(shop.call(untyped('nn.apply'), { jobId: predictionId, phase: 'eval', epoch: 0, batch: 0, released: new Uint8Array(0) })).rejects.toThrow('nn.apply (phase eval) is not a step of a prediction');
+      await expect(shop.call(untyped('model.export'), { jobId: predictionId })).rejects.toThrow('model.export is not a step of a prediction');
     } finally {
-      await shop.call('job.close', { jobId: predictionId, completed: false });
+      await shop.call(untyped('job.close'), { jobId: predictionId, completed: false });
     }
   });
 

@@ -11,10 +11,11 @@ import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
-import { Commands } from '../src/messages';
+import * as nn from '../src/split-nn/commands';
 import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
-import { isNnCheckpoint, StoredCheckpoint } from '../src/party-node';
-import { isSplitNnResult, PartyCallError, SplitLrJob, SplitLrJobSpec, SplitNnJobResult } from '../src/split-lr-job';
+import { isNnCheckpoint } from '../src/split-nn/model';
+import type { StoredCheckpoint } from '../src/party/stored-model';
+import { isSplitNnResult, PartyCallError, JobRunner, JobSpec, SplitNnJobResult } from '../src/job/job-runner';
 import { withCrashingParty } from './crashing-channel';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -29,7 +30,7 @@ const architecture: NnArchitecture = {
   training: { optimizer: 'adam', learningRate: 0.01, batchSize: 64, epochs: 4, seed: 42, validationFraction: 0.3 },
 };
 
-function spec(jobId: string, resume?: SplitLrJobSpec['resume'], arch: NnArchitecture = architecture): SplitLrJobSpec {
+function spec(jobId: string, resume?: JobSpec['resume'], arch: NnArchitecture = architecture): JobSpec {
   return {
     jobId, model: 'split-nn', resume, nn: { architecture: arch, defence: { kind: 'none' } },
     hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, epochs: arch.training.epochs, batchSize: 64, seed: 42, validationFraction: 0.3, clipSigma: 0 },
@@ -40,8 +41,8 @@ function spec(jobId: string, resume?: SplitLrJobSpec['resume'], arch: NnArchitec
   };
 }
 
-async function run(federation: InProcessFederation, s: SplitLrJobSpec, channels = federation.channels, audit: AuditEventInput[] = [], checkpointed: number[] = []): Promise<SplitNnJobResult> {
-  const result = await new SplitLrJob(s, channels, { audit: async (e) => void audit.push(e), phase: async () => undefined, progress: () => undefined, checkpointed: (e) => void checkpointed.push(e) }).run();
+async function run(federation: InProcessFederation, s: JobSpec, channels = federation.channels, audit: AuditEventInput[] = [], checkpointed: number[] = []): Promise<SplitNnJobResult> {
+  const result = await new JobRunner(s, channels, { audit: async (e) => void audit.push(e), phase: async () => undefined, progress: () => undefined, checkpointed: (e) => void checkpointed.push(e) }).run();
   if (!isSplitNnResult(result)) throw new Error('not a split-NN result');
   return result;
 }
@@ -66,7 +67,7 @@ describe('resuming an interrupted split-NN job from per-epoch checkpoints', () =
     const checkpoints = new Map<string, StoredCheckpoint>();
     const first = await inProcessFederation(parties, DATA, { record: false, checkpoints, identities });
     // The feature party "crashes" at its first step of epoch 3 (0-based epoch 2).
-    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === Commands.nnForward && body.phase === 'train' && body.epoch === 2);
+    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === nn.forward.name && body.phase === 'train' && body.epoch === 2);
     const failedId = randomUUID();
     const checkpointed: number[] = [];
     const firstAudit: AuditEventInput[] = [];
@@ -74,7 +75,7 @@ describe('resuming an interrupted split-NN job from per-epoch checkpoints', () =
     expect(checkpointed).toEqual([1, 2]);
     const saved = [...checkpoints.values()];
     expect(saved.every(isNnCheckpoint)).toBe(true);
-    const bytes = Object.fromEntries(firstAudit.filter((e) => e.step === 'lr.checkpoint' && e.detail?.epoch === 2).map((e) => [e.sender, e.byteSize]));
+    const bytes = Object.fromEntries(firstAudit.filter((e) => e.step === 'model.checkpoint' && e.detail?.epoch === 2).map((e) => [e.sender, e.byteSize]));
     console.log(`split-NN checkpoint bytes per party (canonical JSON): ${JSON.stringify(bytes)}`);
 
     // Restarted with new signing keys (so new seeds): what continues the run must come from the checkpoint alone.
@@ -82,7 +83,7 @@ describe('resuming an interrupted split-NN job from per-epoch checkpoints', () =
     const audit: AuditEventInput[] = [];
     const resumed = await run(restarted, spec(randomUUID(), { fromJobId: failedId, epoch: 2 }), restarted.channels, audit);
     expect(resumed.epochs.map((e) => e.epoch)).toEqual([3, 4]);
-    expect(audit.filter((e) => e.step === 'lr.resume').map((e) => e.sender).sort()).toEqual(['bank', 'ecommerce']);
+    expect(audit.filter((e) => e.step === 'model.resume').map((e) => e.sender).sort()).toEqual(['bank', 'ecommerce']);
 
     // Two uninterrupted runs are not bit-equal either: every release carries the coordinator's
     // fresh flooding noise (σ = 2^-20) and 2^-20 rounding, the masks cancel in float64, and Adam
@@ -127,7 +128,7 @@ describe('resuming an interrupted split-NN job from per-epoch checkpoints', () =
     const stopping: NnArchitecture = { ...architecture, training: { ...architecture.training, earlyStopping: { patience: 4, minDelta: 0.5 } } };
     const checkpoints = new Map<string, StoredCheckpoint>();
     const first = await inProcessFederation(parties, DATA, { record: false, checkpoints, identities });
-    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === Commands.nnForward && body.phase === 'train' && body.epoch === 2);
+    const crashing = withCrashingParty(first.channels, 'ecommerce', (command, body) => command === nn.forward.name && body.phase === 'train' && body.epoch === 2);
     const failedId = randomUUID();
     await expect(run(first, spec(failedId, undefined, stopping), crashing)).rejects.toThrow(PartyCallError);
     const saved = [...checkpoints.values()].filter(isNnCheckpoint);

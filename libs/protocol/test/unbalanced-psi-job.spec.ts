@@ -11,7 +11,8 @@ import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logi
 import { InProcessFederation, runInProcessJob } from '../src/in-process-federation';
 import { plaintextReference } from '../src/plaintext-reference';
 import { UnbalancedPsiBig, UnbalancedPsiSmall } from '../src/psi/unbalanced-psi';
-import { isSplitLrResult, SplitLrJob, SplitLrJobResult } from '../src/split-lr-job';
+import { isSplitLrResult, JobRunner, SplitLrJobResult } from '../src/job/job-runner';
+import { untyped } from './untyped-command';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');
 const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 2, batchSize: 64, learningRate: 0.05, seed: 5 };
@@ -114,7 +115,7 @@ describe('split LR aligned by unbalanced PSI', () => {
       { partyId: 'b', role: 'feature' as const, data: { path: 'b.csv' } },
     ];
     const job = (over: object) => () =>
-      new SplitLrJob({ jobId: 'j', model: 'split-lr', hyperparameters: hp, parties: parties.slice(0, 2), alignment: { idRules: [], mode: 'unbalanced' }, ...over }, new Map(), {
+      new JobRunner({ jobId: 'j', model: 'split-lr', hyperparameters: hp, parties: parties.slice(0, 2), alignment: { idRules: [], mode: 'unbalanced' }, ...over }, new Map(), {
         audit: async () => undefined, phase: async () => undefined, progress: () => undefined,
       });
     expect(job({ parties })).toThrow('unbalanced PSI takes exactly one feature party, got 2');
@@ -134,21 +135,25 @@ describe('party node refusals in unbalanced mode', () => {
     const { inProcessFederation } = await import('../src/in-process-federation');
     const parties = [{ partyId: 'bank', role: 'label' as const }, { partyId: 'shop', role: 'feature' as const }, { partyId: 'mall', role: 'feature' as const }];
     const federation = await inProcessFederation(parties, dir, { record: false });
-    const roster = await Promise.all(parties.map(async (p) => ({ ...p, publicKey: String((await federation.channels.get(p.partyId)!.call('party.health', {})).publicKey) })));
+    const roster = await Promise.all(parties.map(async (p) => ({ ...p, publicKey: String((await federation.channels.get(p.partyId)!.call(untyped('party.health'), {})).reply.publicKey) })));
     const bank = federation.channels.get('bank')!;
     const prepare = (jobId: string, mode: string, r = roster.slice(0, 2)) =>
-      bank.call('job.prepare', { jobId, role: 'label', data: { path: 'bank.csv', labelColumn: 'y' }, roster: r, hyperparameters: hp, alignment: { idRules: [], mode } });
+      bank.call(untyped('job.prepare'), {
+        jobId, model: 'split-lr', role: 'label', data: { path: 'bank.csv', labelColumn: 'y' }, roster: r, settings: hp,
+        dataSettings: { validationFraction: hp.validationFraction, seed: hp.seed, clipSigma: hp.clipSigma ?? 0, batchSize: hp.batchSize },
+        alignment: { idRules: [], output: 'intersection', mode },
+      });
     await expect(prepare('star', 'unbalanced', roster)).rejects.toThrow('unbalanced PSI takes one feature party (star mode is balanced only)');
-    await expect(prepare('odd', 'lopsided')).rejects.toThrow('unknown PSI mode "lopsided"');
+    await expect(prepare('odd', 'lopsided')).rejects.toThrow('job.prepare: alignment.mode: Invalid option: expected one of "balanced"|"unbalanced"');
     await prepare('balanced', 'balanced');
-    await expect(bank.call('psi.plan', { jobId: 'balanced', peer: 'shop', side: 'small', peerRows: 2 })).rejects.toThrow('only for a job in unbalanced PSI mode');
+    await expect(bank.call(untyped('psi.plan'), { jobId: 'balanced', peer: 'shop', side: 'small', peerRows: 2 })).rejects.toThrow('only for a job in unbalanced PSI mode');
     await prepare('unbalanced', 'unbalanced');
-    await expect(bank.call('psi.exchange', { jobId: 'unbalanced', peer: 'shop' })).rejects.toThrow('psi.plan has not assigned this party a PSI side');
-    await expect(bank.call('psi.plan', { jobId: 'unbalanced', peer: 'mall', side: 'small', peerRows: 2 })).rejects.toThrow('peer mall is not another party of job unbalanced');
-    await expect(bank.call('psi.plan', { jobId: 'unbalanced', peer: 'shop', side: 'middle', peerRows: 2 })).rejects.toThrow('side must be "small" or "big"');
-    await bank.call('psi.plan', { jobId: 'unbalanced', peer: 'shop', side: 'big', peerRows: 2 });
-    await expect(bank.call('psi.plan', { jobId: 'unbalanced', peer: 'shop', side: 'big', peerRows: 2 })).rejects.toThrow('PSI side already planned');
-    await expect(bank.call('psi.exchange', { jobId: 'unbalanced', peer: 'mall' })).rejects.toThrow('the PSI peer is shop, not mall');
-    await expect(bank.call('psi.finish', { jobId: 'unbalanced' })).rejects.toThrow(/expected message psi-positions has not arrived/);
+    await expect(bank.call(untyped('psi.exchange'), { jobId: 'unbalanced', peer: 'shop' })).rejects.toThrow('psi.plan has not assigned this party a PSI side');
+    await expect(bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'mall', side: 'small', peerRows: 2 })).rejects.toThrow('peer mall is not another party of job unbalanced');
+    await expect(bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'shop', side: 'middle', peerRows: 2 })).rejects.toThrow('psi.plan: side: Invalid option: expected one of "small"|"big"');
+    await bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'shop', side: 'big', peerRows: 2 });
+    await expect(bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'shop', side: 'big', peerRows: 2 })).rejects.toThrow('PSI side already planned');
+    await expect(bank.call(untyped('psi.exchange'), { jobId: 'unbalanced', peer: 'mall' })).rejects.toThrow('the PSI peer is shop, not mall');
+    await expect(bank.call(untyped('psi.finish'), { jobId: 'unbalanced' })).rejects.toThrow(/expected message psi-positions has not arrived/);
   });
 });

@@ -78,7 +78,9 @@ export class NatsClaimCheckCodec extends PayloadCodec {
     if (isTicket(value)) return this.redeem(value);
     if (Array.isArray(value)) return Promise.all(value.map((v) => this.walk(v, onBytes)));
     if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-      const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await this.walk(v, onBytes)] as const));
+      const entries = await Promise.all(
+        Object.entries(value).map(async ([k, v]) => [k, await this.walk(v, onBytes)] as const),
+      );
       return Object.fromEntries(entries);
     }
     return value;
@@ -87,7 +89,8 @@ export class NatsClaimCheckCodec extends PayloadCodec {
   private async redeem(ticket: ClaimTicket): Promise<Uint8Array> {
     const bytes = await this.store.getBlob(ticket.__claim);
     if (!bytes) throw new Error(`claimed payload ${ticket.__claim} is missing from the object store`);
-    if (bytes.length !== ticket.bytes) throw new Error(`claimed payload ${ticket.__claim} has ${bytes.length} bytes, ticket says ${ticket.bytes}`);
+    if (bytes.length !== ticket.bytes)
+      throw new Error(`claimed payload ${ticket.__claim} has ${bytes.length} bytes, ticket says ${ticket.bytes}`);
     await this.store.delete(ticket.__claim);
     return bytes;
   }

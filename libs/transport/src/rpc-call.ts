@@ -43,7 +43,8 @@ export async function rpcCall<T>(
 }
 
 function toRemoteError(e: unknown, pattern: string, timeoutMs: number): RemoteCallError {
-  if (e instanceof Error && e.name === 'TimeoutError') return new RemoteCallError(`no answer to ${pattern} within ${timeoutMs} ms`);
+  if (e instanceof Error && e.name === 'TimeoutError')
+    return new RemoteCallError(`no answer to ${pattern} within ${timeoutMs} ms`);
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') return new RemoteCallError(`unreachable (connection refused)`);

@@ -3,8 +3,8 @@
  * MessagePack framing. NATS: every party's message patterns live under `vfl.<partyId>.`, so any
  * number of parties share one NATS server; large binary fields use the claim-check codec.
  */
-import { ClientNats, ClientProxy, ClientTCP, CustomStrategy, MicroserviceOptions, ServerNats, Transport } from '@nestjs/microservices';
-import type { NatsConnection } from 'nats';
+import { ClientNats, ClientProxy, ClientTCP, MicroserviceOptions, ServerNats, Transport } from '@nestjs/microservices';
+import type { NatsConnection, SubscriptionOptions } from 'nats';
 import { MsgpackSocket } from './msgpack-socket';
 import { NatsMsgpackDeserializer, NatsMsgpackSerializer } from './nats-msgpack';
 
@@ -28,7 +28,9 @@ export class PartyScopedNatsServer extends ServerNats {
     // Same as ServerNats.bindEvents, with the subject prefixed; handlers stay keyed by pattern.
     // (ServerNats keeps its subscription list private: its close() drains the connection anyway.)
     for (const channel of this.messageHandlers.keys()) {
-      client.subscribe(`${this.prefix}.${channel}`, { callback: this.getMessageHandler(channel).bind(this) });
+      // Nest types the handler as a bare Function; it is the (err, msg) subscription callback ServerNats passes too.
+      const callback = this.getMessageHandler(channel).bind(this) as SubscriptionOptions['callback'];
+      client.subscribe(`${this.prefix}.${channel}`, { callback });
     }
   }
 }
@@ -63,14 +65,20 @@ export function partyServerOptions(
         serializer: new NatsMsgpackSerializer(),
         deserializer: new NatsMsgpackDeserializer(),
       }),
-    } as CustomStrategy;
+    };
   }
   return { transport: Transport.TCP, options: { host: listen.host, port: listen.port, socketClass: MsgpackSocket } };
 }
 
-export type AnyClientProxy = ClientProxy<Record<never, Function>, any>;
+/** A TCP or NATS client proxy. ClientProxy is invariant in its status type, and the two differ: only `any` admits both. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyClientProxy = ClientProxy<Record<never, never>, any>;
 
-export function partyClient(transport: TransportSettings, partyId: string, address: { host: string; port: number }): AnyClientProxy {
+export function partyClient(
+  transport: TransportSettings,
+  partyId: string,
+  address: { host: string; port: number },
+): AnyClientProxy {
   if (transport.transport === 'nats') {
     return new PartyScopedNatsClient(natsSubjectPrefix(partyId), {
       servers: transport.natsUrl,

@@ -3,7 +3,10 @@ import { encode } from '@msgpack/msgpack';
 import { MsgpackSocket, MAX_FRAME_BYTES } from '../src/msgpack-socket';
 
 /** A real loopback server whose connections are wrapped in MsgpackSocket. */
-async function server(onMessage: (m: unknown, s: MsgpackSocket) => void, onError: (e: unknown) => void = () => undefined) {
+async function server(
+  onMessage: (m: unknown, s: MsgpackSocket) => void,
+  onError: (e: unknown) => void = () => undefined,
+) {
   const open = new Set<net.Socket>();
   const srv = net.createServer((raw) => {
     open.add(raw);
@@ -62,7 +65,10 @@ describe(MsgpackSocket.name, () => {
 
   it('refuses a frame above the size limit and closes the connection', async () => {
     const errors: unknown[] = [];
-    const { close, port } = await server(() => undefined, (e) => errors.push(e));
+    const { close, port } = await server(
+      () => undefined,
+      (e) => errors.push(e),
+    );
     const raw = net.connect(port, '127.0.0.1');
     await new Promise((r) => raw.once('connect', r));
     const head = Buffer.alloc(4);

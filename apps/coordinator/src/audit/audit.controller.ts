@@ -6,7 +6,7 @@ import { IsDate, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
 import type { Response } from 'express';
 import type { ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
 import { PSI_HASH_SUITE } from '../../../../libs/crypto/src/psi-group';
-import { isSplitLrResult } from '../../../../libs/protocol/src/split-lr-job';
+import { isSplitLrResult } from '../../../../libs/protocol/src/job/job-runner';
 import { Roles } from '../auth/roles.decorator';
 import { PageQueryDto } from '../jobs/dto/create-job.dto';
 import { JobsService } from '../jobs/jobs.service';
@@ -21,10 +21,23 @@ export class AuditSearchDto extends PageQueryDto {
 }
 
 export class AuditExportDto extends AuditSearchDto {
-  @ApiPropertyOptional({ enum: ['jsonl', 'csv'], default: 'jsonl' }) @IsOptional() @IsIn(['jsonl', 'csv']) format?: 'jsonl' | 'csv';
+  @ApiPropertyOptional({ enum: ['jsonl', 'csv'], default: 'jsonl' }) @IsOptional() @IsIn(['jsonl', 'csv']) format?:
+    'jsonl' | 'csv';
 }
 
-const CSV_COLUMNS = ['jobId', 'seq', 'occurredAt', 'step', 'sender', 'receiver', 'messageDigest', 'byteSize', 'detail', 'prevHash', 'hash'] as const;
+const CSV_COLUMNS = [
+  'jobId',
+  'seq',
+  'occurredAt',
+  'step',
+  'sender',
+  'receiver',
+  'messageDigest',
+  'byteSize',
+  'detail',
+  'prevHash',
+  'hash',
+] as const;
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -59,7 +72,10 @@ export class AuditController {
   }
 
   @Get('jobs/:id/report')
-  @ApiOperation({ summary: 'Data-usage report: who started the job, datasets, columns, rows, intersection, model, privacy settings, outcome' })
+  @ApiOperation({
+    summary:
+      'Data-usage report: who started the job, datasets, columns, rows, intersection, model, privacy settings, outcome',
+  })
   async report(@Param('id', new ParseUUIDPipe()) id: string) {
     const job = await this.jobs.get(id);
     const events = await this.audit.search({ jobId: id }, { limit: 10000 });
@@ -83,14 +99,20 @@ export class AuditController {
         gradientMasks: 'uniform in [-2^30, 2^30] per slot, fresh per batch',
         decryptionRelease: 'announced ciphertexts only, once; Gaussian flooding sigma 2^-20, rounded to 2^-20',
       },
-      outcome: { state: job.state, error: job.error, failedParty: job.failedParty, result: job.result && summary(job.result) },
+      outcome: {
+        state: job.state,
+        error: job.error,
+        failedParty: job.failedParty,
+        result: job.result && summary(job.result),
+      },
       audit: await this.audit.verify(id),
     };
   }
 }
 
 function summary(result: NonNullable<Awaited<ReturnType<JobsService['get']>>['result']>) {
-  if (!isSplitLrResult(result)) return { intersection: result.intersection, cardinalityOnly: true, seconds: result.seconds };
+  if (!isSplitLrResult(result))
+    return { intersection: result.intersection, cardinalityOnly: true, seconds: result.seconds };
   return {
     intersection: result.intersection,
     trainAuc: result.train.auc,
@@ -102,8 +124,15 @@ function summary(result: NonNullable<Awaited<ReturnType<JobsService['get']>>['re
 }
 
 function csvRow(e: ChainedAuditEvent): string {
-  const cell = (v: unknown) => {
-    const text = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const cell = (v: ChainedAuditEvent[(typeof CSV_COLUMNS)[number]]) => {
+    const text =
+      v === null || v === undefined
+        ? ''
+        : v instanceof Date
+          ? v.toISOString()
+          : typeof v === 'object'
+            ? JSON.stringify(v)
+            : String(v);
     return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
   return CSV_COLUMNS.map((c) => cell(e[c])).join(',');

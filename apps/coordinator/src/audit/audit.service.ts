@@ -22,9 +22,14 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
       identity = SigningIdentity.fromSeedHex('coordinator', config.signingKey);
     } else {
       identity = SigningIdentity.generate('coordinator');
-      this.logger.warn(`no VFL_SIGNING_KEY: chain heads are signed with a key generated for this process (public key ${identity.publicKeyHex})`);
+      this.logger.warn(
+        `no VFL_SIGNING_KEY: chain heads and commands are signed with a key generated for this process (public key ${identity.publicKeyHex}); parties refuse its commands unless they pin it (VFL_COORDINATOR_KEY)`,
+      );
     }
-    this.log = new SignedAuditLog(ds, identity, (e) => this.logger.error(`periodic chain-head signing failed: ${e instanceof Error ? e.message : e}`));
+    this.logger.log(`coordinator public key ${identity.publicKeyHex} (the parties' VFL_COORDINATOR_KEY)`);
+    this.log = new SignedAuditLog(ds, identity, (e) =>
+      this.logger.error(`periodic chain-head signing failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
   }
 
   get identity(): SigningIdentity {

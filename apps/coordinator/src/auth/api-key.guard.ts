@@ -7,6 +7,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Unauthor
 import { Reflector } from '@nestjs/core';
 import type { Role } from '../../../../libs/access/src/api-key';
 import { ApiKeysService } from './api-keys.service';
+import type { AuthenticatedRequest } from './principal';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
 
 @Injectable()
@@ -19,9 +20,12 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const request = context.switchToHttp().getRequest();
-    const header: string | undefined = request.headers['authorization'];
-    const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : request.headers['x-api-key'];
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization;
+    // Node joins a repeated custom header into one string: only set-cookie is ever an array.
+    const presented = header?.startsWith('Bearer ')
+      ? header.slice(7).trim()
+      : (request.headers['x-api-key'] as string | undefined);
     if (!presented) throw new UnauthorizedException('an API key is required (Authorization: Bearer vfl_…)');
     const principal = await this.keys.authenticate(presented);
     if (!principal) throw new UnauthorizedException('the API key is not valid (unknown, malformed or revoked)');

@@ -38,14 +38,22 @@ export class ApiKeysService implements OnApplicationBootstrap {
       const parsed = parseApiKey(this.config.adminKey)!;
       const existing = await this.keys.findOneBy({ keyId: parsed.keyId });
       if (!existing) {
-        await this.keys.insert({ keyId: parsed.keyId, name: 'bootstrap-admin', role: 'admin', secretHash: hashSecret(parsed.secret), revokedAt: null });
+        await this.keys.insert({
+          keyId: parsed.keyId,
+          name: 'bootstrap-admin',
+          role: 'admin',
+          secretHash: hashSecret(parsed.secret),
+          revokedAt: null,
+        });
       }
       return;
     }
     if ((await this.keys.countBy({ role: 'admin', revokedAt: IsNull() })) === 0) {
       const { key } = await this.create('bootstrap-admin', 'admin');
       // Printed once, on purpose: it is the only way in on a fresh installation without VFL_ADMIN_KEY.
-      this.logger.warn(`no VFL_ADMIN_KEY and no admin key yet: created admin API key ${key} (store it now; it is not shown again)`);
+      this.logger.warn(
+        `no VFL_ADMIN_KEY and no admin key yet: created admin API key ${key} (store it now; it is not shown again)`,
+      );
     }
   }
 

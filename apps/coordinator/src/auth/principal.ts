@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
 import type { Role } from '../../../../libs/access/src/api-key';
 
 /** Who is calling: the API key that authenticated the request. */
@@ -8,4 +9,11 @@ export interface Principal {
   readonly role: Role;
 }
 
-export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => ctx.switchToHttp().getRequest().principal);
+/** A request ApiKeyGuard let through: it put the caller on it (unset on @Public routes). */
+export interface AuthenticatedRequest extends Request {
+  principal?: Principal;
+}
+
+export const CurrentPrincipal = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): Principal => ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal!,
+);

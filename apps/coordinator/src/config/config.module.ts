@@ -6,6 +6,10 @@ import { CoordinatorConfig } from './coordinator.config';
 @Module({})
 export class ConfigModule {
   static forRoot(config: CoordinatorConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: CoordinatorConfig, useValue: config }], exports: [CoordinatorConfig] };
+    return {
+      module: ConfigModule,
+      providers: [{ provide: CoordinatorConfig, useValue: config }],
+      exports: [CoordinatorConfig],
+    };
   }
 }

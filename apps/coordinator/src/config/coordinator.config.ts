@@ -1,7 +1,7 @@
 /** The coordinator's configuration, from the environment, validated at boot. */
 import { Expose, Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { loadConfig, ServiceTransportConfig } from '../../../../libs/config/src/validated-config';
+import { loadConfig, ServiceTransportConfig, type EnvValue } from '../../../../libs/config/src/validated-config';
 
 export class CoordinatorConfig extends ServiceTransportConfig {
   @Expose({ name: 'PORT' })
@@ -12,12 +12,13 @@ export class CoordinatorConfig extends ServiceTransportConfig {
   port!: number;
 
   @Expose({ name: 'HOST' })
-  @Transform(({ value }) => value ?? '127.0.0.1')
+  @Transform(({ value }: EnvValue) => value ?? '127.0.0.1')
   @IsString()
   host!: string;
 
-  /** 64 hex characters: the seed of the ed25519 key that signs audit chain heads. */
+  /** 64 hex characters: the seed of the ed25519 key that signs audit chain heads and every command to a party. */
   @Expose({ name: 'VFL_SIGNING_KEY' })
+  @Transform(({ value }: EnvValue) => (value === '' ? undefined : value))
   @IsOptional()
   @Matches(/^[0-9a-fA-F]{64}$/, { message: 'VFL_SIGNING_KEY must be 64 hex characters (an ed25519 seed)' })
   signingKey?: string;
@@ -25,7 +26,9 @@ export class CoordinatorConfig extends ServiceTransportConfig {
   /** The first admin API key (`vfl_<12 hex>_<43 base64url>`); unset, one is generated and printed once. */
   @Expose({ name: 'VFL_ADMIN_KEY' })
   @IsOptional()
-  @Matches(/^vfl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/, { message: 'VFL_ADMIN_KEY must look like vfl_<12 hex>_<43 base64url characters>' })
+  @Matches(/^vfl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/, {
+    message: 'VFL_ADMIN_KEY must look like vfl_<12 hex>_<43 base64url characters>',
+  })
   adminKey?: string;
 
   /** Jobs that run at once; more wait in a first-come, first-served queue. */

@@ -15,7 +15,8 @@ const STATIC_DIR = path.join(__dirname, 'static');
 const CHART_JS = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js');
 
 /** Same-origin only: no inline script, no other hosts; the page talks to this API alone. */
-const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 // Read once at start-up: a few hundred kB, and a missing file fails the boot, not a request.
 const read = (file: string) => fs.readFileSync(file, 'utf8');

@@ -30,7 +30,13 @@ export class DatabaseEndpoint implements OnApplicationShutdown {
 }
 
 @Module({
-  providers: [{ provide: DatabaseEndpoint, inject: [CoordinatorConfig], useFactory: DatabaseEndpoint.open }],
+  providers: [
+    {
+      provide: DatabaseEndpoint,
+      inject: [CoordinatorConfig],
+      useFactory: (config: CoordinatorConfig) => DatabaseEndpoint.open(config),
+    },
+  ],
   exports: [DatabaseEndpoint],
 })
 class DatabaseEndpointModule {}

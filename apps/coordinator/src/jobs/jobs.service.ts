@@ -2,7 +2,7 @@
  * Job lifecycle on the coordinator: validates a request against the registered parties, records
  * it, queues it (round-robin across the API keys that submitted, first come, first served within
  * one key; VFL_MAX_CONCURRENT_JOBS at once), runs the split-LR
- * protocol (libs/protocol SplitLrJob), and keeps state, progress and outcome in PostgreSQL, with
+ * protocol (libs/protocol JobRunner), and keeps state, progress and outcome in PostgreSQL, with
  * every state change in the audit chain and on the job's live event stream.
  *
  *   queued -> aligning -> training -> evaluating -> succeeded | failed | cancelled
@@ -12,7 +12,7 @@ import { BadRequestException, ConflictException, Injectable, Logger, NotFoundExc
 import { ArchitectureError, validateArchitecture } from '../../../../libs/ml/src/nn/architecture';
 import { NO_DEFENCE, validateDefence } from '../../../../libs/protocol/src/split-nn/defence';
 import { modelBytes, modelDigest, ModelManifest, signManifest } from '../../../../libs/protocol/src/model-manifest';
-import { PredictionResult, SplitLrPrediction } from '../../../../libs/protocol/src/split-lr-predict';
+import { PredictionResult, SplitLrPrediction } from '../../../../libs/protocol/src/predict/prediction';
 import type { AuditEventInput } from '../../../../libs/audit/src/audit-chain';
 import { Observable, Subject } from 'rxjs';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -25,26 +25,27 @@ import {
   JobCancelledError,
   JobProgress,
   PartyCallError,
-  SplitLrJob,
+  JobRunner,
   isSplitLrResult,
   isSplitNnResult,
   JobResult,
-  SplitLrJobSpec,
-} from '../../../../libs/protocol/src/split-lr-job';
+  JobSpec,
+  AlignmentSpec,
+} from '../../../../libs/protocol/src/job/job-runner';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { AuditService } from '../audit/audit.service';
 import { PartyClients } from '../parties/party-clients.service';
 import type { Principal } from '../auth/principal';
 import { CreateJobDto, PredictDto } from './dto/create-job.dto';
 import { parseIdRules } from '../../../../libs/data/src/id-normalisation';
-import { FairJobQueue } from '../../../../libs/protocol/src/fair-job-queue';
-import type { AlignmentSpec } from '../../../../libs/protocol/src/messages';
+import { FairJobQueue } from './fair-job-queue';
+
 
 export interface JobView {
   readonly id: string;
   readonly state: JobState;
-  readonly model: SplitLrJobSpec['model'];
-  readonly parties: SplitLrJobSpec['parties'];
+  readonly model: JobSpec['model'];
+  readonly parties: JobSpec['parties'];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment: AlignmentSpec;
   readonly progress: JobProgress | Record<string, never>;
@@ -52,7 +53,7 @@ export interface JobView {
   /** Epochs every party has checkpointed (split LR, split NN): `POST /jobs/:id/resume` continues after them. */
   readonly checkpointEpoch: number | null;
   /** A resumed job: the job and the epoch it continued from. */
-  readonly resumedFrom: SplitLrJobSpec['resume'] | null;
+  readonly resumedFrom: JobSpec['resume'] | null;
   readonly result: (JobResult & { seconds: number }) | null;
   readonly error: string | null;
   readonly failedParty: string | null;
@@ -94,7 +95,7 @@ export class JobsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(JobsService.name);
   private readonly live = new Map<string, LiveJob>();
   /** Lanes by the submitting API key (principal.keyId). */
-  private readonly queue = new FairJobQueue<SplitLrJobSpec>();
+  private readonly queue = new FairJobQueue<JobSpec>();
   private readonly streams = new Map<string, Subject<JobEvent>>();
 
   constructor(
@@ -125,7 +126,7 @@ export class JobsService implements OnApplicationBootstrap {
     const row = await this.jobs.findOneBy({ id });
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     if (row.state !== 'failed' && row.state !== 'cancelled') throw new ConflictException(`job ${id} is ${row.state}; only failed or cancelled jobs can be retried`);
-    return this.submit(requestOf(row.spec as unknown as SplitLrJobSpec), principal, id);
+    return this.submit(requestOf(row.spec as unknown as JobSpec), principal, id);
   }
 
   /** Stops a queued job at once and a running one at its next protocol step. */
@@ -150,7 +151,7 @@ export class JobsService implements OnApplicationBootstrap {
       skip: filter.offset,
       take: filter.limit ?? 1000, // the default PageQueryDto documents
     });
-    return rows.map((r) => ({ id: r.id, state: r.state, model: (r.spec as SplitLrJobSpec).model, createdAt: r.createdAt, updatedAt: r.updatedAt }));
+    return rows.map((r) => ({ id: r.id, state: r.state, model: (r.spec as JobSpec).model, createdAt: r.createdAt, updatedAt: r.updatedAt }));
   }
 
   /** State, progress and epoch events until the job ends; a finished job's stream ends at once. */
@@ -188,17 +189,17 @@ export class JobsService implements OnApplicationBootstrap {
   async resume(id: string, principal: Principal): Promise<JobView> {
     const row = await this.jobs.findOneBy({ id });
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
-    const spec = row.spec as unknown as SplitLrJobSpec;
+    const spec = row.spec as unknown as JobSpec;
     if (row.state !== 'failed') throw new ConflictException(`job ${id} is ${row.state}; only a failed job can resume`);
     const epoch = (row.progress as { checkpointEpoch?: number }).checkpointEpoch;
     if (spec.model === 'psi-cardinality' || !epoch) throw new ConflictException(`job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr or split-nn job): retry it instead`);
     return this.submit(requestOf(spec), principal, id, { fromJobId: id, epoch });
   }
 
-  private async submit(dto: CreateJobDto, principal: Principal, retryOf?: string, resume?: SplitLrJobSpec['resume']): Promise<JobView> {
+  private async submit(dto: CreateJobDto, principal: Principal, retryOf?: string, resume?: JobSpec['resume']): Promise<JobView> {
     const id = randomUUID();
     const nn = dto.model === 'split-nn' ? { architecture: validateArchitecture(dto.nn!.architecture), defence: validateDefence(dto.nn!.defence ?? NO_DEFENCE) } : undefined;
-    const spec: SplitLrJobSpec = {
+    const spec: JobSpec = {
       jobId: id,
       model: dto.model,
       parties: dto.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: { ...p.data }, publicKey: this.parties.pinnedKey(p.partyId) })),
@@ -244,7 +245,7 @@ export class JobsService implements OnApplicationBootstrap {
     // polling during training costs no query.
     const row = this.live.get(id)?.row ?? (await this.jobs.findOneBy({ id }));
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
-    const spec = row.spec as unknown as SplitLrJobSpec;
+    const spec = row.spec as unknown as JobSpec;
     const live = this.live.get(id);
     const stored = row.progress as { progress?: JobProgress; epochs?: EpochSummary[]; checkpointEpoch?: number };
     return {
@@ -273,7 +274,7 @@ export class JobsService implements OnApplicationBootstrap {
   async predict(id: string, dto: PredictDto, principal: Principal): Promise<PredictionResult> {
     const row = await this.jobs.findOneBy({ id });
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
-    const spec = row.spec as unknown as SplitLrJobSpec;
+    const spec = row.spec as unknown as JobSpec;
     const result = row.result as (JobResult & { manifest?: ModelManifest }) | null;
     if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || !result) throw new ConflictException(`job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr or split-nn job can predict`);
     if (!result.manifest) throw new ConflictException(`job ${id} was trained before models were exported with a manifest: retrain it to predict`);
@@ -346,7 +347,7 @@ export class JobsService implements OnApplicationBootstrap {
     if (problems.length) throw new BadRequestException(problems);
   }
 
-  private async execute(spec: SplitLrJobSpec): Promise<void> {
+  private async execute(spec: JobSpec): Promise<void> {
     const id = spec.jobId;
     const live = this.live.get(id)!;
     live.row = (await this.jobs.findOneBy({ id })) ?? undefined;
@@ -383,7 +384,7 @@ export class JobsService implements OnApplicationBootstrap {
       },
     };
     try {
-      const result = await new SplitLrJob(spec, this.parties.channels(), hooks).run();
+      const result = await new JobRunner(spec, this.parties.channels(), hooks).run();
       live.row = undefined; // from here on the outcome is written to the database: read it there
       await live.writes;
       const seconds = (Date.now() - started) / 1000;
@@ -419,7 +420,7 @@ export class JobsService implements OnApplicationBootstrap {
 }
 
 /** The request a job was started with, to start it again (retry, resume). */
-function requestOf(spec: SplitLrJobSpec): CreateJobDto {
+function requestOf(spec: JobSpec): CreateJobDto {
   return {
     model: spec.model,
     parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })),

@@ -1,9 +1,11 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../../libs/transport/src/payload-codec';
+import { AuditModule } from '../audit/audit.module';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { PartyClients } from './party-clients.service';
 
 @Module({
+  imports: [AuditModule],
   providers: [
     {
       provide: PayloadCodec,

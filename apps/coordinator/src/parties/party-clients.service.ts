@@ -1,10 +1,12 @@
-/** The coordinator's channels to the registered parties (TCP or NATS), as PartyChannels. */
+/** The coordinator's channels to the registered parties (TCP or NATS): typed, and signed with the coordinator's key. */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Commands } from '../../../../libs/protocol/src/messages';
-import type { PartyChannel } from '../../../../libs/protocol/src/split-lr-job';
+import { exchange } from '../../../../libs/protocol/src/psi/commands';
+import { PartyChannel, signedPartyChannel } from '../../../../libs/protocol/src/wire/party-channel';
+import { PARTY_COMMAND_PATTERN } from '../../../../libs/protocol/src/wire/signed-command';
 import { PayloadCodec } from '../../../../libs/transport/src/payload-codec';
 import { rpcCall } from '../../../../libs/transport/src/rpc-call';
 import { AnyClientProxy, partyClient } from '../../../../libs/transport/src/transport-options';
+import { AuditService } from '../audit/audit.service';
 import { CoordinatorConfig } from '../config/coordinator.config';
 
 @Injectable()
@@ -15,6 +17,8 @@ export class PartyClients implements OnApplicationShutdown {
   constructor(
     private readonly config: CoordinatorConfig,
     private readonly codec: PayloadCodec,
+    /** Its identity signs every command: the key each party pins as VFL_COORDINATOR_KEY. */
+    private readonly audit: AuditService,
   ) {
     for (const p of config.registry()) {
       this.clients.set(p.partyId, partyClient(config, p.partyId, p));
@@ -38,11 +42,9 @@ export class PartyClients implements OnApplicationShutdown {
   channel(partyId: string): PartyChannel {
     const client = this.clients.get(partyId);
     if (!client) throw new Error(`party ${partyId} is not registered`);
-    return {
-      partyId,
-      call: (command, body) =>
-        rpcCall(client, this.codec, command, body, command === Commands.psiExchange ? this.config.psiTimeoutMs : this.config.partyTimeoutMs),
-    };
+    return signedPartyChannel(partyId, this.audit.identity, (signed) =>
+      rpcCall(client, this.codec, PARTY_COMMAND_PATTERN, signed, signed.command === exchange.name ? this.config.psiTimeoutMs : this.config.partyTimeoutMs),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

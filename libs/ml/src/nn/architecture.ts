@@ -120,7 +120,8 @@ export function validateArchitecture(spec: unknown): NnArchitecture {
   positive(training.learningRate, 'training.learningRate', 10);
   integer(training.batchSize, 'training.batchSize', 2, 1 << 16);
   integer(training.epochs, 'training.epochs', 1, 10_000);
-  if (!Number.isSafeInteger(training.seed)) throw new ArchitectureError('training.seed', `must be a safe integer, got ${show(training.seed)}`);
+  if (!Number.isSafeInteger(training.seed))
+    throw new ArchitectureError('training.seed', `must be a safe integer, got ${show(training.seed)}`);
   optionalNumber(training.validationFraction, 'training.validationFraction', 0, 1, false, false);
   if (training.schedule !== undefined) schedule(training.schedule);
   if (training.earlyStopping !== undefined) {
@@ -165,12 +166,19 @@ export function scheduleFactor(schedule: LearningRateSchedule | undefined, epoch
   }
 }
 
-export const INTERACTIVE_DEFAULTS = Object.freeze({ activation: 'relu' as Activation, learningRate: 0.05, momentum: 0.9, shareNoise: 1 });
+export const INTERACTIVE_DEFAULTS = Object.freeze({
+  activation: 'relu',
+  learningRate: 0.05,
+  momentum: 0.9,
+  shareNoise: 1,
+});
 
 function layers(value: unknown, path: string, nonEmpty: boolean): void {
   if (!Array.isArray(value)) throw new ArchitectureError(path, `must be an array of dense layers, got ${show(value)}`);
-  if (nonEmpty && value.length === 0) throw new ArchitectureError(path, 'must have at least one layer (its last layer is the output width)');
-  if (value.length > MAX_LAYERS) throw new ArchitectureError(path, `must have at most ${MAX_LAYERS} layers, got ${value.length}`);
+  if (nonEmpty && value.length === 0)
+    throw new ArchitectureError(path, 'must have at least one layer (its last layer is the output width)');
+  if (value.length > MAX_LAYERS)
+    throw new ArchitectureError(path, `must have at most ${MAX_LAYERS} layers, got ${value.length}`);
   value.forEach((layer, i) => {
     const at = `${path}[${i}]`;
     const l = object(layer, at);
@@ -202,7 +210,10 @@ function schedule(value: unknown): void {
       optionalNumber(s.minFactor, 'training.schedule.minFactor', 0, 1, true);
       return;
     default:
-      throw new ArchitectureError('training.schedule.kind', `must be constant, step, exponential or cosine, got ${show(s.kind)}`);
+      throw new ArchitectureError(
+        'training.schedule.kind',
+        `must be constant, step, exponential or cosine, got ${show(s.kind)}`,
+      );
   }
 }
 
@@ -225,7 +236,14 @@ function positive(value: unknown, path: string, max: number): void {
   }
 }
 
-function optionalNumber(value: unknown, path: string, min: number, max: number, minInclusive: boolean, maxInclusive = true): void {
+function optionalNumber(
+  value: unknown,
+  path: string,
+  min: number,
+  max: number,
+  minInclusive: boolean,
+  maxInclusive = true,
+): void {
   if (value === undefined) return;
   const ok =
     typeof value === 'number' &&
@@ -247,10 +265,14 @@ function optionalActivation(value: unknown, path: string): void {
 
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
+  let s: string | undefined;
   try {
-    const s = JSON.stringify(value);
-    return s === undefined ? String(value) : s.length > 40 ? `${s.slice(0, 40)}…` : s;
+    s = JSON.stringify(value);
   } catch {
-    return String(value);
+    s = undefined;
   }
+  // What JSON cannot write (a function, a symbol, a bigint, a cycle) is shown as String() has it.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any user-supplied value may land here
+  if (s === undefined) return String(value);
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }

@@ -8,7 +8,14 @@ import { epochBatches, RowSplit } from '../batch-schedule';
 import { rocAuc } from '../metrics';
 import { INTERACTIVE_DEFAULTS, NnArchitecture, scheduleFactor } from './architecture';
 import { activate, DenseStack, readTensor } from './dense-stack';
-import { bottomDropoutSeed, buildBottom, buildTop, interactiveShare, labelInteractiveWeights, topDropoutSeed } from './models';
+import {
+  bottomDropoutSeed,
+  buildBottom,
+  buildTop,
+  interactiveShare,
+  labelInteractiveWeights,
+  topDropoutSeed,
+} from './models';
 import { TfOptimizer } from './optimizer';
 
 export interface PartyBlock {
@@ -79,7 +86,12 @@ export async function trainCentralNn(input: CentralNnInput): Promise<NnTrainingR
     if (i === 0) return tf.variable(tf.tensor2d(labelInteractiveWeights(p.seed, d, h), [d, h]));
     const v = interactiveShare('label', input.label.seed, p.id, d, h);
     const n = interactiveShare('feature', p.seed, p.id, d, h);
-    return tf.variable(tf.tensor2d(Float32Array.from(v, (x, t) => x + n[t]), [d, h]));
+    return tf.variable(
+      tf.tensor2d(
+        Float32Array.from(v, (x, t) => x + n[t]),
+        [d, h],
+      ),
+    );
   });
   const bias = tf.variable(tf.zeros([h]));
   const xs = parties.map((p) => tf.tensor2d(Float32Array.from(p.matrix), [p.matrix.length / p.columns, p.columns]));
@@ -93,11 +105,19 @@ export async function trainCentralNn(input: CentralNnInput): Promise<NnTrainingR
   const stopping = new EarlyStopping(arch.training.earlyStopping?.patience, arch.training.earlyStopping?.minDelta);
   const epochs: EpochRecord[] = [];
 
-  const logits = (rows: Int32Array, stacks: DenseStack[], options: (p: number) => { training: boolean; dropoutSeed?: number; updateStatistics?: boolean }, topOptions: { training: boolean; dropoutSeed?: number; updateStatistics?: boolean }): Tf.Tensor2D => {
+  const logits = (
+    rows: Int32Array,
+    stacks: DenseStack[],
+    options: (p: number) => { training: boolean; dropoutSeed?: number; updateStatistics?: boolean },
+    topOptions: { training: boolean; dropoutSeed?: number; updateStatistics?: boolean },
+  ): Tf.Tensor2D => {
     const index = tf.tensor1d(rows, 'int32');
-    let z = tf.add(tf.zeros([rows.length, h]), bias) as Tf.Tensor2D;
+    let z = tf.add<Tf.Tensor2D>(tf.zeros([rows.length, h]), bias);
     stacks.forEach((stack, p) => {
-      z = tf.add(z, tf.matMul(stack.forward(tf.gather(xs[p], index) as Tf.Tensor2D, options(p)), kernels[p])) as Tf.Tensor2D;
+      z = tf.add<Tf.Tensor2D>(
+        z,
+        tf.matMul(stack.forward(tf.gather<Tf.Tensor2D>(xs[p], index), options(p)), kernels[p]),
+      );
     });
     return top.forward(activate(tf, z, activation), topOptions);
   };
@@ -115,18 +135,31 @@ export async function trainCentralNn(input: CentralNnInput): Promise<NnTrainingR
             const logit = logits(
               rows,
               bottoms,
-              (p) => ({ training: true, dropoutSeed: bottomDropoutSeed(parties[p].seed, epoch, b), updateStatistics: true }),
+              (p) => ({
+                training: true,
+                dropoutSeed: bottomDropoutSeed(parties[p].seed, epoch, b),
+                updateStatistics: true,
+              }),
               { training: true, dropoutSeed: topDropoutSeed(input.label.seed, epoch, b), updateStatistics: true },
             );
-            return tf.losses.sigmoidCrossEntropy(tf.gather(y, tf.tensor1d(rows, 'int32')), logit) as Tf.Scalar;
+            return tf.losses.sigmoidCrossEntropy<Tf.Tensor, Tf.Scalar>(tf.gather(y, tf.tensor1d(rows, 'int32')), logit);
           }, [...own, ...interactive]);
           lossSum += value.dataSync()[0];
           optimizer.apply(own, grads, arch.training.learningRate * factor);
-          interactiveOptimizer.apply(interactive, grads, (arch.interactive.learningRate ?? INTERACTIVE_DEFAULTS.learningRate) * factor);
+          interactiveOptimizer.apply(
+            interactive,
+            grads,
+            (arch.interactive.learningRate ?? INTERACTIVE_DEFAULTS.learningRate) * factor,
+          );
         });
       });
-      const scores = readTensor(tf, () => logits(split.validation, bottoms, () => ({ training: false }), { training: false }));
-      const auc = rocAuc(scores, Array.from(split.validation, (r) => labels[r]));
+      const scores = readTensor(tf, () =>
+        logits(split.validation, bottoms, () => ({ training: false }), { training: false }),
+      );
+      const auc = rocAuc(
+        scores,
+        Array.from(split.validation, (r) => labels[r]),
+      );
       epochs.push({ epoch, loss: lossSum / batches.length, validationAuc: auc, seconds: (Date.now() - t0) / 1000 });
       if (stopping.record(epoch, auc)) {
         stoppedEarly = true;

@@ -85,7 +85,11 @@ export class DenseStack {
 
   /** All variables including batch-norm moving averages (for snapshots). */
   allVariables(): Tf.Variable[] {
-    return this.layers.flatMap((l) => [l.kernel, l.bias, ...(l.gamma ? [l.gamma, l.beta!, l.movingMean!, l.movingVariance!] : [])]);
+    return this.layers.flatMap((l) => [
+      l.kernel,
+      l.bias,
+      ...(l.gamma ? [l.gamma, l.beta!, l.movingMean!, l.movingVariance!] : []),
+    ]);
   }
 
   forward(x: Tf.Tensor2D, options: ForwardOptions): Tf.Tensor2D {
@@ -106,7 +110,7 @@ export class DenseStack {
     let h = x;
     this.layers.forEach((l, i) => {
       h = tf.tidy(() => {
-        let pre = tf.add(tf.matMul(h, l.kernel), l.bias) as Tf.Tensor2D;
+        let pre = tf.add<Tf.Tensor2D>(tf.matMul(h, l.kernel), l.bias);
         if (l.gamma) {
           let mean: Tf.Tensor;
           let variance: Tf.Tensor;
@@ -116,19 +120,27 @@ export class DenseStack {
             variance = m.variance;
             if (options.updateStatistics) {
               l.movingMean!.assign(tf.add(tf.mul(l.movingMean!, BN_MOMENTUM), tf.mul(mean, 1 - BN_MOMENTUM)));
-              l.movingVariance!.assign(tf.add(tf.mul(l.movingVariance!, BN_MOMENTUM), tf.mul(variance, 1 - BN_MOMENTUM)));
+              l.movingVariance!.assign(
+                tf.add(tf.mul(l.movingVariance!, BN_MOMENTUM), tf.mul(variance, 1 - BN_MOMENTUM)),
+              );
             }
           } else {
             mean = l.movingMean!;
             variance = l.movingVariance!;
           }
-          pre = tf.add(tf.mul(tf.div(tf.sub(pre, mean), tf.sqrt(tf.add(variance, BN_EPSILON))), l.gamma), l.beta!) as Tf.Tensor2D;
+          pre = tf.add<Tf.Tensor2D>(
+            tf.mul(tf.div(tf.sub(pre, mean), tf.sqrt(tf.add(variance, BN_EPSILON))), l.gamma),
+            l.beta!,
+          );
         }
         let out = activate(tf, pre, l.spec.activation ?? 'relu');
         const rate = l.spec.dropout ?? 0;
         if (options.training && rate > 0) {
           if (!random) throw new RangeError(`${this.path}[${i}] has dropout: a training pass needs a dropout seed`);
-          out = tf.mul(out, tf.tensor2d(dropoutMask(random, out.shape[0] * out.shape[1], rate), out.shape as [number, number])) as Tf.Tensor2D;
+          out = tf.mul<Tf.Tensor2D>(
+            out,
+            tf.tensor2d(dropoutMask(random, out.shape[0] * out.shape[1], rate), out.shape),
+          );
         }
         return out;
       });
@@ -148,7 +160,10 @@ export class DenseStack {
         const bad = firstNonFinite(outputs[i].dataSync());
         if (bad >= 0) {
           const layer = i === 0 ? `${this.path} input` : `${this.path}[${i - 1}]`;
-          throw new NonFiniteActivationError(layer, `${layer} produced a non-finite activation (${outputs[i].dataSync()[bad]}) ${where}`);
+          throw new NonFiniteActivationError(
+            layer,
+            `${layer} produced a non-finite activation (${outputs[i].dataSync()[bad]}) ${where}`,
+          );
         }
       }
       throw new NonFiniteActivationError(this.path, `${this.path} output is non-finite ${where}`);
@@ -168,10 +183,12 @@ export class DenseStack {
 
   restore(values: readonly ArrayLike<number>[]): void {
     const vars = this.allVariables();
-    if (values.length !== vars.length) throw new RangeError(`${this.path}: snapshot has ${values.length} tensors, expected ${vars.length}`);
+    if (values.length !== vars.length)
+      throw new RangeError(`${this.path}: snapshot has ${values.length} tensors, expected ${vars.length}`);
     vars.forEach((v, i) => {
       const size = v.shape.reduce((a, b) => a * b, 1);
-      if (values[i].length !== size) throw new RangeError(`${this.path}: snapshot tensor ${i} has ${values[i].length} values, expected ${size}`);
+      if (values[i].length !== size)
+        throw new RangeError(`${this.path}: snapshot tensor ${i} has ${values[i].length} values, expected ${size}`);
     });
     this.tf.tidy(() => vars.forEach((v, i) => v.assign(this.tf.tensor(Float32Array.from(values[i]), v.shape))));
   }

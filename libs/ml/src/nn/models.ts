@@ -12,13 +12,31 @@ import { SeededRandom } from '../../../data/src/seeded-random';
 import { bottomOf, bottomPath, NnArchitecture } from './architecture';
 import { deriveSeed, DenseStack, glorotUniform } from './dense-stack';
 
-export function buildBottom(tf: typeof Tf, arch: NnArchitecture, partyId: string, inputWidth: number, partySeed: number): DenseStack {
-  return new DenseStack(tf, inputWidth, bottomOf(arch, partyId), deriveSeed(partySeed, 'bottom'), bottomPath(arch, partyId));
+export function buildBottom(
+  tf: typeof Tf,
+  arch: NnArchitecture,
+  partyId: string,
+  inputWidth: number,
+  partySeed: number,
+): DenseStack {
+  return new DenseStack(
+    tf,
+    inputWidth,
+    bottomOf(arch, partyId),
+    deriveSeed(partySeed, 'bottom'),
+    bottomPath(arch, partyId),
+  );
 }
 
 /** The label party's top network: the spec's hidden layers plus the output logit (dense 1, linear). */
 export function buildTop(tf: typeof Tf, arch: NnArchitecture, labelSeed: number): DenseStack {
-  return new DenseStack(tf, arch.interactive.units, [...arch.top, { units: 1, activation: 'linear' }], deriveSeed(labelSeed, 'top'), 'top');
+  return new DenseStack(
+    tf,
+    arch.interactive.units,
+    [...arch.top, { units: 1, activation: 'linear' }],
+    deriveSeed(labelSeed, 'top'),
+    'top',
+  );
 }
 
 /** The label party's own interactive weights W_L (its bottom width × units), float32 for tfjs. */
@@ -30,8 +48,15 @@ export function labelInteractiveWeights(labelSeed: number, fanIn: number, units:
  * One share of a feature party's interactive weights: `holder` is 'label' (V_f, from the label
  * party's seed and the feature party's id) or 'feature' (N_f, from the feature party's seed).
  */
-export function interactiveShare(holder: 'label' | 'feature', seed: number, featurePartyId: string, fanIn: number, units: number): Float64Array {
-  const s = holder === 'label' ? deriveSeed(seed, 'interactive-share', featurePartyId) : deriveSeed(seed, 'interactive-share');
+export function interactiveShare(
+  holder: 'label' | 'feature',
+  seed: number,
+  featurePartyId: string,
+  fanIn: number,
+  units: number,
+): Float64Array {
+  const s =
+    holder === 'label' ? deriveSeed(seed, 'interactive-share', featurePartyId) : deriveSeed(seed, 'interactive-share');
   return Float64Array.from(glorotUniform(new SeededRandom(s), fanIn, units, Math.SQRT1_2));
 }
 

@@ -39,7 +39,10 @@ export class TfOptimizer {
         }
         let s = this.state.get(variable.name);
         if (!s) {
-          s = { m: tf.variable(tf.zerosLike(variable), false), v: this.kind === 'adam' ? tf.variable(tf.zerosLike(variable), false) : undefined };
+          s = {
+            m: tf.variable(tf.zerosLike(variable), false),
+            v: this.kind === 'adam' ? tf.variable(tf.zerosLike(variable), false) : undefined,
+          };
           tf.keep(s.m);
           if (s.v) tf.keep(s.v);
           this.state.set(variable.name, s);
@@ -73,15 +76,18 @@ export class TfOptimizer {
   /** Restores exportState's output onto `variables` (the same stack rebuilt: names differ, order and shapes do not). */
   importState(variables: readonly Tf.Variable[], state: TfOptimizerState): void {
     const tf = this.tf;
-    if (state.kind !== this.kind) throw new RangeError(`optimizer state is ${state.kind}'s, this optimizer is ${this.kind}`);
-    if (state.slots.length !== variables.length) throw new RangeError(`optimizer state has ${state.slots.length} slots, expected ${variables.length}`);
+    if (state.kind !== this.kind)
+      throw new RangeError(`optimizer state is ${state.kind}'s, this optimizer is ${this.kind}`);
+    if (state.slots.length !== variables.length)
+      throw new RangeError(`optimizer state has ${state.slots.length} slots, expected ${variables.length}`);
     this.dispose();
     this.steps = state.steps;
     variables.forEach((variable, i) => {
       const slot = state.slots[i];
       if (!slot) return;
       const size = variable.shape.reduce((a, b) => a * b, 1);
-      if (slot.m.length !== size || (slot.v && slot.v.length !== size)) throw new RangeError(`optimizer state slot ${i} has ${slot.m.length} values, the variable ${size}`);
+      if (slot.m.length !== size || (slot.v && slot.v.length !== size))
+        throw new RangeError(`optimizer state slot ${i} has ${slot.m.length} values, the variable ${size}`);
       const m = tf.variable(tf.tensor(slot.m, variable.shape), false);
       const v = slot.v ? tf.variable(tf.tensor(slot.v, variable.shape), false) : undefined;
       this.state.set(variable.name, { m, v });
@@ -118,7 +124,8 @@ export class MomentumShare {
     }
     for (let i = 0; i < this.weights.length; i++) {
       const g = gradient[i];
-      if (!Number.isFinite(g)) throw new RangeError(`gradient share entry ${i} is not finite (${g}): training diverged`);
+      if (!Number.isFinite(g))
+        throw new RangeError(`gradient share entry ${i} is not finite (${g}): training diverged`);
       this.m[i] = this.momentum * this.m[i] + g;
       this.weights[i] -= learningRate * this.m[i];
     }
@@ -129,7 +136,8 @@ export class MomentumShare {
   }
 
   restore(s: { weights: ArrayLike<number>; m: ArrayLike<number> }): void {
-    if (s.weights.length !== this.weights.length || s.m.length !== this.m.length) throw new RangeError(`share snapshot has ${s.weights.length} weights, expected ${this.weights.length}`);
+    if (s.weights.length !== this.weights.length || s.m.length !== this.m.length)
+      throw new RangeError(`share snapshot has ${s.weights.length} weights, expected ${this.weights.length}`);
     this.weights.set(s.weights);
     this.m.set(s.m);
   }

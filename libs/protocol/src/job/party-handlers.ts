@@ -112,6 +112,7 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
           familyOf(checkpoint) !== j.model ? `it is a ${familyOf(checkpoint)} checkpoint, this is a ${j.model} job` : '',
           checkpoint.epoch !== cmd.epoch ? `it is of epoch ${checkpoint.epoch}, not ${cmd.epoch}` : '',
           checkpoint.contentSha256 !== j.contentSha256 ? 'the data file changed since' : '',
+          ...(familyOf(checkpoint) === j.model ? (hooksOf(j.model)?.resumeProblems?.(j, checkpoint) ?? []) : []),
         ].filter(Boolean);
         if (problems.length) throw new PartyError(`cannot resume from job ${cmd.fromJobId}'s checkpoint at ${node.partyId}: ${problems.join('; ')}`);
         const record = resume(j, checkpoint, node) ?? null;

@@ -114,7 +114,9 @@ export interface PartyModelHooks {
   installKeys?(job: PartyJob, bundle: CkksPublicBundle, widths: Record<string, number> | undefined, node: PartyContext): Promise<void>;
   exportModel?(job: PartyJob, node: PartyContext): StoredPartyModel;
   checkpoint?(job: PartyJob, epoch: number, record: unknown, node: PartyContext): StoredCheckpoint;
-  /** Loads a checkpoint (already checked against the job's data) and returns the coordinator's record kept with it. */
+  /** Why a checkpoint cannot be resumed from beyond the shared checks (epoch, data): e.g. other settings. */
+  resumeProblems?(job: PartyJob, checkpoint: StoredCheckpoint): string[];
+  /** Loads a checkpoint (already checked) and returns the coordinator's record kept with it. */
   resume?(job: PartyJob, checkpoint: StoredCheckpoint, node: PartyContext): unknown;
   /** The hyperparameters of the label party's own logistic regression (the uplift baseline). */
   baselineHyperparameters?(job: PartyJob): LrHyperparameters;

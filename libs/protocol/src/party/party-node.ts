@@ -141,7 +141,11 @@ export class PartyNode {
     if (!handler) throw new PartyError(`unknown command ${opened.command}`);
     const body: unknown = checked(handler.command.request, opened.body, opened.command);
     const job = handler.needsJob ? this.job(opened.jobId) : undefined;
-    if (job?.purpose === 'prediction' && !handler.inPrediction) throw new PartyError(`${opened.command} is not a step of a prediction`);
+    // A prediction runs inference steps only: no step could ever move its saved model or return a gradient.
+    const phase = (body as { phase?: unknown }).phase;
+    if (job?.purpose === 'prediction' && (!handler.inPrediction || phase === 'train')) {
+      throw new PartyError(`${opened.command}${typeof phase === 'string' ? ` (phase ${phase})` : ''} is not a step of a prediction`);
+    }
     const out: MessageReceipt[] = [];
     const call: CommandCall = { node: this.context, send: (j, to, message, payload) => this.link.send(j, to, message, payload, out) };
     if (this.jobs.has(opened.jobId)) for (const e of handler.incoming?.(body, this.context) ?? []) await this.context.audit(opened.jobId, e);

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { CkksEngine, InlineCkksEngine } from '../../../crypto/src/ckks-engine';
 import { CkksKeyHolder } from '../../../crypto/src/ckks-keys';
-import { unpackCiphertexts } from '../messages';
+import { unpackCiphertexts } from '../wire/codec';
 import { BlockPacking } from './block-packing';
 
 export interface ReleasePolicy {

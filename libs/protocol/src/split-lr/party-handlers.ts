@@ -101,11 +101,10 @@ const hooks: PartyModelHooks = {
     };
   },
 
-  resume(job, stored, node) {
+  resumeProblems: (job, checkpoint) => (checkpoint.hyperparametersDigest !== modelDigest(job.get(HYPERPARAMETERS)) ? ['the hyperparameters differ'] : []),
+
+  resume(job, stored) {
     const checkpoint = stored as PartyCheckpoint;
-    if (checkpoint.hyperparametersDigest !== modelDigest(job.get(HYPERPARAMETERS))) {
-      throw new PartyError(`cannot resume from job ${checkpoint.jobId}'s checkpoint at ${node.partyId}: the hyperparameters differ`);
-    }
     job.get(STATE).lr.restoreState(checkpoint);
     return checkpoint.training ?? null;
   },

@@ -24,7 +24,7 @@ import { CkksEngine, InlineCkksEngine } from '../../../crypto/src/ckks-engine';
 import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
 import { CUBIC_SIGMOID, isRowWeighted, LrHyperparameters, LrOptimizer, OptimizerState } from '../../../ml/src/logistic';
 import { TfLinearScorer } from '../../../ml/src/tf-linear';
-import { packCiphertexts } from '../messages';
+import { packCiphertexts } from '../wire/codec';
 import { BlockPacking } from './block-packing';
 import { SLOT_MASK_BOUND, secureUniformMasks } from './masked-decryption';
 

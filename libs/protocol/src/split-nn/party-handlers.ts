@@ -56,7 +56,7 @@ function settingsOf(job: PartyJob): NnSettings {
 /** The rows of a batch: training batches as in split LR, evaluation in chunks of the split. */
 function rowsOf(job: PartyJob, key: BatchKey, split: Split): Int32Array {
   if (key.phase === 'train') {
-    if (job.purpose === 'prediction') throw new PartyError(`a training batch (phase train) is not a step of a prediction`);
+    if (job.purpose === 'prediction') throw new PartyError(`a training batch is not a step of a prediction`);
     return job.batch(key.epoch, key.batch);
   }
   const rows = job.rows(split);
@@ -164,13 +164,15 @@ const hooks: PartyModelHooks = {
     };
   },
 
-  resume(job, stored, node) {
+  resumeProblems(job, stored) {
     const checkpoint = stored as NnPartyCheckpoint;
     const settings = settingsOf(job);
     const changed = differingPaths(checkpoint.settings, settings);
-    if (changed.length || checkpoint.hyperparametersDigest !== modelDigest(settings)) {
-      throw new PartyError(`cannot resume from job ${checkpoint.jobId}'s checkpoint at ${node.partyId}: the settings differ (${changed.join(', ') || 'digest'})`);
-    }
+    return changed.length || checkpoint.hyperparametersDigest !== modelDigest(settings) ? [`the settings differ (${changed.join(', ') || 'digest'})`] : [];
+  },
+
+  resume(job, stored) {
+    const checkpoint = stored as NnPartyCheckpoint;
     job.get(NETWORK).restoreState(checkpoint.state);
     return checkpoint.earlyStopping ?? null;
   },
@@ -209,15 +211,17 @@ export const splitNnHandlers: PartyHandlerGroup = {
   commands: [
     onJobCommand(nn.forward, async (body, job, call) => {
       const k = key(body);
-      const { toLabel, toCoordinator } = network(job, SplitNnFeatureParty).forward(k, rowsOf(job, k, body.split ?? 'train'));
+      const rows = rowsOf(job, k, body.split ?? 'train');
+      const { toLabel, toCoordinator } = network(job, SplitNnFeatureParty).forward(k, rows);
       await call.send(job, job.labelParty(), nn.forwardToLabel, { ...k, ...forwardToLabelWire.to(toLabel) } as never);
       return { share: f64ToBytes(toCoordinator.share) };
     }, { inPrediction: true, outgoing: (body, reply, node) => [handedOver('nn.forward_share', reply.share, body, node)] }),
 
     onJobCommand(nn.products, (body, job) => {
       const k = key(body);
+      const rows = rowsOf(job, k, body.split ?? 'train');
       const forwards = job.featureParties().map((f) => job.take(forwardKey(k, f.partyId)));
-      return { products: network(job, SplitNnLabelParty).forwardProducts(k, rowsOf(job, k, body.split ?? 'train'), forwards).products };
+      return { products: network(job, SplitNnLabelParty).forwardProducts(k, rows, forwards).products };
     }, { inPrediction: true, outgoing: (body, reply, node) => [handedOver('nn.products', reply.products, body, node)] }),
 
     onJobCommand(nn.trainStep, async (body, job, call) => {

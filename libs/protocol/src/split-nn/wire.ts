@@ -3,7 +3,7 @@
  * bytes, ciphertexts as byte strings, every field checked on arrival so a malformed peer message
  * is refused by name instead of reaching the protocol classes.
  */
-import { bytesToF64, f64ToBytes } from '../messages';
+import { bytesToF64, f64ToBytes } from '../wire/codec';
 import { NnBackwardProducts, NnBackwardShare, NnBackwardToFeature, NnForwardToLabel } from './messages';
 import { SplitNnProtocolError } from './feature-party';
 

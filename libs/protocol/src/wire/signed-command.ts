@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { decode } from '@msgpack/msgpack';
 import { SigningIdentity, verifySignature } from '../../../crypto/src/signing-identity';
 import { bytes, describeIssues } from './command';
-import { digestHex, packBody } from './codec';
+import { Encoder } from '@msgpack/msgpack';
+import { digestHex } from './codec';
 
 export const signedCommandSchema = z.object({
   command: z.string().regex(/^[a-z][a-z0-9_.]{0,63}$/, 'expected a command name'),
@@ -28,8 +29,11 @@ export function commandSigningText(c: Omit<SignedCommand, 'body' | 'signature'> 
   return `vfl-command-v1|to=${c.to}|job=${c.jobId}|command=${c.command}|nonce=${c.nonce}|issuedAt=${c.issuedAt}|digest=${c.digest}`;
 }
 
+/** Undefined fields are left out (not sent as nil), so an absent optional setting stays absent at the party. */
+const commandEncoder = new Encoder({ ignoreUndefined: true });
+
 export function signCommand(identity: SigningIdentity, to: string, command: string, body: object, now = Date.now()): SignedCommand {
-  const packed = packBody(body);
+  const packed = commandEncoder.encode(body);
   const claimed = (body as { jobId?: unknown }).jobId;
   const header = { command, jobId: typeof claimed === 'string' ? claimed : '', nonce: randomBytes(16).toString('hex'), issuedAt: now };
   return { ...header, body: packed, signature: identity.sign(commandSigningText({ ...header, to, digest: digestHex(packed) })) };
@@ -137,3 +141,7 @@ export class RefusalRateLimiter {
     return this.suppressed;
   }
 }
+
+/** The two message patterns a party serves: signed coordinator commands, and peer envelopes. */
+export const PARTY_COMMAND_PATTERN = 'party.command';
+export const PARTY_PEER_PATTERN = 'party.peer';

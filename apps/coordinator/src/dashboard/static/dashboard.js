@@ -53,7 +53,10 @@ async function api(path) {
  * separated by a blank line.
  */
 async function followEvents(jobId, signal, onEvent) {
-  const res = await fetch(`/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${apiKey()}`, accept: 'text/event-stream' }, signal });
+  const res = await fetch(`/jobs/${jobId}/events`, {
+    headers: { authorization: `Bearer ${apiKey()}`, accept: 'text/event-stream' },
+    signal,
+  });
   if (!res.ok || !res.body) throw new ApiError(res.status, `event stream: ${res.status}`);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
@@ -215,7 +218,8 @@ function logEvent(type, data) {
 
 function describeEvent(type, d) {
   if (type === 'state') return d.state + (d.reason ? ` (${d.reason})` : '');
-  if (type === 'epoch') return `epoch ${d.epoch}: validation AUC ${fixed(d.validationAuc)}, loss ${fixed(d.validationLoss)}`;
+  if (type === 'epoch')
+    return `epoch ${d.epoch}: validation AUC ${fixed(d.validationAuc)}, loss ${fixed(d.validationLoss)}`;
   if (type === 'progress') {
     if (d.elementsTotal) return `PSI ${d.elementsDone}/${d.elementsTotal}`;
     if (d.batches) return `epoch ${d.epoch}/${d.epochs} batch ${d.batch}/${d.batches}`;
@@ -229,11 +233,15 @@ function renderJob(job) {
   $('no-job').hidden = true;
   $('job').hidden = false;
   $('job-id').textContent = job.id;
-  $('parties').tBodies[0].replaceChildren(...job.parties.map((p) => row([p.partyId, p.role, p.data.path, p.data.labelColumn || '—'])));
+  $('parties').tBodies[0].replaceChildren(
+    ...job.parties.map((p) => row([p.partyId, p.role, p.data.path, p.data.labelColumn || '—'])),
+  );
   const hp = job.hyperparameters;
   $('job-meta').textContent =
     `${job.model}; created ${time(job.createdAt)}` +
-    (job.model === 'split-lr' ? `; ${hp.epochs} epochs, batch ${hp.batchSize}, learning rate ${hp.learningRate}, ${hp.optimizer}` : '') +
+    (job.model === 'split-lr'
+      ? `; ${hp.epochs} epochs, batch ${hp.batchSize}, learning rate ${hp.learningRate}, ${hp.optimizer}`
+      : '') +
     (job.alignment.idRules.length ? `; ID rules ${job.alignment.idRules.join(', ')}` : '');
   $('epochs-card').hidden = job.model !== 'split-lr'; // a cardinality-only job has no epochs
   renderState(job);
@@ -258,7 +266,8 @@ function renderProgress(job) {
   if (p.epochs) items.push(['epoch', `${p.epoch} of ${p.epochs}`]);
   if (p.batches) items.push(['batch', `${p.batch} of ${p.batches}`]);
   if (p.rowsProcessed !== undefined) items.push(['rows processed', count(p.rowsProcessed)]);
-  if (p.etaSeconds !== undefined && p.etaSeconds !== null && !TERMINAL.includes(job.state)) items.push(['ETA', `${p.etaSeconds} s`]);
+  if (p.etaSeconds !== undefined && p.etaSeconds !== null && !TERMINAL.includes(job.state))
+    items.push(['ETA', `${p.etaSeconds} s`]);
   $('progress').replaceChildren(
     ...items.flatMap(([k, v]) => {
       const dt = document.createElement('dt');
@@ -272,7 +281,8 @@ function renderProgress(job) {
   const bar = $('progress-bar');
   if (job.state === 'succeeded') bar.value = 1;
   else if (p.phase === 'aligning' && p.elementsTotal) bar.value = p.elementsDone / p.elementsTotal;
-  else if (p.phase === 'training' && p.epochs) bar.value = ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches);
+  else if (p.phase === 'training' && p.epochs)
+    bar.value = ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches);
   else if (p.phase === 'evaluating') bar.value = 1;
 }
 
@@ -292,7 +302,11 @@ function renderOutcome(job) {
       ['KS', fixed(model.train.ks), fixed(model.validation.ks)],
       ['log loss', fixed(model.train.logLoss), fixed(model.validation.logLoss)],
       ['label party alone, AUC', fixed(model.labelOnly.train.auc), fixed(model.labelOnly.validation.auc)],
-      ['uplift from federation, AUC', signed(model.train.auc - model.labelOnly.train.auc), signed(model.validation.auc - model.labelOnly.validation.auc)],
+      [
+        'uplift from federation, AUC',
+        signed(model.train.auc - model.labelOnly.train.auc),
+        signed(model.validation.auc - model.labelOnly.validation.auc),
+      ],
     );
     notes =
       `customers in common (PSI) ${count(model.intersection)}; score stability (PSI) ${fixed(model.validation.scoreStability)}; ` +
@@ -309,7 +323,18 @@ function renderOutcome(job) {
 function renderLift(table) {
   $('lift').tBodies[0].replaceChildren(
     ...table.map((r) =>
-      row([r.bin, count(r.count), count(r.positives), `${fixed(r.minScore, 3)}–${fixed(r.maxScore, 3)}`, percent(r.cumulativeShare), percent(r.gain), fixed(r.lift, 2)], [1, 2, 4, 5, 6]),
+      row(
+        [
+          r.bin,
+          count(r.count),
+          count(r.positives),
+          `${fixed(r.minScore, 3)}–${fixed(r.maxScore, 3)}`,
+          percent(r.cumulativeShare),
+          percent(r.gain),
+          fixed(r.lift, 2),
+        ],
+        [1, 2, 4, 5, 6],
+      ),
     ),
   );
 }
@@ -317,7 +342,8 @@ function renderLift(table) {
 function renderConfusion(c) {
   $('confusion-threshold').textContent = String(c.threshold);
   for (const k of ['tp', 'fn', 'fp', 'tn']) $(`cm-${k}`).textContent = count(c[k]);
-  $('confusion-rates').textContent = `precision ${fixed(c.precision)}, recall ${fixed(c.recall)}, accuracy ${fixed(c.accuracy)}, F1 ${fixed(c.f1)}`;
+  $('confusion-rates').textContent =
+    `precision ${fixed(c.precision)}, recall ${fixed(c.recall)}, accuracy ${fixed(c.accuracy)}, F1 ${fixed(c.f1)}`;
 }
 
 async function renderAudit() {
@@ -325,7 +351,9 @@ async function renderAudit() {
   const { events, verification } = await api(`/jobs/${id}/audit?offset=${view.auditOffset}&limit=${AUDIT_PAGE}`);
   if (view.jobId !== id) return;
   const badge = $('audit-verification');
-  badge.textContent = verification.valid ? `chain valid, ${count(verification.events)} events` : `chain broken at seq ${verification.firstBroken}`;
+  badge.textContent = verification.valid
+    ? `chain valid, ${count(verification.events)} events`
+    : `chain broken at seq ${verification.firstBroken}`;
   badge.className = `state ${verification.valid ? 'valid' : 'broken'}`;
   const first = events.length ? view.auditOffset + 1 : 0;
   $('audit-range').textContent = `${first}–${view.auditOffset + events.length} of ${count(verification.events)}`;
@@ -333,7 +361,19 @@ async function renderAudit() {
   $('audit-next').disabled = view.auditOffset + events.length >= verification.events;
   $('audit').tBodies[0].replaceChildren(
     ...events.map((e) =>
-      row([e.seq, time(e.occurredAt), e.step, e.sender, e.receiver || '—', e.byteSize ? count(e.byteSize) : '', e.messageDigest ? e.messageDigest.slice(0, 12) : '', JSON.stringify(e.detail)], [0, 5]),
+      row(
+        [
+          e.seq,
+          time(e.occurredAt),
+          e.step,
+          e.sender,
+          e.receiver || '—',
+          e.byteSize ? count(e.byteSize) : '',
+          e.messageDigest ? e.messageDigest.slice(0, 12) : '',
+          JSON.stringify(e.detail),
+        ],
+        [0, 5],
+      ),
     ),
   );
 }
@@ -349,7 +389,14 @@ $('audit-next').addEventListener('click', () => {
 
 // ---- charts -----------------------------------------------------------------------------------
 
-const COLORS = { train: '#94a3b8', validation: '#2563eb', loss: '#c2410c', bad: '#c2410c', good: '#15803d', chance: '#cbd5e1' };
+const COLORS = {
+  train: '#94a3b8',
+  validation: '#2563eb',
+  loss: '#c2410c',
+  bad: '#c2410c',
+  good: '#15803d',
+  chance: '#cbd5e1',
+};
 
 /** One chart per canvas, replaced on every render; no animation, so a render is final at once. */
 function draw(canvasId, config) {
@@ -365,8 +412,20 @@ function renderEpochChart(job) {
     data: {
       labels: epochs.map((e) => e.epoch),
       datasets: [
-        { label: 'validation loss', data: epochs.map((e) => e.validationLoss), borderColor: COLORS.loss, backgroundColor: COLORS.loss, yAxisID: 'loss' },
-        { label: 'validation AUC', data: epochs.map((e) => e.validationAuc), borderColor: COLORS.validation, backgroundColor: COLORS.validation, yAxisID: 'auc' },
+        {
+          label: 'validation loss',
+          data: epochs.map((e) => e.validationLoss),
+          borderColor: COLORS.loss,
+          backgroundColor: COLORS.loss,
+          yAxisID: 'loss',
+        },
+        {
+          label: 'validation AUC',
+          data: epochs.map((e) => e.validationAuc),
+          borderColor: COLORS.validation,
+          backgroundColor: COLORS.validation,
+          yAxisID: 'auc',
+        },
       ],
     },
     options: {
@@ -382,34 +441,86 @@ function renderEpochChart(job) {
 const xy = (points, x, y) => points.map((p) => ({ x: p[x], y: p[y] }));
 
 function renderRocChart(model) {
-  const line = (label, points, color) => ({ label, data: points, borderColor: color, backgroundColor: color, showLine: true, pointRadius: 0, borderWidth: 2 });
+  const line = (label, points, color) => ({
+    label,
+    data: points,
+    borderColor: color,
+    backgroundColor: color,
+    showLine: true,
+    pointRadius: 0,
+    borderWidth: 2,
+  });
   draw('chart-roc', {
     type: 'scatter',
     data: {
       datasets: [
-        line(`validation (AUC ${fixed(model.validation.auc)})`, xy(model.validation.rocCurve, 'fpr', 'tpr'), COLORS.validation),
+        line(
+          `validation (AUC ${fixed(model.validation.auc)})`,
+          xy(model.validation.rocCurve, 'fpr', 'tpr'),
+          COLORS.validation,
+        ),
         line(`train (AUC ${fixed(model.train.auc)})`, xy(model.train.rocCurve, 'fpr', 'tpr'), COLORS.train),
-        { ...line('chance', [{ x: 0, y: 0 }, { x: 1, y: 1 }], COLORS.chance), borderDash: [4, 4], borderWidth: 1 },
+        {
+          ...line(
+            'chance',
+            [
+              { x: 0, y: 0 },
+              { x: 1, y: 1 },
+            ],
+            COLORS.chance,
+          ),
+          borderDash: [4, 4],
+          borderWidth: 1,
+        },
       ],
     },
-    options: { scales: { x: { min: 0, max: 1, title: { display: true, text: 'false positive rate' } }, y: { min: 0, max: 1, title: { display: true, text: 'true positive rate' } } } },
+    options: {
+      scales: {
+        x: { min: 0, max: 1, title: { display: true, text: 'false positive rate' } },
+        y: { min: 0, max: 1, title: { display: true, text: 'true positive rate' } },
+      },
+    },
   });
 }
 
 function renderKsChart(validation) {
   const points = validation.ksCurve;
   const widest = points.reduce((best, p) => (p.bad - p.good > best.bad - best.good ? p : best), points[0]);
-  const line = (label, data, color) => ({ label, data, borderColor: color, backgroundColor: color, showLine: true, pointRadius: 0, borderWidth: 2 });
+  const line = (label, data, color) => ({
+    label,
+    data,
+    borderColor: color,
+    backgroundColor: color,
+    showLine: true,
+    pointRadius: 0,
+    borderWidth: 2,
+  });
   draw('chart-ks', {
     type: 'scatter',
     data: {
       datasets: [
         line('defaults (bad), cumulative share', xy(points, 'share', 'bad'), COLORS.bad),
         line('non-defaults (good), cumulative share', xy(points, 'share', 'good'), COLORS.good),
-        { ...line(`KS ${fixed(validation.ks)}`, [{ x: widest.share, y: widest.good }, { x: widest.share, y: widest.bad }], '#111827'), borderDash: [3, 3], pointRadius: 3 },
+        {
+          ...line(
+            `KS ${fixed(validation.ks)}`,
+            [
+              { x: widest.share, y: widest.good },
+              { x: widest.share, y: widest.bad },
+            ],
+            '#111827',
+          ),
+          borderDash: [3, 3],
+          pointRadius: 3,
+        },
       ],
     },
-    options: { scales: { x: { min: 0, max: 1, title: { display: true, text: 'share of rows, highest scores first' } }, y: { min: 0, max: 1, title: { display: true, text: 'cumulative share of class' } } } },
+    options: {
+      scales: {
+        x: { min: 0, max: 1, title: { display: true, text: 'share of rows, highest scores first' } },
+        y: { min: 0, max: 1, title: { display: true, text: 'cumulative share of class' } },
+      },
+    },
   });
 }
 
@@ -438,7 +549,14 @@ const fixed = (v, digits = 4) => (typeof v === 'number' && Number.isFinite(v) ? 
 const signed = (v) => (v >= 0 ? '+' : '') + fixed(v);
 const percent = (v) => `${(100 * v).toFixed(1)}%`;
 const count = (v) => (typeof v === 'number' ? v.toLocaleString('en') : '—');
-const time = (iso) => new Date(iso).toLocaleString('en-GB', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const time = (iso) =>
+  new Date(iso).toLocaleString('en-GB', {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
 
 // ---- boot -------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ID_RULE_NAMES, ID_RULE_PATTERN, MAX_ID_RULES } from '../../../../../libs/data/src/id-normalisation';
-import { MAX_PREDICTION_IDS } from '../../../../../libs/protocol/src/split-lr-predict';
+import { MAX_PREDICTION_IDS } from '../../../../../libs/protocol/src/predict/commands';
 import {
   ArrayMaxSize,
   ArrayMinSize,

@@ -12,23 +12,33 @@
  *   4. coordinator decrypts each announced ciphertext once (masked, flooded, rounded)
  *   5. every party:        lr.update     (removes its mask, steps its optimizer)
  */
-import type { AuditEventInput } from '../../audit/src/audit-chain';
-import { CkksContext } from '../../crypto/src/ckks-context';
-import { CkksEngine, createCkksEngine } from '../../crypto/src/ckks-engine';
+import type { AuditEventInput } from '../../../audit/src/audit-chain';
+import { CkksContext } from '../../../crypto/src/ckks-context';
+import { CkksEngine, createCkksEngine } from '../../../crypto/src/ckks-engine';
 import { agreedCheckpointRecord } from './checkpoint-record';
-import { CkksKeyHolder } from '../../crypto/src/ckks-keys';
-import type { LrHyperparameters } from '../../ml/src/logistic';
-import type { BinaryMetrics } from '../../ml/src/metrics';
-import { batchCount } from '../../ml/src/batch-schedule';
-import { gradientScale } from './split-lr/split-lr-party';
-import { COORDINATOR_ID, digestHex, f64ToBytes, publicBundleBytes, publicBundleDigest, AlignmentSpec, Commands, DataReference, MessageReceipt, PartyRole, PrepareReply, RosterEntry } from './messages';
-import { failedAtOf, type DetailedMetrics, type LrTrainingRecord } from './party-node';
-import { DEFAULT_RELEASE_POLICY, MaskedDecryptionService, secureGaussian } from './split-lr/masked-decryption';
-import type { NnArchitecture } from '../../ml/src/nn/architecture';
-import { DefenceSpec, NO_DEFENCE } from './split-nn/defence';
-import { SplitNnTrainingResult, trainSplitNn } from './split-nn-job';
-import { ManifestPart, MODEL_MANIFEST_VERSION, ModelManifest, partModelSigningText } from './model-manifest';
-import { verifySignature } from '../../crypto/src/signing-identity';
+import { CkksKeyHolder } from '../../../crypto/src/ckks-keys';
+import type { LrHyperparameters } from '../../../ml/src/logistic';
+import type { BinaryMetrics } from '../../../ml/src/metrics';
+import { batchCount } from '../../../ml/src/batch-schedule';
+import { gradientScale } from '../split-lr/split-lr-party';
+import { digestHex, f64ToBytes, publicBundleBytes, publicBundleDigest } from '../wire/codec';
+import type { Command } from '../wire/command';
+import type { CommandResult, PartyChannel } from '../wire/party-channel';
+import { COORDINATOR_ID, DataReference, PartyRole, RosterEntry } from '../wire/roster';
+import type { IdRule } from '../../../data/src/id-normalisation';
+import { failedAtOf } from '../party/party-error';
+import type { DetailedMetrics } from './evaluation';
+import * as job from './commands';
+import * as psi from '../psi/commands';
+import * as lr from '../split-lr/commands';
+import type { LrTrainingRecord } from '../split-lr/commands';
+import type { PrepareReply } from './commands';
+import { DEFAULT_RELEASE_POLICY, MaskedDecryptionService, secureGaussian } from '../split-lr/masked-decryption';
+import type { NnArchitecture } from '../../../ml/src/nn/architecture';
+import { DefenceSpec, NO_DEFENCE } from '../split-nn/defence';
+import { SplitNnTrainingResult, trainSplitNn } from '../split-nn/training';
+import { ManifestPart, MODEL_MANIFEST_VERSION, ModelManifest, partModelSigningText } from '../model-manifest';
+import { verifySignature } from '../../../crypto/src/signing-identity';
 
 export { COORDINATOR_ID };
 
@@ -39,9 +49,17 @@ export function minimumBatchRows(widestColumns: number): number {
   return Math.max(MIN_BATCH_ROWS, 2 * widestColumns);
 }
 
-export interface PartyChannel {
-  readonly partyId: string;
-  call(command: string, body: Record<string, unknown>): Promise<Record<string, unknown>>;
+export type { PartyChannel };
+
+/** How every party normalises its IDs before PSI, and how PSI runs (docs/protocol.md §1). */
+export interface AlignmentSpec {
+  readonly idRules: readonly IdRule[];
+  /** `cardinality`: the label party learns only how many IDs are shared; nobody learns which. */
+  readonly output?: 'intersection' | 'cardinality';
+  /** `unbalanced`: the smaller list's party does O(its size) group operations. Default `balanced`. */
+  readonly mode?: 'balanced' | 'unbalanced';
+  /** Unbalanced mode: the party with the small list; by default the one that reports fewer rows. */
+  readonly smallParty?: string;
 }
 
 export interface JobPartySpec {
@@ -52,7 +70,7 @@ export interface JobPartySpec {
   readonly publicKey?: string;
 }
 
-export interface SplitLrJobSpec {
+export interface JobSpec {
   readonly jobId: string;
   /** `psi-cardinality`: a feasibility check that stops after alignment with the count only. */
   readonly model: 'split-lr' | 'psi-cardinality' | 'split-nn';
@@ -162,7 +180,7 @@ export function isSplitNnResult(result: JobResult): result is SplitNnJobResult {
   return (result as SplitNnJobResult).model === 'split-nn';
 }
 
-export interface SplitLrJobHooks {
+export interface JobHooks {
   audit(event: AuditEventInput): Promise<unknown>;
   phase(phase: JobPhase): Promise<void>;
   progress(progress: JobProgress, epoch?: EpochReport): void;
@@ -192,7 +210,7 @@ export class PartyCallError extends Error {
   }
 }
 
-export class SplitLrJob {
+export class JobRunner {
   private readonly label: PartyChannel;
   private readonly features: PartyChannel[];
   private bytesThisEpoch = 0;
@@ -202,9 +220,9 @@ export class SplitLrJob {
   private decryptions = 0;
 
   constructor(
-    private readonly spec: SplitLrJobSpec,
+    private readonly spec: JobSpec,
     private readonly channels: ReadonlyMap<string, PartyChannel>,
-    private readonly hooks: SplitLrJobHooks,
+    private readonly hooks: JobHooks,
     /** Worker threads for the coordinator's decryptions (default: one per core; 0: inline). */
     private readonly ckksThreads?: number,
   ) {
@@ -236,9 +254,9 @@ export class SplitLrJob {
       // Each party presents its signing key; the roster binds every party to one key for the job.
       const roster: RosterEntry[] = await settleAll(
         this.spec.parties.map(async (p) => {
-          const { publicKey } = (await this.call(this.channel(p.partyId), Commands.health, {})) as { publicKey: string };
+          const { publicKey } = await this.call(this.channel(p.partyId), job.health, {});
           if (p.publicKey && p.publicKey !== publicKey) {
-            throw new PartyCallError(p.partyId, Commands.health, `presents signing key ${publicKey}, but the registry pins ${p.publicKey}`);
+            throw new PartyCallError(p.partyId, job.health.name, `presents signing key ${publicKey}, but the registry pins ${p.publicKey}`);
           }
           return { partyId: p.partyId, role: p.role, publicKey };
         }),
@@ -249,10 +267,13 @@ export class SplitLrJob {
       // one would register the job on its party after the close and keep its data there.
       await settleAll(
         this.spec.parties.map(async (p) => {
-          const reply = (await this.call(this.channel(p.partyId), Commands.prepare, {
-            jobId, role: p.role, data: p.data, roster, hyperparameters: hp, alignment: { idRules: this.spec.alignment?.idRules ?? [], output: cardinalityOnly ? 'cardinality' : 'intersection', mode: this.spec.alignment?.mode ?? 'balanced' },
-            ...(this.spec.model === 'split-nn' ? { nn: this.spec.nn } : {}),
-          })) as unknown as PrepareReply;
+          const reply = await this.call(this.channel(p.partyId), job.prepare, {
+            jobId, model: this.spec.model, role: p.role, data: p.data, roster,
+            alignment: { idRules: [...(this.spec.alignment?.idRules ?? [])], output: cardinalityOnly ? 'cardinality' : 'intersection', mode: this.spec.alignment?.mode ?? 'balanced' },
+            dataSettings: { validationFraction: hp.validationFraction, seed: hp.seed, clipSigma: hp.clipSigma ?? 0, batchSize: hp.batchSize },
+            // Each model's own settings only: split NN its architecture and defence, split LR its hyperparameters.
+            settings: this.spec.model === 'split-nn' ? this.spec.nn : this.spec.model === 'split-lr' ? hp : {},
+          });
           prepared.set(p.partyId, reply);
           await this.hooks.audit({
             step: 'job.prepare', sender: p.partyId, receiver: COORDINATOR_ID,
@@ -268,8 +289,8 @@ export class SplitLrJob {
         const { small, big } = unbalanced;
         await this.hooks.audit({ step: 'psi.plan', sender: COORDINATOR_ID, detail: { mode: 'unbalanced', small: small.partyId, big: big.partyId } });
         await Promise.all([
-          this.call(small, Commands.psiPlan, { jobId, peer: big.partyId, side: 'small', peerRows: prepared.get(big.partyId)!.rows }),
-          this.call(big, Commands.psiPlan, { jobId, peer: small.partyId, side: 'big', peerRows: prepared.get(small.partyId)!.rows }),
+          this.call(small, psi.plan, { jobId, peer: big.partyId, side: 'small', peerRows: prepared.get(big.partyId)!.rows }),
+          this.call(big, psi.plan, { jobId, peer: small.partyId, side: 'big', peerRows: prepared.get(small.partyId)!.rows }),
         ]);
       }
       const psiProgress = new PsiProgressPoller(jobId, all, this.hooks);
@@ -278,8 +299,8 @@ export class SplitLrJob {
         // (Unbalanced: the small side's queries and the big side's tags, also at once.)
         await Promise.all(
           this.features.flatMap((f) => [
-            this.call(f, Commands.psiExchange, { jobId, peer: this.label.partyId }),
-            this.call(this.label, Commands.psiExchange, { jobId, peer: f.partyId }),
+            this.call(f, psi.exchange, { jobId, peer: this.label.partyId }),
+            this.call(this.label, psi.exchange, { jobId, peer: f.partyId }),
           ]),
         );
         await psiProgress.finalReport();
@@ -290,11 +311,11 @@ export class SplitLrJob {
         Object.fromEntries([...prepared].map(([id, p]) => [id, { rows: p.rows, columns: p.columns, contentSha256: p.contentSha256, source: p.source }]));
       if (cardinalityOnly) {
         // The feature party sends the label party its answers, shuffled; the label party counts.
-        await this.call(feature, Commands.psiAnswer, { jobId });
-        const counted = await this.call(this.label, Commands.psiFinish, { jobId });
-        await this.call(feature, Commands.psiFinish, { jobId });
+        await this.call(feature, psi.answer, { jobId });
+        const counted = await this.call(this.label, psi.finish, { jobId });
+        await this.call(feature, psi.finish, { jobId });
         const intersection = Number(counted.size);
-        if (!Number.isInteger(intersection) || intersection < 0) throw new PartyCallError(this.label.partyId, Commands.psiFinish, 'reported no valid count');
+        if (!Number.isInteger(intersection) || intersection < 0) throw new PartyCallError(this.label.partyId, psi.finish.name, 'reported no valid count');
         await this.hooks.audit({ step: 'psi.result', sender: this.label.partyId, receiver: COORDINATOR_ID, detail: { intersection, output: 'cardinality' } });
         completed = true;
         return { model: 'psi-cardinality', intersection, datasets: datasets() };
@@ -302,18 +323,18 @@ export class SplitLrJob {
       let finished: Record<string, unknown>[];
       if (unbalanced) {
         // The small side matches and sends the big side its positions before the big side finishes.
-        const small = await this.call(unbalanced.small, Commands.psiFinish, { jobId });
-        const big = await this.call(unbalanced.big, Commands.psiFinish, { jobId });
+        const small = await this.call(unbalanced.small, psi.finish, { jobId });
+        const big = await this.call(unbalanced.big, psi.finish, { jobId });
         if (typeof small.orderDigest !== 'string' || small.orderDigest !== big.orderDigest) throw new Error('parties disagree on the intersection (order digests differ)');
         finished = [small, big];
       } else if (this.features.length === 1) {
-        finished = await Promise.all(all.map((c) => this.call(c, Commands.psiFinish, { jobId })));
+        finished = await Promise.all(all.map((c) => this.call(c, psi.finish, { jobId })));
         const digests = new Set(finished.map((f) => f.orderDigest));
         if (digests.size !== 1) throw new Error('parties disagree on the intersection (order digests differ)');
       } else {
         // Star: the label party intersects every pair's matches and sends each feature party its positions first.
-        const label = await this.call(this.label, Commands.psiFinish, { jobId });
-        const others = await Promise.all(this.features.map((f) => this.call(f, Commands.psiFinish, { jobId })));
+        const label = await this.call(this.label, psi.finish, { jobId });
+        const others = await Promise.all(this.features.map((f) => this.call(f, psi.finish, { jobId })));
         const pairDigests = (label.orderDigests ?? {}) as Record<string, unknown>;
         this.features.forEach((f, k) => {
           if (typeof others[k].orderDigest !== 'string' || pairDigests[f.partyId] !== others[k].orderDigest) {
@@ -358,7 +379,7 @@ export class SplitLrJob {
               this.hooks.progress({ phase: 'training', epoch: epoch + 1, epochs: this.spec.nn!.architecture.training.epochs, batch: batch + 1, batches, etaSeconds: null }, report),
           });
           await this.hooks.phase('evaluating');
-          const labelOnly = (await this.call(this.label, Commands.lrBaseline, { jobId })) as unknown as SplitNnJobResult['labelOnly'];
+          const labelOnly = (await this.call(this.label, job.baseline, { jobId }));
           const manifest = await this.exportModel(roster);
           completed = true;
           return { model: 'split-nn', intersection, trainRows, validationRows, ...nn, labelOnly, manifest, backend: prepared.get(this.label.partyId)!.backend, datasets: datasets() };
@@ -381,7 +402,7 @@ export class SplitLrJob {
         const bundleBytes = publicBundleBytes(bundle);
         const bundleDigest = publicBundleDigest(bundle);
         for (const c of all) {
-          await this.call(c, Commands.heKeys, { jobId, bundle });
+          await this.call(c, job.heKeys, { jobId, bundle });
           await this.hooks.audit({
             step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: bundleBytes,
             messageDigest: bundleDigest, detail: { parameterSet: bundle.parameterSet, layout: 'blocks', sigmoid: hp.sigmoid ?? 'taylor', galoisSteps: bundle.galoisSteps, relinearization: (bundle.relinKeys?.length ?? 0) > 0 },
@@ -394,7 +415,7 @@ export class SplitLrJob {
         this.hooks.progress({ phase: 'evaluating' });
         const train = (await this.evaluate('train', hp.epochs, true)) as DetailedMetrics;
         const validation = (await this.evaluate('validation', hp.epochs + 1, true)) as DetailedMetrics;
-        const labelOnly = (await this.call(this.label, Commands.lrBaseline, { jobId })) as unknown as SplitLrJobResult['labelOnly'];
+        const labelOnly = (await this.call(this.label, job.baseline, { jobId }));
         const model = await this.exportModel(roster);
         completed = true;
         return {
@@ -411,7 +432,7 @@ export class SplitLrJob {
         ckks.dispose();
       }
     } finally {
-      await Promise.allSettled(all.map((c) => c.call(Commands.close, { jobId, completed })));
+      await Promise.allSettled(all.map((c) => c.call(job.close, { jobId, completed })));
     }
   }
 
@@ -440,9 +461,9 @@ export class SplitLrJob {
       if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < hp.epochs)) throw new RangeError(`resume.epoch must be in [1, ${hp.epochs - 1}], got ${resume.epoch}`);
       const records = await Promise.all(
         all.map(async (c) => {
-          const r = await this.call(c, Commands.lrResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
-          await this.hooks.audit({ step: 'lr.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
-          return (r.training ?? null) as LrTrainingRecord | null;
+          const r = await this.call(c, job.modelResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
+          await this.hooks.audit({ step: 'model.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
+          return r.record === null ? null : lr.trainingRecord.parse(r.record);
         }),
       );
       // The run goes on from the record every party kept with its checkpoint (the best epoch's weights among them).
@@ -465,16 +486,16 @@ export class SplitLrJob {
         for (const c of [this.label, ...this.features]) {
           decryption.expect(keyFor(c.partyId), { width: prepared.get(c.partyId)!.columns, batchRows, level: gradientLevel, scale });
         }
-        await Promise.all(this.features.map((f) => this.call(f, Commands.lrForward, round)));
-        await this.call(this.label, Commands.lrResidual, round);
+        await Promise.all(this.features.map((f) => this.call(f, lr.forward, round)));
+        await this.call(this.label, lr.residual, round);
         // Every party's gradient at once: the label party's is already under way.
         await Promise.all(
           [this.label, ...this.features].map(async (channel) => {
-            const bytes = (await this.call(channel, Commands.lrGradient, round)).gradient as Uint8Array;
+            const bytes = (await this.call(channel, lr.gradient, round)).gradient;
             await this.message('lr.masked_gradient', channel.partyId, COORDINATOR_ID, bytes, { epoch, batch });
             const released = f64ToBytes(await decryption.decrypt(keyFor(channel.partyId), bytes));
             await this.message('lr.update', COORDINATOR_ID, channel.partyId, released, { epoch, batch });
-            await this.call(channel, Commands.lrUpdate, { ...round, released });
+            await this.call(channel, lr.update, { ...round, released });
           }),
         );
         const done = epoch * batches + batch + 1;
@@ -508,7 +529,7 @@ export class SplitLrJob {
         if (!best || value > best.value + (stopping.minDelta ?? 0)) {
           best = { epoch: epoch + 1, value };
           sinceBest = 0;
-          await Promise.all([this.label, ...this.features].map((c) => this.call(c, Commands.lrSnapshot, { jobId, epoch: epoch + 1 })));
+          await Promise.all([this.label, ...this.features].map((c) => this.call(c, job.modelSnapshot, { jobId, epoch: epoch + 1 })));
         } else if (++sinceBest >= stopping.patience) {
           break;
         }
@@ -516,7 +537,7 @@ export class SplitLrJob {
       // After the early-stopping step, so the checkpoint holds the best epoch's weights so far.
       if (epoch + 1 < hp.epochs) {
         const training: LrTrainingRecord = { firstLoss, ...(best ? { earlyStopping: { bestEpoch: best.epoch, bestValue: best.value, sinceBest } } : {}) };
-        await this.checkpoint(epoch + 1, { training });
+        await this.checkpoint(epoch + 1, training);
       }
     }
     this.decryptions = decryption.decryptions;
@@ -524,7 +545,7 @@ export class SplitLrJob {
     // Epoch numbers, not report counts: a resumed job reports only the epochs after its checkpoint.
     const reported = reports.at(-1)?.epoch ?? resume?.epoch ?? 0;
     const last = diverged ? reported + 1 : reported;
-    if (best.epoch !== last) await Promise.all([this.label, ...this.features].map((c) => this.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
+    if (best.epoch !== last) await Promise.all([this.label, ...this.features].map((c) => this.call(c, job.modelRestore, { jobId, epoch: best!.epoch })));
     const stoppedEarly = diverged || last < hp.epochs;
     const earlyStopping: EarlyStoppingReport = { metric: stopping.metric, bestEpoch: best.epoch, stoppedAtEpoch: last, stoppedEarly, ...(stoppedEarly ? { reason: diverged ? 'diverged' : 'patience' } : {}) };
     await this.hooks.audit({ step: 'lr.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
@@ -532,12 +553,12 @@ export class SplitLrJob {
   }
 
   /** Every party keeps its weights and optimizer state of `epoch` completed epochs (`extra`: what the command also carries, e.g. split NN's early-stopping record). */
-  private async checkpoint(epoch: number, extra: Record<string, unknown> = {}): Promise<void> {
+  private async checkpoint(epoch: number, record?: unknown): Promise<void> {
     const { jobId } = this.spec;
     await Promise.all(
       [this.label, ...this.features].map(async (c) => {
-        const r = await this.call(c, Commands.lrCheckpoint, { ...extra, jobId, epoch });
-        await this.hooks.audit({ step: 'lr.checkpoint', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: String(r.checkpointDigest), byteSize: Number(r.checkpointBytes), detail: { epoch } });
+        const r = await this.call(c, job.modelCheckpoint, { jobId, epoch, ...(record === undefined ? {} : { record }) });
+        await this.hooks.audit({ step: 'model.checkpoint', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: String(r.checkpointDigest), byteSize: Number(r.checkpointBytes), detail: { epoch } });
       }),
     );
     await this.hooks.checkpointed?.(epoch);
@@ -548,11 +569,11 @@ export class SplitLrJob {
     const { jobId } = this.spec;
     const parts: ManifestPart[] = await Promise.all(
       [this.label, ...this.features].map(async (c) => {
-        const r = await this.call(c, Commands.lrExport, { jobId });
+        const r = await this.call(c, job.modelExport, { jobId });
         const publicKey = roster.find((e) => e.partyId === c.partyId)!.publicKey;
-        const part: ManifestPart = { partyId: c.partyId, role: r.role as PartyRole, publicKey, columns: r.columns as string[], modelDigest: String(r.modelDigest), signature: String(r.signature) };
+        const part: ManifestPart = { partyId: c.partyId, role: r.role, publicKey, columns: r.columns, modelDigest: r.modelDigest, signature: r.signature };
         if (!verifySignature(publicKey, partModelSigningText(jobId, c.partyId, part.modelDigest), part.signature)) {
-          throw new PartyCallError(c.partyId, Commands.lrExport, 'signed its model digest with another key than its roster key');
+          throw new PartyCallError(c.partyId, job.modelExport.name, 'signed its model digest with another key than its roster key');
         }
         await this.hooks.audit({ step: 'model.export', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: part.modelDigest, byteSize: Number(r.modelBytes), detail: { columns: part.columns.length } });
         return part;
@@ -564,29 +585,30 @@ export class SplitLrJob {
 
   private async evaluate(split: 'train' | 'validation', round: number, detailed = false): Promise<BinaryMetrics | DetailedMetrics> {
     const { jobId } = this.spec;
-    await Promise.all(this.features.map((f) => this.call(f, Commands.lrShareLogits, { jobId, split, round })));
-    return (await this.call(this.label, Commands.lrEvaluate, { jobId, split, round, detailed })) as unknown as BinaryMetrics;
+    await Promise.all(this.features.map((f) => this.call(f, lr.shareLogits, { jobId, split, round })));
+    return this.call(this.label, lr.evaluate, { jobId, split, round, detailed });
   }
 
   /** Calls a party and audits every peer message it reports having sent. */
-  private async call(channel: PartyChannel, command: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private async call<Q, P>(channel: PartyChannel, command: Command<Q, P>, body: Q): Promise<P> {
     if (this.hooks.cancelled?.()) throw new JobCancelledError();
-    let reply: Record<string, unknown>;
+    let result: CommandResult<P>;
     try {
-      reply = await channel.call(command, body);
+      result = await channel.call(command, body);
     } catch (e) {
-      throw attributeFailure(channel.partyId, command, e, this.spec.parties);
+      throw attributeFailure(channel.partyId, command.name, e, this.spec.parties);
     }
-    const receipts = (reply.messages as MessageReceipt[] | undefined) ?? [];
-    const detail = { epoch: body.epoch, batch: body.batch, split: body.split };
+    const round = body as { epoch?: unknown; batch?: unknown; split?: unknown };
+    const detail = { epoch: round.epoch, batch: round.batch, split: round.split };
     await Promise.all(
-      receipts.map((r) => {
+      result.messages.map((r) => {
         this.count(r.from, r.to, r.bytes);
         return this.hooks.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { ...detail, seq: r.seq } });
       }),
     );
-    return reply;
+    return result.reply;
   }
+
 
   private message(step: string, from: string, to: string, bytes: Uint8Array, detail: Record<string, unknown>): Promise<unknown> {
     this.count(from, to, bytes.length);
@@ -638,7 +660,7 @@ class PsiProgressPoller {
   constructor(
     private readonly jobId: string,
     private readonly parties: readonly PartyChannel[],
-    private readonly hooks: SplitLrJobHooks,
+    private readonly hooks: JobHooks,
   ) {
     this.timer = setInterval(() => {
       if (!this.polling) this.polling = this.poll().finally(() => (this.polling = null));
@@ -659,12 +681,12 @@ class PsiProgressPoller {
   }
 
   private async poll(): Promise<void> {
-    const replies = await Promise.allSettled(this.parties.map((p) => p.call(Commands.psiProgress, { jobId: this.jobId })));
+    const replies = await Promise.allSettled(this.parties.map((p) => p.call(psi.progress, { jobId: this.jobId })));
     let done = 0;
     let total = 0;
     for (const r of replies) {
       if (r.status !== 'fulfilled') continue;
-      const v = r.value as { ownDone?: number; ownTotal?: number; peerDone?: number };
+      const v = r.value.reply;
       done += Number(v.ownDone ?? 0) + Number(v.peerDone ?? 0);
       // Every own element is blinded again by the peer: twice the party's own list.
       total += 2 * Number(v.ownTotal ?? 0);

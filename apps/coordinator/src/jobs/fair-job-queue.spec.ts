@@ -1,4 +1,4 @@
-import { FairJobQueue } from '../src/fair-job-queue';
+import { FairJobQueue } from './fair-job-queue';
 
 function drain<T>(queue: FairJobQueue<T>): T[] {
   const out: T[] = [];

@@ -9,12 +9,12 @@
  * sees what it sees in evaluation (Σ_f α_f·W_f per row, never α_f), and a feature party sees only
  * ciphertexts of nothing but its own output and gets no score.
  */
-import { CkksContext } from '../../crypto/src/ckks-context';
-import { validateArchitecture } from '../../ml/src/nn/architecture';
-import type { ModelManifest } from './model-manifest';
-import { SplitNnCoordinator } from './split-nn/coordinator';
-import { SplitNnJobLayout } from './split-nn/job-layout';
-import { scoreSplit, sendKeys, SplitNnDriver } from './split-nn-job';
+import { CkksContext } from '../../../crypto/src/ckks-context';
+import { validateArchitecture } from '../../../ml/src/nn/architecture';
+import type { ModelManifest } from '../model-manifest';
+import { SplitNnCoordinator } from './coordinator';
+import { SplitNnJobLayout } from './job-layout';
+import { scoreSplit, sendKeys, SplitNnDriver } from './training';
 
 export interface SplitNnScoringDriver extends Pick<SplitNnDriver, 'jobId' | 'label' | 'features' | 'call' | 'message' | 'audit'> {
   /** The training job's manifest: its architecture and every part's columns. */

@@ -10,24 +10,30 @@
  *   6. coordinator releases δ̃·W_fᵀ and α_fᵀδ̃ − R_f (masked) to each: nn.apply
  * Evaluation runs steps 1–4 in inference mode per chunk of the split, then the label party
  * scores (nn.predict) and reports only aggregate metrics (nn.metrics). After every epoch but the
- * last every party checkpoints (lr.checkpoint; with early stopping also its best epoch's part, and
- * the coordinator's record of it travels along); a resumed job loads the checkpoints (lr.resume)
+ * last every party checkpoints (model.checkpoint; with early stopping also its best epoch's part, and
+ * the coordinator's record of it travels along); a resumed job loads the checkpoints (model.resume)
  * after he.keys and continues with the next epoch.
  */
-import type { CkksContext } from '../../crypto/src/ckks-context';
-import { batchCount } from '../../ml/src/batch-schedule';
-import type { BinaryMetrics } from '../../ml/src/metrics';
-import { NnArchitecture } from '../../ml/src/nn/architecture';
-import { Commands, COORDINATOR_ID, f64ToBytes, packBody, publicBundleBytes, publicBundleDigest, PrepareReply } from './messages';
-import { NN_EVAL_BATCH_ROWS, type DetailedMetrics } from './party-node';
-import { SplitNnCoordinator } from './split-nn/coordinator';
-import { DefenceSpec, gaussianLabelDpEpsilon } from './split-nn/defence';
-import { SplitNnJobLayout } from './split-nn/job-layout';
-import { BatchKey, NnBackwardShare, NnForwardShare } from './split-nn/messages';
-import { backwardProductsWire, backwardShareWire, productsFromWire, vectorFromWire } from './split-nn/wire';
-import { agreedCheckpointRecord } from './checkpoint-record';
-import type { EarlyStoppingReport, EpochReport, PartyChannel } from './split-lr-job';
-import type { NnEarlyStoppingState } from './party-node';
+import type { CkksContext } from '../../../crypto/src/ckks-context';
+import { batchCount } from '../../../ml/src/batch-schedule';
+import type { BinaryMetrics } from '../../../ml/src/metrics';
+import { NnArchitecture } from '../../../ml/src/nn/architecture';
+import { f64ToBytes, packBody, publicBundleBytes, publicBundleDigest } from '../wire/codec';
+import type { Command } from '../wire/command';
+import { COORDINATOR_ID } from '../wire/roster';
+import type { PrepareReply } from '../job/commands';
+import * as job from '../job/commands';
+import type { DetailedMetrics } from '../job/evaluation';
+import * as nn from './commands';
+import { NN_EVAL_BATCH_ROWS } from './party-handlers';
+import { SplitNnCoordinator } from './coordinator';
+import { DefenceSpec, gaussianLabelDpEpsilon } from './defence';
+import { SplitNnJobLayout } from './job-layout';
+import { BatchKey, NnBackwardShare, NnForwardShare } from './messages';
+import { backwardProductsWire, backwardShareWire, productsFromWire, vectorFromWire } from './wire';
+import { agreedCheckpointRecord } from '../job/checkpoint-record';
+import type { EarlyStoppingReport, EpochReport, PartyChannel } from '../job/job-runner';
+import { nnEarlyStoppingSchema } from './settings';
 
 export interface SplitNnTrainingResult {
   readonly epochs: EpochReport[];
@@ -51,7 +57,7 @@ export interface SplitNnDriver {
   readonly trainRows: number;
   readonly validationRows: number;
   /** The job's audited party call (audits the peer messages each reply lists). */
-  call(channel: PartyChannel, command: string, body: Record<string, unknown>): Promise<Record<string, unknown>>;
+  call<Q, P>(channel: PartyChannel, command: Command<Q, P>, body: Q): Promise<P>;
   /** Audits one coordinator⇄party payload by digest and size. */
   message(step: string, from: string, to: string, bytes: Uint8Array, detail: Record<string, unknown>): Promise<unknown>;
   audit(event: { step: string; sender: string; receiver?: string; messageDigest?: string; byteSize?: number; detail: Record<string, unknown> }): Promise<unknown>;
@@ -60,8 +66,8 @@ export interface SplitNnDriver {
   takeEpochBytes(): number;
   /** Continue an interrupted job from its parties' checkpoints after `epoch` completed epochs. */
   readonly resume?: { readonly fromJobId: string; readonly epoch: number };
-  /** Every party keeps its state of `epoch` completed epochs (lr.checkpoint, audited); `extra` goes with the command. */
-  checkpoint(epoch: number, extra?: Record<string, unknown>): Promise<void>;
+  /** Every party keeps its state of `epoch` completed epochs (model.checkpoint, audited); `record` goes with the command. */
+  checkpoint(epoch: number, record?: unknown): Promise<void>;
 }
 
 /** What the forward steps need: the parties and the audited calls (a training job or a prediction). */
@@ -74,12 +80,12 @@ export async function forwardRelease(coordinator: SplitNnCoordinator, d: SplitNn
   const detail = { ...key };
   const shares: NnForwardShare[] = await Promise.all(
     d.features.map(async (f) => {
-      const reply = await d.call(f, Commands.nnForward, { jobId, ...key, split });
+      const reply = await d.call(f, nn.forward, { jobId, ...key, split });
       await d.message('nn.forward_share', f.partyId, COORDINATOR_ID, packBody(reply.share), detail);
       return { party: f.partyId, share: vectorFromWire(reply.share, `forward share of ${f.partyId}`) };
     }),
   );
-  const productsReply = await d.call(d.label, Commands.nnProducts, { jobId, ...key, split });
+  const productsReply = await d.call(d.label, nn.products, { jobId, ...key, split });
   await d.message('nn.products', d.label.partyId, COORDINATOR_ID, packBody(productsReply.products), detail);
   const released = f64ToBytes(coordinator.releaseForward(key, { products: productsFromWire(productsReply.products) }, shares));
   await d.message('nn.release', COORDINATOR_ID, d.label.partyId, released, detail);
@@ -91,7 +97,7 @@ export async function scoreSplit(coordinator: SplitNnCoordinator, d: SplitNnForw
   for (let batch = 0, start = 0; start < total; batch++, start += NN_EVAL_BATCH_ROWS) {
     const key: BatchKey = { phase: 'eval', epoch, batch };
     const released = await forwardRelease(coordinator, d, key, Math.min(NN_EVAL_BATCH_ROWS, total - start), split);
-    await d.call(d.label, Commands.nnPredict, { jobId: d.jobId, ...key, split, released });
+    await d.call(d.label, nn.predict, { jobId: d.jobId, ...key, split, released });
   }
 }
 
@@ -99,7 +105,7 @@ export async function scoreSplit(coordinator: SplitNnCoordinator, d: SplitNnForw
 export async function sendKeys(coordinator: SplitNnCoordinator, d: Pick<SplitNnDriver, 'jobId' | 'label' | 'features' | 'call' | 'audit'>, widths: Record<string, number>): Promise<void> {
   const bundle = coordinator.publicBundle();
   for (const c of [d.label, ...d.features]) {
-    await d.call(c, Commands.heKeys, { jobId: d.jobId, bundle, widths });
+    await d.call(c, job.heKeys, { jobId: d.jobId, bundle, widths });
     await d.audit({ step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: publicBundleBytes(bundle), messageDigest: publicBundleDigest(bundle), detail: { parameterSet: bundle.parameterSet, model: 'split-nn', widths } });
   }
 }
@@ -120,7 +126,7 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
 
     const evaluate = async (split: 'train' | 'validation', epoch: number, detailed: boolean): Promise<BinaryMetrics | DetailedMetrics> => {
       await scoreSplit(coordinator, d, split, split === 'train' ? d.trainRows : d.validationRows, epoch);
-      return (await d.call(d.label, Commands.nnMetrics, { jobId, split, detailed })) as unknown as BinaryMetrics;
+      return d.call(d.label, nn.metrics, { jobId, split, detailed });
     };
 
     const { batchSize, epochs } = arch.training;
@@ -134,9 +140,9 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
       if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < epochs)) throw new RangeError(`resume.epoch must be in [1, ${epochs - 1}], got ${resume.epoch}`);
       const records = await Promise.all(
         all.map(async (c) => {
-          const r = await d.call(c, Commands.lrResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
-          await d.audit({ step: 'lr.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
-          return r.earlyStopping as NnEarlyStoppingState | null | undefined;
+          const r = await d.call(c, job.modelResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
+          await d.audit({ step: 'model.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
+          return r.record === null ? null : nnEarlyStoppingSchema.parse(r.record);
         }),
       );
       // Early stopping goes on from the record every party kept with its best epoch's part.
@@ -156,21 +162,21 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
         const key: BatchKey = { phase: 'train', epoch, batch };
         const rows = batch === batches - 1 ? d.trainRows - batch * batchSize : batchSize;
         const released = await forward(key, rows, 'train');
-        const step = await d.call(d.label, Commands.nnTrainStep, { jobId, ...key, released });
+        const step = await d.call(d.label, nn.trainStep, { jobId, ...key, released });
         const loss = Number(step.loss);
         if (!Number.isFinite(loss)) throw new Error(`split NN diverged at epoch ${epoch + 1}, batch ${batch + 1}: the training loss is ${loss}; lower training.learningRate (${arch.training.learningRate})`);
-        const backShares = step.shares as Record<string, unknown>[];
+        const backShares = step.shares;
         if (!Array.isArray(backShares) || backShares.length !== d.features.length) throw new Error(`${d.label.partyId} returned ${Array.isArray(backShares) ? backShares.length : 'no'} backward shares for ${d.features.length} feature parties`);
         await Promise.all(
           d.features.map(async (f, i) => {
             const share: NnBackwardShare = backwardShareWire.from(backShares[i]);
             await d.message('nn.backward_share', d.label.partyId, COORDINATOR_ID, packBody(backShares[i]), { ...key });
-            const reply = await d.call(f, Commands.nnBackward, { jobId, ...key });
+            const reply = await d.call(f, nn.backward, { jobId, ...key });
             const products = backwardProductsWire.from(reply);
             await d.message('nn.backward_products', f.partyId, COORDINATOR_ID, packBody({ g: reply.g, w: reply.w }), { ...key });
             const back = f64ToBytes(coordinator.releaseBackward(key, f.partyId, products, share));
             await d.message('nn.release', COORDINATOR_ID, f.partyId, back, { ...key });
-            await d.call(f, Commands.nnApply, { jobId, ...key, released: back });
+            await d.call(f, nn.apply, { jobId, ...key, released: back });
           }),
         );
         d.progress(epoch, batch, batches);
@@ -185,17 +191,17 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
         if (!best || validation.auc > best.auc + (stopping.minDelta ?? 0)) {
           best = { epoch: epoch + 1, auc: validation.auc };
           sinceBest = 0;
-          await Promise.all(all.map((c) => d.call(c, Commands.lrSnapshot, { jobId, epoch: epoch + 1 })));
+          await Promise.all(all.map((c) => d.call(c, job.modelSnapshot, { jobId, epoch: epoch + 1 })));
         } else if (++sinceBest >= stopping.patience) break;
       }
       // After the early-stopping step, so the checkpoint holds this epoch's best-so-far part and record.
-      if (epoch + 1 < epochs) await d.checkpoint(epoch + 1, best ? { earlyStopping: { bestEpoch: best.epoch, bestAuc: best.auc, sinceBest } } : {});
+      if (epoch + 1 < epochs) await d.checkpoint(epoch + 1, best ? { bestEpoch: best.epoch, bestAuc: best.auc, sinceBest } : undefined);
     }
     // Epochs count on from the resumed one.
     const lastEpoch = (resume?.epoch ?? 0) + reports.length;
     let earlyStopping: EarlyStoppingReport | null = null;
     if (stopping && best) {
-      if (best.epoch !== lastEpoch) await Promise.all(all.map((c) => d.call(c, Commands.lrRestore, { jobId, epoch: best!.epoch })));
+      if (best.epoch !== lastEpoch) await Promise.all(all.map((c) => d.call(c, job.modelRestore, { jobId, epoch: best!.epoch })));
       earlyStopping = { metric: 'auc', bestEpoch: best.epoch, stoppedAtEpoch: lastEpoch, stoppedEarly: lastEpoch < epochs };
       await d.audit({ step: 'nn.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
     }

@@ -5,14 +5,19 @@
  * scores. A feature party learns only which IDs were requested, never a score. Every step and
  * message is audited under the prediction's own id; no ID and no score goes into the trail.
  */
-import type { AuditEventInput } from '../../audit/src/audit-chain';
-import { bytesToF64, Commands, COORDINATOR_ID, digestHex, DataReference, MessageReceipt, RosterEntry } from './messages';
-import type { ModelManifest } from './model-manifest';
-import { attributeFailure, JobPartySpec, PartyCallError, PartyChannel } from './split-lr-job';
-import { scoreWithSplitNn } from './split-nn-predict';
+import type { AuditEventInput } from '../../../audit/src/audit-chain';
+import { bytesToF64, digestHex } from '../wire/codec';
+import type { Command } from '../wire/command';
+import type { CommandResult } from '../wire/party-channel';
+import { COORDINATOR_ID, DataReference, RosterEntry } from '../wire/roster';
+import type { ModelManifest } from '../model-manifest';
+import { attributeFailure, JobPartySpec, PartyCallError, PartyChannel } from '../job/job-runner';
+import * as job from '../job/commands';
+import { scoreWithSplitNn } from '../split-nn/scoring';
+import * as predict from './commands';
+import { MAX_PREDICTION_IDS } from './commands';
 
-/** Most IDs one prediction request may score. */
-export const MAX_PREDICTION_IDS = 100_000;
+export { MAX_PREDICTION_IDS };
 
 export interface PredictionSpec {
   readonly predictionId: string;
@@ -50,10 +55,10 @@ export class SplitLrPrediction {
     try {
       const roster: RosterEntry[] = await Promise.all(
         parties.map(async (p) => {
-          const { publicKey } = (await this.call(p.channel, Commands.health, {})) as { publicKey: string };
+          const { publicKey } = await this.call(p.channel, job.health, {});
           const signed = this.spec.manifest.parts.find((m) => m.partyId === p.partyId)?.publicKey;
           if ((p.publicKey && p.publicKey !== publicKey) || (signed && signed !== publicKey)) {
-            throw new PartyCallError(p.partyId, Commands.health, `presents signing key ${publicKey}, not the key it trained and signed its model with`);
+            throw new PartyCallError(p.partyId, job.health.name, `presents signing key ${publicKey}, not the key it trained and signed its model with`);
           }
           return { partyId: p.partyId, role: p.role, publicKey };
         }),
@@ -62,10 +67,10 @@ export class SplitLrPrediction {
       await this.audit({ step: 'job.roster', sender: COORDINATOR_ID, detail: { modelJobId, roster: roster.map((r) => ({ ...r })), ids: ids.length } });
       await Promise.all(
         parties.map(async (p) => {
-          const reply = await this.call(p.channel, Commands.predictPrepare, { jobId, modelJobId, roster, ids, ...(this.spec.data?.[p.partyId] ? { data: this.spec.data[p.partyId] } : {}) });
+          const reply = await this.call(p.channel, predict.prepare, { jobId, modelJobId, roster, ids, ...(this.spec.data?.[p.partyId] ? { data: this.spec.data[p.partyId] } : {}) });
           const expected = this.spec.manifest.parts.find((m) => m.partyId === p.partyId)?.modelDigest;
-          if (reply.modelDigest !== expected) throw new PartyCallError(p.partyId, Commands.predictPrepare, `scores with a model whose digest ${String(reply.modelDigest)} is not the one in job ${modelJobId}'s manifest`);
-          await this.audit({ step: 'predict.prepare', sender: p.partyId, receiver: COORDINATOR_ID, messageDigest: String(reply.modelDigest), byteSize: Number(reply.modelBytes), detail: { rows: reply.rows } });
+          if (reply.modelDigest !== expected) throw new PartyCallError(p.partyId, predict.prepare.name, `scores with a model whose digest ${reply.modelDigest} is not the one in job ${modelJobId}'s manifest`);
+          await this.audit({ step: 'predict.prepare', sender: p.partyId, receiver: COORDINATOR_ID, messageDigest: reply.modelDigest, byteSize: reply.modelBytes, detail: { rows: reply.rows } });
         }),
       );
       if (this.spec.manifest.model === 'split-nn') {
@@ -77,31 +82,33 @@ export class SplitLrPrediction {
           audit: (e) => this.audit(e),
         });
       } else {
-        await Promise.all(features.map((f) => this.call(f.channel, Commands.predictShare, { jobId })));
+        await Promise.all(features.map((f) => this.call(f.channel, predict.share, { jobId })));
       }
-      const combined = await this.call(label.channel, Commands.predictCombine, { jobId });
-      const bytes = combined.scores as Uint8Array;
+      const combined = await this.call(label.channel, predict.combine, { jobId });
+      const bytes = combined.scores;
       const scores = bytesToF64(bytes, 'scores');
-      if (scores.length !== ids.length) throw new PartyCallError(label.partyId, Commands.predictCombine, `returned ${scores.length} scores for ${ids.length} IDs`);
+      if (scores.length !== ids.length) throw new PartyCallError(label.partyId, predict.combine.name, `returned ${scores.length} scores for ${ids.length} IDs`);
       await this.audit({ step: 'predict.scores', sender: label.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(bytes), byteSize: bytes.length, detail: { rows: scores.length } });
       return { predictionId: jobId, modelJobId, scores: ids.map((id, k) => ({ id, score: scores[k] })) };
     } finally {
-      await Promise.allSettled(parties.map((p) => p.channel.call(Commands.close, { jobId, completed: true })));
+      await Promise.allSettled(parties.map((p) => p.channel.call(job.close, { jobId, completed: true })));
     }
   }
 
-  private async call(channel: PartyChannel, command: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    let reply: Record<string, unknown>;
+  private async call<Q, P>(channel: PartyChannel, command: Command<Q, P>, body: Q): Promise<P> {
+    let result: CommandResult<P>;
     try {
-      reply = await channel.call(command, body);
+      result = await channel.call(command, body);
     } catch (e) {
-      throw attributeFailure(channel.partyId, command, e, this.spec.parties);
+      throw attributeFailure(channel.partyId, command.name, e, this.spec.parties);
     }
-    for (const r of (reply.messages as MessageReceipt[] | undefined) ?? []) {
-      await this.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { seq: r.seq, ...(body.batch !== undefined ? { batch: body.batch } : {}) } });
+    const batch = (body as { batch?: unknown }).batch;
+    for (const r of result.messages) {
+      await this.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { seq: r.seq, ...(batch !== undefined ? { batch } : {}) } });
     }
-    return reply;
+    return result.reply;
   }
+
 
   private channel(partyId: string): PartyChannel {
     const c = this.channels.get(partyId);
