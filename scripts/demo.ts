@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../libs/data/src/synthetic';
 import { launchFederation, tail } from './federation-launcher';
 import { runJob, JobOutcome } from './job-client';
-import { isSplitLrResult, isSplitNnResult } from '../libs/protocol/src/job/job-runner';
+import { isSplitLrResult, isSplitNnResult } from '../libs/protocol/src';
 
 const HELP = `usage: npm run demo -- [options]
   --guest-data FILE      label party's CSV (FATE-style guest file); default: seeded synthetic bank table

@@ -13,7 +13,7 @@ import { batchCount, epochBatches } from '../../libs/ml/src/batch-schedule';
 import { DEFAULT_LR_HYPERPARAMETERS, partialLogits } from '../../libs/ml/src/logistic';
 import { rocAuc } from '../../libs/ml/src/metrics';
 import { initTensorflow } from '../../libs/ml/src/tf-backend';
-import { runTwoPartyJob } from '../../libs/protocol/src/in-process-federation';
+import { runTwoPartyJob } from '../../libs/protocol/src';
 import { plaintextReference, pooledParties, PooledParties } from '../../libs/protocol/src/plaintext-reference';
 import { PaillierKeyHolder, PaillierLrParty } from '../../libs/protocol/src/split-lr/paillier-split-lr';
 import { parseBenchOptions, resolveBenchData, type BenchResult } from './options';

@@ -12,8 +12,8 @@ import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthe
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
 import type { JobView } from '../../apps/coordinator/src/jobs/jobs.service';
-import { isSplitLrResult, SplitLrJobResult } from '../../libs/protocol/src/job/job-runner';
-import { ModelManifest, verifyModelManifest } from '../../libs/protocol/src/model-manifest';
+import { isSplitLrResult, SplitLrJobResult } from '../../libs/protocol/src';
+import { ModelManifest, verifyModelManifest } from '../../libs/protocol/src';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const quiet = () => undefined;

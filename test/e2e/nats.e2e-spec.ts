@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthetic';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
-import type { SplitLrJobResult } from '../../libs/protocol/src/job/job-runner';
+import type { SplitLrJobResult } from '../../libs/protocol/src';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 

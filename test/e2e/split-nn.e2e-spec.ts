@@ -17,8 +17,8 @@ import { binaryMetrics } from '../../libs/ml/src/metrics';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
 import type { JobView } from '../../apps/coordinator/src/jobs/jobs.service';
-import type { SplitNnJobResult } from '../../libs/protocol/src/job/job-runner';
-import { verifyModelManifest } from '../../libs/protocol/src/model-manifest';
+import type { SplitNnJobResult } from '../../libs/protocol/src';
+import { verifyModelManifest } from '../../libs/protocol/src';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const quiet = () => undefined;

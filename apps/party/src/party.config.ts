@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Expose, Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { loadConfig, ServiceTransportConfig } from '../../../libs/config/src/validated-config';
-import type { PartyRole } from '../../../libs/protocol/src/wire/roster';
+import type { PartyRole } from '../../../libs/protocol/src';
 
 export class PartyConfig extends ServiceTransportConfig {
   @Expose({ name: 'PARTY_ID' })

@@ -6,9 +6,9 @@ import { createPsiEngine, PsiEngine } from '../../../libs/crypto/src/psi-engine'
 import { ckksWorkerThreads } from '../../../libs/crypto/src/ckks-engine';
 import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
 import { initTensorflow } from '../../../libs/ml/src/tf-backend';
-import { PartyNode } from '../../../libs/protocol/src/party/party-node';
-import type { StoredCheckpoint, StoredPartyModel } from '../../../libs/protocol/src/party/stored-model';
-import { partyHandlers } from '../../../libs/protocol/src/registry';
+import { PartyNode } from '../../../libs/protocol/src';
+import type { StoredCheckpoint, StoredPartyModel } from '../../../libs/protocol/src';
+import { partyHandlers } from '../../../libs/protocol/src';
 import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../libs/transport/src/payload-codec';
 import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';

@@ -1,8 +1,8 @@
 /** The party's PeerTransport: one Nest client per other party, created on first use. */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { PeerEnvelope } from '../../../libs/protocol/src/wire/peer-envelope';
-import type { PeerTransport } from '../../../libs/protocol/src/party/peer-link';
-import { PARTY_PEER_PATTERN } from '../../../libs/protocol/src/wire/signed-command';
+import type { PeerEnvelope } from '../../../libs/protocol/src';
+import type { PeerTransport } from '../../../libs/protocol/src';
+import { PARTY_PEER_PATTERN } from '../../../libs/protocol/src';
 import { PayloadCodec } from '../../../libs/transport/src/payload-codec';
 import { rpcCall } from '../../../libs/transport/src/rpc-call';
 import { AnyClientProxy, partyClient } from '../../../libs/transport/src/transport-options';

@@ -16,10 +16,13 @@ import type { PartyHandlerRegistry } from './party/handler-registry';
 import type { StoredCheckpoint, StoredPartyModel } from './party/stored-model';
 import { isNnPartyModel, NnPartyModel } from './split-nn/model';
 import { isSplitLrModel, PartyModel } from './split-lr/model';
-import { partyHandlers } from './registry';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
-import { AlignmentSpec, isSplitLrResult, JobProgress, JobResult, PartyChannel, JobRunner, SplitLrJobResult, JobSpec } from './job/job-runner';
+import { JobRunner } from './job/job-runner';
+import type { AlignmentSpec, JobProgress, JobSpec } from './job/job-types';
+import { isSplitLrResult, jobStrategies, JobResult, partyHandlers } from './registry';
+import type { SplitLrJobResult } from './split-lr/strategy';
+import type { PartyChannel } from './wire/party-channel';
 import { randomUUID } from 'node:crypto';
 
 export interface RecordedMessage {
@@ -191,7 +194,7 @@ export async function runInProcessJob(o: InProcessJobOptions): Promise<{ federat
     },
     federation.channels,
     { audit: async (e) => { await o.audit?.(e); }, phase: async () => undefined, progress: (p) => o.progress?.(p) },
-    o.ckksThreads,
+    { strategies: jobStrategies(), ckksThreads: o.ckksThreads },
   ).run();
   return { federation, result };
 }

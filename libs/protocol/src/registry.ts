@@ -1,18 +1,23 @@
 /**
- * The models this platform serves, in one place: each model folder's party handlers, with the
- * groups every job uses (job, psi, predict). A new model is a folder and one line here; a test
- * can serve an extra one with `partyHandlers([...BUILT_IN_GROUPS, itsGroup])`.
+ * The models this platform serves, in one place: each model folder's party handlers and
+ * coordinator strategy, with the groups every job uses (job, psi, predict). A new model is a
+ * folder and a line in each list here; a test can serve an extra one without touching either,
+ * with `partyHandlers([...BUILT_IN_GROUPS, its group])` and `jobStrategies([its strategy])`.
  */
 import { jobHandlers } from './job/party-handlers';
+import type { JobStrategy } from './job/strategy';
 import { PartyHandlerRegistry } from './party/handler-registry';
 import type { PartyHandlerGroup } from './party/party-model';
 import { predictHandlers } from './predict/party-handlers';
+import { PSI_CARDINALITY, PsiCardinalityResult, psiCardinalityStrategy } from './psi/cardinality-strategy';
 import { psiHandlers } from './psi/party-handlers';
 import { splitLrHandlers } from './split-lr/party-handlers';
+import { SplitLrJobResult, splitLrStrategy } from './split-lr/strategy';
 import { splitNnHandlers } from './split-nn/party-handlers';
+import { SplitNnJobResult, splitNnStrategy } from './split-nn/strategy';
 
-/** A PSI feasibility check: alignment only, the label party counts (no model steps). */
-const psiCardinalityHandlers: PartyHandlerGroup = { model: 'psi-cardinality', hooks: {}, commands: [] };
+/** A PSI feasibility check: alignment only, the label party counts (no model steps at the parties). */
+const psiCardinalityHandlers: PartyHandlerGroup = { model: PSI_CARDINALITY, hooks: {}, commands: [] };
 
 export const BUILT_IN_GROUPS: readonly PartyHandlerGroup[] = [psiHandlers, predictHandlers, psiCardinalityHandlers, splitLrHandlers, splitNnHandlers];
 
@@ -20,4 +25,28 @@ export const BUILT_IN_GROUPS: readonly PartyHandlerGroup[] = [psiHandlers, predi
 export function partyHandlers(groups: readonly PartyHandlerGroup[] = BUILT_IN_GROUPS): PartyHandlerRegistry {
   const registry: PartyHandlerRegistry = new PartyHandlerRegistry([jobHandlers((model) => registry.hooks(model)), ...groups]);
   return registry;
+}
+
+/** What a built-in job returns. */
+export type JobResult = SplitLrJobResult | PsiCardinalityResult | SplitNnJobResult;
+
+export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
+  return !('model' in result);
+}
+
+export function isSplitNnResult(result: JobResult): result is SplitNnJobResult {
+  return 'model' in result && result.model === 'split-nn';
+}
+
+export const BUILT_IN_STRATEGIES: readonly JobStrategy<JobResult>[] = [splitLrStrategy, splitNnStrategy, psiCardinalityStrategy];
+
+/** The coordinator's strategies by model: the built-in ones and `extra`. */
+export function jobStrategies<R = JobResult>(extra: readonly JobStrategy<R>[] = []): Map<string, JobStrategy<JobResult | R>> {
+  const all: JobStrategy<JobResult | R>[] = [...BUILT_IN_STRATEGIES, ...extra];
+  const map = new Map<string, JobStrategy<JobResult | R>>();
+  for (const s of all) {
+    if (map.has(s.model)) throw new RangeError(`model ${s.model} has two strategies`);
+    map.set(s.model, s);
+  }
+  return map;
 }

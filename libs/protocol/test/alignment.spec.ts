@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { SeededRandom } from '../../data/src/seeded-random';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import { runTwoPartyCardinality, runTwoPartyJob } from '../src/in-process-federation';
-import type { JobProgress } from '../src/job/job-runner';
+import { runTwoPartyCardinality, runTwoPartyJob } from '../src';
+import type { JobProgress } from '../src';
 
 const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 1, batchSize: 64 };
 const SHARED = 150;

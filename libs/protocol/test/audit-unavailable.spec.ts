@@ -9,8 +9,8 @@ import { EmbeddedPostgres, openDatabase, startEmbeddedPostgres } from '../../aud
 import { SignedAuditLog } from '../../audit/src/signed-audit-log';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import { inProcessFederation } from '../src/in-process-federation';
-import { PartyCallError, PartyChannel, JobRunner } from '../src/job/job-runner';
+import { inProcessFederation } from '../src';
+import { PartyCallError, PartyChannel, JobRunner } from '../src';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 2, batchSize: 128, learningRate: 0.05, validationFraction: 0.2, seed: 7 };

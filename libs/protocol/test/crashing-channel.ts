@@ -1,4 +1,4 @@
-import type { PartyChannel } from '../src/job/job-runner';
+import type { PartyChannel } from '../src';
 
 /**
  * The federation's channels, with `partyId` "crashing" (a connection reset) on every call that

@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { CkksContext, CkksError } from '../../crypto/src/ckks-context';
 import { CkksEncryptor, CkksKeyHolder } from '../../crypto/src/ckks-keys';
 import { cubicResidual, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
-import { InProcessFederation, runInProcessJob } from '../src/in-process-federation';
+import { InProcessFederation, runInProcessJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
-import { isSplitLrResult, SplitLrJobResult } from '../src/job/job-runner';
+import { isSplitLrResult, SplitLrJobResult } from '../src';
 import { FeaturePartyLr, roundScales } from '../src/split-lr/split-lr-party';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');

@@ -4,9 +4,9 @@
  */
 import * as path from 'node:path';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import { InProcessFederation, runTwoPartyJob } from '../src/in-process-federation';
+import { InProcessFederation, runTwoPartyJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
-import type { SplitLrJobResult } from '../src/job/job-runner';
+import type { SplitLrJobResult } from '../src';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const GUEST = 'default_credit_hetero_guest.csv';

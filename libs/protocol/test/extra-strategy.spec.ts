@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import { inProcessFederation } from '../src/in-process-federation';
-import { JobRunner } from '../src/job/job-runner';
+import { inProcessFederation } from '../src';
+import { JobRunner } from '../src';
 import type { JobSpec } from '../src/job/job-types';
 import type { JobStrategy } from '../src/job/strategy';
 import { onJobCommand, PartyHandlerGroup } from '../src/party/party-model';
-import { BUILT_IN_GROUPS, jobStrategies, partyHandlers } from '../src/registry';
+import { BUILT_IN_GROUPS, jobStrategies, partyHandlers } from '../src';
 import { defineCommand, jobRequest, nonNegativeInt } from '../src/wire/command';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');

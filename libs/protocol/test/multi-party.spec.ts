@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
 import { EcdhPsiSession } from '../src/psi/ecdh-psi';
-import { InProcessFederation, runInProcessJob } from '../src/in-process-federation';
+import { InProcessFederation, runInProcessJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
-import { isSplitLrResult, SplitLrJobResult } from '../src/job/job-runner';
+import { isSplitLrResult, SplitLrJobResult } from '../src';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');
 const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 128, learningRate: 0.05, seed: 11 };

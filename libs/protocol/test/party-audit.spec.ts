@@ -12,7 +12,7 @@ import { crossCheckParties, PartyLog } from '../../audit/src/party-cross-check';
 import { SignedAuditLog } from '../../audit/src/signed-audit-log';
 import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import { runTwoPartyJob } from '../src/in-process-federation';
+import { runTwoPartyJob } from '../src';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DATA = path.resolve(__dirname, '../../../../shared/data');

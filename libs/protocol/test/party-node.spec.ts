@@ -15,7 +15,7 @@ import { envelopeSigningText, PeerEnvelope, sealContext } from '../src/wire/peer
 import type { RosterEntry } from '../src/wire/roster';
 import { signCommand } from '../src/wire/signed-command';
 import { PartyNode } from '../src/party/party-node';
-import { partyHandlers } from '../src/registry';
+import { partyHandlers } from '../src';
 import * as lr from '../src/split-lr/commands';
 import { UNATTRIBUTED_JOB_ID } from '../../audit/src/audit-chain';
 import { createScratchDatabase, openDatabase } from '../../audit/src/database';

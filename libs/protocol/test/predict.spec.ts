@@ -10,11 +10,11 @@ import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { loadPartyTable } from '../../data/src/party-table';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { sigmoid } from '../../ml/src/metrics';
-import { InProcessFederation, runTwoPartyJob } from '../src/in-process-federation';
+import { InProcessFederation, runTwoPartyJob } from '../src';
 import { ModelManifest, signManifest, verifyModelManifest } from '../src/model-manifest';
 import type { PartyModel } from '../src/split-lr/model';
-import { SplitLrJobResult } from '../src/job/job-runner';
-import { SplitLrPrediction } from '../src/predict/prediction';
+import { SplitLrJobResult } from '../src';
+import { SplitLrPrediction } from '../src';
 import { WireScanner } from './wire-scanner';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');

@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
 import * as lr from '../src/split-lr/commands';
-import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
+import { inProcessFederation, InProcessFederation } from '../src';
 import type { PartyCheckpoint } from '../src/split-lr/model';
-import { isSplitLrResult, PartyCallError, JobRunner, SplitLrJobResult, JobSpec } from '../src/job/job-runner';
+import { isSplitLrResult, PartyCallError, JobRunner, SplitLrJobResult, JobSpec } from '../src';
 import { withCrashingParty } from './crashing-channel';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');

@@ -13,7 +13,7 @@ import { initTensorflow } from '../../ml/src/tf-backend';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { CommandGate, CommandRefusedError, RefusalRateLimiter, signCommand } from '../src/wire/signed-command';
 import { PartyNode } from '../src/party/party-node';
-import { partyHandlers } from '../src/registry';
+import { partyHandlers } from '../src';
 import * as job from '../src/job/commands';
 import * as predict from '../src/predict/commands';
 import type { RosterEntry } from '../src/wire/roster';

@@ -9,10 +9,10 @@ import { loadPartyTable } from '../../data/src/party-table';
 import { EcdhPsiSession, PsiResult } from '../src/psi/ecdh-psi';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '../../ml/src/logistic';
 import { AuditEventInput } from '../../audit/src/audit-chain';
-import { JobRunner, SplitLrJobResult } from '../src/job/job-runner';
+import { JobRunner, SplitLrJobResult } from '../src';
 import { FeaturePartyLr, LabelPartyLr } from '../src/split-lr/split-lr-party';
 import { MaskedDecryptionService } from '../src/split-lr/masked-decryption';
-import { InProcessFederation, runTwoPartyJob } from '../src/in-process-federation';
+import { InProcessFederation, runTwoPartyJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
 import { WireScanner } from './wire-scanner';
 

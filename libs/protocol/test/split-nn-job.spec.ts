@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import { inProcessFederation } from '../src/in-process-federation';
-import { isSplitNnResult, JobRunner, SplitNnJobResult } from '../src/job/job-runner';
+import { inProcessFederation } from '../src';
+import { isSplitNnResult, JobRunner, SplitNnJobResult } from '../src';
 import { splitNnPlaintextReference } from '../src/split-nn/runner';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');

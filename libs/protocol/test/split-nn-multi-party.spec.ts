@@ -17,13 +17,13 @@ import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import { binaryMetrics } from '../../ml/src/metrics';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import * as nn from '../src/split-nn/commands';
-import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
+import { inProcessFederation, InProcessFederation } from '../src';
 import { modelDigest, signManifest, verifyModelManifest } from '../src/model-manifest';
 import { isNnCheckpoint } from '../src/split-nn/model';
 import type { StoredCheckpoint } from '../src/party/stored-model';
-import { isSplitNnResult, PartyCallError, JobRunner, JobSpec, SplitNnJobResult } from '../src/job/job-runner';
+import { isSplitNnResult, PartyCallError, JobRunner, JobSpec, SplitNnJobResult } from '../src';
 import { withCrashingParty } from './crashing-channel';
-import { SplitLrPrediction } from '../src/predict/prediction';
+import { SplitLrPrediction } from '../src';
 import { plaintextScores, standardizedRows } from './split-nn-parts';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');

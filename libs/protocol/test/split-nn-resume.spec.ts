@@ -12,10 +12,10 @@ import { SigningIdentity } from '../../crypto/src/signing-identity';
 import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
 import type { NnArchitecture } from '../../ml/src/nn/architecture';
 import * as nn from '../src/split-nn/commands';
-import { inProcessFederation, InProcessFederation } from '../src/in-process-federation';
+import { inProcessFederation, InProcessFederation } from '../src';
 import { isNnCheckpoint } from '../src/split-nn/model';
 import type { StoredCheckpoint } from '../src/party/stored-model';
-import { isSplitNnResult, PartyCallError, JobRunner, JobSpec, SplitNnJobResult } from '../src/job/job-runner';
+import { isSplitNnResult, PartyCallError, JobRunner, JobSpec, SplitNnJobResult } from '../src';
 import { withCrashingParty } from './crashing-channel';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');

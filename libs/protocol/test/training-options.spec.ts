@@ -4,9 +4,9 @@
  */
 import * as path from 'node:path';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, resolvePositiveWeight } from '../../ml/src/logistic';
-import { runTwoPartyJob } from '../src/in-process-federation';
+import { runTwoPartyJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
-import { TrainingDivergedError } from '../src/job/job-runner';
+import { TrainingDivergedError } from '../src';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const files = { dataRoot: DATA, guest: 'breast_hetero_guest.csv', host: 'breast_hetero_host.csv' };

@@ -8,10 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditEventInput } from '../../audit/src/audit-chain';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
-import { InProcessFederation, runInProcessJob } from '../src/in-process-federation';
+import { InProcessFederation, runInProcessJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
 import { UnbalancedPsiBig, UnbalancedPsiSmall } from '../src/psi/unbalanced-psi';
-import { isSplitLrResult, JobRunner, SplitLrJobResult } from '../src/job/job-runner';
+import { isSplitLrResult, JobRunner, SplitLrJobResult } from '../src';
 import { untyped } from './untyped-command';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');

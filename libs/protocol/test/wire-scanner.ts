@@ -1,4 +1,4 @@
-import type { RecordedMessage } from '../src/in-process-federation';
+import type { RecordedMessage } from '../src';
 
 /**
  * Searches recorded traffic for planted values in one pass per kind: float64 values through a

@@ -6,7 +6,7 @@ import { IsDate, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
 import type { Response } from 'express';
 import type { ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
 import { PSI_HASH_SUITE } from '../../../../libs/crypto/src/psi-group';
-import { isSplitLrResult } from '../../../../libs/protocol/src/job/job-runner';
+import { isSplitLrResult } from '../../../../libs/protocol/src';
 import { Roles } from '../auth/roles.decorator';
 import { PageQueryDto } from '../jobs/dto/create-job.dto';
 import { JobsService } from '../jobs/jobs.service';

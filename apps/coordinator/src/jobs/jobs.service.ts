@@ -11,8 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, OnApplicationBootstrap, UnprocessableEntityException } from '@nestjs/common';
 import { ArchitectureError, validateArchitecture } from '../../../../libs/ml/src/nn/architecture';
 import { NO_DEFENCE, validateDefence } from '../../../../libs/protocol/src/split-nn/defence';
-import { modelBytes, modelDigest, ModelManifest, signManifest } from '../../../../libs/protocol/src/model-manifest';
-import { PredictionResult, SplitLrPrediction } from '../../../../libs/protocol/src/predict/prediction';
+import { modelBytes, modelDigest, ModelManifest, signManifest } from '../../../../libs/protocol/src';
+import { PredictionResult, SplitLrPrediction } from '../../../../libs/protocol/src';
 import type { AuditEventInput } from '../../../../libs/audit/src/audit-chain';
 import { Observable, Subject } from 'rxjs';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -31,12 +31,12 @@ import {
   JobResult,
   JobSpec,
   AlignmentSpec,
-} from '../../../../libs/protocol/src/job/job-runner';
+} from '../../../../libs/protocol/src';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { AuditService } from '../audit/audit.service';
 import { PartyClients } from '../parties/party-clients.service';
 import type { Principal } from '../auth/principal';
-import { CreateJobDto, PredictDto } from './dto/create-job.dto';
+import { CreateJobDto, isApiModel, PredictDto } from './dto/create-job.dto';
 import { parseIdRules } from '../../../../libs/data/src/id-normalisation';
 import { FairJobQueue } from './fair-job-queue';
 
@@ -421,6 +421,7 @@ export class JobsService implements OnApplicationBootstrap {
 
 /** The request a job was started with, to start it again (retry, resume). */
 function requestOf(spec: JobSpec): CreateJobDto {
+  if (!isApiModel(spec.model)) throw new UnprocessableEntityException(`job of model ${spec.model.slice(0, 32)} cannot be started again through the API`);
   return {
     model: spec.model,
     parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })),

@@ -1,8 +1,8 @@
 /** The coordinator's channels to the registered parties (TCP or NATS): typed, and signed with the coordinator's key. */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { exchange } from '../../../../libs/protocol/src/psi/commands';
-import { PartyChannel, signedPartyChannel } from '../../../../libs/protocol/src/wire/party-channel';
-import { PARTY_COMMAND_PATTERN } from '../../../../libs/protocol/src/wire/signed-command';
+import { PartyChannel, signedPartyChannel } from '../../../../libs/protocol/src';
+import { PARTY_COMMAND_PATTERN } from '../../../../libs/protocol/src';
 import { PayloadCodec } from '../../../../libs/transport/src/payload-codec';
 import { rpcCall } from '../../../../libs/transport/src/rpc-call';
 import { AnyClientProxy, partyClient } from '../../../../libs/transport/src/transport-options';

@@ -32,7 +32,8 @@ import { SplitNnJobLayout } from './job-layout';
 import { BatchKey, NnBackwardShare, NnForwardShare } from './messages';
 import { backwardProductsWire, backwardShareWire, productsFromWire, vectorFromWire } from './wire';
 import { agreedCheckpointRecord } from '../job/checkpoint-record';
-import type { EarlyStoppingReport, EpochReport, PartyChannel } from '../job/job-runner';
+import type { EarlyStoppingReport, EpochReport } from '../job/job-types';
+import type { PartyChannel } from '../wire/party-channel';
 import { nnEarlyStoppingSchema } from './settings';
 
 export interface SplitNnTrainingResult {
@@ -68,6 +69,11 @@ export interface SplitNnDriver {
   readonly resume?: { readonly fromJobId: string; readonly epoch: number };
   /** Every party keeps its state of `epoch` completed epochs (model.checkpoint, audited); `record` goes with the command. */
   checkpoint(epoch: number, record?: unknown): Promise<void>;
+  /** Every party loads its checkpoint of `resume` (model.resume, audited); the records they kept. */
+  resumeRecords(): Promise<unknown[]>;
+  /** Early stopping: every party keeps / goes back to its best epoch's part. */
+  snapshot(epoch: number): Promise<void>;
+  restore(epoch: number): Promise<void>;
 }
 
 /** What the forward steps need: the parties and the audited calls (a training job or a prediction). */
@@ -138,13 +144,7 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
     let sinceBest = 0;
     if (resume) {
       if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < epochs)) throw new RangeError(`resume.epoch must be in [1, ${epochs - 1}], got ${resume.epoch}`);
-      const records = await Promise.all(
-        all.map(async (c) => {
-          const r = await d.call(c, job.modelResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
-          await d.audit({ step: 'model.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
-          return r.record === null ? null : nnEarlyStoppingSchema.parse(r.record);
-        }),
-      );
+      const records = (await d.resumeRecords()).map((r) => (r === null ? null : nnEarlyStoppingSchema.parse(r)));
       // Early stopping goes on from the record every party kept with its best epoch's part.
       const record = agreedCheckpointRecord(records, Boolean(stopping), (r) => Boolean(r));
       if (record) {
@@ -191,7 +191,7 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
         if (!best || validation.auc > best.auc + (stopping.minDelta ?? 0)) {
           best = { epoch: epoch + 1, auc: validation.auc };
           sinceBest = 0;
-          await Promise.all(all.map((c) => d.call(c, job.modelSnapshot, { jobId, epoch: epoch + 1 })));
+          await d.snapshot(epoch + 1);
         } else if (++sinceBest >= stopping.patience) break;
       }
       // After the early-stopping step, so the checkpoint holds this epoch's best-so-far part and record.
@@ -201,7 +201,7 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
     const lastEpoch = (resume?.epoch ?? 0) + reports.length;
     let earlyStopping: EarlyStoppingReport | null = null;
     if (stopping && best) {
-      if (best.epoch !== lastEpoch) await Promise.all(all.map((c) => d.call(c, job.modelRestore, { jobId, epoch: best!.epoch })));
+      if (best.epoch !== lastEpoch) await d.restore(best.epoch);
       earlyStopping = { metric: 'auc', bestEpoch: best.epoch, stoppedAtEpoch: lastEpoch, stoppedEarly: lastEpoch < epochs };
       await d.audit({ step: 'nn.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
     }

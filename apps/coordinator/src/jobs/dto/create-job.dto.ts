@@ -2,7 +2,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ID_RULE_NAMES, ID_RULE_PATTERN, MAX_ID_RULES } from '../../../../../libs/data/src/id-normalisation';
-import { MAX_PREDICTION_IDS } from '../../../../../libs/protocol/src/predict/commands';
+import { MAX_PREDICTION_IDS } from '../../../../../libs/protocol/src';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -202,10 +202,18 @@ export class AlignmentDto {
 /** One label party and up to seven feature parties. */
 export const MAX_JOB_PARTIES = 8;
 
+/** The models the API starts (each a strategy in libs/protocol's registry). */
+export const API_MODELS = ['split-lr', 'split-nn', 'psi-cardinality'] as const;
+export type ApiModel = (typeof API_MODELS)[number];
+
+export function isApiModel(model: string): model is ApiModel {
+  return (API_MODELS as readonly string[]).includes(model);
+}
+
 export class CreateJobDto {
-  @ApiProperty({ enum: ['split-lr', 'split-nn', 'psi-cardinality'], description: 'split-nn: a split neural network (give `nn`); psi-cardinality: a feasibility check whose result is the number of shared IDs only' })
-  @IsIn(['split-lr', 'split-nn', 'psi-cardinality'])
-  model!: 'split-lr' | 'split-nn' | 'psi-cardinality';
+  @ApiProperty({ enum: API_MODELS, description: 'split-nn: a split neural network (give `nn`); psi-cardinality: a feasibility check whose result is the number of shared IDs only' })
+  @IsIn(API_MODELS)
+  model!: ApiModel;
 
   @ApiPropertyOptional({
     description:

@@ -1,0 +1,26 @@
+/** The protocol library's public surface: what the apps, scripts and tests use. */
+export * from './job/job-types';
+export type { JobContext, JobStrategy, DataSettings, Alignment, EpochTraffic } from './job/strategy';
+export { JobRunner, type JobRunnerOptions } from './job/job-runner';
+export type { DetailedMetrics } from './job/evaluation';
+export { MIN_ROWS_PER_CURVE_POINT } from './job/evaluation';
+export type { PrepareReply } from './job/commands';
+export { BUILT_IN_GROUPS, BUILT_IN_STRATEGIES, isSplitLrResult, isSplitNnResult, jobStrategies, partyHandlers, type JobResult } from './registry';
+export type { SplitLrJobResult } from './split-lr/strategy';
+export type { SplitNnJobResult } from './split-nn/strategy';
+export type { PsiCardinalityResult } from './psi/cardinality-strategy';
+export type { PartyModel, PartyCheckpoint } from './split-lr/model';
+export type { NnPartyModel, NnPartyCheckpoint } from './split-nn/model';
+export { isNnCheckpoint, isNnPartyModel } from './split-nn/model';
+export type { StoredCheckpoint, StoredPartyModel } from './party/stored-model';
+export { PartyNode, type PartyAuditLog, type PartyNodeOptions } from './party/party-node';
+export { PartyError, failedAtOf } from './party/party-error';
+export type { PeerTransport } from './party/peer-link';
+export { SplitLrPrediction, type PredictionResult, type PredictionSpec } from './predict/prediction';
+export { MAX_PREDICTION_IDS } from './predict/commands';
+export { signedPartyChannel, type CommandResult, type PartyChannel } from './wire/party-channel';
+export { PARTY_COMMAND_PATTERN, PARTY_PEER_PATTERN, signCommand } from './wire/signed-command';
+export type { PeerEnvelope, MessageReceipt } from './wire/peer-envelope';
+export { COORDINATOR_ID, type PartyRole, type RosterEntry, type DataReference } from './wire/roster';
+export { modelBytes, modelDigest, signManifest, verifyModelManifest, type ModelManifest } from './model-manifest';
+export * from './in-process-federation';

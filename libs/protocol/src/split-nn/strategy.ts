@@ -1,0 +1,74 @@
+/**
+ * Split NN, the coordinator's side: after alignment, the training of split-nn/training.ts (keys,
+ * batches through the encrypted interactive layer, evaluation, checkpoints), then the label
+ * party's baseline and the signed manifest of every party's part (docs/split-nn.md).
+ */
+import { CkksContext } from '../../../crypto/src/ckks-context';
+import type { BinaryMetrics } from '../../../ml/src/metrics';
+import { Datasets, EpochReport } from '../job/job-types';
+import { checkBatchRows, JobStrategy } from '../job/strategy';
+import type { ModelManifest } from '../model-manifest';
+import { NO_DEFENCE } from './defence';
+import { SPLIT_NN } from './party-handlers';
+import { SplitNnTrainingResult, trainSplitNn } from './training';
+
+/** A split-NN job's result: the same metrics as split LR, and what the defence cost in privacy terms. */
+export interface SplitNnJobResult extends Omit<SplitNnTrainingResult, 'epochs'> {
+  readonly model: 'split-nn';
+  readonly intersection: number;
+  readonly trainRows: number;
+  readonly validationRows: number;
+  readonly epochs: readonly EpochReport[];
+  /** The label party's logistic regression on its own features: the uplift baseline. */
+  readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  /** Each party's signed digest of its own part (bottom; or bottom, top and interactive layer); the coordinator signs it when it stores the result. */
+  readonly manifest: ModelManifest;
+  readonly backend: string;
+  readonly datasets: Datasets;
+}
+
+export const splitNnStrategy: JobStrategy<SplitNnJobResult> = {
+  model: SPLIT_NN,
+  alignment: 'intersection',
+  check(spec) {
+    if (!spec.nn) throw new RangeError('a split-nn job needs its architecture (nn)');
+  },
+  // A split-NN job's split, batches and seed come from its architecture; its features are not clipped.
+  dataSettings(spec) {
+    const t = spec.nn!.architecture.training;
+    return { validationFraction: t.validationFraction ?? spec.hyperparameters.validationFraction, seed: t.seed, clipSigma: 0, batchSize: t.batchSize };
+  },
+  settings: (spec) => ({ architecture: spec.nn!.architecture, defence: spec.nn!.defence ?? NO_DEFENCE }),
+
+  async run(ctx) {
+    const { jobId, nn } = ctx.spec;
+    const architecture = nn!.architecture;
+    checkBatchRows(ctx, architecture.training.batchSize);
+    await ctx.phase('training');
+    const ckks = await CkksContext.create();
+    try {
+      const { intersection, trainRows, validationRows } = ctx.alignment;
+      const trained = await trainSplitNn(ckks, {
+        jobId, architecture, defence: nn!.defence ?? NO_DEFENCE,
+        label: ctx.label, features: ctx.features, prepared: ctx.prepared, trainRows, validationRows,
+        call: (c, command, body) => ctx.call(c, command, body),
+        message: (step, from, to, bytes, detail) => ctx.message(step, from, to, bytes, detail),
+        audit: (e) => ctx.audit(e),
+        takeEpochBytes: () => ctx.traffic.take().total,
+        resume: ctx.spec.resume,
+        resumeRecords: () => ctx.resumeRecords(),
+        snapshot: (epoch) => ctx.snapshot(epoch),
+        restore: (epoch) => ctx.restore(epoch),
+        checkpoint: (epoch, record) => ctx.checkpoint(epoch, record),
+        progress: (epoch, batch, batches, report) => ctx.progress({ phase: 'training', epoch: epoch + 1, epochs: architecture.training.epochs, batch: batch + 1, batches, etaSeconds: null }, report),
+      });
+      await ctx.phase('evaluating');
+      const labelOnly = await ctx.baseline();
+      const manifest = await ctx.exportModel({ model: 'split-nn', architecture });
+      return { model: 'split-nn', intersection, trainRows, validationRows, ...trained, labelOnly, manifest, backend: ctx.prepared.get(ctx.label.partyId)!.backend, datasets: ctx.datasets };
+    } finally {
+      ckks.dispose();
+    }
+  },
+};
+
