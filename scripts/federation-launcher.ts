@@ -45,6 +45,10 @@ export interface Federation {
   readonly adminKey: string;
   /** Each started party's HTTP base URL (health and readiness). */
   readonly partyUrls: Record<string, string>;
+  /** Each started party's command port (TCP). */
+  readonly partyPorts: Record<string, number>;
+  /** The seed the coordinator signs with (its parties pin the public key): for tests that act as the coordinator. */
+  readonly coordinatorSigningKey: string;
   readonly logDir: string;
   stopParty(partyId: string): Promise<void>;
   /** Starts a stopped party again, with the same port, key, data, models and audit database. */
@@ -158,7 +162,8 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
       ),
       waitFor(async () => (await fetch(`${coordinatorUrl}/health`).catch(() => null))?.ok === true, children.get('coordinator')!, logDir, 'coordinator'),
     ]);
-    return { coordinatorUrl, adminKey, partyUrls, logDir, stop, stopParty: stopChild, startParty };
+    const partyPorts = Object.fromEntries(o.parties.map((p) => [p.partyId, ports.get(p.partyId)!]));
+    return { coordinatorUrl, adminKey, partyUrls, partyPorts, coordinatorSigningKey: coordinatorSeed, logDir, stop, stopParty: stopChild, startParty };
   } catch (e) {
     await stop();
     throw e;

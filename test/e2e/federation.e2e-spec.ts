@@ -12,7 +12,12 @@ import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthe
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
 import type { JobView } from '../../apps/coordinator/src/jobs/jobs.service';
-import { isSplitLrResult, SplitLrJobResult } from '../../libs/protocol/src';
+import { isSplitLrResult, PARTY_COMMAND_PATTERN, signCommand, SplitLrJobResult } from '../../libs/protocol/src';
+import { ClientTCP } from '@nestjs/microservices';
+import { firstValueFrom } from 'rxjs';
+import { randomUUID } from 'node:crypto';
+import { SigningIdentity } from '../../libs/crypto/src/signing-identity';
+import { MsgpackSocket } from '../../libs/transport/src/msgpack-socket';
 import { ModelManifest, verifyModelManifest } from '../../libs/protocol/src';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -248,6 +253,30 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
     expect((await post({ ids: [] }, `/jobs/${trained.id}/predict`)).status).toBe(400);
     const auditor = (await (await post({ name: 'predict-auditor', role: 'auditor' }, '/api-keys')).json()) as { key: string };
     expect((await post({ ids }, `/jobs/${trained.id}/predict`, auditor.key)).status).toBe(403);
+  });
+
+  it('serves only the coordinator: a client with no key, another key, or a replay learns nothing, the membership oracle included', async () => {
+    const client = new ClientTCP({ host: '127.0.0.1', port: federation.partyPorts.bank, socketClass: MsgpackSocket });
+    const refusal = (e: unknown) => (typeof e === 'string' ? e : typeof (e as { message?: unknown })?.message === 'string' ? (e as { message: string }).message : JSON.stringify(e));
+    const send = (pattern: string, body: unknown) => firstValueFrom(client.send(pattern, body)).then(() => 'answered', refusal);
+    const mallory = SigningIdentity.generate('mallory');
+    const coordinator = SigningIdentity.fromSeedHex('coordinator', federation.coordinatorSigningKey);
+    const probe = { jobId: randomUUID(), modelJobId: randomUUID(), roster: [], ids: ['not-a-real-id'] };
+    try {
+      // The attack the issue describes: a bare predict.prepare, as commands travelled before they were signed.
+      expect(await send('predict.prepare', probe)).toMatch(/no matching message handler/i);
+      expect(await send(PARTY_COMMAND_PATTERN, { command: 'predict.prepare', jobId: probe.jobId, body: probe })).toMatch(/^not a signed command/);
+      for (const command of ['predict.prepare', 'job.prepare', 'party.health', 'psi.exchange', 'lr.update', 'job.close']) {
+        expect(await send(PARTY_COMMAND_PATTERN, signCommand(mallory, 'bank', command, probe))).toBe(`${command} is not signed by the coordinator's key for bank`);
+      }
+      // A command the coordinator signed is served once; the same bytes again are a replay.
+      const real = signCommand(coordinator, 'bank', 'party.health', {});
+      expect(await send(PARTY_COMMAND_PATTERN, real)).toBe('answered');
+      expect(await send(PARTY_COMMAND_PATTERN, real)).toBe('party.health replayed (nonce already used)');
+      expect(await send(PARTY_COMMAND_PATTERN, signCommand(coordinator, 'ecommerce', 'party.health', {}))).toBe("party.health is not signed by the coordinator's key for bank");
+    } finally {
+      await client.close();
+    }
   });
 
   it('answers health and readiness over HTTP on every service', async () => {

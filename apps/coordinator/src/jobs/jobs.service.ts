@@ -126,7 +126,7 @@ export class JobsService implements OnApplicationBootstrap {
     const row = await this.jobs.findOneBy({ id });
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     if (row.state !== 'failed' && row.state !== 'cancelled') throw new ConflictException(`job ${id} is ${row.state}; only failed or cancelled jobs can be retried`);
-    return this.submit(requestOf(row.spec as unknown as JobSpec), principal, id);
+    return this.submit(requestOf(row.spec as JobSpec), principal, id);
   }
 
   /** Stops a queued job at once and a running one at its next protocol step. */
@@ -189,7 +189,7 @@ export class JobsService implements OnApplicationBootstrap {
   async resume(id: string, principal: Principal): Promise<JobView> {
     const row = await this.jobs.findOneBy({ id });
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
-    const spec = row.spec as unknown as JobSpec;
+    const spec = row.spec as JobSpec;
     if (row.state !== 'failed') throw new ConflictException(`job ${id} is ${row.state}; only a failed job can resume`);
     const epoch = (row.progress as { checkpointEpoch?: number }).checkpointEpoch;
     if (spec.model === 'psi-cardinality' || !epoch) throw new ConflictException(`job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr or split-nn job): retry it instead`);
@@ -245,7 +245,7 @@ export class JobsService implements OnApplicationBootstrap {
     // polling during training costs no query.
     const row = this.live.get(id)?.row ?? (await this.jobs.findOneBy({ id }));
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
-    const spec = row.spec as unknown as JobSpec;
+    const spec = row.spec as JobSpec;
     const live = this.live.get(id);
     const stored = row.progress as { progress?: JobProgress; epochs?: EpochSummary[]; checkpointEpoch?: number };
     return {
@@ -274,7 +274,7 @@ export class JobsService implements OnApplicationBootstrap {
   async predict(id: string, dto: PredictDto, principal: Principal): Promise<PredictionResult> {
     const row = await this.jobs.findOneBy({ id });
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
-    const spec = row.spec as unknown as JobSpec;
+    const spec = row.spec as JobSpec;
     const result = row.result as (JobResult & { manifest?: ModelManifest }) | null;
     if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || !result) throw new ConflictException(`job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr or split-nn job can predict`);
     if (!result.manifest) throw new ConflictException(`job ${id} was trained before models were exported with a manifest: retrain it to predict`);
