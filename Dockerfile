@@ -12,7 +12,6 @@ RUN npm ci --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY apps ./apps
 COPY libs ./libs
-COPY migrations ./migrations
 COPY scripts ./scripts
 RUN npm run build
 

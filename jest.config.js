@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  // The libs' path aliases (tsconfig.json paths; tsc-alias rewrites them in the build).
+  moduleNameMapper: { '^@vfl/([a-z]+)$': '<rootDir>/libs/$1/src' },
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

@@ -11,10 +11,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../libs/data/src/synthetic';
+import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
 import { launchFederation, tail } from './federation-launcher';
 import { runJob, JobOutcome } from './job-client';
-import { isSplitLrResult, isSplitNnResult } from '../libs/protocol/src';
+import { isSplitLrResult, isSplitNnResult } from '@vfl/protocol';
 
 const HELP = `usage: npm run demo -- [options]
   --guest-data FILE      label party's CSV (FATE-style guest file); default: seeded synthetic bank table

@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { issueApiKey } from '../libs/access/src/api-key';
-import { SigningIdentity } from '../libs/crypto/src/signing-identity';
-import { freePort } from '../libs/audit/src/database';
+import { issueApiKey } from '@vfl/access';
+import { SigningIdentity } from '@vfl/crypto';
+import { freePort } from '@vfl/database';
 
 export interface LaunchedParty {
   readonly partyId: string;

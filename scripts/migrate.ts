@@ -1,5 +1,5 @@
 /** `npm run migration:run`: applies the checked-in migrations to DATABASE_URL (the coordinator also does at start). */
-import { openDatabase } from '../libs/audit/src/database';
+import { openDatabase } from '@vfl/database';
 
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;

@@ -7,8 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { issueApiKey, isApiKey } from '../libs/access/src/api-key';
-import { BANK_LABEL_COLUMN, writeSyntheticVfl } from '../libs/data/src/synthetic';
+import { issueApiKey, isApiKey } from '@vfl/access';
+import { BANK_LABEL_COLUMN, writeSyntheticVfl } from '@vfl/data';
 import { launchFederation } from './federation-launcher';
 
 const ROOT = path.resolve(__dirname, path.basename(path.resolve(__dirname, '..')) === 'dist' ? '../..' : '..');

@@ -21,12 +21,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { SigningIdentity } from '../libs/crypto/src/signing-identity';
+import { SigningIdentity } from '@vfl/crypto';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../libs/audit/src/database';
-import { verifyTrail } from '../libs/audit/src/audit-verifier';
-import { crossCheckParties, PartyLog } from '../libs/audit/src/party-cross-check';
+import { dataSourceOptions } from '@vfl/database';
+import { verifyTrail, crossCheckParties, PartyLog } from '@vfl/audit';
 
 const HELP = `usage:
   npm run vfl -- audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--party ID=URL ...] [--json]

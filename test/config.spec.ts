@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { PartyConfig } from '../apps/party/src/party.config';
 import { CoordinatorConfig } from '../apps/coordinator/src/config/coordinator.config';
-import { ConfigError, parsePartyRegistry } from '../libs/config/src/validated-config';
+import { ConfigError, parsePartyRegistry } from '@vfl/config';
 
 describe('config from the environment', () => {
   it('parses the party registry', () => {

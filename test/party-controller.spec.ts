@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants';
 import { PartyController } from '../apps/party/src/party.controller';
-import { PARTY_COMMAND_PATTERN, PARTY_PEER_PATTERN } from '../libs/protocol/src';
+import { PARTY_COMMAND_PATTERN, PARTY_PEER_PATTERN } from '@vfl/protocol';
 
 it('routes signed commands and peer envelopes, each on one pattern', () => {
   const proto = PartyController.prototype;

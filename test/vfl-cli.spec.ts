@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
-import { AuditStore } from '../libs/audit/src/audit-store';
-import { openDatabase } from '../libs/audit/src/database';
+import { AuditStore } from '@vfl/audit';
+import { openDatabase } from '@vfl/database';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CLI = path.resolve(__dirname, '../dist/scripts/vfl.js');

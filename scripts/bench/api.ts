@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthetic';
+import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
 import { launchFederation } from '../federation-launcher';
 import { parseBenchOptions, type BenchResult } from './options';
 import { printTable, round } from './report';

@@ -3,9 +3,8 @@
  * verification of every hash chain, against the PostgreSQL server (DATABASE_URL).
  */
 import { randomUUID } from 'node:crypto';
-import { AuditStore } from '../../libs/audit/src/audit-store';
-import { verifyTrail } from '../../libs/audit/src/audit-verifier';
-import { createScratchDatabase, openDatabase } from '../../libs/audit/src/database';
+import { AuditStore, verifyTrail } from '@vfl/audit';
+import { createScratchDatabase, openDatabase } from '@vfl/database';
 import { parseBenchOptions, type BenchResult } from './options';
 import { peakRssMb, printTable, round } from './report';
 

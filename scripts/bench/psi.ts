@@ -6,10 +6,8 @@
 import * as os from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { utf8ToBytes } from '@noble/hashes/utils';
-import { CountingPsiEngine, createPsiEngine } from '../../libs/crypto/src/psi-engine';
-import { loadSodium, SodiumX25519Group } from '../../libs/crypto/src/psi-group';
-import { EcdhPsiSession, IdSource, pipelineChunks, psiDomainTag, PsiResult } from '../../libs/protocol/src/psi/ecdh-psi';
-import { pipelineBigTags, pipelineSmallQueries, UnbalancedPsiBig, UnbalancedPsiSmall } from '../../libs/protocol/src/psi/unbalanced-psi';
+import { CountingPsiEngine, createPsiEngine, loadSodium, SodiumX25519Group } from '@vfl/crypto';
+import { EcdhPsiSession, IdSource, pipelineChunks, psiDomainTag, PsiResult, pipelineBigTags, pipelineSmallQueries, UnbalancedPsiBig, UnbalancedPsiSmall } from '@vfl/protocol';
 import { parseBenchOptions, type BenchResult } from './options';
 import { peakRssMb, printTable, round } from './report';
 

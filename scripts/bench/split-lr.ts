@@ -8,14 +8,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeSyntheticVfl, writeWideSynthetic, BANK_LABEL_COLUMN } from '../../libs/data/src/synthetic';
-import { batchCount, epochBatches } from '../../libs/ml/src/batch-schedule';
-import { DEFAULT_LR_HYPERPARAMETERS, partialLogits } from '../../libs/ml/src/logistic';
-import { rocAuc } from '../../libs/ml/src/metrics';
-import { initTensorflow } from '../../libs/ml/src/tf-backend';
-import { runTwoPartyJob } from '../../libs/protocol/src';
-import { plaintextReference, pooledParties, PooledParties } from '../../libs/protocol/src/plaintext-reference';
-import { PaillierKeyHolder, PaillierLrParty } from '../../libs/protocol/src/split-lr/paillier-split-lr';
+import { writeSyntheticVfl, writeWideSynthetic, BANK_LABEL_COLUMN } from '@vfl/data';
+import { batchCount, epochBatches, DEFAULT_LR_HYPERPARAMETERS, partialLogits, rocAuc, initTensorflow } from '@vfl/ml';
+import { runTwoPartyJob, plaintextReference, pooledParties, PooledParties, PaillierKeyHolder, PaillierLrParty } from '@vfl/protocol';
 import { parseBenchOptions, resolveBenchData, type BenchResult } from './options';
 import { nodeFlags, printTable, round, type Row } from './report';
 

@@ -6,10 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthetic';
-import type { NnArchitecture } from '../../libs/ml/src/nn/architecture';
-import type { DefenceSpec } from '../../libs/protocol/src/split-nn/defence';
-import { runSplitNn, splitNnPlaintextReference } from '../../libs/protocol/src/split-nn/runner';
+import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
+import type { NnArchitecture } from '@vfl/ml';
+import { type DefenceSpec, runSplitNn, splitNnPlaintextReference } from '@vfl/protocol';
 import { parseBenchOptions, resolveBenchData, type BenchResult } from './options';
 import { printTable, round } from './report';
 

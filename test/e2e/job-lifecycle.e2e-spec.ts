@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthetic';
+import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 
 const CLI = path.resolve(__dirname, '../../dist/scripts/vfl.js');

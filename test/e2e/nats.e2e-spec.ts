@@ -5,10 +5,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '../../libs/data/src/synthetic';
+import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
-import type { SplitLrJobResult } from '../../libs/protocol/src';
+import type { SplitLrJobResult } from '@vfl/protocol';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 

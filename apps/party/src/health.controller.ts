@@ -1,7 +1,7 @@
 /** HTTP liveness and readiness for a party (served when PARTY_HTTP_PORT is set). */
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { PartyNode } from '../../../libs/protocol/src';
-import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
+import { PartyNode } from '@vfl/protocol';
+import { SigningIdentity } from '@vfl/crypto';
 import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';
 

@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger, Logger, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { partyServerOptions } from '../../../libs/transport/src/transport-options';
+import { partyServerOptions } from '@vfl/transport';
 import { PartyConfig } from './party.config';
 import { PartyModule } from './party.module';
 

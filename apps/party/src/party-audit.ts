@@ -4,9 +4,9 @@
  */
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { EmbeddedPostgres, openDatabase, startEmbeddedPostgres } from '../../../libs/audit/src/database';
-import { SignedAuditLog } from '../../../libs/audit/src/signed-audit-log';
-import type { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
+import { EmbeddedPostgres, openDatabase, startEmbeddedPostgres } from '@vfl/database';
+import { SignedAuditLog } from '@vfl/audit';
+import type { SigningIdentity } from '@vfl/crypto';
 import { PartyConfig } from './party.config';
 
 export class PartyAudit {

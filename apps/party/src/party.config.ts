@@ -2,8 +2,8 @@
 import { availableParallelism } from 'node:os';
 import { Expose, Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { loadConfig, ServiceTransportConfig } from '../../../libs/config/src/validated-config';
-import type { PartyRole } from '../../../libs/protocol/src';
+import { loadConfig, ServiceTransportConfig } from '@vfl/config';
+import type { PartyRole } from '@vfl/protocol';
 
 export class PartyConfig extends ServiceTransportConfig {
   @Expose({ name: 'PARTY_ID' })

@@ -1,9 +1,8 @@
 /** Thin adapter: signed coordinator commands and peer envelopes, each on one pattern, handed to the PartyNode. */
 import { Controller, Logger, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { PartyNode } from '../../../libs/protocol/src';
-import { PARTY_COMMAND_PATTERN, PARTY_PEER_PATTERN } from '../../../libs/protocol/src';
-import { PayloadCodec } from '../../../libs/transport/src/payload-codec';
+import { PartyNode, PARTY_COMMAND_PATTERN, PARTY_PEER_PATTERN } from '@vfl/protocol';
+import { PayloadCodec } from '@vfl/transport';
 import { RpcErrorFilter } from './rpc-error.filter';
 
 /** Job boundaries only: per-batch commands would drown the log. */

@@ -2,14 +2,10 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DynamicModule, Logger, Module, OnApplicationShutdown, Inject } from '@nestjs/common';
-import { createPsiEngine, PsiEngine } from '../../../libs/crypto/src/psi-engine';
-import { ckksWorkerThreads } from '../../../libs/crypto/src/ckks-engine';
-import { SigningIdentity } from '../../../libs/crypto/src/signing-identity';
-import { initTensorflow } from '../../../libs/ml/src/tf-backend';
-import { PartyNode } from '../../../libs/protocol/src';
-import type { StoredCheckpoint, StoredPartyModel } from '../../../libs/protocol/src';
-import { partyHandlers } from '../../../libs/protocol/src';
-import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../libs/transport/src/payload-codec';
+import { createPsiEngine, PsiEngine, ckksWorkerThreads, SigningIdentity } from '@vfl/crypto';
+import { initTensorflow } from '@vfl/ml';
+import { PartyNode, type StoredCheckpoint, type StoredPartyModel, partyHandlers } from '@vfl/protocol';
+import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '@vfl/transport';
 import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';
 import { PartyController } from './party.controller';

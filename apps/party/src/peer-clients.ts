@@ -1,11 +1,7 @@
 /** The party's PeerTransport: one Nest client per other party, created on first use. */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { PeerEnvelope } from '../../../libs/protocol/src';
-import type { PeerTransport } from '../../../libs/protocol/src';
-import { PARTY_PEER_PATTERN } from '../../../libs/protocol/src';
-import { PayloadCodec } from '../../../libs/transport/src/payload-codec';
-import { rpcCall } from '../../../libs/transport/src/rpc-call';
-import { AnyClientProxy, partyClient } from '../../../libs/transport/src/transport-options';
+import { type PeerEnvelope, type PeerTransport, PARTY_PEER_PATTERN } from '@vfl/protocol';
+import { PayloadCodec, rpcCall, AnyClientProxy, partyClient } from '@vfl/transport';
 import { PartyConfig } from './party.config';
 
 @Injectable()

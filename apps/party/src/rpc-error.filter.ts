@@ -5,7 +5,7 @@
 import { ArgumentsHost, Catch, Injectable, Logger, RpcExceptionFilter } from '@nestjs/common';
 import { PartyConfig } from './party.config';
 import { Observable, throwError } from 'rxjs';
-import type { RemoteErrorBody } from '../../../libs/transport/src/rpc-call';
+import type { RemoteErrorBody } from '@vfl/transport';
 
 @Injectable()
 @Catch()

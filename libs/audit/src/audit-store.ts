@@ -9,7 +9,7 @@ import { AuditChain, AuditEventInput, ChainedAuditEvent, checkpointMessage, GENE
 import { AuditCheckpointEntity } from './audit-checkpoint.entity';
 import { AuditEventEntity } from './audit-event.entity';
 import { TrailVerification, verifyTrail } from './audit-verifier';
-import { SigningIdentity } from '../../crypto/src/signing-identity';
+import { SigningIdentity } from '@vfl/crypto';
 
 export interface AuditFilter {
   readonly jobId?: string;

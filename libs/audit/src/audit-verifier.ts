@@ -5,7 +5,7 @@
  */
 import { DataSource } from 'typeorm';
 import { ChainCursor, ChainedAuditEvent, checkpointMessage } from './audit-chain';
-import { verifySignature } from '../../crypto/src/signing-identity';
+import { verifySignature } from '@vfl/crypto';
 
 export interface TrailVerification {
   readonly valid: boolean;

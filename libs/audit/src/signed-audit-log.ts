@@ -6,7 +6,7 @@
 import { DataSource } from 'typeorm';
 import type { AuditEventInput, ChainedAuditEvent } from './audit-chain';
 import { AuditStore } from './audit-store';
-import { SigningIdentity } from '../../crypto/src/signing-identity';
+import { SigningIdentity } from '@vfl/crypto';
 
 export class SignedAuditLog {
   readonly store: AuditStore;

@@ -12,10 +12,10 @@ import {
   openDatabase,
   startEmbeddedPostgres,
   EmbeddedPostgres,
-} from '../src/database';
+} from '@vfl/database';
 import { SignedAuditLog } from '../src/signed-audit-log';
 import { hashEvent, verifyChain } from '../src/audit-chain';
-import { SigningIdentity } from '../../crypto/src/signing-identity';
+import { SigningIdentity } from '@vfl/crypto';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 

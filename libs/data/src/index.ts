@@ -7,8 +7,11 @@ export { SeededRandom } from './seeded-random';
 export {
   generateSyntheticVfl,
   writeSyntheticVfl,
+  writeWideSynthetic,
   BANK_COLUMNS,
   BANK_LABEL_COLUMN,
   ECOMMERCE_COLUMNS,
 } from './synthetic';
 export type { SyntheticOptions, SyntheticTables } from './synthetic';
+export * from './id-normalisation';
+export * from './csv-records';

@@ -3,7 +3,7 @@
  * the aligned rows into the same validation split and the same mini-batches without exchanging
  * a single index. Rows are positions in the PSI's agreed ordering of shared IDs.
  */
-import { SeededRandom } from '../../data/src/seeded-random';
+import { SeededRandom } from '@vfl/data';
 
 export interface RowSplit {
   readonly train: Int32Array;

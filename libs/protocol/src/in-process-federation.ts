@@ -5,9 +5,8 @@
  * boundary. Used by tests and benchmarks; the services use the Nest transports instead.
  */
 import { decode, Encoder } from '@msgpack/msgpack';
-import { InlinePsiEngine } from '../../crypto/src/psi-engine';
-import { SigningIdentity } from '../../crypto/src/signing-identity';
-import { initTensorflow } from '../../ml/src/tf-backend';
+import { InlinePsiEngine, SigningIdentity } from '@vfl/crypto';
+import { initTensorflow, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
 import type { PeerEnvelope } from './wire/peer-envelope';
 import type { PartyRole } from './wire/roster';
 import { signedPartyChannel } from './wire/party-channel';
@@ -16,8 +15,7 @@ import type { PartyHandlerRegistry } from './party/handler-registry';
 import type { StoredCheckpoint, StoredPartyModel } from './party/stored-model';
 import { isNnPartyModel, NnPartyModel } from './split-nn/model';
 import { isSplitLrModel, PartyModel } from './split-lr/model';
-import type { AuditEventInput } from '../../audit/src/audit-chain';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
+import type { AuditEventInput } from '@vfl/audit';
 import { JobRunner } from './job/job-runner';
 import type { AlignmentSpec, JobProgress, JobSpec } from './job/job-types';
 import { isSplitLrResult, jobStrategies, JobResult, partyHandlers } from './registry';

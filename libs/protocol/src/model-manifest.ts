@@ -6,10 +6,10 @@
  * parts trained together, and that nobody swapped one.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../audit/src/audit-chain';
-import { SigningIdentity, verifySignature } from '../../crypto/src/signing-identity';
+import { canonicalJson } from '@vfl/audit';
+import { SigningIdentity, verifySignature } from '@vfl/crypto';
 import type { PartyRole } from './wire/roster';
-import type { NnArchitecture } from '../../ml/src/nn/architecture';
+import type { NnArchitecture } from '@vfl/ml';
 
 export const MODEL_MANIFEST_VERSION = 'vfl-model-manifest-v1';
 

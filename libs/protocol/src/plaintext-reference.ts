@@ -1,9 +1,5 @@
-import { loadPartyTable, PartyTable } from '../../data/src/party-table';
-import { RowSplit, trainValidationSplit } from '../../ml/src/batch-schedule';
-import { LrHyperparameters, partialLogits, withIntercept } from '../../ml/src/logistic';
-import { rocAuc } from '../../ml/src/metrics';
-import { trainPlainSplitLr } from '../../ml/src/plain-split-lr';
-import { Standardizer } from '../../ml/src/standardizer';
+import { loadPartyTable, PartyTable } from '@vfl/data';
+import { RowSplit, trainValidationSplit, LrHyperparameters, partialLogits, withIntercept, rocAuc, trainPlainSplitLr, Standardizer } from '@vfl/ml';
 
 export interface PlaintextReference {
   /** [label party's columns..., intercept, each feature party's columns in turn...] */

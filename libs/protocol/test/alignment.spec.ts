@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AuditEventInput } from '../../audit/src/audit-chain';
-import { SeededRandom } from '../../data/src/seeded-random';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
+import type { AuditEventInput } from '@vfl/audit';
+import { SeededRandom } from '@vfl/data';
+import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { runTwoPartyCardinality, runTwoPartyJob } from '../src';
 import type { JobProgress } from '../src';
 

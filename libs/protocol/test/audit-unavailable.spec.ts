@@ -5,10 +5,10 @@
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { EmbeddedPostgres, openDatabase, startEmbeddedPostgres } from '../../audit/src/database';
-import { SignedAuditLog } from '../../audit/src/signed-audit-log';
-import { SigningIdentity } from '../../crypto/src/signing-identity';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
+import { EmbeddedPostgres, openDatabase, startEmbeddedPostgres } from '@vfl/database';
+import { SignedAuditLog } from '@vfl/audit';
+import { SigningIdentity } from '@vfl/crypto';
+import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { inProcessFederation } from '../src';
 import { PartyCallError, PartyChannel, JobRunner } from '../src';
 

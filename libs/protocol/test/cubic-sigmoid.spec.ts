@@ -6,9 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CkksContext, CkksError } from '../../crypto/src/ckks-context';
-import { CkksEncryptor, CkksKeyHolder } from '../../crypto/src/ckks-keys';
-import { cubicResidual, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
+import { CkksContext, CkksError, CkksEncryptor, CkksKeyHolder } from '@vfl/crypto';
+import { cubicResidual, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
 import { InProcessFederation, runInProcessJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
 import { isSplitLrResult, SplitLrJobResult } from '../src';

@@ -3,7 +3,7 @@
  * (30,000 rows; label party 13 features, feature party 10), the demo's default hyperparameters.
  */
 import * as path from 'node:path';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
+import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { InProcessFederation, runTwoPartyJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
 import type { SplitLrJobResult } from '../src';

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CountingPsiEngine, InlinePsiEngine, PsiEngine, WorkerPsiEngine } from '../../crypto/src/psi-engine';
-import { nobleX25519Group } from '../../crypto/src/psi-group';
+import { CountingPsiEngine, InlinePsiEngine, PsiEngine, WorkerPsiEngine, nobleX25519Group } from '@vfl/crypto';
 import { EcdhPsiSession, exchangeLocally, psiDomainTag, PsiProtocolError, PsiSessionOptions } from '../src/psi/ecdh-psi';
 import { exchangeUnbalancedLocally, PSI_TAG_BYTES, UnbalancedPsiBig, UnbalancedPsiSmall } from '../src/psi/unbalanced-psi';
 

@@ -6,8 +6,8 @@
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { AuditEventInput } from '../../audit/src/audit-chain';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
+import type { AuditEventInput } from '@vfl/audit';
+import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { inProcessFederation } from '../src';
 import { JobRunner } from '../src';
 import type { JobSpec } from '../src/job/job-types';

@@ -1,5 +1,4 @@
-import { CkksContext, CkksError } from '../../crypto/src/ckks-context';
-import { CkksEncryptor, CkksKeyHolder } from '../../crypto/src/ckks-keys';
+import { CkksContext, CkksError, CkksEncryptor, CkksKeyHolder } from '@vfl/crypto';
 import { packCiphertexts } from '../src/wire/codec';
 import { BlockPacking } from '../src/split-lr/block-packing';
 import { DecryptionRefusedError, MaskedDecryptionService, secureUniformMasks, SLOT_MASK_BOUND } from '../src/split-lr/masked-decryption';

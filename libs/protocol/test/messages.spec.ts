@@ -1,6 +1,6 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
-import { CkksError } from '../../crypto/src/ckks-context';
+import { CkksError } from '@vfl/crypto';
 import { digestHex, packBody, packCiphertexts, publicBundleDigest, unpackCiphertexts } from '../src/wire/codec';
 
 describe('message digests', () => {

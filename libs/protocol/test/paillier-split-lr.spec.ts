@@ -1,5 +1,5 @@
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer, partialLogits, taylorResidual } from '../../ml/src/logistic';
-import { SeededRandom } from '../../data/src/seeded-random';
+import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer, partialLogits, taylorResidual } from '@vfl/ml';
+import { SeededRandom } from '@vfl/data';
 import { decodeFixed, encodeFixed, PaillierKeyHolder, PaillierLrParty } from '../src/split-lr/paillier-split-lr';
 
 describe('split LR under Paillier (the baseline the benchmark compares CKKS with)', () => {

@@ -6,12 +6,10 @@
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AuditStore } from '../../audit/src/audit-store';
-import { createScratchDatabase, openDatabase } from '../../audit/src/database';
-import { crossCheckParties, PartyLog } from '../../audit/src/party-cross-check';
-import { SignedAuditLog } from '../../audit/src/signed-audit-log';
-import { SigningIdentity } from '../../crypto/src/signing-identity';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
+import { AuditStore, crossCheckParties, PartyLog, SignedAuditLog } from '@vfl/audit';
+import { createScratchDatabase, openDatabase } from '@vfl/database';
+import { SigningIdentity } from '@vfl/crypto';
+import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { runTwoPartyJob } from '../src';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -5,11 +5,8 @@
  */
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { SigningIdentity } from '../../crypto/src/signing-identity';
-import { InlinePsiEngine } from '../../crypto/src/psi-engine';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import { initTensorflow } from '../../ml/src/tf-backend';
-import { peerChannelKey, seal } from '../../crypto/src/peer-seal';
+import { SigningIdentity, InlinePsiEngine, peerChannelKey, seal } from '@vfl/crypto';
+import { DEFAULT_LR_HYPERPARAMETERS, initTensorflow } from '@vfl/ml';
 import { digestHex, packBody } from '../src/wire/codec';
 import { envelopeSigningText, PeerEnvelope, sealContext } from '../src/wire/peer-envelope';
 import type { RosterEntry } from '../src/wire/roster';
@@ -17,9 +14,8 @@ import { signCommand } from '../src/wire/signed-command';
 import { PartyNode } from '../src/party/party-node';
 import { partyHandlers } from '../src';
 import * as lr from '../src/split-lr/commands';
-import { UNATTRIBUTED_JOB_ID } from '../../audit/src/audit-chain';
-import { createScratchDatabase, openDatabase } from '../../audit/src/database';
-import { SignedAuditLog } from '../../audit/src/signed-audit-log';
+import { UNATTRIBUTED_JOB_ID, SignedAuditLog } from '@vfl/audit';
+import { createScratchDatabase, openDatabase } from '@vfl/database';
 import type { DataSource } from 'typeorm';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');

@@ -5,8 +5,8 @@
  */
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { AuditEventInput } from '../../audit/src/audit-chain';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
+import type { AuditEventInput } from '@vfl/audit';
+import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
 import * as lr from '../src/split-lr/commands';
 import { inProcessFederation, InProcessFederation } from '../src';
 import type { PartyCheckpoint } from '../src/split-lr/model';

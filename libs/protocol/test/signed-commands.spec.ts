@@ -6,11 +6,9 @@
  */
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { SigningIdentity } from '../../crypto/src/signing-identity';
-import { InlinePsiEngine } from '../../crypto/src/psi-engine';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import { initTensorflow } from '../../ml/src/tf-backend';
-import type { AuditEventInput } from '../../audit/src/audit-chain';
+import { SigningIdentity, InlinePsiEngine } from '@vfl/crypto';
+import { DEFAULT_LR_HYPERPARAMETERS, initTensorflow } from '@vfl/ml';
+import type { AuditEventInput } from '@vfl/audit';
 import { CommandGate, CommandRefusedError, RefusalRateLimiter, signCommand } from '../src/wire/signed-command';
 import { PartyNode } from '../src/party/party-node';
 import { partyHandlers } from '../src';

@@ -3,12 +3,11 @@
  * breast cancer data from ../shared/data (569 rows; label party 10 features, feature party 20).
  */
 import * as path from 'node:path';
-import { CkksContext } from '../../crypto/src/ckks-context';
-import { batchCount, epochBatches, trainValidationSplit } from '../../ml/src/batch-schedule';
-import { loadPartyTable } from '../../data/src/party-table';
+import { CkksContext } from '@vfl/crypto';
+import { batchCount, epochBatches, trainValidationSplit, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '@vfl/ml';
+import { loadPartyTable } from '@vfl/data';
 import { EcdhPsiSession, PsiResult } from '../src/psi/ecdh-psi';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '../../ml/src/logistic';
-import { AuditEventInput } from '../../audit/src/audit-chain';
+import { AuditEventInput } from '@vfl/audit';
 import { JobRunner, SplitLrJobResult } from '../src';
 import { FeaturePartyLr, LabelPartyLr } from '../src/split-lr/split-lr-party';
 import { MaskedDecryptionService } from '../src/split-lr/masked-decryption';

@@ -1,9 +1,7 @@
 /** Breast-cancer split-NN parties wired in one process with real CKKS and real tfjs, for the specs. */
 import * as path from 'node:path';
-import { CkksContext } from '../../crypto/src/ckks-context';
-import { CkksEncryptor } from '../../crypto/src/ckks-keys';
-import { NnArchitecture } from '../../ml/src/nn/architecture';
-import { initTensorflow } from '../../ml/src/tf-backend';
+import { CkksContext, CkksEncryptor } from '@vfl/crypto';
+import { NnArchitecture, initTensorflow } from '@vfl/ml';
 import { SplitNnCoordinator } from '../src/split-nn/coordinator';
 import { SplitNnFeatureParty } from '../src/split-nn/feature-party';
 import { SplitNnJobLayout } from '../src/split-nn/job-layout';

@@ -5,9 +5,8 @@
  */
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { AuditEventInput } from '../../audit/src/audit-chain';
-import type { NnArchitecture } from '../../ml/src/nn/architecture';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
+import type { AuditEventInput } from '@vfl/audit';
+import { type NnArchitecture, DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { inProcessFederation } from '../src';
 import { isSplitNnResult, JobRunner, SplitNnJobResult } from '../src';
 import { splitNnPlaintextReference } from '../src/split-nn/runner';

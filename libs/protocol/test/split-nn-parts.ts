@@ -2,11 +2,8 @@
  * The test's own plaintext scoring of a split-NN model from its saved parts (which no party could
  * do: it needs every party's part and rows). The federated prediction must agree with it.
  */
-import { loadPartyTable } from '../../data/src/party-table';
-import { INTERACTIVE_DEFAULTS } from '../../ml/src/nn/architecture';
-import { activate } from '../../ml/src/nn/dense-stack';
-import { buildBottom, buildTop } from '../../ml/src/nn/models';
-import { initTensorflow } from '../../ml/src/tf-backend';
+import { loadPartyTable } from '@vfl/data';
+import { INTERACTIVE_DEFAULTS, activate, buildBottom, buildTop, initTensorflow } from '@vfl/ml';
 import type { NnPartyModel } from '../src/split-nn/model';
 
 /** A party's rows of `ids` standardised with its saved part's statistics (an ID it lacks: zeros). */

@@ -3,11 +3,8 @@
  * at the wrong level, under foreign parameters or a foreign key, bottom widths that differ from the
  * job config, NaN activations, and decryptions the coordinator did not announce or already served.
  */
-import { CkksContext, CkksError } from '../../crypto/src/ckks-context';
-import { CkksEncryptor, CkksKeyHolder } from '../../crypto/src/ckks-keys';
-import { ArchitectureError } from '../../ml/src/nn/architecture';
-import { DenseStack, NonFiniteActivationError } from '../../ml/src/nn/dense-stack';
-import { initTensorflow } from '../../ml/src/tf-backend';
+import { CkksContext, CkksError, CkksEncryptor, CkksKeyHolder } from '@vfl/crypto';
+import { ArchitectureError, DenseStack, NonFiniteActivationError, initTensorflow } from '@vfl/ml';
 import { DecryptionRefusedError } from '../src/split-lr/masked-decryption';
 import { SplitNnConfigMismatch, SplitNnFeatureParty, SplitNnProtocolError } from '../src/split-nn/feature-party';
 import { SplitNnConfigError, SplitNnJobLayout } from '../src/split-nn/job-layout';

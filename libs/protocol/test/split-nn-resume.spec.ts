@@ -7,10 +7,9 @@
  */
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import type { AuditEventInput } from '../../audit/src/audit-chain';
-import { SigningIdentity } from '../../crypto/src/signing-identity';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../ml/src/logistic';
-import type { NnArchitecture } from '../../ml/src/nn/architecture';
+import type { AuditEventInput } from '@vfl/audit';
+import { SigningIdentity } from '@vfl/crypto';
+import { DEFAULT_LR_HYPERPARAMETERS, type NnArchitecture } from '@vfl/ml';
 import * as nn from '../src/split-nn/commands';
 import { inProcessFederation, InProcessFederation } from '../src';
 import { isNnCheckpoint } from '../src/split-nn/model';

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Tf from '@tensorflow/tfjs';
-import { initTensorflow } from '../../ml/src/tf-backend';
+import { initTensorflow } from '@vfl/ml';
 import { applyDefence, gaussianLabelDpEpsilon } from '../src/split-nn/defence';
 import { BatchKey } from '../src/split-nn/messages';
 import { runSplitNn, splitNnPlaintextReference } from '../src/split-nn/runner';

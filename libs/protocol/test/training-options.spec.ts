@@ -3,7 +3,7 @@
  * cancer data: row weights, L1, schedules, early stopping, and divergence.
  */
 import * as path from 'node:path';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, resolvePositiveWeight } from '../../ml/src/logistic';
+import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, resolvePositiveWeight } from '@vfl/ml';
 import { runTwoPartyJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
 import { TrainingDivergedError } from '../src';

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AuditEventInput } from '../../audit/src/audit-chain';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../ml/src/logistic';
+import type { AuditEventInput } from '@vfl/audit';
+import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
 import { InProcessFederation, runInProcessJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
 import { UnbalancedPsiBig, UnbalancedPsiSmall } from '../src/psi/unbalanced-psi';

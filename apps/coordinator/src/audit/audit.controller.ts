@@ -4,9 +4,9 @@ import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nest
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
 import type { Response } from 'express';
-import type { ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
-import { PSI_HASH_SUITE } from '../../../../libs/crypto/src/psi-group';
-import { isSplitLrResult } from '../../../../libs/protocol/src';
+import type { ChainedAuditEvent } from '@vfl/audit';
+import { PSI_HASH_SUITE } from '@vfl/crypto';
+import { isSplitLrResult } from '@vfl/protocol';
 import { Roles } from '../auth/roles.decorator';
 import { PageQueryDto } from '../jobs/dto/create-job.dto';
 import { JobsService } from '../jobs/jobs.service';

@@ -1,11 +1,8 @@
 /** The coordinator's audit writer and reader: one hash chain per job, signed at state changes and periodically. */
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AuditEventInput, ChainedAuditEvent } from '../../../../libs/audit/src/audit-chain';
-import type { AuditFilter } from '../../../../libs/audit/src/audit-store';
-import type { TrailVerification } from '../../../../libs/audit/src/audit-verifier';
-import { SignedAuditLog } from '../../../../libs/audit/src/signed-audit-log';
-import { SigningIdentity } from '../../../../libs/crypto/src/signing-identity';
+import { type AuditEventInput, type ChainedAuditEvent, type AuditFilter, type TrailVerification, SignedAuditLog } from '@vfl/audit';
+import { SigningIdentity } from '@vfl/crypto';
 import { CoordinatorConfig } from '../config/coordinator.config';
 
 @Injectable()

@@ -5,7 +5,7 @@
  */
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Role } from '../../../../libs/access/src/api-key';
+import type { Role } from '@vfl/access';
 import { ApiKeysService } from './api-keys.service';
 import type { AuthenticatedRequest } from './principal';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsIn, Matches } from 'class-validator';
-import { ROLES, Role } from '../../../../libs/access/src/api-key';
+import { ROLES, Role } from '@vfl/access';
 import { ApiKeysService } from './api-keys.service';
 import { Roles } from './roles.decorator';
 

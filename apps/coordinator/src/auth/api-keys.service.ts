@@ -6,8 +6,8 @@
 import { Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
-import { hashSecret, issueApiKey, parseApiKey, Role, secretMatches } from '../../../../libs/access/src/api-key';
-import { ApiKeyEntity } from '../../../../libs/access/src/api-key.entity';
+import { hashSecret, issueApiKey, parseApiKey, Role, secretMatches } from '@vfl/access';
+import { ApiKeyEntity } from '@vfl/database';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import type { Principal } from './principal';
 

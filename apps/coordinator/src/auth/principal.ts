@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import type { Role } from '../../../../libs/access/src/api-key';
+import type { Role } from '@vfl/access';
 
 /** Who is calling: the API key that authenticated the request. */
 export interface Principal {

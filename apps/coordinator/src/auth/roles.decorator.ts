@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { Role } from '../../../../libs/access/src/api-key';
+import type { Role } from '@vfl/access';
 
 export const ROLES_KEY = 'vfl:roles';
 export const PUBLIC_KEY = 'vfl:public';

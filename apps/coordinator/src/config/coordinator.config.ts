@@ -1,7 +1,7 @@
 /** The coordinator's configuration, from the environment, validated at boot. */
 import { Expose, Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { loadConfig, ServiceTransportConfig, type EnvValue } from '../../../../libs/config/src/validated-config';
+import { loadConfig, ServiceTransportConfig, type EnvValue } from '@vfl/config';
 
 export class CoordinatorConfig extends ServiceTransportConfig {
   @Expose({ name: 'PORT' })

@@ -4,7 +4,7 @@
  */
 import { Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { dataSourceOptions, EmbeddedPostgres, startEmbeddedPostgres } from '../../../../libs/audit/src/database';
+import { dataSourceOptions, EmbeddedPostgres, startEmbeddedPostgres } from '@vfl/database';
 import { CoordinatorConfig } from '../config/coordinator.config';
 
 @Injectable()

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { JobEntity } from '../../../../libs/audit/src/job.entity';
+import { JobEntity } from '@vfl/audit';
 import { AuditController } from '../audit/audit.controller';
 import { AuditModule } from '../audit/audit.module';
 import { PartiesModule } from '../parties/parties.module';

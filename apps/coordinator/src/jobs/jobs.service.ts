@@ -9,35 +9,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, OnApplicationBootstrap, UnprocessableEntityException } from '@nestjs/common';
-import { ArchitectureError, validateArchitecture } from '../../../../libs/ml/src/nn/architecture';
-import { NO_DEFENCE, validateDefence } from '../../../../libs/protocol/src/split-nn/defence';
-import { modelBytes, modelDigest, ModelManifest, signManifest } from '../../../../libs/protocol/src';
-import { PredictionResult, SplitLrPrediction } from '../../../../libs/protocol/src';
-import type { AuditEventInput } from '../../../../libs/audit/src/audit-chain';
+import { ArchitectureError, validateArchitecture, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
+import { NO_DEFENCE, validateDefence, modelBytes, modelDigest, ModelManifest, signManifest, PredictionResult, SplitLrPrediction, COORDINATOR_ID, EpochReport, JobCancelledError, JobProgress, PartyCallError, JobRunner, isSplitLrResult, isSplitNnResult, JobResult, JobSpec, AlignmentSpec } from '@vfl/protocol';
+import { type AuditEventInput, JobEntity, JobState } from '@vfl/audit';
 import { Observable, Subject } from 'rxjs';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
-import { JobEntity, JobState } from '../../../../libs/audit/src/job.entity';
-import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '../../../../libs/ml/src/logistic';
-import {
-  COORDINATOR_ID,
-  EpochReport,
-  JobCancelledError,
-  JobProgress,
-  PartyCallError,
-  JobRunner,
-  isSplitLrResult,
-  isSplitNnResult,
-  JobResult,
-  JobSpec,
-  AlignmentSpec,
-} from '../../../../libs/protocol/src';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { AuditService } from '../audit/audit.service';
 import { PartyClients } from '../parties/party-clients.service';
 import type { Principal } from '../auth/principal';
 import { CreateJobDto, isApiModel, PredictDto } from './dto/create-job.dto';
-import { parseIdRules } from '../../../../libs/data/src/id-normalisation';
+import { parseIdRules } from '@vfl/data';
 import { FairJobQueue } from './fair-job-queue';
 
 

@@ -1,5 +1,5 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '../../../../libs/transport/src/payload-codec';
+import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '@vfl/transport';
 import { AuditModule } from '../audit/audit.module';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { PartyClients } from './party-clients.service';

@@ -1,11 +1,7 @@
 /** The coordinator's channels to the registered parties (TCP or NATS): typed, and signed with the coordinator's key. */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { exchange } from '../../../../libs/protocol/src/psi/commands';
-import { PartyChannel, signedPartyChannel } from '../../../../libs/protocol/src';
-import { PARTY_COMMAND_PATTERN } from '../../../../libs/protocol/src';
-import { PayloadCodec } from '../../../../libs/transport/src/payload-codec';
-import { rpcCall } from '../../../../libs/transport/src/rpc-call';
-import { AnyClientProxy, partyClient } from '../../../../libs/transport/src/transport-options';
+import { PartyChannel, psiCommands, signedPartyChannel, PARTY_COMMAND_PATTERN } from '@vfl/protocol';
+import { PayloadCodec, rpcCall, AnyClientProxy, partyClient } from '@vfl/transport';
 import { AuditService } from '../audit/audit.service';
 import { CoordinatorConfig } from '../config/coordinator.config';
 
@@ -43,7 +39,7 @@ export class PartyClients implements OnApplicationShutdown {
     const client = this.clients.get(partyId);
     if (!client) throw new Error(`party ${partyId} is not registered`);
     return signedPartyChannel(partyId, this.audit.identity, (signed) =>
-      rpcCall(client, this.codec, PARTY_COMMAND_PATTERN, signed, signed.command === exchange.name ? this.config.psiTimeoutMs : this.config.partyTimeoutMs),
+      rpcCall(client, this.codec, PARTY_COMMAND_PATTERN, signed, signed.command === psiCommands.exchange.name ? this.config.psiTimeoutMs : this.config.partyTimeoutMs),
     );
   }
 

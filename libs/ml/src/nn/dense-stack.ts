@@ -6,7 +6,7 @@
  * backend.
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { SeededRandom } from '../../../data/src/seeded-random';
+import { SeededRandom } from '@vfl/data';
 import { Activation, DenseLayerSpec } from './architecture';
 
 export interface ForwardOptions {

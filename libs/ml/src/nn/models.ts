@@ -8,7 +8,7 @@
  * Glorot's variance and neither party alone knows W_f.
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { SeededRandom } from '../../../data/src/seeded-random';
+import { SeededRandom } from '@vfl/data';
 import { bottomOf, bottomPath, NnArchitecture } from './architecture';
 import { deriveSeed, DenseStack, glorotUniform } from './dense-stack';
 

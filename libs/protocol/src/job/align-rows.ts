@@ -1,8 +1,6 @@
 /** After PSI: a party keeps the rows of the shared IDs, in their order, split and standardised. */
-import { selectRows } from '../../../data/src/party-table';
-import { withIntercept } from '../../../ml/src/logistic';
-import { trainValidationSplit } from '../../../ml/src/batch-schedule';
-import { Standardizer } from '../../../ml/src/standardizer';
+import { selectRows } from '@vfl/data';
+import { withIntercept, trainValidationSplit, Standardizer } from '@vfl/ml';
 import { PartyError } from '../party/party-error';
 import type { PartyJob } from '../party/party-job';
 

@@ -1,4 +1,4 @@
-import { canonicalJson } from '../../../audit/src/audit-chain';
+import { canonicalJson } from '@vfl/audit';
 
 /** Dotted paths at which two JSON values differ (arrays of one length by index), to name what changed. */
 export function differingPaths(a: unknown, b: unknown, at = ''): string[] {

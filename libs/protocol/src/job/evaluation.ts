@@ -18,7 +18,7 @@ import {
   populationStabilityIndex,
   rocCurve,
   RocPoint,
-} from '../../../ml/src/metrics';
+} from '@vfl/ml';
 import { PartyError } from '../party/party-error';
 import { JobSlot, PartyJob, Split } from '../party/party-job';
 import { binaryMetrics as binaryMetricsSchema } from './commands';

@@ -6,7 +6,7 @@
  * message (digest and size, never content) through `audit`, awaiting each write before moving
  * on, so the protocol never runs ahead of its audit trail.
  */
-import { verifySignature } from '../../../crypto/src/signing-identity';
+import { verifySignature } from '@vfl/crypto';
 import { ManifestPart, MODEL_MANIFEST_VERSION, ModelManifest, partModelSigningText } from '../model-manifest';
 import { alignParties } from '../psi/alignment';
 import { digestHex } from '../wire/codec';

@@ -2,11 +2,9 @@
  * The vocabulary every job shares, whatever its model: the job's spec, its progress and epoch
  * reports, the hooks the coordinator's job service gives the runner, and the errors a job ends with.
  */
-import type { AuditEventInput } from '../../../audit/src/audit-chain';
-import type { IdRule } from '../../../data/src/id-normalisation';
-import type { LrHyperparameters } from '../../../ml/src/logistic';
-import type { BinaryMetrics } from '../../../ml/src/metrics';
-import type { NnArchitecture } from '../../../ml/src/nn/architecture';
+import type { AuditEventInput } from '@vfl/audit';
+import type { IdRule } from '@vfl/data';
+import type { LrHyperparameters, BinaryMetrics, NnArchitecture } from '@vfl/ml';
 import type { DefenceSpec } from '../split-nn/defence';
 import { failedAtOf } from '../party/party-error';
 import type { DataReference, PartyRole } from '../wire/roster';

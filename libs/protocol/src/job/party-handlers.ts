@@ -2,13 +2,8 @@
  * A party's handlers for the commands every job shares. Model-specific work goes to the hooks of
  * the job's model (party/party-model.ts): this file knows no model.
  */
-import { loadPartyTable, selectRows } from '../../../data/src/party-table';
-import { binaryMetrics, BinaryMetrics, sigmoid } from '../../../ml/src/metrics';
-import { trainPlainSplitLr } from '../../../ml/src/plain-split-lr';
-import { normaliseIds, parseIdRules, IdRule } from '../../../data/src/id-normalisation';
-import { LrHyperparameters, partialLogits, withIntercept } from '../../../ml/src/logistic';
-import { trainValidationSplit } from '../../../ml/src/batch-schedule';
-import { Standardizer } from '../../../ml/src/standardizer';
+import { loadPartyTable, selectRows, normaliseIds, parseIdRules, IdRule } from '@vfl/data';
+import { binaryMetrics, BinaryMetrics, sigmoid, trainPlainSplitLr, LrHyperparameters, partialLogits, withIntercept, trainValidationSplit, Standardizer } from '@vfl/ml';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';

@@ -4,8 +4,8 @@
  * must produce and what job.prepare carries for its model, and runs its training (or counting) on
  * the aligned rows through the JobContext, which audits every call and message.
  */
-import type { AuditEventInput } from '../../../audit/src/audit-chain';
-import type { BinaryMetrics } from '../../../ml/src/metrics';
+import type { AuditEventInput } from '@vfl/audit';
+import type { BinaryMetrics } from '@vfl/ml';
 import type { ModelManifest } from '../model-manifest';
 import type { Command } from '../wire/command';
 import type { PartyChannel } from '../wire/party-channel';

@@ -4,10 +4,8 @@
  * model declares its slots (`new JobSlot<LabelPartyLr | FeaturePartyLr>('split-lr model')`), so
  * the job carries no field for any model.
  */
-import { epochBatches, RowSplit } from '../../../ml/src/batch-schedule';
-import type { Standardizer } from '../../../ml/src/standardizer';
-import type { PartyTable } from '../../../data/src/party-table';
-import type { IdRule } from '../../../data/src/id-normalisation';
+import { epochBatches, RowSplit, type Standardizer } from '@vfl/ml';
+import type { PartyTable, IdRule } from '@vfl/data';
 import type { DataReference, PartyRole, RosterEntry } from '../wire/roster';
 import { PartyError } from './party-error';
 

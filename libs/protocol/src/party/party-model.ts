@@ -4,13 +4,9 @@
  * snapshot and restore of the best epoch). The PartyNode looks them up by command name and by the
  * job's model; it holds no switch over either.
  */
-import type { AuditEventInput } from '../../../audit/src/audit-chain';
-import type { CkksContext } from '../../../crypto/src/ckks-context';
-import type { CkksPublicBundle } from '../../../crypto/src/ckks-keys';
-import type { PsiEngine } from '../../../crypto/src/psi-engine';
-import type { SigningIdentity } from '../../../crypto/src/signing-identity';
-import type { TensorflowRuntime } from '../../../ml/src/tf-backend';
-import type { LrHyperparameters } from '../../../ml/src/logistic';
+import type { AuditEventInput } from '@vfl/audit';
+import type { CkksContext, CkksPublicBundle, PsiEngine, SigningIdentity } from '@vfl/crypto';
+import type { TensorflowRuntime, LrHyperparameters } from '@vfl/ml';
 import type { Command } from '../wire/command';
 import type { PeerMessage } from '../wire/peer-envelope';
 import type { PartyRole } from '../wire/roster';

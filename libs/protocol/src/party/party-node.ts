@@ -12,11 +12,9 @@
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { AuditEventInput, UNATTRIBUTED_JOB_ID } from '../../../audit/src/audit-chain';
-import { CkksContext } from '../../../crypto/src/ckks-context';
-import type { PsiEngine } from '../../../crypto/src/psi-engine';
-import type { SigningIdentity } from '../../../crypto/src/signing-identity';
-import type { TensorflowRuntime } from '../../../ml/src/tf-backend';
+import { AuditEventInput, UNATTRIBUTED_JOB_ID } from '@vfl/audit';
+import { CkksContext, type PsiEngine, type SigningIdentity } from '@vfl/crypto';
+import type { TensorflowRuntime } from '@vfl/ml';
 import { checked } from '../wire/command';
 import { digestHex } from '../wire/codec';
 import { MessageReceipt, peerEnvelopeSchema } from '../wire/peer-envelope';

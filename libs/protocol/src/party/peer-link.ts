@@ -3,10 +3,8 @@
  * and checks those that arrive (address, roster, digest, signature, sequence, seal) before any
  * handler sees a body. Every envelope sent, received or refused goes into the party's own log.
  */
-import { open as openBody, peerChannelKey, seal as sealBody } from '../../../crypto/src/peer-seal';
-import type { SigningIdentity } from '../../../crypto/src/signing-identity';
-import { verifySignature } from '../../../crypto/src/signing-identity';
-import { AuditEventInput, UNATTRIBUTED_JOB_ID } from '../../../audit/src/audit-chain';
+import { open as openBody, peerChannelKey, seal as sealBody, type SigningIdentity, verifySignature } from '@vfl/crypto';
+import { AuditEventInput, UNATTRIBUTED_JOB_ID } from '@vfl/audit';
 import { digestHex, packBody, unpackBody } from '../wire/codec';
 import { envelopeSigningText, MessageReceipt, PeerEnvelope, PeerMessage, sealContext } from '../wire/peer-envelope';
 import { PartyError, failedAtOf } from './party-error';

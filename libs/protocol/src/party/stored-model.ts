@@ -2,7 +2,7 @@
  * What a party keeps on its own disk: a trained model's part and per-epoch checkpoints. Each
  * model folder extends these with its own weights or state (split-lr/model.ts, split-nn/…).
  */
-import type { IdRule } from '../../../data/src/id-normalisation';
+import type { IdRule } from '@vfl/data';
 import type { DataReference, PartyRole } from '../wire/roster';
 
 export interface StoredPartyModel {

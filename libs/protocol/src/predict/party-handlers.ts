@@ -3,10 +3,8 @@
  * reads the requested IDs' rows (from the training file unless told otherwise), refuses a column
  * set that differs from training, and readies its share of the scoring. The label party reads no labels.
  */
-import { loadPartyTable } from '../../../data/src/party-table';
-import { normaliseIds } from '../../../data/src/id-normalisation';
-import { sigmoid } from '../../../ml/src/metrics';
-import { Standardizer } from '../../../ml/src/standardizer';
+import { loadPartyTable, normaliseIds } from '@vfl/data';
+import { sigmoid, Standardizer } from '@vfl/ml';
 import { modelBytes, modelDigest } from '../model-manifest';
 import { PartyError } from '../party/party-error';
 import { JobSlot, mailKey, PartyJob } from '../party/party-job';

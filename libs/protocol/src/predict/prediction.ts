@@ -5,7 +5,7 @@
  * scores. A feature party learns only which IDs were requested, never a score. Every step and
  * message is audited under the prediction's own id; no ID and no score goes into the trail.
  */
-import type { AuditEventInput } from '../../../audit/src/audit-chain';
+import type { AuditEventInput } from '@vfl/audit';
 import { bytesToF64, digestHex } from '../wire/codec';
 import type { Command } from '../wire/command';
 import type { CommandResult } from '../wire/party-channel';

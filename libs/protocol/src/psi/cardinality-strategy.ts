@@ -3,7 +3,7 @@
  * sends its answers shuffled, the label party counts), and the result is that count: nobody
  * learns which IDs are shared, and no model is trained.
  */
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../../ml/src/logistic';
+import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import type { Datasets } from '../job/job-types';
 import type { JobStrategy } from '../job/strategy';
 

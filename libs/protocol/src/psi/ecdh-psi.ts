@@ -28,8 +28,7 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { randomFillSync } from 'node:crypto';
-import { PSI_ELEMENT_BYTES, PsiGroupError } from '../../../crypto/src/psi-group';
-import { PsiEngine } from '../../../crypto/src/psi-engine';
+import { PSI_ELEMENT_BYTES, PsiGroupError, PsiEngine } from '@vfl/crypto';
 import { BlindedSetStore, PSI_BUCKETS } from './blinded-set-store';
 
 export const PSI_PROTOCOL_VERSION = 'vfl-ecdh-psi-v2';

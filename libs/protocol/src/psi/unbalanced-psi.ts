@@ -22,8 +22,7 @@
  * BlindedSetStore (256 buckets, spilled to disk); B holds 4 bytes per own ID for the shuffle.
  */
 import { createHash } from 'node:crypto';
-import { PSI_ELEMENT_BYTES, PsiGroupError, randomInvertibleScalar } from '../../../crypto/src/psi-group';
-import { PsiEngine } from '../../../crypto/src/psi-engine';
+import { PSI_ELEMENT_BYTES, PsiGroupError, randomInvertibleScalar, PsiEngine } from '@vfl/crypto';
 import { BlindedSetStore, PSI_BUCKETS } from './blinded-set-store';
 import { checkElementList, ChunkStream, IdSource, PsiChunkHeader, PsiProgressCounts, PsiProtocolError, ShuffledIdList } from './ecdh-psi';
 

@@ -15,8 +15,7 @@
  *   well below 2^53 so that summing a block of masked slots in doubles keeps ~2^-23 precision.
  */
 import { randomBytes } from 'node:crypto';
-import { CkksEngine, InlineCkksEngine } from '../../../crypto/src/ckks-engine';
-import { CkksKeyHolder } from '../../../crypto/src/ckks-keys';
+import { CkksEngine, InlineCkksEngine, CkksKeyHolder } from '@vfl/crypto';
 import { unpackCiphertexts } from '../wire/codec';
 import { BlockPacking } from './block-packing';
 

@@ -1,5 +1,5 @@
 /** What a split-LR party keeps on disk: its trained weights, and per-epoch checkpoints. */
-import type { OptimizerState } from '../../../ml/src/logistic';
+import type { OptimizerState } from '@vfl/ml';
 import type { StoredCheckpoint, StoredPartyModel } from '../party/stored-model';
 import type { LrTrainingRecord } from './commands';
 

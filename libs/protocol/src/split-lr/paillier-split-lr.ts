@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as paillier from 'paillier-bigint';
-import { LrHyperparameters, LrOptimizer, partialLogits } from '../../../ml/src/logistic';
+import { LrHyperparameters, LrOptimizer, partialLogits } from '@vfl/ml';
 
 export const PAILLIER_FIXED_POINT_BITS = 32;
 const MASK_BITS = 2 * PAILLIER_FIXED_POINT_BITS + 64;

@@ -3,11 +3,8 @@
  * gradient, update), evaluation, and the hooks every model has (export, checkpoint, resume,
  * best-epoch snapshot). The math is in split-lr-party.ts; this file moves messages.
  */
-import { createCkksEngine } from '../../../crypto/src/ckks-engine';
-import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
-import { isRowWeighted, LrHyperparameters, resolvePositiveWeight } from '../../../ml/src/logistic';
-import { sigmoid } from '../../../ml/src/metrics';
-import { TfLinearScorer } from '../../../ml/src/tf-linear';
+import { createCkksEngine, CkksEncryptor } from '@vfl/crypto';
+import { isRowWeighted, LrHyperparameters, resolvePositiveWeight, sigmoid, TfLinearScorer } from '@vfl/ml';
 import { modelDigest } from '../model-manifest';
 import { splitMetrics } from '../job/evaluation';
 import { PartyError } from '../party/party-error';

@@ -19,11 +19,8 @@
  * product: the scales multiply instead (CubicScales), so the gradient is still decrypted one
  * level below the top.
  */
-import { CkksContext, CkksError, CipherText } from '../../../crypto/src/ckks-context';
-import { CkksEngine, InlineCkksEngine } from '../../../crypto/src/ckks-engine';
-import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
-import { CUBIC_SIGMOID, isRowWeighted, LrHyperparameters, LrOptimizer, OptimizerState } from '../../../ml/src/logistic';
-import { TfLinearScorer } from '../../../ml/src/tf-linear';
+import { CkksContext, CkksError, CipherText, CkksEngine, InlineCkksEngine, CkksEncryptor } from '@vfl/crypto';
+import { CUBIC_SIGMOID, isRowWeighted, LrHyperparameters, LrOptimizer, OptimizerState, TfLinearScorer } from '@vfl/ml';
 import { packCiphertexts } from '../wire/codec';
 import { BlockPacking } from './block-packing';
 import { SLOT_MASK_BOUND, secureUniformMasks } from './masked-decryption';

@@ -9,11 +9,8 @@
  *   5. every party:        lr.update     (removes its mask, steps its optimizer)
  * After every epoch: validation metrics at the label party, early stopping, a checkpoint.
  */
-import { CkksContext } from '../../../crypto/src/ckks-context';
-import { CkksEngine, createCkksEngine } from '../../../crypto/src/ckks-engine';
-import { CkksKeyHolder } from '../../../crypto/src/ckks-keys';
-import { batchCount } from '../../../ml/src/batch-schedule';
-import type { BinaryMetrics } from '../../../ml/src/metrics';
+import { CkksContext, CkksEngine, createCkksEngine, CkksKeyHolder } from '@vfl/crypto';
+import { batchCount, type BinaryMetrics } from '@vfl/ml';
 import { agreedCheckpointRecord } from '../job/checkpoint-record';
 import * as job from '../job/commands';
 import type { DetailedMetrics } from '../job/evaluation';

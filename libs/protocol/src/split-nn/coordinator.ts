@@ -4,8 +4,7 @@
  * slot sums of masked values (SlotSumDecryptionService). It never sees an α, a δ, a weight or a
  * gradient unmasked.
  */
-import { CkksContext } from '../../../crypto/src/ckks-context';
-import { CkksKeyHolder, CkksPublicBundle } from '../../../crypto/src/ckks-keys';
+import { CkksContext, CkksKeyHolder, CkksPublicBundle } from '@vfl/crypto';
 import { SplitNnJobLayout } from './job-layout';
 import { BatchKey, batchKeyString, NnBackwardProducts, NnBackwardShare, NnForwardProducts, NnForwardShare } from './messages';
 import { SlotSumDecryptionService } from './slot-sum-decryption';

@@ -10,12 +10,8 @@
  *             step N_f with α_fᵀ·δ̃ − R_f (the label party steps V_f with R_f)
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { CkksContext, CipherText } from '../../../crypto/src/ckks-context';
-import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
-import { INTERACTIVE_DEFAULTS, scheduleFactor } from '../../../ml/src/nn/architecture';
-import { DenseStack, firstNonFinite, readTensor } from '../../../ml/src/nn/dense-stack';
-import { bottomDropoutSeed, buildBottom, interactiveShare } from '../../../ml/src/nn/models';
-import { MomentumShare, TfOptimizer } from '../../../ml/src/nn/optimizer';
+import { CkksContext, CipherText, CkksEncryptor } from '@vfl/crypto';
+import { INTERACTIVE_DEFAULTS, scheduleFactor, DenseStack, firstNonFinite, readTensor, bottomDropoutSeed, buildBottom, interactiveShare, MomentumShare, TfOptimizer } from '@vfl/ml';
 import { secureUniformMasks } from '../split-lr/masked-decryption';
 import { SLOT_MASK_BOUND_NN } from './slot-sum-decryption';
 import { FeatureLayout, SplitNnJobLayout } from './job-layout';

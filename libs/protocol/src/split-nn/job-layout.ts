@@ -4,7 +4,7 @@
  * those the CKKS layouts and the coordinator's release plans. Each party checks its own model
  * against it; the coordinator derives from it alone what it will decrypt and release.
  */
-import { bottomOutputWidth, bottomPath, bottomOf, NnArchitecture, validateArchitecture } from '../../../ml/src/nn/architecture';
+import { bottomOutputWidth, bottomPath, bottomOf, NnArchitecture, validateArchitecture } from '@vfl/ml';
 import { RowBlocks, SlotSumPlan } from './layout';
 
 export class SplitNnConfigError extends Error {

@@ -10,11 +10,8 @@
  *   predict          release Σ_f α_f·W_f for evaluation rows: probabilities
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { CkksContext, CipherText } from '../../../crypto/src/ckks-context';
-import { INTERACTIVE_DEFAULTS, scheduleFactor } from '../../../ml/src/nn/architecture';
-import { activate, DenseStack, ForwardOptions, firstNonFinite, NonFiniteActivationError, readTensor } from '../../../ml/src/nn/dense-stack';
-import { bottomDropoutSeed, buildBottom, buildTop, interactiveShare, labelInteractiveWeights, topDropoutSeed } from '../../../ml/src/nn/models';
-import { MomentumShare, TfOptimizer } from '../../../ml/src/nn/optimizer';
+import { CkksContext, CipherText } from '@vfl/crypto';
+import { INTERACTIVE_DEFAULTS, scheduleFactor, activate, DenseStack, ForwardOptions, firstNonFinite, NonFiniteActivationError, readTensor, bottomDropoutSeed, buildBottom, buildTop, interactiveShare, labelInteractiveWeights, topDropoutSeed, MomentumShare, TfOptimizer } from '@vfl/ml';
 import { secureGaussian, secureUniformMasks } from '../split-lr/masked-decryption';
 import { SLOT_MASK_BOUND_NN } from './slot-sum-decryption';
 import { applyDefence, DefenceSpec, NO_DEFENCE } from './defence';

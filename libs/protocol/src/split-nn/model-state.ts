@@ -5,7 +5,7 @@
  * interrupted one (optimizer moments and step counts, the momenta of the interactive shares, and
  * the party's seed, from which every later dropout mask is derived).
  */
-import type { TfOptimizerState } from '../../../ml/src/nn/optimizer';
+import type { TfOptimizerState } from '@vfl/ml';
 
 export interface NnFeatureParameters {
   readonly role: 'feature';

@@ -1,5 +1,5 @@
 /** What a split-NN party keeps on disk: its own part of the trained network, and per-epoch checkpoints. */
-import type { NnArchitecture } from '../../../ml/src/nn/architecture';
+import type { NnArchitecture } from '@vfl/ml';
 import type { StoredCheckpoint, StoredPartyModel } from '../party/stored-model';
 import type { DefenceSpec } from './defence';
 import type { NnCheckpointState, NnParameters } from './model-state';

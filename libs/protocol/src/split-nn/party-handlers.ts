@@ -4,10 +4,8 @@
  * hooks every model has. The math is in label-party.ts and feature-party.ts.
  */
 import { createHash } from 'node:crypto';
-import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
-import { NnArchitecture, validateArchitecture } from '../../../ml/src/nn/architecture';
-import { partySeed } from '../../../ml/src/nn/models';
-import { DEFAULT_LR_HYPERPARAMETERS } from '../../../ml/src/logistic';
+import { CkksEncryptor } from '@vfl/crypto';
+import { NnArchitecture, validateArchitecture, partySeed, DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { modelDigest } from '../model-manifest';
 import { splitMetrics } from '../job/evaluation';
 import { differingPaths } from '../job/differing-paths';

@@ -5,16 +5,9 @@
  * party's file. PSI is not run: rows are aligned as PSI would agree on them (shared IDs sorted by
  * code units).
  */
-import { CkksContext } from '../../../crypto/src/ckks-context';
-import { CkksEncryptor } from '../../../crypto/src/ckks-keys';
-import { loadPartyTable, PartyTable } from '../../../data/src/party-table';
-import { epochBatches, RowSplit, trainValidationSplit } from '../../../ml/src/batch-schedule';
-import { rocAuc } from '../../../ml/src/metrics';
-import { NnArchitecture, validateArchitecture } from '../../../ml/src/nn/architecture';
-import { EarlyStopping, EpochRecord, NnTrainingResult, PartyBlock, trainCentralNn } from '../../../ml/src/nn/central';
-import { partySeed } from '../../../ml/src/nn/models';
-import { Standardizer } from '../../../ml/src/standardizer';
-import { initTensorflow } from '../../../ml/src/tf-backend';
+import { CkksContext, CkksEncryptor } from '@vfl/crypto';
+import { loadPartyTable, PartyTable } from '@vfl/data';
+import { epochBatches, RowSplit, trainValidationSplit, rocAuc, NnArchitecture, validateArchitecture, EpochRecord, NnEarlyStopping, NnTrainingResult, PartyBlock, trainCentralNn, partySeed, Standardizer, initTensorflow } from '@vfl/ml';
 import { SplitNnCoordinator } from './coordinator';
 import { DefenceSpec, gaussianLabelDpEpsilon, NO_DEFENCE, validateDefence } from './defence';
 import { SplitNnFeatureParty } from './feature-party';
@@ -115,7 +108,7 @@ export async function runSplitNn(o: SplitNnRunOptions): Promise<SplitNnRunResult
   };
   const label = new SplitNnLabelParty({ id: data.label.id, layout, tf, ckks, encryptor: encryptor(), features: data.label.matrix, labels: data.labels, seed: data.label.seed, defence });
   const features = data.features.map((f) => new SplitNnFeatureParty({ id: f.id, layout, tf, ckks, encryptor: encryptor(), features: f.matrix, seed: f.seed }));
-  const stopping = new EarlyStopping(arch.training.earlyStopping?.patience, arch.training.earlyStopping?.minDelta);
+  const stopping = new NnEarlyStopping(arch.training.earlyStopping?.patience, arch.training.earlyStopping?.minDelta);
   const epochs: SplitNnEpochRecord[] = [];
   let bytes = 0;
   const send = <T>(message: T): T => {

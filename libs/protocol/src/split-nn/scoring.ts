@@ -9,8 +9,8 @@
  * sees what it sees in evaluation (Σ_f α_f·W_f per row, never α_f), and a feature party sees only
  * ciphertexts of nothing but its own output and gets no score.
  */
-import { CkksContext } from '../../../crypto/src/ckks-context';
-import { validateArchitecture } from '../../../ml/src/nn/architecture';
+import { CkksContext } from '@vfl/crypto';
+import { validateArchitecture } from '@vfl/ml';
 import type { ModelManifest } from '../model-manifest';
 import { SplitNnCoordinator } from './coordinator';
 import { SplitNnJobLayout } from './job-layout';

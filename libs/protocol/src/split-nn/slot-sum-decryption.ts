@@ -13,7 +13,7 @@
  *   split LR (Li–Micciancio: a decryptor that releases exact decryptions of chosen ciphertexts
  *   leaks its key).
  */
-import { CkksKeyHolder } from '../../../crypto/src/ckks-keys';
+import { CkksKeyHolder } from '@vfl/crypto';
 import { DecryptionAnnouncements, DecryptionRefusedError, DEFAULT_RELEASE_POLICY, ReleasePolicy, secureGaussian } from '../split-lr/masked-decryption';
 import { addSlotSums, SlotSumPlan } from './layout';
 

@@ -3,8 +3,8 @@
  * batches through the encrypted interactive layer, evaluation, checkpoints), then the label
  * party's baseline and the signed manifest of every party's part (docs/split-nn.md).
  */
-import { CkksContext } from '../../../crypto/src/ckks-context';
-import type { BinaryMetrics } from '../../../ml/src/metrics';
+import { CkksContext } from '@vfl/crypto';
+import type { BinaryMetrics } from '@vfl/ml';
 import { Datasets, EpochReport } from '../job/job-types';
 import { checkBatchRows, JobStrategy } from '../job/strategy';
 import type { ModelManifest } from '../model-manifest';

@@ -14,10 +14,8 @@
  * the coordinator's record of it travels along); a resumed job loads the checkpoints (model.resume)
  * after he.keys and continues with the next epoch.
  */
-import type { CkksContext } from '../../../crypto/src/ckks-context';
-import { batchCount } from '../../../ml/src/batch-schedule';
-import type { BinaryMetrics } from '../../../ml/src/metrics';
-import { NnArchitecture } from '../../../ml/src/nn/architecture';
+import type { CkksContext } from '@vfl/crypto';
+import { batchCount, type BinaryMetrics, NnArchitecture } from '@vfl/ml';
 import { f64ToBytes, packBody, publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import type { Command } from '../wire/command';
 import { COORDINATOR_ID } from '../wire/roster';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { decode, Encoder } from '@msgpack/msgpack';
-import { CkksError } from '../../../crypto/src/ckks-context';
+import { CkksError } from '@vfl/crypto';
 
 /**
  * SHA-256 of a message body, hex. OpenSSL's, not @noble/hashes': every ciphertext message is

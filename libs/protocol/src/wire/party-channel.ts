@@ -4,7 +4,7 @@
  * the reply against the command's schema before anyone reads it.
  */
 import { z } from 'zod';
-import type { SigningIdentity } from '../../../crypto/src/signing-identity';
+import type { SigningIdentity } from '@vfl/crypto';
 import { checked, Command } from './command';
 import { messageReceipt, MessageReceipt } from './peer-envelope';
 import { signCommand, SignedCommand } from './signed-command';

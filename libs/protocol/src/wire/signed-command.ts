@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { decode } from '@msgpack/msgpack';
-import { SigningIdentity, verifySignature } from '../../../crypto/src/signing-identity';
+import { SigningIdentity, verifySignature } from '@vfl/crypto';
 import { bytes, describeIssues } from './command';
 import { Encoder } from '@msgpack/msgpack';
 import { digestHex } from './codec';

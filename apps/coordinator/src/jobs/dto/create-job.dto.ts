@@ -1,8 +1,8 @@
 /** The body of POST /jobs, validated at the edge: every rejection names the field. */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ID_RULE_NAMES, ID_RULE_PATTERN, MAX_ID_RULES } from '../../../../../libs/data/src/id-normalisation';
-import { MAX_PREDICTION_IDS } from '../../../../../libs/protocol/src';
+import { ID_RULE_NAMES, ID_RULE_PATTERN, MAX_ID_RULES } from '@vfl/data';
+import { MAX_PREDICTION_IDS } from '@vfl/protocol';
 import {
   ArrayMaxSize,
   ArrayMinSize,

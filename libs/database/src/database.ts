@@ -7,15 +7,13 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { AuditEventEntity } from './audit-event.entity';
-import { AuditCheckpointEntity } from './audit-checkpoint.entity';
-import { JobEntity } from './job.entity';
-import { CreateJobsAndAudit1763769600000 } from '../../../migrations/1763769600000-create-jobs-and-audit';
-import { CreateAuditCheckpoints1763856000000 } from '../../../migrations/1763856000000-create-audit-checkpoints';
-import { CreateApiKeys1763942400000 } from '../../../migrations/1763942400000-create-api-keys';
-import { GrantAppendOnlyRole1764547200000 } from '../../../migrations/1764547200000-grant-append-only-role';
-import { CreatePartyAuditLog1764547200001 } from '../../../migrations/1764547200001-create-party-audit-log';
-import { ApiKeyEntity } from '../../access/src/api-key.entity';
+import { AuditEventEntity, AuditCheckpointEntity, JobEntity } from '@vfl/audit';
+import { CreateJobsAndAudit1763769600000 } from '../migrations/1763769600000-create-jobs-and-audit';
+import { CreateAuditCheckpoints1763856000000 } from '../migrations/1763856000000-create-audit-checkpoints';
+import { CreateApiKeys1763942400000 } from '../migrations/1763942400000-create-api-keys';
+import { GrantAppendOnlyRole1764547200000 } from '../migrations/1764547200000-grant-append-only-role';
+import { CreatePartyAuditLog1764547200001 } from '../migrations/1764547200001-create-party-audit-log';
+import { ApiKeyEntity } from './api-key.entity';
 
 export const ENTITIES = [JobEntity, AuditEventEntity, AuditCheckpointEntity, ApiKeyEntity];
 export const MIGRATIONS = [

@@ -1,6 +1,6 @@
 /** A stored API key: its id, holder name, role and the sha256 of its secret. */
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
-import type { Role } from './api-key';
+import type { Role } from '@vfl/access';
 
 @Entity({ name: 'api_keys' })
 export class ApiKeyEntity {

@@ -1,0 +1,11 @@
+/** The crypto library's public surface (what other libs, apps, scripts and tests import as @vfl/crypto). */
+export * from './ckks-context';
+export * from './ckks-engine';
+export * from './ckks-keys';
+export * from './ckks-parameters';
+export * from './peer-seal';
+export * from './psi-engine';
+export * from './psi-group';
+export * from './seal-runtime';
+export * from './signing-identity';
+export * from './worker-pool';
