@@ -146,9 +146,10 @@ export class PartyNode {
     }
     const out: MessageReceipt[] = [];
     const call: CommandCall = { node: this.context, send: (j, to, message, payload) => this.link.send(j, to, message, payload, out) };
-    if (this.jobs.has(opened.jobId)) for (const e of handler.incoming?.(body, this.context) ?? []) await this.context.audit(opened.jobId, e);
+    // The records are built only where there is a log to keep them: a digest of every gradient costs time.
+    if (this.o.audit && this.jobs.has(opened.jobId)) for (const e of handler.incoming?.(body, this.context) ?? []) await this.context.audit(opened.jobId, e);
     const reply: unknown = await handler.handle(body, call, job);
-    for (const e of handler.outgoing?.(body, reply, this.context) ?? []) await this.context.audit(opened.jobId, e);
+    if (this.o.audit) for (const e of handler.outgoing?.(body, reply, this.context) ?? []) await this.context.audit(opened.jobId, e);
     return { reply, messages: out };
   }
 

@@ -32,10 +32,21 @@ export function commandSigningText(c: Omit<SignedCommand, 'body' | 'signature'> 
 /** Undefined fields are left out (not sent as nil), so an absent optional setting stays absent at the party. */
 const commandEncoder = new Encoder({ ignoreUndefined: true });
 
+/**
+ * Nonces must never repeat, not be secret: a random 64-bit prefix per process and a counter
+ * (one randomBytes call per process instead of one per command).
+ */
+const noncePrefix = randomBytes(8).toString('hex');
+let nonceCounter = 0;
+
+function nextNonce(): string {
+  return noncePrefix + (nonceCounter++).toString(16).padStart(16, '0');
+}
+
 export function signCommand(identity: SigningIdentity, to: string, command: string, body: object, now = Date.now()): SignedCommand {
   const packed = commandEncoder.encode(body);
   const claimed = (body as { jobId?: unknown }).jobId;
-  const header = { command, jobId: typeof claimed === 'string' ? claimed : '', nonce: randomBytes(16).toString('hex'), issuedAt: now };
+  const header = { command, jobId: typeof claimed === 'string' ? claimed : '', nonce: nextNonce(), issuedAt: now };
   return { ...header, body: packed, signature: identity.sign(commandSigningText({ ...header, to, digest: digestHex(packed) })) };
 }
 
