@@ -52,14 +52,18 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (values.model !== 'split-lr' && values.model !== 'split-nn') throw new UsageError(`--model ${values.model} is not available (models: split-lr, split-nn)`);
+  if (values.model !== 'split-lr' && values.model !== 'split-nn')
+    throw new UsageError(`--model ${values.model} is not available (models: split-lr, split-nn)`);
   const splitNn = values.model === 'split-nn';
   const learningRate = values['learning-rate'] !== undefined ? Number(values['learning-rate']) : splitNn ? 0.01 : 0.02;
-  if (!(learningRate > 0)) throw new UsageError(`--learning-rate expects a positive number, got "${values['learning-rate']}"`);
-  if (values.transport !== 'tcp' && values.transport !== 'nats') throw new UsageError(`--transport must be tcp or nats`);
-  if (Boolean(values['guest-data']) !== Boolean(values['host-data'])) throw new UsageError('--guest-data and --host-data go together');
-  const epochs = positiveInt(values.epochs!, '--epochs');
-  const seed = positiveInt(values.seed!, '--seed', 0);
+  if (!(learningRate > 0))
+    throw new UsageError(`--learning-rate expects a positive number, got "${values['learning-rate']}"`);
+  if (values.transport !== 'tcp' && values.transport !== 'nats')
+    throw new UsageError(`--transport must be tcp or nats`);
+  if (Boolean(values['guest-data']) !== Boolean(values['host-data']))
+    throw new UsageError('--guest-data and --host-data go together');
+  const epochs = positiveInt(values.epochs, '--epochs');
+  const seed = positiveInt(values.seed, '--seed', 0);
   const say = values.json ? () => undefined : (line: string) => console.log(line);
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-demo-'));
@@ -73,16 +77,24 @@ async function main(): Promise<number> {
     labelColumn = values['label-column'] ?? 'y';
     say(`data: ${guest} (bank, labels in "${labelColumn}") and ${host} (e-commerce)`);
   } else {
-    const rows = positiveInt(values.rows!, '--rows');
-    const synthetic = await writeSyntheticVfl(path.join(workDir, 'data'), { seed, bankRows: rows, ecommerceRows: rows });
+    const rows = positiveInt(values.rows, '--rows');
+    const synthetic = await writeSyntheticVfl(path.join(workDir, 'data'), {
+      seed,
+      bankRows: rows,
+      ecommerceRows: rows,
+    });
     guest = synthetic.bankPath;
     host = synthetic.ecommercePath;
     labelColumn = values['label-column'] ?? BANK_LABEL_COLUMN;
-    say(`data: synthetic bank and e-commerce tables, ${rows} rows each, ${synthetic.sharedIds} customers in common (seed ${seed})`);
+    say(
+      `data: synthetic bank and e-commerce tables, ${rows} rows each, ${synthetic.sharedIds} customers in common (seed ${seed})`,
+    );
   }
 
   const started = Date.now();
-  say(`starting coordinator, bank and ecommerce (${values.transport}, audit in ${process.env.DATABASE_URL ? 'PostgreSQL at DATABASE_URL' : 'embedded PostgreSQL'}); logs in ${path.join(workDir, 'logs')}`);
+  say(
+    `starting coordinator, bank and ecommerce (${values.transport}, audit in ${process.env.DATABASE_URL ? 'PostgreSQL at DATABASE_URL' : 'embedded PostgreSQL'}); logs in ${path.join(workDir, 'logs')}`,
+  );
   const federation = await launchFederation({
     workDir,
     transport: values.transport,
@@ -100,7 +112,11 @@ async function main(): Promise<number> {
       {
         model: values.model,
         parties: [
-          { partyId: 'bank', role: 'label', data: { path: path.basename(guest), idColumn: values['id-column'], labelColumn } },
+          {
+            partyId: 'bank',
+            role: 'label',
+            data: { path: path.basename(guest), idColumn: values['id-column'], labelColumn },
+          },
           { partyId: 'ecommerce', role: 'feature', data: { path: path.basename(host), idColumn: values['id-column'] } },
         ],
         ...(splitNn
@@ -108,10 +124,20 @@ async function main(): Promise<number> {
               // Bottoms of 32 relu -> 4 per party, an interactive layer of 8 relu, the output unit on top.
               nn: {
                 architecture: {
-                  bottom: [{ units: 32, activation: 'relu' }, { units: 4, activation: 'linear' }],
+                  bottom: [
+                    { units: 32, activation: 'relu' },
+                    { units: 4, activation: 'linear' },
+                  ],
                   interactive: { units: 8, activation: 'relu', learningRate: 0.05 },
                   top: [],
-                  training: { optimizer: 'adam', learningRate, batchSize: positiveInt(values['batch-size']!, '--batch-size'), epochs, seed, validationFraction: 0.3 },
+                  training: {
+                    optimizer: 'adam',
+                    learningRate,
+                    batchSize: positiveInt(values['batch-size'], '--batch-size'),
+                    epochs,
+                    seed,
+                    validationFraction: 0.3,
+                  },
                 },
                 defence: { kind: 'none' },
               },
@@ -119,7 +145,7 @@ async function main(): Promise<number> {
           : {
               hyperparameters: {
                 epochs,
-                batchSize: positiveInt(values['batch-size']!, '--batch-size'),
+                batchSize: positiveInt(values['batch-size'], '--batch-size'),
                 learningRate,
                 seed,
               },
@@ -137,7 +163,16 @@ async function main(): Promise<number> {
     console.error(`job ${job.id} ${job.state}${where}: ${job.error}`);
     const log = job.failedParty ?? 'coordinator';
     console.error(`--- last lines of ${log}.log ---\n${tail(path.join(federation.logDir, `${log}.log`))}`);
-    if (values.json) console.log(JSON.stringify({ jobId: job.id, state: job.state, error: job.error, failedParty: job.failedParty, audit: outcome.audit }));
+    if (values.json)
+      console.log(
+        JSON.stringify({
+          jobId: job.id,
+          state: job.state,
+          error: job.error,
+          failedParty: job.failedParty,
+          audit: outcome.audit,
+        }),
+      );
     return 1;
   }
   const r = job.result;
@@ -160,14 +195,24 @@ async function main(): Promise<number> {
   say('');
   say(`job ${job.id} succeeded in ${summary.seconds} s`);
   say(`  customers in common (PSI)   ${r.intersection} (train ${r.trainRows}, validation ${r.validationRows})`);
-  say(`  federated model             AUC ${fixed(summary.auc)}  KS ${fixed(summary.ks)}  validation AUC ${fixed(summary.validationAuc)}`);
-  say(`  bank's features only        AUC ${fixed(summary.labelOnlyAuc)}  validation AUC ${fixed(summary.labelOnlyValidationAuc)}`);
+  say(
+    `  federated model             AUC ${fixed(summary.auc)}  KS ${fixed(summary.ks)}  validation AUC ${fixed(summary.validationAuc)}`,
+  );
+  say(
+    `  bank's features only        AUC ${fixed(summary.labelOnlyAuc)}  validation AUC ${fixed(summary.labelOnlyValidationAuc)}`,
+  );
   say(`  uplift from federation      ${signed(summary.auc - summary.labelOnlyAuc)} AUC`);
-  say(`  top-decile lift, validation ${r.validation.gainLift[0].lift.toFixed(2)}  (captures ${(100 * r.validation.gainLift[0].gain).toFixed(1)}% of defaults)`);
-  say(`  score stability (PSI)       ${r.validation.scoreStability?.toFixed(4)} between training and validation scores`);
+  say(
+    `  top-decile lift, validation ${r.validation.gainLift[0].lift.toFixed(2)}  (captures ${(100 * r.validation.gainLift[0].gain).toFixed(1)}% of defaults)`,
+  );
+  say(
+    `  score stability (PSI)       ${r.validation.scoreStability?.toFixed(4)} between training and validation scores`,
+  );
   say(`  traffic per epoch           ${(r.bytesPerEpoch / 1e6).toFixed(1)} MB`);
   say(`  local math                  ${r.backend}`);
-  say(`  audit trail                 ${outcome.audit.records} records, ${outcome.audit.signedHeads} signed chain heads, ${outcome.audit.valid ? 'valid' : 'BROKEN'}`);
+  say(
+    `  audit trail                 ${outcome.audit.records} records, ${outcome.audit.signedHeads} signed chain heads, ${outcome.audit.valid ? 'valid' : 'BROKEN'}`,
+  );
   if (values.json) console.log(JSON.stringify(summary));
   return 0;
 }
@@ -195,7 +240,9 @@ function signed(x: number): string {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    console.error(e instanceof UsageError ? `${e.message}\n\n${HELP}` : `demo failed: ${e instanceof Error ? e.message : e}`);
+    console.error(
+      e instanceof UsageError ? `${e.message}\n\n${HELP}` : `demo failed: ${e instanceof Error ? e.message : e}`,
+    );
     process.exit(e instanceof UsageError ? 2 : 1);
   },
 );

@@ -57,7 +57,10 @@ export interface Federation {
 }
 
 // Compiled: this file is dist/scripts/*.js. From the TS sources (jest), the build sits in dist/.
-const DIST = path.basename(path.resolve(__dirname, '..')) === 'dist' ? path.resolve(__dirname, '..') : path.resolve(__dirname, '../dist');
+const DIST =
+  path.basename(path.resolve(__dirname, '..')) === 'dist'
+    ? path.resolve(__dirname, '..')
+    : path.resolve(__dirname, '../dist');
 
 export async function launchFederation(o: LaunchOptions): Promise<Federation> {
   const coordinatorMain = path.join(DIST, 'apps/coordinator/src/main.js');
@@ -70,7 +73,10 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
   const names = [...o.parties.map((p) => p.partyId), ...(o.absentParties ?? [])];
   // Every port distinct: the OS may hand a just-released port out again, and two services of
   // this federation would then race for it (EADDRINUSE at start-up).
-  const taken = new Set<number>([...Object.values(o.ports?.parties ?? {}), ...(o.ports?.coordinator ? [o.ports.coordinator] : [])]);
+  const taken = new Set<number>([
+    ...Object.values(o.ports?.parties ?? {}),
+    ...(o.ports?.coordinator ? [o.ports.coordinator] : []),
+  ]);
   const pickPort = async (): Promise<number> => {
     for (;;) {
       const port = await freePort();
@@ -85,18 +91,29 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
   // Every party gets a signing key, and every service pins every party's public key.
   const identities = new Map(names.map((id) => [id, randomBytes(32).toString('hex')]));
   const registry = names
-    .map((id) => `${id}@127.0.0.1:${ports.get(id)}#${SigningIdentity.fromSeedHex(id, identities.get(id)!).publicKeyHex}`)
+    .map(
+      (id) => `${id}@127.0.0.1:${ports.get(id)}#${SigningIdentity.fromSeedHex(id, identities.get(id)!).publicKeyHex}`,
+    )
     .join(',');
   // The coordinator signs every command; every party pins its public key.
-  const coordinatorSeed = o.coordinatorEnv?.VFL_SIGNING_KEY ?? process.env.VFL_SIGNING_KEY ?? randomBytes(32).toString('hex');
+  const coordinatorSeed =
+    o.coordinatorEnv?.VFL_SIGNING_KEY ?? process.env.VFL_SIGNING_KEY ?? randomBytes(32).toString('hex');
   const coordinatorKey = SigningIdentity.fromSeedHex('coordinator', coordinatorSeed).publicKeyHex;
   const transport = o.transport ?? 'tcp';
-  const common = { NO_COLOR: '1', VFL_TRANSPORT: transport, NATS_URL: o.natsUrl ?? 'nats://127.0.0.1:4222', VFL_PARTIES: registry };
+  const common = {
+    NO_COLOR: '1',
+    VFL_TRANSPORT: transport,
+    NATS_URL: o.natsUrl ?? 'nats://127.0.0.1:4222',
+    VFL_PARTIES: registry,
+  };
   const children = new Map<string, ChildProcess>();
 
   const start = (name: string, main: string, env: Record<string, string>) => {
     const log = fs.openSync(path.join(logDir, `${name}.log`), 'w');
-    const child = spawn(process.execPath, [...nodeRuntimeFlags(), main], { env: { ...process.env, ...common, ...env }, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [...nodeRuntimeFlags(), main], {
+      env: { ...process.env, ...common, ...env },
+      stdio: ['ignore', log, log],
+    });
     children.set(name, child);
     return child;
   };
@@ -160,21 +177,44 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
           ? waitFor(() => portOpen(ports.get(p.partyId)!), children.get(p.partyId)!, logDir, p.partyId)
           : waitFor(() => logSays(logDir, p.partyId, 'listening on'), children.get(p.partyId)!, logDir, p.partyId),
       ),
-      waitFor(async () => (await fetch(`${coordinatorUrl}/health`).catch(() => null))?.ok === true, children.get('coordinator')!, logDir, 'coordinator'),
+      waitFor(
+        async () => (await fetch(`${coordinatorUrl}/health`).catch(() => null))?.ok === true,
+        children.get('coordinator')!,
+        logDir,
+        'coordinator',
+      ),
     ]);
     const partyPorts = Object.fromEntries(o.parties.map((p) => [p.partyId, ports.get(p.partyId)!]));
-    return { coordinatorUrl, adminKey, partyUrls, partyPorts, coordinatorSigningKey: coordinatorSeed, logDir, stop, stopParty: stopChild, startParty };
+    return {
+      coordinatorUrl,
+      adminKey,
+      partyUrls,
+      partyPorts,
+      coordinatorSigningKey: coordinatorSeed,
+      logDir,
+      stop,
+      stopParty: stopChild,
+      startParty,
+    };
   } catch (e) {
     await stop();
     throw e;
   }
 }
 
-async function waitFor(ready: () => Promise<boolean>, child: ChildProcess, logDir: string, name: string, timeoutMs = 60_000): Promise<void> {
+async function waitFor(
+  ready: () => Promise<boolean>,
+  child: ChildProcess,
+  logDir: string,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`${name} exited with code ${child.exitCode} while starting:\n${tail(path.join(logDir, `${name}.log`))}`);
+      throw new Error(
+        `${name} exited with code ${child.exitCode} while starting:\n${tail(path.join(logDir, `${name}.log`))}`,
+      );
     }
     if (await ready()) return;
     await new Promise((r) => setTimeout(r, 150));

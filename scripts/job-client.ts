@@ -6,16 +6,27 @@ export interface JobOutcome {
   readonly audit: { records: number; valid: boolean; signedHeads: number; firstBroken: unknown };
 }
 
-export async function runJob(baseUrl: string, apiKey: string, body: unknown, say: (line: string) => void, pollMs = 250): Promise<JobOutcome> {
+export async function runJob(
+  baseUrl: string,
+  apiKey: string,
+  body: unknown,
+  say: (line: string) => void,
+  pollMs = 250,
+): Promise<JobOutcome> {
   const headers = { authorization: `Bearer ${apiKey}` };
   const get = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${baseUrl}${path}`, { headers });
     if (!res.ok) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as T;
   };
-  const created = await fetch(`${baseUrl}/jobs`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const created = await fetch(`${baseUrl}/jobs`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const createdBody = (await created.json()) as JobView & { message?: unknown };
-  if (!created.ok) throw new Error(`POST /jobs answered ${created.status}: ${JSON.stringify(createdBody.message ?? createdBody)}`);
+  if (!created.ok)
+    throw new Error(`POST /jobs answered ${created.status}: ${JSON.stringify(createdBody.message ?? createdBody)}`);
   const id = createdBody.id;
   say(`job ${id} submitted`);
   let state = '';
@@ -33,9 +44,14 @@ export async function runJob(baseUrl: string, apiKey: string, body: unknown, say
       if (state !== 'succeeded' && state !== 'failed') say(`  ${state}…`);
     }
     if (job.state === 'succeeded' || job.state === 'failed') {
-      const trail = await get<{ verification: { valid: boolean; events: number; checkpoints: number; firstBroken: unknown } }>(`/jobs/${id}/audit?limit=1`);
+      const trail = await get<{
+        verification: { valid: boolean; events: number; checkpoints: number; firstBroken: unknown };
+      }>(`/jobs/${id}/audit?limit=1`);
       const v = trail.verification;
-      return { job, audit: { records: v.events, valid: v.valid, signedHeads: v.checkpoints, firstBroken: v.firstBroken } };
+      return {
+        job,
+        audit: { records: v.events, valid: v.valid, signedHeads: v.checkpoints, firstBroken: v.firstBroken },
+      };
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }

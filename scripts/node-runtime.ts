@@ -19,7 +19,9 @@ export function nodeRuntimeFlags(cores: number = availableParallelism()): string
 if (require.main === module) {
   const [script, ...args] = process.argv.slice(2);
   if (!script) throw new Error('usage: node node-runtime.js <script> [args]');
-  const run = spawnSync(process.execPath, [...nodeRuntimeFlags(), ...process.execArgv, script, ...args], { stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [...nodeRuntimeFlags(), ...process.execArgv, script, ...args], {
+    stdio: 'inherit',
+  });
   if (run.error) throw run.error;
   process.exitCode = run.status ?? 1;
 }

@@ -61,14 +61,16 @@ async function main(): Promise<void> {
   console.log(`parties      bank (label) on 127.0.0.1:7101, ecommerce (feature) on 127.0.0.1:7102`);
   console.log(`logs         ${federation.logDir}`);
   if (!given) console.log(`admin key    ${adminKey}   (generated now and shown once: set VFL_ADMIN_KEY to choose it)`);
-  console.log(`try          VFL_API_URL=${federation.coordinatorUrl} VFL_API_KEY=<admin key> npm run vfl -- job submit ${path.relative(process.cwd(), jobFile)}`);
+  console.log(
+    `try          VFL_API_URL=${federation.coordinatorUrl} VFL_API_KEY=<admin key> npm run vfl -- job submit ${path.relative(process.cwd(), jobFile)}`,
+  );
   console.log('Ctrl-C stops all three.');
   const stop = async () => {
     await federation.stop();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
 }
 
 main().catch((e) => {

@@ -49,13 +49,17 @@ async function auditVerify(argv: string[]): Promise<number> {
   });
   const partyUrls = (values.party ?? []).map((p) => {
     const m = /^([A-Za-z0-9_-]{1,64})=(postgres(?:ql)?:\/\/.+)$/.exec(p);
-    if (!m) throw new UsageError(`--party expects ID=postgres://… (a party's own audit database), got "${p.replace(/:[^:@/]*@/, ':***@')}"`);
+    if (!m)
+      throw new UsageError(
+        `--party expects ID=postgres://… (a party's own audit database), got "${p.replace(/:[^:@/]*@/, ':***@')}"`,
+      );
     return { partyId: m[1], url: m[2] };
   });
   const trustedKeys = values['trust-key'];
-  for (const key of trustedKeys ?? []) if (!/^[0-9a-fA-F]{64}$/.test(key)) throw new UsageError(`--trust-key expects 64 hex characters, got "${key}"`);
+  for (const key of trustedKeys ?? [])
+    if (!/^[0-9a-fA-F]{64}$/.test(key)) throw new UsageError(`--trust-key expects 64 hex characters, got "${key}"`);
   const url = values['database-url'] ?? process.env.DATABASE_URL;
-  if (!url) throw new UsageError('set DATABASE_URL or --database-url to the coordinator\'s audit database');
+  if (!url) throw new UsageError("set DATABASE_URL or --database-url to the coordinator's audit database");
   if (values.job && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(values.job)) {
     throw new UsageError(`--job expects a job id (UUID), got "${values.job}"`);
   }
@@ -75,21 +79,38 @@ async function auditVerify(argv: string[]): Promise<number> {
     const crossCheck = partyLogs.length > 0 && trail.valid ? await crossCheckParties(ds, partyLogs, { jobIds }) : null;
     const seconds = (Date.now() - started) / 1000;
     const mismatch = crossCheck?.firstMismatch;
-    const result = mismatch ? { ...trail, valid: false, firstBroken: { jobId: mismatch.jobId, party: mismatch.partyId, seq: null, reason: mismatch.reason } } : trail;
+    const result = mismatch
+      ? {
+          ...trail,
+          valid: false,
+          firstBroken: { jobId: mismatch.jobId, party: mismatch.partyId, seq: null, reason: mismatch.reason },
+        }
+      : trail;
     if (!values.json || process.stdout.isTTY) {
       console.log(`audit trail: ${result.valid ? 'valid' : 'BROKEN'}`);
       console.log(`  jobs     ${result.jobs}`);
       console.log(`  events   ${result.events}${result.valid ? '' : ' (checked up to the break)'}`);
-      console.log(`  signed chain heads  ${result.checkpoints}${result.signers.length ? ` by ${result.signers.join(', ')}` : ''}`);
+      console.log(
+        `  signed chain heads  ${result.checkpoints}${result.signers.length ? ` by ${result.signers.join(', ')}` : ''}`,
+      );
       console.log(`  seconds  ${seconds.toFixed(2)}`);
-      for (const p of crossCheck?.parties ?? []) console.log(`  ${p.partyId}'s own log  ${p.events} events, ${p.checkpoints} signed heads, cross-checked`);
-      if (crossCheck?.unreported) console.log(`  ${crossCheck.unreported} party records of failed or cancelled jobs that the coordinator never heard of`);
+      for (const p of crossCheck?.parties ?? [])
+        console.log(`  ${p.partyId}'s own log  ${p.events} events, ${p.checkpoints} signed heads, cross-checked`);
+      if (crossCheck?.unreported)
+        console.log(
+          `  ${crossCheck.unreported} party records of failed or cancelled jobs that the coordinator never heard of`,
+        );
       if (mismatch) console.log(`  first mismatch: job ${mismatch.jobId}, ${mismatch.partyId}: ${mismatch.reason}`);
-      else if (result.firstBroken) console.log(`  first broken link: job ${result.firstBroken.jobId}, seq ${result.firstBroken.seq}: ${result.firstBroken.reason}`);
+      else if (result.firstBroken)
+        console.log(
+          `  first broken link: job ${result.firstBroken.jobId}, seq ${result.firstBroken.seq}: ${result.firstBroken.reason}`,
+        );
     }
     if (values.json) {
       const { valid, events, jobs, checkpoints, signers, firstBroken } = result;
-      const parties = crossCheck ? { parties: { jobs: crossCheck.jobs, logs: crossCheck.parties, unreported: crossCheck.unreported } } : {};
+      const parties = crossCheck
+        ? { parties: { jobs: crossCheck.jobs, logs: crossCheck.parties, unreported: crossCheck.unreported } }
+        : {};
       console.log(JSON.stringify({ valid, events, jobs, checkpoints, signers, ...parties, firstBroken }));
     }
     return result.valid ? 0 : 1;
@@ -99,14 +120,45 @@ async function auditVerify(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * What `job watch` reads of an event's data (GET /jobs/:id/events, JSON): a state change (`state`, and
+ * `reason` when it failed), progress (JobProgress) or an epoch's summary. Every field is optional.
+ */
+interface WatchEventData {
+  readonly state?: string;
+  readonly reason?: string;
+  readonly epoch?: number;
+  readonly epochs?: number;
+  readonly batch?: number;
+  readonly batches?: number;
+  readonly elementsDone?: number;
+  readonly elementsTotal?: number;
+  readonly etaSeconds?: number | null;
+  readonly validationAuc?: number;
+}
+
 interface JobLike {
   id: string;
   state: string;
   error?: string | null;
   failedParty?: string | null;
-  progress?: { phase?: string; epoch?: number; epochs?: number; batch?: number; batches?: number; etaSeconds?: number | null; elementsDone?: number; elementsTotal?: number };
+  progress?: {
+    phase?: string;
+    epoch?: number;
+    epochs?: number;
+    batch?: number;
+    batches?: number;
+    etaSeconds?: number | null;
+    elementsDone?: number;
+    elementsTotal?: number;
+  };
   epochs?: { epoch: number; validationAuc: number; validationKs: number; validationLoss: number; seconds: number }[];
-  result?: { intersection: number; train?: { auc: number; ks: number }; validation?: { auc: number }; labelOnly?: { train: { auc: number } } } | null;
+  result?: {
+    intersection: number;
+    train?: { auc: number; ks: number };
+    validation?: { auc: number };
+    labelOnly?: { train: { auc: number } };
+  } | null;
 }
 
 class ApiClient {
@@ -120,11 +172,17 @@ class ApiClient {
     try {
       res = await fetch(`${this.base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${this.key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
-      throw new Error(`request to the coordinator at ${this.base} failed: ${e instanceof Error ? (e.cause as Error)?.message ?? e.message : e}`);
+      throw new Error(
+        `request to the coordinator at ${this.base} failed: ${e instanceof Error ? ((e.cause as Error)?.message ?? e.message) : String(e)}`,
+        { cause: e },
+      );
     }
     const text = await res.text();
     if (!res.ok) {
@@ -142,7 +200,9 @@ class ApiClient {
 
   /** Yields Server-Sent Events (type, parsed data) until the stream ends. */
   async *events(path: string): AsyncGenerator<{ type: string; data: unknown }> {
-    const res = await fetch(`${this.base}${path}`, { headers: { authorization: `Bearer ${this.key}`, accept: 'text/event-stream' } });
+    const res = await fetch(`${this.base}${path}`, {
+      headers: { authorization: `Bearer ${this.key}`, accept: 'text/event-stream' },
+    });
     if (!res.ok || !res.body) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
     const decoder = new TextDecoder();
     let buffer = '';
@@ -166,7 +226,11 @@ class ApiClient {
 }
 
 async function job(command: string | undefined, argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false } },
+  });
   const key = process.env.VFL_API_KEY;
   if (!key) throw new UsageError('set VFL_API_KEY to an API key of the coordinator');
   const api = new ApiClient(process.env.VFL_API_URL ?? 'http://127.0.0.1:8080', key);
@@ -176,7 +240,8 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
   };
   const id = () => {
     const value = positionals[0];
-    if (!value || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new UsageError(`job ${command} expects a job id (UUID), got "${value ?? ''}"`);
+    if (!value || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
+      throw new UsageError(`job ${command} expects a job id (UUID), got "${value ?? ''}"`);
     return value;
   };
   const describeJob = (j: JobLike) => {
@@ -184,11 +249,16 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
     const p = j.progress;
     if (p?.phase && !['succeeded', 'failed', 'cancelled'].includes(j.state)) {
       const psi = p.elementsTotal ? ` PSI ${p.elementsDone}/${p.elementsTotal} elements blinded` : '';
-      lines.push(`  ${p.phase}${psi}${p.epoch ? ` epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}` : ''}${p.etaSeconds ? ` ETA ${p.etaSeconds} s` : ''}`);
+      lines.push(
+        `  ${p.phase}${psi}${p.epoch ? ` epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}` : ''}${p.etaSeconds ? ` ETA ${p.etaSeconds} s` : ''}`,
+      );
     }
     if (j.error) lines.push(`  error${j.failedParty ? ` (on ${j.failedParty})` : ''}: ${j.error}`);
     const r = j.result;
-    if (r?.train && r.validation && r.labelOnly) lines.push(`  AUC ${r.train.auc.toFixed(4)}  KS ${r.train.ks.toFixed(4)}  validation AUC ${r.validation.auc.toFixed(4)}  label party alone ${r.labelOnly.train.auc.toFixed(4)}  (${r.intersection} rows)`);
+    if (r?.train && r.validation && r.labelOnly)
+      lines.push(
+        `  AUC ${r.train.auc.toFixed(4)}  KS ${r.train.ks.toFixed(4)}  validation AUC ${r.validation.auc.toFixed(4)}  label party alone ${r.labelOnly.train.auc.toFixed(4)}  (${r.intersection} rows)`,
+      );
     else if (r) lines.push(`  ${r.intersection} shared IDs (count only: nobody learned which)`);
     return lines.join('\n');
   };
@@ -201,12 +271,22 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
     case 'count': {
       // `vfl psi count FILE`: the job file's parties and ID rules, as a cardinality-only PSI job, waited for.
       const body = readJobFile(positionals[0], 'psi count');
-      const created = await api.request<JobLike>('POST', '/jobs', { ...body, model: 'psi-cardinality', hyperparameters: undefined });
+      const created = await api.request<JobLike>('POST', '/jobs', {
+        ...body,
+        model: 'psi-cardinality',
+        hyperparameters: undefined,
+      });
       for await (const event of api.events(`/jobs/${created.id}/events`)) {
-        if (!values.json && event.type === 'state') console.log(`${created.id}: ${(event.data as { state: string }).state}`);
+        if (!values.json && event.type === 'state')
+          console.log(`${created.id}: ${(event.data as { state: string }).state}`);
       }
       const final = await api.request<JobLike>('GET', `/jobs/${created.id}`);
-      print(describeJob(final), { id: final.id, state: final.state, intersection: final.result?.intersection ?? null, error: final.error ?? null });
+      print(describeJob(final), {
+        id: final.id,
+        state: final.state,
+        intersection: final.result?.intersection ?? null,
+        error: final.error ?? null,
+      });
       return final.state === 'succeeded' ? 0 : 1;
     }
     case 'status': {
@@ -216,8 +296,16 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
     }
     case 'metrics': {
       const j = await api.request<JobLike>('GET', `/jobs/${id()}`);
-      const rows = (j.epochs ?? []).map((e) => `  epoch ${String(e.epoch).padStart(3)}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`);
-      print([`job ${j.id}: ${j.state}`, ...rows, ...(j.result ? [describeJob(j).split('\n').pop()!] : [])].join('\n'), { id: j.id, state: j.state, epochs: j.epochs, result: j.result });
+      const rows = (j.epochs ?? []).map(
+        (e) =>
+          `  epoch ${String(e.epoch).padStart(3)}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
+      );
+      print([`job ${j.id}: ${j.state}`, ...rows, ...(j.result ? [describeJob(j).split('\n').pop()!] : [])].join('\n'), {
+        id: j.id,
+        state: j.state,
+        epochs: j.epochs,
+        result: j.result,
+      });
       return 0;
     }
     case 'cancel': {
@@ -239,15 +327,18 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
       const jobId = id();
       let state = '';
       for await (const event of api.events(`/jobs/${jobId}/events`)) {
-        const data = event.data as Record<string, unknown>;
+        const data = event.data as WatchEventData;
         if (event.type === 'state') state = String(data.state);
         if (values.json) console.log(JSON.stringify(event));
         else if (event.type === 'state') console.log(`${jobId}: ${state}${data.reason ? ` (${data.reason})` : ''}`);
-        else if (event.type === 'epoch') console.log(`  epoch ${data.epoch}: validation AUC ${(data.validationAuc as number).toFixed(4)}`);
+        else if (event.type === 'epoch')
+          console.log(`  epoch ${data.epoch}: validation AUC ${(data.validationAuc as number).toFixed(4)}`);
         else if (event.type === 'progress' && process.stdout.isTTY && data.elementsTotal) {
           const done = Number(data.elementsDone) / Number(data.elementsTotal);
           const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
-          process.stdout.write(`\r  aligning [${bar}] ${data.elementsDone}/${data.elementsTotal} ${data.etaSeconds ?? '?'} s left `);
+          process.stdout.write(
+            `\r  aligning [${bar}] ${data.elementsDone}/${data.elementsTotal} ${data.etaSeconds ?? '?'} s left `,
+          );
         } else if (event.type === 'progress' && process.stdout.isTTY && data.batches) {
           const done = Number(data.batch) / Number(data.batches);
           const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
@@ -268,7 +359,7 @@ function readJobFile(file: string | undefined, command: string): Record<string, 
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (e) {
-    throw new UsageError(`${file} is not a readable JSON job file: ${e instanceof Error ? e.message : e}`);
+    throw new UsageError(`${file} is not a readable JSON job file: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -279,7 +370,9 @@ async function main(): Promise<number> {
   if (group === 'job') return job(command, rest);
   if (group === 'keys' && command === 'new') {
     const seed = randomBytes(32).toString('hex');
-    console.log(`VFL_SIGNING_KEY=${seed}\nVFL_COORDINATOR_KEY=${SigningIdentity.fromSeedHex('new', seed).publicKeyHex}`);
+    console.log(
+      `VFL_SIGNING_KEY=${seed}\nVFL_COORDINATOR_KEY=${SigningIdentity.fromSeedHex('new', seed).publicKeyHex}`,
+    );
     return 0;
   }
   throw new UsageError(group ? `unknown command "${[group, command].filter(Boolean).join(' ')}"` : 'no command given');

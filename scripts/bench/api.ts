@@ -11,7 +11,11 @@ import { parseBenchOptions, type BenchResult } from './options';
 import { printTable, round } from './report';
 
 export async function runApiBench(argv: string[]): Promise<BenchResult> {
-  const values = parseBenchOptions(argv, { seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '32' }, queued: { type: 'string', default: '20' } });
+  const values = parseBenchOptions(argv, {
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '32' },
+    queued: { type: 'string', default: '20' },
+  });
   const seconds = Number(values.seconds);
   const concurrency = Number(values.concurrency);
   const queued = Number(values.queued);
@@ -46,7 +50,8 @@ export async function runApiBench(argv: string[]): Promise<BenchResult> {
     if (!res.ok) throw new Error(`POST /jobs answered ${res.status}: ${await res.text()}`);
     return ((await res.json()) as { id: string }).id;
   };
-  const state = async (id: string) => ((await (await fetch(`${federation.coordinatorUrl}/jobs/${id}`, { headers })).json()) as { state: string }).state;
+  const state = async (id: string) =>
+    ((await (await fetch(`${federation.coordinatorUrl}/jobs/${id}`, { headers })).json()) as { state: string }).state;
   try {
     const training = await submit('bank.csv', 'ecommerce.csv', 50);
     while ((await state(training)) !== 'training') await new Promise((r) => setTimeout(r, 100));
@@ -80,13 +85,23 @@ export async function runApiBench(argv: string[]): Promise<BenchResult> {
       await new Promise((r) => setTimeout(r, 250));
     }
     const jobsCompleted = done.filter((s) => s === 'succeeded').length;
-    const out = { rps: Math.round(rps), p50Ms: round(p50, 1), p99Ms: round(p99, 1), errors, jobsCompleted, queuedSeconds: round((Date.now() - t0) / 1000, 1) };
-    printTable(`Coordinator API, GET /jobs/:id from ${concurrency} concurrent clients for ${seconds} s while a job trains (same 2-core machine)`, [
-      ['requests per second', String(out.rps)],
-      ['p50 / p99 latency ms', `${out.p50Ms} / ${out.p99Ms}`],
-      ['errors', String(errors)],
-      [`queued jobs completed (of ${queued}, 2 at a time)`, `${jobsCompleted} in ${out.queuedSeconds} s`],
-    ]);
+    const out = {
+      rps: Math.round(rps),
+      p50Ms: round(p50, 1),
+      p99Ms: round(p99, 1),
+      errors,
+      jobsCompleted,
+      queuedSeconds: round((Date.now() - t0) / 1000, 1),
+    };
+    printTable(
+      `Coordinator API, GET /jobs/:id from ${concurrency} concurrent clients for ${seconds} s while a job trains (same 2-core machine)`,
+      [
+        ['requests per second', String(out.rps)],
+        ['p50 / p99 latency ms', `${out.p50Ms} / ${out.p99Ms}`],
+        ['errors', String(errors)],
+        [`queued jobs completed (of ${queued}, 2 at a time)`, `${jobsCompleted} in ${out.queuedSeconds} s`],
+      ],
+    );
     return out;
   } finally {
     await federation.stop();

@@ -9,7 +9,11 @@ import { parseBenchOptions, type BenchResult } from './options';
 import { peakRssMb, printTable, round } from './report';
 
 export async function runAuditBench(argv: string[]): Promise<BenchResult> {
-  const values = parseBenchOptions(argv, { events: { type: 'string', default: '1000000' }, jobs: { type: 'string', default: '20' }, producers: { type: 'string', default: '200' } });
+  const values = parseBenchOptions(argv, {
+    events: { type: 'string', default: '1000000' },
+    jobs: { type: 'string', default: '20' },
+    producers: { type: 'string', default: '200' },
+  });
   const events = Number(values.events);
   const jobs = Number(values.jobs);
   const producers = Number(values.producers);
@@ -29,7 +33,12 @@ export async function runAuditBench(argv: string[]): Promise<BenchResult> {
           const i = next++;
           if (i >= events) return;
           await store.record(jobIds[(p + i) % jobs], {
-            step: 'lr.forward', sender: 'ecommerce', receiver: 'bank', messageDigest: 'ab'.repeat(32), byteSize: 400_000, detail: { epoch: 0, batch: i },
+            step: 'lr.forward',
+            sender: 'ecommerce',
+            receiver: 'bank',
+            messageDigest: 'ab'.repeat(32),
+            byteSize: 400_000,
+            detail: { epoch: 0, batch: i },
           });
         }
       }),
@@ -38,14 +47,24 @@ export async function runAuditBench(argv: string[]): Promise<BenchResult> {
     const t1 = Date.now();
     const verification = await verifyTrail(ds, { jobIds });
     const verifySeconds = (Date.now() - t1) / 1000;
-    if (!verification.valid || verification.events !== events) throw new Error(`verification failed: ${JSON.stringify(verification)}`);
-    const out = { events, jobs, insertPerSecond: Math.round(events / insertSeconds), verifySeconds: round(verifySeconds, 2), peakRssMb: peakRssMb() };
-    printTable(`Audit trail, ${events} events over ${jobs} jobs, ${producers} concurrent producers, PostgreSQL server`, [
-      ['appends per second (durable, batched)', String(out.insertPerSecond)],
-      ['verify seconds (recompute every hash)', String(out.verifySeconds)],
-      ['verified events per second', String(Math.round(events / verifySeconds))],
-      ['peak RSS MB', String(out.peakRssMb)],
-    ]);
+    if (!verification.valid || verification.events !== events)
+      throw new Error(`verification failed: ${JSON.stringify(verification)}`);
+    const out = {
+      events,
+      jobs,
+      insertPerSecond: Math.round(events / insertSeconds),
+      verifySeconds: round(verifySeconds, 2),
+      peakRssMb: peakRssMb(),
+    };
+    printTable(
+      `Audit trail, ${events} events over ${jobs} jobs, ${producers} concurrent producers, PostgreSQL server`,
+      [
+        ['appends per second (durable, batched)', String(out.insertPerSecond)],
+        ['verify seconds (recompute every hash)', String(out.verifySeconds)],
+        ['verified events per second', String(Math.round(events / verifySeconds))],
+        ['peak RSS MB', String(out.peakRssMb)],
+      ],
+    );
     return out;
   } finally {
     await ds.destroy();

@@ -18,12 +18,17 @@ const JSON_OPTION = { json: { type: 'boolean' } } as const;
  * plus --json, which the dispatcher reads but every bench must accept.
  */
 export function parseBenchOptions<const O extends OptionConfigs>(argv: string[], options: O) {
-  return parseArgs<{ args: string[]; options: O & typeof JSON_OPTION }>({ args: argv, options: { ...options, ...JSON_OPTION } }).values;
+  return parseArgs<{ args: string[]; options: O & typeof JSON_OPTION }>({
+    args: argv,
+    options: { ...options, ...JSON_OPTION },
+  }).values;
 }
 
 // The repo root holds package.json (from scripts/bench or dist/scripts/bench); the shared data
 // sits beside the repo (../shared/data).
-const REPO_ROOT = [__dirname, '..', '../..', '../../..'].map((up) => path.resolve(__dirname, up)).find((d) => fs.existsSync(path.join(d, 'package.json')))!;
+const REPO_ROOT = [__dirname, '..', '../..', '../../..']
+  .map((up) => path.resolve(__dirname, up))
+  .find((d) => fs.existsSync(path.join(d, 'package.json')))!;
 export const SHARED_DATA = path.resolve(REPO_ROOT, '../shared/data');
 
 /** Where --data points: a label (guest) and feature (host) CSV pair in SHARED_DATA, or data the bench generates. */
@@ -34,7 +39,8 @@ export function resolveBenchData(data: string | undefined): BenchData {
   if (data === 'default-credit' || data === 'breast') {
     const stem = data === 'breast' ? 'breast' : 'default_credit';
     const guest = `${stem}_hetero_guest.csv`;
-    if (!fs.existsSync(path.join(SHARED_DATA, guest))) throw new Error(`${path.join(SHARED_DATA, guest)} not found (expects ../shared/data beside the repo)`);
+    if (!fs.existsSync(path.join(SHARED_DATA, guest)))
+      throw new Error(`${path.join(SHARED_DATA, guest)} not found (expects ../shared/data beside the repo)`);
     return { kind: 'shared', dataRoot: SHARED_DATA, guest, host: `${stem}_hetero_host.csv` };
   }
   if (data === 'synthetic') return { kind: 'synthetic' };

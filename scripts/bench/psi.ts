@@ -7,7 +7,17 @@ import * as os from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { utf8ToBytes } from '@noble/hashes/utils';
 import { CountingPsiEngine, createPsiEngine, loadSodium, SodiumX25519Group } from '@vfl/crypto';
-import { EcdhPsiSession, IdSource, pipelineChunks, psiDomainTag, PsiResult, pipelineBigTags, pipelineSmallQueries, UnbalancedPsiBig, UnbalancedPsiSmall } from '@vfl/protocol';
+import {
+  EcdhPsiSession,
+  IdSource,
+  pipelineChunks,
+  psiDomainTag,
+  PsiResult,
+  pipelineBigTags,
+  pipelineSmallQueries,
+  UnbalancedPsiBig,
+  UnbalancedPsiSmall,
+} from '@vfl/protocol';
 import { parseBenchOptions, type BenchResult } from './options';
 import { peakRssMb, printTable, round } from './report';
 
@@ -25,10 +35,13 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   const overlap = Number(values.overlap);
   const threads = values.threads === undefined ? os.availableParallelism() : Number(values.threads);
   if (!Number.isInteger(size) || size < 1) throw new Error(`--size expects a positive integer, got ${values.size}`);
-  if (!Number.isInteger(small) || small < 1 || small > size) throw new Error(`--small expects a positive integer up to --size, got ${values.small}`);
-  if (mode !== 'balanced' && mode !== 'unbalanced') throw new Error(`--mode expects balanced or unbalanced, got ${mode}`);
+  if (!Number.isInteger(small) || small < 1 || small > size)
+    throw new Error(`--small expects a positive integer up to --size, got ${values.small}`);
+  if (mode !== 'balanced' && mode !== 'unbalanced')
+    throw new Error(`--mode expects balanced or unbalanced, got ${mode}`);
   if (!(overlap >= 0 && overlap <= 1)) throw new Error(`--overlap expects a fraction in [0, 1], got ${values.overlap}`);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads expects a positive integer, got ${values.threads}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`--threads expects a positive integer, got ${values.threads}`);
   // `overlap` is the shared fraction of the small list.
   const shared = Math.round(small * overlap);
   // IDs are generated on demand, so the party's ID list costs no memory at any size: the big side
@@ -93,7 +106,8 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
     const result = busy.time(() => s.finish());
     bytes += result.peerPositions.length * 4;
     const bigIds = b.idsAtPositions(result.peerPositions);
-    if (bigIds.length !== result.sharedIds.length || bigIds.some((id, k) => id !== result.sharedIds[k])) throw new Error('PSI result is wrong (the sides disagree)');
+    if (bigIds.length !== result.sharedIds.length || bigIds.some((id, k) => id !== result.sharedIds[k]))
+      throw new Error('PSI result is wrong (the sides disagree)');
     intersection = result.sharedIds.length;
   }
   progress.stop();
@@ -116,7 +130,8 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   if (group) group.multiplyPacked(k, points);
   const tMul = Number(process.hrtime.bigint() - t2) / 1e9;
   const cores = Math.min(threads, os.availableParallelism());
-  const [hashes, multiplications] = mode === 'balanced' ? [small + size, 2 * (small + size)] : [small + size, 3 * small + size];
+  const [hashes, multiplications] =
+    mode === 'balanced' ? [small + size, 2 * (small + size)] : [small + size, 3 * small + size];
   const floorSeconds = (hashes * tHash + multiplications * tMul) / sample / cores;
 
   const result = {
@@ -133,20 +148,23 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
     smallSideGroupOps: smallEngine.groupOps,
     bytes,
   };
-  printTable(`ECDH-PSI (${mode}), ${small} x ${size} IDs, ${overlap * 100}% of the small list shared, both parties in one process, ${cores} cores`, [
-    ['intersection', String(result.intersection)],
-    ['seconds', String(result.seconds)],
-    ['floor seconds (raw group ops / cores)', String(result.floorSeconds)],
-    ['PSI / floor', (seconds / floorSeconds).toFixed(2)],
-    ['small side: seconds busy', String(result.smallSideSeconds)],
-    ['small side: group operations', String(result.smallSideGroupOps)],
-    ['payload bytes exchanged', String(bytes)],
-    ['IDs per second (both parties)', String(Math.round((small + size) / seconds))],
-    ['hash-to-group per second per core', String(Math.round(sample / tHash))],
-    ['X25519 per second per core', String(Math.round(sample / tMul))],
-    ['peak RSS MB (both parties)', String(result.peakRssMb)],
-    ['engine', result.curve],
-  ]);
+  printTable(
+    `ECDH-PSI (${mode}), ${small} x ${size} IDs, ${overlap * 100}% of the small list shared, both parties in one process, ${cores} cores`,
+    [
+      ['intersection', String(result.intersection)],
+      ['seconds', String(result.seconds)],
+      ['floor seconds (raw group ops / cores)', String(result.floorSeconds)],
+      ['PSI / floor', (seconds / floorSeconds).toFixed(2)],
+      ['small side: seconds busy', String(result.smallSideSeconds)],
+      ['small side: group operations', String(result.smallSideGroupOps)],
+      ['payload bytes exchanged', String(bytes)],
+      ['IDs per second (both parties)', String(Math.round((small + size) / seconds))],
+      ['hash-to-group per second per core', String(Math.round(sample / tHash))],
+      ['X25519 per second per core', String(Math.round(sample / tMul))],
+      ['peak RSS MB (both parties)', String(result.peakRssMb)],
+      ['engine', result.curve],
+    ],
+  );
   return result;
 }
 

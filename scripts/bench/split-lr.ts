@@ -10,7 +10,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticVfl, writeWideSynthetic, BANK_LABEL_COLUMN } from '@vfl/data';
 import { batchCount, epochBatches, DEFAULT_LR_HYPERPARAMETERS, partialLogits, rocAuc, initTensorflow } from '@vfl/ml';
-import { runTwoPartyJob, plaintextReference, pooledParties, PooledParties, PaillierKeyHolder, PaillierLrParty } from '@vfl/protocol';
+import {
+  runTwoPartyJob,
+  plaintextReference,
+  pooledParties,
+  PooledParties,
+  PaillierKeyHolder,
+  PaillierLrParty,
+} from '@vfl/protocol';
 import { parseBenchOptions, resolveBenchData, type BenchResult } from './options';
 import { nodeFlags, printTable, round, type Row } from './report';
 
@@ -27,7 +34,8 @@ export async function runSplitLrBench(argv: string[]): Promise<BenchResult> {
     'paillier-rows': { type: 'string', default: '128' },
     'ckks-threads': { type: 'string' },
   });
-  if (values.he !== 'ckks' && values.he !== 'paillier') throw new Error(`--he must be ckks or paillier, got ${values.he}`);
+  if (values.he !== 'ckks' && values.he !== 'paillier')
+    throw new Error(`--he must be ckks or paillier, got ${values.he}`);
   const epochs = Number(values.epochs);
   let dataRoot: string;
   let guest: string;
@@ -40,28 +48,59 @@ export async function runSplitLrBench(argv: string[]): Promise<BenchResult> {
     dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-bench-'));
     if (values['features-label'] || values['features-host']) {
       // FATE's performance shape: --rows 100000 --features-label 30 --features-host 300
-      await writeWideSynthetic(dataRoot, { rows: Number(values.rows), labelColumns: Number(values['features-label'] ?? 30), hostColumns: Number(values['features-host'] ?? 300) });
+      await writeWideSynthetic(dataRoot, {
+        rows: Number(values.rows),
+        labelColumns: Number(values['features-label'] ?? 30),
+        hostColumns: Number(values['features-host'] ?? 300),
+      });
       guest = 'wide_guest.csv';
       host = 'wide_host.csv';
     } else {
-      await writeSyntheticVfl(dataRoot, { bankRows: Number(values.rows), ecommerceRows: Number(values.rows), overlap: 1 });
+      await writeSyntheticVfl(dataRoot, {
+        bankRows: Number(values.rows),
+        ecommerceRows: Number(values.rows),
+        overlap: 1,
+      });
       guest = 'bank.csv';
       host = 'ecommerce.csv';
       labelColumn = BANK_LABEL_COLUMN;
     }
   }
-  if (values.sigmoid !== 'taylor' && values.sigmoid !== 'cubic') throw new Error(`--sigmoid must be taylor or cubic, got ${values.sigmoid}`);
+  if (values.sigmoid !== 'taylor' && values.sigmoid !== 'cubic')
+    throw new Error(`--sigmoid must be taylor or cubic, got ${values.sigmoid}`);
   const ckksThreads = values['ckks-threads'] === undefined ? os.availableParallelism() : Number(values['ckks-threads']);
-  if (!Number.isInteger(ckksThreads) || ckksThreads < 0) throw new Error(`--ckks-threads must be a whole number, got ${values['ckks-threads']}`);
-  const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs, sigmoid: values.sigmoid, ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}) } as typeof DEFAULT_LR_HYPERPARAMETERS;
+  if (!Number.isInteger(ckksThreads) || ckksThreads < 0)
+    throw new Error(`--ckks-threads must be a whole number, got ${values['ckks-threads']}`);
+  const hp = {
+    ...DEFAULT_LR_HYPERPARAMETERS,
+    epochs,
+    sigmoid: values.sigmoid,
+    ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}),
+  } as typeof DEFAULT_LR_HYPERPARAMETERS;
   const pooled = await pooledParties(path.join(dataRoot, guest), path.join(dataRoot, host), hp, labelColumn);
   const reference = await plaintextReference(path.join(dataRoot, guest), path.join(dataRoot, host), hp, labelColumn);
   const tf = await initTensorflow();
 
-  let ckks: { epochSeconds: number; auc: number; labelOnlyAuc: number; bytesPerEpoch: number; byLink: Record<string, number>; rows: number; totalSeconds: number } | null = null;
+  let ckks: {
+    epochSeconds: number;
+    auc: number;
+    labelOnlyAuc: number;
+    bytesPerEpoch: number;
+    byLink: Record<string, number>;
+    rows: number;
+    totalSeconds: number;
+  } | null = null;
   if (values.he === 'ckks') {
     const t0 = Date.now();
-    const { result } = await runTwoPartyJob({ dataRoot, guest, host, labelColumn, hyperparameters: hp, record: false, ckksThreads });
+    const { result } = await runTwoPartyJob({
+      dataRoot,
+      guest,
+      host,
+      labelColumn,
+      hyperparameters: hp,
+      record: false,
+      ckksThreads,
+    });
     ckks = {
       epochSeconds: result.epochs.reduce((s, e) => s + e.seconds, 0) / result.epochs.length,
       auc: result.train.auc,
@@ -109,17 +148,36 @@ export async function runSplitLrBench(argv: string[]): Promise<BenchResult> {
   }
   if (paillier) {
     rows.push(
-      [`seconds per epoch, Paillier 2048${paillier.measuredRows < pooled.split.train.length ? ` (timed on ${paillier.measuredRows} rows, scaled)` : ''}`, String(out.paillierEpochSeconds)],
+      [
+        `seconds per epoch, Paillier 2048${paillier.measuredRows < pooled.split.train.length ? ` (timed on ${paillier.measuredRows} rows, scaled)` : ''}`,
+        String(out.paillierEpochSeconds),
+      ],
       ['bytes per epoch, Paillier (all links)', `${(paillier.bytesPerEpoch / 1e6).toFixed(1)} MB`],
     );
     if (paillier.auc !== null) rows.push(['training AUC, federated under Paillier', String(round(paillier.auc, 4))]);
     if (out.ckksSpeedup) rows.push(['CKKS speed-up over Paillier', `${out.ckksSpeedup}x`]);
   }
-  rows.push(['HE', values.he === 'ckks' ? 'CKKS N=8192 (node-seal 6.0.3), Paillier 2048 (paillier-bigint 3.4.3)' : 'Paillier 2048 (paillier-bigint 3.4.3)'], ['local math', out.backend]);
+  rows.push(
+    [
+      'HE',
+      values.he === 'ckks'
+        ? 'CKKS N=8192 (node-seal 6.0.3), Paillier 2048 (paillier-bigint 3.4.3)'
+        : 'Paillier 2048 (paillier-bigint 3.4.3)',
+    ],
+    ['local math', out.backend],
+  );
   rows.push(['node flags', out.nodeFlags || '(none)']);
-  rows.push(['CKKS work', ckksThreads > 0 ? `${ckksThreads} worker threads per party and for the coordinator's decryptions` : 'on the main thread']);
+  rows.push([
+    'CKKS work',
+    ckksThreads > 0
+      ? `${ckksThreads} worker threads per party and for the coordinator's decryptions`
+      : 'on the main thread',
+  ]);
   if (ckks) rows.push(['total seconds (incl. PSI, keys)', String(round(ckks.totalSeconds, 1))]);
-  printTable(`Split LR, ${values.data} (${out.rows} rows, ${out.columns.join(' + ')} columns), ${epochs} epochs, every party and the coordinator in one process`, rows);
+  printTable(
+    `Split LR, ${values.data} (${out.rows} rows, ${out.columns.join(' + ')} columns), ${epochs} epochs, every party and the coordinator in one process`,
+    rows,
+  );
   return out;
 }
 
@@ -136,7 +194,14 @@ async function paillierEpoch(
 ): Promise<{ epochSeconds: number; measuredRows: number; bytesPerEpoch: number; auc: number | null }> {
   const keys = await PaillierKeyHolder.generate(2048);
   const [labelBlock, ...featureBlocks] = pooled.blocks;
-  const bank = new PaillierLrParty(keys.publicKey, labelBlock.matrix, labelBlock.columns, hp, labelBlock.columns - 1, pooled.labels);
+  const bank = new PaillierLrParty(
+    keys.publicKey,
+    labelBlock.matrix,
+    labelBlock.columns,
+    hp,
+    labelBlock.columns - 1,
+    pooled.labels,
+  );
   const features = featureBlocks.map((b) => new PaillierLrParty(keys.publicKey, b.matrix, b.columns, hp));
   const ciphertextBytes = (2 * 2048) / 8;
   const columns = pooled.blocks.reduce((s, b) => s + b.columns, 0);
@@ -152,7 +217,10 @@ async function paillierEpoch(
     for (const full of epochBatches(pooled.split.train, hp.batchSize, hp.seed, epoch)) {
       const batch = Number.isFinite(sampleRows) ? full.subarray(0, Math.min(sampleRows, full.length)) : full;
       const t0 = performance.now();
-      const residual = bank.residual(batch, features.map((f) => f.forward(batch)));
+      const residual = bank.residual(
+        batch,
+        features.map((f) => f.forward(batch)),
+      );
       const gradients = [bank, ...features].map((p) => p.maskedGradient(batch, residual));
       const t1 = performance.now();
       const released = gradients.map((g) => keys.decrypt(g));
@@ -169,9 +237,19 @@ async function paillierEpoch(
   if (Number.isFinite(sampleRows)) return { epochSeconds, measuredRows, bytesPerEpoch, auc: null };
   const logits = (rows: Int32Array) => {
     const u = partialLogits(labelBlock.matrix, labelBlock.columns, bank.weights, rows);
-    featureBlocks.forEach((b, k) => partialLogits(b.matrix, b.columns, features[k].weights, rows).forEach((v, i) => (u[i] += v)));
+    featureBlocks.forEach((b, k) =>
+      partialLogits(b.matrix, b.columns, features[k].weights, rows).forEach((v, i) => (u[i] += v)),
+    );
     return u;
   };
   const train = pooled.split.train;
-  return { epochSeconds: epochSeconds / epochs, measuredRows: trainRows, bytesPerEpoch, auc: rocAuc(logits(train), Array.from(train, (r) => pooled.labels[r])) };
+  return {
+    epochSeconds: epochSeconds / epochs,
+    measuredRows: trainRows,
+    bytesPerEpoch,
+    auc: rocAuc(
+      logits(train),
+      Array.from(train, (r) => pooled.labels[r]),
+    ),
+  };
 }

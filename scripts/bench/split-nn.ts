@@ -31,24 +31,57 @@ export async function runSplitNnBench(argv: string[]): Promise<BenchResult> {
     featureFile = path.join(data.dataRoot, data.host);
   } else {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-bench-'));
-    const files = await writeSyntheticVfl(dir, { bankRows: Number(values.rows), ecommerceRows: Number(values.rows), overlap: 1 });
+    const files = await writeSyntheticVfl(dir, {
+      bankRows: Number(values.rows),
+      ecommerceRows: Number(values.rows),
+      overlap: 1,
+    });
     labelFile = files.bankPath;
     featureFile = files.ecommercePath;
     labelColumn = BANK_LABEL_COLUMN;
   }
   let defence: DefenceSpec;
   if (values.defence === 'none') defence = { kind: 'none' };
-  else if (values.defence === 'gaussian') defence = { kind: 'gaussian', noiseMultiplier: Number(values['noise-multiplier']), clipNorm: Number(values['clip-norm']) };
+  else if (values.defence === 'gaussian')
+    defence = {
+      kind: 'gaussian',
+      noiseMultiplier: Number(values['noise-multiplier']),
+      clipNorm: Number(values['clip-norm']),
+    };
   else throw new Error(`--defence must be none or gaussian, got ${values.defence}`);
   const architecture: NnArchitecture = {
-    bottom: [{ units: 32, activation: 'relu' }, { units: 4, activation: 'linear' }],
+    bottom: [
+      { units: 32, activation: 'relu' },
+      { units: 4, activation: 'linear' },
+    ],
     interactive: { units: 8, activation: 'relu', learningRate: 0.05 },
     top: [],
-    training: { optimizer: 'adam', learningRate: 0.01, batchSize: values.data === 'breast' ? 64 : 1024, epochs, seed: 42, validationFraction: 0.3 },
+    training: {
+      optimizer: 'adam',
+      learningRate: 0.01,
+      batchSize: values.data === 'breast' ? 64 : 1024,
+      epochs,
+      seed: 42,
+      validationFraction: 0.3,
+    },
   };
-  const options = { labelFile, labelColumn, featureFiles: [featureFile], labelId: 'bank', featureIds: ['shop'], architecture };
+  const options = {
+    labelFile,
+    labelColumn,
+    featureFiles: [featureFile],
+    labelId: 'bank',
+    featureIds: ['shop'],
+    architecture,
+  };
   const t0 = Date.now();
-  const result = await runSplitNn({ ...options, defence, onEpoch: (e) => process.stderr.write(`  epoch ${e.epoch}: ${e.seconds.toFixed(2)} s, loss ${e.loss.toFixed(4)}, validation AUC ${e.validationAuc.toFixed(4)}\n`) });
+  const result = await runSplitNn({
+    ...options,
+    defence,
+    onEpoch: (e) =>
+      process.stderr.write(
+        `  epoch ${e.epoch}: ${e.seconds.toFixed(2)} s, loss ${e.loss.toFixed(4)}, validation AUC ${e.validationAuc.toFixed(4)}\n`,
+      ),
+  });
   const total = (Date.now() - t0) / 1000;
   const reference = await splitNnPlaintextReference(options);
   const out = {
@@ -63,17 +96,20 @@ export async function runSplitNnBench(argv: string[]): Promise<BenchResult> {
     rows: result.rows,
     epochs: result.epochs.length,
   };
-  printTable(`Split NN, ${values.data} (${result.rows} rows, ${result.validationRows} held out), ${out.epochs} epochs, all parties and the coordinator in one process`, [
-    ['seconds per epoch (incl. validation)', String(out.epochSeconds)],
-    ['validation AUC, federated', String(out.validationAuc)],
-    ['validation AUC, same network central (tfjs)', String(out.plaintextValidationAuc)],
-    ['best federated validation AUC (epoch)', `${round(result.bestValidationAuc, 4)} (${result.bestEpoch})`],
-    ['bytes per epoch (all links)', `${(out.bytesPerEpoch / 1e6).toFixed(1)} MB`],
-    ['decryptions per epoch', String(result.epochs[0].decryptions)],
-    ['defence', out.defence + (out.epsilon === null ? '' : `, label-DP epsilon ${out.epsilon} (delta 1e-5)`)],
-    ['HE', 'CKKS N=8192 (node-seal 6.0.3), no rotations'],
-    ['local math', out.backend],
-    ['total seconds (federated)', String(round(total, 1))],
-  ]);
+  printTable(
+    `Split NN, ${values.data} (${result.rows} rows, ${result.validationRows} held out), ${out.epochs} epochs, all parties and the coordinator in one process`,
+    [
+      ['seconds per epoch (incl. validation)', String(out.epochSeconds)],
+      ['validation AUC, federated', String(out.validationAuc)],
+      ['validation AUC, same network central (tfjs)', String(out.plaintextValidationAuc)],
+      ['best federated validation AUC (epoch)', `${round(result.bestValidationAuc, 4)} (${result.bestEpoch})`],
+      ['bytes per epoch (all links)', `${(out.bytesPerEpoch / 1e6).toFixed(1)} MB`],
+      ['decryptions per epoch', String(result.epochs[0].decryptions)],
+      ['defence', out.defence + (out.epsilon === null ? '' : `, label-DP epsilon ${out.epsilon} (delta 1e-5)`)],
+      ['HE', 'CKKS N=8192 (node-seal 6.0.3), no rotations'],
+      ['local math', out.backend],
+      ['total seconds (federated)', String(round(total, 1))],
+    ],
+  );
   return out;
 }

@@ -15,11 +15,23 @@ import { launchFederation, Federation } from '../../scripts/federation-launcher'
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 // Skipping is for developer machines without a browser only; under CI a missing one is a failure.
 const runnable = fs.existsSync(CHROMIUM) || !!process.env.CI;
-if (!runnable) console.warn(`dashboard e2e skipped: ${CHROMIUM} is missing (apt-get install chromium); it always runs under CI=true`);
+if (!runnable)
+  console.warn(
+    `dashboard e2e skipped: ${CHROMIUM} is missing (apt-get install chromium); it always runs under CI=true`,
+  );
 const describeIfBrowser = runnable ? describe : describe.skip;
 
 interface Job {
@@ -27,7 +39,12 @@ interface Job {
   state: string;
   result: {
     validationRows: number;
-    validation: { gainLift: { lift: number }[]; confusion: { tp: number; fp: number; tn: number; fn: number }; rocCurve: unknown[]; ksCurve: unknown[] };
+    validation: {
+      gainLift: { lift: number }[];
+      confusion: { tp: number; fp: number; tn: number; fn: number };
+      rocCurve: unknown[];
+      ksCurve: unknown[];
+    };
   };
 }
 
@@ -111,8 +128,14 @@ describeIfBrowser('web dashboard in headless Chromium', () => {
     await page.locator('#job-state', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
 
     // Seen through the event stream while it ran, not only in the final GET.
-    const live = await page.locator('#live-events li').evaluateAll((items) => items.map((li) => ({ type: (li as HTMLElement).dataset.type, state: (li as HTMLElement).dataset.state })));
-    expect(live.filter((e) => e.type === 'state').map((e) => e.state)).toEqual(expect.arrayContaining(['training', 'evaluating', 'succeeded']));
+    const live = await page
+      .locator('#live-events li')
+      .evaluateAll((items) =>
+        items.map((li) => ({ type: (li as HTMLElement).dataset.type, state: (li as HTMLElement).dataset.state })),
+      );
+    expect(live.filter((e) => e.type === 'state').map((e) => e.state)).toEqual(
+      expect.arrayContaining(['training', 'evaluating', 'succeeded']),
+    );
     expect(live.filter((e) => e.type === 'epoch')).toHaveLength(4);
     expect(live.some((e) => e.type === 'progress')).toBe(true);
 
@@ -122,7 +145,11 @@ describeIfBrowser('web dashboard in headless Chromium', () => {
     expect(await page.locator('#lift tbody tr').count()).toBe(10);
     const topLift = await page.locator('#lift tbody tr').first().locator('td').nth(6).textContent();
     expect(topLift).toBe(finished.result.validation.gainLift[0].lift.toFixed(2));
-    const cells = await Promise.all(['tp', 'fn', 'fp', 'tn'].map(async (k) => Number((await page.locator(`#cm-${k}`).textContent())!.replace(/,/g, ''))));
+    const cells = await Promise.all(
+      ['tp', 'fn', 'fp', 'tn'].map(async (k) =>
+        Number((await page.locator(`#cm-${k}`).textContent())!.replace(/,/g, '')),
+      ),
+    );
     const { tp, fn, fp, tn } = finished.result.validation.confusion;
     expect(cells).toEqual([tp, fn, fp, tn]);
     expect(cells.reduce((a, b) => a + b)).toBe(finished.result.validationRows);
@@ -130,7 +157,11 @@ describeIfBrowser('web dashboard in headless Chromium', () => {
     // The page reloads the trail when the stream ends: wait for it to show the whole chain.
     const trail = await api<{ verification: { valid: boolean; events: number } }>(`/jobs/${job.id}/audit?limit=1`);
     expect(trail.verification.valid).toBe(true);
-    await page.locator('#audit-verification', { hasText: `chain valid, ${trail.verification.events.toLocaleString('en')} events` }).waitFor();
+    await page
+      .locator('#audit-verification', {
+        hasText: `chain valid, ${trail.verification.events.toLocaleString('en')} events`,
+      })
+      .waitFor();
     expect(await page.locator('#audit tbody tr').count()).toBe(Math.min(50, trail.verification.events));
     await page.locator('#audit-next').click(); // the next page of the trail
     await page.locator('#audit-range', { hasText: `51–${Math.min(100, trail.verification.events)} of` }).waitFor();
@@ -147,11 +178,20 @@ describeIfBrowser('web dashboard in headless Chromium', () => {
     const charts = await page.evaluate(() =>
       ['chart-epochs', 'chart-roc', 'chart-ks'].map((id) => {
         const canvas = document.getElementById(id) as HTMLCanvasElement;
-        const chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: { data: unknown[] }[] } } | undefined } }).Chart.getChart(canvas);
+        const chart = (
+          window as unknown as {
+            Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: { data: unknown[] }[] } } | undefined };
+          }
+        ).Chart.getChart(canvas);
         const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
         let painted = 0;
         for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
-        return { id, width: canvas.width, points: chart ? chart.data.datasets[0].data.length : -1, paintedShare: painted / (canvas.width * canvas.height) };
+        return {
+          id,
+          width: canvas.width,
+          points: chart ? chart.data.datasets[0].data.length : -1,
+          paintedShare: painted / (canvas.width * canvas.height),
+        };
       }),
     );
     const byId = Object.fromEntries(charts.map((c) => [c.id, c]));
@@ -163,7 +203,8 @@ describeIfBrowser('web dashboard in headless Chromium', () => {
       expect(c.paintedShare).toBeGreaterThan(0.01);
     }
 
-    if (process.env.VFL_DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.VFL_DASHBOARD_SCREENSHOT, fullPage: true });
+    if (process.env.VFL_DASHBOARD_SCREENSHOT)
+      await page.screenshot({ path: process.env.VFL_DASHBOARD_SCREENSHOT, fullPage: true });
 
     // The key only ever travelled in the Authorization header.
     expect(requests.some((r) => r.url.includes(federation.adminKey))).toBe(false);
@@ -172,7 +213,9 @@ describeIfBrowser('web dashboard in headless Chromium', () => {
     expect(apiRequests.length).toBeGreaterThan(3);
     expect(apiRequests.some((r) => new URL(r.url).pathname === `/jobs/${job.id}/events`)).toBe(true);
     // the failed attempt with the wrong key came first; everything after it carries the real one
-    expect(apiRequests.filter((r) => r.authorization !== `Bearer ${federation.adminKey}`).map((r) => r.authorization)).toEqual(['Bearer vfl_not_a_real_key']);
+    expect(
+      apiRequests.filter((r) => r.authorization !== `Bearer ${federation.adminKey}`).map((r) => r.authorization),
+    ).toEqual(['Bearer vfl_not_a_real_key']);
     expect(pageErrors.filter((e) => !e.includes('401'))).toEqual([]);
   }, 90_000);
 });

@@ -19,10 +19,17 @@ describe('job lifecycle through the vfl CLI and the API', () => {
   const env = () => ({ ...process.env, VFL_API_URL: federation.coordinatorUrl, VFL_API_KEY: federation.adminKey });
   const vfl = (...args: string[]) => {
     const run = spawnSync(process.execPath, [CLI, ...args], { env: env(), encoding: 'utf8' });
-    return { status: run.status, stdout: run.stdout, stderr: run.stderr, json: () => JSON.parse(run.stdout.trim().split('\n').pop()!) };
+    return {
+      status: run.status,
+      stdout: run.stdout,
+      stderr: run.stderr,
+      json: () => JSON.parse(run.stdout.trim().split('\n').pop()!),
+    };
   };
   const get = async <T>(p: string): Promise<T> =>
-    (await (await fetch(`${federation.coordinatorUrl}${p}`, { headers: { authorization: `Bearer ${federation.adminKey}` } })).json()) as T;
+    (await (
+      await fetch(`${federation.coordinatorUrl}${p}`, { headers: { authorization: `Bearer ${federation.adminKey}` } })
+    ).json()) as T;
   const waitFor = async (id: string, states: string[], timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -77,7 +84,10 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     const again = vfl('job', 'cancel', long);
     expect(again.status).toBe(1);
     expect(again.stderr).toContain(`409: job ${long} already cancelled`);
-    const trail = await get<{ events: { step: string; detail: { state?: string } }[]; verification: { valid: boolean } }>(`/jobs/${long}/audit`);
+    const trail = await get<{
+      events: { step: string; detail: { state?: string } }[];
+      verification: { valid: boolean };
+    }>(`/jobs/${long}/audit`);
     expect(trail.verification.valid).toBe(true);
     expect(trail.events.map((e) => e.step)).toContain('job.cancel_requested');
     expect(trail.events.at(-1)!.detail.state).toBe('cancelled');
@@ -102,7 +112,8 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     };
     const admin = federation.adminKey;
     const operator = (await post<{ key: string }>('/api-keys', admin, { name: 'second-system', role: 'operator' })).key;
-    const submit = async (key: string, payload: unknown = body(200)) => (await post<{ id: string }>('/jobs', key, payload)).id;
+    const submit = async (key: string, payload: unknown = body(200)) =>
+      (await post<{ id: string }>('/jobs', key, payload)).id;
     const state = async (id: string) => (await get<{ state: string }>(`/jobs/${id}`)).state;
 
     // One job at a time: a1 runs; a2 and a3 (the same key) queued before b1 (another key).
@@ -117,7 +128,8 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     await waitFor(b1, ['aligning', 'training'], 20_000); // the other key's turn, although a3 was queued earlier
     expect(await state(a3)).toBe('queued');
     for (const id of [b1, a3]) await post(`/jobs/${id}/cancel`, admin);
-    for (const id of [a1, a2, b1, a3]) expect(await waitFor(id, ['cancelled', 'failed', 'succeeded'])).toBe('cancelled');
+    for (const id of [a1, a2, b1, a3])
+      expect(await waitFor(id, ['cancelled', 'failed', 'succeeded'])).toBe('cancelled');
 
     // A cancelled cardinality-only job is retried as one, not as a training job.
     const blocker = await submit(admin);
@@ -127,29 +139,38 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     expect(retried.model).toBe('psi-cardinality');
     await post(`/jobs/${blocker}/cancel`, admin);
     expect(await waitFor(retried.id, ['succeeded', 'failed'])).toBe('succeeded');
-    const outcome = await get<{ model: string; result: { model: string; intersection: number; train?: unknown } }>(`/jobs/${retried.id}`);
+    const outcome = await get<{ model: string; result: { model: string; intersection: number; train?: unknown } }>(
+      `/jobs/${retried.id}`,
+    );
     expect(outcome.model).toBe('psi-cardinality');
     expect(outcome.result.model).toBe('psi-cardinality');
     expect(outcome.result.intersection).toBeGreaterThan(0);
     expect(outcome.result.train).toBeUndefined();
-    const created = (await get<{ events: { step: string; detail: { model?: string; retryOf?: string } }[] }>(`/jobs/${retried.id}/audit`)).events[0];
+    const created = (
+      await get<{ events: { step: string; detail: { model?: string; retryOf?: string } }[] }>(
+        `/jobs/${retried.id}/audit`,
+      )
+    ).events[0];
     expect(created).toMatchObject({ step: 'job.created', detail: { model: 'psi-cardinality', retryOf: cardinality } });
   }, 120_000);
 
   it('streams state, progress and epoch events to `vfl job watch` until the job ends', async () => {
-    const created = await (
+    const created = (await (
       await fetch(`${federation.coordinatorUrl}/jobs`, {
         method: 'POST',
         headers: { authorization: `Bearer ${federation.adminKey}`, 'content-type': 'application/json' },
         body: JSON.stringify(body(2)),
       })
-    ).json() as { id: string };
+    ).json()) as { id: string };
     const watch = spawn(process.execPath, [CLI, 'job', 'watch', created.id, '--json'], { env: env() });
     let out = '';
     watch.stdout.on('data', (d) => (out += d));
     const code = await new Promise<number | null>((r) => watch.on('exit', r));
     expect(code).toBe(0);
-    const events = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: { state?: string } });
+    const events = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; data: { state?: string } });
     const states = events.filter((e) => e.type === 'state').map((e) => e.data.state);
     expect(states.at(-1)).toBe('succeeded');
     expect(states).toEqual(expect.arrayContaining(['training', 'evaluating', 'succeeded']));
@@ -177,7 +198,10 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     expect(jobs.length).toBeGreaterThan(0);
     const jobId = jobs[0].id;
     for (const service of ['coordinator', 'bank', 'ecommerce']) {
-      const lines = fs.readFileSync(path.join(federation.logDir, `${service}.log`), 'utf8').trim().split('\n');
+      const lines = fs
+        .readFileSync(path.join(federation.logDir, `${service}.log`), 'utf8')
+        .trim()
+        .split('\n');
       const records = lines.map((l) => JSON.parse(l) as { level: string; message: unknown });
       const aboutJob = records.filter((r) => JSON.stringify(r.message).includes(jobId));
       expect(aboutJob.length).toBeGreaterThan(0);
@@ -197,7 +221,10 @@ describe('job lifecycle through the vfl CLI and the API', () => {
     const refused = vfl('job', 'submit', badFile);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('hyperparameters.epochs');
-    const noKey = spawnSync(process.execPath, [CLI, 'job', 'list'], { env: { ...process.env, VFL_API_KEY: '' }, encoding: 'utf8' });
+    const noKey = spawnSync(process.execPath, [CLI, 'job', 'list'], {
+      env: { ...process.env, VFL_API_KEY: '' },
+      encoding: 'utf8',
+    });
     expect(noKey.stderr).toContain('set VFL_API_KEY');
   });
 });

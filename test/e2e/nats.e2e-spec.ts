@@ -55,9 +55,15 @@ describe('coordinator + bank + ecommerce over NATS (real processes, embedded Pos
     expect(outcome.job.result!.intersection).toBe(1400);
     expect((outcome.job.result as SplitLrJobResult).train.auc).toBeGreaterThan(0.7);
     expect(outcome.audit.valid).toBe(true);
-    const trail = (await (await fetch(`${federation.coordinatorUrl}/jobs/${outcome.job.id}/audit`, { headers: { authorization: `Bearer ${federation.adminKey}` } })).json()) as {
+    const trail = (await (
+      await fetch(`${federation.coordinatorUrl}/jobs/${outcome.job.id}/audit`, {
+        headers: { authorization: `Bearer ${federation.adminKey}` },
+      })
+    ).json()) as {
       events: { step: string; byteSize: number }[];
     };
-    expect(Math.max(...trail.events.filter((e) => e.step === 'lr.masked_gradient').map((e) => e.byteSize))).toBeGreaterThan(1024 * 1024);
+    expect(
+      Math.max(...trail.events.filter((e) => e.step === 'lr.masked_gradient').map((e) => e.byteSize)),
+    ).toBeGreaterThan(1024 * 1024);
   }, 180_000);
 });

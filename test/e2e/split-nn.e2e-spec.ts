@@ -36,7 +36,10 @@ describe('split NN over the services: manifest, prediction and resume (real proc
     ],
     nn: {
       architecture: {
-        bottom: [{ units: 8, activation: 'relu', batchNorm: true }, { units: 4, activation: 'linear' }],
+        bottom: [
+          { units: 8, activation: 'relu', batchNorm: true },
+          { units: 4, activation: 'linear' },
+        ],
         interactive: { units: 4 },
         top: [],
         training: { optimizer: 'adam', learningRate: 0.01, batchSize, epochs, seed: 7, validationFraction: 0.3 },
@@ -46,12 +49,32 @@ describe('split NN over the services: manifest, prediction and resume (real proc
   });
   const auth = (key = federation.adminKey) => ({ authorization: `Bearer ${key}` });
   const get = (p: string) => fetch(`${federation.coordinatorUrl}${p}`, { headers: auth() });
-  const post = (body: unknown, p: string) => fetch(`${federation.coordinatorUrl}${p}`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const verify = (jobId: string) => {
-    const run = spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/scripts/vfl.js'), 'audit', 'verify', '--job', jobId, '--party', `bank=${dbs.bank.url}`, '--party', `ecommerce=${dbs.ecommerce.url}`, '--json'], {
-      env: { ...process.env, DATABASE_URL: dbs.coordinator.url },
-      encoding: 'utf8',
+  const post = (body: unknown, p: string) =>
+    fetch(`${federation.coordinatorUrl}${p}`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
     });
+  const verify = (jobId: string) => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        path.resolve(__dirname, '../../dist/scripts/vfl.js'),
+        'audit',
+        'verify',
+        '--job',
+        jobId,
+        '--party',
+        `bank=${dbs.bank.url}`,
+        '--party',
+        `ecommerce=${dbs.ecommerce.url}`,
+        '--json',
+      ],
+      {
+        env: { ...process.env, DATABASE_URL: dbs.coordinator.url },
+        encoding: 'utf8',
+      },
+    );
     return JSON.parse(run.stdout.trim().split('\n').pop()!) as { valid: boolean; firstBroken: unknown };
   };
 
@@ -59,15 +82,24 @@ describe('split NN over the services: manifest, prediction and resume (real proc
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-e2e-nn-'));
     bankDir = path.join(work, 'bank');
     shopDir = path.join(work, 'ecommerce');
-    const data = await writeSyntheticVfl(path.join(work, 'gen'), { seed: 5, bankRows: 1200, ecommerceRows: 1000, overlap: 0.7 });
+    const data = await writeSyntheticVfl(path.join(work, 'gen'), {
+      seed: 5,
+      bankRows: 1200,
+      ecommerceRows: 1000,
+      overlap: 0.7,
+    });
     fs.mkdirSync(bankDir);
     fs.mkdirSync(shopDir);
     fs.copyFileSync(data.bankPath, path.join(bankDir, 'bank.csv'));
     fs.copyFileSync(data.ecommercePath, path.join(shopDir, 'ecommerce.csv'));
     // New rows with one column fewer than training.
     const shop = fs.readFileSync(data.ecommercePath, 'utf8').trimEnd().split('\n');
-    fs.writeFileSync(path.join(shopDir, 'ecommerce-short.csv'), shop.map((l) => l.split(',').slice(0, -1).join(',')).join('\n') + '\n');
-    for (const id of ['coordinator', 'bank', 'ecommerce']) dbs[id] = await createScratchDatabase(SERVER_URL, `vfl_e2e_nn_${id}_${process.pid}`);
+    fs.writeFileSync(
+      path.join(shopDir, 'ecommerce-short.csv'),
+      shop.map((l) => l.split(',').slice(0, -1).join(',')).join('\n') + '\n',
+    );
+    for (const id of ['coordinator', 'bank', 'ecommerce'])
+      dbs[id] = await createScratchDatabase(SERVER_URL, `vfl_e2e_nn_${id}_${process.pid}`);
     federation = await launchFederation({
       workDir: work,
       databaseUrl: dbs.coordinator.url,
@@ -90,7 +122,10 @@ describe('split NN over the services: manifest, prediction and resume (real proc
     const result = trained.result as SplitNnJobResult;
     const { publicKey } = (await (await fetch(`${federation.coordinatorUrl}/health`)).json()) as { publicKey: string };
     expect(result.manifest).toMatchObject({ model: 'split-nn', architecture: { interactive: { units: 4 } } });
-    expect(verifyModelManifest(result.manifest, { coordinatorPublicKey: publicKey })).toEqual({ valid: true, problems: [] });
+    expect(verifyModelManifest(result.manifest, { coordinatorPublicKey: publicKey })).toEqual({
+      valid: true,
+      problems: [],
+    });
 
     // The validation split, as every party computes it: shared IDs in code-unit order, seeded split.
     const bank = await loadPartyTable(path.join(bankDir, 'bank.csv'), { labelColumn: BANK_LABEL_COLUMN });
@@ -105,27 +140,54 @@ describe('split NN over the services: manifest, prediction and resume (real proc
     const out = (await res.json()) as { predictionId: string; scores: { id: string; score: number }[] };
     expect(out.scores.map((s) => s.id)).toEqual(ids);
     const labels = ids.map((id) => bank.labels![bank.ids.indexOf(id)]);
-    const metrics = binaryMetrics(out.scores.map((s) => s.score), labels);
-    console.log(`split-NN predict over the services: ${ids.length} IDs in ${seconds.toFixed(2)} s; |Δ AUC| ${Math.abs(metrics.auc - result.validation.auc).toExponential(2)}, |Δ log loss| ${Math.abs(metrics.logLoss - result.validation.logLoss).toExponential(2)} against the job's evaluation`);
+    const metrics = binaryMetrics(
+      out.scores.map((s) => s.score),
+      labels,
+    );
+    console.log(
+      `split-NN predict over the services: ${ids.length} IDs in ${seconds.toFixed(2)} s; |Δ AUC| ${Math.abs(metrics.auc - result.validation.auc).toExponential(2)}, |Δ log loss| ${Math.abs(metrics.logLoss - result.validation.logLoss).toExponential(2)} against the job's evaluation`,
+    );
     expect(Math.abs(metrics.auc - result.validation.auc)).toBeLessThan(1e-4);
     expect(Math.abs(metrics.logLoss - result.validation.logLoss)).toBeLessThan(1e-5);
 
     // Its own audit chain, cross-checked against both parties' logs; the training job's too (checkpoints included).
-    const trail = (await (await get(`/audit/events?jobId=${out.predictionId}&limit=1000`)).json()) as { step: string }[];
-    expect(trail.map((e) => e.step)).toEqual(expect.arrayContaining(['predict.created', 'job.roster', 'predict.prepare', 'he.keys', 'nn.forward_share', 'peer.nn.forward', 'nn.products', 'nn.release', 'predict.scores', 'predict.done']));
+    const trail = (await (await get(`/audit/events?jobId=${out.predictionId}&limit=1000`)).json()) as {
+      step: string;
+    }[];
+    expect(trail.map((e) => e.step)).toEqual(
+      expect.arrayContaining([
+        'predict.created',
+        'job.roster',
+        'predict.prepare',
+        'he.keys',
+        'nn.forward_share',
+        'peer.nn.forward',
+        'nn.products',
+        'nn.release',
+        'predict.scores',
+        'predict.done',
+      ]),
+    );
     expect(verify(out.predictionId)).toMatchObject({ valid: true, firstBroken: null });
     expect(verify(trained.id)).toMatchObject({ valid: true, firstBroken: null });
 
     // Refusals: IDs the label party lacks (by count), other columns than training (named), both 422.
     const missing = await post({ ids: [...ids.slice(0, 2), 'nobody-here'] }, `/jobs/${trained.id}/predict`);
     expect(missing.status).toBe(422);
-    expect(((await missing.json()) as { message: string }).message).toContain("1 of the 3 requested IDs are not in the label party's data");
-    const short = await post({ ids: ids.slice(0, 3), data: { ecommerce: { path: 'ecommerce-short.csv' } } }, `/jobs/${trained.id}/predict`);
+    expect(((await missing.json()) as { message: string }).message).toContain(
+      "1 of the 3 requested IDs are not in the label party's data",
+    );
+    const short = await post(
+      { ids: ids.slice(0, 3), data: { ecommerce: { path: 'ecommerce-short.csv' } } },
+      `/jobs/${trained.id}/predict`,
+    );
     expect(short.status).toBe(422);
-    expect(((await short.json()) as { message: string }).message).toMatch(/ecommerce failed at predict.prepare: .*other columns than the model .* was trained on; missing: /);
+    expect(((await short.json()) as { message: string }).message).toMatch(
+      /ecommerce failed at predict.prepare: .*other columns than the model .* was trained on; missing: /,
+    );
   }, 240_000);
 
-  it('resumes a split-NN job whose feature party went down mid-training from the parties\' checkpoints', async () => {
+  it("resumes a split-NN job whose feature party went down mid-training from the parties' checkpoints", async () => {
     const body = job(6, 64);
     const view = async (id: string) => (await (await get(`/jobs/${id}`)).json()) as JobView;
     const until = async (id: string, done: (v: JobView) => boolean, ms = 180_000) => {
@@ -156,7 +218,9 @@ describe('split NN over the services: manifest, prediction and resume (real proc
     const whole = await runJob(federation.coordinatorUrl, federation.adminKey, body, quiet);
     const auc = (v: JobView) => (v.result as SplitNnJobResult).validation.auc;
     const loss = (v: JobView) => (v.result as SplitNnJobResult).validation.logLoss;
-    console.log(`split-NN resume over the services from epoch ${from}: |Δ validation AUC| ${Math.abs(auc(resumed) - auc(whole.job)).toExponential(2)}, |Δ log loss| ${Math.abs(loss(resumed) - loss(whole.job)).toExponential(2)}`);
+    console.log(
+      `split-NN resume over the services from epoch ${from}: |Δ validation AUC| ${Math.abs(auc(resumed) - auc(whole.job)).toExponential(2)}, |Δ log loss| ${Math.abs(loss(resumed) - loss(whole.job)).toExponential(2)}`,
+    );
     // Not bit-equal (fresh flooding noise in every release, carried on by Adam): measured here
     // 1e-4–4e-4 in AUC and 4e-5 in log loss, as between two uninterrupted runs (2e-4, 3.8e-5).
     expect(Math.abs(auc(resumed) - auc(whole.job))).toBeLessThan(2e-3);

@@ -17,7 +17,13 @@ export class PartyHealthController {
   /** The process is up. Open to anyone, so it says who the party is and nothing about its data or jobs. */
   @Get('health')
   health() {
-    return { status: 'ok', transport: this.config.transport, partyId: this.config.partyId, role: this.config.role, publicKey: this.identity.publicKeyHex };
+    return {
+      status: 'ok',
+      transport: this.config.transport,
+      partyId: this.config.partyId,
+      role: this.config.role,
+      publicKey: this.identity.publicKeyHex,
+    };
   }
 
   /** Ready for jobs: its data root (when configured) can be read and its audit database answers. */

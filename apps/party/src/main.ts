@@ -12,7 +12,9 @@ import { PartyModule } from './party.module';
 async function bootstrap(): Promise<void> {
   const config = PartyConfig.fromEnv();
   const logger: LoggerService | LogLevel[] =
-    config.logFormat === 'json' ? new ConsoleLogger({ json: true, logLevels: ['error', 'warn', 'log'] }) : ['error', 'warn', 'log'];
+    config.logFormat === 'json'
+      ? new ConsoleLogger({ json: true, logLevels: ['error', 'warn', 'log'] })
+      : ['error', 'warn', 'log'];
   const transport = partyServerOptions(config, config.partyId, { host: config.host, port: config.port });
   if (config.httpPort) {
     // Hybrid: the protocol on the microservice transport, health and readiness over HTTP.

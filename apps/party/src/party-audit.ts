@@ -20,14 +20,24 @@ export class PartyAudit {
     const logger = new Logger('PartyAudit');
     const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.pgliteDir);
     try {
-      const ds = await openDatabase(config.databaseUrl || embedded!.url, { schema: 'party', singleConnection: Boolean(embedded) });
-      const log = new SignedAuditLog(ds, identity, (e) => logger.error(`periodic chain-head signing failed: ${e instanceof Error ? e.message : e}`));
+      const ds = await openDatabase(config.databaseUrl || embedded!.url, {
+        schema: 'party',
+        singleConnection: Boolean(embedded),
+      });
+      const log = new SignedAuditLog(ds, identity, (e) =>
+        logger.error(`periodic chain-head signing failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
       log.startPeriodicSigning(config.auditSignIntervalMs);
-      logger.log(`${config.partyId} keeps its audit log in ${embedded ? 'an embedded PostgreSQL (PGlite)' : 'its PostgreSQL database'}`);
+      logger.log(
+        `${config.partyId} keeps its audit log in ${embedded ? 'an embedded PostgreSQL (PGlite)' : 'its PostgreSQL database'}`,
+      );
       return new PartyAudit(log, ds, embedded);
     } catch (e) {
       await embedded?.stop();
-      throw new Error(`${config.partyId} could not open its audit database: ${e instanceof Error ? e.message : e}`);
+      throw new Error(
+        `${config.partyId} could not open its audit database: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
     }
   }
 
@@ -37,7 +47,7 @@ export class PartyAudit {
       await this.ds.query('SELECT 1');
       return [];
     } catch (e) {
-      return [`audit database unreachable: ${e instanceof Error ? e.message : e}`];
+      return [`audit database unreachable: ${e instanceof Error ? e.message : String(e)}`];
     }
   }
 

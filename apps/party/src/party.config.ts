@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Expose, Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { loadConfig, ServiceTransportConfig } from '@vfl/config';
+import { loadConfig, ServiceTransportConfig, type EnvValue } from '@vfl/config';
 import type { PartyRole } from '@vfl/protocol';
 
 export class PartyConfig extends ServiceTransportConfig {
@@ -15,7 +15,7 @@ export class PartyConfig extends ServiceTransportConfig {
   role!: PartyRole;
 
   @Expose({ name: 'PARTY_HOST' })
-  @Transform(({ value }) => value ?? '127.0.0.1')
+  @Transform(({ value }: EnvValue) => value ?? '127.0.0.1')
   @IsString()
   host!: string;
 
@@ -49,7 +49,7 @@ export class PartyConfig extends ServiceTransportConfig {
 
   /** 64 hex characters: the seed of this party's ed25519 signing key. Unset, one is generated. */
   @Expose({ name: 'PARTY_SIGNING_KEY' })
-  @Transform(({ value }) => (value === '' ? undefined : value))
+  @Transform(({ value }: EnvValue) => (value === '' ? undefined : value))
   @IsOptional()
   @Matches(/^[0-9a-fA-F]{64}$/, { message: 'PARTY_SIGNING_KEY must be 64 hex characters (an ed25519 seed)' })
   signingKey?: string;
@@ -59,9 +59,11 @@ export class PartyConfig extends ServiceTransportConfig {
    * must be signed by it. Unset, the party starts but refuses every command (GET /ready says why).
    */
   @Expose({ name: 'VFL_COORDINATOR_KEY' })
-  @Transform(({ value }) => (value === '' ? undefined : value))
+  @Transform(({ value }: EnvValue) => (value === '' ? undefined : value))
   @IsOptional()
-  @Matches(/^[0-9a-f]{64}$/, { message: 'VFL_COORDINATOR_KEY must be 64 lowercase hex characters (an ed25519 public key)' })
+  @Matches(/^[0-9a-f]{64}$/, {
+    message: 'VFL_COORDINATOR_KEY must be 64 lowercase hex characters (an ed25519 public key)',
+  })
   coordinatorKey?: string;
 
   /** How old (or how far ahead of this party's clock) a coordinator command may be. */

@@ -41,21 +41,37 @@ export class PartyModule implements OnApplicationShutdown {
           useFactory: () => {
             if (config.signingKey) return SigningIdentity.fromSeedHex(config.partyId, config.signingKey);
             const identity = SigningIdentity.generate(config.partyId);
-            new Logger('Party').warn(`no PARTY_SIGNING_KEY: signing with a key generated for this process (${identity.publicKeyHex})`);
+            new Logger('Party').warn(
+              `no PARTY_SIGNING_KEY: signing with a key generated for this process (${identity.publicKeyHex})`,
+            );
             return identity;
           },
         },
-        { provide: PartyAudit, inject: [SigningIdentity], useFactory: (identity: SigningIdentity) => PartyAudit.open(config, identity) },
+        {
+          provide: PartyAudit,
+          inject: [SigningIdentity],
+          useFactory: (identity: SigningIdentity) => PartyAudit.open(config, identity),
+        },
         {
           provide: PartyNode,
           inject: [PeerClients, PSI_ENGINE, SigningIdentity, PartyAudit],
-          useFactory: async (peers: PeerClients, psiEngine: PsiEngine, identity: SigningIdentity, audit: PartyAudit) => {
+          useFactory: async (
+            peers: PeerClients,
+            psiEngine: PsiEngine,
+            identity: SigningIdentity,
+            audit: PartyAudit,
+          ) => {
             const tensorflow = await initTensorflow();
-            new Logger('Party').log(`${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}; CKKS on ${ckksWorkerThreads(config.ckksThreads) > 0 ? `${config.ckksThreads} worker threads` : 'the main thread'}`);
+            new Logger('Party').log(
+              `${config.partyId} (${config.role}) using ${tensorflow.description}; PSI on ${psiEngine.name}; CKKS on ${ckksWorkerThreads(config.ckksThreads) > 0 ? `${config.ckksThreads} worker threads` : 'the main thread'}`,
+            );
             // Weights never leave the party: without VFL_MODEL_DIR they go under the working directory.
             const modelDir = config.modelDir ?? path.resolve('.vfl', 'models', config.partyId);
-            const pinnedKeys = new Map(config.registry().flatMap((p) => (p.publicKey ? [[p.partyId, p.publicKey] as const] : [])));
-            if (!config.coordinatorKey) new Logger('Party').warn('no VFL_COORDINATOR_KEY: every coordinator command will be refused');
+            const pinnedKeys = new Map(
+              config.registry().flatMap((p) => (p.publicKey ? [[p.partyId, p.publicKey] as const] : [])),
+            );
+            if (!config.coordinatorKey)
+              new Logger('Party').warn('no VFL_COORDINATOR_KEY: every coordinator command will be refused');
             return new PartyNode({
               partyId: config.partyId,
               role: config.role,
@@ -70,7 +86,8 @@ export class PartyModule implements OnApplicationShutdown {
               dataRoot: config.dataRoot,
               saveModel: (jobId, model) => saveModel(modelDir, config.partyId, jobId, model),
               loadModel: (jobId) => loadModel(modelDir, config.partyId, jobId),
-              saveCheckpoint: (jobId, checkpoint) => writeJson(checkpointFile(modelDir, config.partyId, jobId), checkpoint),
+              saveCheckpoint: (jobId, checkpoint) =>
+                writeJson(checkpointFile(modelDir, config.partyId, jobId), checkpoint),
               loadCheckpoint: (jobId) => readJson<StoredCheckpoint>(checkpointFile(modelDir, config.partyId, jobId)),
               audit: audit.log,
               ckksThreads: config.ckksThreads,

@@ -14,7 +14,13 @@ export class PeerClients implements PeerTransport, OnApplicationShutdown {
   ) {}
 
   async request(to: string, envelope: PeerEnvelope): Promise<Uint8Array | null> {
-    const reply = await rpcCall<{ body: Uint8Array | null }>(this.client(to), this.codec, PARTY_PEER_PATTERN, envelope, this.config.peerTimeoutMs);
+    const reply = await rpcCall<{ body: Uint8Array | null }>(
+      this.client(to),
+      this.codec,
+      PARTY_PEER_PATTERN,
+      envelope,
+      this.config.peerTimeoutMs,
+    );
     return reply.body ?? null;
   }
 
@@ -22,7 +28,8 @@ export class PeerClients implements PeerTransport, OnApplicationShutdown {
     let client = this.clients.get(partyId);
     if (!client) {
       const endpoint = this.config.registry().find((p) => p.partyId === partyId);
-      if (!endpoint && this.config.transport === 'tcp') throw new Error(`no address for party ${partyId} in VFL_PARTIES`);
+      if (!endpoint && this.config.transport === 'tcp')
+        throw new Error(`no address for party ${partyId} in VFL_PARTIES`);
       client = partyClient(this.config, partyId, endpoint ?? { host: '', port: 0 });
       this.clients.set(partyId, client);
     }
@@ -30,6 +37,6 @@ export class PeerClients implements PeerTransport, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.close()));
+    await Promise.all([...this.clients.values()].map((c): unknown => c.close()));
   }
 }

@@ -19,10 +19,18 @@ export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const error = exception instanceof Error ? exception : new Error(String(exception));
-    const data = host.switchToRpc().getData() as { jobId?: unknown } | undefined;
-    this.logger.warn({ message: `${error.name}: ${error.message}`, jobId: typeof data?.jobId === 'string' ? data.jobId : undefined });
+    const data = host.switchToRpc().getData<{ jobId?: unknown } | undefined>();
+    this.logger.warn({
+      message: `${error.name}: ${error.message}`,
+      jobId: typeof data?.jobId === 'string' ? data.jobId : undefined,
+    });
     const failedAt = (error as { failedAt?: unknown }).failedAt;
-    const body: RemoteErrorBody = { message: error.message, partyId: this.partyId, name: error.name, ...(typeof failedAt === 'string' ? { failedAt } : {}) };
+    const body: RemoteErrorBody = {
+      message: error.message,
+      partyId: this.partyId,
+      name: error.name,
+      ...(typeof failedAt === 'string' ? { failedAt } : {}),
+    };
     return throwError(() => body);
   }
 }

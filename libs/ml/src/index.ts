@@ -7,12 +7,33 @@ export * from './standardizer';
 export * from './tf-backend';
 export * from './tf-linear';
 export {
-  type Activation, ACTIVATIONS, type DenseLayerSpec, type InteractiveLayerSpec, type EarlyStoppingSpec, type TrainingSpec, type NnArchitecture,
-  ArchitectureError, MAX_UNITS, MAX_LAYERS, validateArchitecture, bottomOf, bottomPath, bottomOutputWidth, scheduleFactor, INTERACTIVE_DEFAULTS,
+  type Activation,
+  ACTIVATIONS,
+  type DenseLayerSpec,
+  type InteractiveLayerSpec,
+  type EarlyStoppingSpec,
+  type TrainingSpec,
+  type NnArchitecture,
+  ArchitectureError,
+  MAX_UNITS,
+  MAX_LAYERS,
+  validateArchitecture,
+  bottomOf,
+  bottomPath,
+  bottomOutputWidth,
+  scheduleFactor,
+  INTERACTIVE_DEFAULTS,
   // Split NN's schedule names differ from split LR's (logistic.ts), hence the prefix.
   type LearningRateSchedule as NnLearningRateSchedule,
 } from './nn/architecture';
-export { type PartyBlock, type CentralNnInput, type EpochRecord, type NnTrainingResult, trainCentralNn, EarlyStopping as NnEarlyStopping } from './nn/central';
+export {
+  type PartyBlock,
+  type CentralNnInput,
+  type EpochRecord,
+  type NnTrainingResult,
+  trainCentralNn,
+  EarlyStopping as NnEarlyStopping,
+} from './nn/central';
 export * from './nn/dense-stack';
 export * from './nn/models';
 export * from './nn/optimizer';

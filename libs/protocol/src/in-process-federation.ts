@@ -100,14 +100,16 @@ export async function inProcessFederation(
           saved.set(`${jobId}:${p.partyId}`, model);
         },
         loadModel: (jobId) => saved.get(`${jobId}:${p.partyId}`),
-        saveCheckpoint: (jobId, checkpoint) => void checkpoints.set(`${jobId}:${p.partyId}`, JSON.parse(JSON.stringify(checkpoint))),
+        saveCheckpoint: (jobId, checkpoint) =>
+          void checkpoints.set(`${jobId}:${p.partyId}`, JSON.parse(JSON.stringify(checkpoint)) as StoredCheckpoint),
         loadCheckpoint: (jobId) => checkpoints.get(`${jobId}:${p.partyId}`),
         peers: {
           async request(to: string, envelope: PeerEnvelope) {
             const bytes = encode(envelope);
             keep({ from: p.partyId, to, kind: envelope.type, bytes });
             const reply = await nodes.get(to)!.handlePeer(decode(bytes));
-            if (reply && recording) keep({ from: to, to: p.partyId, kind: `${envelope.type}.reply`, bytes: encode(reply) });
+            if (reply && recording)
+              keep({ from: to, to: p.partyId, kind: `${envelope.type}.reply`, bytes: encode(reply) });
             return reply;
           },
         },
@@ -150,19 +152,31 @@ export interface TwoPartyJobOptions {
 }
 
 /** A split-LR job between a bank (label) and an e-commerce party (features), in one process. */
-export async function runTwoPartyJob(o: TwoPartyJobOptions): Promise<{ federation: InProcessFederation; result: SplitLrJobResult }> {
+export async function runTwoPartyJob(
+  o: TwoPartyJobOptions,
+): Promise<{ federation: InProcessFederation; result: SplitLrJobResult }> {
   const { federation, result } = await runTwoParty(o, 'split-lr');
   if (!isSplitLrResult(result)) throw new Error('a split-lr job returned no model');
   return { federation, result };
 }
 
 /** A cardinality-only PSI job (the bank learns how many IDs it shares), in one process. */
-export async function runTwoPartyCardinality(o: Omit<TwoPartyJobOptions, 'hyperparameters'>): Promise<{ federation: InProcessFederation; result: JobResult }> {
+export async function runTwoPartyCardinality(
+  o: Omit<TwoPartyJobOptions, 'hyperparameters'>,
+): Promise<{ federation: InProcessFederation; result: JobResult }> {
   return runTwoParty({ ...o, hyperparameters: DEFAULT_LR_HYPERPARAMETERS }, 'psi-cardinality');
 }
 
-async function runTwoParty(o: TwoPartyJobOptions, model: JobSpec['model']): Promise<{ federation: InProcessFederation; result: JobResult }> {
-  return runInProcessJob({ ...o, model, label: { partyId: 'bank', file: o.guest, labelColumn: o.labelColumn ?? 'y' }, features: [{ partyId: 'ecommerce', file: o.host }] });
+async function runTwoParty(
+  o: TwoPartyJobOptions,
+  model: JobSpec['model'],
+): Promise<{ federation: InProcessFederation; result: JobResult }> {
+  return runInProcessJob({
+    ...o,
+    model,
+    label: { partyId: 'bank', file: o.guest, labelColumn: o.labelColumn ?? 'y' },
+    features: [{ partyId: 'ecommerce', file: o.host }],
+  });
 }
 
 export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 'host' | 'labelColumn'> {
@@ -173,9 +187,14 @@ export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 
 }
 
 /** A job between one label party and any number of feature parties, in one process. */
-export async function runInProcessJob(o: InProcessJobOptions): Promise<{ federation: InProcessFederation; result: JobResult }> {
+export async function runInProcessJob(
+  o: InProcessJobOptions,
+): Promise<{ federation: InProcessFederation; result: JobResult }> {
   const federation = await inProcessFederation(
-    [{ partyId: o.label.partyId, role: 'label' }, ...o.features.map((f) => ({ partyId: f.partyId, role: 'feature' as const }))],
+    [
+      { partyId: o.label.partyId, role: 'label' },
+      ...o.features.map((f) => ({ partyId: f.partyId, role: 'feature' as const })),
+    ],
     o.dataRoot,
     { record: o.record, partyAudit: o.partyAudit, ckksThreads: o.ckksThreads },
   );
@@ -191,7 +210,13 @@ export async function runInProcessJob(o: InProcessJobOptions): Promise<{ federat
       ],
     },
     federation.channels,
-    { audit: async (e) => { await o.audit?.(e); }, phase: async () => undefined, progress: (p) => o.progress?.(p) },
+    {
+      audit: async (e) => {
+        await o.audit?.(e);
+      },
+      phase: async () => undefined,
+      progress: (p) => o.progress?.(p),
+    },
     { strategies: jobStrategies(), ckksThreads: o.ckksThreads },
   ).run();
   return { federation, result };

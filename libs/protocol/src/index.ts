@@ -5,7 +5,15 @@ export { JobRunner, type JobRunnerOptions } from './job/job-runner';
 export type { DetailedMetrics } from './job/evaluation';
 export { MIN_ROWS_PER_CURVE_POINT } from './job/evaluation';
 export type { PrepareReply } from './job/commands';
-export { BUILT_IN_GROUPS, BUILT_IN_STRATEGIES, isSplitLrResult, isSplitNnResult, jobStrategies, partyHandlers, type JobResult } from './registry';
+export {
+  BUILT_IN_GROUPS,
+  BUILT_IN_STRATEGIES,
+  isSplitLrResult,
+  isSplitNnResult,
+  jobStrategies,
+  partyHandlers,
+  type JobResult,
+} from './registry';
 export type { SplitLrJobResult } from './split-lr/strategy';
 export type { SplitNnJobResult } from './split-nn/strategy';
 export type { PsiCardinalityResult } from './psi/cardinality-strategy';

@@ -56,7 +56,10 @@ function manifestSigningText(m: ModelManifest): string {
 
 export function signManifest(manifest: ModelManifest, coordinator: SigningIdentity): ModelManifest {
   const unsigned: ModelManifest = { ...manifest, coordinator: undefined };
-  return { ...manifest, coordinator: { publicKey: coordinator.publicKeyHex, signature: coordinator.sign(manifestSigningText(unsigned)) } };
+  return {
+    ...manifest,
+    coordinator: { publicKey: coordinator.publicKeyHex, signature: coordinator.sign(manifestSigningText(unsigned)) },
+  };
 }
 
 /**
@@ -68,28 +71,36 @@ export function verifyModelManifest(
   options: { coordinatorPublicKey?: string; models?: ReadonlyMap<string, unknown> } = {},
 ): { valid: boolean; problems: string[] } {
   const problems: string[] = [];
-  if (manifest.version !== MODEL_MANIFEST_VERSION) problems.push(`unknown manifest version ${String(manifest.version)}`);
+  if (manifest.version !== MODEL_MANIFEST_VERSION)
+    problems.push(`unknown manifest version ${String(manifest.version)}`);
   const labels = manifest.parts.filter((p) => p.role === 'label').length;
   if (labels !== 1) problems.push(`the manifest has ${labels} label parts, a model has one`);
-  if (manifest.model === 'split-nn' && !manifest.architecture) problems.push('a split-nn manifest carries no architecture');
+  if (manifest.model === 'split-nn' && !manifest.architecture)
+    problems.push('a split-nn manifest carries no architecture');
   for (const p of manifest.parts) {
-    if (!verifySignature(p.publicKey, partModelSigningText(manifest.jobId, p.partyId, p.modelDigest), p.signature)) problems.push(`${p.partyId}: signature does not match its model digest`);
+    if (!verifySignature(p.publicKey, partModelSigningText(manifest.jobId, p.partyId, p.modelDigest), p.signature))
+      problems.push(`${p.partyId}: signature does not match its model digest`);
     const model = options.models?.get(p.partyId);
     if (options.models && model === undefined) problems.push(`${p.partyId}: no model given to check`);
-    if (model !== undefined && modelDigest(model) !== p.modelDigest) problems.push(`${p.partyId}: model file does not hash to the manifest's digest`);
+    if (model !== undefined && modelDigest(model) !== p.modelDigest)
+      problems.push(`${p.partyId}: model file does not hash to the manifest's digest`);
     // A split-NN part must be of the manifest's family and architecture (the party signed its file, not the manifest's claim).
     if (model !== undefined && manifest.model === 'split-nn') {
       const m = model as { family?: unknown; architecture?: unknown; role?: unknown };
       if (m.family !== 'split-nn') problems.push(`${p.partyId}: model file is not a split-nn part`);
-      else if (canonicalJson(m.architecture) !== canonicalJson(manifest.architecture)) problems.push(`${p.partyId}: model file has another architecture than the manifest`);
-      if (m.role !== p.role) problems.push(`${p.partyId}: model file is a ${String(m.role)} party's part, the manifest says ${p.role}`);
+      else if (canonicalJson(m.architecture) !== canonicalJson(manifest.architecture))
+        problems.push(`${p.partyId}: model file has another architecture than the manifest`);
+      if (m.role !== p.role)
+        problems.push(`${p.partyId}: model file is a ${String(m.role)} party's part, the manifest says ${p.role}`);
     }
   }
   const c = manifest.coordinator;
   if (!c) problems.push('the manifest carries no coordinator signature');
   else {
-    if (options.coordinatorPublicKey && options.coordinatorPublicKey !== c.publicKey) problems.push('signed by another coordinator key than the one trusted');
-    if (!verifySignature(c.publicKey, manifestSigningText({ ...manifest, coordinator: undefined }), c.signature)) problems.push('coordinator signature does not match the manifest');
+    if (options.coordinatorPublicKey && options.coordinatorPublicKey !== c.publicKey)
+      problems.push('signed by another coordinator key than the one trusted');
+    if (!verifySignature(c.publicKey, manifestSigningText({ ...manifest, coordinator: undefined }), c.signature))
+      problems.push('coordinator signature does not match the manifest');
   }
   return { valid: problems.length === 0, problems };
 }

@@ -1,5 +1,14 @@
 import { loadPartyTable, PartyTable } from '@vfl/data';
-import { RowSplit, trainValidationSplit, LrHyperparameters, partialLogits, withIntercept, rocAuc, trainPlainSplitLr, Standardizer } from '@vfl/ml';
+import {
+  RowSplit,
+  trainValidationSplit,
+  LrHyperparameters,
+  partialLogits,
+  withIntercept,
+  rocAuc,
+  trainPlainSplitLr,
+  Standardizer,
+} from '@vfl/ml';
 
 export interface PlaintextReference {
   /** [label party's columns..., intercept, each feature party's columns in turn...] */
@@ -20,11 +29,20 @@ export interface PooledParties {
  * block standardised on the training rows as the parties do. For tests and benchmarks only: it
  * reads every party's file.
  */
-export async function pooledParties(guestFile: string, hostFiles: string | readonly string[], hp: LrHyperparameters, labelColumn = 'y'): Promise<PooledParties> {
+export async function pooledParties(
+  guestFile: string,
+  hostFiles: string | readonly string[],
+  hp: LrHyperparameters,
+  labelColumn = 'y',
+): Promise<PooledParties> {
   const guest = await loadPartyTable(guestFile, { labelColumn });
-  const hosts = await Promise.all((typeof hostFiles === 'string' ? [hostFiles] : hostFiles).map((f) => loadPartyTable(f)));
+  const hosts = await Promise.all(
+    (typeof hostFiles === 'string' ? [hostFiles] : hostFiles).map((f) => loadPartyTable(f)),
+  );
   const hostIds = hosts.map((h) => new Set(h.ids));
-  const order = guest.ids.filter((id) => hostIds.every((ids) => ids.has(id))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const order = guest.ids
+    .filter((id) => hostIds.every((ids) => ids.has(id)))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const split = trainValidationSplit(order.length, hp.validationFraction, hp.seed);
   const block = (t: PartyTable) => {
     const index = new Map(t.ids.map((id, i) => [id, i]));
@@ -48,7 +66,12 @@ export async function pooledParties(guestFile: string, hostFiles: string | reado
  * The plaintext reference for a federated run: the same algorithm on the joined rows (see
  * pooledParties). For tests and benchmarks only.
  */
-export async function plaintextReference(guestFile: string, hostFiles: string | readonly string[], hp: LrHyperparameters, labelColumn = 'y'): Promise<PlaintextReference> {
+export async function plaintextReference(
+  guestFile: string,
+  hostFiles: string | readonly string[],
+  hp: LrHyperparameters,
+  labelColumn = 'y',
+): Promise<PlaintextReference> {
   const { blocks, labels, split } = await pooledParties(guestFile, hostFiles, hp, labelColumn);
   const width = blocks.reduce((s, b) => s + b.columns, 0);
   const rows = labels.length;
@@ -61,6 +84,10 @@ export async function plaintextReference(guestFile: string, hostFiles: string | 
     }
   }
   const { weights } = trainPlainSplitLr(pooled, width, labels, hp, { interceptIndex: blocks[0].columns - 1, split });
-  const auc = (rows: Int32Array) => rocAuc(partialLogits(pooled, width, weights, rows), Array.from(rows, (r) => labels[r]));
+  const auc = (rows: Int32Array) =>
+    rocAuc(
+      partialLogits(pooled, width, weights, rows),
+      Array.from(rows, (r) => labels[r]),
+    );
   return { weights, trainAuc: auc(split.train), validationAuc: auc(split.validation) };
 }

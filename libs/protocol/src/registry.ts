@@ -19,11 +19,20 @@ import { SplitNnJobResult, splitNnStrategy } from './split-nn/strategy';
 /** A PSI feasibility check: alignment only, the label party counts (no model steps at the parties). */
 const psiCardinalityHandlers: PartyHandlerGroup = { model: PSI_CARDINALITY, hooks: {}, commands: [] };
 
-export const BUILT_IN_GROUPS: readonly PartyHandlerGroup[] = [psiHandlers, predictHandlers, psiCardinalityHandlers, splitLrHandlers, splitNnHandlers];
+export const BUILT_IN_GROUPS: readonly PartyHandlerGroup[] = [
+  psiHandlers,
+  predictHandlers,
+  psiCardinalityHandlers,
+  splitLrHandlers,
+  splitNnHandlers,
+];
 
 /** A party's registry: the shared job commands (whose model steps go to each model's hooks) and `groups`. */
 export function partyHandlers(groups: readonly PartyHandlerGroup[] = BUILT_IN_GROUPS): PartyHandlerRegistry {
-  const registry: PartyHandlerRegistry = new PartyHandlerRegistry([jobHandlers((model) => registry.hooks(model)), ...groups]);
+  const registry: PartyHandlerRegistry = new PartyHandlerRegistry([
+    jobHandlers((model) => registry.hooks(model)),
+    ...groups,
+  ]);
   return registry;
 }
 
@@ -38,10 +47,16 @@ export function isSplitNnResult(result: JobResult): result is SplitNnJobResult {
   return 'model' in result && result.model === 'split-nn';
 }
 
-export const BUILT_IN_STRATEGIES: readonly JobStrategy<JobResult>[] = [splitLrStrategy, splitNnStrategy, psiCardinalityStrategy];
+export const BUILT_IN_STRATEGIES: readonly JobStrategy<JobResult>[] = [
+  splitLrStrategy,
+  splitNnStrategy,
+  psiCardinalityStrategy,
+];
 
 /** The coordinator's strategies by model: the built-in ones and `extra`. */
-export function jobStrategies<R = JobResult>(extra: readonly JobStrategy<R>[] = []): Map<string, JobStrategy<JobResult | R>> {
+export function jobStrategies<R = JobResult>(
+  extra: readonly JobStrategy<R>[] = [],
+): Map<string, JobStrategy<JobResult | R>> {
   const all: JobStrategy<JobResult | R>[] = [...BUILT_IN_STRATEGIES, ...extra];
   const map = new Map<string, JobStrategy<JobResult | R>>();
   for (const s of all) {

@@ -27,12 +27,16 @@ function writeTables(dir: string): { canaries: string[] } {
   for (let i = 0; i < SHARED + BANK_ONLY; i++) {
     const p = phone(i);
     const z = rnd.normal();
-    bankRows.push(`${p.slice(0, 3)} ${p.slice(3, 7)} ${p.slice(7)},${z + rnd.normal() > 0 ? 1 : 0},${rnd.normal().toFixed(4)},${(z / 2 + rnd.normal()).toFixed(4)}`);
+    bankRows.push(
+      `${p.slice(0, 3)} ${p.slice(3, 7)} ${p.slice(7)},${z + rnd.normal() > 0 ? 1 : 0},${rnd.normal().toFixed(4)},${(z / 2 + rnd.normal()).toFixed(4)}`,
+    );
     if (i >= SHARED) canaries.push(p);
   }
   for (let i = 0; i < SHARED + SHOP_ONLY; i++) {
     const p = i < SHARED ? phone(i) : phone(100_000 + i);
-    shopRows.push(`+86-${p.slice(0, 3)}-${p.slice(3, 7)}-${p.slice(7)},${rnd.normal().toFixed(4)},${rnd.normal().toFixed(4)}`);
+    shopRows.push(
+      `+86-${p.slice(0, 3)}-${p.slice(3, 7)}-${p.slice(7)},${rnd.normal().toFixed(4)},${rnd.normal().toFixed(4)}`,
+    );
     if (i >= SHARED) canaries.push(p);
   }
   fs.writeFileSync(path.join(dir, 'bank.csv'), bankRows.join('\n') + '\n');
@@ -92,14 +96,20 @@ describe('alignment in a split-LR job', () => {
   }, 120_000);
 
   it('finds no shared rows without the rules, and says so', async () => {
-    await expect(runTwoPartyJob({ dataRoot: dir, guest: 'bank.csv', host: 'shop.csv', hyperparameters: hp })).rejects.toThrow(
-      'no shared IDs: the intersection is empty',
-    );
+    await expect(
+      runTwoPartyJob({ dataRoot: dir, guest: 'bank.csv', host: 'shop.csv', hyperparameters: hp }),
+    ).rejects.toThrow('no shared IDs: the intersection is empty');
   }, 120_000);
 
   it('refuses an unknown rule at the party, naming it', async () => {
     await expect(
-      runTwoPartyJob({ dataRoot: dir, guest: 'bank.csv', host: 'shop.csv', hyperparameters: hp, alignment: { idRules: ['soundex' as never] } }),
+      runTwoPartyJob({
+        dataRoot: dir,
+        guest: 'bank.csv',
+        host: 'shop.csv',
+        hyperparameters: hp,
+        alignment: { idRules: ['soundex' as never] },
+      }),
     ).rejects.toThrow('unknown ID rule 1 "soundex"');
   }, 120_000);
 });

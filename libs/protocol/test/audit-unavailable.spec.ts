@@ -13,7 +13,14 @@ import { inProcessFederation } from '../src';
 import { PartyCallError, PartyChannel, JobRunner } from '../src';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
-const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 2, batchSize: 128, learningRate: 0.05, validationFraction: 0.2, seed: 7 };
+const hp = {
+  ...DEFAULT_LR_HYPERPARAMETERS,
+  epochs: 2,
+  batchSize: 128,
+  learningRate: 0.05,
+  validationFraction: 0.2,
+  seed: 7,
+};
 const parties = [
   { partyId: 'bank', role: 'label' as const, data: { path: 'breast_hetero_guest.csv', labelColumn: 'y' } },
   { partyId: 'ecommerce', role: 'feature' as const, data: { path: 'breast_hetero_host.csv' } },
@@ -34,7 +41,16 @@ describe('an audit database that goes down mid-job', () => {
     let failed = false;
     let recorded = 0;
     const channels = new Map(
-      [...federation.channels].map(([id, channel]): [string, PartyChannel] => [id, { partyId: id, call: (command, body) => (commands.push({ command: command.name, afterFailure: failed }), channel.call(command, body)) }]),
+      [...federation.channels].map(([id, channel]): [string, PartyChannel] => [
+        id,
+        {
+          partyId: id,
+          call: (command, body) => (
+            commands.push({ command: command.name, afterFailure: failed }),
+            channel.call(command, body)
+          ),
+        },
+      ]),
     );
     const job = new JobRunner({ jobId, model: 'split-lr', hyperparameters: hp, parties }, channels, {
       audit: async (e) => {
@@ -50,14 +66,16 @@ describe('an audit database that goes down mid-job', () => {
       phase: async () => undefined,
       progress: () => undefined,
     });
-    await expect(job.run()).rejects.toThrow(new RegExp(`^audit write for job ${jobId} failed, so the step it records did not go ahead: `));
+    await expect(job.run()).rejects.toThrow(
+      new RegExp(`^audit write for job ${jobId} failed, so the step it records did not go ahead: `),
+    );
     expect(failed).toBe(true);
     // Only clean-up may follow: every party is told to close the job.
     expect(new Set(commands.filter((c) => c.afterFailure).map((c) => c.command))).toEqual(new Set(['job.close']));
     await ds.destroy().catch(() => undefined);
   }, 120_000);
 
-  it("fails the job naming the party whose own audit log is down", async () => {
+  it('fails the job naming the party whose own audit log is down', async () => {
     const bank = await embedded();
     const shop = await embedded();
     const jobId = randomUUID();

@@ -35,7 +35,7 @@ describe(BlockPacking.name, () => {
     ]);
   });
 
-  it('sums each column\'s block: residual times features, summed, is the gradient Xᵀd', () => {
+  it("sums each column's block: residual times features, summed, is the gradient Xᵀd", () => {
     const p = new BlockPacking(16, 3);
     const matrix = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]); // 5 rows x 2 columns
     const rows = [4, 1, 3];

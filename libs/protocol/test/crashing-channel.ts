@@ -14,7 +14,10 @@ export function withCrashingParty(
   const out = new Map(channels);
   out.set(partyId, {
     partyId,
-    call: (command, body) => (crashes(command.name, body as Record<string, unknown>) ? Promise.reject(new Error('connection reset')) : party.call(command, body)),
+    call: (command, body) =>
+      crashes(command.name, body as Record<string, unknown>)
+        ? Promise.reject(new Error('connection reset'))
+        : party.call(command, body),
   });
   return out;
 }

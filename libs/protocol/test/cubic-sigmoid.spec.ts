@@ -14,7 +14,14 @@ import { isSplitLrResult, SplitLrJobResult } from '../src';
 import { FeaturePartyLr, roundScales } from '../src/split-lr/split-lr-party';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');
-const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 128, learningRate: 0.05, seed: 5, sigmoid: 'cubic' };
+const hp: LrHyperparameters = {
+  ...DEFAULT_LR_HYPERPARAMETERS,
+  epochs: 3,
+  batchSize: 128,
+  learningRate: 0.05,
+  seed: 5,
+  sigmoid: 'cubic',
+};
 
 describe('split LR with the cubic sigmoid', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-cubic-'));
@@ -47,7 +54,11 @@ describe('split LR with the cubic sigmoid', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('trains the weights the plaintext algorithm with the same cubic reaches on the joined data', async () => {
-    const reference = await plaintextReference(path.join(dir, 'bank.csv'), [path.join(dir, 'a.csv'), path.join(dir, 'b.csv')], hp);
+    const reference = await plaintextReference(
+      path.join(dir, 'bank.csv'),
+      [path.join(dir, 'a.csv'), path.join(dir, 'b.csv')],
+      hp,
+    );
     const federated = ['bank', 'a', 'b'].flatMap((p) => federation.models.get(p)!.weights);
     expect(federated).toHaveLength(reference.weights.length);
     expect(Math.max(...federated.map((w, j) => Math.abs(w - reference.weights[j])))).toBeLessThan(1e-3);
@@ -62,18 +73,45 @@ describe('split LR with the cubic sigmoid', () => {
     const encryptor = CkksEncryptor.fromBundle(ckks, keys.publicBundle());
     try {
       const batch = Int32Array.from({ length: 64 }, (_, i) => i);
-      const u = [Float64Array.from(batch, (i) => Math.sin(i) * 3), Float64Array.from(batch, (i) => Math.cos(i) * 2), Float64Array.from(batch, (i) => (i % 5) - 2)];
+      const u = [
+        Float64Array.from(batch, (i) => Math.sin(i) * 3),
+        Float64Array.from(batch, (i) => Math.cos(i) * 2),
+        Float64Array.from(batch, (i) => (i % 5) - 2),
+      ];
       const labels = Uint8Array.from(batch, (i) => i % 2);
       // Parties whose partial logits are u: one column of ones, weight = the logit.
       const party = (logits: Float64Array) => {
-        const p = new FeaturePartyLr({ ckks, encryptor, hp, scorer: { logits: () => logits } as never, matrix: new Float64Array(64), columns: 1 });
+        const p = new FeaturePartyLr({
+          ckks,
+          encryptor,
+          hp,
+          scorer: { logits: () => logits } as never,
+          matrix: new Float64Array(64),
+          columns: 1,
+        });
         return p;
       };
       const { LabelPartyLr } = await import('../src/split-lr/split-lr-party');
-      const label = new LabelPartyLr({ ckks, encryptor, hp, scorer: { logits: () => u[0] } as never, matrix: new Float64Array(64).fill(1), columns: 1 }, labels);
-      const { residual, gradient } = label.residual('k', batch, [party(u[1]).forward(batch), party(u[2]).forward(batch)]);
+      const label = new LabelPartyLr(
+        {
+          ckks,
+          encryptor,
+          hp,
+          scorer: { logits: () => u[0] } as never,
+          matrix: new Float64Array(64).fill(1),
+          columns: 1,
+        },
+        labels,
+      );
+      const { residual, gradient } = label.residual('k', batch, [
+        party(u[1]).forward(batch),
+        party(u[2]).forward(batch),
+      ]);
       await gradient;
-      const ct = ckks.deserialize(residual[0], { level: ckks.topLevel, scale: roundScales({ sigmoid: 'cubic' }).residual });
+      const ct = ckks.deserialize(residual[0], {
+        level: ckks.topLevel,
+        scale: roundScales({ sigmoid: 'cubic' }).residual,
+      });
       const d = keys.decrypt(ct);
       ct.delete();
       for (const i of batch) {

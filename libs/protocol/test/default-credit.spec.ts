@@ -18,7 +18,13 @@ describe('split LR on default credit (30,000 rows)', () => {
   let result: SplitLrJobResult;
 
   beforeAll(async () => {
-    ({ federation, result } = await runTwoPartyJob({ dataRoot: DATA, guest: GUEST, host: HOST, hyperparameters: hp, record: false }));
+    ({ federation, result } = await runTwoPartyJob({
+      dataRoot: DATA,
+      guest: GUEST,
+      host: HOST,
+      hyperparameters: hp,
+      record: false,
+    }));
   }, 600_000);
 
   it(`reaches training AUC >= 0.715 in the default ${hp.epochs} epochs (scikit-learn's exact LR: 0.724)`, () => {

@@ -2,12 +2,29 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CountingPsiEngine, InlinePsiEngine, PsiEngine, WorkerPsiEngine, nobleX25519Group } from '@vfl/crypto';
-import { EcdhPsiSession, exchangeLocally, psiDomainTag, PsiProtocolError, PsiSessionOptions } from '../src/psi/ecdh-psi';
-import { exchangeUnbalancedLocally, PSI_TAG_BYTES, UnbalancedPsiBig, UnbalancedPsiSmall } from '../src/psi/unbalanced-psi';
+import {
+  EcdhPsiSession,
+  exchangeLocally,
+  psiDomainTag,
+  PsiProtocolError,
+  PsiSessionOptions,
+} from '../src/psi/ecdh-psi';
+import {
+  exchangeUnbalancedLocally,
+  PSI_TAG_BYTES,
+  UnbalancedPsiBig,
+  UnbalancedPsiSmall,
+} from '../src/psi/unbalanced-psi';
 
 const inline = new InlinePsiEngine();
 
-async function run(a: string[], b: string[], engineA: PsiEngine = inline, engineB: PsiEngine = inline, options: PsiSessionOptions = {}) {
+async function run(
+  a: string[],
+  b: string[],
+  engineA: PsiEngine = inline,
+  engineB: PsiEngine = inline,
+  options: PsiSessionOptions = {},
+) {
   const dst = psiDomainTag('job-1');
   const alice = new EcdhPsiSession(engineA, a, dst, options);
   const bob = new EcdhPsiSession(engineB, b, dst, options);
@@ -82,9 +99,13 @@ describe(EcdhPsiSession.name, () => {
     const s = new EcdhPsiSession(inline, ['a', 'b'], dst);
     const header = { chunk: 0, chunks: 1, total: 1 };
     await expect(s.blindPeerChunk(header, new Uint8Array(33))).rejects.toThrow('length 33 is not a multiple of 32');
-    await expect(s.blindPeerChunk({ chunk: 0, chunks: 1, total: 0 }, new Uint8Array(32))).rejects.toThrow('header is malformed');
+    await expect(s.blindPeerChunk({ chunk: 0, chunks: 1, total: 0 }, new Uint8Array(32))).rejects.toThrow(
+      'header is malformed',
+    );
     await expect(s.blindPeerChunk(header, new Uint8Array(0))).rejects.toThrow(PsiProtocolError);
-    await expect(s.blindPeerChunk(header, new Uint8Array(32))).rejects.toThrow('peer chunk 0: peer element 0: element is of low order');
+    await expect(s.blindPeerChunk(header, new Uint8Array(32))).rejects.toThrow(
+      'peer chunk 0: peer element 0: element is of low order',
+    );
     expect(() => s.acceptOwnChunk(0, new Uint8Array(32))).toThrow('has 1 elements, expected 2');
     expect(() => s.acceptOwnChunk(1, new Uint8Array(64))).toThrow('arrived, expected chunk 0');
     await expect(s.finish()).rejects.toThrow('before both directions');
@@ -94,19 +115,34 @@ describe(EcdhPsiSession.name, () => {
 
   it('refuses a peer stream that skips, replays, changes its size or overruns it', async () => {
     const dst = psiDomainTag('j');
-    const sender = new EcdhPsiSession(inline, Array.from({ length: 10 }, (_, i) => `s${i}`), dst, { messageElements: 4 });
+    const sender = new EcdhPsiSession(
+      inline,
+      Array.from({ length: 10 }, (_, i) => `s${i}`),
+      dst,
+      { messageElements: 4 },
+    );
     const chunks = await Promise.all([0, 1, 2].map((k) => sender.blindOwnChunk(k)));
     const receiver = () => new EcdhPsiSession(inline, ['r'], dst);
 
-    await expect(receiver().blindPeerChunk({ chunk: 1, chunks: 3, total: 10 }, chunks[1])).rejects.toThrow('starts at chunk 1, expected 0');
+    await expect(receiver().blindPeerChunk({ chunk: 1, chunks: 3, total: 10 }, chunks[1])).rejects.toThrow(
+      'starts at chunk 1, expected 0',
+    );
     const r = receiver();
     await r.blindPeerChunk({ chunk: 0, chunks: 3, total: 10 }, chunks[0]);
-    await expect(r.blindPeerChunk({ chunk: 0, chunks: 3, total: 10 }, chunks[0])).rejects.toThrow('replayed or out of order');
-    await expect(r.blindPeerChunk({ chunk: 1, chunks: 3, total: 12 }, chunks[1])).rejects.toThrow('announced list size changed mid-stream');
+    await expect(r.blindPeerChunk({ chunk: 0, chunks: 3, total: 10 }, chunks[0])).rejects.toThrow(
+      'replayed or out of order',
+    );
+    await expect(r.blindPeerChunk({ chunk: 1, chunks: 3, total: 12 }, chunks[1])).rejects.toThrow(
+      'announced list size changed mid-stream',
+    );
     await r.blindPeerChunk({ chunk: 1, chunks: 3, total: 10 }, chunks[1]);
-    await expect(r.blindPeerChunk({ chunk: 2, chunks: 3, total: 10 }, chunks[0])).rejects.toThrow('hold more than the 10 elements announced');
+    await expect(r.blindPeerChunk({ chunk: 2, chunks: 3, total: 10 }, chunks[0])).rejects.toThrow(
+      'hold more than the 10 elements announced',
+    );
     const short = receiver();
-    await expect(short.blindPeerChunk({ chunk: 0, chunks: 1, total: 10 }, chunks[0])).rejects.toThrow('peer: last chunk leaves the list at 4 elements, 10 announced');
+    await expect(short.blindPeerChunk({ chunk: 0, chunks: 1, total: 10 }, chunks[0])).rejects.toThrow(
+      'peer: last chunk leaves the list at 4 elements, 10 announced',
+    );
     // A peer that stops mid-stream: finishing is refused, not a partial intersection.
     await expect(r.finish()).rejects.toThrow('before both directions');
   });
@@ -133,20 +169,24 @@ describe(EcdhPsiSession.name, () => {
       answers.push(elements);
     }
     // The answers are the helper's doubly blinded values of our list, but in another order.
-    const hex = (parts: Uint8Array[]) => parts.flatMap((p) => Array.from({ length: p.length / 32 }, (_, i) => Buffer.from(p.subarray(i * 32, i * 32 + 32)).toString('hex')));
+    const hex = (parts: Uint8Array[]) =>
+      parts.flatMap((p) =>
+        Array.from({ length: p.length / 32 }, (_, i) => Buffer.from(p.subarray(i * 32, i * 32 + 32)).toString('hex')),
+      );
     expect(new Set(hex(answers))).toEqual(new Set(hex(kept)));
     expect(hex(answers)).not.toEqual(hex(kept));
     expect(await counter.finishCardinality()).toBe(500);
   });
 
-  it('star mode: the label party matches its IDs to positions in the peer\'s stream; the peer maps positions to its IDs', async () => {
+  it("star mode: the label party matches its IDs to positions in the peer's stream; the peer maps positions to its IDs", async () => {
     const dst = psiDomainTag('job-star');
     const x = Array.from({ length: 900 }, (_, i) => `s${i}`);
     const y = Array.from({ length: 400 }, (_, i) => `s${i * 4}`); // 225 of them below 900
     const options = { messageElements: 128 };
     const label = new EcdhPsiSession(inline, x, dst, { ...options, peerPositions: true });
     const feature = new EcdhPsiSession(inline, y, dst, { ...options, keepPeerSet: false });
-    for (let k = 0; k < label.chunkCount; k++) label.acceptOwnChunk(k, await feature.blindPeerChunk(label.header(k), await label.blindOwnChunk(k)));
+    for (let k = 0; k < label.chunkCount; k++)
+      label.acceptOwnChunk(k, await feature.blindPeerChunk(label.header(k), await label.blindOwnChunk(k)));
     for (let k = 0; k < feature.chunkCount; k++) {
       await label.blindPeerChunk(feature.header(k), await feature.blindOwnChunk(k));
       feature.markOwnChunkDelivered(k);
@@ -175,7 +215,9 @@ describe(EcdhPsiSession.name, () => {
   it('cardinality mode refuses answers of the wrong size and counting before the answers are in', async () => {
     const dst = psiDomainTag('j');
     const counter = new EcdhPsiSession(inline, ['a', 'b'], dst);
-    expect(() => counter.acceptAnswerChunk({ chunk: 0, chunks: 1, total: 3 }, new Uint8Array(96))).toThrow('peer answers 3 elements, but our list has 2');
+    expect(() => counter.acceptAnswerChunk({ chunk: 0, chunks: 1, total: 3 }, new Uint8Array(96))).toThrow(
+      'peer answers 3 elements, but our list has 2',
+    );
     await expect(counter.finishCardinality()).rejects.toThrow('before the lists and the answers were exchanged');
     const helper = new EcdhPsiSession(inline, ['a'], dst);
     await expect(helper.answerChunks().next()).rejects.toThrow("before the peer's whole list has arrived");
@@ -185,9 +227,15 @@ describe(EcdhPsiSession.name, () => {
     const workers = new WorkerPsiEngine(2);
     try {
       const s = new EcdhPsiSession(workers, ['a'], psiDomainTag('j'));
-      const good = await new EcdhPsiSession(inline, Array.from({ length: 5000 }, (_, i) => `x${i}`), psiDomainTag('j')).blindOwnChunk(0);
+      const good = await new EcdhPsiSession(
+        inline,
+        Array.from({ length: 5000 }, (_, i) => `x${i}`),
+        psiDomainTag('j'),
+      ).blindOwnChunk(0);
       good[4500 * 32 + 31] |= 0x80; // element 4500 (second engine chunk): top bit set
-      await expect(s.blindPeerChunk({ chunk: 0, chunks: 1, total: 5000 }, good)).rejects.toThrow('peer element 4500: element has the top bit set');
+      await expect(s.blindPeerChunk({ chunk: 0, chunks: 1, total: 5000 }, good)).rejects.toThrow(
+        'peer element 4500: element has the top bit set',
+      );
     } finally {
       await workers.close();
     }
@@ -257,7 +305,8 @@ describe('unbalanced mode (UnbalancedPsiSmall / UnbalancedPsiBig)', () => {
         small2.acceptPeerTags(big2.header(k), await big2.tagChunk(k));
         big2.markChunkSent(k);
       }
-      for (let k = 0; k < small2.chunkCount; k++) await small2.acceptAnswer(k, await big2.answerQuery(small2.header(k), await small2.blindOwnChunk(k)));
+      for (let k = 0; k < small2.chunkCount; k++)
+        await small2.acceptAnswer(k, await big2.answerQuery(small2.header(k), await small2.blindOwnChunk(k)));
       const result = small2.finish();
       expect(result.sharedIds).toEqual(s.filter((id) => Number(id.slice(1)) < 3000).sort());
       expect(big2.idsAtPositions(result.peerPositions)).toEqual(result.sharedIds);
@@ -267,7 +316,7 @@ describe('unbalanced mode (UnbalancedPsiSmall / UnbalancedPsiBig)', () => {
     }
   });
 
-  it('does not match across jobs, and shuffles the big side\'s stream', async () => {
+  it("does not match across jobs, and shuffles the big side's stream", async () => {
     const { s, b } = sizes(20, 500, 1);
     const small = new UnbalancedPsiSmall(inline, s, psiDomainTag('job-1'));
     const big = new UnbalancedPsiBig(inline, b, psiDomainTag('job-2'));
@@ -286,20 +335,35 @@ describe('unbalanced mode (UnbalancedPsiSmall / UnbalancedPsiBig)', () => {
     const small = new UnbalancedPsiSmall(inline, ['a', 'b'], dst, {}, 3);
     const big = new UnbalancedPsiBig(inline, ['a', 'c', 'd'], dst, {}, 2);
     const header = { chunk: 0, chunks: 1, total: 2 };
-    await expect(big.answerQuery(header, new Uint8Array(64))).rejects.toThrow('peer query chunk 0: peer element 0: element is of low order');
+    await expect(big.answerQuery(header, new Uint8Array(64))).rejects.toThrow(
+      'peer query chunk 0: peer element 0: element is of low order',
+    );
     const big2 = new UnbalancedPsiBig(inline, ['a'], dst, {}, 2);
     const bad = new Uint8Array(64).fill(0xff);
     await expect(big2.answerQuery(header, bad)).rejects.toThrow('peer element 0: element has the top bit set');
-    await expect(new UnbalancedPsiBig(inline, ['a'], dst, {}, 2).answerQuery({ chunk: 0, chunks: 1, total: 5 }, new Uint8Array(160))).rejects.toThrow(
-      "query stream announces 5 elements, but the peer reported 2 rows",
+    await expect(
+      new UnbalancedPsiBig(inline, ['a'], dst, {}, 2).answerQuery(
+        { chunk: 0, chunks: 1, total: 5 },
+        new Uint8Array(160),
+      ),
+    ).rejects.toThrow('query stream announces 5 elements, but the peer reported 2 rows');
+    await expect(small.acceptAnswer(0, new Uint8Array(32))).rejects.toThrow(
+      'answer to chunk 0 has 1 elements, expected 2',
     );
-    await expect(small.acceptAnswer(0, new Uint8Array(32))).rejects.toThrow("answer to chunk 0 has 1 elements, expected 2");
     await expect(small.acceptAnswer(0, new Uint8Array(33))).rejects.toThrow('length 33 is not a multiple of 32');
-    await expect(new UnbalancedPsiSmall(inline, ['a', 'b'], dst).acceptAnswer(0, new Uint8Array(64))).rejects.toThrow("peer's answer to chunk 0: peer element 0: element is of low order");
-    expect(() => small.acceptPeerTags({ chunk: 0, chunks: 1, total: 3 }, new Uint8Array(PSI_TAG_BYTES * 3 + 1))).toThrow(`is not a multiple of ${PSI_TAG_BYTES}`);
-    expect(() => small.acceptPeerTags({ chunk: 0, chunks: 1, total: 4 }, new Uint8Array(PSI_TAG_BYTES * 4))).toThrow('announces 4 elements, but the peer reported 3 rows');
+    await expect(new UnbalancedPsiSmall(inline, ['a', 'b'], dst).acceptAnswer(0, new Uint8Array(64))).rejects.toThrow(
+      "peer's answer to chunk 0: peer element 0: element is of low order",
+    );
+    expect(() =>
+      small.acceptPeerTags({ chunk: 0, chunks: 1, total: 3 }, new Uint8Array(PSI_TAG_BYTES * 3 + 1)),
+    ).toThrow(`is not a multiple of ${PSI_TAG_BYTES}`);
+    expect(() => small.acceptPeerTags({ chunk: 0, chunks: 1, total: 4 }, new Uint8Array(PSI_TAG_BYTES * 4))).toThrow(
+      'announces 4 elements, but the peer reported 3 rows',
+    );
     expect(() => new UnbalancedPsiSmall(inline, [], dst)).toThrow('cannot run PSI on an empty ID set');
-    expect(() => new UnbalancedPsiSmall(inline, ['a'], dst, { tagBytes: 4 })).toThrow('tagBytes must be an integer in 8..32');
+    expect(() => new UnbalancedPsiSmall(inline, ['a'], dst, { tagBytes: 4 })).toThrow(
+      'tagBytes must be an integer in 8..32',
+    );
   });
 
   it('refuses positions out of range, repeated or out of the agreed order, and a peer that stopped mid-stream', async () => {
@@ -315,20 +379,28 @@ describe('unbalanced mode (UnbalancedPsiSmall / UnbalancedPsiBig)', () => {
     expect(() => big.idsAtPositions(Uint32Array.of(9))).toThrow('position 0 is 9, past our 4 elements');
     const second = await make();
     second.small.dispose();
-    expect(() => second.big.idsAtPositions(Uint32Array.of(peerPositions[0], peerPositions[0]))).toThrow(/appears twice|past/);
+    expect(() => second.big.idsAtPositions(Uint32Array.of(peerPositions[0], peerPositions[0]))).toThrow(
+      /appears twice|past/,
+    );
     const third = await make();
     const r = third.small.finish();
-    expect(() => third.big.idsAtPositions(Uint32Array.from(r.peerPositions).reverse())).toThrow('not in the agreed order');
+    expect(() => third.big.idsAtPositions(Uint32Array.from(r.peerPositions).reverse())).toThrow(
+      'not in the agreed order',
+    );
     const fourth = await make();
     fourth.small.dispose();
-    expect(() => fourth.big.idsAtPositions(Uint32Array.of(0, 1, 2, 3, 0))).toThrow('5 positions, but the peer queried only 3 IDs');
+    expect(() => fourth.big.idsAtPositions(Uint32Array.of(0, 1, 2, 3, 0))).toThrow(
+      '5 positions, but the peer queried only 3 IDs',
+    );
 
     // Stops mid-stream: the tag stream ends after its first of three chunks.
     const s = new UnbalancedPsiSmall(inline, ['a'], dst, { messageElements: 2 });
     const b = new UnbalancedPsiBig(inline, ['a', 'b', 'c', 'd', 'e'], dst, { messageElements: 2 });
     await s.acceptAnswer(0, await b.answerQuery(s.header(0), await s.blindOwnChunk(0)));
     s.acceptPeerTags(b.header(0), await b.tagChunk(0));
-    expect(() => s.finish()).toThrow("before the peer's tag stream was complete (peer's tag stream: 1 of 3 chunks (2 of 5 elements) arrived)");
+    expect(() => s.finish()).toThrow(
+      "before the peer's tag stream was complete (peer's tag stream: 1 of 3 chunks (2 of 5 elements) arrived)",
+    );
     expect(() => b.idsAtPositions(new Uint32Array(0))).toThrow('before our tag stream was sent (0 of 3 chunks)');
   });
 
@@ -341,6 +413,8 @@ describe('unbalanced mode (UnbalancedPsiSmall / UnbalancedPsiBig)', () => {
     const repeated = new Uint8Array(tags.length * 2);
     repeated.set(tags);
     repeated.set(tags, tags.length);
-    expect(() => small.acceptPeerTags({ chunk: 0, chunks: 1, total: 4 }, repeated)).toThrow("peer's tag stream repeats a value");
+    expect(() => small.acceptPeerTags({ chunk: 0, chunks: 1, total: 4 }, repeated)).toThrow(
+      "peer's tag stream repeats a value",
+    );
   });
 });

@@ -19,12 +19,21 @@ import { defineCommand, jobRequest, nonNegativeInt } from '../src/wire/command';
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 
 /** A federated row count: each party reports how many aligned rows it holds in each split. */
-const countRows = defineCommand('rows.count', jobRequest, z.object({ train: nonNegativeInt, validation: nonNegativeInt }));
+const countRows = defineCommand(
+  'rows.count',
+  jobRequest,
+  z.object({ train: nonNegativeInt, validation: nonNegativeInt }),
+);
 
 const rowCountParty: PartyHandlerGroup = {
   model: 'row-count',
   hooks: {},
-  commands: [onJobCommand(countRows, (_, job) => ({ train: job.rows('train').length, validation: job.rows('validation').length }))],
+  commands: [
+    onJobCommand(countRows, (_, job) => ({
+      train: job.rows('train').length,
+      validation: job.rows('validation').length,
+    })),
+  ],
 };
 
 interface RowCountResult {
@@ -40,7 +49,8 @@ const rowCountStrategy: JobStrategy<RowCountResult> = {
   settings: () => ({}),
   async run(ctx) {
     const counts: RowCountResult['counts'] = {};
-    for (const c of [ctx.label, ...ctx.features]) counts[c.partyId] = await ctx.call(c, countRows, { jobId: ctx.spec.jobId });
+    for (const c of [ctx.label, ...ctx.features])
+      counts[c.partyId] = await ctx.call(c, countRows, { jobId: ctx.spec.jobId });
     return { model: 'row-count', intersection: ctx.alignment.intersection, counts };
   },
 };
@@ -62,28 +72,45 @@ function spec(): JobSpec {
   };
 }
 
-const quiet = (audit: AuditEventInput[]) => ({ audit: async (e: AuditEventInput) => void audit.push(e), phase: async () => undefined, progress: () => undefined });
+const quiet = (audit: AuditEventInput[]) => ({
+  audit: async (e: AuditEventInput) => void audit.push(e),
+  phase: async () => undefined,
+  progress: () => undefined,
+});
 
 describe('a model registered from a test', () => {
   it('runs end to end on the job runner: signed commands, PSI, its own command, an audited trail', async () => {
-    const federation = await inProcessFederation(parties, DATA, { handlers: partyHandlers([...BUILT_IN_GROUPS, rowCountParty]) });
+    const federation = await inProcessFederation(parties, DATA, {
+      handlers: partyHandlers([...BUILT_IN_GROUPS, rowCountParty]),
+    });
     const audit: AuditEventInput[] = [];
-    const result = await new JobRunner(spec(), federation.channels, quiet(audit), { strategies: jobStrategies([rowCountStrategy]) }).run();
+    const result = await new JobRunner(spec(), federation.channels, quiet(audit), {
+      strategies: jobStrategies([rowCountStrategy]),
+    }).run();
     expect(result).toMatchObject({ model: 'row-count', intersection: 569 });
     const counts = (result as RowCountResult).counts;
     expect(counts.bank).toEqual({ train: 427, validation: 142 });
     expect(counts.ecommerce).toEqual(counts.bank);
     expect(audit.map((e) => e.step)).toEqual(expect.arrayContaining(['job.roster', 'job.prepare', 'psi.result']));
-    expect(federation.wire.filter((m) => m.kind === countRows.name).map((m) => m.to).sort()).toEqual(['bank', 'ecommerce']);
+    expect(
+      federation.wire
+        .filter((m) => m.kind === countRows.name)
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(['bank', 'ecommerce']);
   });
 
   it('is refused, naming the model, by parties that do not serve it', async () => {
     const federation = await inProcessFederation(parties, DATA, { record: false });
-    const runner = new JobRunner(spec(), federation.channels, quiet([]), { strategies: jobStrategies([rowCountStrategy]) });
+    const runner = new JobRunner(spec(), federation.channels, quiet([]), {
+      strategies: jobStrategies([rowCountStrategy]),
+    });
     await expect(runner.run()).rejects.toThrow(/failed at job\.prepare: job .* does not serve model "row-count"/);
   });
 
   it('is refused by a coordinator that has no strategy for it', () => {
-    expect(() => new JobRunner(spec(), new Map(), quiet([]), { strategies: jobStrategies() })).toThrow('unknown model "row-count"');
+    expect(() => new JobRunner(spec(), new Map(), quiet([]), { strategies: jobStrategies() })).toThrow(
+      'unknown model "row-count"',
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { CkksContext, CkksError, CkksEncryptor, CkksKeyHolder } from '@vfl/crypto';
 import { packCiphertexts } from '../src/wire/codec';
 import { BlockPacking } from '../src/split-lr/block-packing';
-import { DecryptionRefusedError, MaskedDecryptionService, secureUniformMasks, SLOT_MASK_BOUND } from '../src/split-lr/masked-decryption';
+import {
+  DecryptionRefusedError,
+  MaskedDecryptionService,
+  secureUniformMasks,
+  SLOT_MASK_BOUND,
+} from '../src/split-lr/masked-decryption';
 
 describe(MaskedDecryptionService.name, () => {
   let ckks: CkksContext;
@@ -32,10 +37,16 @@ describe(MaskedDecryptionService.name, () => {
   }
 
   /** Slot vectors in the block layout whose column j's block holds `perRow(i, j)` for rows i. */
-  function blockSlots(packing: BlockPacking, columns: number, perRow: (i: number, j: number) => number): Float64Array[] {
+  function blockSlots(
+    packing: BlockPacking,
+    columns: number,
+    perRow: (i: number, j: number) => number,
+  ): Float64Array[] {
     const out = Array.from({ length: packing.gradientCiphertexts(columns) }, () => new Float64Array(ckks.slots));
     for (let j = 0; j < columns; j++) {
-      for (let i = 0; i < packing.blockRows; i++) out[Math.floor(j / packing.blocksPerCiphertext)][(j % packing.blocksPerCiphertext) * packing.blockRows + i] = perRow(i, j);
+      for (let i = 0; i < packing.blockRows; i++)
+        out[Math.floor(j / packing.blocksPerCiphertext)][(j % packing.blocksPerCiphertext) * packing.blockRows + i] =
+          perRow(i, j);
     }
     return out;
   }
@@ -66,7 +77,10 @@ describe(MaskedDecryptionService.name, () => {
     const mask = secureUniformMasks(ckks.slots, SLOT_MASK_BOUND);
     const maskSums = packing.blockSums([mask], 3);
     service.expect('k', { width: 3, batchRows: 1000, level: ckks.topLevel - 1 });
-    const released = await service.decrypt('k', packCiphertexts([gradientCiphertext(values.map((v, s) => v + mask[s]))]));
+    const released = await service.decrypt(
+      'k',
+      packCiphertexts([gradientCiphertext(values.map((v, s) => v + mask[s]))]),
+    );
     for (let j = 0; j < 3; j++) {
       let exact = 0;
       for (let i = 0; i < 1000; i++) exact += gradientPart(i, j);
@@ -89,7 +103,9 @@ describe(MaskedDecryptionService.name, () => {
     const service = new MaskedDecryptionService(holder);
     const one = gradientCiphertext([1]);
     service.expect('a', { width: 6, batchRows: 1024, level: ckks.topLevel - 1 });
-    await expect(service.decrypt('a', packCiphertexts([one]))).rejects.toThrow('gradient: expected 2 ciphertexts, got 1');
+    await expect(service.decrypt('a', packCiphertexts([one]))).rejects.toThrow(
+      'gradient: expected 2 ciphertexts, got 1',
+    );
     service.expect('b', { width: 1, batchRows: 1024, level: ckks.topLevel - 1 });
     await expect(service.decrypt('b', one)).rejects.toThrow(CkksError);
   });

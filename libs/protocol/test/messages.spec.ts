@@ -23,10 +23,14 @@ describe('packed ciphertexts', () => {
   });
 
   it('refuse a wrong count, a body that is not a list of byte strings, and an oversized body before parsing', () => {
-    expect(() => unpackCiphertexts(packCiphertexts([a]), 2, 'gradient', 10)).toThrow('gradient: expected 2 ciphertexts, got 1');
+    expect(() => unpackCiphertexts(packCiphertexts([a]), 2, 'gradient', 10)).toThrow(
+      'gradient: expected 2 ciphertexts, got 1',
+    );
     expect(() => unpackCiphertexts(packBody(['x']), 1, 'gradient', 10)).toThrow('gradient: not a list of ciphertexts');
     expect(() => unpackCiphertexts(Uint8Array.of(0xc1), 1, 'gradient', 10)).toThrow(CkksError);
     const oversized = packCiphertexts([new Uint8Array(100)]);
-    expect(() => unpackCiphertexts(oversized, 1, 'gradient', 10)).toThrow('gradient: 103 bytes is more than 1 ciphertexts can take');
+    expect(() => unpackCiphertexts(oversized, 1, 'gradient', 10)).toThrow(
+      'gradient: 103 bytes is more than 1 ciphertexts can take',
+    );
   });
 });

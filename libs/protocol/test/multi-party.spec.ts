@@ -14,7 +14,13 @@ import { plaintextReference } from '../src/plaintext-reference';
 import { isSplitLrResult, SplitLrJobResult } from '../src';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');
-const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 128, learningRate: 0.05, seed: 11 };
+const hp: LrHyperparameters = {
+  ...DEFAULT_LR_HYPERPARAMETERS,
+  epochs: 3,
+  batchSize: 128,
+  learningRate: 0.05,
+  seed: 11,
+};
 
 describe('split LR with two feature parties', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-three-'));
@@ -84,7 +90,11 @@ describe('split LR with two feature parties', () => {
   });
 
   it("trains the same model as the plaintext algorithm on the three parties' joined data", async () => {
-    const reference = await plaintextReference(path.join(dir, 'bank.csv'), [path.join(dir, 'alice.csv'), path.join(dir, 'bob.csv')], hp);
+    const reference = await plaintextReference(
+      path.join(dir, 'bank.csv'),
+      [path.join(dir, 'alice.csv'), path.join(dir, 'bob.csv')],
+      hp,
+    );
     const federated = ['bank', 'alice', 'bob'].flatMap((p) => federation.models.get(p)!.weights);
     expect(federated).toHaveLength(11 + 10 + 10);
     expect(Math.max(...federated.map((w, j) => Math.abs(w - reference.weights[j])))).toBeLessThan(1e-3);
@@ -98,7 +108,8 @@ describe('split LR with two feature parties', () => {
     expect(positions.map((m) => m.to).sort()).toEqual(['alice', 'bob']);
     const audited = (step: string) => audit.filter((e) => e.step === step).map((e) => `${e.sender}->${e.receiver}`);
     expect(audited('peer.psi.positions').sort()).toEqual(['bank->alice', 'bank->bob']);
-    for (const pair of ['bank->alice', 'alice->bank', 'bank->bob', 'bob->bank']) expect(audited('peer.psi.blinded')).toContain(pair);
+    for (const pair of ['bank->alice', 'alice->bank', 'bank->bob', 'bob->bank'])
+      expect(audited('peer.psi.blinded')).toContain(pair);
     expect(audit.find((e) => e.step === 'psi.result')!.detail).toMatchObject({ intersection: expected.length });
   });
 });

@@ -25,7 +25,9 @@ describe('split LR under Paillier (the baseline the benchmark compares CKKS with
     const batch = Int32Array.from({ length: rows }, (_, i) => i);
 
     // Plaintext: the same Taylor residual and one SGD step on the pooled weights.
-    const u = partialLogits(label, 3, bank.weights, batch).map((v, k) => v + partialLogits(feature, 2, shop.weights, batch)[k]);
+    const u = partialLogits(label, 3, bank.weights, batch).map(
+      (v, k) => v + partialLogits(feature, 2, shop.weights, batch)[k],
+    );
     const d = Array.from(u, (v, k) => taylorResidual(v, y[k]));
     const expectStep = (m: Float64Array, cols: number, w: Float64Array, intercept: number) => {
       const g = Array.from({ length: cols }, (_, j) => d.reduce((s, dk, k) => s + dk * m[k * cols + j], 0) / rows);

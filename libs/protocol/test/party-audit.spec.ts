@@ -14,7 +14,14 @@ import { runTwoPartyJob } from '../src';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DATA = path.resolve(__dirname, '../../../../shared/data');
-const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 1, batchSize: 128, learningRate: 0.05, validationFraction: 0.2, seed: 7 };
+const hp = {
+  ...DEFAULT_LR_HYPERPARAMETERS,
+  epochs: 1,
+  batchSize: 128,
+  learningRate: 0.05,
+  validationFraction: 0.2,
+  seed: 7,
+};
 
 describe('party audit logs cross-checked against the coordinator trail (PostgreSQL server)', () => {
   const scratch: { drop(): Promise<void> }[] = [];
@@ -63,13 +70,18 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
     const received = bank.filter((e) => e.step === 'peer.lr.forward').map((e) => e.messageDigest);
     expect(sent.length).toBeGreaterThan(0);
     expect(received).toEqual(sent);
-    expect(shop.find((e) => e.step === 'peer.lr.forward')!.detail).toMatchObject({ seq: expect.any(Number), signature: expect.stringMatching(/^[0-9a-f]{128}$/) });
+    expect(shop.find((e) => e.step === 'peer.lr.forward')!.detail).toMatchObject({
+      seq: expect.any(Number),
+      signature: expect.stringMatching(/^[0-9a-f]{128}$/),
+    });
     for (const e of [...bank, ...shop]) expect(Object.keys(e.detail)).not.toContain('values');
-    const signed: { n: string }[] = await logs.get('bank')!.ds.query(`SELECT count(*) AS n FROM audit_checkpoints WHERE job_id = $1`, [jobId]);
+    const signed: { n: string }[] = await logs
+      .get('bank')!
+      .ds.query(`SELECT count(*) AS n FROM audit_checkpoints WHERE job_id = $1`, [jobId]);
     expect(Number(signed[0].n)).toBeGreaterThanOrEqual(1);
   });
 
-  it('finds both parties\' logs consistent with the coordinator trail', async () => {
+  it("finds both parties' logs consistent with the coordinator trail", async () => {
     const check = await crossCheckParties(coordinator, [...logs.values()], { jobIds: [jobId] });
     expect(check.firstMismatch).toBeNull();
     expect(check).toMatchObject({ valid: true, jobs: 1, unreported: 0 });
@@ -87,7 +99,14 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
     const target = original.findIndex((e) => e.step === 'lr.update' && e.receiver === 'ecommerce');
     for (const [i, e] of original.entries()) {
       const digest = i === target ? 'ff'.repeat(32) : e.messageDigest;
-      await rewritten.recordSigned(jobId, { step: e.step, sender: e.sender, receiver: e.receiver, messageDigest: digest, byteSize: e.byteSize, detail: e.detail });
+      await rewritten.recordSigned(jobId, {
+        step: e.step,
+        sender: e.sender,
+        receiver: e.receiver,
+        messageDigest: digest,
+        byteSize: e.byteSize,
+        detail: e.detail,
+      });
     }
     expect((await rewritten.store.verify(jobId, [rewritten.identity.publicKeyHex])).valid).toBe(true);
     const check = await crossCheckParties(forged, [...logs.values()], { jobIds: [jobId] });
@@ -95,7 +114,9 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
     expect(check.firstMismatch).toEqual({
       jobId,
       partyId: 'ecommerce',
-      reason: expect.stringMatching(/^the coordinator's trail records lr\.update coordinator -> ecommerce, digest ffffffffffffffff…, which ecommerce's log does not record as received$/),
+      reason: expect.stringMatching(
+        /^the coordinator's trail records lr\.update coordinator -> ecommerce, digest ffffffffffffffff…, which ecommerce's log does not record as received$/,
+      ),
     });
   });
 
@@ -112,10 +133,16 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
       await runner.release();
     }
     const check = await crossCheckParties(coordinator, [...logs.values()], { jobIds: [jobId] });
-    expect(check.firstMismatch).toEqual({ jobId, partyId: 'bank', reason: expect.stringMatching(/^bank's own log is broken at seq 4: expected seq 3, found 4/) });
+    expect(check.firstMismatch).toEqual({
+      jobId,
+      partyId: 'bank',
+      reason: expect.stringMatching(/^bank's own log is broken at seq 4: expected seq 3, found 4/),
+    });
   });
 
   it('refuses to keep a party log in the coordinator database', async () => {
-    await expect(openDatabase(urls.get('coordinator')!, { schema: 'party' })).rejects.toThrow(/is a coordinator's database: a party keeps its audit log in a database of its own/);
+    await expect(openDatabase(urls.get('coordinator')!, { schema: 'party' })).rejects.toThrow(
+      /is a coordinator's database: a party keeps its audit log in a database of its own/,
+    );
   });
 });

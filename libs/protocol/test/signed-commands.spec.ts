@@ -30,7 +30,12 @@ describe('signed coordinator commands', () => {
 
   describe(CommandGate.name, () => {
     let now = 1_000_000;
-    const gate = new CommandGate({ partyId: 'bank', coordinatorKey: coordinator.publicKeyHex, maxAgeMs: 60_000, now: () => now });
+    const gate = new CommandGate({
+      partyId: 'bank',
+      coordinatorKey: coordinator.publicKeyHex,
+      maxAgeMs: 60_000,
+      now: () => now,
+    });
 
     it('opens a command the coordinator signed for this party, once', () => {
       const signed = signCommand(coordinator, 'bank', 'party.health', {}, now);
@@ -41,10 +46,18 @@ describe('signed coordinator commands', () => {
     it('refuses unsigned, foreign-signed, misaddressed, stale and altered commands, naming the check', () => {
       const { signature: _, ...unsigned } = signCommand(coordinator, 'bank', 'party.health', {}, now);
       expect(() => gate.open(unsigned)).toThrow(/not a signed command \(envelope: signature: /);
-      expect(() => gate.open(signCommand(mallory, 'bank', 'party.health', {}, now))).toThrow("party.health is not signed by the coordinator's key for bank");
-      expect(() => gate.open(signCommand(coordinator, 'ecommerce', 'party.health', {}, now))).toThrow('is not signed by');
-      expect(() => gate.open(signCommand(coordinator, 'bank', 'party.health', {}, now - 61_000))).toThrow('party.health is stale');
-      expect(() => gate.open(signCommand(coordinator, 'bank', 'party.health', {}, now + 61_000))).toThrow('party.health is stale');
+      expect(() => gate.open(signCommand(mallory, 'bank', 'party.health', {}, now))).toThrow(
+        "party.health is not signed by the coordinator's key for bank",
+      );
+      expect(() => gate.open(signCommand(coordinator, 'ecommerce', 'party.health', {}, now))).toThrow(
+        'is not signed by',
+      );
+      expect(() => gate.open(signCommand(coordinator, 'bank', 'party.health', {}, now - 61_000))).toThrow(
+        'party.health is stale',
+      );
+      expect(() => gate.open(signCommand(coordinator, 'bank', 'party.health', {}, now + 61_000))).toThrow(
+        'party.health is stale',
+      );
       const a = signCommand(coordinator, 'bank', 'job.close', { jobId: 'a', completed: true }, now);
       const b = signCommand(coordinator, 'bank', 'job.close', { jobId: 'a', completed: false }, now);
       expect(() => gate.open({ ...a, body: b.body })).toThrow('is not signed by');
@@ -60,7 +73,9 @@ describe('signed coordinator commands', () => {
 
     it('refuses everything when no coordinator key is pinned', () => {
       const open = new CommandGate({ partyId: 'bank' });
-      expect(() => open.open(signCommand(coordinator, 'bank', 'party.health', {}))).toThrow('bank has no coordinator key pinned (VFL_COORDINATOR_KEY)');
+      expect(() => open.open(signCommand(coordinator, 'bank', 'party.health', {}))).toThrow(
+        'bank has no coordinator key pinned (VFL_COORDINATOR_KEY)',
+      );
     });
   });
 
@@ -83,22 +98,34 @@ describe('signed coordinator commands', () => {
 
     beforeAll(async () => {
       bank = new PartyNode({
-        partyId: 'bank', role: 'label', identity: bankKey, coordinatorKey: coordinator.publicKeyHex,
-        handlers: partyHandlers(), psiEngine: new InlinePsiEngine(), tensorflow: await initTensorflow(), dataRoot: DATA,
+        partyId: 'bank',
+        role: 'label',
+        identity: bankKey,
+        coordinatorKey: coordinator.publicKeyHex,
+        handlers: partyHandlers(),
+        psiEngine: new InlinePsiEngine(),
+        tensorflow: await initTensorflow(),
+        dataRoot: DATA,
         peers: { request: async () => null },
         audit: { record: async (jobId, event) => void log.push({ jobId, event }), close: async () => undefined },
       });
     });
 
     const prepareBody = (jobId: string) => ({
-      jobId, model: 'split-lr', role: 'label' as const, data: { path: 'breast_hetero_guest.csv', labelColumn: 'y' }, roster,
+      jobId,
+      model: 'split-lr',
+      role: 'label' as const,
+      data: { path: 'breast_hetero_guest.csv', labelColumn: 'y' },
+      roster,
       alignment: { idRules: [], output: 'intersection' as const, mode: 'balanced' as const },
       dataSettings: { validationFraction: 0.2, seed: 42, clipSigma: 3, batchSize: 64 },
       settings: DEFAULT_LR_HYPERPARAMETERS,
     });
 
     it('serves the coordinator: health, then a job prepared from its own data', async () => {
-      await expect(bank.handleCommand(signCommand(coordinator, 'bank', job.health.name, {}))).resolves.toMatchObject({ reply: { partyId: 'bank', publicKey: bankKey.publicKeyHex } });
+      await expect(bank.handleCommand(signCommand(coordinator, 'bank', job.health.name, {}))).resolves.toMatchObject({
+        reply: { partyId: 'bank', publicKey: bankKey.publicKeyHex },
+      });
       const id = randomUUID();
       const out = await bank.handleCommand(signCommand(coordinator, 'bank', job.prepare.name, prepareBody(id)));
       expect(out.reply).toMatchObject({ rows: 569, columnNames: expect.any(Array) });
@@ -108,7 +135,9 @@ describe('signed coordinator commands', () => {
       const names = partyHandlers().commandNames();
       expect(names.length).toBeGreaterThanOrEqual(30);
       for (const name of names) {
-        await expect(bank.handleCommand(signCommand(mallory, 'bank', name, { jobId: randomUUID() }))).rejects.toThrow(`${name} is not signed by the coordinator's key for bank`);
+        await expect(bank.handleCommand(signCommand(mallory, 'bank', name, { jobId: randomUUID() }))).rejects.toThrow(
+          `${name} is not signed by the coordinator's key for bank`,
+        );
       }
       const real = signCommand(coordinator, 'bank', job.prepare.name, prepareBody(randomUUID()));
       await bank.handleCommand(real);
@@ -116,15 +145,25 @@ describe('signed coordinator commands', () => {
     });
 
     it('closes the membership oracle: a forged predict.prepare learns nothing about a customer', async () => {
-      const forged = signCommand(mallory, 'bank', predict.prepare.name, { jobId: randomUUID(), modelJobId: randomUUID(), roster, ids: ['842302'] });
+      const forged = signCommand(mallory, 'bank', predict.prepare.name, {
+        jobId: randomUUID(),
+        modelJobId: randomUUID(),
+        roster,
+        ids: ['842302'],
+      });
       const refusal = await bank.handleCommand(forged).catch((e: Error) => e.message);
       expect(refusal).toBe("predict.prepare is not signed by the coordinator's key for bank");
       expect(refusal).not.toMatch(/rows|not in the label party's data|holds no model/);
     });
 
     it('names the command and field of a signed body that does not match its schema, never a value', async () => {
-      const bad = { ...prepareBody(randomUUID()), roster: [{ partyId: 'bank', role: 'owner', publicKey: 'secret-value' }] };
-      const message = await bank.handleCommand(signCommand(coordinator, 'bank', job.prepare.name, bad)).catch((e: Error) => e.message);
+      const bad = {
+        ...prepareBody(randomUUID()),
+        roster: [{ partyId: 'bank', role: 'owner', publicKey: 'secret-value' }],
+      };
+      const message = await bank
+        .handleCommand(signCommand(coordinator, 'bank', job.prepare.name, bad))
+        .catch((e: Error) => e.message);
       expect(message).toMatch(/^job\.prepare: roster\[0\]\.role: .*; roster\[0\]\.publicKey: /);
       expect(message).not.toContain('secret-value');
     });
@@ -132,7 +171,10 @@ describe('signed coordinator commands', () => {
     it('logs refusals in its unattributed chain, at most 20 a minute in full', () => {
       const refused = log.filter((e) => e.event.step === 'command.refused');
       expect(refused).toHaveLength(20);
-      expect(refused[0].event.detail).toMatchObject({ reason: expect.stringContaining('is not signed by'), suppressedBefore: 0 });
+      expect(refused[0].event.detail).toMatchObject({
+        reason: expect.stringContaining('is not signed by'),
+        suppressedBefore: 0,
+      });
     });
   });
 });

@@ -4,7 +4,14 @@
  */
 import * as path from 'node:path';
 import { CkksContext } from '@vfl/crypto';
-import { batchCount, epochBatches, trainValidationSplit, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '@vfl/ml';
+import {
+  batchCount,
+  epochBatches,
+  trainValidationSplit,
+  DEFAULT_LR_HYPERPARAMETERS,
+  LrHyperparameters,
+  LrOptimizer,
+} from '@vfl/ml';
 import { loadPartyTable } from '@vfl/data';
 import { EcdhPsiSession, PsiResult } from '../src/psi/ecdh-psi';
 import { AuditEventInput } from '@vfl/audit';
@@ -18,7 +25,14 @@ import { WireScanner } from './wire-scanner';
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const GUEST = 'breast_hetero_guest.csv';
 const HOST = 'breast_hetero_host.csv';
-const hp: LrHyperparameters = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 128, learningRate: 0.05, validationFraction: 0.2, seed: 7 };
+const hp: LrHyperparameters = {
+  ...DEFAULT_LR_HYPERPARAMETERS,
+  epochs: 3,
+  batchSize: 128,
+  learningRate: 0.05,
+  validationFraction: 0.2,
+  seed: 7,
+};
 
 describe(JobRunner.name, () => {
   let federation: InProcessFederation;
@@ -38,11 +52,17 @@ describe(JobRunner.name, () => {
     const forward = jest.spyOn(FeaturePartyLr.prototype, 'forward');
     const residual = jest.spyOn(LabelPartyLr.prototype, 'residual');
     const released = jest.spyOn(MaskedDecryptionService.prototype, 'decrypt');
-    ({ federation, result } = await runTwoPartyJob({ dataRoot: DATA, guest: GUEST, host: HOST, hyperparameters: hp, audit: (e) => audit.push(e) }));
+    ({ federation, result } = await runTwoPartyJob({
+      dataRoot: DATA,
+      guest: GUEST,
+      host: HOST,
+      hyperparameters: hp,
+      audit: (e) => audit.push(e),
+    }));
     psiResults = await Promise.all(finish.mock.results.map((r) => r.value as Promise<PsiResult>));
     // Baseline training (label party's plaintext model) also calls apply: keep the federated steps only.
     const federatedSteps = hp.epochs * batchCount(result.trainRows, hp.batchSize) * 2;
-    appliedGradients.push(...apply.mock.calls.slice(0, federatedSteps).map((c) => Float64Array.from(c[1] as ArrayLike<number>)));
+    appliedGradients.push(...apply.mock.calls.slice(0, federatedSteps).map((c) => Float64Array.from(c[1])));
     sharedLogits.push(...shared.mock.results.map((r) => r.value as Float64Array));
     firstForward = (forward.mock.results[0].value as { chunks: Uint8Array[] }).chunks;
     firstResidual = (residual.mock.results[0].value as { residual: Uint8Array[] }).residual;
@@ -91,7 +111,9 @@ describe(JobRunner.name, () => {
     for (const split of [result.train, result.validation]) {
       // 569 rows: a point at least every 20 rows, so no point reveals a handful of labels
       expect(split.rocCurve.length).toBeGreaterThan(5);
-      expect(split.rocCurve.length).toBeLessThanOrEqual(Math.floor((split === result.train ? result.trainRows : result.validationRows) / 20) + 1);
+      expect(split.rocCurve.length).toBeLessThanOrEqual(
+        Math.floor((split === result.train ? result.trainRows : result.validationRows) / 20) + 1,
+      );
       expect(split.rocCurve[0]).toEqual({ fpr: 0, tpr: 0 });
       expect(split.rocCurve.at(-1)).toEqual({ fpr: 1, tpr: 1 });
       let area = 0;
@@ -138,7 +160,7 @@ describe(JobRunner.name, () => {
     expect(scan.float64(appliedGradients.flatMap((g) => Array.from(g)))).toEqual([]);
   });
 
-  it("stops a feature party from stripping its own forward ciphertext off the residual to read labels", async () => {
+  it('stops a feature party from stripping its own forward ciphertext off the residual to read labels', async () => {
     // Attack: Enc(d) - Enc(u_f/4) leaves only the label party's contribution u_l/4 + 1/2 - y. Had
     // it been added as a plaintext, that difference would be (m, 0) and decrypt under ANY key.
     // What the feature party holds: its own first forward ciphertexts and the residual it got back.
@@ -152,7 +174,12 @@ describe(JobRunner.name, () => {
     const guest = await loadPartyTable(path.join(DATA, GUEST), { labelColumn: 'y' });
     const order = [...guest.ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const index = new Map(guest.ids.map((id, i) => [id, i]));
-    const rows = epochBatches(trainValidationSplit(order.length, hp.validationFraction, hp.seed).train, hp.batchSize, hp.seed, 0)[0];
+    const rows = epochBatches(
+      trainValidationSplit(order.length, hp.validationFraction, hp.seed).train,
+      hp.batchSize,
+      hp.seed,
+      0,
+    )[0];
     const expected = Array.from(rows, (r) => 0.5 - guest.labels![index.get(order[r])!]);
     const stride = 32; // breast: max(10 + intercept, 20) columns, rounded up to a power of two
     let recovered = 0;
@@ -161,9 +188,10 @@ describe(JobRunner.name, () => {
     const f = ckks.deserialize(forward.chunks[0], { level: ckks.topLevel - 1, scale: 2 ** 40 });
     ckks.evaluator.sub(r, f, r);
     const plain = decryptor.decrypt(r)!;
-    const slots = ckks.encoder.decode(plain) as Float64Array;
+    const slots = ckks.encoder.decode(plain);
     const perChunk = ckks.slots / stride;
-    for (let k = 0; k < Math.min(perChunk, rows.length); k++) if (Math.abs(slots[k * stride] - expected[k]) < 0.01) recovered++;
+    for (let k = 0; k < Math.min(perChunk, rows.length); k++)
+      if (Math.abs(slots[k * stride] - expected[k]) < 0.01) recovered++;
     [r, f, plain, decryptor, secret, attacker].forEach((o) => o.delete());
     ckks.dispose();
     expect(recovered).toBeLessThan(3);
@@ -177,7 +205,17 @@ describe(JobRunner.name, () => {
       expect(e.byteSize).toBeGreaterThan(0);
     }
     const steps = new Set(audit.map((e) => e.step));
-    for (const s of ['job.prepare', 'peer.psi.blinded', 'psi.result', 'he.keys', 'peer.lr.forward', 'peer.lr.residual', 'lr.masked_gradient', 'lr.update', 'lr.epoch']) {
+    for (const s of [
+      'job.prepare',
+      'peer.psi.blinded',
+      'psi.result',
+      'he.keys',
+      'peer.lr.forward',
+      'peer.lr.residual',
+      'lr.masked_gradient',
+      'lr.update',
+      'lr.epoch',
+    ]) {
       expect(steps).toContain(s);
     }
     expect(JSON.stringify(audit)).not.toMatch(/"842302"|842517/); // two IDs from the file

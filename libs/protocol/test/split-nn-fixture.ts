@@ -11,7 +11,10 @@ import { AlignedData, loadAligned, SplitNnDataOptions } from '../src/split-nn/ru
 export const DATA = path.resolve(__dirname, '../../../../shared/data');
 
 export const BREAST_ARCHITECTURE: NnArchitecture = {
-  bottom: [{ units: 16, activation: 'relu' }, { units: 4, activation: 'linear' }],
+  bottom: [
+    { units: 16, activation: 'relu' },
+    { units: 4, activation: 'linear' },
+  ],
   interactive: { units: 8, activation: 'relu', learningRate: 0.05 },
   top: [],
   training: { optimizer: 'adam', learningRate: 0.01, batchSize: 64, epochs: 5, seed: 42, validationFraction: 0.3 },
@@ -41,11 +44,35 @@ export async function wireBreast(architecture: NnArchitecture = BREAST_ARCHITECT
   const { tf } = await initTensorflow();
   const ckks = await CkksContext.create();
   const f = data.features[0];
-  const layout = new SplitNnJobLayout({ architecture, label: { id: data.label.id, inputWidth: data.label.columns }, features: [{ id: f.id, inputWidth: f.columns }] }, ckks.slots);
+  const layout = new SplitNnJobLayout(
+    {
+      architecture,
+      label: { id: data.label.id, inputWidth: data.label.columns },
+      features: [{ id: f.id, inputWidth: f.columns }],
+    },
+    ckks.slots,
+  );
   const coordinator = SplitNnCoordinator.create(ckks, layout);
   const encryptors = [0, 1].map(() => CkksEncryptor.fromBundle(ckks, coordinator.publicBundle()));
-  const label = new SplitNnLabelParty({ id: data.label.id, layout, tf, ckks, encryptor: encryptors[0], features: data.label.matrix, labels: data.labels, seed: data.label.seed });
-  const feature = new SplitNnFeatureParty({ id: f.id, layout, tf, ckks, encryptor: encryptors[1], features: f.matrix, seed: f.seed });
+  const label = new SplitNnLabelParty({
+    id: data.label.id,
+    layout,
+    tf,
+    ckks,
+    encryptor: encryptors[0],
+    features: data.label.matrix,
+    labels: data.labels,
+    seed: data.label.seed,
+  });
+  const feature = new SplitNnFeatureParty({
+    id: f.id,
+    layout,
+    tf,
+    ckks,
+    encryptor: encryptors[1],
+    features: f.matrix,
+    seed: f.seed,
+  });
   return {
     data,
     ckks,

@@ -13,10 +13,21 @@ import { splitNnPlaintextReference } from '../src/split-nn/runner';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const architecture: NnArchitecture = {
-  bottom: [{ units: 16, activation: 'relu' }, { units: 4, activation: 'linear' }],
+  bottom: [
+    { units: 16, activation: 'relu' },
+    { units: 4, activation: 'linear' },
+  ],
   interactive: { units: 8, activation: 'relu', learningRate: 0.05 },
   top: [],
-  training: { optimizer: 'adam', learningRate: 0.01, batchSize: 64, epochs: 6, seed: 42, validationFraction: 0.3, earlyStopping: { patience: 3 } },
+  training: {
+    optimizer: 'adam',
+    learningRate: 0.01,
+    batchSize: 64,
+    epochs: 6,
+    seed: 42,
+    validationFraction: 0.3,
+    earlyStopping: { patience: 3 },
+  },
 };
 
 describe('split-NN job (in-process parties, real CKKS and PSI)', () => {
@@ -36,7 +47,14 @@ describe('split-NN job (in-process parties, real CKKS and PSI)', () => {
         jobId: randomUUID(),
         model: 'split-nn',
         nn: { architecture, defence: { kind: 'none' } },
-        hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 6, batchSize: 64, seed: 42, validationFraction: 0.3, clipSigma: 0 },
+        hyperparameters: {
+          ...DEFAULT_LR_HYPERPARAMETERS,
+          epochs: 6,
+          batchSize: 64,
+          seed: 42,
+          validationFraction: 0.3,
+          clipSigma: 0,
+        },
         parties: [
           { partyId: 'bank', role: 'label', data: { path: 'breast_hetero_guest.csv', labelColumn: 'y' } },
           { partyId: 'ecommerce', role: 'feature', data: { path: 'breast_hetero_host.csv' } },
@@ -50,12 +68,20 @@ describe('split-NN job (in-process parties, real CKKS and PSI)', () => {
   }, 300_000);
 
   it('trains to the AUC of the same network trained centrally, and beats the label party alone', async () => {
-    const central = await splitNnPlaintextReference({ labelFile: path.join(DATA, 'breast_hetero_guest.csv'), featureFiles: [path.join(DATA, 'breast_hetero_host.csv')], labelId: 'bank', featureIds: ['ecommerce'], architecture });
+    const central = await splitNnPlaintextReference({
+      labelFile: path.join(DATA, 'breast_hetero_guest.csv'),
+      featureFiles: [path.join(DATA, 'breast_hetero_host.csv')],
+      labelId: 'bank',
+      featureIds: ['ecommerce'],
+      architecture,
+    });
     expect(result.intersection).toBe(569);
     expect(result.validation.auc).toBeGreaterThan(0.97);
     expect(Math.abs(result.validation.auc - central.validationAuc)).toBeLessThan(0.01);
     expect(result.validation.auc).toBeGreaterThanOrEqual(result.labelOnly.validation.auc - 0.01);
-    expect(result.train.confusion.tp + result.train.confusion.fp + result.train.confusion.tn + result.train.confusion.fn).toBe(result.trainRows);
+    expect(
+      result.train.confusion.tp + result.train.confusion.fp + result.train.confusion.tn + result.train.confusion.fn,
+    ).toBe(result.trainRows);
     expect(result.epochs.length).toBeGreaterThan(0);
     expect(result.decryptions).toBeGreaterThan(0);
     expect(result.bytesPerEpoch).toBeGreaterThan(0);
@@ -63,7 +89,20 @@ describe('split-NN job (in-process parties, real CKKS and PSI)', () => {
 
   it('audits every coordinator release and party payload by digest, and every peer message', () => {
     const steps = new Set(audit.map((e) => e.step));
-    for (const s of ['job.roster', 'psi.result', 'he.keys', 'nn.forward_share', 'nn.products', 'nn.release', 'nn.backward_share', 'nn.backward_products', 'peer.nn.forward', 'peer.nn.backward', 'nn.epoch']) expect(steps).toContain(s);
+    for (const s of [
+      'job.roster',
+      'psi.result',
+      'he.keys',
+      'nn.forward_share',
+      'nn.products',
+      'nn.release',
+      'nn.backward_share',
+      'nn.backward_products',
+      'peer.nn.forward',
+      'peer.nn.backward',
+      'nn.epoch',
+    ])
+      expect(steps).toContain(s);
     for (const e of audit.filter((x) => x.messageDigest)) expect(e.byteSize).toBeGreaterThan(0);
   });
 });

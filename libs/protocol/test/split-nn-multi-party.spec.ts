@@ -31,7 +31,10 @@ const parties = [
 ];
 const files: Record<string, string> = { bank: 'bank.csv', alice: 'alice.csv', bob: 'bob.csv' };
 const architecture: NnArchitecture = {
-  bottom: [{ units: 8, activation: 'relu', batchNorm: true, dropout: 0.1 }, { units: 4, activation: 'linear' }],
+  bottom: [
+    { units: 8, activation: 'relu', batchNorm: true, dropout: 0.1 },
+    { units: 4, activation: 'linear' },
+  ],
   interactive: { units: 8, activation: 'relu', learningRate: 0.05 },
   top: [{ units: 4, activation: 'relu' }],
   training: { optimizer: 'adam', learningRate: 0.01, batchSize: 64, epochs: 3, seed: 42, validationFraction: 0.3 },
@@ -39,8 +42,18 @@ const architecture: NnArchitecture = {
 
 function spec(jobId: string, resume?: JobSpec['resume']): JobSpec {
   return {
-    jobId, model: 'split-nn', resume, nn: { architecture, defence: { kind: 'none' } },
-    hyperparameters: { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 3, batchSize: 64, seed: 42, validationFraction: 0.3, clipSigma: 0 },
+    jobId,
+    model: 'split-nn',
+    resume,
+    nn: { architecture, defence: { kind: 'none' } },
+    hyperparameters: {
+      ...DEFAULT_LR_HYPERPARAMETERS,
+      epochs: 3,
+      batchSize: 64,
+      seed: 42,
+      validationFraction: 0.3,
+      clipSigma: 0,
+    },
     parties: [
       { partyId: 'bank', role: 'label', data: { path: files.bank, labelColumn: 'y' } },
       { partyId: 'alice', role: 'feature', data: { path: files.alice } },
@@ -49,8 +62,19 @@ function spec(jobId: string, resume?: JobSpec['resume']): JobSpec {
   };
 }
 
-async function run(federation: InProcessFederation, s: JobSpec, channels = federation.channels, checkpointed: number[] = [], audit: AuditEventInput[] = []): Promise<SplitNnJobResult> {
-  const out = await new JobRunner(s, channels, { audit: async (e) => void audit.push(e), phase: async () => undefined, progress: () => undefined, checkpointed: (e) => void checkpointed.push(e) }).run();
+async function run(
+  federation: InProcessFederation,
+  s: JobSpec,
+  channels = federation.channels,
+  checkpointed: number[] = [],
+  audit: AuditEventInput[] = [],
+): Promise<SplitNnJobResult> {
+  const out = await new JobRunner(s, channels, {
+    audit: async (e) => void audit.push(e),
+    phase: async () => undefined,
+    progress: () => undefined,
+    checkpointed: (e) => void checkpointed.push(e),
+  }).run();
   if (!isSplitNnResult(out)) throw new Error('not a split-NN result');
   return out;
 }
@@ -73,7 +97,15 @@ function weights(f: InProcessFederation): number[] {
 describe('split NN with two feature parties', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-nn-three-'));
   // Fixed keys: each party's training seed derives from its key, so every run of this file trains the same models (up to CKKS noise).
-  const identities = new Map(parties.map((p) => [p.partyId, SigningIdentity.fromSeedHex(p.partyId, createHash('sha256').update(`split-nn-multi-party|${p.partyId}`).digest('hex'))]));
+  const identities = new Map(
+    parties.map((p) => [
+      p.partyId,
+      SigningIdentity.fromSeedHex(
+        p.partyId,
+        createHash('sha256').update(`split-nn-multi-party|${p.partyId}`).digest('hex'),
+      ),
+    ]),
+  );
   const coordinator = SigningIdentity.generate('coordinator');
   let expectedIds: string[];
   let federation: InProcessFederation;
@@ -117,14 +149,22 @@ describe('split NN with two feature parties', () => {
   it('exports three parts, each party its own, tied by a manifest verifyModelManifest accepts', () => {
     const manifest = signManifest(result.manifest, coordinator);
     expect(manifest).toMatchObject({ model: 'split-nn', architecture });
-    expect(manifest.parts.map((p) => [p.partyId, p.role, p.columns.length])).toEqual([['bank', 'label', 10], ['alice', 'feature', 10], ['bob', 'feature', 10]]);
+    expect(manifest.parts.map((p) => [p.partyId, p.role, p.columns.length])).toEqual([
+      ['bank', 'label', 10],
+      ['alice', 'feature', 10],
+      ['bob', 'feature', 10],
+    ]);
     const bank = part('bank').parameters;
     if (bank.role !== 'label') throw new Error('bank is not the label part');
     // The label party holds one interactive share V_f per shop; each shop its bottom and N_f only.
     expect(bank.shares.map((s) => s.party).sort()).toEqual(['alice', 'bob']);
-    for (const shop of ['alice', 'bob']) expect(Object.keys(part(shop).parameters).sort()).toEqual(['bottom', 'role', 'share']);
+    for (const shop of ['alice', 'bob'])
+      expect(Object.keys(part(shop).parameters).sort()).toEqual(['bottom', 'role', 'share']);
     const models = new Map<string, unknown>(parties.map((p) => [p.partyId, part(p.partyId)]));
-    expect(verifyModelManifest(manifest, { coordinatorPublicKey: coordinator.publicKeyHex, models })).toEqual({ valid: true, problems: [] });
+    expect(verifyModelManifest(manifest, { coordinatorPublicKey: coordinator.publicKeyHex, models })).toEqual({
+      valid: true,
+      problems: [],
+    });
     for (const p of manifest.parts) expect(p.modelDigest).toBe(modelDigest(part(p.partyId)));
     // Positive control: bob's part under alice's name is caught.
     expect(verifyModelManifest(manifest, { models: new Map([...models, ['alice', part('bob')]]) }).valid).toBe(false);
@@ -134,19 +174,33 @@ describe('split NN with two feature parties', () => {
     const manifest = signManifest(result.manifest, coordinator);
     const split = trainValidationSplit(expectedIds.length, 0.3, 42);
     const ids = Array.from(split.validation, (r) => expectedIds[r]);
-    const out = await new SplitLrPrediction({ predictionId: randomUUID(), modelJobId: jobId, parties, manifest, ids }, federation.channels, async () => undefined).run();
+    const out = await new SplitLrPrediction(
+      { predictionId: randomUUID(), modelJobId: jobId, parties, manifest, ids },
+      federation.channels,
+      async () => undefined,
+    ).run();
     expect(out.scores.map((s) => s.id)).toEqual(ids);
     const reference = await plaintextScores(
       part('bank'),
       await standardizedRows(part('bank'), path.join(dir, files.bank), ids),
-      await Promise.all(['alice', 'bob'].map(async (shop) => ({ model: part(shop), rows: await standardizedRows(part(shop), path.join(dir, files[shop]), ids) }))),
+      await Promise.all(
+        ['alice', 'bob'].map(async (shop) => ({
+          model: part(shop),
+          rows: await standardizedRows(part(shop), path.join(dir, files[shop]), ids),
+        })),
+      ),
     );
     const gap = Math.max(...out.scores.map((s, k) => Math.abs(s.score - reference[k])));
     expect(gap).toBeLessThan(1e-4);
     const bank = await loadPartyTable(path.join(dir, files.bank), { labelColumn: 'y' });
     const labels = ids.map((id) => bank.labels![bank.ids.indexOf(id)]);
-    const metrics = binaryMetrics(out.scores.map((s) => s.score), labels);
-    console.log(`split-NN 3-party predict: ${ids.length} IDs; max |score - plaintext| ${gap.toExponential(2)}; AUC ${metrics.auc} vs job ${result.validation.auc}; |Δ log loss| ${Math.abs(metrics.logLoss - result.validation.logLoss).toExponential(2)}`);
+    const metrics = binaryMetrics(
+      out.scores.map((s) => s.score),
+      labels,
+    );
+    console.log(
+      `split-NN 3-party predict: ${ids.length} IDs; max |score - plaintext| ${gap.toExponential(2)}; AUC ${metrics.auc} vs job ${result.validation.auc}; |Δ log loss| ${Math.abs(metrics.logLoss - result.validation.logLoss).toExponential(2)}`,
+    );
     expect(metrics.auc).toBe(result.validation.auc);
     expect(Math.abs(metrics.logLoss - result.validation.logLoss)).toBeLessThan(1e-6);
   }, 60_000);
@@ -155,10 +209,16 @@ describe('split NN with two feature parties', () => {
     const checkpoints = new Map<string, StoredCheckpoint>();
     const first = await inProcessFederation(parties, dir, { record: false, checkpoints, identities });
     // bob "crashes" at his first training step of epoch 2 (0-based epoch 1); alice keeps going.
-    const crashing = withCrashingParty(first.channels, 'bob', (command, body) => command === nn.forward.name && body.phase === 'train' && body.epoch === 1);
+    const crashing = withCrashingParty(
+      first.channels,
+      'bob',
+      (command, body) => command === nn.forward.name && body.phase === 'train' && body.epoch === 1,
+    );
     const failedId = randomUUID();
     const checkpointed: number[] = [];
-    await expect(run(first, spec(failedId), crashing, checkpointed)).rejects.toThrow(new PartyCallError('bob', nn.forward.name, 'connection reset'));
+    await expect(run(first, spec(failedId), crashing, checkpointed)).rejects.toThrow(
+      new PartyCallError('bob', nn.forward.name, 'connection reset'),
+    );
     expect(checkpointed).toEqual([1]);
     const saved = [...checkpoints.entries()];
     expect(saved.map(([k]) => k.split(':')[1]).sort()).toEqual(['alice', 'bank', 'bob']);
@@ -167,9 +227,20 @@ describe('split NN with two feature parties', () => {
     // Restarted with new signing keys (so new seeds): what continues the run comes from the checkpoints alone.
     const restarted = await inProcessFederation(parties, dir, { record: false, checkpoints });
     const audit: AuditEventInput[] = [];
-    const resumed = await run(restarted, spec(randomUUID(), { fromJobId: failedId, epoch: 1 }), restarted.channels, [], audit);
+    const resumed = await run(
+      restarted,
+      spec(randomUUID(), { fromJobId: failedId, epoch: 1 }),
+      restarted.channels,
+      [],
+      audit,
+    );
     expect(resumed.epochs.map((e) => e.epoch)).toEqual([2, 3]);
-    expect(audit.filter((e) => e.step === 'model.resume').map((e) => e.sender).sort()).toEqual(['alice', 'bank', 'bob']);
+    expect(
+      audit
+        .filter((e) => e.step === 'model.resume')
+        .map((e) => e.sender)
+        .sort(),
+    ).toEqual(['alice', 'bank', 'bob']);
 
     // The job of beforeAll is the uninterrupted reference; a twin run gives the run-to-run noise.
     const twin = await inProcessFederation(parties, dir, { record: false, identities });

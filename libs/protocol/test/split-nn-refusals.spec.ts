@@ -36,7 +36,12 @@ describe('split NN refusals (real CKKS)', () => {
   });
 
   it('the label party refuses a ciphertext under foreign CKKS parameters', async () => {
-    const foreign = await CkksContext.create({ name: 'ckks-n4096-test', polyModulusDegree: 4096, coeffModulusBits: [40, 20, 40], scaleBits: 20 });
+    const foreign = await CkksContext.create({
+      name: 'ckks-n4096-test',
+      polyModulusDegree: 4096,
+      coeffModulusBits: [40, 20, 40],
+      scaleBits: 20,
+    });
     const holder = CkksKeyHolder.generate(foreign, []);
     const enc = CkksEncryptor.fromBundle(foreign, holder.publicBundle());
     try {
@@ -54,7 +59,9 @@ describe('split NN refusals (real CKKS)', () => {
       })();
       expect(err).toBeInstanceOf(CkksError);
       expect(err!.code).toBe('WRONG_PARAMETERS');
-      expect(() => CkksEncryptor.fromBundle(w.ckks, holder.publicBundle())).toThrow(/public keys are for ckks-n4096-test/);
+      expect(() => CkksEncryptor.fromBundle(w.ckks, holder.publicBundle())).toThrow(
+        /public keys are for ckks-n4096-test/,
+      );
     } finally {
       enc.dispose();
       holder.dispose();
@@ -89,9 +96,9 @@ describe('split NN refusals (real CKKS)', () => {
   it('refuses a forward message with the wrong number of ciphertexts or a bottom width the job config does not have', () => {
     const key = nextKey();
     const out = w.feature.forward(key, rows());
-    expect(() => w.label.forwardProducts(key, rows(), [{ ...out.toLabel, alpha: [...out.toLabel.alpha, ...out.toLabel.alpha] }])).toThrow(
-      'interactive layer input from party feature1: expected 1 ciphertexts for 64 rows of width 4, got 2',
-    );
+    expect(() =>
+      w.label.forwardProducts(key, rows(), [{ ...out.toLabel, alpha: [...out.toLabel.alpha, ...out.toLabel.alpha] }]),
+    ).toThrow('interactive layer input from party feature1: expected 1 ciphertexts for 64 rows of width 4, got 2');
     expect(() => w.label.forwardProducts(key, rows(), [{ ...out.toLabel, outputWidth: 8 }])).toThrow(
       'interactive layer input from party feature1: bottom output has 8 units, the job config expects 4',
     );
@@ -103,9 +110,19 @@ describe('split NN refusals (real CKKS)', () => {
     const f = w.data.features[0];
     const wide = new DenseStack(tf, f.columns, [{ units: 16 }, { units: 8, activation: 'linear' }], 1, 'bottom');
     try {
-      expect(() => new SplitNnFeatureParty({ id: f.id, layout: w.layout, tf, ckks: w.ckks, encryptor: w.encryptors[1], features: f.matrix, seed: 1, bottom: wide })).toThrow(
-        new SplitNnConfigMismatch('bottom of party feature1 outputs 8 units, the job config expects 4'),
-      );
+      expect(
+        () =>
+          new SplitNnFeatureParty({
+            id: f.id,
+            layout: w.layout,
+            tf,
+            ckks: w.ckks,
+            encryptor: w.encryptors[1],
+            features: f.matrix,
+            seed: 1,
+            bottom: wide,
+          }),
+      ).toThrow(new SplitNnConfigMismatch('bottom of party feature1 outputs 8 units, the job config expects 4'));
     } finally {
       wide.dispose();
     }
@@ -116,10 +133,28 @@ describe('split NN refusals (real CKKS)', () => {
     const f = w.data.features[0];
     const features = f.matrix.slice();
     features[w.data.split.train[3] * f.columns + 2] = NaN;
-    const party = new SplitNnFeatureParty({ id: f.id, layout: w.layout, tf, ckks: w.ckks, encryptor: w.encryptors[1], features, seed: 5 });
+    const party = new SplitNnFeatureParty({
+      id: f.id,
+      layout: w.layout,
+      tf,
+      ckks: w.ckks,
+      encryptor: w.encryptors[1],
+      features,
+      seed: 5,
+    });
     try {
-      expect(() => party.forward(nextKey(), rows())).toThrow(/^bottom input produced a non-finite activation \(NaN\) at party feature1, train:0:\d+$/);
-      const clean = new SplitNnFeatureParty({ id: f.id, layout: w.layout, tf, ckks: w.ckks, encryptor: w.encryptors[1], features: f.matrix, seed: 5 });
+      expect(() => party.forward(nextKey(), rows())).toThrow(
+        /^bottom input produced a non-finite activation \(NaN\) at party feature1, train:0:\d+$/,
+      );
+      const clean = new SplitNnFeatureParty({
+        id: f.id,
+        layout: w.layout,
+        tf,
+        ckks: w.ckks,
+        encryptor: w.encryptors[1],
+        features: f.matrix,
+        seed: 5,
+      });
       try {
         clean.bottom.trainable()[2].assign(tf.fill([16, 4], NaN));
         expect(() => clean.forward(nextKey(), rows())).toThrow(/^bottom\[1\] produced a non-finite activation/);
@@ -138,10 +173,12 @@ describe('split NN refusals (real CKKS)', () => {
     expect(() => w.coordinator.releaseForward(key, products, [out.toCoordinator])).toThrow(DecryptionRefusedError);
     const announced = nextKey();
     w.coordinator.announce(announced, rows().length);
-    expect(() => w.coordinator.releaseForward(announced, { products: [products.products[0].slice(1)] }, [out.toCoordinator])).toThrow(
-      /part 0 expected 8 ciphertexts, got 7/,
+    expect(() =>
+      w.coordinator.releaseForward(announced, { products: [products.products[0].slice(1)] }, [out.toCoordinator]),
+    ).toThrow(/part 0 expected 8 ciphertexts, got 7/);
+    expect(() => w.coordinator.releaseForward(announced, products, [out.toCoordinator])).toThrow(
+      /already served \(replay\)/,
     );
-    expect(() => w.coordinator.releaseForward(announced, products, [out.toCoordinator])).toThrow(/already served \(replay\)/);
     expect(() => w.coordinator.announce(announced, rows().length)).toThrow(/already announced/);
   });
 
@@ -149,7 +186,10 @@ describe('split NN refusals (real CKKS)', () => {
     const key = nextKey();
     w.coordinator.announce(key, rows().length);
     const out = w.feature.forward(key, rows());
-    const step = w.label.trainStep(key, w.coordinator.releaseForward(key, w.label.forwardProducts(key, rows(), [out.toLabel]), [out.toCoordinator]));
+    const step = w.label.trainStep(
+      key,
+      w.coordinator.releaseForward(key, w.label.forwardProducts(key, rows(), [out.toLabel]), [out.toCoordinator]),
+    );
     expect(Number.isFinite(step.loss)).toBe(true);
     const before = w.feature.share.weights.slice();
     const products = w.feature.backward(key, step.toFeatures[0]);
@@ -158,16 +198,37 @@ describe('split NN refusals (real CKKS)', () => {
     const released = w.coordinator.releaseBackward(key, 'feature1', products, step.toCoordinator[0]);
     w.feature.applyRelease(key, released);
     expect(Array.from(w.feature.share.weights)).not.toEqual(Array.from(before));
-    expect(() => w.feature.applyRelease(key, released)).toThrow(`party feature1: no backward is pending for train:0:${key.batch}`);
+    expect(() => w.feature.applyRelease(key, released)).toThrow(
+      `party feature1: no backward is pending for train:0:${key.batch}`,
+    );
   });
 
   it('refuses job configs that do not fit', () => {
-    const spec = { architecture: BREAST_ARCHITECTURE, label: { id: 'bank', inputWidth: 10 }, features: [{ id: 'shop', inputWidth: 20 }] };
+    const spec = {
+      architecture: BREAST_ARCHITECTURE,
+      label: { id: 'bank', inputWidth: 10 },
+      features: [{ id: 'shop', inputWidth: 20 }],
+    };
     expect(() => new SplitNnJobLayout({ ...spec, features: [] }, 4096)).toThrow(SplitNnConfigError);
-    expect(() => new SplitNnJobLayout({ ...spec, features: [{ id: 'bank', inputWidth: 3 }] }, 4096)).toThrow('party bank is listed twice');
-    expect(() => new SplitNnJobLayout({ ...spec, architecture: { ...BREAST_ARCHITECTURE, bottomByParty: { shop: [{ units: 512 }] }, interactive: { units: 16 } } }, 4096)).toThrow(
-      'bottomByParty.shop[0].units × interactive.units = 8192 exceeds the 4096 CKKS slots',
+    expect(() => new SplitNnJobLayout({ ...spec, features: [{ id: 'bank', inputWidth: 3 }] }, 4096)).toThrow(
+      'party bank is listed twice',
     );
-    expect(() => new SplitNnJobLayout({ ...spec, architecture: { ...BREAST_ARCHITECTURE, top: [{ units: 0 }] } }, 4096)).toThrow(ArchitectureError);
+    expect(
+      () =>
+        new SplitNnJobLayout(
+          {
+            ...spec,
+            architecture: {
+              ...BREAST_ARCHITECTURE,
+              bottomByParty: { shop: [{ units: 512 }] },
+              interactive: { units: 16 },
+            },
+          },
+          4096,
+        ),
+    ).toThrow('bottomByParty.shop[0].units × interactive.units = 8192 exceeds the 4096 CKKS slots');
+    expect(
+      () => new SplitNnJobLayout({ ...spec, architecture: { ...BREAST_ARCHITECTURE, top: [{ units: 0 }] } }, 4096),
+    ).toThrow(ArchitectureError);
   });
 });

@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type * as Tf from '@tensorflow/tfjs';
 import { initTensorflow } from '@vfl/ml';
 import { applyDefence, gaussianLabelDpEpsilon } from '../src/split-nn/defence';
 import { BatchKey } from '../src/split-nn/messages';
@@ -27,8 +26,15 @@ describe('split NN interactive layer (real CKKS)', () => {
       const { zFederated } = w.label.federatedInput(key, released);
 
       const f = w.data.features[0];
-      const x = tf.tensor2d(Float32Array.from(rows.length === 0 ? [] : Array.from(rows).flatMap((r) => Array.from(f.matrix.subarray(r * f.columns, (r + 1) * f.columns)))), [rows.length, f.columns]);
-      const alpha = w.feature.bottom.forward(x as Tf.Tensor2D, { training: false }).dataSync();
+      const x = tf.tensor2d(
+        Float32Array.from(
+          rows.length === 0
+            ? []
+            : Array.from(rows).flatMap((r) => Array.from(f.matrix.subarray(r * f.columns, (r + 1) * f.columns))),
+        ),
+        [rows.length, f.columns],
+      );
+      const alpha = w.feature.bottom.forward(x, { training: false }).dataSync();
       x.dispose();
       const v = w.label.shares[0].weights;
       const n = w.feature.share.weights;
@@ -47,7 +53,9 @@ describe('split NN interactive layer (real CKKS)', () => {
       expect(magnitude).toBeGreaterThan(0.1);
       expect(worst).toBeLessThan(1e-5);
       // The release itself is masked: without the label party's masks it is nowhere near α·W.
-      expect(Math.min(...Array.from(released.subarray(0, 50), (r, t) => Math.abs(r - zFederated[t])))).toBeGreaterThan(1);
+      expect(Math.min(...Array.from(released.subarray(0, 50), (r, t) => Math.abs(r - zFederated[t])))).toBeGreaterThan(
+        1,
+      );
       // Without N_f, the label party's own share gives a different product: it cannot invert α·V_f.
       let offByShare = 0;
       for (let j = 0; j < h; j++) {
@@ -67,7 +75,9 @@ describe('split NN interactive layer (real CKKS)', () => {
     const federated = await runSplitNn(options);
     expect(federated.epochs).toHaveLength(5);
     expect(federated.validationAuc).toBeGreaterThan(0.97);
-    federated.epochs.forEach((e, i) => expect(Math.abs(e.validationAuc - reference.epochs[i].validationAuc)).toBeLessThan(0.005));
+    federated.epochs.forEach((e, i) =>
+      expect(Math.abs(e.validationAuc - reference.epochs[i].validationAuc)).toBeLessThan(0.005),
+    );
     federated.epochs.forEach((e, i) => expect(Math.abs(e.loss - reference.epochs[i].loss)).toBeLessThan(1e-3));
     expect(federated.bytesPerEpoch).toBeGreaterThan(1e6);
     expect(federated.epochs[0].decryptions).toBeGreaterThan(0);
@@ -77,25 +87,46 @@ describe('split NN interactive layer (real CKKS)', () => {
   it('supports two feature parties (the host columns split in two), still tracking the central reference', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'split-nn-k2-'));
     try {
-      const lines = fs.readFileSync(path.join(DATA, 'breast_hetero_host.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
-      const part = (from: number, to: number): string => lines.map((cells) => [cells[0], ...cells.slice(from, to)].join(',')).join('\n') + '\n';
+      const lines = fs
+        .readFileSync(path.join(DATA, 'breast_hetero_host.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(','));
+      const part = (from: number, to: number): string =>
+        lines.map((cells) => [cells[0], ...cells.slice(from, to)].join(',')).join('\n') + '\n';
       fs.writeFileSync(path.join(dir, 'a.csv'), part(1, 11));
       fs.writeFileSync(path.join(dir, 'b.csv'), part(11, 21));
-      const architecture = { ...BREAST_ARCHITECTURE, bottomByParty: { shopB: [{ units: 8 }, { units: 2, activation: 'linear' as const }] }, training: { ...BREAST_ARCHITECTURE.training, epochs: 3 } };
-      const options = { ...breastOptions(architecture), featureFiles: [path.join(dir, 'a.csv'), path.join(dir, 'b.csv')], featureIds: ['shopA', 'shopB'] };
+      const architecture = {
+        ...BREAST_ARCHITECTURE,
+        bottomByParty: { shopB: [{ units: 8 }, { units: 2, activation: 'linear' as const }] },
+        training: { ...BREAST_ARCHITECTURE.training, epochs: 3 },
+      };
+      const options = {
+        ...breastOptions(architecture),
+        featureFiles: [path.join(dir, 'a.csv'), path.join(dir, 'b.csv')],
+        featureIds: ['shopA', 'shopB'],
+      };
       const reference = await splitNnPlaintextReference(options);
       const federated = await runSplitNn(options);
       expect(federated.validationAuc).toBeGreaterThan(0.95);
-      federated.epochs.forEach((e, i) => expect(Math.abs(e.validationAuc - reference.epochs[i].validationAuc)).toBeLessThan(0.005));
+      federated.epochs.forEach((e, i) =>
+        expect(Math.abs(e.validationAuc - reference.epochs[i].validationAuc)).toBeLessThan(0.005),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 
-  it('stops early on validation AUC and every party returns to the best epoch\'s weights', async () => {
+  it("stops early on validation AUC and every party returns to the best epoch's weights", async () => {
     const architecture = {
       ...BREAST_ARCHITECTURE,
-      training: { ...BREAST_ARCHITECTURE.training, learningRate: 0.05, epochs: 40, earlyStopping: { patience: 2 }, schedule: { kind: 'constant' as const } },
+      training: {
+        ...BREAST_ARCHITECTURE.training,
+        learningRate: 0.05,
+        epochs: 40,
+        earlyStopping: { patience: 2 },
+        schedule: { kind: 'constant' as const },
+      },
     };
     const federated = await runSplitNn(breastOptions(architecture));
     expect(federated.stoppedEarly).toBe(true);
@@ -106,7 +137,10 @@ describe('split NN interactive layer (real CKKS)', () => {
   }, 60_000);
 
   it('with the gaussian defence still learns, and reports the label-DP cost', async () => {
-    const defended = await runSplitNn({ ...breastOptions(), defence: { kind: 'gaussian', noiseMultiplier: 1, clipNorm: 0.5 } });
+    const defended = await runSplitNn({
+      ...breastOptions(),
+      defence: { kind: 'gaussian', noiseMultiplier: 1, clipNorm: 0.5 },
+    });
     expect(defended.validationAuc).toBeGreaterThan(0.9);
     expect(defended.epsilon).toBeCloseTo(gaussianLabelDpEpsilon(1, 5), 10);
     expect(defended.epsilon).toBeGreaterThan(1);

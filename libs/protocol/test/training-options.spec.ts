@@ -20,7 +20,10 @@ describe('split LR training options', () => {
     const federated = [...federation.models.get('bank')!.weights, ...federation.models.get('ecommerce')!.weights];
     expect(Math.max(...federated.map((w, j) => Math.abs(w - reference.weights[j])))).toBeLessThan(1e-3);
     // The options matter: the unweighted constant-rate model is another model.
-    const plain = await plaintextReference(path.join(DATA, files.guest), path.join(DATA, files.host), { ...base, epochs: 3 });
+    const plain = await plaintextReference(path.join(DATA, files.guest), path.join(DATA, files.host), {
+      ...base,
+      epochs: 3,
+    });
     expect(Math.max(...plain.weights.map((w, j) => Math.abs(w - reference.weights[j])))).toBeGreaterThan(1e-2);
     expect(result.earlyStopping).toBeNull();
   }, 120_000);
@@ -34,13 +37,23 @@ describe('split LR training options', () => {
     // "balanced" is the explicit weight negatives / positives, and not the unweighted model.
     const labels = Uint8Array.from([1, 0, 0, 0, 1, 0, 1]);
     expect(resolvePositiveWeight(hp, labels, [0, 1, 2, 3, 4])).toBe(3 / 2);
-    expect(() => resolvePositiveWeight(hp, labels, [1, 2])).toThrow('needs both classes among the training rows (0 positive of 2)');
-    const plain = await plaintextReference(path.join(DATA, files.guest), path.join(DATA, files.host), { ...base, epochs: 2 });
+    expect(() => resolvePositiveWeight(hp, labels, [1, 2])).toThrow(
+      'needs both classes among the training rows (0 positive of 2)',
+    );
+    const plain = await plaintextReference(path.join(DATA, files.guest), path.join(DATA, files.host), {
+      ...base,
+      epochs: 2,
+    });
     expect(Math.max(...plain.weights.map((w, j) => Math.abs(w - reference.weights[j])))).toBeGreaterThan(1e-2);
   }, 120_000);
 
-  it('stops early when validation AUC stops improving and keeps the best epoch\'s model', async () => {
-    const hp: LrHyperparameters = { ...base, epochs: 40, learningRate: 0.2, earlyStopping: { metric: 'auc', patience: 2 } };
+  it("stops early when validation AUC stops improving and keeps the best epoch's model", async () => {
+    const hp: LrHyperparameters = {
+      ...base,
+      epochs: 40,
+      learningRate: 0.2,
+      earlyStopping: { metric: 'auc', patience: 2 },
+    };
     const { result } = await runTwoPartyJob({ ...files, hyperparameters: hp, record: false });
     const stop = result.earlyStopping!;
     expect(stop).toMatchObject({ metric: 'auc', stoppedEarly: true });
@@ -53,11 +66,26 @@ describe('split LR training options', () => {
     expect(result.validation.auc).toBeCloseTo(best, 12);
   }, 180_000);
 
-  it('with early stopping, a run that blows up after a good epoch ends on that epoch\'s model instead of failing', async () => {
+  it("with early stopping, a run that blows up after a good epoch ends on that epoch's model instead of failing", async () => {
     // A learning rate that grows 60% an epoch: epoch 1 is fine, epoch 2 explodes.
-    const hp: LrHyperparameters = { ...base, epochs: 12, optimizer: 'sgd', l2: 0, learningRate: 2, schedule: 'exponential', decayRate: 1.6, earlyStopping: { metric: 'loss', patience: 20 } };
+    const hp: LrHyperparameters = {
+      ...base,
+      epochs: 12,
+      optimizer: 'sgd',
+      l2: 0,
+      learningRate: 2,
+      schedule: 'exponential',
+      decayRate: 1.6,
+      earlyStopping: { metric: 'loss', patience: 20 },
+    };
     const { result } = await runTwoPartyJob({ ...files, hyperparameters: hp, record: false });
-    expect(result.earlyStopping).toEqual({ metric: 'loss', bestEpoch: 1, stoppedAtEpoch: 2, stoppedEarly: true, reason: 'diverged' });
+    expect(result.earlyStopping).toEqual({
+      metric: 'loss',
+      bestEpoch: 1,
+      stoppedAtEpoch: 2,
+      stoppedEarly: true,
+      reason: 'diverged',
+    });
     expect(result.validation.logLoss).toBeCloseTo(result.epochs[0].validation.logLoss, 12);
   }, 120_000);
 

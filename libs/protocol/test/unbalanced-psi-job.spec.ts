@@ -31,7 +31,17 @@ describe('split LR aligned by unbalanced PSI', () => {
     const [header, ...rows] = fs.readFileSync(path.join(SHARED, 'breast_hetero_host.csv'), 'utf8').trim().split('\n');
     const ids = rows.map((r) => r.split(',')[0]);
     const shop = rows.filter((_, i) => i % 3 === 0);
-    shopOnly.forEach((id, k) => shop.push([id, ...header.split(',').slice(1).map(() => (k / 9).toFixed(3))].join(',')));
+    shopOnly.forEach((id, k) =>
+      shop.push(
+        [
+          id,
+          ...header
+            .split(',')
+            .slice(1)
+            .map(() => (k / 9).toFixed(3)),
+        ].join(','),
+      ),
+    );
     fs.writeFileSync(path.join(dir, 'shop.csv'), [header, ...shop].join('\n') + '\n');
     fs.copyFileSync(path.join(SHARED, 'breast_hetero_guest.csv'), path.join(dir, 'bank.csv'));
     expected = ids.filter((_, i) => i % 3 === 0).sort();
@@ -59,7 +69,11 @@ describe('split LR aligned by unbalanced PSI', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('picks the party with fewer rows as the small side, and both end with exactly the shared IDs in one order', () => {
-    expect(audit.find((e) => e.step === 'psi.plan')!.detail).toEqual({ mode: 'unbalanced', small: 'shop', big: 'bank' });
+    expect(audit.find((e) => e.step === 'psi.plan')!.detail).toEqual({
+      mode: 'unbalanced',
+      small: 'shop',
+      big: 'bank',
+    });
     expect(result.intersection).toBe(expected.length);
     expect(seen.small).toEqual(expected);
     expect(seen.big).toEqual(expected);
@@ -67,7 +81,8 @@ describe('split LR aligned by unbalanced PSI', () => {
   });
 
   it('sends 32-byte elements only for the small list and 12-byte tags for the big one; no balanced PSI message', () => {
-    const bytes = (kind: string) => federation.wire.filter((m) => m.kind === kind).reduce((n, m) => n + m.bytes.length, 0);
+    const bytes = (kind: string) =>
+      federation.wire.filter((m) => m.kind === kind).reduce((n, m) => n + m.bytes.length, 0);
     const smallRows = expected.length + shopOnly.length;
     expect(bytes('peer.psi.blinded')).toBe(0);
     expect(bytes('peer.psi.query')).toBeGreaterThan(32 * smallRows);
@@ -75,7 +90,9 @@ describe('split LR aligned by unbalanced PSI', () => {
     // 569 tags of 12 bytes, sealed and signed: well under the 18 KB of 32-byte elements.
     expect(bytes('peer.psi.tags')).toBeGreaterThan(12 * 569);
     expect(bytes('peer.psi.tags')).toBeLessThan(12 * 569 + 2000);
-    expect(federation.wire.filter((m) => m.kind === 'peer.psi.positions').map((m) => `${m.from}->${m.to}`)).toEqual(['shop->bank']);
+    expect(federation.wire.filter((m) => m.kind === 'peer.psi.positions').map((m) => `${m.from}->${m.to}`)).toEqual([
+      'shop->bank',
+    ]);
   });
 
   it('audits the exchange, and no non-shared ID reaches the audit trail', () => {
@@ -104,7 +121,11 @@ describe('split LR aligned by unbalanced PSI', () => {
       features: [{ partyId: 'shop', file: 'shop.csv' }],
       record: false,
     });
-    expect(named.find((e) => e.step === 'psi.plan')!.detail).toEqual({ mode: 'unbalanced', small: 'bank', big: 'shop' });
+    expect(named.find((e) => e.step === 'psi.plan')!.detail).toEqual({
+      mode: 'unbalanced',
+      small: 'bank',
+      big: 'shop',
+    });
     expect(run.result.intersection).toBe(expected.length);
   }, 300_000);
 
@@ -115,13 +136,30 @@ describe('split LR aligned by unbalanced PSI', () => {
       { partyId: 'b', role: 'feature' as const, data: { path: 'b.csv' } },
     ];
     const job = (over: object) => () =>
-      new JobRunner({ jobId: 'j', model: 'split-lr', hyperparameters: hp, parties: parties.slice(0, 2), alignment: { idRules: [], mode: 'unbalanced' }, ...over }, new Map(), {
-        audit: async () => undefined, phase: async () => undefined, progress: () => undefined,
-      });
+      new JobRunner(
+        {
+          jobId: 'j',
+          model: 'split-lr',
+          hyperparameters: hp,
+          parties: parties.slice(0, 2),
+          alignment: { idRules: [], mode: 'unbalanced' },
+          ...over,
+        },
+        new Map(),
+        {
+          audit: async () => undefined,
+          phase: async () => undefined,
+          progress: () => undefined,
+        },
+      );
     expect(job({ parties })).toThrow('unbalanced PSI takes exactly one feature party, got 2');
     expect(job({ model: 'psi-cardinality' })).toThrow('a cardinality-only check runs in balanced mode');
-    expect(job({ alignment: { idRules: [], mode: 'unbalanced', smallParty: 'nobody' } })).toThrow('alignment.smallParty "nobody" is not a party of the job');
-    expect(job({ alignment: { idRules: [], mode: 'lopsided' } })).toThrow('alignment.mode must be "balanced" or "unbalanced"');
+    expect(job({ alignment: { idRules: [], mode: 'unbalanced', smallParty: 'nobody' } })).toThrow(
+      'alignment.smallParty "nobody" is not a party of the job',
+    );
+    expect(job({ alignment: { idRules: [], mode: 'lopsided' } })).toThrow(
+      'alignment.mode must be "balanced" or "unbalanced"',
+    );
   });
 });
 
@@ -133,27 +171,66 @@ describe('party node refusals in unbalanced mode', () => {
     fs.writeFileSync(path.join(dir, 'bank.csv'), 'id,x,y\na,1,0\nb,2,1\nc,3,0\n');
     fs.writeFileSync(path.join(dir, 'shop.csv'), 'id,z\na,1\nc,2\n');
     const { inProcessFederation } = await import('../src/in-process-federation');
-    const parties = [{ partyId: 'bank', role: 'label' as const }, { partyId: 'shop', role: 'feature' as const }, { partyId: 'mall', role: 'feature' as const }];
+    const parties = [
+      { partyId: 'bank', role: 'label' as const },
+      { partyId: 'shop', role: 'feature' as const },
+      { partyId: 'mall', role: 'feature' as const },
+    ];
     const federation = await inProcessFederation(parties, dir, { record: false });
-    const roster = await Promise.all(parties.map(async (p) => ({ ...p, publicKey: String((await federation.channels.get(p.partyId)!.call(untyped('party.health'), {})).reply.publicKey) })));
+    const roster = await Promise.all(
+      parties.map(async (p) => ({
+        ...p,
+        publicKey: String(
+          (await federation.channels.get(p.partyId)!.call(untyped('party.health'), {})).reply.publicKey,
+        ),
+      })),
+    );
     const bank = federation.channels.get('bank')!;
     const prepare = (jobId: string, mode: string, r = roster.slice(0, 2)) =>
       bank.call(untyped('job.prepare'), {
-        jobId, model: 'split-lr', role: 'label', data: { path: 'bank.csv', labelColumn: 'y' }, roster: r, settings: hp,
-        dataSettings: { validationFraction: hp.validationFraction, seed: hp.seed, clipSigma: hp.clipSigma ?? 0, batchSize: hp.batchSize },
+        jobId,
+        model: 'split-lr',
+        role: 'label',
+        data: { path: 'bank.csv', labelColumn: 'y' },
+        roster: r,
+        settings: hp,
+        dataSettings: {
+          validationFraction: hp.validationFraction,
+          seed: hp.seed,
+          clipSigma: hp.clipSigma ?? 0,
+          batchSize: hp.batchSize,
+        },
         alignment: { idRules: [], output: 'intersection', mode },
       });
-    await expect(prepare('star', 'unbalanced', roster)).rejects.toThrow('unbalanced PSI takes one feature party (star mode is balanced only)');
-    await expect(prepare('odd', 'lopsided')).rejects.toThrow('job.prepare: alignment.mode: Invalid option: expected one of "balanced"|"unbalanced"');
+    await expect(prepare('star', 'unbalanced', roster)).rejects.toThrow(
+      'unbalanced PSI takes one feature party (star mode is balanced only)',
+    );
+    await expect(prepare('odd', 'lopsided')).rejects.toThrow(
+      'job.prepare: alignment.mode: Invalid option: expected one of "balanced"|"unbalanced"',
+    );
     await prepare('balanced', 'balanced');
-    await expect(bank.call(untyped('psi.plan'), { jobId: 'balanced', peer: 'shop', side: 'small', peerRows: 2 })).rejects.toThrow('only for a job in unbalanced PSI mode');
+    await expect(
+      bank.call(untyped('psi.plan'), { jobId: 'balanced', peer: 'shop', side: 'small', peerRows: 2 }),
+    ).rejects.toThrow('only for a job in unbalanced PSI mode');
     await prepare('unbalanced', 'unbalanced');
-    await expect(bank.call(untyped('psi.exchange'), { jobId: 'unbalanced', peer: 'shop' })).rejects.toThrow('psi.plan has not assigned this party a PSI side');
-    await expect(bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'mall', side: 'small', peerRows: 2 })).rejects.toThrow('peer mall is not another party of job unbalanced');
-    await expect(bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'shop', side: 'middle', peerRows: 2 })).rejects.toThrow('psi.plan: side: Invalid option: expected one of "small"|"big"');
+    await expect(bank.call(untyped('psi.exchange'), { jobId: 'unbalanced', peer: 'shop' })).rejects.toThrow(
+      'psi.plan has not assigned this party a PSI side',
+    );
+    await expect(
+      bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'mall', side: 'small', peerRows: 2 }),
+    ).rejects.toThrow('peer mall is not another party of job unbalanced');
+    await expect(
+      bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'shop', side: 'middle', peerRows: 2 }),
+    ).rejects.toThrow('psi.plan: side: Invalid option: expected one of "small"|"big"');
     await bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'shop', side: 'big', peerRows: 2 });
-    await expect(bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'shop', side: 'big', peerRows: 2 })).rejects.toThrow('PSI side already planned');
-    await expect(bank.call(untyped('psi.exchange'), { jobId: 'unbalanced', peer: 'mall' })).rejects.toThrow('the PSI peer is shop, not mall');
-    await expect(bank.call(untyped('psi.finish'), { jobId: 'unbalanced' })).rejects.toThrow(/expected message psi-positions has not arrived/);
+    await expect(
+      bank.call(untyped('psi.plan'), { jobId: 'unbalanced', peer: 'shop', side: 'big', peerRows: 2 }),
+    ).rejects.toThrow('PSI side already planned');
+    await expect(bank.call(untyped('psi.exchange'), { jobId: 'unbalanced', peer: 'mall' })).rejects.toThrow(
+      'the PSI peer is shop, not mall',
+    );
+    await expect(bank.call(untyped('psi.finish'), { jobId: 'unbalanced' })).rejects.toThrow(
+      /expected message psi-positions has not arrived/,
+    );
   });
 });

@@ -34,12 +34,15 @@ export class WireScanner {
     const hits: { text: string; message: RecordedMessage }[] = [];
     for (const message of this.wire) {
       const text = Buffer.from(message.bytes).toString('latin1');
-      for (const token of text.match(/[0-9.eE+-]{2,}/g) ?? []) if (wanted.has(token)) hits.push({ text: token, message });
+      for (const token of text.match(/[0-9.eE+-]{2,}/g) ?? [])
+        if (wanted.has(token)) hits.push({ text: token, message });
     }
     return hits;
   }
 
   bytes(needle: Uint8Array): RecordedMessage[] {
-    return this.wire.filter((m) => Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength).indexOf(Buffer.from(needle)) !== -1);
+    return this.wire.filter(
+      (m) => Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength).indexOf(Buffer.from(needle)) !== -1,
+    );
   }
 }

@@ -1,7 +1,13 @@
 /** The coordinator's audit writer and reader: one hash chain per job, signed at state changes and periodically. */
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { type AuditEventInput, type ChainedAuditEvent, type AuditFilter, type TrailVerification, SignedAuditLog } from '@vfl/audit';
+import {
+  type AuditEventInput,
+  type ChainedAuditEvent,
+  type AuditFilter,
+  type TrailVerification,
+  SignedAuditLog,
+} from '@vfl/audit';
 import { SigningIdentity } from '@vfl/crypto';
 import { CoordinatorConfig } from '../config/coordinator.config';
 

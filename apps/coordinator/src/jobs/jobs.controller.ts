@@ -34,7 +34,9 @@ export class JobsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @Roles('admin', 'operator')
-  @ApiOperation({ summary: 'Cancel a queued job at once, a running one at its next protocol step; 409 for a finished job' })
+  @ApiOperation({
+    summary: 'Cancel a queued job at once, a running one at its next protocol step; 409 for a finished job',
+  })
   cancel(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
     return this.jobs.cancel(id, principal);
   }
@@ -50,16 +52,27 @@ export class JobsController {
   @HttpCode(200)
   @Roles('admin', 'operator')
   @ApiOperation({
-    summary: 'Score IDs with a succeeded split-LR or split-NN job\'s model: each party scores its own rows with its own saved part, the label party combines (split NN: through the encrypted interactive layer); a feature party learns nothing about the scores',
+    summary:
+      "Score IDs with a succeeded split-LR or split-NN job's model: each party scores its own rows with its own saved part, the label party combines (split NN: through the encrypted interactive layer); a feature party learns nothing about the scores",
   })
-  @ApiOkResponse({ description: '{ predictionId, modelJobId, scores: [{ id, score }] } in request order; 409 for a job that cannot predict, 422 when a party refuses (IDs it does not hold, other columns than in training)' })
-  predict(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: PredictDto, @CurrentPrincipal() principal: Principal) {
+  @ApiOkResponse({
+    description:
+      '{ predictionId, modelJobId, scores: [{ id, score }] } in request order; 409 for a job that cannot predict, 422 when a party refuses (IDs it does not hold, other columns than in training)',
+  })
+  predict(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() dto: PredictDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.jobs.predict(id, dto, principal);
   }
 
   @Post(':id/resume')
   @Roles('admin', 'operator')
-  @ApiOperation({ summary: 'Start a new job that continues a failed split-LR or split-NN job from its parties\' last per-epoch checkpoint (same request; it reaches the model an uninterrupted run reaches, split NN within run-to-run noise)' })
+  @ApiOperation({
+    summary:
+      "Start a new job that continues a failed split-LR or split-NN job from its parties' last per-epoch checkpoint (same request; it reaches the model an uninterrupted run reaches, split NN within run-to-run noise)",
+  })
   resume(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
     return this.jobs.resume(id, principal);
   }

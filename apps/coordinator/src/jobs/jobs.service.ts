@@ -8,9 +8,37 @@
  *   queued -> aligning -> training -> evaluating -> succeeded | failed | cancelled
  */
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, OnApplicationBootstrap, UnprocessableEntityException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Injectable,
+  Logger,
+  NotFoundException,
+  OnApplicationBootstrap,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import { ArchitectureError, validateArchitecture, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
-import { NO_DEFENCE, validateDefence, modelBytes, modelDigest, ModelManifest, signManifest, PredictionResult, SplitLrPrediction, COORDINATOR_ID, EpochReport, JobCancelledError, JobProgress, PartyCallError, JobRunner, isSplitLrResult, isSplitNnResult, JobResult, JobSpec, AlignmentSpec } from '@vfl/protocol';
+import {
+  NO_DEFENCE,
+  validateDefence,
+  modelBytes,
+  modelDigest,
+  ModelManifest,
+  signManifest,
+  PredictionResult,
+  SplitLrPrediction,
+  COORDINATOR_ID,
+  EpochReport,
+  JobCancelledError,
+  JobProgress,
+  PartyCallError,
+  JobRunner,
+  isSplitLrResult,
+  isSplitNnResult,
+  JobResult,
+  JobSpec,
+  AlignmentSpec,
+} from '@vfl/protocol';
 import { type AuditEventInput, JobEntity, JobState } from '@vfl/audit';
 import { Observable, Subject } from 'rxjs';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -22,7 +50,6 @@ import type { Principal } from '../auth/principal';
 import { CreateJobDto, isApiModel, PredictDto } from './dto/create-job.dto';
 import { parseIdRules } from '@vfl/data';
 import { FairJobQueue } from './fair-job-queue';
-
 
 export interface JobView {
   readonly id: string;
@@ -108,7 +135,8 @@ export class JobsService implements OnApplicationBootstrap {
   async retry(id: string, principal: Principal): Promise<JobView> {
     const row = await this.jobs.findOneBy({ id });
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
-    if (row.state !== 'failed' && row.state !== 'cancelled') throw new ConflictException(`job ${id} is ${row.state}; only failed or cancelled jobs can be retried`);
+    if (row.state !== 'failed' && row.state !== 'cancelled')
+      throw new ConflictException(`job ${id} is ${row.state}; only failed or cancelled jobs can be retried`);
     return this.submit(requestOf(row.spec as JobSpec), principal, id);
   }
 
@@ -122,19 +150,34 @@ export class JobsService implements OnApplicationBootstrap {
     } else {
       const live = this.live.get(id);
       if (live) live.cancelRequested = true;
-      await this.audit.record(id, { step: 'job.cancel_requested', sender: 'api', receiver: COORDINATOR_ID, detail: { by: principal.name } });
+      await this.audit.record(id, {
+        step: 'job.cancel_requested',
+        sender: 'api',
+        receiver: COORDINATOR_ID,
+        detail: { by: principal.name },
+      });
     }
     return this.get(id);
   }
 
-  async list(filter: { state?: JobState; offset?: number; limit?: number }): Promise<Pick<JobView, 'id' | 'state' | 'model' | 'createdAt' | 'updatedAt'>[]> {
+  async list(filter: {
+    state?: JobState;
+    offset?: number;
+    limit?: number;
+  }): Promise<Pick<JobView, 'id' | 'state' | 'model' | 'createdAt' | 'updatedAt'>[]> {
     const rows = await this.jobs.find({
       where: filter.state ? { state: filter.state } : {},
       order: { createdAt: 'DESC' },
       skip: filter.offset,
       take: filter.limit ?? 1000, // the default PageQueryDto documents
     });
-    return rows.map((r) => ({ id: r.id, state: r.state, model: (r.spec as JobSpec).model, createdAt: r.createdAt, updatedAt: r.updatedAt }));
+    return rows.map((r) => ({
+      id: r.id,
+      state: r.state,
+      model: (r.spec as JobSpec).model,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+    }));
   }
 
   /** State, progress and epoch events until the job ends; a finished job's stream ends at once. */
@@ -175,20 +218,46 @@ export class JobsService implements OnApplicationBootstrap {
     const spec = row.spec as JobSpec;
     if (row.state !== 'failed') throw new ConflictException(`job ${id} is ${row.state}; only a failed job can resume`);
     const epoch = (row.progress as { checkpointEpoch?: number }).checkpointEpoch;
-    if (spec.model === 'psi-cardinality' || !epoch) throw new ConflictException(`job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr or split-nn job): retry it instead`);
+    if (spec.model === 'psi-cardinality' || !epoch)
+      throw new ConflictException(
+        `job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr or split-nn job): retry it instead`,
+      );
     return this.submit(requestOf(spec), principal, id, { fromJobId: id, epoch });
   }
 
-  private async submit(dto: CreateJobDto, principal: Principal, retryOf?: string, resume?: JobSpec['resume']): Promise<JobView> {
+  private async submit(
+    dto: CreateJobDto,
+    principal: Principal,
+    retryOf?: string,
+    resume?: JobSpec['resume'],
+  ): Promise<JobView> {
     const id = randomUUID();
-    const nn = dto.model === 'split-nn' ? { architecture: validateArchitecture(dto.nn!.architecture), defence: validateDefence(dto.nn!.defence ?? NO_DEFENCE) } : undefined;
+    const nn =
+      dto.model === 'split-nn'
+        ? {
+            architecture: validateArchitecture(dto.nn!.architecture),
+            defence: validateDefence(dto.nn!.defence ?? NO_DEFENCE),
+          }
+        : undefined;
     const spec: JobSpec = {
       jobId: id,
       model: dto.model,
-      parties: dto.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: { ...p.data }, publicKey: this.parties.pinnedKey(p.partyId) })),
+      parties: dto.parties.map((p) => ({
+        partyId: p.partyId,
+        role: p.role,
+        data: { ...p.data },
+        publicKey: this.parties.pinnedKey(p.partyId),
+      })),
       // A split-NN job's split, batches and seed come from its architecture; its features are not clipped.
       hyperparameters: nn
-        ? { ...DEFAULT_LR_HYPERPARAMETERS, epochs: nn.architecture.training.epochs, batchSize: nn.architecture.training.batchSize, seed: nn.architecture.training.seed, validationFraction: nn.architecture.training.validationFraction ?? 0.3, clipSigma: 0 }
+        ? {
+            ...DEFAULT_LR_HYPERPARAMETERS,
+            epochs: nn.architecture.training.epochs,
+            batchSize: nn.architecture.training.batchSize,
+            seed: nn.architecture.training.seed,
+            validationFraction: nn.architecture.training.validationFraction ?? 0.3,
+            clipSigma: 0,
+          }
         : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
       ...(nn ? { nn } : {}),
       alignment: {
@@ -203,7 +272,16 @@ export class JobsService implements OnApplicationBootstrap {
       step: 'job.created',
       sender: 'api',
       receiver: COORDINATOR_ID,
-      detail: { startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role }, ...(retryOf ? { retryOf } : {}), ...(resume ? { resume } : {}), model: spec.model, parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })), hyperparameters: spec.hyperparameters, alignment: spec.alignment, ...(spec.nn ? { nn: spec.nn } : {}) },
+      detail: {
+        startedBy: { keyId: principal.keyId, name: principal.name, role: principal.role },
+        ...(retryOf ? { retryOf } : {}),
+        ...(resume ? { resume } : {}),
+        model: spec.model,
+        parties: spec.parties.map((p) => ({ partyId: p.partyId, role: p.role, data: p.data })),
+        hyperparameters: spec.hyperparameters,
+        alignment: spec.alignment,
+        ...(spec.nn ? { nn: spec.nn } : {}),
+      },
     });
     this.queue.push(principal.keyId, spec);
     this.pump();
@@ -214,7 +292,13 @@ export class JobsService implements OnApplicationBootstrap {
   private pump(): void {
     while (this.live.size < this.config.maxConcurrentJobs && this.queue.size > 0) {
       const spec = this.queue.shift()!;
-      this.live.set(spec.jobId, { progress: { phase: 'aligning' }, epochs: [], lastWrite: 0, writes: Promise.resolve(), cancelRequested: false });
+      this.live.set(spec.jobId, {
+        progress: { phase: 'aligning' },
+        epochs: [],
+        lastWrite: 0,
+        writes: Promise.resolve(),
+        cancelRequested: false,
+      });
       void this.execute(spec).finally(() => {
         this.live.delete(spec.jobId);
         this.close(spec.jobId);
@@ -259,30 +343,59 @@ export class JobsService implements OnApplicationBootstrap {
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     const spec = row.spec as JobSpec;
     const result = row.result as (JobResult & { manifest?: ModelManifest }) | null;
-    if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || !result) throw new ConflictException(`job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr or split-nn job can predict`);
-    if (!result.manifest) throw new ConflictException(`job ${id} was trained before models were exported with a manifest: retrain it to predict`);
+    if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || !result)
+      throw new ConflictException(
+        `job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr or split-nn job can predict`,
+      );
+    if (!result.manifest)
+      throw new ConflictException(
+        `job ${id} was trained before models were exported with a manifest: retrain it to predict`,
+      );
     const problems: string[] = [];
     for (const [partyId, ref] of Object.entries(dto.data ?? {})) {
       if (!spec.parties.some((p) => p.partyId === partyId)) problems.push(`data.${partyId}: not a party of job ${id}`);
-      if (typeof ref?.path !== 'string' || ref.path.length === 0 || ref.path.length > 512) problems.push(`data.${partyId}.path: a file path of 1 to 512 characters is required`);
-      if (ref?.idColumn !== undefined && (typeof ref.idColumn !== 'string' || ref.idColumn.length > 128)) problems.push(`data.${partyId}.idColumn: a column name of up to 128 characters`);
+      if (typeof ref?.path !== 'string' || ref.path.length === 0 || ref.path.length > 512)
+        problems.push(`data.${partyId}.path: a file path of 1 to 512 characters is required`);
+      if (ref?.idColumn !== undefined && (typeof ref.idColumn !== 'string' || ref.idColumn.length > 128))
+        problems.push(`data.${partyId}.idColumn: a column name of up to 128 characters`);
     }
     if (problems.length) throw new BadRequestException(problems);
     const predictionId = randomUUID();
-    await this.audit.record(id, { step: 'predict.request', sender: COORDINATOR_ID, detail: { predictionId, ids: dto.ids.length, by: { keyId: principal.keyId, name: principal.name } } });
+    await this.audit.record(id, {
+      step: 'predict.request',
+      sender: COORDINATOR_ID,
+      detail: { predictionId, ids: dto.ids.length, by: { keyId: principal.keyId, name: principal.name } },
+    });
     const audit = (e: AuditEventInput) => this.audit.record(predictionId, e);
-    await this.audit.recordSigned(predictionId, { step: 'predict.created', sender: COORDINATOR_ID, detail: { modelJobId: id, ids: dto.ids.length, by: { keyId: principal.keyId, name: principal.name } } });
+    await this.audit.recordSigned(predictionId, {
+      step: 'predict.created',
+      sender: COORDINATOR_ID,
+      detail: { modelJobId: id, ids: dto.ids.length, by: { keyId: principal.keyId, name: principal.name } },
+    });
     try {
       const out = await new SplitLrPrediction(
-        { predictionId, modelJobId: id, parties: spec.parties, manifest: result.manifest, ids: dto.ids, data: dto.data },
+        {
+          predictionId,
+          modelJobId: id,
+          parties: spec.parties,
+          manifest: result.manifest,
+          ids: dto.ids,
+          data: dto.data,
+        },
         this.parties.channels(),
         audit,
       ).run();
-      await this.audit.recordSigned(predictionId, { step: 'predict.done', sender: COORDINATOR_ID, detail: { rows: out.scores.length } });
+      await this.audit.recordSigned(predictionId, {
+        step: 'predict.done',
+        sender: COORDINATOR_ID,
+        detail: { rows: out.scores.length },
+      });
       return out;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      await this.audit.recordSigned(predictionId, { step: 'predict.failed', sender: COORDINATOR_ID, detail: { reason: message } }).catch(() => undefined);
+      await this.audit
+        .recordSigned(predictionId, { step: 'predict.failed', sender: COORDINATOR_ID, detail: { reason: message } })
+        .catch(() => undefined);
       // A party's refusal (unknown IDs, other columns) is the request's fault: 422 with the party's words.
       if (e instanceof PartyCallError) throw new UnprocessableEntityException(message);
       throw e;
@@ -296,15 +409,19 @@ export class JobsService implements OnApplicationBootstrap {
       if (!this.parties.knows(p.partyId)) problems.push(`parties.${i}.partyId: unknown party "${p.partyId}"`);
       if (seen.has(p.partyId)) problems.push(`parties.${i}.partyId: "${p.partyId}" is listed twice`);
       seen.add(p.partyId);
-      if (p.role === 'label' && !p.data.labelColumn) problems.push(`parties.${i}.data.labelColumn: required for the label party`);
-      if (p.role === 'feature' && p.data.labelColumn) problems.push(`parties.${i}.data.labelColumn: a feature party holds no labels`);
+      if (p.role === 'label' && !p.data.labelColumn)
+        problems.push(`parties.${i}.data.labelColumn: required for the label party`);
+      if (p.role === 'feature' && p.data.labelColumn)
+        problems.push(`parties.${i}.data.labelColumn: a feature party holds no labels`);
     });
     if (dto.model === 'split-nn') {
       try {
         validateArchitecture(dto.nn?.architecture);
         validateDefence(dto.nn?.defence ?? NO_DEFENCE);
       } catch (e) {
-        problems.push(e instanceof ArchitectureError ? `nn.architecture.${e.message}` : `nn.defence: ${(e as Error).message}`);
+        problems.push(
+          e instanceof ArchitectureError ? `nn.architecture.${e.message}` : `nn.defence: ${(e as Error).message}`,
+        );
       }
     } else if (dto.nn !== undefined) {
       problems.push(`nn: only a split-nn job takes an architecture (model is ${dto.model})`);
@@ -313,19 +430,26 @@ export class JobsService implements OnApplicationBootstrap {
     if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
     const hp = dto.hyperparameters;
     if (hp?.sigmoid === 'cubic' && hp.positiveWeight !== undefined && hp.positiveWeight !== 1) {
-      problems.push('hyperparameters.positiveWeight: row weights work with the taylor sigmoid only (the cubic already spends the scale budget)');
+      problems.push(
+        'hyperparameters.positiveWeight: row weights work with the taylor sigmoid only (the cubic already spends the scale budget)',
+      );
     }
     const features = dto.parties.length - labels;
-    if (dto.model === 'psi-cardinality' && features !== 1) problems.push(`parties: a psi-cardinality check takes exactly one feature party, got ${features}`);
+    if (dto.model === 'psi-cardinality' && features !== 1)
+      problems.push(`parties: a psi-cardinality check takes exactly one feature party, got ${features}`);
     if (dto.alignment?.mode === 'unbalanced') {
       // Star mode (two or more feature parties) runs balanced only, for now.
-      if (features !== 1) problems.push(`alignment.mode: unbalanced PSI takes exactly one feature party, got ${features}`);
-      if (dto.model === 'psi-cardinality') problems.push('alignment.mode: a psi-cardinality check runs in balanced mode');
+      if (features !== 1)
+        problems.push(`alignment.mode: unbalanced PSI takes exactly one feature party, got ${features}`);
+      if (dto.model === 'psi-cardinality')
+        problems.push('alignment.mode: a psi-cardinality check runs in balanced mode');
     }
     const small = dto.alignment?.smallParty;
     if (small !== undefined) {
-      if (dto.alignment?.mode !== 'unbalanced') problems.push('alignment.smallParty: only for alignment.mode "unbalanced"');
-      else if (!dto.parties.some((p) => p.partyId === small)) problems.push(`alignment.smallParty: "${small}" is not a party of the job`);
+      if (dto.alignment?.mode !== 'unbalanced')
+        problems.push('alignment.smallParty: only for alignment.mode "unbalanced"');
+      else if (!dto.parties.some((p) => p.partyId === small))
+        problems.push(`alignment.smallParty: "${small}" is not a party of the job`);
     }
     if (problems.length) throw new BadRequestException(problems);
   }
@@ -343,7 +467,14 @@ export class JobsService implements OnApplicationBootstrap {
       checkpointed: async (epoch: number) => {
         live.checkpointEpoch = epoch;
         // Behind the queued progress writes, so none of them overwrites it with an older state.
-        live.writes = live.writes.then(() => this.jobs.update({ id }, { progress: { progress: live.progress, epochs: [...live.epochs], checkpointEpoch: epoch } })).catch(() => undefined);
+        live.writes = live.writes
+          .then(() =>
+            this.jobs.update(
+              { id },
+              { progress: { progress: live.progress, epochs: [...live.epochs], checkpointEpoch: epoch } },
+            ),
+          )
+          .catch(() => undefined);
         await live.writes;
       },
       progress: (progress: JobProgress, epoch?: EpochReport) => {
@@ -372,23 +503,49 @@ export class JobsService implements OnApplicationBootstrap {
       await live.writes;
       const seconds = (Date.now() - started) / 1000;
       // The coordinator signs the manifest of the parts the parties signed: GET /jobs/:id shows it.
-      const stored = isSplitLrResult(result) || isSplitNnResult(result) ? { ...result, manifest: signManifest(result.manifest, this.audit.identity) } : result;
-      if (isSplitLrResult(stored) || isSplitNnResult(stored)) await this.audit.record(id, { step: 'model.manifest', sender: COORDINATOR_ID, messageDigest: modelDigest(stored.manifest), byteSize: modelBytes(stored.manifest), detail: { parts: stored.manifest.parts.length } });
-      await this.jobs.update({ id }, { result: { ...stored, seconds }, progress: { progress: live.progress, epochs: live.epochs, checkpointEpoch: live.checkpointEpoch } });
-      await this.setState(id, 'succeeded', isSplitLrResult(result) || isSplitNnResult(result) ? { seconds, trainAuc: result.train.auc } : { seconds, intersection: result.intersection });
+      const stored =
+        isSplitLrResult(result) || isSplitNnResult(result)
+          ? { ...result, manifest: signManifest(result.manifest, this.audit.identity) }
+          : result;
+      if (isSplitLrResult(stored) || isSplitNnResult(stored))
+        await this.audit.record(id, {
+          step: 'model.manifest',
+          sender: COORDINATOR_ID,
+          messageDigest: modelDigest(stored.manifest),
+          byteSize: modelBytes(stored.manifest),
+          detail: { parts: stored.manifest.parts.length },
+        });
+      await this.jobs.update(
+        { id },
+        {
+          result: { ...stored, seconds },
+          progress: { progress: live.progress, epochs: live.epochs, checkpointEpoch: live.checkpointEpoch },
+        },
+      );
+      await this.setState(
+        id,
+        'succeeded',
+        isSplitLrResult(result) || isSplitNnResult(result)
+          ? { seconds, trainAuc: result.train.auc }
+          : { seconds, intersection: result.intersection },
+      );
     } catch (e) {
       live.row = undefined;
       await live.writes;
       const progress = { progress: live.progress, epochs: live.epochs, checkpointEpoch: live.checkpointEpoch };
       if (e instanceof JobCancelledError) {
         await this.jobs.update({ id }, { progress }).catch(() => undefined);
-        await this.setState(id, 'cancelled').catch((err) => this.logger.error({ message: `could not record the cancellation: ${err}`, jobId: id }));
+        await this.setState(id, 'cancelled').catch((err) =>
+          this.logger.error({ message: `could not record the cancellation: ${err}`, jobId: id }),
+        );
         return;
       }
       const message = e instanceof Error ? e.message : String(e);
       const failedParty = e instanceof PartyCallError ? e.partyId : null;
       await this.jobs.update({ id }, { error: message, failedParty, progress }).catch(() => undefined);
-      await this.setState(id, 'failed', { reason: message, party: failedParty }).catch((err) => this.logger.error({ message: `could not record the failure: ${err}`, jobId: id }));
+      await this.setState(id, 'failed', { reason: message, party: failedParty }).catch((err) =>
+        this.logger.error({ message: `could not record the failure: ${err}`, jobId: id }),
+      );
     }
   }
 
@@ -404,7 +561,10 @@ export class JobsService implements OnApplicationBootstrap {
 
 /** The request a job was started with, to start it again (retry, resume). */
 function requestOf(spec: JobSpec): CreateJobDto {
-  if (!isApiModel(spec.model)) throw new UnprocessableEntityException(`job of model ${spec.model.slice(0, 32)} cannot be started again through the API`);
+  if (!isApiModel(spec.model))
+    throw new UnprocessableEntityException(
+      `job of model ${spec.model.slice(0, 32)} cannot be started again through the API`,
+    );
   return {
     model: spec.model,
     parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })),

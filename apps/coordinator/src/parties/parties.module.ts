@@ -10,7 +10,8 @@ import { PartyClients } from './party-clients.service';
     {
       provide: PayloadCodec,
       inject: [CoordinatorConfig],
-      useFactory: (config: CoordinatorConfig) => (config.transport === 'nats' ? NatsClaimCheckCodec.connect(config.natsUrl) : identityCodec),
+      useFactory: (config: CoordinatorConfig) =>
+        config.transport === 'nats' ? NatsClaimCheckCodec.connect(config.natsUrl) : identityCodec,
     },
     PartyClients,
   ],

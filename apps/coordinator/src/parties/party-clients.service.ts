@@ -39,11 +39,17 @@ export class PartyClients implements OnApplicationShutdown {
     const client = this.clients.get(partyId);
     if (!client) throw new Error(`party ${partyId} is not registered`);
     return signedPartyChannel(partyId, this.audit.identity, (signed) =>
-      rpcCall(client, this.codec, PARTY_COMMAND_PATTERN, signed, signed.command === psiCommands.exchange.name ? this.config.psiTimeoutMs : this.config.partyTimeoutMs),
+      rpcCall(
+        client,
+        this.codec,
+        PARTY_COMMAND_PATTERN,
+        signed,
+        signed.command === psiCommands.exchange.name ? this.config.psiTimeoutMs : this.config.partyTimeoutMs,
+      ),
     );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.close()));
+    await Promise.all([...this.clients.values()].map((c): unknown => c.close()));
   }
 }

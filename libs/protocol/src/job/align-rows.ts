@@ -4,7 +4,10 @@ import { withIntercept, trainValidationSplit, Standardizer } from '@vfl/ml';
 import { PartyError } from '../party/party-error';
 import type { PartyJob } from '../party/party-job';
 
-export function alignRows(j: PartyJob, sharedIds: readonly string[]): { size: number; trainRows: number; validationRows: number } {
+export function alignRows(
+  j: PartyJob,
+  sharedIds: readonly string[],
+): { size: number; trainRows: number; validationRows: number } {
   if (sharedIds.length === 0) throw new PartyError('no shared IDs: the intersection is empty');
   const table = selectRowsOf(j, sharedIds);
   const rows = sharedIds.length;
@@ -15,13 +18,21 @@ export function alignRows(j: PartyJob, sharedIds: readonly string[]): { size: nu
   const standardized = standardizer.transform(table.features, width, clipSigma);
   const matrix = j.role === 'label' ? withIntercept(standardized, width) : standardized;
   const columns = j.role === 'label' ? width + 1 : width;
-  j.aligned = { rows, matrix, standardized, columns, columnNames: table.featureNames, labels: table.labels, split, standardizer };
+  j.aligned = {
+    rows,
+    matrix,
+    standardized,
+    columns,
+    columnNames: table.featureNames,
+    labels: table.labels,
+    split,
+    standardizer,
+  };
   return { size: rows, trainRows: split.train.length, validationRows: split.validation.length };
 }
 
 function selectRowsOf(j: PartyJob, sharedIds: readonly string[]) {
-  const table = selectRows(j.requireTable(), sharedIds as string[]);
+  const table = selectRows(j.requireTable(), sharedIds);
   j.table = undefined;
   return table;
 }
-

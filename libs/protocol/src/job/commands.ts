@@ -21,7 +21,11 @@ export const dataSettings = z.object({
   validationFraction: z.number().min(0).max(0.95),
   seed: z.number().int(),
   clipSigma: z.number().min(0).max(1e6),
-  batchSize: z.number().int().min(1).max(1 << 20),
+  batchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20),
 });
 
 export const prepare = defineCommand(
@@ -65,7 +69,14 @@ export const heKeys = defineCommand(
 export const modelExport = defineCommand(
   'model.export',
   jobRequest,
-  z.object({ partyId: z.string(), role: partyRole, columns: z.array(z.string()), modelDigest: z.string(), modelBytes: nonNegativeInt, signature: z.string() }),
+  z.object({
+    partyId: z.string(),
+    role: partyRole,
+    columns: z.array(z.string()),
+    modelDigest: z.string(),
+    modelBytes: nonNegativeInt,
+    signature: z.string(),
+  }),
 );
 
 /** `record`: the coordinator's record of the run at this epoch (it gets it back with model.resume). */
@@ -85,10 +96,20 @@ export const modelResume = defineCommand(
 export const modelSnapshot = defineCommand('model.snapshot', z.object({ jobId, epoch: nonNegativeInt }), empty);
 export const modelRestore = defineCommand('model.restore', z.object({ jobId, epoch: nonNegativeInt }), empty);
 
-export const binaryMetrics = z.object({ auc: z.number(), ks: z.number(), logLoss: z.number(), positives: nonNegativeInt, rows: nonNegativeInt });
+export const binaryMetrics = z.object({
+  auc: z.number(),
+  ks: z.number(),
+  logLoss: z.number(),
+  positives: nonNegativeInt,
+  rows: nonNegativeInt,
+});
 
 /** The label party's logistic regression on its own features: the uplift baseline. */
-export const baseline = defineCommand('model.baseline', jobRequest, z.object({ train: binaryMetrics, validation: binaryMetrics }));
+export const baseline = defineCommand(
+  'model.baseline',
+  jobRequest,
+  z.object({ train: binaryMetrics, validation: binaryMetrics }),
+);
 
 export const close = defineCommand('job.close', z.object({ jobId, completed: z.boolean() }), empty);
 

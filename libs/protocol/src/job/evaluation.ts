@@ -57,9 +57,15 @@ function curvePoints(rows: number): number {
 const FINAL_SCORES = new JobSlot<Map<Split, Float64Array>>('final scores');
 
 /** Metrics of a split's probabilities, where the labels are; detailed: confusion, gain/lift, curves, stability. */
-export function splitMetrics(job: PartyJob, split: Split, probabilities: Float64Array, detailed: boolean): BinaryMetrics | DetailedMetrics {
+export function splitMetrics(
+  job: PartyJob,
+  split: Split,
+  probabilities: Float64Array,
+  detailed: boolean,
+): BinaryMetrics | DetailedMetrics {
   const rows = job.rows(split);
-  if (probabilities.length !== rows.length) throw new PartyError(`${probabilities.length} scores for the ${rows.length} ${split} rows`);
+  if (probabilities.length !== rows.length)
+    throw new PartyError(`${probabilities.length} scores for the ${rows.length} ${split} rows`);
   const all = job.requireAligned().labels;
   if (!all) throw new PartyError('metrics are computed where the labels are');
   const labels = Uint8Array.from(rows, (r) => all[r]);

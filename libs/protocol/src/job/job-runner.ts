@@ -15,7 +15,15 @@ import type { CommandResult, PartyChannel } from '../wire/party-channel';
 import { COORDINATOR_ID, RosterEntry } from '../wire/roster';
 import * as job from './commands';
 import type { PrepareReply } from './commands';
-import { attributeFailure, Datasets, JobCancelledError, JobHooks, JobSpec, PartyCallError, settleAll } from './job-types';
+import {
+  attributeFailure,
+  Datasets,
+  JobCancelledError,
+  JobHooks,
+  JobSpec,
+  PartyCallError,
+  settleAll,
+} from './job-types';
 import type { EpochTraffic, JobContext, JobStrategy } from './strategy';
 import { jobStrategies, JobResult } from '../registry';
 
@@ -36,22 +44,31 @@ export class JobRunner<Result = JobResult> {
     private readonly spec: JobSpec,
     private readonly channels: ReadonlyMap<string, PartyChannel>,
     private readonly hooks: JobHooks,
-    private readonly options: JobRunnerOptions<Result> = { strategies: jobStrategies() as ReadonlyMap<string, JobStrategy<Result>> },
+    private readonly options: JobRunnerOptions<Result> = {
+      strategies: jobStrategies() as ReadonlyMap<string, JobStrategy<Result>>,
+    },
   ) {
     const strategy = options.strategies.get(spec.model);
-    if (!strategy) throw new RangeError(`unknown model "${spec.model.slice(0, 32)}" (known: ${[...options.strategies.keys()].join(', ')})`);
+    if (!strategy)
+      throw new RangeError(
+        `unknown model "${spec.model.slice(0, 32)}" (known: ${[...options.strategies.keys()].join(', ')})`,
+      );
     this.strategy = strategy;
     const labels = spec.parties.filter((p) => p.role === 'label');
     const features = spec.parties.filter((p) => p.role === 'feature');
-    if (labels.length !== 1) throw new RangeError(`a ${spec.model} job needs exactly one label party, got ${labels.length}`);
+    if (labels.length !== 1)
+      throw new RangeError(`a ${spec.model} job needs exactly one label party, got ${labels.length}`);
     if (features.length < 1) throw new RangeError(`a ${spec.model} job needs at least one feature party`);
     const mode = spec.alignment?.mode ?? 'balanced';
-    if (mode !== 'balanced' && mode !== 'unbalanced') throw new RangeError(`alignment.mode must be "balanced" or "unbalanced", got "${String(mode).slice(0, 24)}"`);
+    if (mode !== 'balanced' && mode !== 'unbalanced')
+      throw new RangeError(`alignment.mode must be "balanced" or "unbalanced", got "${String(mode).slice(0, 24)}"`);
     if (mode === 'unbalanced') {
-      if (features.length !== 1) throw new RangeError(`unbalanced PSI takes exactly one feature party, got ${features.length}`);
+      if (features.length !== 1)
+        throw new RangeError(`unbalanced PSI takes exactly one feature party, got ${features.length}`);
       if (strategy.alignment === 'cardinality') throw new RangeError('a cardinality-only check runs in balanced mode');
       const small = spec.alignment?.smallParty;
-      if (small !== undefined && !spec.parties.some((p) => p.partyId === small)) throw new RangeError(`alignment.smallParty "${String(small).slice(0, 64)}" is not a party of the job`);
+      if (small !== undefined && !spec.parties.some((p) => p.partyId === small))
+        throw new RangeError(`alignment.smallParty "${String(small).slice(0, 64)}" is not a party of the job`);
     }
     strategy.check?.(spec);
     this.label = this.channel(labels[0].partyId);
@@ -66,8 +83,23 @@ export class JobRunner<Result = JobResult> {
       this.hooks.progress({ phase: 'aligning' });
       const roster = await this.roster();
       const prepared = await this.prepare(roster);
-      const alignment = await alignParties({ spec: this.spec, label: this.label, features: this.features, prepared, hooks: this.hooks, call: (c, command, body) => this.call(c, command, body) }, this.strategy.alignment);
-      const datasets: Datasets = Object.fromEntries([...prepared].map(([id, p]) => [id, { rows: p.rows, columns: p.columns, contentSha256: p.contentSha256, source: p.source }]));
+      const alignment = await alignParties(
+        {
+          spec: this.spec,
+          label: this.label,
+          features: this.features,
+          prepared,
+          hooks: this.hooks,
+          call: (c, command, body) => this.call(c, command, body),
+        },
+        this.strategy.alignment,
+      );
+      const datasets: Datasets = Object.fromEntries(
+        [...prepared].map(([id, p]) => [
+          id,
+          { rows: p.rows, columns: p.columns, contentSha256: p.contentSha256, source: p.source },
+        ]),
+      );
       const result = await this.strategy.run(this.context(roster, prepared, alignment, datasets));
       completed = true;
       return result;
@@ -81,11 +113,20 @@ export class JobRunner<Result = JobResult> {
     const roster = await settleAll(
       this.spec.parties.map(async (p) => {
         const { publicKey } = await this.call(this.channel(p.partyId), job.health, {});
-        if (p.publicKey && p.publicKey !== publicKey) throw new PartyCallError(p.partyId, job.health.name, `presents signing key ${publicKey}, but the registry pins ${p.publicKey}`);
+        if (p.publicKey && p.publicKey !== publicKey)
+          throw new PartyCallError(
+            p.partyId,
+            job.health.name,
+            `presents signing key ${publicKey}, but the registry pins ${p.publicKey}`,
+          );
         return { partyId: p.partyId, role: p.role, publicKey };
       }),
     );
-    await this.hooks.audit({ step: 'job.roster', sender: COORDINATOR_ID, detail: { roster: roster.map((r) => ({ ...r })) } });
+    await this.hooks.audit({
+      step: 'job.roster',
+      sender: COORDINATOR_ID,
+      detail: { roster: roster.map((r) => ({ ...r })) },
+    });
     return roster;
   }
 
@@ -97,33 +138,68 @@ export class JobRunner<Result = JobResult> {
     await settleAll(
       this.spec.parties.map(async (p) => {
         const reply = await this.call(this.channel(p.partyId), job.prepare, {
-          jobId, model: this.spec.model, role: p.role, data: p.data, roster,
-          alignment: { idRules: [...(this.spec.alignment?.idRules ?? [])], output: this.strategy.alignment, mode: this.spec.alignment?.mode ?? 'balanced' },
+          jobId,
+          model: this.spec.model,
+          role: p.role,
+          data: p.data,
+          roster,
+          alignment: {
+            idRules: [...(this.spec.alignment?.idRules ?? [])],
+            output: this.strategy.alignment,
+            mode: this.spec.alignment?.mode ?? 'balanced',
+          },
           dataSettings: this.strategy.dataSettings(this.spec),
           settings: this.strategy.settings(this.spec),
         });
         prepared.set(p.partyId, reply);
         await this.hooks.audit({
-          step: 'job.prepare', sender: p.partyId, receiver: COORDINATOR_ID,
-          detail: { rows: reply.rows, columns: reply.columns, columnNames: reply.columnNames, contentSha256: reply.contentSha256, source: reply.source },
+          step: 'job.prepare',
+          sender: p.partyId,
+          receiver: COORDINATOR_ID,
+          detail: {
+            rows: reply.rows,
+            columns: reply.columns,
+            columnNames: reply.columnNames,
+            contentSha256: reply.contentSha256,
+            source: reply.source,
+          },
         });
       }),
     );
     return prepared;
   }
 
-  private context(roster: RosterEntry[], prepared: Map<string, PrepareReply>, alignment: JobContext['alignment'], datasets: Datasets): JobContext {
+  private context(
+    roster: RosterEntry[],
+    prepared: Map<string, PrepareReply>,
+    alignment: JobContext['alignment'],
+    datasets: Datasets,
+  ): JobContext {
     const { jobId } = this.spec;
     const all = [this.label, ...this.features];
-    const everyParty = <Q, P>(command: Command<Q, P>, body: Q) => Promise.all(all.map((c) => this.call(c, command, body)));
+    const everyParty = <Q, P>(command: Command<Q, P>, body: Q) =>
+      Promise.all(all.map((c) => this.call(c, command, body)));
     return {
-      spec: this.spec, label: this.label, features: this.features, roster, prepared, alignment, datasets,
+      spec: this.spec,
+      label: this.label,
+      features: this.features,
+      roster,
+      prepared,
+      alignment,
+      datasets,
       ckksThreads: this.options.ckksThreads,
       traffic: this.traffic,
       call: (c, command, body) => this.call(c, command, body),
       message: (step, from, to, bytes, detail) => {
         this.traffic.count(from, to, bytes.length);
-        return this.hooks.audit({ step, sender: from, receiver: to, messageDigest: digestHex(bytes), byteSize: bytes.length, detail });
+        return this.hooks.audit({
+          step,
+          sender: from,
+          receiver: to,
+          messageDigest: digestHex(bytes),
+          byteSize: bytes.length,
+          detail,
+        });
       },
       audit: (e) => this.hooks.audit(e),
       phase: (p) => this.hooks.phase(p),
@@ -131,8 +207,19 @@ export class JobRunner<Result = JobResult> {
       checkpoint: async (epoch, record) => {
         await Promise.all(
           all.map(async (c) => {
-            const r = await this.call(c, job.modelCheckpoint, { jobId, epoch, ...(record === undefined ? {} : { record }) });
-            await this.hooks.audit({ step: 'model.checkpoint', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: r.checkpointDigest, byteSize: r.checkpointBytes, detail: { epoch } });
+            const r = await this.call(c, job.modelCheckpoint, {
+              jobId,
+              epoch,
+              ...(record === undefined ? {} : { record }),
+            });
+            await this.hooks.audit({
+              step: 'model.checkpoint',
+              sender: c.partyId,
+              receiver: COORDINATOR_ID,
+              messageDigest: r.checkpointDigest,
+              byteSize: r.checkpointBytes,
+              detail: { epoch },
+            });
           }),
         );
         await this.hooks.checkpointed?.(epoch);
@@ -143,7 +230,12 @@ export class JobRunner<Result = JobResult> {
         return Promise.all(
           all.map(async (c) => {
             const r = await this.call(c, job.modelResume, { jobId, fromJobId: resume.fromJobId, epoch: resume.epoch });
-            await this.hooks.audit({ step: 'model.resume', sender: c.partyId, receiver: COORDINATOR_ID, detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest } });
+            await this.hooks.audit({
+              step: 'model.resume',
+              sender: c.partyId,
+              receiver: COORDINATOR_ID,
+              detail: { fromJobId: resume.fromJobId, epoch: resume.epoch, checkpointDigest: r.checkpointDigest },
+            });
             return r.record;
           }),
         );
@@ -155,17 +247,38 @@ export class JobRunner<Result = JobResult> {
     };
   }
 
-  private async exportModel(roster: readonly RosterEntry[], family: Pick<ModelManifest, 'model' | 'architecture'>): Promise<ModelManifest> {
+  private async exportModel(
+    roster: readonly RosterEntry[],
+    family: Pick<ModelManifest, 'model' | 'architecture'>,
+  ): Promise<ModelManifest> {
     const { jobId } = this.spec;
     const parts: ManifestPart[] = await Promise.all(
       [this.label, ...this.features].map(async (c) => {
         const r = await this.call(c, job.modelExport, { jobId });
         const publicKey = roster.find((e) => e.partyId === c.partyId)!.publicKey;
-        const part: ManifestPart = { partyId: c.partyId, role: r.role, publicKey, columns: r.columns, modelDigest: r.modelDigest, signature: r.signature };
+        const part: ManifestPart = {
+          partyId: c.partyId,
+          role: r.role,
+          publicKey,
+          columns: r.columns,
+          modelDigest: r.modelDigest,
+          signature: r.signature,
+        };
         if (!verifySignature(publicKey, partModelSigningText(jobId, c.partyId, part.modelDigest), part.signature)) {
-          throw new PartyCallError(c.partyId, job.modelExport.name, 'signed its model digest with another key than its roster key');
+          throw new PartyCallError(
+            c.partyId,
+            job.modelExport.name,
+            'signed its model digest with another key than its roster key',
+          );
         }
-        await this.hooks.audit({ step: 'model.export', sender: c.partyId, receiver: COORDINATOR_ID, messageDigest: part.modelDigest, byteSize: r.modelBytes, detail: { columns: part.columns.length } });
+        await this.hooks.audit({
+          step: 'model.export',
+          sender: c.partyId,
+          receiver: COORDINATOR_ID,
+          messageDigest: part.modelDigest,
+          byteSize: r.modelBytes,
+          detail: { columns: part.columns.length },
+        });
         return part;
       }),
     );
@@ -186,7 +299,14 @@ export class JobRunner<Result = JobResult> {
     await Promise.all(
       result.messages.map((r) => {
         this.traffic.count(r.from, r.to, r.bytes);
-        return this.hooks.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { ...detail, seq: r.seq } });
+        return this.hooks.audit({
+          step: r.type,
+          sender: r.from,
+          receiver: r.to,
+          messageDigest: r.digest,
+          byteSize: r.bytes,
+          detail: { ...detail, seq: r.seq },
+        });
       }),
     );
     return result.reply;

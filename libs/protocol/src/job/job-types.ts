@@ -127,10 +127,16 @@ export class PartyCallError extends Error {
  * The party a command's failure belongs to: the called party, or, when it reports that its
  * message to a peer of the job failed there (a refusal, a failed audit write, a peer down), that peer.
  */
-export function attributeFailure(called: string, command: string, e: unknown, parties: readonly { partyId: string }[]): PartyCallError {
+export function attributeFailure(
+  called: string,
+  command: string,
+  e: unknown,
+  parties: readonly { partyId: string }[],
+): PartyCallError {
   const text = e instanceof Error ? e.message : String(e);
   const at = failedAtOf(e);
-  if (at && at !== called && parties.some((p) => p.partyId === at)) return new PartyCallError(at, command, `${text} (on ${called}'s message to ${at})`);
+  if (at && at !== called && parties.some((p) => p.partyId === at))
+    return new PartyCallError(at, command, `${text} (on ${called}'s message to ${at})`);
   return new PartyCallError(called, command, at && at !== called ? `${text} (at ${at})` : text);
 }
 
@@ -141,4 +147,3 @@ export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
-

@@ -2,8 +2,8 @@
  * A party's handlers for the commands every job shares. Model-specific work goes to the hooks of
  * the job's model (party/party-model.ts): this file knows no model.
  */
-import { loadPartyTable, selectRows, normaliseIds, parseIdRules, IdRule } from '@vfl/data';
-import { binaryMetrics, BinaryMetrics, sigmoid, trainPlainSplitLr, LrHyperparameters, partialLogits, withIntercept, trainValidationSplit, Standardizer } from '@vfl/ml';
+import { loadPartyTable, normaliseIds, parseIdRules, IdRule } from '@vfl/data';
+import { binaryMetrics, BinaryMetrics, sigmoid, trainPlainSplitLr, LrHyperparameters, partialLogits } from '@vfl/ml';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
@@ -21,73 +21,127 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
   const hook = <K extends keyof PartyModelHooks>(j: PartyJob, name: K): NonNullable<PartyModelHooks[K]> => {
     const h = hooksOf(j.model)?.[name];
     if (!h) throw new PartyError(`job ${j.id} (${j.model}) has no ${String(name)} step`);
-    return h as NonNullable<PartyModelHooks[K]>;
+    return h;
   };
   return {
     commands: [
-      onCommand(job.health, (_, { node }) => ({ partyId: node.partyId, role: node.role, publicKey: node.identity.publicKeyHex, jobs: node.jobCount() })),
+      onCommand(job.health, (_, { node }) => ({
+        partyId: node.partyId,
+        role: node.role,
+        publicKey: node.identity.publicKeyHex,
+        jobs: node.jobCount(),
+      })),
 
-      onCommand(job.prepare, async (cmd, { node }) => {
-        if (cmd.role !== node.role) throw new PartyError(`job ${cmd.jobId} asks ${node.partyId} to act as ${cmd.role} party, but it is configured as ${node.role}`);
-        node.checkRoster(cmd.roster);
-        if (node.isKnown(cmd.jobId)) throw new PartyError(`job ${cmd.jobId} is already known here`);
-        const hooks = hooksOf(cmd.model);
-        if (!hooks) throw new PartyError(`job ${cmd.jobId}: ${node.partyId} does not serve model "${cmd.model.slice(0, 32)}"`);
-        // A feature party holds no labels; a label column in its reference is a configuration mistake.
-        if (node.role === 'feature' && cmd.data.labelColumn) throw new PartyError(`a feature party takes no label column (got "${cmd.data.labelColumn}")`);
-        const file = node.resolveData(cmd.data.path);
-        const cardinalityOnly = cmd.alignment.output === 'cardinality';
-        let idRules: IdRule[];
-        try {
-          idRules = parseIdRules(cmd.alignment.idRules);
-        } catch (e) {
-          throw new PartyError(`job ${cmd.jobId}: ${(e as Error).message}`);
-        }
-        const j = new PartyJob(cmd.jobId, cmd.model, cmd.role, cmd.roster, { ...cmd.data }, cmd.dataSettings);
-        hooks.prepare?.(j, cmd.settings, node);
-        let table = await loadPartyTable(file, {
-          idColumn: cmd.data.idColumn ?? 'id',
-          // A feasibility count needs no labels.
-          labelColumn: node.role === 'label' && !cardinalityOnly ? (cmd.data.labelColumn ?? 'y') : undefined,
-        });
-        if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
-        j.idRules = idRules;
-        j.table = table;
-        j.contentSha256 = table.contentSha256;
-        setUpPsi(j, cmd.alignment, node);
-        node.adopt(j);
-        return {
-          rows: table.ids.length,
-          columns: table.featureNames.length + (cmd.role === 'label' ? 1 : 0),
-          columnNames: table.featureNames,
-          contentSha256: table.contentSha256,
-          source: table.source,
-          backend: node.tensorflow.description,
-        };
-      }, {
-        outgoing: (cmd, r, node) => [{
-          step: 'job.prepare', sender: node.partyId, receiver: COORDINATOR_ID,
-          detail: { role: node.role, rows: r.rows, columns: r.columns, columnNames: r.columnNames, contentSha256: r.contentSha256, source: r.source, roster: cmd.roster.map((e) => ({ ...e })) },
-        }],
-      }),
+      onCommand(
+        job.prepare,
+        async (cmd, { node }) => {
+          if (cmd.role !== node.role)
+            throw new PartyError(
+              `job ${cmd.jobId} asks ${node.partyId} to act as ${cmd.role} party, but it is configured as ${node.role}`,
+            );
+          node.checkRoster(cmd.roster);
+          if (node.isKnown(cmd.jobId)) throw new PartyError(`job ${cmd.jobId} is already known here`);
+          const hooks = hooksOf(cmd.model);
+          if (!hooks)
+            throw new PartyError(`job ${cmd.jobId}: ${node.partyId} does not serve model "${cmd.model.slice(0, 32)}"`);
+          // A feature party holds no labels; a label column in its reference is a configuration mistake.
+          if (node.role === 'feature' && cmd.data.labelColumn)
+            throw new PartyError(`a feature party takes no label column (got "${cmd.data.labelColumn}")`);
+          const file = node.resolveData(cmd.data.path);
+          const cardinalityOnly = cmd.alignment.output === 'cardinality';
+          let idRules: IdRule[];
+          try {
+            idRules = parseIdRules(cmd.alignment.idRules);
+          } catch (e) {
+            throw new PartyError(`job ${cmd.jobId}: ${(e as Error).message}`);
+          }
+          const j = new PartyJob(cmd.jobId, cmd.model, cmd.role, cmd.roster, { ...cmd.data }, cmd.dataSettings);
+          hooks.prepare?.(j, cmd.settings, node);
+          let table = await loadPartyTable(file, {
+            idColumn: cmd.data.idColumn ?? 'id',
+            // A feasibility count needs no labels.
+            labelColumn: node.role === 'label' && !cardinalityOnly ? (cmd.data.labelColumn ?? 'y') : undefined,
+          });
+          if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
+          j.idRules = idRules;
+          j.table = table;
+          j.contentSha256 = table.contentSha256;
+          setUpPsi(j, cmd.alignment, node);
+          node.adopt(j);
+          return {
+            rows: table.ids.length,
+            columns: table.featureNames.length + (cmd.role === 'label' ? 1 : 0),
+            columnNames: table.featureNames,
+            contentSha256: table.contentSha256,
+            source: table.source,
+            backend: node.tensorflow.description,
+          };
+        },
+        {
+          outgoing: (cmd, r, node) => [
+            {
+              step: 'job.prepare',
+              sender: node.partyId,
+              receiver: COORDINATOR_ID,
+              detail: {
+                role: node.role,
+                rows: r.rows,
+                columns: r.columns,
+                columnNames: r.columnNames,
+                contentSha256: r.contentSha256,
+                source: r.source,
+                roster: cmd.roster.map((e) => ({ ...e })),
+              },
+            },
+          ],
+        },
+      ),
 
-      onJobCommand(job.heKeys, async (cmd, j, { node }) => {
-        await hook(j, 'installKeys')(j, cmd.bundle, cmd.widths, node);
-        return {};
-      }, {
-        inPrediction: true,
-        incoming: (cmd, node) => [{ step: 'he.keys', sender: COORDINATOR_ID, receiver: node.partyId, messageDigest: publicBundleDigest(cmd.bundle), byteSize: publicBundleBytes(cmd.bundle), detail: { parameterSet: cmd.bundle.parameterSet } }],
-      }),
+      onJobCommand(
+        job.heKeys,
+        async (cmd, j, { node }) => {
+          await hook(j, 'installKeys')(j, cmd.bundle, cmd.widths, node);
+          return {};
+        },
+        {
+          inPrediction: true,
+          incoming: (cmd, node) => [
+            {
+              step: 'he.keys',
+              sender: COORDINATOR_ID,
+              receiver: node.partyId,
+              messageDigest: publicBundleDigest(cmd.bundle),
+              byteSize: publicBundleBytes(cmd.bundle),
+              detail: { parameterSet: cmd.bundle.parameterSet },
+            },
+          ],
+        },
+      ),
 
       onJobCommand(job.modelExport, async (_, j, { node }) => {
-        if (!node.storage.saveModel) throw new PartyError(`${node.partyId} has nowhere to keep models (no model directory configured)`);
+        if (!node.storage.saveModel)
+          throw new PartyError(`${node.partyId} has nowhere to keep models (no model directory configured)`);
         const model = hook(j, 'exportModel')(j, node);
         await node.storage.saveModel(j.id, model);
         j.exported = true;
         const digest = modelDigest(model);
         const size = modelBytes(model);
-        await node.audit(j.id, { step: 'model.export', sender: node.partyId, receiver: COORDINATOR_ID, messageDigest: digest, byteSize: size, detail: { columns: model.columns.length } });
-        return { partyId: node.partyId, role: j.role, columns: model.columns, modelDigest: digest, modelBytes: size, signature: node.identity.sign(partModelSigningText(j.id, node.partyId, digest)) };
+        await node.audit(j.id, {
+          step: 'model.export',
+          sender: node.partyId,
+          receiver: COORDINATOR_ID,
+          messageDigest: digest,
+          byteSize: size,
+          detail: { columns: model.columns.length },
+        });
+        return {
+          partyId: node.partyId,
+          role: j.role,
+          columns: model.columns,
+          modelDigest: digest,
+          modelBytes: size,
+          signature: node.identity.sign(partModelSigningText(j.id, node.partyId, digest)),
+        };
       }),
 
       onJobCommand(job.modelCheckpoint, async (cmd, j, { node }) => {
@@ -95,21 +149,34 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
         const checkpoint = hook(j, 'checkpoint')(j, cmd.epoch, cmd.record, node);
         await node.storage.saveCheckpoint(j.id, checkpoint);
         const digest = modelDigest(checkpoint);
-        await node.audit(j.id, { step: 'model.checkpoint', sender: node.partyId, receiver: COORDINATOR_ID, messageDigest: digest, byteSize: modelBytes(checkpoint), detail: { epoch: checkpoint.epoch } });
+        await node.audit(j.id, {
+          step: 'model.checkpoint',
+          sender: node.partyId,
+          receiver: COORDINATOR_ID,
+          messageDigest: digest,
+          byteSize: modelBytes(checkpoint),
+          detail: { epoch: checkpoint.epoch },
+        });
         return { checkpointDigest: digest, checkpointBytes: modelBytes(checkpoint) };
       }),
 
       onJobCommand(job.modelResume, async (cmd, j, { node }) => {
         const resume = hook(j, 'resume');
         const checkpoint = await node.storage.loadCheckpoint?.(cmd.fromJobId);
-        if (!checkpoint) throw new PartyError(`${node.partyId} holds no checkpoint of job ${cmd.fromJobId.slice(0, 64)}`);
+        if (!checkpoint)
+          throw new PartyError(`${node.partyId} holds no checkpoint of job ${cmd.fromJobId.slice(0, 64)}`);
         const problems = [
-          familyOf(checkpoint) !== j.model ? `it is a ${familyOf(checkpoint)} checkpoint, this is a ${j.model} job` : '',
+          familyOf(checkpoint) !== j.model
+            ? `it is a ${familyOf(checkpoint)} checkpoint, this is a ${j.model} job`
+            : '',
           checkpoint.epoch !== cmd.epoch ? `it is of epoch ${checkpoint.epoch}, not ${cmd.epoch}` : '',
           checkpoint.contentSha256 !== j.contentSha256 ? 'the data file changed since' : '',
           ...(familyOf(checkpoint) === j.model ? (hooksOf(j.model)?.resumeProblems?.(j, checkpoint) ?? []) : []),
         ].filter(Boolean);
-        if (problems.length) throw new PartyError(`cannot resume from job ${cmd.fromJobId}'s checkpoint at ${node.partyId}: ${problems.join('; ')}`);
+        if (problems.length)
+          throw new PartyError(
+            `cannot resume from job ${cmd.fromJobId}'s checkpoint at ${node.partyId}: ${problems.join('; ')}`,
+          );
         const record = resume(j, checkpoint, node) ?? null;
         return { checkpointDigest: modelDigest(checkpoint), record };
       }),
@@ -127,7 +194,12 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
         const known = node.isKnown(cmd.jobId);
         const j = node.forget(cmd.jobId);
         if (known && j) {
-          await node.audit(j.id, { step: 'job.close', sender: COORDINATOR_ID, receiver: node.partyId, detail: { completed: cmd.completed, modelSaved: j.exported } });
+          await node.audit(j.id, {
+            step: 'job.close',
+            sender: COORDINATOR_ID,
+            receiver: node.partyId,
+            detail: { completed: cmd.completed, modelSaved: j.exported },
+          });
           await node.closeAudit(j.id);
         }
         return {};
@@ -140,8 +212,14 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
 function labelOnlyBaseline(j: PartyJob, hp: LrHyperparameters): { train: BinaryMetrics; validation: BinaryMetrics } {
   const a = j.requireAligned();
   const labels = a.labels!;
-  const { weights } = trainPlainSplitLr(a.matrix, a.columns, labels, hp, { interceptIndex: a.columns - 1, split: a.split });
-  const metrics = (rows: Int32Array) => binaryMetrics(partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid), Uint8Array.from(rows, (r) => labels[r]));
+  const { weights } = trainPlainSplitLr(a.matrix, a.columns, labels, hp, {
+    interceptIndex: a.columns - 1,
+    split: a.split,
+  });
+  const metrics = (rows: Int32Array) =>
+    binaryMetrics(
+      partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid),
+      Uint8Array.from(rows, (r) => labels[r]),
+    );
   return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
 }
-

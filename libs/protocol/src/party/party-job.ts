@@ -138,7 +138,10 @@ export class PartyJob {
   batch(epoch: number, index: number): Int32Array {
     const aligned = this.requireAligned();
     if (this.batches?.epoch !== epoch) {
-      this.batches = { epoch, list: epochBatches(aligned.split.train, this.settings.batchSize, this.settings.seed, epoch) };
+      this.batches = {
+        epoch,
+        list: epochBatches(aligned.split.train, this.settings.batchSize, this.settings.seed, epoch),
+      };
     }
     const rows = this.batches.list[index];
     if (!rows) throw new PartyError(`epoch ${epoch} has ${this.batches.list.length} batches, no batch ${index}`);

@@ -99,7 +99,10 @@ export interface PeerHandler<B> {
 
 export type AnyPeerHandler = PeerHandler<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export function onPeer<B>(message: PeerMessage<B>, handle: (body: B, job: PartyJob, from: string, node: PartyContext) => unknown): PeerHandler<B> {
+export function onPeer<B>(
+  message: PeerMessage<B>,
+  handle: (body: B, job: PartyJob, from: string, node: PartyContext) => unknown,
+): PeerHandler<B> {
   return { message, handle };
 }
 
@@ -107,7 +110,12 @@ export function onPeer<B>(message: PeerMessage<B>, handle: (body: B, job: PartyJ
 export interface PartyModelHooks {
   /** Checks the model's settings from job.prepare and keeps them in the job. */
   prepare?(job: PartyJob, settings: unknown, node: PartyContext): void;
-  installKeys?(job: PartyJob, bundle: CkksPublicBundle, widths: Record<string, number> | undefined, node: PartyContext): Promise<void>;
+  installKeys?(
+    job: PartyJob,
+    bundle: CkksPublicBundle,
+    widths: Record<string, number> | undefined,
+    node: PartyContext,
+  ): Promise<void>;
   exportModel?(job: PartyJob, node: PartyContext): StoredPartyModel;
   checkpoint?(job: PartyJob, epoch: number, record: unknown, node: PartyContext): StoredCheckpoint;
   /** Why a checkpoint cannot be resumed from beyond the shared checks (epoch, data): e.g. other settings. */

@@ -77,7 +77,12 @@ export class PartyNode {
   readonly context: PartyContext;
 
   constructor(private readonly o: PartyNodeOptions) {
-    this.gate = new CommandGate({ partyId: o.partyId, coordinatorKey: o.coordinatorKey, maxAgeMs: o.commandMaxAgeMs, now: o.now });
+    this.gate = new CommandGate({
+      partyId: o.partyId,
+      coordinatorKey: o.coordinatorKey,
+      maxAgeMs: o.commandMaxAgeMs,
+      now: o.now,
+    });
     this.refusals = new RefusalRateLimiter(20, 60_000, o.now);
     const audit = async (jobId: string, event: AuditEventInput) => void (await o.audit?.record(jobId, event));
     this.link = new PeerLink(o.partyId, o.identity, o.peers, audit);
@@ -115,7 +120,8 @@ export class PartyNode {
   /** Why this party could not take a job now (empty when it can). */
   async readinessProblems(): Promise<string[]> {
     const problems: string[] = [];
-    if (!this.o.coordinatorKey) problems.push('no coordinator key pinned (VFL_COORDINATOR_KEY): every command is refused');
+    if (!this.o.coordinatorKey)
+      problems.push('no coordinator key pinned (VFL_COORDINATOR_KEY): every command is refused');
     if (this.o.dataRoot) {
       try {
         await fs.access(this.o.dataRoot, fsConstants.R_OK);
@@ -142,14 +148,21 @@ export class PartyNode {
     // A prediction runs inference steps only: no step could ever move its saved model or return a gradient.
     const phase = (body as { phase?: unknown }).phase;
     if (job?.purpose === 'prediction' && (!handler.inPrediction || phase === 'train')) {
-      throw new PartyError(`${opened.command}${typeof phase === 'string' ? ` (phase ${phase})` : ''} is not a step of a prediction`);
+      throw new PartyError(
+        `${opened.command}${typeof phase === 'string' ? ` (phase ${phase})` : ''} is not a step of a prediction`,
+      );
     }
     const out: MessageReceipt[] = [];
-    const call: CommandCall = { node: this.context, send: (j, to, message, payload) => this.link.send(j, to, message, payload, out) };
+    const call: CommandCall = {
+      node: this.context,
+      send: (j, to, message, payload) => this.link.send(j, to, message, payload, out),
+    };
     // The records are built only where there is a log to keep them: a digest of every gradient costs time.
-    if (this.o.audit && this.jobs.has(opened.jobId)) for (const e of handler.incoming?.(body, this.context) ?? []) await this.context.audit(opened.jobId, e);
+    if (this.o.audit && this.jobs.has(opened.jobId))
+      for (const e of handler.incoming?.(body, this.context) ?? []) await this.context.audit(opened.jobId, e);
     const reply: unknown = await handler.handle(body, call, job);
-    if (this.o.audit) for (const e of handler.outgoing?.(body, reply, this.context) ?? []) await this.context.audit(opened.jobId, e);
+    if (this.o.audit)
+      for (const e of handler.outgoing?.(body, reply, this.context) ?? []) await this.context.audit(opened.jobId, e);
     return { reply, messages: out };
   }
 
@@ -172,14 +185,24 @@ export class PartyNode {
     }
     const envelope = raw as Parameters<PeerLink['sealReply']>[1];
     const { job, key } = accepted;
-    await this.context.audit(job.id, { step: envelope.type, sender: envelope.from, receiver: this.o.partyId, messageDigest: envelope.digest, byteSize: envelope.body.length, detail: { seq: envelope.seq, signature: envelope.signature } });
+    await this.context.audit(job.id, {
+      step: envelope.type,
+      sender: envelope.from,
+      receiver: this.o.partyId,
+      messageDigest: envelope.digest,
+      byteSize: envelope.body.length,
+      detail: { seq: envelope.seq, signature: envelope.signature },
+    });
     let reply: unknown;
     try {
       // Every peer message type flows one way between roles: a feature party hears only from the
       // label party, and the label party only from feature parties (never one feature party from another).
       const sender = job.roster.find((r) => r.partyId === envelope.from)!;
       const expected: PartyRole = job.role === 'label' ? 'feature' : 'label';
-      if (sender.role !== expected) throw new PartyError(`${envelope.type} from ${envelope.from} (${sender.role}) refused: a ${job.role} party takes it only from a ${expected} party`);
+      if (sender.role !== expected)
+        throw new PartyError(
+          `${envelope.type} from ${envelope.from} (${sender.role}) refused: a ${job.role} party takes it only from a ${expected} party`,
+        );
       reply = await handler.handle(body, job, envelope.from, this.context);
     } catch (e) {
       // A well-signed message whose content breaks the protocol (a skipped PSI chunk, a duplicate).
@@ -188,7 +211,14 @@ export class PartyNode {
     }
     if (reply === null || reply === undefined) return null;
     const sealed = this.link.sealReply(key, envelope, reply);
-    await this.context.audit(job.id, { step: `${envelope.type}.reply`, sender: this.o.partyId, receiver: envelope.from, messageDigest: digestHex(sealed), byteSize: sealed.length, detail: { seq: envelope.seq } });
+    await this.context.audit(job.id, {
+      step: `${envelope.type}.reply`,
+      sender: this.o.partyId,
+      receiver: envelope.from,
+      messageDigest: digestHex(sealed),
+      byteSize: sealed.length,
+      detail: { seq: envelope.seq },
+    });
     return sealed;
   }
 
@@ -237,18 +267,22 @@ export class PartyNode {
   private checkRoster(roster: readonly { partyId: string; publicKey: string }[]): void {
     const me = roster.find((r) => r.partyId === this.o.partyId);
     if (!me) throw new PartyError(`${this.o.partyId} is not in the job's roster`);
-    if (me.publicKey !== this.o.identity.publicKeyHex) throw new PartyError(`the job's roster lists another public key for ${this.o.partyId}`);
+    if (me.publicKey !== this.o.identity.publicKeyHex)
+      throw new PartyError(`the job's roster lists another public key for ${this.o.partyId}`);
     for (const r of roster) {
       const pinned = this.o.pinnedKeys?.get(r.partyId);
-      if (pinned && pinned !== r.publicKey) throw new PartyError(`the job's roster key for ${r.partyId} differs from the key configured at ${this.o.partyId}`);
+      if (pinned && pinned !== r.publicKey)
+        throw new PartyError(
+          `the job's roster key for ${r.partyId} differs from the key configured at ${this.o.partyId}`,
+        );
     }
   }
 
   private resolveData(file: string): string {
     const root = this.o.dataRoot;
     const resolved = path.resolve(root ?? process.cwd(), file);
-    if (root && path.relative(path.resolve(root), resolved).startsWith('..')) throw new PartyError(`data path ${file} is outside this party's data root`);
+    if (root && path.relative(path.resolve(root), resolved).startsWith('..'))
+      throw new PartyError(`data path ${file} is outside this party's data root`);
     return resolved;
   }
 }
-

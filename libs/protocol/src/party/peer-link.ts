@@ -23,15 +23,35 @@ export class PeerLink {
     private readonly audit: (jobId: string, event: AuditEventInput) => Promise<void>,
   ) {}
 
-  async send(job: PartyJob, to: string, message: PeerMessage<unknown>, payload: unknown, out: MessageReceipt[]): Promise<unknown> {
+  async send(
+    job: PartyJob,
+    to: string,
+    message: PeerMessage<unknown>,
+    payload: unknown,
+    out: MessageReceipt[],
+  ): Promise<unknown> {
     const key = this.channelKey(job, to);
     const route = { jobId: job.id, type: message.type, from: this.partyId, to, seq: ++job.seq };
     const context = sealContext(route);
     const body = sealBody(key, packBody(payload), context);
     const header = { ...route, digest: digestHex(body) };
     const envelope: PeerEnvelope = { ...header, body, signature: this.identity.sign(envelopeSigningText(header)) };
-    out.push({ type: message.type, from: this.partyId, to, seq: envelope.seq, digest: envelope.digest, bytes: body.length });
-    await this.audit(job.id, { step: message.type, sender: this.partyId, receiver: to, messageDigest: envelope.digest, byteSize: body.length, detail: { seq: envelope.seq, signature: envelope.signature } });
+    out.push({
+      type: message.type,
+      from: this.partyId,
+      to,
+      seq: envelope.seq,
+      digest: envelope.digest,
+      bytes: body.length,
+    });
+    await this.audit(job.id, {
+      step: message.type,
+      sender: this.partyId,
+      receiver: to,
+      messageDigest: envelope.digest,
+      byteSize: body.length,
+      detail: { seq: envelope.seq, signature: envelope.signature },
+    });
     let reply: Uint8Array | null;
     try {
       reply = await this.transport.request(to, envelope);
@@ -41,23 +61,43 @@ export class PeerLink {
     }
     if (!reply) return undefined;
     const replyDigest = digestHex(reply);
-    out.push({ type: `${message.type}.reply`, from: to, to: this.partyId, seq: envelope.seq, digest: replyDigest, bytes: reply.length });
-    await this.audit(job.id, { step: `${message.type}.reply`, sender: to, receiver: this.partyId, messageDigest: replyDigest, byteSize: reply.length, detail: { seq: envelope.seq } });
+    out.push({
+      type: `${message.type}.reply`,
+      from: to,
+      to: this.partyId,
+      seq: envelope.seq,
+      digest: replyDigest,
+      bytes: reply.length,
+    });
+    await this.audit(job.id, {
+      step: `${message.type}.reply`,
+      sender: to,
+      receiver: this.partyId,
+      messageDigest: replyDigest,
+      byteSize: reply.length,
+      detail: { seq: envelope.seq },
+    });
     return unpackBody<unknown>(openBody(key, reply, `${context}|reply`));
   }
 
   /** Checks an envelope's address, roster, digest, signature and sequence, then opens its body. */
   accept(envelope: PeerEnvelope, job: PartyJob | undefined): { job: PartyJob; body: unknown; key: Uint8Array } {
-    if (envelope.to !== this.partyId) throw new PartyError(`message addressed to ${envelope.to} reached ${this.partyId}`);
+    if (envelope.to !== this.partyId)
+      throw new PartyError(`message addressed to ${envelope.to} reached ${this.partyId}`);
     if (!job) throw new PartyError(`message for unknown job ${envelope.jobId} refused`);
     const sender = job.roster.find((r) => r.partyId === envelope.from);
-    if (envelope.from === this.partyId || !sender) throw new PartyError(`message from ${envelope.from}, who is not in job ${job.id}'s roster, refused`);
-    if (digestHex(envelope.body) !== envelope.digest) throw new PartyError(`message ${envelope.type} from ${envelope.from}: digest does not match its body`);
+    if (envelope.from === this.partyId || !sender)
+      throw new PartyError(`message from ${envelope.from}, who is not in job ${job.id}'s roster, refused`);
+    if (digestHex(envelope.body) !== envelope.digest)
+      throw new PartyError(`message ${envelope.type} from ${envelope.from}: digest does not match its body`);
     if (!verifySignature(sender.publicKey, envelopeSigningText(envelope), envelope.signature)) {
-      throw new PartyError(`message ${envelope.type} claiming to be from ${envelope.from} is not signed by its key: refused`);
+      throw new PartyError(
+        `message ${envelope.type} claiming to be from ${envelope.from} is not signed by its key: refused`,
+      );
     }
     const last = job.lastSeq.get(envelope.from) ?? 0;
-    if (!(envelope.seq > last)) throw new PartyError(`message ${envelope.type} from ${envelope.from} replayed (seq ${envelope.seq} <= ${last})`);
+    if (!(envelope.seq > last))
+      throw new PartyError(`message ${envelope.type} from ${envelope.from} replayed (seq ${envelope.seq} <= ${last})`);
     job.lastSeq.set(envelope.from, envelope.seq);
     const key = this.channelKey(job, envelope.from);
     return { job, body: unpackBody<unknown>(openBody(key, envelope.body, sealContext(envelope))), key };
@@ -73,7 +113,9 @@ export class PeerLink {
    * forged header must not smuggle data into the log.
    */
   async recordRefusal(envelope: unknown, known: boolean, error: unknown): Promise<void> {
-    const e = (typeof envelope === 'object' && envelope !== null ? envelope : {}) as Partial<Record<keyof PeerEnvelope, unknown>>;
+    const e = (typeof envelope === 'object' && envelope !== null ? envelope : {}) as Partial<
+      Record<keyof PeerEnvelope, unknown>
+    >;
     await this.audit(known ? String(e.jobId) : UNATTRIBUTED_JOB_ID, {
       step: 'peer.refused',
       sender: shortField(e.from),

@@ -23,7 +23,12 @@ export const prepare = defineCommand(
     /** Where the party reads the rows to score; by default the file it trained on. */
     data: dataReference.optional(),
   }),
-  z.object({ rows: nonNegativeInt, columns: nonNegativeInt.optional(), modelDigest: z.string(), modelBytes: nonNegativeInt }),
+  z.object({
+    rows: nonNegativeInt,
+    columns: nonNegativeInt.optional(),
+    modelDigest: z.string(),
+    modelBytes: nonNegativeInt,
+  }),
 );
 /** Feature party (split LR): send its partial logits to the label party. */
 export const share = defineCommand('predict.share', jobRequest, empty);

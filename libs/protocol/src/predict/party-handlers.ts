@@ -26,77 +26,122 @@ const SCORING_ONLY = { validationFraction: 0, seed: 0, clipSigma: 0, batchSize: 
 
 export const predictHandlers: PartyHandlerGroup = {
   commands: [
-    onCommand(predict.prepare, async (cmd, { node }) => {
-      node.checkRoster(cmd.roster);
-      if (node.isKnown(cmd.jobId)) throw new PartyError(`prediction ${cmd.jobId} is already known here`);
-      const model = await node.storage.loadModel?.(cmd.modelJobId);
-      if (!model) throw new PartyError(`${node.partyId} holds no model of job ${cmd.modelJobId.slice(0, 64)}`);
-      if (model.role !== node.role) throw new PartyError(`the model of job ${model.jobId} is a ${model.role} party's, this party is ${node.role}`);
-      const data = cmd.data ?? model.data;
-      const file = node.resolveData(data.path);
-      const nn = isNnPartyModel(model);
-      const trained = nn ? model.columns : model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
-      // Read with the shared CSV reader (BOM, quoting); the training label column may be there and is
-      // ignored, any other difference from training is refused, named.
-      const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id' });
-      const present = all.featureNames.filter((c) => c !== model.data.labelColumn);
-      const missing = trained.filter((c) => !present.includes(c));
-      const extra = present.filter((c) => !trained.includes(c));
-      if (missing.length || extra.length) {
-        throw new PartyError(
-          `${all.source} has other columns than the model of job ${model.jobId} was trained on` +
-            (missing.length ? `; missing: ${missing.join(', ')}` : '') + (extra.length ? `; not in training: ${extra.join(', ')}` : ''),
-        );
-      }
-      const ids = model.idRules.length ? normaliseIds(all.ids, [...model.idRules], all.source) : all.ids;
-      const wanted = model.idRules.length ? normaliseIds(cmd.ids, [...model.idRules], 'the request') : cmd.ids;
-      const index = new Map(ids.map((id, i) => [id, i]));
-      // The label party must hold every requested ID (the count only, never which). A feature party
-      // scores an ID it does not hold as an average customer (standardised zeros: contribution 0)
-      // and says nothing, so no answer reveals who is its customer.
-      const unknown = model.role === 'label' ? wanted.filter((id) => !index.has(id)).length : 0;
-      if (unknown > 0) throw new PartyError(`${unknown} of the ${wanted.length} requested IDs are not in the label party's data`);
-      const columnOf = trained.map((c) => all.featureNames.indexOf(c));
-      const { means, deviations, clipSigma } = model.standardization;
-      const bound = clipSigma > 0 ? clipSigma : Infinity;
-      const stride = all.featureNames.length;
-      const standardized = (row: number, j: number) => Math.max(-bound, Math.min(bound, (all.features[row * stride + columnOf[j]] - means[j]) / deviations[j]));
-      const rows = wanted.map((id) => index.get(id));
-      const job = new PartyJob(cmd.jobId, nn ? SPLIT_NN : SPLIT_LR, node.role, cmd.roster, model.data, SCORING_ONLY);
-      job.purpose = 'prediction';
-      if (nn) prepareNnRows(job, model, rows, standardized, node.role === 'label');
-      else if (isSplitLrModel(model)) job.set(PARTIAL, partialLogits(model, rows, standardized));
-      else throw new PartyError(`the saved model of job ${model.jobId} is of no family this party scores`);
-      node.adopt(job);
-      return { rows: wanted.length, ...(nn ? { columns: model.columns.length } : {}), modelDigest: modelDigest(model), modelBytes: modelBytes(model) };
-    }, {
-      outgoing: (cmd, reply, node) => [{ step: 'predict.prepare', sender: node.partyId, receiver: COORDINATOR_ID, messageDigest: reply.modelDigest, byteSize: reply.modelBytes, detail: { modelJobId: cmd.modelJobId, rows: reply.rows, roster: cmd.roster.map((e) => ({ ...e })) } }],
-    }),
+    onCommand(
+      predict.prepare,
+      async (cmd, { node }) => {
+        node.checkRoster(cmd.roster);
+        if (node.isKnown(cmd.jobId)) throw new PartyError(`prediction ${cmd.jobId} is already known here`);
+        const model = await node.storage.loadModel?.(cmd.modelJobId);
+        if (!model) throw new PartyError(`${node.partyId} holds no model of job ${cmd.modelJobId.slice(0, 64)}`);
+        if (model.role !== node.role)
+          throw new PartyError(
+            `the model of job ${model.jobId} is a ${model.role} party's, this party is ${node.role}`,
+          );
+        const data = cmd.data ?? model.data;
+        const file = node.resolveData(data.path);
+        const nn = isNnPartyModel(model);
+        const trained = nn ? model.columns : model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
+        // Read with the shared CSV reader (BOM, quoting); the training label column may be there and is
+        // ignored, any other difference from training is refused, named.
+        const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id' });
+        const present = all.featureNames.filter((c) => c !== model.data.labelColumn);
+        const missing = trained.filter((c) => !present.includes(c));
+        const extra = present.filter((c) => !trained.includes(c));
+        if (missing.length || extra.length) {
+          throw new PartyError(
+            `${all.source} has other columns than the model of job ${model.jobId} was trained on` +
+              (missing.length ? `; missing: ${missing.join(', ')}` : '') +
+              (extra.length ? `; not in training: ${extra.join(', ')}` : ''),
+          );
+        }
+        const ids = model.idRules.length ? normaliseIds(all.ids, [...model.idRules], all.source) : all.ids;
+        const wanted = model.idRules.length ? normaliseIds(cmd.ids, [...model.idRules], 'the request') : cmd.ids;
+        const index = new Map(ids.map((id, i) => [id, i]));
+        // The label party must hold every requested ID (the count only, never which). A feature party
+        // scores an ID it does not hold as an average customer (standardised zeros: contribution 0)
+        // and says nothing, so no answer reveals who is its customer.
+        const unknown = model.role === 'label' ? wanted.filter((id) => !index.has(id)).length : 0;
+        if (unknown > 0)
+          throw new PartyError(`${unknown} of the ${wanted.length} requested IDs are not in the label party's data`);
+        const columnOf = trained.map((c) => all.featureNames.indexOf(c));
+        const { means, deviations, clipSigma } = model.standardization;
+        const bound = clipSigma > 0 ? clipSigma : Infinity;
+        const stride = all.featureNames.length;
+        const standardized = (row: number, j: number) =>
+          Math.max(-bound, Math.min(bound, (all.features[row * stride + columnOf[j]] - means[j]) / deviations[j]));
+        const rows = wanted.map((id) => index.get(id));
+        const job = new PartyJob(cmd.jobId, nn ? SPLIT_NN : SPLIT_LR, node.role, cmd.roster, model.data, SCORING_ONLY);
+        job.purpose = 'prediction';
+        if (nn) prepareNnRows(job, model, rows, standardized, node.role === 'label');
+        else if (isSplitLrModel(model)) job.set(PARTIAL, partialLogits(model, rows, standardized));
+        else throw new PartyError(`the saved model of job ${model.jobId} is of no family this party scores`);
+        node.adopt(job);
+        return {
+          rows: wanted.length,
+          ...(nn ? { columns: model.columns.length } : {}),
+          modelDigest: modelDigest(model),
+          modelBytes: modelBytes(model),
+        };
+      },
+      {
+        outgoing: (cmd, reply, node) => [
+          {
+            step: 'predict.prepare',
+            sender: node.partyId,
+            receiver: COORDINATOR_ID,
+            messageDigest: reply.modelDigest,
+            byteSize: reply.modelBytes,
+            detail: { modelJobId: cmd.modelJobId, rows: reply.rows, roster: cmd.roster.map((e) => ({ ...e })) },
+          },
+        ],
+      },
+    ),
 
-    onJobCommand(predict.share, async (_, job, call) => {
-      if (job.role !== 'feature') throw new PartyError(`${predict.share.name} is for a feature party with a prepared prediction`);
-      await call.send(job, job.labelParty(), predict.partialLogits, { values: f64ToBytes(job.get(PARTIAL)) });
-      return {};
-    }, { inPrediction: true }),
+    onJobCommand(
+      predict.share,
+      async (_, job, call) => {
+        if (job.role !== 'feature')
+          throw new PartyError(`${predict.share.name} is for a feature party with a prepared prediction`);
+        await call.send(job, job.labelParty(), predict.partialLogits, { values: f64ToBytes(job.get(PARTIAL)) });
+        return {};
+      },
+      { inPrediction: true },
+    ),
 
-    onJobCommand(predict.combine, (_, job) => {
-      if (job.role !== 'label' || job.purpose !== 'prediction') throw new PartyError(`${predict.combine.name} is for the label party with a prepared prediction`);
-      if (job.model === SPLIT_NN) return { scores: f64ToBytes(takeNnScores(job, job.rows('validation').length)) };
-      const scores = Float64Array.from(job.get(PARTIAL));
-      for (const f of job.featureParties()) {
-        const partial = job.take(logitsKey(f.partyId));
-        if (partial.length !== scores.length) throw new PartyError(`${f.partyId} scored ${partial.length} rows, expected ${scores.length}`);
-        partial.forEach((v, i) => (scores[i] += v));
-      }
-      return { scores: f64ToBytes(scores.map(sigmoid)) };
-    }, {
-      inPrediction: true,
-      outgoing: (_, reply, node) => [{ step: 'predict.scores', sender: node.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(reply.scores), byteSize: reply.scores.length, detail: { rows: reply.scores.length / 8 } }],
-    }),
+    onJobCommand(
+      predict.combine,
+      (_, job) => {
+        if (job.role !== 'label' || job.purpose !== 'prediction')
+          throw new PartyError(`${predict.combine.name} is for the label party with a prepared prediction`);
+        if (job.model === SPLIT_NN) return { scores: f64ToBytes(takeNnScores(job, job.rows('validation').length)) };
+        const scores = Float64Array.from(job.get(PARTIAL));
+        for (const f of job.featureParties()) {
+          const partial = job.take(logitsKey(f.partyId));
+          if (partial.length !== scores.length)
+            throw new PartyError(`${f.partyId} scored ${partial.length} rows, expected ${scores.length}`);
+          partial.forEach((v, i) => (scores[i] += v));
+        }
+        return { scores: f64ToBytes(scores.map(sigmoid)) };
+      },
+      {
+        inPrediction: true,
+        outgoing: (_, reply, node) => [
+          {
+            step: 'predict.scores',
+            sender: node.partyId,
+            receiver: COORDINATOR_ID,
+            messageDigest: digestHex(reply.scores),
+            byteSize: reply.scores.length,
+            detail: { rows: reply.scores.length / 8 },
+          },
+        ],
+      },
+    ),
   ],
   peers: [
     onPeer(predict.partialLogits, (body, job, from) => {
-      if (job.role !== 'label' || !job.find(PARTIAL)) throw new PartyError(`${predict.partialLogits.type} is only for the label party of a prediction`);
+      if (job.role !== 'label' || !job.find(PARTIAL))
+        throw new PartyError(`${predict.partialLogits.type} is only for the label party of a prediction`);
       job.put(logitsKey(from), bytesToF64(body.values, 'partial logits'));
       return null;
     }),
@@ -104,7 +149,11 @@ export const predictHandlers: PartyHandlerGroup = {
 };
 
 /** Split LR: this party's partial logits of the requested rows (a row it lacks contributes its intercept only). */
-function partialLogits(model: PartyModel, rows: (number | undefined)[], standardized: (row: number, column: number) => number): Float64Array {
+function partialLogits(
+  model: PartyModel,
+  rows: (number | undefined)[],
+  standardized: (row: number, column: number) => number,
+): Float64Array {
   const columns = model.columns.length;
   const width = model.role === 'label' ? columns - 1 : columns;
   const partial = new Float64Array(rows.length);
@@ -121,7 +170,13 @@ function partialLogits(model: PartyModel, rows: (number | undefined)[], standard
  * split, scored with the saved part once he.keys arrives, by the evaluation steps. A row the
  * feature party lacks is all zeros after standardisation: its average customer, as in split LR.
  */
-function prepareNnRows(job: PartyJob, model: NnPartyModel, rows: (number | undefined)[], standardized: (row: number, column: number) => number, isLabel: boolean): void {
+function prepareNnRows(
+  job: PartyJob,
+  model: NnPartyModel,
+  rows: (number | undefined)[],
+  standardized: (row: number, column: number) => number,
+  isLabel: boolean,
+): void {
   const width = model.columns.length;
   const values = new Float64Array(rows.length * width);
   rows.forEach((row, k) => {
@@ -129,7 +184,11 @@ function prepareNnRows(job: PartyJob, model: NnPartyModel, rows: (number | undef
   });
   useSavedNnModel(job, model);
   job.aligned = {
-    rows: rows.length, matrix: values, standardized: values, columns: width, columnNames: [...model.columns],
+    rows: rows.length,
+    matrix: values,
+    standardized: values,
+    columns: width,
+    columnNames: [...model.columns],
     // Scoring reads no labels; the label party's network object takes a placeholder column.
     labels: isLabel ? new Uint8Array(rows.length) : undefined,
     split: { train: new Int32Array(0), validation: Int32Array.from(rows, (_, k) => k) },

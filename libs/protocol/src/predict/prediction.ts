@@ -44,8 +44,10 @@ export class SplitLrPrediction {
     private readonly channels: ReadonlyMap<string, PartyChannel>,
     private readonly audit: (event: AuditEventInput) => Promise<unknown>,
   ) {
-    if (spec.ids.length === 0 || spec.ids.length > MAX_PREDICTION_IDS) throw new RangeError(`a prediction scores 1 to ${MAX_PREDICTION_IDS} IDs, got ${spec.ids.length}`);
-    if (spec.parties.filter((p) => p.role === 'label').length !== 1) throw new RangeError('a prediction needs the training job\'s one label party');
+    if (spec.ids.length === 0 || spec.ids.length > MAX_PREDICTION_IDS)
+      throw new RangeError(`a prediction scores 1 to ${MAX_PREDICTION_IDS} IDs, got ${spec.ids.length}`);
+    if (spec.parties.filter((p) => p.role === 'label').length !== 1)
+      throw new RangeError("a prediction needs the training job's one label party");
   }
 
   async run(): Promise<PredictionResult> {
@@ -59,27 +61,65 @@ export class SplitLrPrediction {
           const { publicKey } = await this.call(p.channel, job.health, {});
           const signed = this.spec.manifest.parts.find((m) => m.partyId === p.partyId)?.publicKey;
           if ((p.publicKey && p.publicKey !== publicKey) || (signed && signed !== publicKey)) {
-            throw new PartyCallError(p.partyId, job.health.name, `presents signing key ${publicKey}, not the key it trained and signed its model with`);
+            throw new PartyCallError(
+              p.partyId,
+              job.health.name,
+              `presents signing key ${publicKey}, not the key it trained and signed its model with`,
+            );
           }
           return { partyId: p.partyId, role: p.role, publicKey };
         }),
       );
       // Recorded as the chain's job.roster, as in training, so the party-log cross-check reads predictions too.
-      await this.audit({ step: 'job.roster', sender: COORDINATOR_ID, detail: { modelJobId, roster: roster.map((r) => ({ ...r })), ids: ids.length } });
+      await this.audit({
+        step: 'job.roster',
+        sender: COORDINATOR_ID,
+        detail: { modelJobId, roster: roster.map((r) => ({ ...r })), ids: ids.length },
+      });
       await Promise.all(
         parties.map(async (p) => {
-          const reply = await this.call(p.channel, predict.prepare, { jobId, modelJobId, roster, ids, ...(this.spec.data?.[p.partyId] ? { data: this.spec.data[p.partyId] } : {}) });
+          const reply = await this.call(p.channel, predict.prepare, {
+            jobId,
+            modelJobId,
+            roster,
+            ids,
+            ...(this.spec.data?.[p.partyId] ? { data: this.spec.data[p.partyId] } : {}),
+          });
           const expected = this.spec.manifest.parts.find((m) => m.partyId === p.partyId)?.modelDigest;
-          if (reply.modelDigest !== expected) throw new PartyCallError(p.partyId, predict.prepare.name, `scores with a model whose digest ${reply.modelDigest} is not the one in job ${modelJobId}'s manifest`);
-          await this.audit({ step: 'predict.prepare', sender: p.partyId, receiver: COORDINATOR_ID, messageDigest: reply.modelDigest, byteSize: reply.modelBytes, detail: { rows: reply.rows } });
+          if (reply.modelDigest !== expected)
+            throw new PartyCallError(
+              p.partyId,
+              predict.prepare.name,
+              `scores with a model whose digest ${reply.modelDigest} is not the one in job ${modelJobId}'s manifest`,
+            );
+          await this.audit({
+            step: 'predict.prepare',
+            sender: p.partyId,
+            receiver: COORDINATOR_ID,
+            messageDigest: reply.modelDigest,
+            byteSize: reply.modelBytes,
+            detail: { rows: reply.rows },
+          });
         }),
       );
       if (this.spec.manifest.model === 'split-nn') {
         // Through the encrypted interactive layer, as in evaluation (split-nn-predict.ts).
         await scoreWithSplitNn({
-          jobId, manifest: this.spec.manifest, rows: ids.length, label: label.channel, features: features.map((f) => f.channel),
+          jobId,
+          manifest: this.spec.manifest,
+          rows: ids.length,
+          label: label.channel,
+          features: features.map((f) => f.channel),
           call: (c, command, body) => this.call(c, command, body),
-          message: (step, from, to, bytes, detail) => this.audit({ step, sender: from, receiver: to, messageDigest: digestHex(bytes), byteSize: bytes.length, detail }),
+          message: (step, from, to, bytes, detail) =>
+            this.audit({
+              step,
+              sender: from,
+              receiver: to,
+              messageDigest: digestHex(bytes),
+              byteSize: bytes.length,
+              detail,
+            }),
           audit: (e) => this.audit(e),
         });
       } else {
@@ -88,8 +128,20 @@ export class SplitLrPrediction {
       const combined = await this.call(label.channel, predict.combine, { jobId });
       const bytes = combined.scores;
       const scores = bytesToF64(bytes, 'scores');
-      if (scores.length !== ids.length) throw new PartyCallError(label.partyId, predict.combine.name, `returned ${scores.length} scores for ${ids.length} IDs`);
-      await this.audit({ step: 'predict.scores', sender: label.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(bytes), byteSize: bytes.length, detail: { rows: scores.length } });
+      if (scores.length !== ids.length)
+        throw new PartyCallError(
+          label.partyId,
+          predict.combine.name,
+          `returned ${scores.length} scores for ${ids.length} IDs`,
+        );
+      await this.audit({
+        step: 'predict.scores',
+        sender: label.partyId,
+        receiver: COORDINATOR_ID,
+        messageDigest: digestHex(bytes),
+        byteSize: bytes.length,
+        detail: { rows: scores.length },
+      });
       return { predictionId: jobId, modelJobId, scores: ids.map((id, k) => ({ id, score: scores[k] })) };
     } finally {
       await Promise.allSettled(parties.map((p) => p.channel.call(job.close, { jobId, completed: true })));
@@ -105,11 +157,17 @@ export class SplitLrPrediction {
     }
     const batch = (body as { batch?: unknown }).batch;
     for (const r of result.messages) {
-      await this.audit({ step: r.type, sender: r.from, receiver: r.to, messageDigest: r.digest, byteSize: r.bytes, detail: { seq: r.seq, ...(batch !== undefined ? { batch } : {}) } });
+      await this.audit({
+        step: r.type,
+        sender: r.from,
+        receiver: r.to,
+        messageDigest: r.digest,
+        byteSize: r.bytes,
+        detail: { seq: r.seq, ...(batch !== undefined ? { batch } : {}) },
+      });
     }
     return result.reply;
   }
-
 
   private channel(partyId: string): PartyChannel {
     const c = this.channels.get(partyId);

@@ -30,7 +30,11 @@ export async function alignParties(d: AlignmentDriver, output: 'intersection' | 
   const unbalanced = d.spec.alignment?.mode === 'unbalanced' ? unbalancedSides(d) : undefined;
   if (unbalanced) {
     const { small, big } = unbalanced;
-    await d.hooks.audit({ step: 'psi.plan', sender: COORDINATOR_ID, detail: { mode: 'unbalanced', small: small.partyId, big: big.partyId } });
+    await d.hooks.audit({
+      step: 'psi.plan',
+      sender: COORDINATOR_ID,
+      detail: { mode: 'unbalanced', small: small.partyId, big: big.partyId },
+    });
     await Promise.all([
       d.call(small, psi.plan, { jobId, peer: big.partyId, side: 'small', peerRows: d.prepared.get(big.partyId)!.rows }),
       d.call(big, psi.plan, { jobId, peer: small.partyId, side: 'big', peerRows: d.prepared.get(small.partyId)!.rows }),
@@ -40,7 +44,12 @@ export async function alignParties(d: AlignmentDriver, output: 'intersection' | 
   try {
     // Every pair (label, feature) exchanges both ways; with several feature parties, the pairs run at once.
     // (Unbalanced: the small side's queries and the big side's tags, also at once.)
-    await Promise.all(d.features.flatMap((f) => [d.call(f, psi.exchange, { jobId, peer: d.label.partyId }), d.call(d.label, psi.exchange, { jobId, peer: f.partyId })]));
+    await Promise.all(
+      d.features.flatMap((f) => [
+        d.call(f, psi.exchange, { jobId, peer: d.label.partyId }),
+        d.call(d.label, psi.exchange, { jobId, peer: f.partyId }),
+      ]),
+    );
     await progress.finalReport();
   } finally {
     progress.stop();
@@ -52,7 +61,12 @@ export async function alignParties(d: AlignmentDriver, output: 'intersection' | 
     const counted = await d.call(d.label, psi.finish, { jobId });
     await d.call(feature, psi.finish, { jobId });
     if (counted.size === null) throw new PartyCallError(d.label.partyId, psi.finish.name, 'reported no valid count');
-    await d.hooks.audit({ step: 'psi.result', sender: d.label.partyId, receiver: COORDINATOR_ID, detail: { intersection: counted.size, output: 'cardinality' } });
+    await d.hooks.audit({
+      step: 'psi.result',
+      sender: d.label.partyId,
+      receiver: COORDINATOR_ID,
+      detail: { intersection: counted.size, output: 'cardinality' },
+    });
     return { intersection: counted.size, trainRows: 0, validationRows: 0 };
   }
   let finished: Finish[];
@@ -60,11 +74,13 @@ export async function alignParties(d: AlignmentDriver, output: 'intersection' | 
     // The small side matches and sends the big side its positions before the big side finishes.
     const small = await d.call(unbalanced.small, psi.finish, { jobId });
     const big = await d.call(unbalanced.big, psi.finish, { jobId });
-    if (typeof small.orderDigest !== 'string' || small.orderDigest !== big.orderDigest) throw new Error('parties disagree on the intersection (order digests differ)');
+    if (typeof small.orderDigest !== 'string' || small.orderDigest !== big.orderDigest)
+      throw new Error('parties disagree on the intersection (order digests differ)');
     finished = [small, big];
   } else if (d.features.length === 1) {
     finished = await Promise.all(all.map((c) => d.call(c, psi.finish, { jobId })));
-    if (new Set(finished.map((f) => f.orderDigest)).size !== 1) throw new Error('parties disagree on the intersection (order digests differ)');
+    if (new Set(finished.map((f) => f.orderDigest)).size !== 1)
+      throw new Error('parties disagree on the intersection (order digests differ)');
   } else {
     // Star: the label party intersects every pair's matches and sends each feature party its positions first.
     const label = await d.call(d.label, psi.finish, { jobId });
@@ -77,9 +93,14 @@ export async function alignParties(d: AlignmentDriver, output: 'intersection' | 
     });
     finished = [label, ...others];
   }
-  if (new Set(finished.map((f) => f.size)).size !== 1) throw new Error('parties disagree on the intersection (sizes differ)');
+  if (new Set(finished.map((f) => f.size)).size !== 1)
+    throw new Error('parties disagree on the intersection (sizes differ)');
   const [first] = finished;
-  const alignment = { intersection: first.size ?? 0, trainRows: first.trainRows ?? 0, validationRows: first.validationRows ?? 0 };
+  const alignment = {
+    intersection: first.size ?? 0,
+    trainRows: first.trainRows ?? 0,
+    validationRows: first.validationRows ?? 0,
+  };
   await d.hooks.audit({ step: 'psi.result', sender: COORDINATOR_ID, detail: { ...alignment } });
   return alignment;
 }
@@ -88,7 +109,10 @@ export async function alignParties(d: AlignmentDriver, output: 'intersection' | 
 function unbalancedSides(d: AlignmentDriver): { small: PartyChannel; big: PartyChannel } {
   const feature = d.features[0];
   const named = d.spec.alignment?.smallParty;
-  const smallIsLabel = named !== undefined ? named === d.label.partyId : d.prepared.get(d.label.partyId)!.rows <= d.prepared.get(feature.partyId)!.rows;
+  const smallIsLabel =
+    named !== undefined
+      ? named === d.label.partyId
+      : d.prepared.get(d.label.partyId)!.rows <= d.prepared.get(feature.partyId)!.rows;
   return smallIsLabel ? { small: d.label, big: feature } : { small: feature, big: d.label };
 }
 

@@ -21,10 +21,17 @@ export const psiCardinalityStrategy: JobStrategy<PsiCardinalityResult> = {
   alignment: 'cardinality',
   check(spec) {
     const features = spec.parties.filter((p) => p.role === 'feature').length;
-    if (features !== 1) throw new RangeError(`a cardinality-only check takes exactly one feature party, got ${features}`);
+    if (features !== 1)
+      throw new RangeError(`a cardinality-only check takes exactly one feature party, got ${features}`);
   },
   // Nothing is split or trained; the parties still receive well-formed settings.
-  dataSettings: () => ({ validationFraction: DEFAULT_LR_HYPERPARAMETERS.validationFraction, seed: 0, clipSigma: 0, batchSize: 1 }),
+  dataSettings: () => ({
+    validationFraction: DEFAULT_LR_HYPERPARAMETERS.validationFraction,
+    seed: 0,
+    clipSigma: 0,
+    batchSize: 1,
+  }),
   settings: () => ({}),
-  run: (ctx) => Promise.resolve({ model: 'psi-cardinality', intersection: ctx.alignment.intersection, datasets: ctx.datasets }),
+  run: (ctx) =>
+    Promise.resolve({ model: 'psi-cardinality', intersection: ctx.alignment.intersection, datasets: ctx.datasets }),
 };

@@ -17,7 +17,9 @@ export const answer = defineCommand('psi.answer', jobRequest, empty);
 export const progress = defineCommand(
   'psi.progress',
   jobRequest,
-  z.object({ ownDone: nonNegativeInt, ownTotal: nonNegativeInt, peerDone: nonNegativeInt, peerTotal: nonNegativeInt }).partial(),
+  z
+    .object({ ownDone: nonNegativeInt, ownTotal: nonNegativeInt, peerDone: nonNegativeInt, peerTotal: nonNegativeInt })
+    .partial(),
 );
 export const finish = defineCommand(
   'psi.finish',

@@ -27,51 +27,33 @@
  */
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
-import { randomFillSync } from 'node:crypto';
 import { PSI_ELEMENT_BYTES, PsiGroupError, PsiEngine } from '@vfl/crypto';
 import { BlindedSetStore, PSI_BUCKETS } from './blinded-set-store';
+import {
+  checkElementList,
+  ChunkStream,
+  IdSource,
+  PsiChunkHeader,
+  PsiProgressCounts,
+  PsiProtocolError,
+  PSI_MAX_ELEMENTS,
+  PSI_MESSAGE_ELEMENTS,
+  ShuffledIdList,
+  shuffleEntries,
+} from './psi-streams';
+
+export { checkElementList, ChunkStream, PsiProtocolError, PSI_MAX_ELEMENTS, PSI_MESSAGE_ELEMENTS, ShuffledIdList };
+export type { IdSource, PsiChunkHeader, PsiProgressCounts };
 
 export const PSI_PROTOCOL_VERSION = 'vfl-ecdh-psi-v2';
 /** Elements per peer message (2 MiB of elements). */
-export const PSI_MESSAGE_ELEMENTS = 65_536;
-/** Largest peer set a party accepts (the shuffle index is 32-bit). */
-export const PSI_MAX_ELEMENTS = 2 ** 31;
 const OWN_ENTRY_BYTES = PSI_ELEMENT_BYTES + 4;
-
-/** The peer sent something the protocol cannot accept. */
-export class PsiProtocolError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PsiProtocolError';
-  }
-}
 
 export interface PsiResult {
   /** Shared IDs in the order both parties agree on. */
   readonly sharedIds: string[];
   /** sha256 over the ordered doubly blinded values: equal on both sides iff they agree. */
   readonly orderDigest: string;
-}
-
-/** A party's IDs, read by index (an array, or a generator over a larger source). */
-export interface IdSource {
-  readonly size: number;
-  at(index: number): string;
-}
-
-/** Where a chunk sits in the sender's stream. */
-export interface PsiChunkHeader {
-  readonly chunk: number;
-  readonly chunks: number;
-  /** Elements in the sender's whole list. */
-  readonly total: number;
-}
-
-export interface PsiProgressCounts {
-  readonly ownDone: number;
-  readonly ownTotal: number;
-  readonly peerDone: number;
-  readonly peerTotal: number;
 }
 
 export interface PsiSessionOptions {
@@ -86,72 +68,6 @@ export interface PsiSessionOptions {
   readonly peerPositions?: boolean;
   /** Star mode, feature side: blind the peer's list for it, but keep none of it (default true). */
   readonly keepPeerSet?: boolean;
-}
-
-/**
- * A party's own IDs in a secret shuffled order, cut into messages: what every PSI session
- * (balanced, star, unbalanced) streams, and how stream positions map back to IDs.
- */
-export class ShuffledIdList {
-  readonly ids: IdSource;
-  /** Stream position -> index into `ids`. */
-  readonly order: Uint32Array;
-  readonly messageElements: number;
-
-  /** @throws PsiProtocolError for an empty list or one too large to index. */
-  constructor(ids: readonly string[] | IdSource, options: { messageElements?: number; shuffle?: (n: number) => Uint32Array } = {}) {
-    this.ids = Array.isArray(ids) ? { size: ids.length, at: (i) => (ids as readonly string[])[i] } : (ids as IdSource);
-    if (this.ids.size === 0) throw new PsiProtocolError('cannot run PSI on an empty ID set');
-    if (this.ids.size > PSI_MAX_ELEMENTS) throw new PsiProtocolError(`cannot run PSI on more than ${PSI_MAX_ELEMENTS} IDs`);
-    this.messageElements = options.messageElements ?? PSI_MESSAGE_ELEMENTS;
-    this.order = (options.shuffle ?? secureShuffle)(this.ids.size);
-  }
-
-  get size(): number {
-    return this.ids.size;
-  }
-
-  get chunkCount(): number {
-    return Math.ceil(this.ids.size / this.messageElements);
-  }
-
-  /** The header that goes with own chunk k. */
-  header(k: number): PsiChunkHeader {
-    return { chunk: k, chunks: this.chunkCount, total: this.ids.size };
-  }
-
-  /** Stream positions [start, end) of chunk k. */
-  chunk(k: number): { start: number; end: number } {
-    if (!(Number.isInteger(k) && k >= 0 && k < this.chunkCount)) throw new RangeError(`own chunk ${k} out of range 0..${this.chunkCount - 1}`);
-    const start = k * this.messageElements;
-    return { start, end: Math.min(this.ids.size, start + this.messageElements) };
-  }
-
-  /** The IDs of chunk k, in stream order. */
-  idsOfChunk(k: number): string[] {
-    const { start, end } = this.chunk(k);
-    const out = new Array<string>(end - start);
-    for (let p = start; p < end; p++) out[p - start] = this.ids.at(this.order[p]);
-    return out;
-  }
-
-  idAt(position: number): string {
-    return this.ids.at(this.order[position]);
-  }
-
-  /**
-   * The IDs at a peer's stream positions, in the order given.
-   * @throws PsiProtocolError for a position out of range or repeated.
-   */
-  idsAtPositions(positions: Uint32Array): string[] {
-    const seen = new Uint8Array(this.ids.size);
-    return Array.from(positions, (p, k) => {
-      if (p >= this.ids.size) throw new PsiProtocolError(`position ${k} is ${p}, past our ${this.ids.size} elements`);
-      if (seen[p]) throw new PsiProtocolError(`position ${p} appears twice`);
-      seen[p] = 1;
-      return this.idAt(p);
-    });
-  }
 }
 
 /** Domain separation tag: binds every hash to this protocol version and this job. */
@@ -193,7 +109,11 @@ export class EcdhPsiSession {
     this.own = new BlindedSetStore(OWN_ENTRY_BYTES, this.spillAboveBytes, this.spillDir);
     this.peerPositions = options.peerPositions === true;
     this.keepPeerSet = options.keepPeerSet !== false;
-    this.peer = new BlindedSetStore(this.peerPositions ? OWN_ENTRY_BYTES : PSI_ELEMENT_BYTES, this.spillAboveBytes, this.spillDir);
+    this.peer = new BlindedSetStore(
+      this.peerPositions ? OWN_ENTRY_BYTES : PSI_ELEMENT_BYTES,
+      this.spillAboveBytes,
+      this.spillDir,
+    );
   }
 
   get size(): number {
@@ -211,7 +131,12 @@ export class EcdhPsiSession {
 
   progress(): PsiProgressCounts {
     // An own ID is half done once hashed and blinded, done once the peer's answer is back.
-    return { ownDone: Math.floor((this.ownHashed + this.ownAnswered) / 2), ownTotal: this.list.size, peerDone: this.peerDone, peerTotal: this.peerStream.total };
+    return {
+      ownDone: Math.floor((this.ownHashed + this.ownAnswered) / 2),
+      ownTotal: this.list.size,
+      peerDone: this.peerDone,
+      peerTotal: this.peerStream.total,
+    };
   }
 
   /** Step 1, chunk k: own IDs at shuffled positions [k·M, (k+1)·M), hashed and blinded. */
@@ -228,12 +153,16 @@ export class EcdhPsiSession {
   /** Step 2 (as initiator), chunk k: the peer's answer to our chunk k. */
   acceptOwnChunk(k: number, packed: Uint8Array): void {
     this.assertLive();
-    if (k !== this.ownChunksAccepted) throw new PsiProtocolError(`doubly blinded answer for chunk ${k} arrived, expected chunk ${this.ownChunksAccepted}`);
+    if (k !== this.ownChunksAccepted)
+      throw new PsiProtocolError(
+        `doubly blinded answer for chunk ${k} arrived, expected chunk ${this.ownChunksAccepted}`,
+      );
     checkElementList(packed, `doubly blinded answer to chunk ${k}`);
     const { start, end } = this.list.chunk(k);
     const expected = end - start;
     const n = packed.length / PSI_ELEMENT_BYTES;
-    if (n !== expected) throw new PsiProtocolError(`doubly blinded answer to chunk ${k} has ${n} elements, expected ${expected}`);
+    if (n !== expected)
+      throw new PsiProtocolError(`doubly blinded answer to chunk ${k} has ${n} elements, expected ${expected}`);
     const entries = Buffer.allocUnsafe(n * OWN_ENTRY_BYTES);
     for (let i = 0; i < n; i++) {
       entries.set(packed.subarray(i * PSI_ELEMENT_BYTES, (i + 1) * PSI_ELEMENT_BYTES), i * OWN_ENTRY_BYTES);
@@ -265,7 +194,11 @@ export class EcdhPsiSession {
   /** Step 3–4: the intersection in the agreed order, matched one bucket at a time. */
   async finish(): Promise<PsiResult> {
     this.assertLive();
-    if (this.ownChunksAccepted !== this.chunkCount || !this.peerStream.complete || this.peerDone !== this.peerStream.total) {
+    if (
+      this.ownChunksAccepted !== this.chunkCount ||
+      !this.peerStream.complete ||
+      this.peerDone !== this.peerStream.total
+    ) {
       throw new PsiProtocolError('PSI finished before both directions were exchanged');
     }
     try {
@@ -289,9 +222,12 @@ export class EcdhPsiSession {
         if (b % 16 === 15) await new Promise((r) => setImmediate(r)); // stay responsive on large sets
       }
       const ids = Array.from({ length: count }, (_, k) => this.list.idAt(positions[k]));
-      const byId = new Uint32Array(count).map((_, k) => k).sort((x, y) => (ids[x] < ids[y] ? -1 : ids[x] > ids[y] ? 1 : 0));
+      const byId = new Uint32Array(count)
+        .map((_, k) => k)
+        .sort((x, y) => (ids[x] < ids[y] ? -1 : ids[x] > ids[y] ? 1 : 0));
       const digest = sha256.create();
-      for (const k of byId) digest.update(utf8ToBytes(keys.toString('hex', k * PSI_ELEMENT_BYTES, (k + 1) * PSI_ELEMENT_BYTES)));
+      for (const k of byId)
+        digest.update(utf8ToBytes(keys.toString('hex', k * PSI_ELEMENT_BYTES, (k + 1) * PSI_ELEMENT_BYTES)));
       return { sharedIds: Array.from(byId, (k) => ids[k]), orderDigest: bytesToHex(digest.digest()) };
     } finally {
       this.dispose();
@@ -309,7 +245,8 @@ export class EcdhPsiSession {
   /** Cardinality mode: own chunk k reached the peer, which keeps its answer. */
   markOwnChunkDelivered(k: number): void {
     this.assertLive();
-    if (k !== this.ownChunksAccepted) throw new PsiProtocolError(`chunk ${k} delivered, expected chunk ${this.ownChunksAccepted}`);
+    if (k !== this.ownChunksAccepted)
+      throw new PsiProtocolError(`chunk ${k} delivered, expected chunk ${this.ownChunksAccepted}`);
     const { start, end } = this.list.chunk(k);
     this.ownAnswered += end - start;
     this.ownChunksAccepted++;
@@ -327,7 +264,7 @@ export class EcdhPsiSession {
     for (let b = 0; b < PSI_BUCKETS; b++) {
       const bucket = this.peer.bucket(b);
       shuffleEntries(bucket, PSI_ELEMENT_BYTES);
-      for (let i = 0; i < bucket.length; ) {
+      for (let i = 0; i < bucket.length;) {
         const take = Math.min(bucket.length - i, pending.length - filled);
         pending.set(bucket.subarray(i, i + take), filled);
         filled += take;
@@ -338,13 +275,14 @@ export class EcdhPsiSession {
         }
       }
     }
-    if (filled > 0) yield { header: { chunk: chunk++, chunks, total }, elements: pending.slice(0, filled) };
+    if (filled > 0) yield { header: { chunk, chunks, total }, elements: pending.slice(0, filled) };
   }
 
   /** Cardinality mode, counter: one message of the peer's answers to our list. */
   acceptAnswerChunk(header: PsiChunkHeader, packed: Uint8Array): void {
     this.assertLive();
-    if (header?.total !== this.list.size) throw new PsiProtocolError(`peer answers ${header?.total} elements, but our list has ${this.list.size}`);
+    if (header?.total !== this.list.size)
+      throw new PsiProtocolError(`peer answers ${header?.total} elements, but our list has ${this.list.size}`);
     this.answerStream.check(header, packed);
     this.answers ??= new BlindedSetStore(PSI_ELEMENT_BYTES, this.spillAboveBytes, this.spillDir);
     this.answers.add(packed);
@@ -353,7 +291,12 @@ export class EcdhPsiSession {
   /** Cardinality mode, counter: |X ∩ Y|. */
   async finishCardinality(): Promise<number> {
     this.assertLive();
-    if (this.ownChunksAccepted !== this.chunkCount || !this.peerStream.complete || !this.answerStream.complete || !this.answers) {
+    if (
+      this.ownChunksAccepted !== this.chunkCount ||
+      !this.peerStream.complete ||
+      !this.answerStream.complete ||
+      !this.answers
+    ) {
       throw new PsiProtocolError('PSI cardinality finished before the lists and the answers were exchanged');
     }
     try {
@@ -361,7 +304,8 @@ export class EcdhPsiSession {
       for (let b = 0; b < PSI_BUCKETS; b++) {
         const set = this.peerBucketSet(b);
         const answers = this.answers.bucket(b);
-        for (let i = 0; i < answers.length; i += PSI_ELEMENT_BYTES) if (set.has(answers.toString('latin1', i, i + PSI_ELEMENT_BYTES))) count++;
+        for (let i = 0; i < answers.length; i += PSI_ELEMENT_BYTES)
+          if (set.has(answers.toString('latin1', i, i + PSI_ELEMENT_BYTES))) count++;
         if (b % 16 === 15) await new Promise((r) => setImmediate(r));
       }
       return count;
@@ -382,8 +326,13 @@ export class EcdhPsiSession {
   /** Star mode, label side: for each own ID matched in this peer's list, the peer's stream position. */
   async matchPeerPositions(): Promise<Map<number, number>> {
     this.assertLive();
-    if (!this.peerPositions) throw new PsiProtocolError('this session keeps no peer positions (not a star-mode label session)');
-    if (this.ownChunksAccepted !== this.chunkCount || !this.peerStream.complete || this.peerDone !== this.peerStream.total) {
+    if (!this.peerPositions)
+      throw new PsiProtocolError('this session keeps no peer positions (not a star-mode label session)');
+    if (
+      this.ownChunksAccepted !== this.chunkCount ||
+      !this.peerStream.complete ||
+      this.peerDone !== this.peerStream.total
+    ) {
       throw new PsiProtocolError('PSI finished before both directions were exchanged');
     }
     try {
@@ -391,7 +340,8 @@ export class EcdhPsiSession {
       for (let b = 0; b < PSI_BUCKETS; b++) {
         const peer = this.peer.bucket(b);
         const positions = new Map<string, number>();
-        for (let i = 0; i < peer.length; i += OWN_ENTRY_BYTES) positions.set(peer.toString('latin1', i, i + PSI_ELEMENT_BYTES), peer.readUInt32LE(i + PSI_ELEMENT_BYTES));
+        for (let i = 0; i < peer.length; i += OWN_ENTRY_BYTES)
+          positions.set(peer.toString('latin1', i, i + PSI_ELEMENT_BYTES), peer.readUInt32LE(i + PSI_ELEMENT_BYTES));
         const own = this.own.bucket(b);
         for (let i = 0; i < own.length; i += OWN_ENTRY_BYTES) {
           const at = positions.get(own.toString('latin1', i, i + PSI_ELEMENT_BYTES));
@@ -493,106 +443,4 @@ function growU32(a: Uint32Array): Uint32Array {
   const grown = new Uint32Array(a.length * 2);
   grown.set(a);
   return grown;
-}
-
-export function checkElementList(packed: Uint8Array, what: string, elementBytes: number = PSI_ELEMENT_BYTES): void {
-  if (!(packed instanceof Uint8Array)) throw new PsiProtocolError(`${what}: expected binary element list`);
-  if (packed.length % elementBytes !== 0) {
-    throw new PsiProtocolError(`${what}: length ${packed.length} is not a multiple of ${elementBytes}`);
-  }
-}
-
-/** Uniform integers below a bound, from 53-bit draws of the OS CSPRNG (bias below 2^-20 for any list we accept). */
-function uniformDraw(): (bound: number) => number {
-  const pool = new Uint32Array(8192);
-  let at = pool.length;
-  return (bound) => {
-    if (at + 2 > pool.length) {
-      randomFillSync(pool);
-      at = 0;
-    }
-    return Math.floor(((pool[at++] * 2 ** 21 + (pool[at++] >>> 11)) / 2 ** 53) * bound);
-  };
-}
-
-/** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
-function secureShuffle(n: number): Uint32Array {
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const draw = uniformDraw();
-  for (let i = n - 1; i > 0; i--) {
-    const j = draw(i + 1);
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
-}
-
-/** Order and size checks for a stream of chunks from a peer. */
-export class ChunkStream {
-  private header?: PsiChunkHeader;
-  private seen = 0;
-  private elements = 0;
-
-  /** @param elementBytes bytes per element: 32 for group elements, fewer for truncated tags */
-  constructor(
-    private readonly what: string,
-    private readonly elementBytes: number = PSI_ELEMENT_BYTES,
-  ) {}
-
-  /** Elements received so far. */
-  get received(): number {
-    return this.elements;
-  }
-
-  /** Where the stream stands, for an error about a peer that stopped. */
-  describe(): string {
-    if (!this.header) return `${this.what}: nothing arrived`;
-    return `${this.what}: ${this.seen} of ${this.header.chunks} chunks (${this.elements} of ${this.header.total} elements) arrived`;
-  }
-
-  get total(): number {
-    return this.header?.total ?? 0;
-  }
-
-  get complete(): boolean {
-    return this.header !== undefined && this.elements === this.header.total;
-  }
-
-  /** Throws unless `packed` is the next chunk of a well-formed stream; counts it. */
-  check(h: PsiChunkHeader, packed: Uint8Array): void {
-    const ok = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-    if (!h || !ok(h.total, 1, PSI_MAX_ELEMENTS) || !ok(h.chunks, 1, h.total) || !ok(h.chunk, 0, h.chunks - 1)) {
-      throw new PsiProtocolError(`${this.what}: chunk header is malformed (chunk, chunks, total)`);
-    }
-    if (!this.header) {
-      if (h.chunk !== 0) throw new PsiProtocolError(`${this.what}: stream starts at chunk ${h.chunk}, expected 0`);
-      this.header = { chunk: 0, chunks: h.chunks, total: h.total };
-    } else {
-      if (h.total !== this.header.total || h.chunks !== this.header.chunks) throw new PsiProtocolError(`${this.what}: announced list size changed mid-stream`);
-      if (h.chunk !== this.seen) throw new PsiProtocolError(`${this.what}: chunk ${h.chunk} arrived, expected chunk ${this.seen} (replayed or out of order)`);
-    }
-    checkElementList(packed, `${this.what}, chunk ${h.chunk}`, this.elementBytes);
-    const n = packed.length / this.elementBytes;
-    if (n === 0) throw new PsiProtocolError(`${this.what}: chunk ${h.chunk} is empty`);
-    if (this.elements + n > h.total) throw new PsiProtocolError(`${this.what}: chunks hold more than the ${h.total} elements announced`);
-    if (h.chunk === h.chunks - 1 && this.elements + n !== h.total) {
-      throw new PsiProtocolError(`${this.what}: last chunk leaves the list at ${this.elements + n} elements, ${h.total} announced`);
-    }
-    this.seen++;
-    this.elements += n;
-  }
-}
-
-/** Fisher–Yates over fixed-size entries of a buffer, in place. */
-function shuffleEntries(buffer: Buffer, entryBytes: number): void {
-  const tmp = Buffer.allocUnsafe(entryBytes);
-  const draw = uniformDraw();
-  for (let i = buffer.length / entryBytes - 1; i > 0; i--) {
-    const j = draw(i + 1);
-    buffer.copy(tmp, 0, i * entryBytes, (i + 1) * entryBytes);
-    buffer.copy(buffer, i * entryBytes, j * entryBytes, (j + 1) * entryBytes);
-    tmp.copy(buffer, j * entryBytes);
-  }
 }

@@ -24,7 +24,15 @@
 import { createHash } from 'node:crypto';
 import { PSI_ELEMENT_BYTES, PsiGroupError, randomInvertibleScalar, PsiEngine } from '@vfl/crypto';
 import { BlindedSetStore, PSI_BUCKETS } from './blinded-set-store';
-import { checkElementList, ChunkStream, IdSource, PsiChunkHeader, PsiProgressCounts, PsiProtocolError, ShuffledIdList } from './ecdh-psi';
+import {
+  checkElementList,
+  ChunkStream,
+  IdSource,
+  PsiChunkHeader,
+  PsiProgressCounts,
+  PsiProtocolError,
+  ShuffledIdList,
+} from './psi-streams';
 
 /** Bytes per tag of the big side's stream: 96 bits, see the false-positive bound above. */
 export const PSI_TAG_BYTES = 12;
@@ -65,7 +73,8 @@ export function psiTags(dst: Uint8Array, packed: Uint8Array, tagBytes: number): 
 
 function tagBytesOf(options: UnbalancedPsiOptions): number {
   const t = options.tagBytes ?? PSI_TAG_BYTES;
-  if (!Number.isInteger(t) || t < MIN_TAG_BYTES || t > 32) throw new RangeError(`tagBytes must be an integer in ${MIN_TAG_BYTES}..32, got ${t}`);
+  if (!Number.isInteger(t) || t < MIN_TAG_BYTES || t > 32)
+    throw new RangeError(`tagBytes must be an integer in ${MIN_TAG_BYTES}..32, got ${t}`);
   return t;
 }
 
@@ -121,7 +130,12 @@ export class UnbalancedPsiSmall {
   }
 
   progress(): PsiProgressCounts {
-    return { ownDone: Math.floor((this.hashed + this.answered) / 2), ownTotal: this.list.size, peerDone: this.tagStream.received, peerTotal: this.tagStream.total };
+    return {
+      ownDone: Math.floor((this.hashed + this.answered) / 2),
+      ownTotal: this.list.size,
+      peerDone: this.tagStream.received,
+      peerTotal: this.tagStream.total,
+    };
   }
 
   /** Step 1, chunk k: s·H(x) for own IDs at shuffled positions [k·M, (k+1)·M). */
@@ -137,12 +151,14 @@ export class UnbalancedPsiSmall {
   /** Step 2, chunk k: B's answer {b·s·H(x)}, unblinded to b·H(x) and kept as tags. */
   async acceptAnswer(k: number, packed: Uint8Array): Promise<void> {
     this.assertLive();
-    if (k !== this.chunksAnswered) throw new PsiProtocolError(`answer for chunk ${k} arrived, expected chunk ${this.chunksAnswered}`);
+    if (k !== this.chunksAnswered)
+      throw new PsiProtocolError(`answer for chunk ${k} arrived, expected chunk ${this.chunksAnswered}`);
     checkElementList(packed, `peer's answer to chunk ${k}`);
     const { start, end } = this.list.chunk(k);
     const expected = end - start;
     const n = packed.length / PSI_ELEMENT_BYTES;
-    if (n !== expected) throw new PsiProtocolError(`peer's answer to chunk ${k} has ${n} elements, expected ${expected}`);
+    if (n !== expected)
+      throw new PsiProtocolError(`peer's answer to chunk ${k} has ${n} elements, expected ${expected}`);
     this.chunksAnswered++; // before the await: a second answer for k while this one unblinds is refused
     let unblinded: Uint8Array;
     try {
@@ -156,7 +172,10 @@ export class UnbalancedPsiSmall {
     for (let i = 0; i < n; i++) {
       const key = Buffer.from(tags.buffer, tags.byteOffset + i * this.tagBytes, this.tagBytes).toString('latin1');
       // Distinct IDs give distinct b·H(x); equal tags would be a 2^-96 event or a peer answering twice alike.
-      if (this.ownTags.has(key)) throw new PsiProtocolError(`peer's answers for own positions ${this.ownTags.get(key)} and ${start + i} are equal`);
+      if (this.ownTags.has(key))
+        throw new PsiProtocolError(
+          `peer's answers for own positions ${this.ownTags.get(key)} and ${start + i} are equal`,
+        );
       this.ownTags.set(key, start + i);
     }
     this.answered += n;
@@ -167,13 +186,19 @@ export class UnbalancedPsiSmall {
   acceptPeerTags(header: PsiChunkHeader, packed: Uint8Array): void {
     this.assertLive();
     if (this.expectedPeerTotal !== undefined && header?.total !== this.expectedPeerTotal) {
-      throw new PsiProtocolError(`peer's tag stream announces ${header?.total} elements, but the peer reported ${this.expectedPeerTotal} rows`);
+      throw new PsiProtocolError(
+        `peer's tag stream announces ${header?.total} elements, but the peer reported ${this.expectedPeerTotal} rows`,
+      );
     }
     const first = this.tagStream.received;
     this.tagStream.check(header, packed);
     const n = packed.length / this.tagBytes;
     if (this.ready) {
-      for (let i = 0; i < n; i++) this.match(Buffer.from(packed.buffer, packed.byteOffset + i * this.tagBytes, this.tagBytes).toString('latin1'), first + i);
+      for (let i = 0; i < n; i++)
+        this.match(
+          Buffer.from(packed.buffer, packed.byteOffset + i * this.tagBytes, this.tagBytes).toString('latin1'),
+          first + i,
+        );
       return;
     }
     const entryBytes = this.tagBytes + 4;
@@ -190,14 +215,23 @@ export class UnbalancedPsiSmall {
   finish(): UnbalancedSmallResult {
     this.assertLive();
     try {
-      if (!this.ready) throw new PsiProtocolError(`PSI finished before the peer answered all our chunks (${this.answered} of ${this.list.size} elements)`);
-      if (!this.tagStream.complete) throw new PsiProtocolError(`PSI finished before the peer's tag stream was complete (${this.tagStream.describe()})`);
+      if (!this.ready)
+        throw new PsiProtocolError(
+          `PSI finished before the peer answered all our chunks (${this.answered} of ${this.list.size} elements)`,
+        );
+      if (!this.tagStream.complete)
+        throw new PsiProtocolError(
+          `PSI finished before the peer's tag stream was complete (${this.tagStream.describe()})`,
+        );
       if (this.early) this.drainEarly();
       const own: number[] = [];
       for (let p = 0; p < this.matched.length; p++) if (this.matched[p] !== 0) own.push(p);
       const ids = own.map((p) => this.list.idAt(p));
       const byId = own.map((_, k) => k).sort((x, y) => byCodeUnits(ids[x], ids[y]));
-      return { sharedIds: byId.map((k) => ids[k]), peerPositions: Uint32Array.from(byId, (k) => this.matched[own[k]] - 1) };
+      return {
+        sharedIds: byId.map((k) => ids[k]),
+        peerPositions: Uint32Array.from(byId, (k) => this.matched[own[k]] - 1),
+      };
     } finally {
       this.dispose();
     }
@@ -220,7 +254,10 @@ export class UnbalancedPsiSmall {
     const own = this.ownTags.get(key);
     if (own === undefined) return;
     // B's IDs are distinct, so its tags are too: a repeat is a peer replaying a value.
-    if (this.matched[own] !== 0) throw new PsiProtocolError(`peer's tag stream repeats a value (positions ${this.matched[own] - 1} and ${peerPosition})`);
+    if (this.matched[own] !== 0)
+      throw new PsiProtocolError(
+        `peer's tag stream repeats a value (positions ${this.matched[own] - 1} and ${peerPosition})`,
+      );
     this.matched[own] = peerPosition + 1;
   }
 
@@ -231,7 +268,8 @@ export class UnbalancedPsiSmall {
       const entryBytes = this.tagBytes + 4;
       for (let b = 0; b < PSI_BUCKETS; b++) {
         const bucket = early.bucket(b);
-        for (let i = 0; i < bucket.length; i += entryBytes) this.match(bucket.toString('latin1', i, i + this.tagBytes), bucket.readUInt32LE(i + this.tagBytes));
+        for (let i = 0; i < bucket.length; i += entryBytes)
+          this.match(bucket.toString('latin1', i, i + this.tagBytes), bucket.readUInt32LE(i + this.tagBytes));
       }
     } finally {
       early.dispose();
@@ -280,14 +318,21 @@ export class UnbalancedPsiBig {
   }
 
   progress(): PsiProgressCounts {
-    return { ownDone: this.tagsHashed, ownTotal: this.list.size, peerDone: this.queriesAnswered, peerTotal: this.queryStream.total };
+    return {
+      ownDone: this.tagsHashed,
+      ownTotal: this.list.size,
+      peerDone: this.queriesAnswered,
+      peerTotal: this.queryStream.total,
+    };
   }
 
   /** Step 1: blind one chunk of S's queries, same order. */
   async answerQuery(header: PsiChunkHeader, packed: Uint8Array): Promise<Uint8Array> {
     this.assertLive();
     if (this.expectedPeerTotal !== undefined && header?.total !== this.expectedPeerTotal) {
-      throw new PsiProtocolError(`peer's query stream announces ${header?.total} elements, but the peer reported ${this.expectedPeerTotal} rows`);
+      throw new PsiProtocolError(
+        `peer's query stream announces ${header?.total} elements, but the peer reported ${this.expectedPeerTotal} rows`,
+      );
     }
     const first = this.queryStream.received;
     this.queryStream.check(header, packed);
@@ -327,13 +372,23 @@ export class UnbalancedPsiBig {
     this.assertLive();
     try {
       if (!this.queryStream.complete || this.queriesAnswered !== this.queryStream.total) {
-        throw new PsiProtocolError(`PSI finished before the peer's queries were answered (${this.queryStream.describe()})`);
+        throw new PsiProtocolError(
+          `PSI finished before the peer's queries were answered (${this.queryStream.describe()})`,
+        );
       }
-      if (this.chunksSent !== this.chunkCount) throw new PsiProtocolError(`PSI finished before our tag stream was sent (${this.chunksSent} of ${this.chunkCount} chunks)`);
+      if (this.chunksSent !== this.chunkCount)
+        throw new PsiProtocolError(
+          `PSI finished before our tag stream was sent (${this.chunksSent} of ${this.chunkCount} chunks)`,
+        );
       if (!(positions instanceof Uint32Array)) throw new PsiProtocolError('positions: expected 4-byte positions');
-      if (positions.length > this.queryStream.total) throw new PsiProtocolError(`${positions.length} positions, but the peer queried only ${this.queryStream.total} IDs`);
+      if (positions.length > this.queryStream.total)
+        throw new PsiProtocolError(
+          `${positions.length} positions, but the peer queried only ${this.queryStream.total} IDs`,
+        );
       const ids = this.list.idsAtPositions(positions);
-      for (let k = 1; k < ids.length; k++) if (byCodeUnits(ids[k - 1], ids[k]) >= 0) throw new PsiProtocolError(`positions ${k - 1} and ${k} are not in the agreed order`);
+      for (let k = 1; k < ids.length; k++)
+        if (byCodeUnits(ids[k - 1], ids[k]) >= 0)
+          throw new PsiProtocolError(`positions ${k - 1} and ${k} are not in the agreed order`);
       return ids;
     } finally {
       this.dispose();
@@ -355,7 +410,10 @@ export class UnbalancedPsiBig {
  * once (each pipelined: the next chunk is computed while one travels). For tests and benches; the
  * services do the same over signed peer messages (PartyNode). Returns the bytes that crossed.
  */
-export async function exchangeUnbalancedLocally(small: UnbalancedPsiSmall, big: UnbalancedPsiBig): Promise<{ bytes: number }> {
+export async function exchangeUnbalancedLocally(
+  small: UnbalancedPsiSmall,
+  big: UnbalancedPsiBig,
+): Promise<{ bytes: number }> {
   let bytes = 0;
   await Promise.all([
     pipelineSmallQueries(small, async (k, blinded) => {
@@ -373,7 +431,10 @@ export async function exchangeUnbalancedLocally(small: UnbalancedPsiSmall, big: 
 }
 
 /** S's loop: blind chunk k+1 while chunk k is with B, unblind each answer in order. */
-export async function pipelineSmallQueries(small: UnbalancedPsiSmall, deliver: (k: number, blinded: Uint8Array) => Promise<Uint8Array>): Promise<void> {
+export async function pipelineSmallQueries(
+  small: UnbalancedPsiSmall,
+  deliver: (k: number, blinded: Uint8Array) => Promise<Uint8Array>,
+): Promise<void> {
   let next: Promise<Uint8Array> | undefined = small.blindOwnChunk(0);
   try {
     for (let k = 0; k < small.chunkCount; k++) {
@@ -391,7 +452,11 @@ export async function pipelineSmallQueries(small: UnbalancedPsiSmall, deliver: (
  * B's loop: the next two chunks are hashed and blinded while chunk k's tags travel, so the
  * engine's workers never wait for the main thread (tagging, sending) between chunks.
  */
-export async function pipelineBigTags(big: UnbalancedPsiBig, deliver: (k: number, tags: Uint8Array) => Promise<void>, depth = 2): Promise<void> {
+export async function pipelineBigTags(
+  big: UnbalancedPsiBig,
+  deliver: (k: number, tags: Uint8Array) => Promise<void>,
+  depth = 2,
+): Promise<void> {
   const ahead: Promise<Uint8Array>[] = [];
   let started = 0;
   const fill = () => {

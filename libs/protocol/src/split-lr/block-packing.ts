@@ -25,7 +25,8 @@ export class BlockPacking {
     readonly slots: number,
     readonly batchRows: number,
   ) {
-    if (!Number.isInteger(batchRows) || batchRows < 1) throw new RangeError(`"batchRows" expected a positive integer, got ${batchRows}`);
+    if (!Number.isInteger(batchRows) || batchRows < 1)
+      throw new RangeError(`"batchRows" expected a positive integer, got ${batchRows}`);
     this.blockRows = Math.min(batchRows, slots);
     this.blocksPerCiphertext = Math.floor(slots / this.blockRows);
     this.chunks = Math.ceil(batchRows / this.blockRows);
@@ -73,7 +74,9 @@ export class BlockPacking {
   /** Sum of column j's block, for j < columns: what the coordinator releases, and how a party sums its masks. */
   blockSums(ciphertextSlots: readonly ArrayLike<number>[], columns: number): Float64Array {
     if (ciphertextSlots.length !== this.gradientCiphertexts(columns)) {
-      throw new RangeError(`expected ${this.gradientCiphertexts(columns)} slot vectors for ${columns} columns, got ${ciphertextSlots.length}`);
+      throw new RangeError(
+        `expected ${this.gradientCiphertexts(columns)} slot vectors for ${columns} columns, got ${ciphertextSlots.length}`,
+      );
     }
     const n = this.blockRows;
     const R = this.blocksPerCiphertext;

@@ -16,12 +16,19 @@ export const residual = defineCommand('lr.residual', round, empty);
 export const gradient = defineCommand('lr.gradient', round, z.object({ gradient: bytes }));
 export const update = defineCommand('lr.update', round.extend({ released: bytes }), empty);
 export const shareLogits = defineCommand('lr.share_logits', z.object({ jobId, split, round: nonNegativeInt }), empty);
-export const evaluate = defineCommand('lr.evaluate', z.object({ jobId, split, round: nonNegativeInt, detailed: z.boolean() }), evaluationReply);
+export const evaluate = defineCommand(
+  'lr.evaluate',
+  z.object({ jobId, split, round: nonNegativeInt, detailed: z.boolean() }),
+  evaluationReply,
+);
 
 const batchRef = { epoch: nonNegativeInt, batch: nonNegativeInt };
 const ciphertexts = z.array(bytes).max(4096);
 
-export const forwardShare = definePeerMessage('peer.lr.forward', z.object({ ...batchRef, chunks: ciphertexts, linear: ciphertexts.optional() }));
+export const forwardShare = definePeerMessage(
+  'peer.lr.forward',
+  z.object({ ...batchRef, chunks: ciphertexts, linear: ciphertexts.optional() }),
+);
 export const residualShare = definePeerMessage('peer.lr.residual', z.object({ ...batchRef, chunks: ciphertexts }));
 export const logits = definePeerMessage('peer.lr.logits', z.object({ round: nonNegativeInt, split, values: bytes }));
 
@@ -29,7 +36,13 @@ export const logits = definePeerMessage('peer.lr.logits', z.object({ round: nonN
 export const trainingRecord = z.object({
   /** Validation log loss of the run's first epoch (the divergence check's reference). */
   firstLoss: z.number().refine(Number.isFinite, 'expected a finite number'),
-  earlyStopping: z.object({ bestEpoch: z.number().int().min(1), bestValue: z.number().refine(Number.isFinite), sinceBest: nonNegativeInt }).optional(),
+  earlyStopping: z
+    .object({
+      bestEpoch: z.number().int().min(1),
+      bestValue: z.number().refine(Number.isFinite),
+      sinceBest: nonNegativeInt,
+    })
+    .optional(),
 });
 export type LrTrainingRecord = z.output<typeof trainingRecord>;
 
@@ -48,5 +61,11 @@ export const settings = z.object({
   schedule: z.enum(['constant', 'cosine', 'exponential']).optional(),
   decayRate: z.number().positive().optional(),
   positiveWeight: z.union([z.number().positive().refine(Number.isFinite), z.literal('balanced')]).optional(),
-  earlyStopping: z.object({ metric: z.enum(['auc', 'loss']), patience: z.number().int().min(1), minDelta: z.number().min(0).optional() }).optional(),
+  earlyStopping: z
+    .object({
+      metric: z.enum(['auc', 'loss']),
+      patience: z.number().int().min(1),
+      minDelta: z.number().min(0).optional(),
+    })
+    .optional(),
 });

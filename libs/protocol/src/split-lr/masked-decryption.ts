@@ -58,7 +58,8 @@ export class DecryptionAnnouncements<T> {
   private readonly served = new Set<string>();
 
   announce(key: string, spec: T): void {
-    if (this.served.has(key) || this.expected.has(key)) throw new DecryptionRefusedError(`decryption ${key} was already announced`);
+    if (this.served.has(key) || this.expected.has(key))
+      throw new DecryptionRefusedError(`decryption ${key} was already announced`);
     this.expected.set(key, spec);
   }
 
@@ -111,7 +112,8 @@ export class MaskedDecryptionService {
       this.decryptions += slots.length;
       const sums = packing.blockSums(slots, spec.width);
       const grid = 2 ** this.policy.releaseBits;
-      for (let j = 0; j < sums.length; j++) sums[j] = Math.round((sums[j] + this.policy.floodSigma * this.gaussian()) * grid) / grid;
+      for (let j = 0; j < sums.length; j++)
+        sums[j] = Math.round((sums[j] + this.policy.floodSigma * this.gaussian()) * grid) / grid;
       return sums;
     } finally {
       for (const s of slots) s.fill(0);

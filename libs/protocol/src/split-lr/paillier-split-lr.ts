@@ -65,7 +65,9 @@ export class PaillierLrParty {
   /** Feature party: Enc(u_f / 4), one ciphertext per row. */
   forward(batch: Int32Array): bigint[] {
     const n = this.publicKey.n;
-    return Array.from(partialLogits(this.matrix, this.columns, this.weights, batch), (u) => this.publicKey.encrypt(encodeFixed(u / 4, n)));
+    return Array.from(partialLogits(this.matrix, this.columns, this.weights, batch), (u) =>
+      this.publicKey.encrypt(encodeFixed(u / 4, n)),
+    );
   }
 
   /** Label party: Enc(d) = Σ Enc(u_f/4) + Enc(u_label/4 + ½ − y), one ciphertext per row. */
@@ -101,9 +103,12 @@ export class PaillierLrParty {
 
   /** Removes the masks from the coordinator's release and steps the optimizer. */
   applyUpdate(released: readonly bigint[], batchRows: number): void {
-    if (!this.masks || released.length !== this.columns) throw new RangeError(`expected ${this.columns} released values for a pending gradient`);
+    if (!this.masks || released.length !== this.columns)
+      throw new RangeError(`expected ${this.columns} released values for a pending gradient`);
     const n = this.publicKey.n;
-    const gradient = released.map((m, j) => decodeFixed((((m - this.masks![j]) % n) + n) % n, n, 2 * PAILLIER_FIXED_POINT_BITS) / batchRows);
+    const gradient = released.map(
+      (m, j) => decodeFixed((((m - this.masks![j]) % n) + n) % n, n, 2 * PAILLIER_FIXED_POINT_BITS) / batchRows,
+    );
     this.masks = undefined;
     this.optimizer.apply(this.weights, gradient);
   }

@@ -53,7 +53,8 @@ function model<T extends LabelPartyLr | FeaturePartyLr>(job: PartyJob, kind: new
 const hooks: PartyModelHooks = {
   prepare(job, raw) {
     const hp = checked(lr.settings, raw, `job ${job.id}: hyperparameters`);
-    if (hp.sigmoid === 'cubic' && isRowWeighted(hp)) throw new PartyError(`job ${job.id}: positiveWeight works with the taylor sigmoid only`);
+    if (hp.sigmoid === 'cubic' && isRowWeighted(hp))
+      throw new PartyError(`job ${job.id}: positiveWeight works with the taylor sigmoid only`);
     job.set(HYPERPARAMETERS, hp);
   },
 
@@ -68,7 +69,14 @@ const hooks: PartyModelHooks = {
     const options = { ckks, encryptor, engine, hp, scorer, matrix: aligned.matrix, columns: aligned.columns };
     const party =
       job.role === 'label'
-        ? new LabelPartyLr({ ...options, interceptIndex: aligned.columns - 1, positiveWeight: resolvePositiveWeight(hp, aligned.labels!, aligned.split.train) }, aligned.labels!)
+        ? new LabelPartyLr(
+            {
+              ...options,
+              interceptIndex: aligned.columns - 1,
+              positiveWeight: resolvePositiveWeight(hp, aligned.labels!, aligned.split.train),
+            },
+            aligned.labels!,
+          )
         : new FeaturePartyLr(options);
     job.set(STATE, new LrState(party, encryptor, engine, scorer));
     await party.prepare();
@@ -84,21 +92,32 @@ const hooks: PartyModelHooks = {
       idRules: job.idRules,
       columns: job.role === 'label' ? [...a.columnNames, '(intercept)'] : a.columnNames,
       weights: Array.from(job.get(STATE).lr.weights),
-      standardization: { means: Array.from(a.standardizer.means), deviations: Array.from(a.standardizer.deviations), clipSigma: job.settings.clipSigma },
+      standardization: {
+        means: Array.from(a.standardizer.means),
+        deviations: Array.from(a.standardizer.deviations),
+        clipSigma: job.settings.clipSigma,
+      },
     };
   },
 
   checkpoint(job, epoch, record, node): PartyCheckpoint {
-    const training = record === undefined || record === null ? undefined : checked(lr.trainingRecord, record, 'model.checkpoint: record');
+    const training =
+      record === undefined || record === null
+        ? undefined
+        : checked(lr.trainingRecord, record, 'model.checkpoint: record');
     return {
-      jobId: job.id, partyId: node.partyId, epoch, contentSha256: job.contentSha256,
+      jobId: job.id,
+      partyId: node.partyId,
+      epoch,
+      contentSha256: job.contentSha256,
       hyperparametersDigest: modelDigest(job.get(HYPERPARAMETERS)),
       ...job.get(STATE).lr.checkpointState(),
       ...(training ? { training } : {}),
     };
   },
 
-  resumeProblems: (job, checkpoint) => (checkpoint.hyperparametersDigest !== modelDigest(job.get(HYPERPARAMETERS)) ? ['the hyperparameters differ'] : []),
+  resumeProblems: (job, checkpoint) =>
+    checkpoint.hyperparametersDigest !== modelDigest(job.get(HYPERPARAMETERS)) ? ['the hyperparameters differ'] : [],
 
   resume(job, stored) {
     const checkpoint = stored as PartyCheckpoint;
@@ -117,38 +136,81 @@ export const splitLrHandlers: PartyHandlerGroup = {
   commands: [
     onJobCommand(lr.forward, async ({ epoch, batch }, job, call) => {
       const share = model(job, FeaturePartyLr).forward(job.batch(epoch, batch));
-      await call.send(job, job.labelParty(), lr.forwardShare, { epoch, batch, chunks: [...share.chunks], ...(share.linear ? { linear: [...share.linear] } : {}) });
+      await call.send(job, job.labelParty(), lr.forwardShare, {
+        epoch,
+        batch,
+        chunks: [...share.chunks],
+        ...(share.linear ? { linear: [...share.linear] } : {}),
+      });
       return {};
     }),
     onJobCommand(lr.residual, async ({ epoch, batch }, job, call) => {
       const features = job.featureParties();
       const forwards = features.map((f) => job.take(forwardKey(epoch, batch, f.partyId)));
-      const { residual, gradient } = model(job, LabelPartyLr).residual(`${epoch}:${batch}`, job.batch(epoch, batch), forwards);
+      const { residual, gradient } = model(job, LabelPartyLr).residual(
+        `${epoch}:${batch}`,
+        job.batch(epoch, batch),
+        forwards,
+      );
       // The own gradient is computed while Enc(d) travels; lr.gradient collects it.
       gradient.catch(() => undefined); // a failure is reported by lr.gradient, not as an unhandled rejection
       job.put(gradientKey(epoch, batch), gradient);
-      await Promise.all(features.map((f) => call.send(job, f.partyId, lr.residualShare, { epoch, batch, chunks: residual })));
+      await Promise.all(
+        features.map((f) => call.send(job, f.partyId, lr.residualShare, { epoch, batch, chunks: residual })),
+      );
       return {};
     }),
-    onJobCommand(lr.gradient, async ({ epoch, batch }, job) => {
-      if (job.role === 'label') {
-        model(job, LabelPartyLr);
-        return { gradient: await job.take(gradientKey(epoch, batch)) };
-      }
-      const chunks = job.take(residualKey(epoch, batch));
-      return { gradient: await model(job, FeaturePartyLr).gradient(`${epoch}:${batch}`, job.batch(epoch, batch), chunks) };
-    }, {
-      outgoing: (body, reply, node) => [{ step: 'lr.masked_gradient', sender: node.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(reply.gradient), byteSize: reply.gradient.length, detail: { epoch: body.epoch, batch: body.batch } }],
-    }),
-    onJobCommand(lr.update, ({ epoch, batch, released }, job) => {
-      job.get(STATE).lr.applyUpdate(`${epoch}:${batch}`, bytesToF64(released, 'released gradient'), epoch);
-      return {};
-    }, {
-      incoming: (body, node) => [{ step: 'lr.update', sender: COORDINATOR_ID, receiver: node.partyId, messageDigest: digestHex(body.released), byteSize: body.released.length, detail: { epoch: body.epoch, batch: body.batch } }],
-    }),
+    onJobCommand(
+      lr.gradient,
+      async ({ epoch, batch }, job) => {
+        if (job.role === 'label') {
+          model(job, LabelPartyLr);
+          return { gradient: await job.take(gradientKey(epoch, batch)) };
+        }
+        const chunks = job.take(residualKey(epoch, batch));
+        return {
+          gradient: await model(job, FeaturePartyLr).gradient(`${epoch}:${batch}`, job.batch(epoch, batch), chunks),
+        };
+      },
+      {
+        outgoing: (body, reply, node) => [
+          {
+            step: 'lr.masked_gradient',
+            sender: node.partyId,
+            receiver: COORDINATOR_ID,
+            messageDigest: digestHex(reply.gradient),
+            byteSize: reply.gradient.length,
+            detail: { epoch: body.epoch, batch: body.batch },
+          },
+        ],
+      },
+    ),
+    onJobCommand(
+      lr.update,
+      ({ epoch, batch, released }, job) => {
+        job.get(STATE).lr.applyUpdate(`${epoch}:${batch}`, bytesToF64(released, 'released gradient'), epoch);
+        return {};
+      },
+      {
+        incoming: (body, node) => [
+          {
+            step: 'lr.update',
+            sender: COORDINATOR_ID,
+            receiver: node.partyId,
+            messageDigest: digestHex(body.released),
+            byteSize: body.released.length,
+            detail: { epoch: body.epoch, batch: body.batch },
+          },
+        ],
+      },
+    ),
     onJobCommand(lr.shareLogits, async (body, job, call) => {
       const values = model(job, FeaturePartyLr).partialLogits(job.rows(body.split));
-      await call.send(job, job.labelParty(), lr.logits, { round: body.round, split: body.split, values: f64ToBytes(values) });
+      await call.send(job, job.labelParty(), lr.logits, {
+        round: body.round,
+        split: body.split,
+        values: f64ToBytes(values),
+      });
       return {};
     }),
     onJobCommand(lr.evaluate, (body, job) => {
@@ -158,8 +220,12 @@ export const splitLrHandlers: PartyHandlerGroup = {
     }),
   ],
   peers: [
-    onPeer(lr.forwardShare, (body, job, from) => job.put(forwardKey(body.epoch, body.batch, from), { chunks: body.chunks, linear: body.linear })),
+    onPeer(lr.forwardShare, (body, job, from) =>
+      job.put(forwardKey(body.epoch, body.batch, from), { chunks: body.chunks, linear: body.linear }),
+    ),
     onPeer(lr.residualShare, (body, job) => job.put(residualKey(body.epoch, body.batch), body.chunks)),
-    onPeer(lr.logits, (body, job, from) => job.put(logitsKey(body.round, body.split, from), bytesToF64(body.values, 'partial logits'))),
+    onPeer(lr.logits, (body, job, from) =>
+      job.put(logitsKey(body.round, body.split, from), bytesToF64(body.values, 'partial logits')),
+    ),
   ],
 };

@@ -58,8 +58,24 @@ export interface RoundScales {
 type ScaleChoices = Pick<LrHyperparameters, 'sigmoid' | 'positiveWeight'>;
 
 export function roundScales(hp: ScaleChoices): RoundScales {
-  if (hp.sigmoid === 'cubic') return { forward: 2 ** 84, cubeRoot: 2 ** 28, rowWeights: 1, residual: 2 ** 84, features: 2 ** 26, residualDepth: 0 };
-  if (isRowWeighted(hp)) return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 2 ** 20, residual: 2 ** 60, features: 2 ** 40, residualDepth: 0 };
+  if (hp.sigmoid === 'cubic')
+    return {
+      forward: 2 ** 84,
+      cubeRoot: 2 ** 28,
+      rowWeights: 1,
+      residual: 2 ** 84,
+      features: 2 ** 26,
+      residualDepth: 0,
+    };
+  if (isRowWeighted(hp))
+    return {
+      forward: 2 ** 40,
+      cubeRoot: 2 ** 40,
+      rowWeights: 2 ** 20,
+      residual: 2 ** 60,
+      features: 2 ** 40,
+      residualDepth: 0,
+    };
   return { forward: 2 ** 40, cubeRoot: 2 ** 40, rowWeights: 1, residual: 2 ** 40, features: 2 ** 32, residualDepth: 1 };
 }
 
@@ -120,12 +136,22 @@ abstract class SplitLrPartyBase {
 
   /** What a checkpoint keeps: the weights, the optimizer's state, and the early-stopping snapshot if any. */
   checkpointState(): LrPartyState {
-    return { weights: Array.from(this.weights), optimizer: this.optimizer.state(), ...(this.best ? { best: Array.from(this.best) } : {}) };
+    return {
+      weights: Array.from(this.weights),
+      optimizer: this.optimizer.state(),
+      ...(this.best ? { best: Array.from(this.best) } : {}),
+    };
   }
 
   restoreState(state: LrPartyState): void {
-    if (state?.weights?.length !== this.weights.length) throw new SplitLrProtocolError(`checkpoint holds ${state?.weights?.length} weights, this party has ${this.weights.length} columns`);
-    if (state.best !== undefined && state.best.length !== this.weights.length) throw new SplitLrProtocolError(`checkpoint holds a best-epoch snapshot of ${state.best.length} weights, this party has ${this.weights.length} columns`);
+    if (state?.weights?.length !== this.weights.length)
+      throw new SplitLrProtocolError(
+        `checkpoint holds ${state?.weights?.length} weights, this party has ${this.weights.length} columns`,
+      );
+    if (state.best !== undefined && state.best.length !== this.weights.length)
+      throw new SplitLrProtocolError(
+        `checkpoint holds a best-epoch snapshot of ${state.best.length} weights, this party has ${this.weights.length} columns`,
+      );
     this.optimizer.restore(state.optimizer);
     this.weights.set(state.weights);
     this.best = state.best ? Float64Array.from(state.best) : undefined;
@@ -144,7 +170,9 @@ abstract class SplitLrPartyBase {
 
   /** Has the engine make the encryptions of zero this party's rounds will use, and readies this thread's encoder. */
   async prepare(): Promise<void> {
-    const reserves = Promise.all(this.encryptionScales().map((scale) => this.engine.prepare(scale, this.residualLevel)));
+    const reserves = Promise.all(
+      this.encryptionScales().map((scale) => this.engine.prepare(scale, this.residualLevel)),
+    );
     this.o.ckks.prepareEncoding(this.residualLevel);
     await reserves;
   }
@@ -189,13 +217,23 @@ abstract class SplitLrPartyBase {
     // x/|B| per slot, so that what the coordinator sees under a 2^24 mask is tiny (≈ 2^-6 at most).
     const plains = packing.features(this.o.matrix, this.o.columns, batch, 1 / batch.length);
     const count = packing.gradientCiphertexts(this.o.columns);
-    const masks = Array.from({ length: count }, () => (this.o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND)))(ckks.slots));
+    const masks = Array.from({ length: count }, () =>
+      (this.o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND)))(ckks.slots),
+    );
     if (this.pendingMasks.has(key)) throw new SplitLrProtocolError(`a gradient for ${key} is already pending`);
     this.pendingMasks.set(key, packing.blockSums(masks, this.o.columns));
     const expect = { level: this.residualLevel, scale: scales.residual };
     try {
       const outputs = masks.map((add, g) => ({ plains: plains.map((chunk) => chunk[g]), add }));
-      return packCiphertexts(await this.engine.productSums({ ciphertexts: residual, expect, plainScale: scales.features, rescale: scales.residualDepth === 0, outputs }));
+      return packCiphertexts(
+        await this.engine.productSums({
+          ciphertexts: residual,
+          expect,
+          plainScale: scales.features,
+          rescale: scales.residualDepth === 0,
+          outputs,
+        }),
+      );
     } catch (e) {
       this.pendingMasks.delete(key);
       throw e;
@@ -213,19 +251,32 @@ abstract class SplitLrPartyBase {
     return new BlockPacking(this.o.ckks.slots, batch.length);
   }
 
-  protected checkChunkCount(batch: Int32Array, chunks: readonly Uint8Array[] | undefined, what: string): asserts chunks is readonly Uint8Array[] {
+  protected checkChunkCount(
+    batch: Int32Array,
+    chunks: readonly Uint8Array[] | undefined,
+    what: string,
+  ): asserts chunks is readonly Uint8Array[] {
     const expected = this.packing(batch).chunks;
     if (!Array.isArray(chunks) || chunks.length !== expected) {
-      throw new SplitLrProtocolError(`${what}: expected ${expected} ciphertexts for ${batch.length} rows, got ${Array.isArray(chunks) ? chunks.length : 'none'}`);
+      throw new SplitLrProtocolError(
+        `${what}: expected ${expected} ciphertexts for ${batch.length} rows, got ${Array.isArray(chunks) ? chunks.length : 'none'}`,
+      );
     }
   }
 
   /** A scale mismatch usually means the parties disagree on the sigmoid or positiveWeight. */
   protected namedCkksError(what: string, e: unknown, scale: number): SplitLrProtocolError {
-    return new SplitLrProtocolError(`${what}: ${e instanceof Error ? e.message : e} (expected scale 2^${Math.log2(scale)})`);
+    return new SplitLrProtocolError(
+      `${what}: ${e instanceof Error ? e.message : String(e)} (expected scale 2^${Math.log2(scale)})`,
+    );
   }
 
-  protected readResidual(batch: Int32Array, chunks: readonly Uint8Array[] | undefined, what: string, scale: number): CipherText[] {
+  protected readResidual(
+    batch: Int32Array,
+    chunks: readonly Uint8Array[] | undefined,
+    what: string,
+    scale: number,
+  ): CipherText[] {
     const { ckks } = this.o;
     this.checkChunkCount(batch, chunks, what);
     const out: CipherText[] = [];
@@ -254,16 +305,33 @@ export class FeaturePartyLr extends SplitLrPartyBase {
   forward(batch: Int32Array): ForwardShare {
     const u = this.partialLogits(batch);
     const encrypt = (values: Float64Array, scale: number) =>
-      this.packing(batch).replicate(values).map((chunk) => {
-        const ct = this.engine.encrypt(chunk, scale, this.residualLevel);
-        try {
-          return this.o.ckks.serialize(ct);
-        } finally {
-          ct.delete();
-        }
-      });
-    if (!this.cubic) return { chunks: encrypt(u.map((v) => v / 4), this.scales.forward) };
-    return { chunks: encrypt(u.map((v) => CUBE_ROOT_B * v), this.scales.cubeRoot), linear: encrypt(u.map((v) => CUBIC_SIGMOID.a * v), this.scales.residual) };
+      this.packing(batch)
+        .replicate(values)
+        .map((chunk) => {
+          const ct = this.engine.encrypt(chunk, scale, this.residualLevel);
+          try {
+            return this.o.ckks.serialize(ct);
+          } finally {
+            ct.delete();
+          }
+        });
+    if (!this.cubic)
+      return {
+        chunks: encrypt(
+          u.map((v) => v / 4),
+          this.scales.forward,
+        ),
+      };
+    return {
+      chunks: encrypt(
+        u.map((v) => CUBE_ROOT_B * v),
+        this.scales.cubeRoot,
+      ),
+      linear: encrypt(
+        u.map((v) => CUBIC_SIGMOID.a * v),
+        this.scales.residual,
+      ),
+    };
   }
 
   /** Masked encrypted gradient from the label party's Enc(d). */
@@ -296,17 +364,32 @@ export class LabelPartyLr extends SplitLrPartyBase {
    * parties) with this party's own masked encrypted gradient, which is still being computed
    * (on the engine's threads) while the caller sends Enc(d) on.
    */
-  residual(key: string, batch: Int32Array, forwards: readonly ForwardShare[]): { residual: Uint8Array[]; gradient: Promise<Uint8Array> } {
+  residual(
+    key: string,
+    batch: Int32Array,
+    forwards: readonly ForwardShare[],
+  ): { residual: Uint8Array[]; gradient: Promise<Uint8Array> } {
     if (forwards.length === 0) throw new SplitLrProtocolError('no forward shares from feature parties');
     const { ckks } = this.o;
     const scales = this.scales;
     const own = this.partialLogits(batch);
-    const sums = this.sumShares(batch, forwards.map((f) => f.chunks), 'forward share', this.cubic ? scales.cubeRoot : scales.forward);
+    const sums = this.sumShares(
+      batch,
+      forwards.map((f) => f.chunks),
+      'forward share',
+      this.cubic ? scales.cubeRoot : scales.forward,
+    );
     try {
       if (this.cubic) {
-        this.addFresh(batch, sums, own.map((u) => CUBE_ROOT_B * u), scales.cubeRoot);
+        this.addFresh(
+          batch,
+          sums,
+          own.map((u) => CUBE_ROOT_B * u),
+          scales.cubeRoot,
+        );
         const relin = this.o.encryptor.relinKeys;
-        if (!relin) throw new SplitLrProtocolError('the cubic sigmoid needs relinearisation keys, and the key bundle has none');
+        if (!relin)
+          throw new SplitLrProtocolError('the cubic sigmoid needs relinearisation keys, and the key bundle has none');
         // V³ = b·u³ for the whole logit u, every cross term between parties included.
         for (let c = 0; c < sums.length; c++) {
           const v = sums[c];
@@ -318,12 +401,22 @@ export class LabelPartyLr extends SplitLrPartyBase {
             square.delete();
           }
         }
-        const linear = this.sumShares(batch, forwards.map((f) => f.linear), 'linear forward share', scales.residual);
+        const linear = this.sumShares(
+          batch,
+          forwards.map((f) => f.linear),
+          'linear forward share',
+          scales.residual,
+        );
         linear.forEach((ct, c) => {
           ckks.evaluator.add(sums[c], ct, sums[c]);
           ct.delete();
         });
-        this.addFresh(batch, sums, own.map((u, k) => CUBIC_SIGMOID.a * u + 0.5 - this.labels[batch[k]]), scales.residual);
+        this.addFresh(
+          batch,
+          sums,
+          own.map((u, k) => CUBIC_SIGMOID.a * u + 0.5 - this.labels[batch[k]]),
+          scales.residual,
+        );
       } else {
         const hp = this.o.hp;
         const positiveWeight = this.o.positiveWeight ?? (typeof hp.positiveWeight === 'number' ? hp.positiveWeight : 1);
@@ -342,7 +435,12 @@ export class LabelPartyLr extends SplitLrPartyBase {
             }
           });
         }
-        this.addFresh(batch, sums, own.map((u, k) => weight(k) * (u / 4 + 0.5 - this.labels[batch[k]])), scales.residual);
+        this.addFresh(
+          batch,
+          sums,
+          own.map((u, k) => weight(k) * (u / 4 + 0.5 - this.labels[batch[k]])),
+          scales.residual,
+        );
       }
       const residual = sums.map((ct) => ckks.serialize(ct));
       return { residual, gradient: this.maskedGradient(key, batch, residual) };
@@ -352,7 +450,12 @@ export class LabelPartyLr extends SplitLrPartyBase {
   }
 
   /** The chunk-wise sum of every feature party's ciphertexts of one kind. */
-  private sumShares(batch: Int32Array, shares: readonly (readonly Uint8Array[] | undefined)[], what: string, scale: number): CipherText[] {
+  private sumShares(
+    batch: Int32Array,
+    shares: readonly (readonly Uint8Array[] | undefined)[],
+    what: string,
+    scale: number,
+  ): CipherText[] {
     const { ckks } = this.o;
     const sums = this.readResidual(batch, shares[0], what, scale);
     try {
@@ -376,15 +479,17 @@ export class LabelPartyLr extends SplitLrPartyBase {
    * read what was added under any key. A fresh Enc re-randomises both components.
    */
   private addFresh(batch: Int32Array, sums: CipherText[], values: Float64Array, scale: number): void {
-    this.packing(batch).replicate(values).forEach((chunk, c) => {
-      const mine = this.engine.encrypt(chunk, scale, this.residualLevel);
-      try {
-        this.o.ckks.evaluator.add(sums[c], mine, sums[c]);
-      } finally {
-        mine.delete();
-      }
-      chunk.fill(0);
-    });
+    this.packing(batch)
+      .replicate(values)
+      .forEach((chunk, c) => {
+        const mine = this.engine.encrypt(chunk, scale, this.residualLevel);
+        try {
+          this.o.ckks.evaluator.add(sums[c], mine, sums[c]);
+        } finally {
+          mine.delete();
+        }
+        chunk.fill(0);
+      });
     values.fill(0);
   }
 

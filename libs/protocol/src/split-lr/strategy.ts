@@ -14,7 +14,13 @@ import { batchCount, type BinaryMetrics } from '@vfl/ml';
 import { agreedCheckpointRecord } from '../job/checkpoint-record';
 import * as job from '../job/commands';
 import type { DetailedMetrics } from '../job/evaluation';
-import { Datasets, DIVERGENCE_LOSS_FACTOR, EarlyStoppingReport, EpochReport, TrainingDivergedError } from '../job/job-types';
+import {
+  Datasets,
+  DIVERGENCE_LOSS_FACTOR,
+  EarlyStoppingReport,
+  EpochReport,
+  TrainingDivergedError,
+} from '../job/job-types';
 import { checkBatchRows, JobContext, JobStrategy } from '../job/strategy';
 import type { ModelManifest } from '../model-manifest';
 import { f64ToBytes, publicBundleBytes, publicBundleDigest } from '../wire/codec';
@@ -48,7 +54,12 @@ export interface SplitLrJobResult {
 export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
   model: SPLIT_LR,
   alignment: 'intersection',
-  dataSettings: ({ hyperparameters: hp }) => ({ validationFraction: hp.validationFraction, seed: hp.seed, clipSigma: hp.clipSigma ?? 0, batchSize: hp.batchSize }),
+  dataSettings: ({ hyperparameters: hp }) => ({
+    validationFraction: hp.validationFraction,
+    seed: hp.seed,
+    clipSigma: hp.clipSigma ?? 0,
+    batchSize: hp.batchSize,
+  }),
   settings: (spec) => spec.hyperparameters,
 
   async run(ctx) {
@@ -71,8 +82,18 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
       for (const c of [ctx.label, ...ctx.features]) {
         await ctx.call(c, job.heKeys, { jobId: ctx.spec.jobId, bundle });
         await ctx.audit({
-          step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: publicBundleBytes(bundle), messageDigest: publicBundleDigest(bundle),
-          detail: { parameterSet: bundle.parameterSet, layout: 'blocks', sigmoid: hp.sigmoid ?? 'taylor', galoisSteps: bundle.galoisSteps, relinearization: (bundle.relinKeys?.length ?? 0) > 0 },
+          step: 'he.keys',
+          sender: COORDINATOR_ID,
+          receiver: c.partyId,
+          byteSize: publicBundleBytes(bundle),
+          messageDigest: publicBundleDigest(bundle),
+          detail: {
+            parameterSet: bundle.parameterSet,
+            layout: 'blocks',
+            sigmoid: hp.sigmoid ?? 'taylor',
+            galoisSteps: bundle.galoisSteps,
+            relinearization: (bundle.relinKeys?.length ?? 0) > 0,
+          },
         });
       }
       await warming;
@@ -86,7 +107,15 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
       const manifest = await ctx.exportModel({ model: 'split-lr' });
       const { intersection, trainRows, validationRows } = ctx.alignment;
       return {
-        intersection, trainRows, validationRows, train, validation, labelOnly, epochs, earlyStopping, manifest,
+        intersection,
+        trainRows,
+        validationRows,
+        train,
+        validation,
+        labelOnly,
+        epochs,
+        earlyStopping,
+        manifest,
         backend: ctx.prepared.get(ctx.label.partyId)!.backend,
         datasets: ctx.datasets,
         decryptions: decryption.decryptions,
@@ -102,7 +131,12 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
 };
 
 /** The feature parties share their partial logits with the label party, which reports the split's metrics. */
-async function evaluate(ctx: JobContext, split: 'train' | 'validation', round: number, detailed = false): Promise<BinaryMetrics | DetailedMetrics> {
+async function evaluate(
+  ctx: JobContext,
+  split: 'train' | 'validation',
+  round: number,
+  detailed = false,
+): Promise<BinaryMetrics | DetailedMetrics> {
   const { jobId } = ctx.spec;
   await Promise.all(ctx.features.map((f) => ctx.call(f, lr.shareLogits, { jobId, split, round })));
   return ctx.call(ctx.label, lr.evaluate, { jobId, split, round, detailed });
@@ -130,7 +164,8 @@ async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService,
   let firstLoss = NaN;
   let traffic = { total: 0, byLink: {} as Record<string, number> };
   if (resume) {
-    if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < hp.epochs)) throw new RangeError(`resume.epoch must be in [1, ${hp.epochs - 1}], got ${resume.epoch}`);
+    if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < hp.epochs))
+      throw new RangeError(`resume.epoch must be in [1, ${hp.epochs - 1}], got ${resume.epoch}`);
     const records = (await ctx.resumeRecords()).map((r) => (r === null ? null : lr.trainingRecord.parse(r)));
     // The run goes on from the record every party kept with its checkpoint (the best epoch's weights among them).
     const record = agreedCheckpointRecord(records, Boolean(stopping), (r) => Boolean(r?.earlyStopping));
@@ -148,7 +183,13 @@ async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService,
       const round = { jobId, epoch, batch };
       const keyFor = (partyId: string) => `${partyId}:${epoch}:${batch}`;
       const batchRows = batch === batches - 1 ? trainRows - batch * hp.batchSize : hp.batchSize;
-      for (const c of [label, ...features]) decryption.expect(keyFor(c.partyId), { width: ctx.prepared.get(c.partyId)!.columns, batchRows, level: gradientLevel, scale });
+      for (const c of [label, ...features])
+        decryption.expect(keyFor(c.partyId), {
+          width: ctx.prepared.get(c.partyId)!.columns,
+          batchRows,
+          level: gradientLevel,
+          scale,
+        });
       await Promise.all(features.map((f) => ctx.call(f, lr.forward, round)));
       await ctx.call(label, lr.residual, round);
       // Every party's gradient at once: the label party's is already under way.
@@ -164,14 +205,21 @@ async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService,
       const done = epoch * batches + batch + 1;
       const perBatch = (Date.now() - started) / done;
       ctx.progress({
-        phase: 'training', epoch: epoch + 1, epochs: hp.epochs, batch: batch + 1, batches,
+        phase: 'training',
+        epoch: epoch + 1,
+        epochs: hp.epochs,
+        batch: batch + 1,
+        batches,
         rowsProcessed: (batch === batches - 1 ? trainRows : (batch + 1) * hp.batchSize) + epoch * trainRows,
         etaSeconds: Math.round((perBatch * (hp.epochs * batches - done)) / 1000),
       });
     }
     const validation = await evaluate(ctx, 'validation', epoch);
     if (Number.isNaN(firstLoss)) firstLoss = validation.logLoss;
-    if (!Number.isFinite(validation.logLoss) || validation.logLoss > DIVERGENCE_LOSS_FACTOR * Math.max(firstLoss, Math.LN2)) {
+    if (
+      !Number.isFinite(validation.logLoss) ||
+      validation.logLoss > DIVERGENCE_LOSS_FACTOR * Math.max(firstLoss, Math.LN2)
+    ) {
       // With early stopping and a best epoch kept, a blow-up ends training on that epoch's model.
       if (stopping && best) {
         diverged = true;
@@ -184,8 +232,23 @@ async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService,
     const report: EpochReport = { epoch: epoch + 1, seconds: (Date.now() - epochStart) / 1000, validation };
     reports.push(report);
     traffic = ctx.traffic.take();
-    await ctx.audit({ step: 'lr.epoch', sender: COORDINATOR_ID, detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss } });
-    ctx.progress({ phase: 'training', epoch: epoch + 1, epochs: hp.epochs, batch: batches, batches, rowsProcessed: (epoch + 1) * trainRows, etaSeconds: null }, report);
+    await ctx.audit({
+      step: 'lr.epoch',
+      sender: COORDINATOR_ID,
+      detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss },
+    });
+    ctx.progress(
+      {
+        phase: 'training',
+        epoch: epoch + 1,
+        epochs: hp.epochs,
+        batch: batches,
+        batches,
+        rowsProcessed: (epoch + 1) * trainRows,
+        etaSeconds: null,
+      },
+      report,
+    );
     if (stopping) {
       const value = stopping.metric === 'auc' ? validation.auc : -validation.logLoss;
       if (!best || value > best.value + (stopping.minDelta ?? 0)) {
@@ -198,7 +261,10 @@ async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService,
     }
     // After the early-stopping step, so the checkpoint holds the best epoch's weights so far.
     if (epoch + 1 < hp.epochs) {
-      const record: lr.LrTrainingRecord = { firstLoss, ...(best ? { earlyStopping: { bestEpoch: best.epoch, bestValue: best.value, sinceBest } } : {}) };
+      const record: lr.LrTrainingRecord = {
+        firstLoss,
+        ...(best ? { earlyStopping: { bestEpoch: best.epoch, bestValue: best.value, sinceBest } } : {}),
+      };
       await ctx.checkpoint(epoch + 1, record);
     }
   }
@@ -208,7 +274,13 @@ async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService,
   const last = diverged ? reported + 1 : reported;
   if (best.epoch !== last) await ctx.restore(best.epoch);
   const stoppedEarly = diverged || last < hp.epochs;
-  const earlyStopping: EarlyStoppingReport = { metric: stopping.metric, bestEpoch: best.epoch, stoppedAtEpoch: last, stoppedEarly, ...(stoppedEarly ? { reason: diverged ? 'diverged' : 'patience' } : {}) };
+  const earlyStopping: EarlyStoppingReport = {
+    metric: stopping.metric,
+    bestEpoch: best.epoch,
+    stoppedAtEpoch: last,
+    stoppedEarly,
+    ...(stoppedEarly ? { reason: diverged ? 'diverged' : 'patience' } : {}),
+  };
   await ctx.audit({ step: 'lr.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
   return { reports, earlyStopping, traffic };
 }

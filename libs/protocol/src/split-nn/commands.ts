@@ -16,8 +16,16 @@ const batchKey = { phase: z.enum(['train', 'eval']), epoch: nonNegativeInt, batc
 const step = z.object({ jobId, ...batchKey });
 const ciphertexts = z.array(bytes).max(65_536);
 
-export const forward = defineCommand('nn.forward', step.extend({ split: split.optional() }), z.object({ share: bytes }));
-export const products = defineCommand('nn.products', step.extend({ split: split.optional() }), z.object({ products: z.array(ciphertexts).max(8) }));
+export const forward = defineCommand(
+  'nn.forward',
+  step.extend({ split: split.optional() }),
+  z.object({ share: bytes }),
+);
+export const products = defineCommand(
+  'nn.products',
+  step.extend({ split: split.optional() }),
+  z.object({ products: z.array(ciphertexts).max(8) }),
+);
 export const trainStep = defineCommand(
   'nn.train_step',
   step.extend({ released: bytes }),
@@ -32,6 +40,9 @@ export const forwardToLabel = definePeerMessage(
   'peer.nn.forward',
   z.object({ ...batchKey, party: z.string(), outputWidth: nonNegativeInt, alpha: ciphertexts, shareMask: bytes }),
 );
-export const backwardToFeature = definePeerMessage('peer.nn.backward', z.object({ ...batchKey, delta: ciphertexts, shareMasks: z.tuple([bytes, bytes]) }));
+export const backwardToFeature = definePeerMessage(
+  'peer.nn.backward',
+  z.object({ ...batchKey, delta: ciphertexts, shareMasks: z.tuple([bytes, bytes]) }),
+);
 
 export { nnEarlyStoppingSchema };

@@ -6,7 +6,14 @@
  */
 import { CkksContext, CkksKeyHolder, CkksPublicBundle } from '@vfl/crypto';
 import { SplitNnJobLayout } from './job-layout';
-import { BatchKey, batchKeyString, NnBackwardProducts, NnBackwardShare, NnForwardProducts, NnForwardShare } from './messages';
+import {
+  BatchKey,
+  batchKeyString,
+  NnBackwardProducts,
+  NnBackwardShare,
+  NnForwardProducts,
+  NnForwardShare,
+} from './messages';
 import { SlotSumDecryptionService } from './slot-sum-decryption';
 import { SplitNnProtocolError } from './feature-party';
 
@@ -36,25 +43,43 @@ export class SplitNnCoordinator {
     const level = this.ckks.topLevel - 1;
     this.service.expect(`${k}:forward`, this.layout.forwardPlan(rows, level));
     if (key.phase === 'train') {
-      for (const f of this.layout.features) this.service.expect(`${k}:backward:${f.id}`, this.layout.backwardPlan(f.id, rows, level));
+      for (const f of this.layout.features)
+        this.service.expect(`${k}:backward:${f.id}`, this.layout.backwardPlan(f.id, rows, level));
     }
   }
 
   /** Step 4: Σ_f α_f·W_f + the label party's masks, released to the label party. */
   releaseForward(key: BatchKey, products: NnForwardProducts, shares: readonly NnForwardShare[]): Float64Array {
     if (shares.length !== this.layout.features.length) {
-      throw new SplitNnProtocolError(`forward release: expected shares from ${this.layout.features.length} feature parties, got ${shares.length}`);
+      throw new SplitNnProtocolError(
+        `forward release: expected shares from ${this.layout.features.length} feature parties, got ${shares.length}`,
+      );
     }
     this.layout.features.forEach((f, i) => {
-      if (shares[i].party !== f.id) throw new SplitNnProtocolError(`forward release: share ${i} is from ${shares[i].party}, expected ${f.id}`);
+      if (shares[i].party !== f.id)
+        throw new SplitNnProtocolError(`forward release: share ${i} is from ${shares[i].party}, expected ${f.id}`);
     });
-    return this.service.release(`${batchKeyString(key)}:forward`, products.products, shares.map((s) => s.share));
+    return this.service.release(
+      `${batchKeyString(key)}:forward`,
+      products.products,
+      shares.map((s) => s.share),
+    );
   }
 
   /** Step 8: B·δ̃·W_fᵀ and B·(α_fᵀδ̃ − R_f), plus the feature party's masks, released to feature party f. */
-  releaseBackward(key: BatchKey, featureId: string, products: NnBackwardProducts, share: NnBackwardShare): Float64Array {
-    if (share.party !== featureId) throw new SplitNnProtocolError(`backward release for ${featureId}: share is for ${share.party}`);
-    return this.service.release(`${batchKeyString(key)}:backward:${featureId}`, [products.g, products.w], [share.gShare, share.wShare]);
+  releaseBackward(
+    key: BatchKey,
+    featureId: string,
+    products: NnBackwardProducts,
+    share: NnBackwardShare,
+  ): Float64Array {
+    if (share.party !== featureId)
+      throw new SplitNnProtocolError(`backward release for ${featureId}: share is for ${share.party}`);
+    return this.service.release(
+      `${batchKeyString(key)}:backward:${featureId}`,
+      [products.g, products.w],
+      [share.gShare, share.wShare],
+    );
   }
 
   dispose(): void {

@@ -21,7 +21,8 @@ export function validateDefence(spec: unknown): DefenceSpec {
   const s = spec as Record<string, unknown> | undefined;
   if (!s || typeof s !== 'object') throw new RangeError(`defence must be an object, got ${String(spec)}`);
   if (s.kind === 'none') return spec as DefenceSpec;
-  if (s.kind !== 'gaussian') throw new RangeError(`defence.kind must be "none" or "gaussian", got ${JSON.stringify(s.kind)}`);
+  if (s.kind !== 'gaussian')
+    throw new RangeError(`defence.kind must be "none" or "gaussian", got ${JSON.stringify(s.kind)}`);
   if (typeof s.noiseMultiplier !== 'number' || !(s.noiseMultiplier > 0) || !Number.isFinite(s.noiseMultiplier)) {
     throw new RangeError(`defence.noiseMultiplier must be a positive number, got ${String(s.noiseMultiplier)}`);
   }
@@ -35,7 +36,12 @@ export function validateDefence(spec: unknown): DefenceSpec {
  * Clips each row of `perExample` (rows × units, row i = δ_i) to norm C and adds the noise, in place.
  * @returns the number of rows that were clipped.
  */
-export function applyDefence(spec: DefenceSpec, perExample: Float64Array, units: number, gaussian: () => number): number {
+export function applyDefence(
+  spec: DefenceSpec,
+  perExample: Float64Array,
+  units: number,
+  gaussian: () => number,
+): number {
   if (spec.kind === 'none') return 0;
   const sigma = spec.noiseMultiplier * spec.clipNorm;
   let clipped = 0;

@@ -11,12 +11,30 @@
  */
 import type * as Tf from '@tensorflow/tfjs';
 import { CkksContext, CipherText, CkksEncryptor } from '@vfl/crypto';
-import { INTERACTIVE_DEFAULTS, scheduleFactor, DenseStack, firstNonFinite, readTensor, bottomDropoutSeed, buildBottom, interactiveShare, MomentumShare, TfOptimizer } from '@vfl/ml';
+import {
+  INTERACTIVE_DEFAULTS,
+  scheduleFactor,
+  DenseStack,
+  firstNonFinite,
+  readTensor,
+  bottomDropoutSeed,
+  buildBottom,
+  interactiveShare,
+  MomentumShare,
+  TfOptimizer,
+} from '@vfl/ml';
 import { secureUniformMasks } from '../split-lr/masked-decryption';
 import { SLOT_MASK_BOUND_NN } from './slot-sum-decryption';
 import { FeatureLayout, SplitNnJobLayout } from './job-layout';
 import { slotSums } from './layout';
-import { BatchKey, batchKeyString, NnBackwardProducts, NnBackwardToFeature, NnForwardShare, NnForwardToLabel } from './messages';
+import {
+  BatchKey,
+  batchKeyString,
+  NnBackwardProducts,
+  NnBackwardToFeature,
+  NnForwardShare,
+  NnForwardToLabel,
+} from './messages';
 import type { NnCheckpointState, NnFeatureParameters } from './model-state';
 
 export class SplitNnProtocolError extends Error {
@@ -67,11 +85,17 @@ export class SplitNnFeatureParty {
     this.f = o.layout.feature(o.id);
     const arch = o.layout.architecture;
     const rows = o.features.length / this.f.inputWidth;
-    if (!Number.isInteger(rows)) throw new SplitNnConfigMismatch(`party ${o.id}: ${o.features.length} values do not form rows of ${this.f.inputWidth} columns`);
+    if (!Number.isInteger(rows))
+      throw new SplitNnConfigMismatch(
+        `party ${o.id}: ${o.features.length} values do not form rows of ${this.f.inputWidth} columns`,
+      );
     this.bottom = o.bottom ?? buildBottom(o.tf, arch, o.id, this.f.inputWidth, o.seed);
     checkBottom(this.bottom, o.id, this.f.inputWidth, this.f.outputWidth);
     this.x = o.tf.tensor2d(Float32Array.from(o.features), [rows, this.f.inputWidth]);
-    this.share = new MomentumShare(interactiveShare('feature', o.seed, o.id, this.f.outputWidth, o.layout.units), arch.interactive.momentum ?? INTERACTIVE_DEFAULTS.momentum);
+    this.share = new MomentumShare(
+      interactiveShare('feature', o.seed, o.id, this.f.outputWidth, o.layout.units),
+      arch.interactive.momentum ?? INTERACTIVE_DEFAULTS.momentum,
+    );
     this.optimizer = new TfOptimizer(o.tf, arch.training.optimizer);
     this.masks = o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND_NN));
   }
@@ -86,9 +110,11 @@ export class SplitNnFeatureParty {
     const training = key.phase === 'train';
     const dropoutSeed = bottomDropoutSeed(this.seed, key.epoch, key.batch);
     const options = { training, dropoutSeed, updateStatistics: training };
-    const alpha = readTensor(tf, () => this.bottom.forward(tf.gather(this.x, tf.tensor1d(rows, 'int32')) as Tf.Tensor2D, options));
+    const alpha = readTensor(tf, () =>
+      this.bottom.forward(tf.gather<Tf.Tensor2D>(this.x, tf.tensor1d(rows, 'int32')), options),
+    );
     if (firstNonFinite(alpha) >= 0) {
-      const xb = tf.gather(this.x, tf.tensor1d(rows, 'int32')) as Tf.Tensor2D;
+      const xb = tf.gather<Tf.Tensor2D>(this.x, tf.tensor1d(rows, 'int32'));
       try {
         this.bottom.locateNonFinite(xb, options, `at party ${this.o.id}, ${batchKeyString(key)}`);
       } finally {
@@ -136,11 +162,20 @@ export class SplitNnFeatureParty {
     const plan = layout.backwardPlan(this.o.id, rows, ckks.topLevel - 1);
     const expected = layout.delta.ciphertextsFor(rows);
     if (message.delta.length !== expected) {
-      throw new SplitNnProtocolError(`interactive layer gradient for party ${this.o.id}: expected ${expected} ciphertexts for ${rows} rows of ${h} units, got ${message.delta.length}`);
+      throw new SplitNnProtocolError(
+        `interactive layer gradient for party ${this.o.id}: expected ${expected} ciphertexts for ${rows} rows of ${h} units, got ${message.delta.length}`,
+      );
     }
     const [gMask, wMask] = message.shareMasks;
-    if (!(gMask instanceof Float64Array) || gMask.length !== rows * d || !(wMask instanceof Float64Array) || wMask.length !== d * h) {
-      throw new SplitNnProtocolError(`interactive layer gradient for party ${this.o.id}: share masks expected ${rows * d} and ${d * h} values`);
+    if (
+      !(gMask instanceof Float64Array) ||
+      gMask.length !== rows * d ||
+      !(wMask instanceof Float64Array) ||
+      wMask.length !== d * h
+    ) {
+      throw new SplitNnProtocolError(
+        `interactive layer gradient for party ${this.o.id}: share masks expected ${rows * d} and ${d * h} values`,
+      );
     }
     const delta: CipherText[] = [];
     const gMasks: Float64Array[] = [];
@@ -149,7 +184,9 @@ export class SplitNnFeatureParty {
       for (const bytes of message.delta) delta.push(ckks.deserialize(bytes, { level: ckks.topLevel }));
       const n = this.share.weights;
       // δ̃·N_fᵀ: for each chunk c and each k, Enc(δ̃_c) ⊙ tile(N_f[k, :]); the coordinator sums each row's h slots.
-      const nRows = Array.from({ length: d }, (_, kk) => ckks.encode(layout.delta.tile(n.subarray(kk * h, (kk + 1) * h))));
+      const nRows = Array.from({ length: d }, (_, kk) =>
+        ckks.encode(layout.delta.tile(n.subarray(kk * h, (kk + 1) * h))),
+      );
       const g: Uint8Array[] = [];
       try {
         delta.forEach((ct) => {
@@ -181,7 +218,7 @@ export class SplitNnFeatureParty {
           wMasks.push(mask);
           w.push(ckks.serialize(sum!));
         } finally {
-          (sum as CipherText | undefined)?.delete();
+          sum?.delete();
         }
       }
       const total = slotSums(plan.parts[0], gMasks, plan.width);
@@ -204,7 +241,9 @@ export class SplitNnFeatureParty {
     const p = this.pending.get(k);
     if (!p?.maskTotal) throw new SplitNnProtocolError(`party ${this.o.id}: no backward is pending for ${k}`);
     if (released.length !== p.maskTotal.length) {
-      throw new SplitNnProtocolError(`party ${this.o.id}: release for ${k} has ${released.length} values, expected ${p.maskTotal.length}`);
+      throw new SplitNnProtocolError(
+        `party ${this.o.id}: release for ${k} has ${released.length} values, expected ${p.maskTotal.length}`,
+      );
     }
     this.pending.delete(k);
     const { tf, layout } = this.o;
@@ -214,16 +253,21 @@ export class SplitNnFeatureParty {
     const gradAlpha = new Float32Array(rows * d);
     for (let t = 0; t < gradAlpha.length; t++) gradAlpha[t] = (released[t] - p.maskTotal[t]) / rows;
     const shareGradient = new Float64Array(d * layout.units);
-    for (let t = 0; t < shareGradient.length; t++) shareGradient[t] = (released[rows * d + t] - p.maskTotal[rows * d + t]) / rows;
+    for (let t = 0; t < shareGradient.length; t++)
+      shareGradient[t] = (released[rows * d + t] - p.maskTotal[rows * d + t]) / rows;
     p.maskTotal.fill(0);
     const bad = firstNonFinite(gradAlpha);
-    if (bad >= 0) throw new SplitNnProtocolError(`interactive layer gradient for party ${this.o.id} is non-finite at ${bad} (${k})`);
+    if (bad >= 0)
+      throw new SplitNnProtocolError(
+        `interactive layer gradient for party ${this.o.id} is non-finite at ${bad} (${k})`,
+      );
     const factor = scheduleFactor(arch.training.schedule, key.epoch, arch.training.epochs);
     tf.tidy(() => {
-      const xb = tf.gather(this.x, tf.tensor1d(p.rows, 'int32')) as Tf.Tensor2D;
+      const xb = tf.gather<Tf.Tensor2D>(this.x, tf.tensor1d(p.rows, 'int32'));
       const upstream = tf.tensor2d(gradAlpha, [rows, d]);
       const { grads } = tf.variableGrads(
-        () => tf.sum(tf.mul(this.bottom.forward(xb, { training: true, dropoutSeed: p.dropoutSeed }), upstream)) as Tf.Scalar,
+        () =>
+          tf.sum<Tf.Scalar>(tf.mul(this.bottom.forward(xb, { training: true, dropoutSeed: p.dropoutSeed }), upstream)),
         this.bottom.trainable(),
       );
       this.optimizer.apply(this.bottom.trainable(), grads, arch.training.learningRate * factor);
@@ -249,29 +293,39 @@ export class SplitNnFeatureParty {
 
   /** Loads a saved part (for scoring); the momentum is not part of a model and starts at zero. */
   loadParameters(p: NnFeatureParameters): void {
-    if (p.role !== 'feature') throw new SplitNnConfigMismatch(`party ${this.o.id}: the saved part is a ${String(p.role)} party's`);
+    if (p.role !== 'feature')
+      throw new SplitNnConfigMismatch(`party ${this.o.id}: the saved part is a ${String(p.role)} party's`);
     this.bottom.restore(p.bottom);
     this.share.restore({ weights: p.share, m: new Float64Array(this.share.weights.length) });
   }
 
   /** Everything needed to continue training from here (between epochs: nothing may be pending). */
   checkpointState(): NnCheckpointState {
-    if (this.pending.size > 0) throw new SplitNnProtocolError(`party ${this.o.id}: cannot checkpoint with ${this.pending.size} batch(es) in flight`);
+    if (this.pending.size > 0)
+      throw new SplitNnProtocolError(
+        `party ${this.o.id}: cannot checkpoint with ${this.pending.size} batch(es) in flight`,
+      );
     return {
       parameters: this.parameters(),
-      training: { seed: this.seed, optimizer: this.optimizer.exportState(this.bottom.trainable()), shareMomenta: [Array.from(this.share.snapshot().m)] },
+      training: {
+        seed: this.seed,
+        optimizer: this.optimizer.exportState(this.bottom.trainable()),
+        shareMomenta: [Array.from(this.share.snapshot().m)],
+      },
       ...(this.saved ? { best: this.saved } : {}),
     };
   }
 
   restoreState(s: NnCheckpointState): void {
     const p = s.parameters;
-    if (p.role !== 'feature' || s.training.shareMomenta.length !== 1) throw new SplitNnConfigMismatch(`party ${this.o.id}: the checkpoint is not a feature party's`);
+    if (p.role !== 'feature' || s.training.shareMomenta.length !== 1)
+      throw new SplitNnConfigMismatch(`party ${this.o.id}: the checkpoint is not a feature party's`);
     this.bottom.restore(p.bottom);
     this.share.restore({ weights: p.share, m: s.training.shareMomenta[0] });
     this.optimizer.importState(this.bottom.trainable(), s.training.optimizer);
     this.seed = s.training.seed;
-    if (s.best && s.best.role !== 'feature') throw new SplitNnConfigMismatch(`party ${this.o.id}: the checkpoint's best epoch is not a feature party's`);
+    if (s.best && s.best.role !== 'feature')
+      throw new SplitNnConfigMismatch(`party ${this.o.id}: the checkpoint's best epoch is not a feature party's`);
     this.saved = s.best;
   }
 
@@ -305,9 +359,13 @@ export class SplitNnConfigMismatch extends SplitNnProtocolError {
 /** A party's bottom network must take its columns and output the width the job config says. */
 export function checkBottom(bottom: DenseStack, partyId: string, inputWidth: number, outputWidth: number): void {
   if (bottom.inputWidth !== inputWidth) {
-    throw new SplitNnConfigMismatch(`${bottom.path}[0] of party ${partyId} takes ${bottom.inputWidth} inputs, the party has ${inputWidth} feature columns`);
+    throw new SplitNnConfigMismatch(
+      `${bottom.path}[0] of party ${partyId} takes ${bottom.inputWidth} inputs, the party has ${inputWidth} feature columns`,
+    );
   }
   if (bottom.outputWidth !== outputWidth) {
-    throw new SplitNnConfigMismatch(`${bottom.path} of party ${partyId} outputs ${bottom.outputWidth} units, the job config expects ${outputWidth}`);
+    throw new SplitNnConfigMismatch(
+      `${bottom.path} of party ${partyId} outputs ${bottom.outputWidth} units, the job config expects ${outputWidth}`,
+    );
   }
 }

@@ -57,7 +57,8 @@ export class SplitNnJobLayout {
     const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
     if (repeated !== undefined) throw new SplitNnConfigError(`party ${repeated} is listed twice`);
     for (const p of [spec.label, ...spec.features]) {
-      if (!Number.isInteger(p.inputWidth) || p.inputWidth < 1) throw new SplitNnConfigError(`party ${p.id} has ${p.inputWidth} input columns`);
+      if (!Number.isInteger(p.inputWidth) || p.inputWidth < 1)
+        throw new SplitNnConfigError(`party ${p.id} has ${p.inputWidth} input columns`);
     }
     for (const party of Object.keys(this.architecture.bottomByParty ?? {})) {
       if (!ids.includes(party)) throw new SplitNnConfigError(`bottomByParty.${party} names no party of the job`);
@@ -105,8 +106,26 @@ export class SplitNnJobLayout {
     return {
       width: rows * d + d * this.units,
       parts: [
-        { kind: 'rowSums', ciphertexts: this.delta.ciphertextsFor(rows) * d, level, rows, stride: this.delta.stride, sumWidth: this.units, units: d, offset: 0 },
-        { kind: 'columnSums', ciphertexts: d, level, rows, stride: this.delta.stride, sumWidth: this.units, units: d, offset: rows * d },
+        {
+          kind: 'rowSums',
+          ciphertexts: this.delta.ciphertextsFor(rows) * d,
+          level,
+          rows,
+          stride: this.delta.stride,
+          sumWidth: this.units,
+          units: d,
+          offset: 0,
+        },
+        {
+          kind: 'columnSums',
+          ciphertexts: d,
+          level,
+          rows,
+          stride: this.delta.stride,
+          sumWidth: this.units,
+          units: d,
+          offset: rows * d,
+        },
       ],
       shares: [
         { offset: 0, length: rows * d },

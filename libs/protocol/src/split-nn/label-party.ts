@@ -10,14 +10,38 @@
  *   predict          release Σ_f α_f·W_f for evaluation rows: probabilities
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { CkksContext, CipherText } from '@vfl/crypto';
-import { INTERACTIVE_DEFAULTS, scheduleFactor, activate, DenseStack, ForwardOptions, firstNonFinite, NonFiniteActivationError, readTensor, bottomDropoutSeed, buildBottom, buildTop, interactiveShare, labelInteractiveWeights, topDropoutSeed, MomentumShare, TfOptimizer } from '@vfl/ml';
+import { CipherText } from '@vfl/crypto';
+import {
+  INTERACTIVE_DEFAULTS,
+  scheduleFactor,
+  activate,
+  DenseStack,
+  ForwardOptions,
+  firstNonFinite,
+  NonFiniteActivationError,
+  readTensor,
+  bottomDropoutSeed,
+  buildBottom,
+  buildTop,
+  interactiveShare,
+  labelInteractiveWeights,
+  topDropoutSeed,
+  MomentumShare,
+  TfOptimizer,
+} from '@vfl/ml';
 import { secureGaussian, secureUniformMasks } from '../split-lr/masked-decryption';
 import { SLOT_MASK_BOUND_NN } from './slot-sum-decryption';
 import { applyDefence, DefenceSpec, NO_DEFENCE } from './defence';
 import { checkBottom, SplitNnConfigMismatch, SplitNnPartyOptions, SplitNnProtocolError } from './feature-party';
 import { slotSums } from './layout';
-import { BatchKey, batchKeyString, NnBackwardShare, NnBackwardToFeature, NnForwardProducts, NnForwardToLabel } from './messages';
+import {
+  BatchKey,
+  batchKeyString,
+  NnBackwardShare,
+  NnBackwardToFeature,
+  NnForwardProducts,
+  NnForwardToLabel,
+} from './messages';
 import type { NnCheckpointState, NnLabelParameters } from './model-state';
 
 export interface SplitNnLabelPartyOptions extends SplitNnPartyOptions {
@@ -62,19 +86,26 @@ export class SplitNnLabelParty {
     const { tf, layout } = o;
     const arch = layout.architecture;
     const inputWidth = layout.spec.label.inputWidth;
-    if (o.id !== layout.spec.label.id) throw new SplitNnConfigMismatch(`${o.id} is not the label party of this job (${layout.spec.label.id} is)`);
+    if (o.id !== layout.spec.label.id)
+      throw new SplitNnConfigMismatch(`${o.id} is not the label party of this job (${layout.spec.label.id} is)`);
     const rows = o.features.length / inputWidth;
     if (!Number.isInteger(rows) || o.labels.length !== rows) {
-      throw new SplitNnConfigMismatch(`label party ${o.id}: ${o.features.length} values and ${o.labels.length} labels do not form rows of ${inputWidth} columns`);
+      throw new SplitNnConfigMismatch(
+        `label party ${o.id}: ${o.features.length} values and ${o.labels.length} labels do not form rows of ${inputWidth} columns`,
+      );
     }
     this.bottom = o.bottom ?? buildBottom(tf, arch, o.id, inputWidth, o.seed);
     checkBottom(this.bottom, o.id, inputWidth, layout.labelOutputWidth);
     this.top = buildTop(tf, arch, o.seed);
     const h = layout.units;
-    this.interactiveKernel = tf.variable(tf.tensor2d(labelInteractiveWeights(o.seed, layout.labelOutputWidth, h), [layout.labelOutputWidth, h]));
+    this.interactiveKernel = tf.variable(
+      tf.tensor2d(labelInteractiveWeights(o.seed, layout.labelOutputWidth, h), [layout.labelOutputWidth, h]),
+    );
     this.interactiveBias = tf.variable(tf.zeros([h]));
     const momentum = arch.interactive.momentum ?? INTERACTIVE_DEFAULTS.momentum;
-    this.shares = layout.features.map((f) => new MomentumShare(interactiveShare('label', o.seed, f.id, f.outputWidth, h), momentum));
+    this.shares = layout.features.map(
+      (f) => new MomentumShare(interactiveShare('label', o.seed, f.id, f.outputWidth, h), momentum),
+    );
     this.x = tf.tensor2d(Float32Array.from(o.features), [rows, inputWidth]);
     this.y = tf.tensor2d(Float32Array.from(o.labels), [rows, 1]);
     this.optimizer = new TfOptimizer(tf, arch.training.optimizer);
@@ -90,28 +121,41 @@ export class SplitNnLabelParty {
     const k = batchKeyString(key);
     if (this.pending.has(k)) throw new SplitNnProtocolError(`label party: forward for ${k} was already computed`);
     if (fromFeatures.length !== layout.features.length) {
-      throw new SplitNnProtocolError(`interactive layer: expected forward messages from ${layout.features.length} feature parties, got ${fromFeatures.length}`);
+      throw new SplitNnProtocolError(
+        `interactive layer: expected forward messages from ${layout.features.length} feature parties, got ${fromFeatures.length}`,
+      );
     }
     const h = layout.units;
     const plan = layout.forwardPlan(rows.length, ckks.topLevel - 1);
     const maskTotal = new Float64Array(plan.width);
     const products = layout.features.map((f, fi) => {
       const message = fromFeatures[fi];
-      if (message.party !== f.id) throw new SplitNnProtocolError(`interactive layer: forward message ${fi} is from ${message.party}, expected ${f.id}`);
+      if (message.party !== f.id)
+        throw new SplitNnProtocolError(
+          `interactive layer: forward message ${fi} is from ${message.party}, expected ${f.id}`,
+        );
       if (message.outputWidth !== f.outputWidth) {
-        throw new SplitNnConfigMismatch(`interactive layer input from party ${f.id}: bottom output has ${message.outputWidth} units, the job config expects ${f.outputWidth}`);
+        throw new SplitNnConfigMismatch(
+          `interactive layer input from party ${f.id}: bottom output has ${message.outputWidth} units, the job config expects ${f.outputWidth}`,
+        );
       }
       const expected = f.alpha.ciphertextsFor(rows.length);
       if (message.alpha.length !== expected) {
-        throw new SplitNnProtocolError(`interactive layer input from party ${f.id}: expected ${expected} ciphertexts for ${rows.length} rows of width ${f.outputWidth}, got ${message.alpha.length}`);
+        throw new SplitNnProtocolError(
+          `interactive layer input from party ${f.id}: expected ${expected} ciphertexts for ${rows.length} rows of width ${f.outputWidth}, got ${message.alpha.length}`,
+        );
       }
       if (!(message.shareMask instanceof Float64Array) || message.shareMask.length !== rows.length * h) {
-        throw new SplitNnProtocolError(`interactive layer input from party ${f.id}: share mask expected ${rows.length * h} values`);
+        throw new SplitNnProtocolError(
+          `interactive layer input from party ${f.id}: share mask expected ${rows.length * h} values`,
+        );
       }
       const alpha: CipherText[] = [];
       const masks: Float64Array[] = [];
       const v = this.shares[fi].weights;
-      const columns = Array.from({ length: h }, (_, j) => ckks.encode(f.alpha.tile(Array.from({ length: f.outputWidth }, (_, kk) => v[kk * h + j]))));
+      const columns = Array.from({ length: h }, (_, j) =>
+        ckks.encode(f.alpha.tile(Array.from({ length: f.outputWidth }, (_, kk) => v[kk * h + j]))),
+      );
       try {
         for (const bytes of message.alpha) alpha.push(ckks.deserialize(bytes, { level: ckks.topLevel }));
         const out: Uint8Array[] = [];
@@ -149,28 +193,43 @@ export class SplitNnLabelParty {
     const h = layout.units;
     const B = rows.length;
     const factor = scheduleFactor(arch.training.schedule, key.epoch, arch.training.epochs);
-    const options = { training: true, dropoutSeed: bottomDropoutSeed(this.seed, key.epoch, key.batch), updateStatistics: true };
-    const topOptions = { training: true, dropoutSeed: topDropoutSeed(this.seed, key.epoch, key.batch), updateStatistics: true };
+    const options = {
+      training: true,
+      dropoutSeed: bottomDropoutSeed(this.seed, key.epoch, key.batch),
+      updateStatistics: true,
+    };
+    const topOptions = {
+      training: true,
+      dropoutSeed: topDropoutSeed(this.seed, key.epoch, key.batch),
+      updateStatistics: true,
+    };
     let loss = NaN;
     const perExample = new Float64Array(B * h);
     tf.tidy(() => {
-      const xb = tf.gather(this.x, tf.tensor1d(rows, 'int32')) as Tf.Tensor2D;
-      const yb = tf.gather(this.y, tf.tensor1d(rows, 'int32')) as Tf.Tensor2D;
+      const xb = tf.gather<Tf.Tensor2D>(this.x, tf.tensor1d(rows, 'int32'));
+      const yb = tf.gather<Tf.Tensor2D>(this.y, tf.tensor1d(rows, 'int32'));
       const zVar = tf.variable(tf.tensor2d(Float32Array.from(zFederated), [B, h]), true);
       const own = [...this.bottom.trainable(), ...this.top.trainable()];
       const interactive = [this.interactiveKernel, this.interactiveBias];
       const { value, grads } = tf.variableGrads(() => {
         const a = this.bottom.forward(xb, options);
-        const z = tf.add(tf.add(tf.matMul(a, this.interactiveKernel), this.interactiveBias), zVar) as Tf.Tensor2D;
-        const logit = this.top.forward(activate(tf, z, arch.interactive.activation ?? INTERACTIVE_DEFAULTS.activation), topOptions);
-        return tf.losses.sigmoidCrossEntropy(yb, logit) as Tf.Scalar;
+        const z = tf.add<Tf.Tensor2D>(tf.add(tf.matMul(a, this.interactiveKernel), this.interactiveBias), zVar);
+        const logit = this.top.forward(
+          activate(tf, z, arch.interactive.activation ?? INTERACTIVE_DEFAULTS.activation),
+          topOptions,
+        );
+        return tf.losses.sigmoidCrossEntropy<Tf.Tensor2D, Tf.Scalar>(yb, logit);
       }, [...own, ...interactive, zVar]);
       loss = value.dataSync()[0];
       if (!Number.isFinite(loss)) this.locateNonFinite(xb, zFederated, B, { ...options, updateStatistics: false }, key);
       const delta = grads[zVar.name].dataSync();
       for (let t = 0; t < delta.length; t++) perExample[t] = delta[t] * B;
       this.optimizer.apply(own, grads, arch.training.learningRate * factor);
-      this.interactiveOptimizer.apply(interactive, grads, (arch.interactive.learningRate ?? INTERACTIVE_DEFAULTS.learningRate) * factor);
+      this.interactiveOptimizer.apply(
+        interactive,
+        grads,
+        (arch.interactive.learningRate ?? INTERACTIVE_DEFAULTS.learningRate) * factor,
+      );
       zVar.dispose();
     });
     const clipped = applyDefence(this.defence, perExample, h, this.gaussian);
@@ -218,12 +277,19 @@ export class SplitNnLabelParty {
     const { tf, layout } = this.o;
     const { rows, zFederated } = this.federatedInput(key, released);
     const arch = layout.architecture;
-    const xb = tf.gather(this.x, tf.tensor1d(rows, 'int32')) as Tf.Tensor2D;
+    const xb = tf.gather<Tf.Tensor2D>(this.x, tf.tensor1d(rows, 'int32'));
     try {
       const p = readTensor(tf, () => {
         const a = this.bottom.forward(xb, { training: false });
-        const z = tf.add(tf.add(tf.matMul(a, this.interactiveKernel), this.interactiveBias), tf.tensor2d(Float32Array.from(zFederated), [rows.length, layout.units])) as Tf.Tensor2D;
-        return tf.sigmoid(this.top.forward(activate(tf, z, arch.interactive.activation ?? INTERACTIVE_DEFAULTS.activation), { training: false }));
+        const z = tf.add<Tf.Tensor2D>(
+          tf.add(tf.matMul(a, this.interactiveKernel), this.interactiveBias),
+          tf.tensor2d(Float32Array.from(zFederated), [rows.length, layout.units]),
+        );
+        return tf.sigmoid(
+          this.top.forward(activate(tf, z, arch.interactive.activation ?? INTERACTIVE_DEFAULTS.activation), {
+            training: false,
+          }),
+        );
       });
       if (firstNonFinite(p) >= 0) this.locateNonFinite(xb, zFederated, rows.length, { training: false }, key);
       return p;
@@ -261,17 +327,26 @@ export class SplitNnLabelParty {
 
   /** Loads a saved part (for scoring); momenta are not part of a model and start at zero. */
   loadParameters(p: NnLabelParameters): void {
-    if (p.role !== 'label') throw new SplitNnConfigMismatch(`label party: the saved part is a ${String(p.role)} party's`);
+    if (p.role !== 'label')
+      throw new SplitNnConfigMismatch(`label party: the saved part is a ${String(p.role)} party's`);
     const { tf, layout } = this.o;
     const parties = layout.features.map((f) => f.id);
     if (p.shares.length !== parties.length || p.shares.some((s, i) => s.party !== parties[i])) {
-      throw new SplitNnConfigMismatch(`label party: the saved part holds shares for ${p.shares.map((s) => s.party).join(', ')}, the job has feature parties ${parties.join(', ')}`);
+      throw new SplitNnConfigMismatch(
+        `label party: the saved part holds shares for ${p.shares.map((s) => s.party).join(', ')}, the job has feature parties ${parties.join(', ')}`,
+      );
     }
     this.bottom.restore(p.bottom);
     this.top.restore(p.top);
-    const interactive: [Tf.Variable, number[]][] = [[this.interactiveKernel, p.interactiveKernel], [this.interactiveBias, p.interactiveBias]];
+    const interactive: [Tf.Variable, number[]][] = [
+      [this.interactiveKernel, p.interactiveKernel],
+      [this.interactiveBias, p.interactiveBias],
+    ];
     for (const [v, values] of interactive) {
-      if (values.length !== v.size) throw new SplitNnConfigMismatch(`label party: the saved interactive layer has ${values.length} values where ${v.size} are expected`);
+      if (values.length !== v.size)
+        throw new SplitNnConfigMismatch(
+          `label party: the saved interactive layer has ${values.length} values where ${v.size} are expected`,
+        );
     }
     tf.tidy(() => interactive.forEach(([v, values]) => v.assign(tf.tensor(Float32Array.from(values), v.shape))));
     this.shares.forEach((s, i) => s.restore({ weights: p.shares[i].weights, m: new Float64Array(s.weights.length) }));
@@ -279,7 +354,8 @@ export class SplitNnLabelParty {
 
   /** Everything needed to continue training from here (between epochs: nothing may be pending). */
   checkpointState(): NnCheckpointState {
-    if (this.pending.size > 0) throw new SplitNnProtocolError(`label party: cannot checkpoint with ${this.pending.size} batch(es) in flight`);
+    if (this.pending.size > 0)
+      throw new SplitNnProtocolError(`label party: cannot checkpoint with ${this.pending.size} batch(es) in flight`);
     return {
       parameters: this.parameters(),
       training: {
@@ -294,13 +370,18 @@ export class SplitNnLabelParty {
 
   restoreState(s: NnCheckpointState): void {
     const p = s.parameters;
-    if (p.role !== 'label' || !s.training.interactiveOptimizer || s.training.shareMomenta.length !== this.shares.length) throw new SplitNnConfigMismatch('label party: the checkpoint is not this label party\'s');
+    if (p.role !== 'label' || !s.training.interactiveOptimizer || s.training.shareMomenta.length !== this.shares.length)
+      throw new SplitNnConfigMismatch("label party: the checkpoint is not this label party's");
     this.loadParameters(p);
     this.shares.forEach((share, i) => share.restore({ weights: p.shares[i].weights, m: s.training.shareMomenta[i] }));
     this.optimizer.importState([...this.bottom.trainable(), ...this.top.trainable()], s.training.optimizer);
-    this.interactiveOptimizer.importState([this.interactiveKernel, this.interactiveBias], s.training.interactiveOptimizer);
+    this.interactiveOptimizer.importState(
+      [this.interactiveKernel, this.interactiveBias],
+      s.training.interactiveOptimizer,
+    );
     this.seed = s.training.seed;
-    if (s.best && s.best.role !== 'label') throw new SplitNnConfigMismatch('label party: the checkpoint\'s best epoch is not a label party\'s');
+    if (s.best && s.best.role !== 'label')
+      throw new SplitNnConfigMismatch("label party: the checkpoint's best epoch is not a label party's");
     this.saved = s.best;
   }
 
@@ -321,14 +402,19 @@ export class SplitNnLabelParty {
     const p = this.pending.get(k);
     if (!p) throw new SplitNnProtocolError(`label party: no forward is pending for ${k}`);
     if (released.length !== p.maskTotal.length) {
-      throw new SplitNnProtocolError(`interactive layer: release for ${k} has ${released.length} values, expected ${p.maskTotal.length}`);
+      throw new SplitNnProtocolError(
+        `interactive layer: release for ${k} has ${released.length} values, expected ${p.maskTotal.length}`,
+      );
     }
     this.pending.delete(k);
     const zFederated = new Float64Array(released.length);
     for (let t = 0; t < released.length; t++) {
       const z = released[t] - p.maskTotal[t];
       if (!Number.isFinite(z) || Math.abs(z) > MAX_INTERACTIVE_MAGNITUDE) {
-        throw new NonFiniteActivationError('interactive', `interactive layer: Σ α·W from the feature parties is ${z} at row ${Math.floor(t / this.o.layout.units)} of ${k}`);
+        throw new NonFiniteActivationError(
+          'interactive',
+          `interactive layer: Σ α·W from the feature parties is ${z} at row ${Math.floor(t / this.o.layout.units)} of ${k}`,
+        );
       }
       zFederated[t] = z;
     }
@@ -336,13 +422,25 @@ export class SplitNnLabelParty {
     return { rows: p.rows, zFederated };
   }
 
-  private locateNonFinite(xb: Tf.Tensor2D, zFederated: Float64Array, rows: number, options: ForwardOptions, key: BatchKey): never {
+  private locateNonFinite(
+    xb: Tf.Tensor2D,
+    zFederated: Float64Array,
+    rows: number,
+    options: ForwardOptions,
+    key: BatchKey,
+  ): never {
     const { tf, layout } = this.o;
     const where = `at the label party, ${batchKeyString(key)}`;
     const a = this.bottom.forward(xb, options);
     if (firstNonFinite(a.dataSync()) >= 0) this.bottom.locateNonFinite(xb, options, where);
-    const z = tf.tidy(() => tf.add(tf.add(tf.matMul(a, this.interactiveKernel), this.interactiveBias), tf.tensor2d(Float32Array.from(zFederated), [rows, layout.units])) as Tf.Tensor2D);
-    if (firstNonFinite(z.dataSync()) >= 0) throw new NonFiniteActivationError('interactive', `interactive layer produced a non-finite activation ${where}`);
+    const z = tf.tidy(() =>
+      tf.add<Tf.Tensor2D>(
+        tf.add(tf.matMul(a, this.interactiveKernel), this.interactiveBias),
+        tf.tensor2d(Float32Array.from(zFederated), [rows, layout.units]),
+      ),
+    );
+    if (firstNonFinite(z.dataSync()) >= 0)
+      throw new NonFiniteActivationError('interactive', `interactive layer produced a non-finite activation ${where}`);
     const act = activate(tf, z, layout.architecture.interactive.activation ?? INTERACTIVE_DEFAULTS.activation);
     this.top.locateNonFinite(act, { ...options, dropoutSeed: topDropoutSeed(this.seed, key.epoch, key.batch) }, where);
   }

@@ -18,7 +18,8 @@ export class RowBlocks {
     readonly slots: number,
     readonly width: number,
   ) {
-    if (!Number.isInteger(width) || width < 1 || width > slots) throw new RangeError(`row width ${width} does not fit ${slots} slots`);
+    if (!Number.isInteger(width) || width < 1 || width > slots)
+      throw new RangeError(`row width ${width} does not fit ${slots} slots`);
     this.stride = 2 ** Math.ceil(Math.log2(width));
     this.rowsPerCiphertext = slots / this.stride;
   }
@@ -33,7 +34,8 @@ export class RowBlocks {
 
   /** Packs a row-major rows × width matrix, optionally scaled. */
   pack(matrix: ArrayLike<number>, rows: number, scale = 1): Float64Array[] {
-    if (matrix.length !== rows * this.width) throw new RangeError(`matrix has ${matrix.length} values, expected ${rows} × ${this.width}`);
+    if (matrix.length !== rows * this.width)
+      throw new RangeError(`matrix has ${matrix.length} values, expected ${rows} × ${this.width}`);
     return Array.from({ length: this.ciphertextsFor(rows) }, (_, c) => {
       const out = new Float64Array(this.slots);
       const n = this.rowsIn(c, rows);
@@ -47,9 +49,11 @@ export class RowBlocks {
 
   /** `vector` (width values) repeated in every row block: the plaintext of a product with a fixed column. */
   tile(vector: ArrayLike<number>): Float64Array {
-    if (vector.length !== this.width) throw new RangeError(`vector has ${vector.length} values, expected ${this.width}`);
+    if (vector.length !== this.width)
+      throw new RangeError(`vector has ${vector.length} values, expected ${this.width}`);
     const out = new Float64Array(this.slots);
-    for (let r = 0; r < this.rowsPerCiphertext; r++) for (let k = 0; k < this.width; k++) out[r * this.stride + k] = vector[k];
+    for (let r = 0; r < this.rowsPerCiphertext; r++)
+      for (let k = 0; k < this.width; k++) out[r * this.stride + k] = vector[k];
     return out;
   }
 
@@ -98,14 +102,21 @@ export interface SlotSumPlan {
 }
 
 /** Adds the part's slot sums (compensated) into `out`; parties use it on their masks, the coordinator on decryptions. */
-export function addSlotSums(part: SlotSumPart, slotVectors: readonly ArrayLike<number>[], out: Float64Array, compensation?: Float64Array): void {
-  if (slotVectors.length !== part.ciphertexts) throw new RangeError(`slot sums expected ${part.ciphertexts} vectors, got ${slotVectors.length}`);
+export function addSlotSums(
+  part: SlotSumPart,
+  slotVectors: readonly ArrayLike<number>[],
+  out: Float64Array,
+  compensation?: Float64Array,
+): void {
+  if (slotVectors.length !== part.ciphertexts)
+    throw new RangeError(`slot sums expected ${part.ciphertexts} vectors, got ${slotVectors.length}`);
   const slots = slotVectors.length > 0 ? slotVectors[0].length : 0;
   const rpc = slots / part.stride;
   const add = (index: number, value: number): void => {
     // Neumaier summation: the slots carry masks of ~2^30, the values are ~1.
     const t = out[index] + value;
-    if (compensation) compensation[index] += Math.abs(out[index]) >= Math.abs(value) ? out[index] - t + value : value - t + out[index];
+    if (compensation)
+      compensation[index] += Math.abs(out[index]) >= Math.abs(value) ? out[index] - t + value : value - t + out[index];
     out[index] = t;
   };
   if (part.kind === 'rowSums') {
@@ -115,13 +126,15 @@ export function addSlotSums(part: SlotSumPart, slotVectors: readonly ArrayLike<n
       const v = slotVectors[q];
       const n = Math.min(rpc, part.rows - c * rpc);
       for (let r = 0; r < n; r++) {
-        for (let k = 0; k < part.sumWidth; k++) add(part.offset + (c * rpc + r) * part.units + u, v[r * part.stride + k]);
+        for (let k = 0; k < part.sumWidth; k++)
+          add(part.offset + (c * rpc + r) * part.units + u, v[r * part.stride + k]);
       }
     }
   } else {
     for (let u = 0; u < part.ciphertexts; u++) {
       const v = slotVectors[u];
-      for (let r = 0; r < rpc; r++) for (let j = 0; j < part.sumWidth; j++) add(part.offset + u * part.sumWidth + j, v[r * part.stride + j]);
+      for (let r = 0; r < rpc; r++)
+        for (let j = 0; j < part.sumWidth; j++) add(part.offset + u * part.sumWidth + j, v[r * part.stride + j]);
     }
   }
 }

@@ -59,6 +59,7 @@ export interface NnBackwardProducts {
 export function messageBytes(message: unknown): number {
   if (message instanceof Uint8Array || message instanceof Float64Array) return message.byteLength;
   if (Array.isArray(message)) return message.reduce((s: number, m) => s + messageBytes(m), 0);
-  if (message && typeof message === 'object') return Object.values(message).reduce((s: number, m) => s + messageBytes(m), 0);
+  if (message && typeof message === 'object')
+    return Object.values(message).reduce((s: number, m) => s + messageBytes(m), 0);
   return 0;
 }

@@ -13,7 +13,12 @@ export interface NnPartyModel extends StoredPartyModel {
 
 /** What a split-NN job trains under: its rows' split and batches, the architecture, the defence. */
 export interface NnSettings {
-  readonly data: { readonly validationFraction: number; readonly seed: number; readonly clipSigma: number; readonly batchSize: number };
+  readonly data: {
+    readonly validationFraction: number;
+    readonly seed: number;
+    readonly clipSigma: number;
+    readonly batchSize: number;
+  };
   readonly architecture: NnArchitecture;
   readonly defence: DefenceSpec;
 }

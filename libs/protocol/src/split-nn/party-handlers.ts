@@ -23,7 +23,13 @@ import { SplitNnLabelParty } from './label-party';
 import { BatchKey, batchKeyString, NnBackwardToFeature, NnForwardToLabel } from './messages';
 import type { NnPartyCheckpoint, NnPartyModel, NnSettings } from './model';
 import { nnEarlyStoppingSchema, nnSettingsSchema } from './settings';
-import { backwardProductsWire, backwardShareWire, backwardToFeatureWire, forwardToLabelWire, vectorFromWire } from './wire';
+import {
+  backwardProductsWire,
+  backwardShareWire,
+  backwardToFeatureWire,
+  forwardToLabelWire,
+  vectorFromWire,
+} from './wire';
 
 export const SPLIT_NN = 'split-nn';
 
@@ -31,7 +37,10 @@ export const SPLIT_NN = 'split-nn';
 export const NN_EVAL_BATCH_ROWS = 4096;
 
 const SPEC = new JobSlot<{ architecture: NnArchitecture; defence: DefenceSpec }>('split-NN settings');
-const NETWORK = new JobSlot<SplitNnLabelParty | SplitNnFeatureParty>('split-NN model', 'no split-NN model yet (he.keys not received)');
+const NETWORK = new JobSlot<SplitNnLabelParty | SplitNnFeatureParty>(
+  'split-NN model',
+  'no split-NN model yet (he.keys not received)',
+);
 /** A prediction: the saved part that scores. */
 const SAVED = new JobSlot<NnPartyModel>('saved split-NN model');
 /** Evaluation: the label party's scores of the split being evaluated, by batch. */
@@ -92,7 +101,9 @@ function seedOf(node: PartyContext, architecture: NnArchitecture): number {
   // The seed behind this party's initial weights and interactive-weight share must be its own
   // secret (a peer that knew it could recompute the share that hides W_f), yet reproducible:
   // derived from its signing key (ed25519 signatures are deterministic) and the job's seed.
-  const secret = createHash('sha256').update(node.identity.sign(`vfl-split-nn-seed-v1|seed=${architecture.training.seed}`)).digest();
+  const secret = createHash('sha256')
+    .update(node.identity.sign(`vfl-split-nn-seed-v1|seed=${architecture.training.seed}`))
+    .digest();
   return partySeed(secret.readUInt32LE(0) & 0x7fffffff, node.partyId);
 }
 
@@ -100,7 +111,10 @@ const hooks: PartyModelHooks = {
   prepare(job, raw) {
     const s = checked(nnSettingsSchema, raw, `job ${job.id}: nn`);
     try {
-      job.set(SPEC, { architecture: validateArchitecture(s.architecture), defence: validateDefence(s.defence ?? NO_DEFENCE) });
+      job.set(SPEC, {
+        architecture: validateArchitecture(s.architecture),
+        defence: validateDefence(s.defence ?? NO_DEFENCE),
+      });
     } catch (e) {
       throw new PartyError(`job ${job.id}: ${(e as Error).message}`);
     }
@@ -115,14 +129,35 @@ const hooks: PartyModelHooks = {
     const w = widths ?? {};
     const label = job.labelParty();
     const layout = new SplitNnJobLayout(
-      { architecture: spec.architecture, label: { id: label, inputWidth: Number(w[label]) }, features: job.featureParties().map((f) => ({ id: f.partyId, inputWidth: Number(w[f.partyId]) })) },
+      {
+        architecture: spec.architecture,
+        label: { id: label, inputWidth: Number(w[label]) },
+        features: job.featureParties().map((f) => ({ id: f.partyId, inputWidth: Number(w[f.partyId]) })),
+      },
       ckks.slots,
     );
-    const mine = layout.spec.label.id === node.partyId ? layout.spec.label.inputWidth : layout.features.find((f) => f.id === node.partyId)?.inputWidth;
-    if (mine !== aligned.columnNames.length) throw new PartyError(`the job says ${node.partyId} has ${w[node.partyId]} input columns, its data has ${aligned.columnNames.length}`);
+    const mine =
+      layout.spec.label.id === node.partyId
+        ? layout.spec.label.inputWidth
+        : layout.features.find((f) => f.id === node.partyId)?.inputWidth;
+    if (mine !== aligned.columnNames.length)
+      throw new PartyError(
+        `the job says ${node.partyId} has ${w[node.partyId]} input columns, its data has ${aligned.columnNames.length}`,
+      );
     job.find(NETWORK)?.dispose();
-    const common = { id: node.partyId, layout, tf: node.tensorflow.tf, ckks, encryptor, features: aligned.standardized, seed: seedOf(node, spec.architecture) };
-    const party = job.role === 'label' ? new SplitNnLabelParty({ ...common, labels: aligned.labels!, defence: spec.defence }) : new SplitNnFeatureParty(common);
+    const common = {
+      id: node.partyId,
+      layout,
+      tf: node.tensorflow.tf,
+      ckks,
+      encryptor,
+      features: aligned.standardized,
+      seed: seedOf(node, spec.architecture),
+    };
+    const party =
+      job.role === 'label'
+        ? new SplitNnLabelParty({ ...common, labels: aligned.labels!, defence: spec.defence })
+        : new SplitNnFeatureParty(common);
     job.set(NETWORK, party);
     job.set(ENCRYPTOR, encryptor);
     // A prediction scores with the saved part, not with freshly initialised weights.
@@ -131,7 +166,10 @@ const hooks: PartyModelHooks = {
       const p = saved.parameters;
       if (party instanceof SplitNnLabelParty && p.role === 'label') party.loadParameters(p);
       else if (party instanceof SplitNnFeatureParty && p.role === 'feature') party.loadParameters(p);
-      else throw new PartyError(`the saved model of job ${saved.jobId} is a ${p.role} party's part, this party is ${job.role}`);
+      else
+        throw new PartyError(
+          `the saved model of job ${saved.jobId} is a ${p.role} party's part, this party is ${job.role}`,
+        );
     }
   },
 
@@ -146,18 +184,31 @@ const hooks: PartyModelHooks = {
       data: job.data,
       idRules: job.idRules,
       columns: [...a.columnNames],
-      standardization: { means: Array.from(a.standardizer.means), deviations: Array.from(a.standardizer.deviations), clipSigma: job.settings.clipSigma },
+      standardization: {
+        means: Array.from(a.standardizer.means),
+        deviations: Array.from(a.standardizer.deviations),
+        clipSigma: job.settings.clipSigma,
+      },
       architecture: job.get(SPEC).architecture,
       parameters: job.get(NETWORK).parameters(),
     };
   },
 
   checkpoint(job, epoch, record, node): NnPartyCheckpoint {
-    const earlyStopping = record === undefined || record === null ? undefined : checked(nnEarlyStoppingSchema, record, 'model.checkpoint: record');
+    const earlyStopping =
+      record === undefined || record === null
+        ? undefined
+        : checked(nnEarlyStoppingSchema, record, 'model.checkpoint: record');
     const settings = settingsOf(job);
     return {
-      family: 'split-nn', jobId: job.id, partyId: node.partyId, epoch, contentSha256: job.contentSha256,
-      hyperparametersDigest: modelDigest(settings), settings, state: job.get(NETWORK).checkpointState(),
+      family: 'split-nn',
+      jobId: job.id,
+      partyId: node.partyId,
+      epoch,
+      contentSha256: job.contentSha256,
+      hyperparametersDigest: modelDigest(settings),
+      settings,
+      state: job.get(NETWORK).checkpointState(),
       ...(earlyStopping ? { earlyStopping } : {}),
     };
   },
@@ -166,7 +217,9 @@ const hooks: PartyModelHooks = {
     const checkpoint = stored as NnPartyCheckpoint;
     const settings = settingsOf(job);
     const changed = differingPaths(checkpoint.settings, settings);
-    return changed.length || checkpoint.hyperparametersDigest !== modelDigest(settings) ? [`the settings differ (${changed.join(', ') || 'digest'})`] : [];
+    return changed.length || checkpoint.hyperparametersDigest !== modelDigest(settings)
+      ? [`the settings differ (${changed.join(', ') || 'digest'})`]
+      : [];
   },
 
   resume(job, stored) {
@@ -192,65 +245,133 @@ const ENCRYPTOR = new JobSlot<{ dispose(): void }>('split-NN encryptor');
 
 /** A coordinator release of the forward or backward pass, for the party's own log (the coordinator records the same digest). */
 const released = (body: { released: Uint8Array; phase: string; epoch: number; batch: number }, node: PartyContext) => [
-  { step: 'nn.release', sender: COORDINATOR_ID, receiver: node.partyId, messageDigest: digestHex(body.released), byteSize: body.released.length, detail: { phase: body.phase, epoch: body.epoch, batch: body.batch } },
+  {
+    step: 'nn.release',
+    sender: COORDINATOR_ID,
+    receiver: node.partyId,
+    messageDigest: digestHex(body.released),
+    byteSize: body.released.length,
+    detail: { phase: body.phase, epoch: body.epoch, batch: body.batch },
+  },
 ];
 
 /** What a reply hands the coordinator, by digest of the same payload the coordinator digests. */
-const handedOver = (step: string, payload: unknown, body: { phase: string; epoch: number; batch: number }, node: PartyContext) => {
+const handedOver = (
+  step: string,
+  payload: unknown,
+  body: { phase: string; epoch: number; batch: number },
+  node: PartyContext,
+) => {
   const bytes = packBody(payload);
-  return { step, sender: node.partyId, receiver: COORDINATOR_ID, messageDigest: digestHex(bytes), byteSize: bytes.length, detail: { phase: body.phase, epoch: body.epoch, batch: body.batch } };
+  return {
+    step,
+    sender: node.partyId,
+    receiver: COORDINATOR_ID,
+    messageDigest: digestHex(bytes),
+    byteSize: bytes.length,
+    detail: { phase: body.phase, epoch: body.epoch, batch: body.batch },
+  };
 };
 
-const key = (b: { phase: 'train' | 'eval'; epoch: number; batch: number }): BatchKey => ({ phase: b.phase, epoch: b.epoch, batch: b.batch });
+const key = (b: { phase: 'train' | 'eval'; epoch: number; batch: number }): BatchKey => ({
+  phase: b.phase,
+  epoch: b.epoch,
+  batch: b.batch,
+});
 
 export const splitNnHandlers: PartyHandlerGroup = {
   model: SPLIT_NN,
   hooks,
   commands: [
-    onJobCommand(nn.forward, async (body, job, call) => {
-      const k = key(body);
-      const rows = rowsOf(job, k, body.split ?? 'train');
-      const { toLabel, toCoordinator } = network(job, SplitNnFeatureParty).forward(k, rows);
-      await call.send(job, job.labelParty(), nn.forwardToLabel, { ...k, ...forwardToLabelWire.to(toLabel) } as never);
-      return { share: f64ToBytes(toCoordinator.share) };
-    }, { inPrediction: true, outgoing: (body, reply, node) => [handedOver('nn.forward_share', reply.share, body, node)] }),
+    onJobCommand(
+      nn.forward,
+      async (body, job, call) => {
+        const k = key(body);
+        const rows = rowsOf(job, k, body.split ?? 'train');
+        const { toLabel, toCoordinator } = network(job, SplitNnFeatureParty).forward(k, rows);
+        await call.send(job, job.labelParty(), nn.forwardToLabel, { ...k, ...forwardToLabelWire.to(toLabel) } as never);
+        return { share: f64ToBytes(toCoordinator.share) };
+      },
+      {
+        inPrediction: true,
+        outgoing: (body, reply, node) => [handedOver('nn.forward_share', reply.share, body, node)],
+      },
+    ),
 
-    onJobCommand(nn.products, (body, job) => {
-      const k = key(body);
-      const rows = rowsOf(job, k, body.split ?? 'train');
-      const forwards = job.featureParties().map((f) => job.take(forwardKey(k, f.partyId)));
-      return { products: network(job, SplitNnLabelParty).forwardProducts(k, rows, forwards).products };
-    }, { inPrediction: true, outgoing: (body, reply, node) => [handedOver('nn.products', reply.products, body, node)] }),
+    onJobCommand(
+      nn.products,
+      (body, job) => {
+        const k = key(body);
+        const rows = rowsOf(job, k, body.split ?? 'train');
+        const forwards = job.featureParties().map((f) => job.take(forwardKey(k, f.partyId)));
+        return { products: network(job, SplitNnLabelParty).forwardProducts(k, rows, forwards).products };
+      },
+      { inPrediction: true, outgoing: (body, reply, node) => [handedOver('nn.products', reply.products, body, node)] },
+    ),
 
-    onJobCommand(nn.trainStep, async (body, job, call) => {
-      const k = key(body);
-      const step = network(job, SplitNnLabelParty).trainStep(k, vectorFromWire(body.released, 'released forward'));
-      const features = job.featureParties();
-      await Promise.all(features.map((f, i) => call.send(job, f.partyId, nn.backwardToFeature, { ...k, ...backwardToFeatureWire.to(step.toFeatures[i]) } as never)));
-      return { shares: step.toCoordinator.map((s) => backwardShareWire.to(s) as { party: string; gShare: Uint8Array; wShare: Uint8Array }), loss: step.loss };
-    }, {
-      incoming: released,
-      outgoing: (body, reply, node) => reply.shares.map((s) => handedOver('nn.backward_share', s, body, node)),
-    }),
+    onJobCommand(
+      nn.trainStep,
+      async (body, job, call) => {
+        const k = key(body);
+        const step = network(job, SplitNnLabelParty).trainStep(k, vectorFromWire(body.released, 'released forward'));
+        const features = job.featureParties();
+        await Promise.all(
+          features.map((f, i) =>
+            call.send(job, f.partyId, nn.backwardToFeature, {
+              ...k,
+              ...backwardToFeatureWire.to(step.toFeatures[i]),
+            } as never),
+          ),
+        );
+        return {
+          shares: step.toCoordinator.map(
+            (s) => backwardShareWire.to(s) as { party: string; gShare: Uint8Array; wShare: Uint8Array },
+          ),
+          loss: step.loss,
+        };
+      },
+      {
+        incoming: released,
+        outgoing: (body, reply, node) => reply.shares.map((s) => handedOver('nn.backward_share', s, body, node)),
+      },
+    ),
 
-    onJobCommand(nn.backward, (body, job) => {
-      const k = key(body);
-      return backwardProductsWire.to(network(job, SplitNnFeatureParty).backward(k, job.take(backwardKey(k)))) as { g: Uint8Array[]; w: Uint8Array[] };
-    }, { outgoing: (body, reply, node) => [handedOver('nn.backward_products', { g: reply.g, w: reply.w }, body, node)] }),
+    onJobCommand(
+      nn.backward,
+      (body, job) => {
+        const k = key(body);
+        return backwardProductsWire.to(network(job, SplitNnFeatureParty).backward(k, job.take(backwardKey(k)))) as {
+          g: Uint8Array[];
+          w: Uint8Array[];
+        };
+      },
+      { outgoing: (body, reply, node) => [handedOver('nn.backward_products', { g: reply.g, w: reply.w }, body, node)] },
+    ),
 
-    onJobCommand(nn.apply, (body, job) => {
-      network(job, SplitNnFeatureParty).applyRelease(key(body), vectorFromWire(body.released, 'released backward'));
-      return {};
-    }, { incoming: released }),
+    onJobCommand(
+      nn.apply,
+      (body, job) => {
+        network(job, SplitNnFeatureParty).applyRelease(key(body), vectorFromWire(body.released, 'released backward'));
+        return {};
+      },
+      { incoming: released },
+    ),
 
-    onJobCommand(nn.predict, (body, job) => {
-      const k = key(body);
-      const scores = job.find(SCORES) ?? new Map<number, Float64Array>();
-      job.set(SCORES, scores);
-      if (k.batch === 0) scores.clear();
-      scores.set(k.batch, network(job, SplitNnLabelParty).predict(k, vectorFromWire(body.released, 'released forward')));
-      return {};
-    }, { inPrediction: true, incoming: released }),
+    onJobCommand(
+      nn.predict,
+      (body, job) => {
+        const k = key(body);
+        const scores = job.find(SCORES) ?? new Map<number, Float64Array>();
+        job.set(SCORES, scores);
+        if (k.batch === 0) scores.clear();
+        scores.set(
+          k.batch,
+          network(job, SplitNnLabelParty).predict(k, vectorFromWire(body.released, 'released forward')),
+        );
+        return {};
+      },
+      { inPrediction: true, incoming: released },
+    ),
 
     onJobCommand(nn.metrics, (body, job) => {
       network(job, SplitNnLabelParty);
@@ -261,7 +382,8 @@ export const splitNnHandlers: PartyHandlerGroup = {
     onPeer(nn.forwardToLabel, (body, job, from) => {
       if (job.role !== 'label') throw new PartyError(`${nn.forwardToLabel.type} is only for the label party`);
       const message = forwardToLabelWire.from(body);
-      if (message.party !== from) throw new PartyError(`${nn.forwardToLabel.type} from ${from} claims to be ${message.party.slice(0, 64)}'s`);
+      if (message.party !== from)
+        throw new PartyError(`${nn.forwardToLabel.type} from ${from} claims to be ${message.party.slice(0, 64)}'s`);
       job.put(forwardKey(key(body), from), message);
       return null;
     }),

@@ -7,7 +7,22 @@
  */
 import { CkksContext, CkksEncryptor } from '@vfl/crypto';
 import { loadPartyTable, PartyTable } from '@vfl/data';
-import { epochBatches, RowSplit, trainValidationSplit, rocAuc, NnArchitecture, validateArchitecture, EpochRecord, NnEarlyStopping, NnTrainingResult, PartyBlock, trainCentralNn, partySeed, Standardizer, initTensorflow } from '@vfl/ml';
+import {
+  epochBatches,
+  RowSplit,
+  trainValidationSplit,
+  rocAuc,
+  NnArchitecture,
+  validateArchitecture,
+  EpochRecord,
+  NnEarlyStopping,
+  NnTrainingResult,
+  PartyBlock,
+  trainCentralNn,
+  partySeed,
+  Standardizer,
+  initTensorflow,
+} from '@vfl/ml';
 import { SplitNnCoordinator } from './coordinator';
 import { DefenceSpec, gaussianLabelDpEpsilon, NO_DEFENCE, validateDefence } from './defence';
 import { SplitNnFeatureParty } from './feature-party';
@@ -69,7 +84,12 @@ export async function loadAligned(o: SplitNnDataOptions): Promise<AlignedData> {
     const w = t.featureNames.length;
     const m = new Float64Array(order.length * w);
     order.forEach((x, r) => m.set(t.features.subarray(index.get(x)! * w, (index.get(x)! + 1) * w), r * w));
-    return { id, matrix: Standardizer.fit(m, w, split.train).transform(m, w), columns: w, seed: partySeed(arch.training.seed, id) };
+    return {
+      id,
+      matrix: Standardizer.fit(m, w, split.train).transform(m, w),
+      columns: w,
+      seed: partySeed(arch.training.seed, id),
+    };
   };
   const labelIndex = new Map(label.ids.map((x, i) => [x, i]));
   const featureIds = o.featureIds ?? o.featureFiles.map((_, i) => `feature${i + 1}`);
@@ -96,7 +116,11 @@ export async function runSplitNn(o: SplitNnRunOptions): Promise<SplitNnRunResult
   const { tf } = runtime;
   const ckks = await CkksContext.create();
   const layout = new SplitNnJobLayout(
-    { architecture: arch, label: { id: data.label.id, inputWidth: data.label.columns }, features: data.features.map((f) => ({ id: f.id, inputWidth: f.columns })) },
+    {
+      architecture: arch,
+      label: { id: data.label.id, inputWidth: data.label.columns },
+      features: data.features.map((f) => ({ id: f.id, inputWidth: f.columns })),
+    },
     ckks.slots,
   );
   const coordinator = SplitNnCoordinator.create(ckks, layout);
@@ -106,8 +130,21 @@ export async function runSplitNn(o: SplitNnRunOptions): Promise<SplitNnRunResult
     encryptors.push(e);
     return e;
   };
-  const label = new SplitNnLabelParty({ id: data.label.id, layout, tf, ckks, encryptor: encryptor(), features: data.label.matrix, labels: data.labels, seed: data.label.seed, defence });
-  const features = data.features.map((f) => new SplitNnFeatureParty({ id: f.id, layout, tf, ckks, encryptor: encryptor(), features: f.matrix, seed: f.seed }));
+  const label = new SplitNnLabelParty({
+    id: data.label.id,
+    layout,
+    tf,
+    ckks,
+    encryptor: encryptor(),
+    features: data.label.matrix,
+    labels: data.labels,
+    seed: data.label.seed,
+    defence,
+  });
+  const features = data.features.map(
+    (f) =>
+      new SplitNnFeatureParty({ id: f.id, layout, tf, ckks, encryptor: encryptor(), features: f.matrix, seed: f.seed }),
+  );
   const stopping = new NnEarlyStopping(arch.training.earlyStopping?.patience, arch.training.earlyStopping?.minDelta);
   const epochs: SplitNnEpochRecord[] = [];
   let bytes = 0;
@@ -120,8 +157,20 @@ export async function runSplitNn(o: SplitNnRunOptions): Promise<SplitNnRunResult
   const forward = (key: BatchKey, rows: Int32Array): Float64Array => {
     coordinator.announce(key, rows.length);
     const outputs = features.map((f) => f.forward(key, rows));
-    const products = send(label.forwardProducts(key, rows, outputs.map((x) => send(x.toLabel))));
-    return send(coordinator.releaseForward(key, products, outputs.map((x) => send(x.toCoordinator))));
+    const products = send(
+      label.forwardProducts(
+        key,
+        rows,
+        outputs.map((x) => send(x.toLabel)),
+      ),
+    );
+    return send(
+      coordinator.releaseForward(
+        key,
+        products,
+        outputs.map((x) => send(x.toCoordinator)),
+      ),
+    );
   };
 
   /** Validation AUC of the current model (steps 1–4 in inference mode, then the label party scores). */
@@ -167,7 +216,8 @@ export async function runSplitNn(o: SplitNnRunOptions): Promise<SplitNnRunResult
       o.onEpoch?.(record);
       const stop = stopping.record(epoch, auc);
       // With early stopping every party keeps its weights of the best epoch and returns to them.
-      if (arch.training.earlyStopping && stopping.bestEpoch === epoch) [label, ...features].forEach((p) => p.checkpoint());
+      if (arch.training.earlyStopping && stopping.bestEpoch === epoch)
+        [label, ...features].forEach((p) => p.checkpoint());
       if (stop) {
         stoppedEarly = true;
         break;

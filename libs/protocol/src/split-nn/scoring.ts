@@ -16,7 +16,10 @@ import { SplitNnCoordinator } from './coordinator';
 import { SplitNnJobLayout } from './job-layout';
 import { scoreSplit, sendKeys, SplitNnDriver } from './training';
 
-export interface SplitNnScoringDriver extends Pick<SplitNnDriver, 'jobId' | 'label' | 'features' | 'call' | 'message' | 'audit'> {
+export interface SplitNnScoringDriver extends Pick<
+  SplitNnDriver,
+  'jobId' | 'label' | 'features' | 'call' | 'message' | 'audit'
+> {
   /** The training job's manifest: its architecture and every part's columns. */
   readonly manifest: ModelManifest;
   readonly rows: number;
@@ -33,12 +36,20 @@ export async function scoreWithSplitNn(d: SplitNnScoringDriver): Promise<void> {
   const ckks = await CkksContext.create();
   try {
     const layout = new SplitNnJobLayout(
-      { architecture, label: { id: d.label.partyId, inputWidth: widthOf(d.label.partyId) }, features: d.features.map((f) => ({ id: f.partyId, inputWidth: widthOf(f.partyId) })) },
+      {
+        architecture,
+        label: { id: d.label.partyId, inputWidth: widthOf(d.label.partyId) },
+        features: d.features.map((f) => ({ id: f.partyId, inputWidth: widthOf(f.partyId) })),
+      },
       ckks.slots,
     );
     const coordinator = SplitNnCoordinator.create(ckks, layout);
     try {
-      await sendKeys(coordinator, d, Object.fromEntries([d.label, ...d.features].map((c) => [c.partyId, widthOf(c.partyId)])));
+      await sendKeys(
+        coordinator,
+        d,
+        Object.fromEntries([d.label, ...d.features].map((c) => [c.partyId, widthOf(c.partyId)])),
+      );
       await scoreSplit(coordinator, d, 'validation', d.rows, 0);
     } finally {
       coordinator.dispose();

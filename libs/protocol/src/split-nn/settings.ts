@@ -7,4 +7,8 @@ export const nnSettingsSchema = z.object({
   defence: z.record(z.string(), z.unknown()).optional(),
 });
 
-export const nnEarlyStoppingSchema = z.object({ bestEpoch: z.number().int().min(1), bestAuc: z.number().refine(Number.isFinite), sinceBest: z.number().int().min(0) });
+export const nnEarlyStoppingSchema = z.object({
+  bestEpoch: z.number().int().min(1),
+  bestAuc: z.number().refine(Number.isFinite),
+  sinceBest: z.number().int().min(0),
+});

@@ -14,7 +14,13 @@
  *   leaks its key).
  */
 import { CkksKeyHolder } from '@vfl/crypto';
-import { DecryptionAnnouncements, DecryptionRefusedError, DEFAULT_RELEASE_POLICY, ReleasePolicy, secureGaussian } from '../split-lr/masked-decryption';
+import {
+  DecryptionAnnouncements,
+  DecryptionRefusedError,
+  DEFAULT_RELEASE_POLICY,
+  ReleasePolicy,
+  secureGaussian,
+} from '../split-lr/masked-decryption';
 import { addSlotSums, SlotSumPlan } from './layout';
 
 /** Bound of the uniform mask on every slot and plaintext share of the interactive layer. */
@@ -43,19 +49,27 @@ export class SlotSumDecryptionService {
   release(key: string, encrypted: readonly (readonly Uint8Array[])[], shares: readonly Float64Array[]): Float64Array {
     const plan = this.announcements.take(key);
     if (encrypted.length !== plan.parts.length) {
-      throw new DecryptionRefusedError(`decryption ${key}: expected ${plan.parts.length} groups of ciphertexts, got ${encrypted.length}`);
+      throw new DecryptionRefusedError(
+        `decryption ${key}: expected ${plan.parts.length} groups of ciphertexts, got ${encrypted.length}`,
+      );
     }
     if (shares.length !== plan.shares.length) {
-      throw new DecryptionRefusedError(`decryption ${key}: expected ${plan.shares.length} plaintext shares, got ${shares.length}`);
+      throw new DecryptionRefusedError(
+        `decryption ${key}: expected ${plan.shares.length} plaintext shares, got ${shares.length}`,
+      );
     }
     plan.parts.forEach((part, p) => {
       if (encrypted[p].length !== part.ciphertexts) {
-        throw new DecryptionRefusedError(`decryption ${key}: part ${p} expected ${part.ciphertexts} ciphertexts, got ${encrypted[p].length}`);
+        throw new DecryptionRefusedError(
+          `decryption ${key}: part ${p} expected ${part.ciphertexts} ciphertexts, got ${encrypted[p].length}`,
+        );
       }
     });
     plan.shares.forEach((s, i) => {
       if (!(shares[i] instanceof Float64Array) || shares[i].length !== s.length) {
-        throw new DecryptionRefusedError(`decryption ${key}: share ${i} expected ${s.length} values, got ${shares[i]?.length}`);
+        throw new DecryptionRefusedError(
+          `decryption ${key}: share ${i} expected ${s.length} values, got ${shares[i]?.length}`,
+        );
       }
       const bad = shares[i].findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) throw new DecryptionRefusedError(`decryption ${key}: share ${i} has a non-finite value at ${bad}`);

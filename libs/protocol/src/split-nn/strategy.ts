@@ -36,7 +36,12 @@ export const splitNnStrategy: JobStrategy<SplitNnJobResult> = {
   // A split-NN job's split, batches and seed come from its architecture; its features are not clipped.
   dataSettings(spec) {
     const t = spec.nn!.architecture.training;
-    return { validationFraction: t.validationFraction ?? spec.hyperparameters.validationFraction, seed: t.seed, clipSigma: 0, batchSize: t.batchSize };
+    return {
+      validationFraction: t.validationFraction ?? spec.hyperparameters.validationFraction,
+      seed: t.seed,
+      clipSigma: 0,
+      batchSize: t.batchSize,
+    };
   },
   settings: (spec) => ({ architecture: spec.nn!.architecture, defence: spec.nn!.defence ?? NO_DEFENCE }),
 
@@ -49,8 +54,14 @@ export const splitNnStrategy: JobStrategy<SplitNnJobResult> = {
     try {
       const { intersection, trainRows, validationRows } = ctx.alignment;
       const trained = await trainSplitNn(ckks, {
-        jobId, architecture, defence: nn!.defence ?? NO_DEFENCE,
-        label: ctx.label, features: ctx.features, prepared: ctx.prepared, trainRows, validationRows,
+        jobId,
+        architecture,
+        defence: nn!.defence ?? NO_DEFENCE,
+        label: ctx.label,
+        features: ctx.features,
+        prepared: ctx.prepared,
+        trainRows,
+        validationRows,
         call: (c, command, body) => ctx.call(c, command, body),
         message: (step, from, to, bytes, detail) => ctx.message(step, from, to, bytes, detail),
         audit: (e) => ctx.audit(e),
@@ -60,15 +71,35 @@ export const splitNnStrategy: JobStrategy<SplitNnJobResult> = {
         snapshot: (epoch) => ctx.snapshot(epoch),
         restore: (epoch) => ctx.restore(epoch),
         checkpoint: (epoch, record) => ctx.checkpoint(epoch, record),
-        progress: (epoch, batch, batches, report) => ctx.progress({ phase: 'training', epoch: epoch + 1, epochs: architecture.training.epochs, batch: batch + 1, batches, etaSeconds: null }, report),
+        progress: (epoch, batch, batches, report) =>
+          ctx.progress(
+            {
+              phase: 'training',
+              epoch: epoch + 1,
+              epochs: architecture.training.epochs,
+              batch: batch + 1,
+              batches,
+              etaSeconds: null,
+            },
+            report,
+          ),
       });
       await ctx.phase('evaluating');
       const labelOnly = await ctx.baseline();
       const manifest = await ctx.exportModel({ model: 'split-nn', architecture });
-      return { model: 'split-nn', intersection, trainRows, validationRows, ...trained, labelOnly, manifest, backend: ctx.prepared.get(ctx.label.partyId)!.backend, datasets: ctx.datasets };
+      return {
+        model: 'split-nn',
+        intersection,
+        trainRows,
+        validationRows,
+        ...trained,
+        labelOnly,
+        manifest,
+        backend: ctx.prepared.get(ctx.label.partyId)!.backend,
+        datasets: ctx.datasets,
+      };
     } finally {
       ckks.dispose();
     }
   },
 };
-

@@ -59,7 +59,14 @@ export interface SplitNnDriver {
   call<Q, P>(channel: PartyChannel, command: Command<Q, P>, body: Q): Promise<P>;
   /** Audits one coordinator⇄party payload by digest and size. */
   message(step: string, from: string, to: string, bytes: Uint8Array, detail: Record<string, unknown>): Promise<unknown>;
-  audit(event: { step: string; sender: string; receiver?: string; messageDigest?: string; byteSize?: number; detail: Record<string, unknown> }): Promise<unknown>;
+  audit(event: {
+    step: string;
+    sender: string;
+    receiver?: string;
+    messageDigest?: string;
+    byteSize?: number;
+    detail: Record<string, unknown>;
+  }): Promise<unknown>;
   progress(epoch: number, batch: number, batches: number, report?: EpochReport): void;
   /** Bytes of the current epoch, counted by call() and message(). */
   takeEpochBytes(): number;
@@ -78,7 +85,13 @@ export interface SplitNnDriver {
 export type SplitNnForwardDriver = Pick<SplitNnDriver, 'jobId' | 'label' | 'features' | 'call' | 'message'>;
 
 /** Steps 1–4 of a batch: the feature parties' forward, the label party's products, the coordinator's release. */
-export async function forwardRelease(coordinator: SplitNnCoordinator, d: SplitNnForwardDriver, key: BatchKey, rows: number, split: 'train' | 'validation'): Promise<Uint8Array> {
+export async function forwardRelease(
+  coordinator: SplitNnCoordinator,
+  d: SplitNnForwardDriver,
+  key: BatchKey,
+  rows: number,
+  split: 'train' | 'validation',
+): Promise<Uint8Array> {
   const { jobId } = d;
   coordinator.announce(key, rows);
   const detail = { ...key };
@@ -91,13 +104,21 @@ export async function forwardRelease(coordinator: SplitNnCoordinator, d: SplitNn
   );
   const productsReply = await d.call(d.label, nn.products, { jobId, ...key, split });
   await d.message('nn.products', d.label.partyId, COORDINATOR_ID, packBody(productsReply.products), detail);
-  const released = f64ToBytes(coordinator.releaseForward(key, { products: productsFromWire(productsReply.products) }, shares));
+  const released = f64ToBytes(
+    coordinator.releaseForward(key, { products: productsFromWire(productsReply.products) }, shares),
+  );
   await d.message('nn.release', COORDINATOR_ID, d.label.partyId, released, detail);
   return released;
 }
 
 /** Inference over a split in chunks: every chunk's release is scored at the label party (nn.predict), which keeps the scores. */
-export async function scoreSplit(coordinator: SplitNnCoordinator, d: SplitNnForwardDriver, split: 'train' | 'validation', total: number, epoch: number): Promise<void> {
+export async function scoreSplit(
+  coordinator: SplitNnCoordinator,
+  d: SplitNnForwardDriver,
+  split: 'train' | 'validation',
+  total: number,
+  epoch: number,
+): Promise<void> {
   for (let batch = 0, start = 0; start < total; batch++, start += NN_EVAL_BATCH_ROWS) {
     const key: BatchKey = { phase: 'eval', epoch, batch };
     const released = await forwardRelease(coordinator, d, key, Math.min(NN_EVAL_BATCH_ROWS, total - start), split);
@@ -106,11 +127,22 @@ export async function scoreSplit(coordinator: SplitNnCoordinator, d: SplitNnForw
 }
 
 /** Sends every party the job's public key and the parties' input widths, audited. */
-export async function sendKeys(coordinator: SplitNnCoordinator, d: Pick<SplitNnDriver, 'jobId' | 'label' | 'features' | 'call' | 'audit'>, widths: Record<string, number>): Promise<void> {
+export async function sendKeys(
+  coordinator: SplitNnCoordinator,
+  d: Pick<SplitNnDriver, 'jobId' | 'label' | 'features' | 'call' | 'audit'>,
+  widths: Record<string, number>,
+): Promise<void> {
   const bundle = coordinator.publicBundle();
   for (const c of [d.label, ...d.features]) {
     await d.call(c, job.heKeys, { jobId: d.jobId, bundle, widths });
-    await d.audit({ step: 'he.keys', sender: COORDINATOR_ID, receiver: c.partyId, byteSize: publicBundleBytes(bundle), messageDigest: publicBundleDigest(bundle), detail: { parameterSet: bundle.parameterSet, model: 'split-nn', widths } });
+    await d.audit({
+      step: 'he.keys',
+      sender: COORDINATOR_ID,
+      receiver: c.partyId,
+      byteSize: publicBundleBytes(bundle),
+      messageDigest: publicBundleDigest(bundle),
+      detail: { parameterSet: bundle.parameterSet, model: 'split-nn', widths },
+    });
   }
 }
 
@@ -119,16 +151,25 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
   const { jobId } = d;
   const widthOf = (c: PartyChannel) => d.prepared.get(c.partyId)!.columnNames.length;
   const layout = new SplitNnJobLayout(
-    { architecture: arch, label: { id: d.label.partyId, inputWidth: widthOf(d.label) }, features: d.features.map((f) => ({ id: f.partyId, inputWidth: widthOf(f) })) },
+    {
+      architecture: arch,
+      label: { id: d.label.partyId, inputWidth: widthOf(d.label) },
+      features: d.features.map((f) => ({ id: f.partyId, inputWidth: widthOf(f) })),
+    },
     ckks.slots,
   );
   const coordinator = SplitNnCoordinator.create(ckks, layout);
   const all = [d.label, ...d.features];
   try {
     await sendKeys(coordinator, d, Object.fromEntries(all.map((c) => [c.partyId, widthOf(c)])));
-    const forward = (key: BatchKey, rows: number, split: 'train' | 'validation') => forwardRelease(coordinator, d, key, rows, split);
+    const forward = (key: BatchKey, rows: number, split: 'train' | 'validation') =>
+      forwardRelease(coordinator, d, key, rows, split);
 
-    const evaluate = async (split: 'train' | 'validation', epoch: number, detailed: boolean): Promise<BinaryMetrics | DetailedMetrics> => {
+    const evaluate = async (
+      split: 'train' | 'validation',
+      epoch: number,
+      detailed: boolean,
+    ): Promise<BinaryMetrics | DetailedMetrics> => {
       await scoreSplit(coordinator, d, split, split === 'train' ? d.trainRows : d.validationRows, epoch);
       return d.call(d.label, nn.metrics, { jobId, split, detailed });
     };
@@ -141,7 +182,8 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
     let best: { epoch: number; auc: number } | undefined;
     let sinceBest = 0;
     if (resume) {
-      if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < epochs)) throw new RangeError(`resume.epoch must be in [1, ${epochs - 1}], got ${resume.epoch}`);
+      if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < epochs))
+        throw new RangeError(`resume.epoch must be in [1, ${epochs - 1}], got ${resume.epoch}`);
       const records = (await d.resumeRecords()).map((r) => (r === null ? null : nnEarlyStoppingSchema.parse(r)));
       // Early stopping goes on from the record every party kept with its best epoch's part.
       const record = agreedCheckpointRecord(records, Boolean(stopping), (r) => Boolean(r));
@@ -162,16 +204,24 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
         const released = await forward(key, rows, 'train');
         const step = await d.call(d.label, nn.trainStep, { jobId, ...key, released });
         const loss = Number(step.loss);
-        if (!Number.isFinite(loss)) throw new Error(`split NN diverged at epoch ${epoch + 1}, batch ${batch + 1}: the training loss is ${loss}; lower training.learningRate (${arch.training.learningRate})`);
+        if (!Number.isFinite(loss))
+          throw new Error(
+            `split NN diverged at epoch ${epoch + 1}, batch ${batch + 1}: the training loss is ${loss}; lower training.learningRate (${arch.training.learningRate})`,
+          );
         const backShares = step.shares;
-        if (!Array.isArray(backShares) || backShares.length !== d.features.length) throw new Error(`${d.label.partyId} returned ${Array.isArray(backShares) ? backShares.length : 'no'} backward shares for ${d.features.length} feature parties`);
+        if (!Array.isArray(backShares) || backShares.length !== d.features.length)
+          throw new Error(
+            `${d.label.partyId} returned ${Array.isArray(backShares) ? backShares.length : 'no'} backward shares for ${d.features.length} feature parties`,
+          );
         await Promise.all(
           d.features.map(async (f, i) => {
             const share: NnBackwardShare = backwardShareWire.from(backShares[i]);
             await d.message('nn.backward_share', d.label.partyId, COORDINATOR_ID, packBody(backShares[i]), { ...key });
             const reply = await d.call(f, nn.backward, { jobId, ...key });
             const products = backwardProductsWire.from(reply);
-            await d.message('nn.backward_products', f.partyId, COORDINATOR_ID, packBody({ g: reply.g, w: reply.w }), { ...key });
+            await d.message('nn.backward_products', f.partyId, COORDINATOR_ID, packBody({ g: reply.g, w: reply.w }), {
+              ...key,
+            });
             const back = f64ToBytes(coordinator.releaseBackward(key, f.partyId, products, share));
             await d.message('nn.release', COORDINATOR_ID, f.partyId, back, { ...key });
             await d.call(f, nn.apply, { jobId, ...key, released: back });
@@ -183,7 +233,11 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
       const report: EpochReport = { epoch: epoch + 1, seconds: (Date.now() - started) / 1000, validation };
       reports.push(report);
       bytesPerEpoch = d.takeEpochBytes();
-      await d.audit({ step: 'nn.epoch', sender: COORDINATOR_ID, detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss } });
+      await d.audit({
+        step: 'nn.epoch',
+        sender: COORDINATOR_ID,
+        detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss },
+      });
       d.progress(epoch, batches - 1, batches, report);
       if (stopping) {
         if (!best || validation.auc > best.auc + (stopping.minDelta ?? 0)) {
@@ -193,14 +247,20 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
         } else if (++sinceBest >= stopping.patience) break;
       }
       // After the early-stopping step, so the checkpoint holds this epoch's best-so-far part and record.
-      if (epoch + 1 < epochs) await d.checkpoint(epoch + 1, best ? { bestEpoch: best.epoch, bestAuc: best.auc, sinceBest } : undefined);
+      if (epoch + 1 < epochs)
+        await d.checkpoint(epoch + 1, best ? { bestEpoch: best.epoch, bestAuc: best.auc, sinceBest } : undefined);
     }
     // Epochs count on from the resumed one.
     const lastEpoch = (resume?.epoch ?? 0) + reports.length;
     let earlyStopping: EarlyStoppingReport | null = null;
     if (stopping && best) {
       if (best.epoch !== lastEpoch) await d.restore(best.epoch);
-      earlyStopping = { metric: 'auc', bestEpoch: best.epoch, stoppedAtEpoch: lastEpoch, stoppedEarly: lastEpoch < epochs };
+      earlyStopping = {
+        metric: 'auc',
+        bestEpoch: best.epoch,
+        stoppedAtEpoch: lastEpoch,
+        stoppedEarly: lastEpoch < epochs,
+      };
       await d.audit({ step: 'nn.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
     }
     const train = (await evaluate('train', evalRound++, true)) as DetailedMetrics;

@@ -10,8 +10,9 @@ import { SplitNnProtocolError } from './feature-party';
 type Wire = Record<string, unknown>;
 
 function bytesList(v: unknown, what: string): Uint8Array[] {
-  if (!Array.isArray(v) || !v.every((c) => c instanceof Uint8Array)) throw new SplitNnProtocolError(`${what}: expected a list of ciphertexts`);
-  return v as Uint8Array[];
+  if (!Array.isArray(v) || !v.every((c) => c instanceof Uint8Array))
+    throw new SplitNnProtocolError(`${what}: expected a list of ciphertexts`);
+  return v;
 }
 
 function vector(v: unknown, what: string): Float64Array {
@@ -20,7 +21,12 @@ function vector(v: unknown, what: string): Float64Array {
 }
 
 export const forwardToLabelWire = {
-  to: (m: NnForwardToLabel): Wire => ({ party: m.party, outputWidth: m.outputWidth, alpha: m.alpha, shareMask: f64ToBytes(m.shareMask) }),
+  to: (m: NnForwardToLabel): Wire => ({
+    party: m.party,
+    outputWidth: m.outputWidth,
+    alpha: m.alpha,
+    shareMask: f64ToBytes(m.shareMask),
+  }),
   from: (w: Wire): NnForwardToLabel => ({
     party: String(w.party),
     outputWidth: Number(w.outputWidth),
@@ -33,23 +39,35 @@ export const backwardToFeatureWire = {
   to: (m: NnBackwardToFeature): Wire => ({ delta: m.delta, shareMasks: m.shareMasks.map((x) => f64ToBytes(x)) }),
   from: (w: Wire): NnBackwardToFeature => {
     const masks = w.shareMasks;
-    if (!Array.isArray(masks) || masks.length !== 2) throw new SplitNnProtocolError('backward message: expected two share masks');
-    return { delta: bytesList(w.delta, 'backward message δ'), shareMasks: [vector(masks[0], 'gradient share mask'), vector(masks[1], 'weight share mask')] };
+    if (!Array.isArray(masks) || masks.length !== 2)
+      throw new SplitNnProtocolError('backward message: expected two share masks');
+    return {
+      delta: bytesList(w.delta, 'backward message δ'),
+      shareMasks: [vector(masks[0], 'gradient share mask'), vector(masks[1], 'weight share mask')],
+    };
   },
 };
 
 export const backwardShareWire = {
   to: (m: NnBackwardShare): Wire => ({ party: m.party, gShare: f64ToBytes(m.gShare), wShare: f64ToBytes(m.wShare) }),
-  from: (w: Wire): NnBackwardShare => ({ party: String(w.party), gShare: vector(w.gShare, 'gradient share'), wShare: vector(w.wShare, 'weight share') }),
+  from: (w: Wire): NnBackwardShare => ({
+    party: String(w.party),
+    gShare: vector(w.gShare, 'gradient share'),
+    wShare: vector(w.wShare, 'weight share'),
+  }),
 };
 
 export const backwardProductsWire = {
   to: (m: NnBackwardProducts): Wire => ({ g: m.g, w: m.w }),
-  from: (w: Wire): NnBackwardProducts => ({ g: bytesList(w.g, 'backward products g'), w: bytesList(w.w, 'backward products w') }),
+  from: (w: Wire): NnBackwardProducts => ({
+    g: bytesList(w.g, 'backward products g'),
+    w: bytesList(w.w, 'backward products w'),
+  }),
 };
 
 export function productsFromWire(v: unknown): Uint8Array[][] {
-  if (!Array.isArray(v)) throw new SplitNnProtocolError('forward products: expected one list of ciphertexts per feature party');
+  if (!Array.isArray(v))
+    throw new SplitNnProtocolError('forward products: expected one list of ciphertexts per feature party');
   return v.map((p, i) => bytesList(p, `forward products of feature party ${i}`));
 }
 

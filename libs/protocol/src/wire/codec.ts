@@ -15,12 +15,24 @@ export function digestHex(bytes: Uint8Array): string {
 }
 
 /** The digest the coordinator and each party record for a CKKS public key bundle (public key, Galois keys, relinearisation keys). */
-export function publicBundleDigest(bundle: { readonly publicKey: Uint8Array; readonly galoisKeys: Uint8Array; readonly relinKeys?: Uint8Array }): string {
-  return createHash('sha256').update(bundle.publicKey).update(bundle.galoisKeys).update(bundle.relinKeys ?? new Uint8Array(0)).digest('hex');
+export function publicBundleDigest(bundle: {
+  readonly publicKey: Uint8Array;
+  readonly galoisKeys: Uint8Array;
+  readonly relinKeys?: Uint8Array;
+}): string {
+  return createHash('sha256')
+    .update(bundle.publicKey)
+    .update(bundle.galoisKeys)
+    .update(bundle.relinKeys ?? new Uint8Array(0))
+    .digest('hex');
 }
 
 /** Bytes of a CKKS public key bundle, as the coordinator and each party record it. */
-export function publicBundleBytes(bundle: { readonly publicKey: Uint8Array; readonly galoisKeys: Uint8Array; readonly relinKeys?: Uint8Array }): number {
+export function publicBundleBytes(bundle: {
+  readonly publicKey: Uint8Array;
+  readonly galoisKeys: Uint8Array;
+  readonly relinKeys?: Uint8Array;
+}): number {
   return bundle.publicKey.length + bundle.galoisKeys.length + (bundle.relinKeys?.length ?? 0);
 }
 
@@ -47,20 +59,34 @@ export function packCiphertexts(ciphertexts: readonly Uint8Array[]): Uint8Array 
  * @throws CkksError PAYLOAD_TOO_LARGE before parsing a body above `count` ciphertexts' worth of
  * bytes, WRONG_SIZE when it does not hold exactly `count` byte strings.
  */
-export function unpackCiphertexts(packed: Uint8Array, count: number, what: string, maxCiphertextBytes: number): Uint8Array[] {
-  if (!(packed instanceof Uint8Array)) throw new CkksError('MALFORMED_CIPHERTEXT', `${what}: expected bytes, got ${typeof packed}`);
+export function unpackCiphertexts(
+  packed: Uint8Array,
+  count: number,
+  what: string,
+  maxCiphertextBytes: number,
+): Uint8Array[] {
+  if (!(packed instanceof Uint8Array))
+    throw new CkksError('MALFORMED_CIPHERTEXT', `${what}: expected bytes, got ${typeof packed}`);
   if (packed.length > count * (maxCiphertextBytes + 16)) {
-    throw new CkksError('PAYLOAD_TOO_LARGE', `${what}: ${packed.length} bytes is more than ${count} ciphertexts can take`);
+    throw new CkksError(
+      'PAYLOAD_TOO_LARGE',
+      `${what}: ${packed.length} bytes is more than ${count} ciphertexts can take`,
+    );
   }
   let list: unknown;
   try {
     list = decode(packed);
   } catch (e) {
-    throw new CkksError('MALFORMED_CIPHERTEXT', `${what}: not a list of ciphertexts (${e instanceof Error ? e.message : e})`);
+    throw new CkksError(
+      'MALFORMED_CIPHERTEXT',
+      `${what}: not a list of ciphertexts (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
-  if (!Array.isArray(list) || !list.every((c) => c instanceof Uint8Array)) throw new CkksError('MALFORMED_CIPHERTEXT', `${what}: not a list of ciphertexts`);
-  if (list.length !== count) throw new CkksError('WRONG_SIZE', `${what}: expected ${count} ciphertexts, got ${list.length}`);
-  return list as Uint8Array[];
+  if (!Array.isArray(list) || !list.every((c) => c instanceof Uint8Array))
+    throw new CkksError('MALFORMED_CIPHERTEXT', `${what}: not a list of ciphertexts`);
+  if (list.length !== count)
+    throw new CkksError('WRONG_SIZE', `${what}: expected ${count} ciphertexts, got ${list.length}`);
+  return list;
 }
 
 /** Float64Array <-> bytes (little-endian, as the platform is). */

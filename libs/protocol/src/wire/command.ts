@@ -16,8 +16,13 @@ export type AnyCommand = Command<any, any>; // eslint-disable-line @typescript-e
 export type RequestOf<C> = C extends Command<infer Q, unknown> ? Q : never;
 export type ReplyOf<C> = C extends Command<unknown, infer P> ? P : never;
 
-export function defineCommand<Q extends z.ZodType, P extends z.ZodType>(name: string, request: Q, reply: P): Command<z.output<Q>, z.output<P>> {
-  if (!/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/.test(name)) throw new RangeError(`command name ${name} is not of the form <area>.<verb>`);
+export function defineCommand<Q extends z.ZodType, P extends z.ZodType>(
+  name: string,
+  request: Q,
+  reply: P,
+): Command<z.output<Q>, z.output<P>> {
+  if (!/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/.test(name))
+    throw new RangeError(`command name ${name} is not of the form <area>.<verb>`);
   return { name, request, reply } as Command<z.output<Q>, z.output<P>>;
 }
 
@@ -42,7 +47,9 @@ export class WireError extends Error {
 
 /** `job.prepare: roster[0].publicKey: expected string, received number; …` */
 export function describeIssues(what: string, error: z.ZodError): string {
-  const issues = error.issues.slice(0, 5).map((i) => `${fieldPath(i.path) || '(body)'}: ${i.message.replace(/^Invalid input: /, '')}`);
+  const issues = error.issues
+    .slice(0, 5)
+    .map((i) => `${fieldPath(i.path) || '(body)'}: ${i.message.replace(/^Invalid input: /, '')}`);
   const more = error.issues.length > 5 ? `; and ${error.issues.length - 5} more` : '';
   return `${what}: ${issues.join('; ')}${more}`;
 }

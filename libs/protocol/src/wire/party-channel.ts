@@ -26,13 +26,20 @@ export type CommandTransport = (command: SignedCommand) => Promise<unknown>;
 /** A party's answer to any command: built once, as zod compiles each object schema on first use. */
 const outcome = z.object({ reply: z.unknown(), messages: z.array(messageReceipt).max(100_000) });
 
-export function signedPartyChannel(partyId: string, coordinator: SigningIdentity, transport: CommandTransport): PartyChannel {
+export function signedPartyChannel(
+  partyId: string,
+  coordinator: SigningIdentity,
+  transport: CommandTransport,
+): PartyChannel {
   return {
     partyId,
     async call<Q, P>(command: Command<Q, P>, body: Q): Promise<CommandResult<P>> {
       const raw = await transport(signCommand(coordinator, partyId, command.name, body as object));
       const envelope = checked(outcome, raw, `${partyId}'s reply to ${command.name}`);
-      return { reply: checked(command.reply, envelope.reply, `${partyId}'s reply to ${command.name}`), messages: envelope.messages };
+      return {
+        reply: checked(command.reply, envelope.reply, `${partyId}'s reply to ${command.name}`),
+        messages: envelope.messages,
+      };
     },
   };
 }

@@ -25,7 +25,9 @@ export const signedCommandSchema = z.object({
 });
 export type SignedCommand = z.output<typeof signedCommandSchema>;
 
-export function commandSigningText(c: Omit<SignedCommand, 'body' | 'signature'> & { readonly to: string; readonly digest: string }): string {
+export function commandSigningText(
+  c: Omit<SignedCommand, 'body' | 'signature'> & { readonly to: string; readonly digest: string },
+): string {
   return `vfl-command-v1|to=${c.to}|job=${c.jobId}|command=${c.command}|nonce=${c.nonce}|issuedAt=${c.issuedAt}|digest=${c.digest}`;
 }
 
@@ -43,11 +45,21 @@ function nextNonce(): string {
   return noncePrefix + (nonceCounter++).toString(16).padStart(16, '0');
 }
 
-export function signCommand(identity: SigningIdentity, to: string, command: string, body: object, now = Date.now()): SignedCommand {
+export function signCommand(
+  identity: SigningIdentity,
+  to: string,
+  command: string,
+  body: object,
+  now = Date.now(),
+): SignedCommand {
   const packed = commandEncoder.encode(body);
   const claimed = (body as { jobId?: unknown }).jobId;
   const header = { command, jobId: typeof claimed === 'string' ? claimed : '', nonce: nextNonce(), issuedAt: now };
-  return { ...header, body: packed, signature: identity.sign(commandSigningText({ ...header, to, digest: digestHex(packed) })) };
+  return {
+    ...header,
+    body: packed,
+    signature: identity.sign(commandSigningText({ ...header, to, digest: digestHex(packed) })),
+  };
 }
 
 /** Why a command was refused; the message names the check, never the body's content. */
@@ -83,15 +95,24 @@ export class CommandGate {
   /** @throws CommandRefusedError naming the failed check. */
   open(raw: unknown): { command: string; jobId: string; body: unknown } {
     const parsed = signedCommandSchema.safeParse(raw);
-    if (!parsed.success) throw new CommandRefusedError(`not a signed command (${describeIssues('envelope', parsed.error)})`);
+    if (!parsed.success)
+      throw new CommandRefusedError(`not a signed command (${describeIssues('envelope', parsed.error)})`);
     const c = parsed.data;
-    if (!this.o.coordinatorKey) throw new CommandRefusedError(`${this.o.partyId} has no coordinator key pinned (VFL_COORDINATOR_KEY): every command is refused`);
+    if (!this.o.coordinatorKey)
+      throw new CommandRefusedError(
+        `${this.o.partyId} has no coordinator key pinned (VFL_COORDINATOR_KEY): every command is refused`,
+      );
     const digest = digestHex(c.body);
-    if (!verifySignature(this.o.coordinatorKey, commandSigningText({ ...c, to: this.o.partyId, digest }), c.signature)) {
+    if (
+      !verifySignature(this.o.coordinatorKey, commandSigningText({ ...c, to: this.o.partyId, digest }), c.signature)
+    ) {
       throw new CommandRefusedError(`${c.command} is not signed by the coordinator's key for ${this.o.partyId}`);
     }
     const now = this.now();
-    if (Math.abs(now - c.issuedAt) > this.maxAgeMs) throw new CommandRefusedError(`${c.command} is stale (issued ${Math.round((now - c.issuedAt) / 1000)} s from now, at most ${this.maxAgeMs / 1000} s allowed)`);
+    if (Math.abs(now - c.issuedAt) > this.maxAgeMs)
+      throw new CommandRefusedError(
+        `${c.command} is stale (issued ${Math.round((now - c.issuedAt) / 1000)} s from now, at most ${this.maxAgeMs / 1000} s allowed)`,
+      );
     this.forgetExpired(now);
     if (this.seen.has(c.nonce)) throw new CommandRefusedError(`${c.command} replayed (nonce already used)`);
     this.seen.set(c.nonce, c.issuedAt + this.maxAgeMs);
@@ -102,7 +123,8 @@ export class CommandGate {
       throw new CommandRefusedError(`${c.command}: the body is not MessagePack`);
     }
     const claimed = (body as { jobId?: unknown } | null)?.jobId;
-    if (claimed !== undefined && claimed !== c.jobId) throw new CommandRefusedError(`${c.command}: the body names another job than the signed header`);
+    if (claimed !== undefined && claimed !== c.jobId)
+      throw new CommandRefusedError(`${c.command}: the body names another job than the signed header`);
     return { command: c.command, jobId: c.jobId, body };
   }
 

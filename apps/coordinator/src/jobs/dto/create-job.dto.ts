@@ -66,7 +66,12 @@ export class EarlyStoppingDto {
   @Max(100)
   patience!: number;
 
-  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1, description: 'Smallest change that counts as an improvement' })
+  @ApiPropertyOptional({
+    default: 0,
+    minimum: 0,
+    maximum: 1,
+    description: 'Smallest change that counts as an improvement',
+  })
   @IsOptional()
   @IsNumber()
   @Min(0)
@@ -82,7 +87,12 @@ export class HyperparametersDto {
   @Max(1000)
   epochs?: number;
 
-  @ApiPropertyOptional({ default: 1024, minimum: 32, maximum: 65536, description: 'At least 32 and twice the widest party\'s column count' })
+  @ApiPropertyOptional({
+    default: 1024,
+    minimum: 32,
+    maximum: 65536,
+    description: "At least 32 and twice the widest party's column count",
+  })
   @IsOptional()
   @IsInt()
   @Min(32)
@@ -122,38 +132,71 @@ export class HyperparametersDto {
   @Max(0.9)
   validationFraction?: number;
 
-  @ApiPropertyOptional({ default: 3, minimum: 0, maximum: 100, description: 'Each party clips its standardised values to [-clipSigma, clipSigma] (winsorising heavy tails); 0 turns clipping off' })
+  @ApiPropertyOptional({
+    default: 3,
+    minimum: 0,
+    maximum: 100,
+    description:
+      'Each party clips its standardised values to [-clipSigma, clipSigma] (winsorising heavy tails); 0 turns clipping off',
+  })
   @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(100)
   clipSigma?: number;
 
-  @ApiPropertyOptional({ enum: ['taylor', 'cubic'], default: 'taylor', description: 'The sigmoid under encryption: first-order Taylor (1/2 + u/4), or the least-squares cubic on [-8, 8] (closer, ~40% slower per epoch)' })
+  @ApiPropertyOptional({
+    enum: ['taylor', 'cubic'],
+    default: 'taylor',
+    description:
+      'The sigmoid under encryption: first-order Taylor (1/2 + u/4), or the least-squares cubic on [-8, 8] (closer, ~40% slower per epoch)',
+  })
   @IsOptional()
   @IsIn(['taylor', 'cubic'])
   sigmoid?: 'taylor' | 'cubic';
 
-  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 10, description: 'L1 penalty on all weights but the intercept' })
+  @ApiPropertyOptional({
+    default: 0,
+    minimum: 0,
+    maximum: 10,
+    description: 'L1 penalty on all weights but the intercept',
+  })
   @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(10)
   l1?: number;
 
-  @ApiPropertyOptional({ enum: ['constant', 'cosine', 'exponential'], default: 'constant', description: 'Learning rate per epoch: constant, cosine to zero over the epochs, or times decayRate each epoch' })
+  @ApiPropertyOptional({
+    enum: ['constant', 'cosine', 'exponential'],
+    default: 'constant',
+    description: 'Learning rate per epoch: constant, cosine to zero over the epochs, or times decayRate each epoch',
+  })
   @IsOptional()
   @IsIn(['constant', 'cosine', 'exponential'])
   schedule?: 'constant' | 'cosine' | 'exponential';
 
-  @ApiPropertyOptional({ default: 0.9, minimum: 0.01, maximum: 1, description: 'Per-epoch factor of the exponential schedule' })
+  @ApiPropertyOptional({
+    default: 0.9,
+    minimum: 0.01,
+    maximum: 1,
+    description: 'Per-epoch factor of the exponential schedule',
+  })
   @IsOptional()
   @IsNumber()
   @Min(0.01)
   @Max(1)
   decayRate?: number;
 
-  @ApiPropertyOptional({ default: 1, oneOf: [{ type: 'number', minimum: 0.01, maximum: 100 }, { type: 'string', enum: ['balanced'] }], description: 'Weight of a positive (label 1) row in the loss; negatives weigh 1. "balanced": negatives / positives among the training rows, worked out by the label party. Taylor sigmoid only' })
+  @ApiPropertyOptional({
+    default: 1,
+    oneOf: [
+      { type: 'number', minimum: 0.01, maximum: 100 },
+      { type: 'string', enum: ['balanced'] },
+    ],
+    description:
+      'Weight of a positive (label 1) row in the loss; negatives weigh 1. "balanced": negatives / positives among the training rows, worked out by the label party. Taylor sigmoid only',
+  })
   @IsOptional()
   @ValidateIf((o: { positiveWeight?: unknown }) => o.positiveWeight !== 'balanced')
   @IsNumber({}, { message: 'positiveWeight must be a number in [0.01, 100] or "balanced"' })
@@ -161,13 +204,15 @@ export class HyperparametersDto {
   @Max(100)
   positiveWeight?: number | 'balanced';
 
-  @ApiPropertyOptional({ type: () => EarlyStoppingDto, description: 'Stop when the validation metric stops improving, and keep the best epoch\'s model' })
+  @ApiPropertyOptional({
+    type: () => EarlyStoppingDto,
+    description: "Stop when the validation metric stops improving, and keep the best epoch's model",
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => EarlyStoppingDto)
   earlyStopping?: EarlyStoppingDto;
 }
-
 
 export class AlignmentDto {
   @ApiPropertyOptional({
@@ -192,7 +237,10 @@ export class AlignmentDto {
   @IsIn(['balanced', 'unbalanced'])
   mode?: 'balanced' | 'unbalanced';
 
-  @ApiPropertyOptional({ example: 'bank', description: 'Unbalanced mode: the party with the small list; by default the one that reports fewer rows' })
+  @ApiPropertyOptional({
+    example: 'bank',
+    description: 'Unbalanced mode: the party with the small list; by default the one that reports fewer rows',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(64)
@@ -211,20 +259,39 @@ export function isApiModel(model: string): model is ApiModel {
 }
 
 export class CreateJobDto {
-  @ApiProperty({ enum: API_MODELS, description: 'split-nn: a split neural network (give `nn`); psi-cardinality: a feasibility check whose result is the number of shared IDs only' })
+  @ApiProperty({
+    enum: API_MODELS,
+    description:
+      'split-nn: a split neural network (give `nn`); psi-cardinality: a feasibility check whose result is the number of shared IDs only',
+  })
   @IsIn(API_MODELS)
   model!: ApiModel;
 
   @ApiPropertyOptional({
     description:
       'split-nn only: { architecture: { bottom: [{units, activation, dropout, batchNorm}], bottomByParty?, interactive: {units, activation, learningRate, momentum}, top: [...], training: {optimizer, learningRate, schedule, batchSize, epochs, seed, validationFraction, earlyStopping} }, defence?: {kind: "none"} | {kind: "gaussian", noiseMultiplier, clipNorm} }; errors name the layer and field',
-    example: { architecture: { bottom: [{ units: 32, activation: 'relu' }, { units: 4, activation: 'linear' }], interactive: { units: 8 }, top: [], training: { optimizer: 'adam', learningRate: 0.01, batchSize: 1024, epochs: 5, seed: 42 } }, defence: { kind: 'none' } },
+    example: {
+      architecture: {
+        bottom: [
+          { units: 32, activation: 'relu' },
+          { units: 4, activation: 'linear' },
+        ],
+        interactive: { units: 8 },
+        top: [],
+        training: { optimizer: 'adam', learningRate: 0.01, batchSize: 1024, epochs: 5, seed: 42 },
+      },
+      defence: { kind: 'none' },
+    },
   })
   @IsOptional()
   @IsObject()
   nn?: { architecture: unknown; defence?: unknown };
 
-  @ApiProperty({ type: [JobPartyDto], description: 'One label party and one or more feature parties (at most 8; a psi-cardinality check takes exactly one)' })
+  @ApiProperty({
+    type: [JobPartyDto],
+    description:
+      'One label party and one or more feature parties (at most 8; a psi-cardinality check takes exactly one)',
+  })
   @ValidateNested({ each: true })
   @ArrayMinSize(2)
   @ArrayMaxSize(MAX_JOB_PARTIES)
@@ -276,7 +343,10 @@ export class PredictDataDto {
 }
 
 export class PredictDto {
-  @ApiProperty({ type: [String], description: `IDs to score (1 to ${MAX_PREDICTION_IDS}); every party must hold a row for each` })
+  @ApiProperty({
+    type: [String],
+    description: `IDs to score (1 to ${MAX_PREDICTION_IDS}); every party must hold a row for each`,
+  })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_PREDICTION_IDS)
@@ -285,7 +355,8 @@ export class PredictDto {
   ids!: string[];
 
   @ApiPropertyOptional({
-    description: 'Per party id, the file (inside its data root) holding the rows to score; by default each party reads the file it trained on',
+    description:
+      'Per party id, the file (inside its data root) holding the rows to score; by default each party reads the file it trained on',
     example: { bank: { path: 'bank-new.csv' }, ecommerce: { path: 'shop-new.csv' } },
   })
   @IsOptional()
