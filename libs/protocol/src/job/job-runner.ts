@@ -9,7 +9,6 @@
 import { verifySignature } from '@vfl/crypto';
 import { ManifestPart, MODEL_MANIFEST_VERSION, ModelManifest, partModelSigningText } from '../model-manifest';
 import { alignParties } from '../psi/alignment';
-import { digestHex } from '../wire/codec';
 import type { Command } from '../wire/command';
 import type { CommandResult, PartyChannel } from '../wire/party-channel';
 import { COORDINATOR_ID, RosterEntry } from '../wire/roster';
@@ -22,6 +21,7 @@ import {
   JobHooks,
   JobSpec,
   PartyCallError,
+  payloadRecord,
   settleAll,
 } from './job-types';
 import type { EpochTraffic, JobContext, JobStrategy } from './strategy';
@@ -192,14 +192,7 @@ export class JobRunner<Result = JobResult> {
       call: (c, command, body) => this.call(c, command, body),
       message: (step, from, to, bytes, detail) => {
         this.traffic.count(from, to, bytes.length);
-        return this.hooks.audit({
-          step,
-          sender: from,
-          receiver: to,
-          messageDigest: digestHex(bytes),
-          byteSize: bytes.length,
-          detail,
-        });
+        return this.hooks.audit(payloadRecord(step, from, to, bytes, detail));
       },
       audit: (e) => this.hooks.audit(e),
       phase: (p) => this.hooks.phase(p),

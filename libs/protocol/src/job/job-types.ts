@@ -7,6 +7,7 @@ import type { IdRule } from '@vfl/data';
 import type { LrHyperparameters, BinaryMetrics, NnArchitecture } from '@vfl/ml';
 import type { DefenceSpec } from '../split-nn/defence';
 import { failedAtOf } from '../party/party-error';
+import { digestHex } from '../wire/codec';
 import type { DataReference, PartyRole } from '../wire/roster';
 
 /** No batch may have fewer rows than this, nor fewer than twice the widest party's columns. */
@@ -146,4 +147,15 @@ export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/** The audit record of a coordinator⇄party payload: its digest and size, never its content. */
+export function payloadRecord(
+  step: string,
+  from: string,
+  to: string,
+  bytes: Uint8Array,
+  detail: Record<string, unknown>,
+): AuditEventInput {
+  return { step, sender: from, receiver: to, messageDigest: digestHex(bytes), byteSize: bytes.length, detail };
 }

@@ -11,7 +11,7 @@ import type { Command } from '../wire/command';
 import type { CommandResult } from '../wire/party-channel';
 import { COORDINATOR_ID, DataReference, RosterEntry } from '../wire/roster';
 import type { ModelManifest } from '../model-manifest';
-import { attributeFailure, JobPartySpec, PartyCallError } from '../job/job-types';
+import { attributeFailure, JobPartySpec, PartyCallError, payloadRecord } from '../job/job-types';
 import type { PartyChannel } from '../wire/party-channel';
 import * as job from '../job/commands';
 import { scoreWithSplitNn } from '../split-nn/scoring';
@@ -111,15 +111,7 @@ export class SplitLrPrediction {
           label: label.channel,
           features: features.map((f) => f.channel),
           call: (c, command, body) => this.call(c, command, body),
-          message: (step, from, to, bytes, detail) =>
-            this.audit({
-              step,
-              sender: from,
-              receiver: to,
-              messageDigest: digestHex(bytes),
-              byteSize: bytes.length,
-              detail,
-            }),
+          message: (step, from, to, bytes, detail) => this.audit(payloadRecord(step, from, to, bytes, detail)),
           audit: (e) => this.audit(e),
         });
       } else {
