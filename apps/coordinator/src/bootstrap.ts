@@ -17,6 +17,12 @@ export async function createCoordinatorApp(config: CoordinatorConfig): Promise<I
   app.useBodyParser('json', { limit: '8mb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
+  // Idle keep-alive connections outlive any client's own idle timeout (undici: 4 s), so a client
+  // never reuses a socket the server is closing at that moment ("other side closed"): a client
+  // whose event loop was blocked past 5 s (Node's default here) hit exactly that.
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -10,7 +10,6 @@ import { z } from 'zod';
 import { bytes, defineCommand, empty, jobId, nonNegativeInt, split } from '../wire/command';
 import { definePeerMessage } from '../wire/peer-envelope';
 import { evaluationReply } from '../job/evaluation';
-import { nnEarlyStoppingSchema } from './settings';
 
 const batchKey = { phase: z.enum(['train', 'eval']), epoch: nonNegativeInt, batch: nonNegativeInt };
 const step = z.object({ jobId, ...batchKey });
@@ -44,5 +43,3 @@ export const backwardToFeature = definePeerMessage(
   'peer.nn.backward',
   z.object({ ...batchKey, delta: ciphertexts, shareMasks: z.tuple([bytes, bytes]) }),
 );
-
-export { nnEarlyStoppingSchema };

@@ -289,7 +289,7 @@ export const splitNnHandlers: PartyHandlerGroup = {
         const k = key(body);
         const rows = rowsOf(job, k, body.split ?? 'train');
         const { toLabel, toCoordinator } = network(job, SplitNnFeatureParty).forward(k, rows);
-        await call.send(job, job.labelParty(), nn.forwardToLabel, { ...k, ...forwardToLabelWire.to(toLabel) } as never);
+        await call.send(job, job.labelParty(), nn.forwardToLabel, { ...k, ...forwardToLabelWire.to(toLabel) });
         return { share: f64ToBytes(toCoordinator.share) };
       },
       {
@@ -320,13 +320,11 @@ export const splitNnHandlers: PartyHandlerGroup = {
             call.send(job, f.partyId, nn.backwardToFeature, {
               ...k,
               ...backwardToFeatureWire.to(step.toFeatures[i]),
-            } as never),
+            }),
           ),
         );
         return {
-          shares: step.toCoordinator.map(
-            (s) => backwardShareWire.to(s) as { party: string; gShare: Uint8Array; wShare: Uint8Array },
-          ),
+          shares: step.toCoordinator.map((s) => backwardShareWire.to(s)),
           loss: step.loss,
         };
       },
@@ -340,10 +338,7 @@ export const splitNnHandlers: PartyHandlerGroup = {
       nn.backward,
       (body, job) => {
         const k = key(body);
-        return backwardProductsWire.to(network(job, SplitNnFeatureParty).backward(k, job.take(backwardKey(k)))) as {
-          g: Uint8Array[];
-          w: Uint8Array[];
-        };
+        return backwardProductsWire.to(network(job, SplitNnFeatureParty).backward(k, job.take(backwardKey(k))));
       },
       { outgoing: (body, reply, node) => [handedOver('nn.backward_products', { g: reply.g, w: reply.w }, body, node)] },
     ),

@@ -9,6 +9,23 @@ import { SplitNnProtocolError } from './feature-party';
 
 type Wire = Record<string, unknown>;
 
+/** The messages' wire forms (what the peer-message and command schemas in commands.ts check). */
+export interface ForwardToLabelWire {
+  readonly party: string;
+  readonly outputWidth: number;
+  readonly alpha: Uint8Array[];
+  readonly shareMask: Uint8Array;
+}
+export interface BackwardToFeatureWire {
+  readonly delta: Uint8Array[];
+  readonly shareMasks: [Uint8Array, Uint8Array];
+}
+export interface BackwardShareWire {
+  readonly party: string;
+  readonly gShare: Uint8Array;
+  readonly wShare: Uint8Array;
+}
+
 function bytesList(v: unknown, what: string): Uint8Array[] {
   if (!Array.isArray(v) || !v.every((c) => c instanceof Uint8Array))
     throw new SplitNnProtocolError(`${what}: expected a list of ciphertexts`);
@@ -21,7 +38,7 @@ function vector(v: unknown, what: string): Float64Array {
 }
 
 export const forwardToLabelWire = {
-  to: (m: NnForwardToLabel): Wire => ({
+  to: (m: NnForwardToLabel): ForwardToLabelWire => ({
     party: m.party,
     outputWidth: m.outputWidth,
     alpha: m.alpha,
@@ -36,7 +53,10 @@ export const forwardToLabelWire = {
 };
 
 export const backwardToFeatureWire = {
-  to: (m: NnBackwardToFeature): Wire => ({ delta: m.delta, shareMasks: m.shareMasks.map((x) => f64ToBytes(x)) }),
+  to: (m: NnBackwardToFeature): BackwardToFeatureWire => ({
+    delta: m.delta,
+    shareMasks: [f64ToBytes(m.shareMasks[0]), f64ToBytes(m.shareMasks[1])],
+  }),
   from: (w: Wire): NnBackwardToFeature => {
     const masks = w.shareMasks;
     if (!Array.isArray(masks) || masks.length !== 2)
@@ -49,7 +69,11 @@ export const backwardToFeatureWire = {
 };
 
 export const backwardShareWire = {
-  to: (m: NnBackwardShare): Wire => ({ party: m.party, gShare: f64ToBytes(m.gShare), wShare: f64ToBytes(m.wShare) }),
+  to: (m: NnBackwardShare): BackwardShareWire => ({
+    party: m.party,
+    gShare: f64ToBytes(m.gShare),
+    wShare: f64ToBytes(m.wShare),
+  }),
   from: (w: Wire): NnBackwardShare => ({
     party: String(w.party),
     gShare: vector(w.gShare, 'gradient share'),
@@ -58,7 +82,7 @@ export const backwardShareWire = {
 };
 
 export const backwardProductsWire = {
-  to: (m: NnBackwardProducts): Wire => ({ g: m.g, w: m.w }),
+  to: (m: NnBackwardProducts): { g: Uint8Array[]; w: Uint8Array[] } => ({ g: m.g, w: m.w }),
   from: (w: Wire): NnBackwardProducts => ({
     g: bytesList(w.g, 'backward products g'),
     w: bytesList(w.w, 'backward products w'),
