@@ -17,7 +17,7 @@ import { CkksContext, type PsiEngine, type SigningIdentity } from '@vfl/crypto';
 import type { TensorflowRuntime } from '@vfl/ml';
 import { checked } from '../wire/command';
 import { digestHex } from '../wire/codec';
-import { MessageReceipt, peerEnvelopeSchema } from '../wire/peer-envelope';
+import { MessageReceipt, PeerEnvelope, peerEnvelopeSchema } from '../wire/peer-envelope';
 import type { PartyRole } from '../wire/roster';
 import { CommandGate, RefusalRateLimiter } from '../wire/signed-command';
 import { PartyHandlerRegistry } from './handler-registry';
@@ -113,10 +113,6 @@ export class PartyNode {
     return this.o.partyId;
   }
 
-  get jobCount(): number {
-    return this.jobs.size;
-  }
-
   /** Why this party could not take a job now (empty when it can). */
   async readinessProblems(): Promise<string[]> {
     const problems: string[] = [];
@@ -168,13 +164,14 @@ export class PartyNode {
 
   /** Envelopes from other parties. Returns the reply body (MessagePack) or null. */
   async handlePeer(raw: unknown): Promise<Uint8Array | null> {
+    let envelope: PeerEnvelope;
     let accepted: ReturnType<PeerLink['accept']>;
     let handler: ReturnType<PartyHandlerRegistry['peer']>;
     let body: unknown;
     const claimed = (raw as { jobId?: unknown } | null)?.jobId;
     const known = typeof claimed === 'string' && this.jobs.has(claimed);
     try {
-      const envelope = checked(peerEnvelopeSchema, raw, 'peer envelope');
+      envelope = checked(peerEnvelopeSchema, raw, 'peer envelope');
       accepted = this.link.accept(envelope, this.jobs.get(envelope.jobId));
       handler = this.handlers.peer(envelope.type);
       if (!handler) throw new PartyError(`unknown peer message type ${envelope.type}`);
@@ -183,7 +180,6 @@ export class PartyNode {
       await this.link.recordRefusal(raw, known, e);
       throw e;
     }
-    const envelope = raw as Parameters<PeerLink['sealReply']>[1];
     const { job, key } = accepted;
     await this.context.audit(job.id, {
       step: envelope.type,
