@@ -10,7 +10,7 @@ import { SignedAuditLog } from '@vfl/audit';
 import { SigningIdentity } from '@vfl/crypto';
 import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { inProcessFederation } from '../src';
-import { PartyCallError, PartyChannel, JobRunner } from '../src';
+import { PartyCallError, PartyChannel, JobRunner, jobStrategies } from '../src';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const hp = {
@@ -52,20 +52,25 @@ describe('an audit database that goes down mid-job', () => {
         },
       ]),
     );
-    const job = new JobRunner({ jobId, model: 'split-lr', hyperparameters: hp, parties }, channels, {
-      audit: async (e) => {
-        // The server goes away once training is under way.
-        if (++recorded === 20) await pg.stop();
-        try {
-          await log.record(jobId, e);
-        } catch (error) {
-          failed = true;
-          throw error;
-        }
+    const job = new JobRunner(
+      { jobId, model: 'split-lr', hyperparameters: hp, parties },
+      channels,
+      {
+        audit: async (e) => {
+          // The server goes away once training is under way.
+          if (++recorded === 20) await pg.stop();
+          try {
+            await log.record(jobId, e);
+          } catch (error) {
+            failed = true;
+            throw error;
+          }
+        },
+        phase: async () => undefined,
+        progress: () => undefined,
       },
-      phase: async () => undefined,
-      progress: () => undefined,
-    });
+      { strategies: jobStrategies() },
+    );
     await expect(job.run()).rejects.toThrow(
       new RegExp(`^audit write for job ${jobId} failed, so the step it records did not go ahead: `),
     );
@@ -92,11 +97,16 @@ describe('an audit database that goes down mid-job', () => {
             }
           : shop.log,
     });
-    const job = new JobRunner({ jobId, model: 'split-lr', hyperparameters: hp, parties }, federation.channels, {
-      audit: async () => undefined,
-      phase: async () => undefined,
-      progress: () => undefined,
-    });
+    const job = new JobRunner(
+      { jobId, model: 'split-lr', hyperparameters: hp, parties },
+      federation.channels,
+      {
+        audit: async () => undefined,
+        phase: async () => undefined,
+        progress: () => undefined,
+      },
+      { strategies: jobStrategies() },
+    );
     const error = await job.run().then(
       () => null,
       (e: unknown) => e,

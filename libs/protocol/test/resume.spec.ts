@@ -10,7 +10,7 @@ import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
 import * as lr from '../src/split-lr/commands';
 import { inProcessFederation, InProcessFederation } from '../src';
 import type { PartyCheckpoint } from '../src/split-lr/model';
-import { isSplitLrResult, PartyCallError, JobRunner, SplitLrJobResult, JobSpec } from '../src';
+import { isSplitLrResult, PartyCallError, JobRunner, jobStrategies, SplitLrJobResult, JobSpec } from '../src';
 import { withCrashingParty } from './crashing-channel';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -40,12 +40,17 @@ async function run(
   audit: AuditEventInput[] = [],
   checkpointed: number[] = [],
 ): Promise<SplitLrJobResult> {
-  const result = await new JobRunner(s, channels, {
-    audit: async (e) => void audit.push(e),
-    phase: async () => undefined,
-    progress: () => undefined,
-    checkpointed: (e) => void checkpointed.push(e),
-  }).run();
+  const result = await new JobRunner(
+    s,
+    channels,
+    {
+      audit: async (e) => void audit.push(e),
+      phase: async () => undefined,
+      progress: () => undefined,
+      checkpointed: (e) => void checkpointed.push(e),
+    },
+    { strategies: jobStrategies() },
+  ).run();
   if (!isSplitLrResult(result)) throw new Error('no model');
   return result;
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEventInput } from '@vfl/audit';
 import { type NnArchitecture, DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { inProcessFederation } from '../src';
-import { isSplitNnResult, JobRunner, SplitNnJobResult } from '../src';
+import { isSplitNnResult, JobRunner, jobStrategies, SplitNnJobResult } from '../src';
 import { splitNnPlaintextReference } from '../src/split-nn/runner';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -62,6 +62,7 @@ describe('split-NN job (in-process parties, real CKKS and PSI)', () => {
       },
       federation.channels,
       { audit: async (e) => void audit.push(e), phase: async () => undefined, progress: () => undefined },
+      { strategies: jobStrategies() },
     ).run();
     if (!isSplitNnResult(out)) throw new Error('not a split-NN result');
     result = out;

@@ -18,7 +18,7 @@ import { inProcessFederation, InProcessFederation } from '../src';
 import { modelDigest, signManifest, verifyModelManifest } from '../src/model-manifest';
 import { isNnCheckpoint } from '../src/split-nn/model';
 import type { StoredCheckpoint } from '../src/party/stored-model';
-import { isSplitNnResult, PartyCallError, JobRunner, JobSpec, SplitNnJobResult } from '../src';
+import { isSplitNnResult, PartyCallError, JobRunner, jobStrategies, JobSpec, SplitNnJobResult } from '../src';
 import { withCrashingParty } from './crashing-channel';
 import { SplitLrPrediction } from '../src';
 import { plaintextScores, standardizedRows } from './split-nn-parts';
@@ -69,12 +69,17 @@ async function run(
   checkpointed: number[] = [],
   audit: AuditEventInput[] = [],
 ): Promise<SplitNnJobResult> {
-  const out = await new JobRunner(s, channels, {
-    audit: async (e) => void audit.push(e),
-    phase: async () => undefined,
-    progress: () => undefined,
-    checkpointed: (e) => void checkpointed.push(e),
-  }).run();
+  const out = await new JobRunner(
+    s,
+    channels,
+    {
+      audit: async (e) => void audit.push(e),
+      phase: async () => undefined,
+      progress: () => undefined,
+      checkpointed: (e) => void checkpointed.push(e),
+    },
+    { strategies: jobStrategies() },
+  ).run();
   if (!isSplitNnResult(out)) throw new Error('not a split-NN result');
   return out;
 }

@@ -14,7 +14,7 @@ import { trainValidationSplit, DEFAULT_LR_HYPERPARAMETERS, binaryMetrics, type N
 import { inProcessFederation, InProcessFederation } from '../src';
 import { modelDigest, ModelManifest, signManifest, verifyModelManifest } from '../src/model-manifest';
 import type { NnPartyModel } from '../src/split-nn/model';
-import { isSplitNnResult, JobRunner, SplitNnJobResult } from '../src';
+import { isSplitNnResult, JobRunner, jobStrategies, SplitNnJobResult } from '../src';
 import { SplitLrPrediction } from '../src';
 import { plaintextScores, standardizedRows } from './split-nn-parts';
 import { WireScanner } from './wire-scanner';
@@ -85,6 +85,7 @@ describe('split-NN model export and federated prediction', () => {
       },
       federation.channels,
       { audit: async () => undefined, phase: async () => undefined, progress: () => undefined },
+      { strategies: jobStrategies() },
     ).run();
     if (!isSplitNnResult(out)) throw new Error('not a split-NN result');
     result = out;

@@ -14,7 +14,7 @@ import * as nn from '../src/split-nn/commands';
 import { inProcessFederation, InProcessFederation } from '../src';
 import { isNnCheckpoint } from '../src/split-nn/model';
 import type { StoredCheckpoint } from '../src/party/stored-model';
-import { isSplitNnResult, PartyCallError, JobRunner, JobSpec, SplitNnJobResult } from '../src';
+import { isSplitNnResult, PartyCallError, JobRunner, jobStrategies, JobSpec, SplitNnJobResult } from '../src';
 import { withCrashingParty } from './crashing-channel';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -60,12 +60,17 @@ async function run(
   audit: AuditEventInput[] = [],
   checkpointed: number[] = [],
 ): Promise<SplitNnJobResult> {
-  const result = await new JobRunner(s, channels, {
-    audit: async (e) => void audit.push(e),
-    phase: async () => undefined,
-    progress: () => undefined,
-    checkpointed: (e) => void checkpointed.push(e),
-  }).run();
+  const result = await new JobRunner(
+    s,
+    channels,
+    {
+      audit: async (e) => void audit.push(e),
+      phase: async () => undefined,
+      progress: () => undefined,
+      checkpointed: (e) => void checkpointed.push(e),
+    },
+    { strategies: jobStrategies() },
+  ).run();
   if (!isSplitNnResult(result)) throw new Error('not a split-NN result');
   return result;
 }

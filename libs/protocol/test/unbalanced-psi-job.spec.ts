@@ -11,7 +11,7 @@ import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
 import { InProcessFederation, runInProcessJob } from '../src';
 import { plaintextReference } from '../src/plaintext-reference';
 import { UnbalancedPsiBig, UnbalancedPsiSmall } from '../src/psi/unbalanced-psi';
-import { isSplitLrResult, JobRunner, SplitLrJobResult } from '../src';
+import { isSplitLrResult, JobRunner, jobStrategies, SplitLrJobResult } from '../src';
 import { untyped } from './untyped-command';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');
@@ -151,6 +151,7 @@ describe('split LR aligned by unbalanced PSI', () => {
           phase: async () => undefined,
           progress: () => undefined,
         },
+        { strategies: jobStrategies() },
       );
     expect(job({ parties })).toThrow('unbalanced PSI takes exactly one feature party, got 2');
     expect(job({ model: 'psi-cardinality' })).toThrow('a cardinality-only check runs in balanced mode');

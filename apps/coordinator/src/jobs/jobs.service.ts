@@ -33,6 +33,7 @@ import {
   JobProgress,
   PartyCallError,
   JobRunner,
+  jobStrategies,
   isSplitLrResult,
   isSplitNnResult,
   JobResult,
@@ -498,7 +499,7 @@ export class JobsService implements OnApplicationBootstrap {
       },
     };
     try {
-      const result = await new JobRunner(spec, this.parties.channels(), hooks).run();
+      const result = await new JobRunner(spec, this.parties.channels(), hooks, { strategies: jobStrategies() }).run();
       live.row = undefined; // from here on the outcome is written to the database: read it there
       await live.writes;
       const seconds = (Date.now() - started) / 1000;

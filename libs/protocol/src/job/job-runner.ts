@@ -25,7 +25,6 @@ import {
   settleAll,
 } from './job-types';
 import type { EpochTraffic, JobContext, JobStrategy } from './strategy';
-import { jobStrategies, JobResult } from '../registry';
 
 export interface JobRunnerOptions<Result> {
   /** The strategies this coordinator runs, by model (registry.ts: jobStrategies()). */
@@ -34,7 +33,7 @@ export interface JobRunnerOptions<Result> {
   readonly ckksThreads?: number;
 }
 
-export class JobRunner<Result = JobResult> {
+export class JobRunner<Result> {
   private readonly label: PartyChannel;
   private readonly features: PartyChannel[];
   private readonly strategy: JobStrategy<Result>;
@@ -44,9 +43,7 @@ export class JobRunner<Result = JobResult> {
     private readonly spec: JobSpec,
     private readonly channels: ReadonlyMap<string, PartyChannel>,
     private readonly hooks: JobHooks,
-    private readonly options: JobRunnerOptions<Result> = {
-      strategies: jobStrategies() as ReadonlyMap<string, JobStrategy<Result>>,
-    },
+    private readonly options: JobRunnerOptions<Result>,
   ) {
     const strategy = options.strategies.get(spec.model);
     if (!strategy)

@@ -1,5 +1,4 @@
 /** The commands and peer messages a party serves, by name, from the handler groups it was given. */
-import { PartyError } from './party-error';
 import type { AnyCommandHandler, AnyPeerHandler, PartyHandlerGroup, PartyModelHooks } from './party-model';
 
 export class PartyHandlerRegistry {
@@ -7,7 +6,7 @@ export class PartyHandlerRegistry {
   private readonly peers = new Map<string, AnyPeerHandler>();
   private readonly models = new Map<string, PartyModelHooks>();
 
-  constructor(readonly groups: readonly PartyHandlerGroup[]) {
+  constructor(groups: readonly PartyHandlerGroup[]) {
     for (const g of groups) {
       for (const h of g.commands) {
         if (this.commands.has(h.command.name)) throw new RangeError(`command ${h.command.name} is registered twice`);
@@ -38,12 +37,5 @@ export class PartyHandlerRegistry {
 
   commandNames(): string[] {
     return [...this.commands.keys()];
-  }
-
-  /** @throws PartyError for a model this party does not serve. */
-  requireHooks(model: string): PartyModelHooks {
-    const h = this.models.get(model);
-    if (!h) throw new PartyError(`model ${model} is not served here`);
-    return h;
   }
 }

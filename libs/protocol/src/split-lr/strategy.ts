@@ -79,14 +79,16 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
       const warming = engine.warm();
       void warming.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled meanwhile
       const bundle = keys.publicBundle();
+      const bundleBytes = publicBundleBytes(bundle);
+      const bundleDigest = publicBundleDigest(bundle);
       for (const c of [ctx.label, ...ctx.features]) {
         await ctx.call(c, job.heKeys, { jobId: ctx.spec.jobId, bundle });
         await ctx.audit({
           step: 'he.keys',
           sender: COORDINATOR_ID,
           receiver: c.partyId,
-          byteSize: publicBundleBytes(bundle),
-          messageDigest: publicBundleDigest(bundle),
+          byteSize: bundleBytes,
+          messageDigest: bundleDigest,
           detail: {
             parameterSet: bundle.parameterSet,
             layout: 'blocks',

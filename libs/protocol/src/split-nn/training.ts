@@ -133,14 +133,16 @@ export async function sendKeys(
   widths: Record<string, number>,
 ): Promise<void> {
   const bundle = coordinator.publicBundle();
+  const bundleBytes = publicBundleBytes(bundle);
+  const bundleDigest = publicBundleDigest(bundle);
   for (const c of [d.label, ...d.features]) {
     await d.call(c, job.heKeys, { jobId: d.jobId, bundle, widths });
     await d.audit({
       step: 'he.keys',
       sender: COORDINATOR_ID,
       receiver: c.partyId,
-      byteSize: publicBundleBytes(bundle),
-      messageDigest: publicBundleDigest(bundle),
+      byteSize: bundleBytes,
+      messageDigest: bundleDigest,
       detail: { parameterSet: bundle.parameterSet, model: 'split-nn', widths },
     });
   }

@@ -12,10 +12,6 @@ export interface Command<Request, Reply> {
   readonly reply: z.ZodType<Reply>;
 }
 
-export type AnyCommand = Command<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-export type RequestOf<C> = C extends Command<infer Q, unknown> ? Q : never;
-export type ReplyOf<C> = C extends Command<unknown, infer P> ? P : never;
-
 export function defineCommand<Q extends z.ZodType, P extends z.ZodType>(
   name: string,
   request: Q,
@@ -30,7 +26,6 @@ export function defineCommand<Q extends z.ZodType, P extends z.ZodType>(
 export const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
 export const jobId = z.string().min(1).max(128);
 export const nonNegativeInt = z.number().int().nonnegative();
-export const finite = z.number().refine(Number.isFinite, 'expected a finite number');
 /** A command whose reply carries nothing but the party's message receipts. */
 export const empty = z.object({});
 export const jobRequest = z.object({ jobId });

@@ -10,8 +10,6 @@ export interface PeerMessage<Body> {
   readonly body: z.ZodType<Body>;
 }
 
-export type AnyPeerMessage = PeerMessage<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
 export function definePeerMessage<B extends z.ZodType>(type: string, body: B): PeerMessage<z.output<B>> {
   if (!/^peer\.[a-z][a-z0-9_.]*$/.test(type))
     throw new RangeError(`peer message type ${type} is not of the form peer.<area>.<name>`);

@@ -7,10 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { decode } from '@msgpack/msgpack';
 import { SigningIdentity, verifySignature } from '@vfl/crypto';
 import { bytes, describeIssues } from './command';
-import { Encoder } from '@msgpack/msgpack';
+import { decode, Encoder } from '@msgpack/msgpack';
 import { digestHex } from './codec';
 
 export const signedCommandSchema = z.object({
