@@ -6,6 +6,7 @@
  *   psi       two-party ECDH-PSI in one process, and its floor
  *   split-lr  federated split LR (real CKKS, in one process), and the same protocol under Paillier
  *   split-nn  federated split NN (real CKKS, in one process) and the same network trained centrally
+ *   secureboost  federated SecureBoost (real BFV, in one process) and the same GBDT in plaintext
  *   api       GET /jobs/:id under load while a job trains, then queued jobs to completion
  *             (real services, PostgreSQL server)
  *   audit     audit appends and chain verification against the PostgreSQL server (DATABASE_URL),
@@ -17,6 +18,7 @@ import type { Benchmark } from './bench/options';
 import { runPsiBench } from './bench/psi';
 import { printJsonLine, startPeakRssSampler, stopPeakRssSampler } from './bench/report';
 import { runSplitLrBench } from './bench/split-lr';
+import { runSecureBoostBench } from './bench/secureboost';
 import { runSplitNnBench } from './bench/split-nn';
 
 // Key order is the order the usage message lists them in.
@@ -24,6 +26,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   psi: runPsiBench,
   'split-lr': runSplitLrBench,
   'split-nn': runSplitNnBench,
+  secureboost: runSecureBoostBench,
   audit: runAuditBench,
   api: runApiBench,
 };

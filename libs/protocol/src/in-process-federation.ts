@@ -181,6 +181,8 @@ async function runTwoParty(
 
 export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 'host' | 'labelColumn'> {
   readonly model?: JobSpec['model'];
+  /** `secureboost` jobs: the boosting settings. */
+  readonly secureboost?: JobSpec['secureboost'];
   readonly label: { readonly partyId: string; readonly file: string; readonly labelColumn: string };
   /** One or more feature parties, each with its file inside dataRoot. */
   readonly features: readonly { readonly partyId: string; readonly file: string }[];
@@ -203,6 +205,7 @@ export async function runInProcessJob(
       jobId: o.jobId ?? randomUUID(),
       model: o.model ?? 'split-lr',
       hyperparameters: o.hyperparameters,
+      ...(o.secureboost ? { secureboost: o.secureboost } : {}),
       alignment: o.alignment,
       parties: [
         { partyId: o.label.partyId, role: 'label', data: { path: o.label.file, labelColumn: o.label.labelColumn } },

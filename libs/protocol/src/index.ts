@@ -10,12 +10,22 @@ export {
   BUILT_IN_STRATEGIES,
   isSplitLrResult,
   isSplitNnResult,
+  isSecureBoostResult,
   jobStrategies,
   partyHandlers,
   type JobResult,
 } from './registry';
 export type { SplitLrJobResult } from './split-lr/strategy';
 export type { SplitNnJobResult } from './split-nn/strategy';
+export type { SecureBoostJobResult, TreeReport as SecureBoostTreeReport } from './secureboost/strategy';
+export {
+  secureBoostSettings,
+  boosterParams,
+  SECUREBOOST_FRACTION_BITS,
+  type SecureBoostSettings,
+  type SecureBoostInput,
+} from './secureboost/settings';
+export type { SecureBoostLabelModel, SecureBoostFeatureModel } from './secureboost/model';
 export type { PsiCardinalityResult } from './psi/cardinality-strategy';
 export type { PartyModel, PartyCheckpoint } from './split-lr/model';
 export type { NnPartyModel, NnPartyCheckpoint } from './split-nn/model';

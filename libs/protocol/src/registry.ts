@@ -13,6 +13,8 @@ import { PSI_CARDINALITY, PsiCardinalityResult, psiCardinalityStrategy } from '.
 import { psiHandlers } from './psi/party-handlers';
 import { splitLrHandlers } from './split-lr/party-handlers';
 import { SplitLrJobResult, splitLrStrategy } from './split-lr/strategy';
+import { secureBoostHandlers } from './secureboost/party-handlers';
+import { SecureBoostJobResult, secureBoostStrategy } from './secureboost/strategy';
 import { splitNnHandlers } from './split-nn/party-handlers';
 import { SplitNnJobResult, splitNnStrategy } from './split-nn/strategy';
 
@@ -25,6 +27,7 @@ export const BUILT_IN_GROUPS: readonly PartyHandlerGroup[] = [
   psiCardinalityHandlers,
   splitLrHandlers,
   splitNnHandlers,
+  secureBoostHandlers,
 ];
 
 /** A party's registry: the shared job commands (whose model steps go to each model's hooks) and `groups`. */
@@ -37,7 +40,7 @@ export function partyHandlers(groups: readonly PartyHandlerGroup[] = BUILT_IN_GR
 }
 
 /** What a built-in job returns. */
-export type JobResult = SplitLrJobResult | PsiCardinalityResult | SplitNnJobResult;
+export type JobResult = SplitLrJobResult | PsiCardinalityResult | SplitNnJobResult | SecureBoostJobResult;
 
 export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
   return !('model' in result);
@@ -47,10 +50,15 @@ export function isSplitNnResult(result: JobResult): result is SplitNnJobResult {
   return 'model' in result && result.model === 'split-nn';
 }
 
+export function isSecureBoostResult(result: JobResult): result is SecureBoostJobResult {
+  return 'model' in result && result.model === 'secureboost';
+}
+
 export const BUILT_IN_STRATEGIES: readonly JobStrategy<JobResult>[] = [
   splitLrStrategy,
   splitNnStrategy,
   psiCardinalityStrategy,
+  secureBoostStrategy,
 ];
 
 /** The coordinator's strategies by model: the built-in ones and `extra`. */

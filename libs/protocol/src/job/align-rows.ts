@@ -21,6 +21,7 @@ export function alignRows(
   j.aligned = {
     rows,
     matrix,
+    raw: table.features,
     standardized,
     columns,
     columnNames: table.featureNames,

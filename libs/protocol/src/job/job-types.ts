@@ -6,6 +6,7 @@ import type { AuditEventInput } from '@vfl/audit';
 import type { IdRule } from '@vfl/data';
 import type { LrHyperparameters, BinaryMetrics, NnArchitecture } from '@vfl/ml';
 import type { DefenceSpec } from '../split-nn/defence';
+import type { SecureBoostInput } from '../secureboost/settings';
 import { failedAtOf } from '../party/party-error';
 import { digestHex } from '../wire/codec';
 import type { DataReference, PartyRole } from '../wire/roster';
@@ -43,6 +44,8 @@ export interface JobSpec {
   readonly model: string;
   /** `split-nn`: the architecture (bottom, interactive, top, training) and the label party's defence. */
   readonly nn?: { readonly architecture: NnArchitecture; readonly defence?: DefenceSpec };
+  /** `secureboost`: the boosting settings (defaults for every field left out; secureboost/settings.ts). */
+  readonly secureboost?: SecureBoostInput;
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;

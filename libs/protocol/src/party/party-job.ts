@@ -46,6 +46,8 @@ export interface AlignedData {
   readonly rows: number;
   /** Standardised values, with the label party's intercept column last. */
   readonly matrix: Float64Array;
+  /** The party's values as read, in aligned row order (trees bin these: thresholds in the data's own units). */
+  readonly raw: Float64Array;
   /** Without the intercept column (split NN has biases instead). */
   readonly standardized: Float64Array;
   readonly columns: number;

@@ -186,6 +186,8 @@ function prepareNnRows(
   job.aligned = {
     rows: rows.length,
     matrix: values,
+    // The network reads standardised values only.
+    raw: values,
     standardized: values,
     columns: width,
     columnNames: [...model.columns],

@@ -1,0 +1,215 @@
+/**
+ * The label party's side of SecureBoost: the booster (g, h, trees, scores), its own features'
+ * histograms in plaintext, the encryption of each built node's g and h, and the unmasking of the
+ * feature parties' bin sums. What it learns of a feature party: per node, the bin sums of g and h
+ * of each sampled feature (as SecureBoost's active party does), and which rows go left at the
+ * splits it chose there; never a threshold or a feature's name.
+ */
+import type { BfvContext, BfvEncryptor } from '@vfl/crypto';
+import {
+  BinEdges,
+  BinnedBlock,
+  Booster,
+  columnMask,
+  emptyHistogram,
+  GbdtParams,
+  Histogram,
+  histogramIndex,
+  localPartition,
+  OpenNode,
+  Partition,
+  SplitCandidate,
+  buildHistogram,
+  toFixedPoint,
+  TreeGrower,
+  ReferenceResult,
+  trainGbdtReference,
+} from '@vfl/ml';
+import { PartyError } from '../party/party-error';
+import { bytesToF64 } from '../wire/codec';
+import { gradientChunks, nodeLayout, outputPositions, productGroups } from './packing';
+
+export interface FeatureBlock {
+  readonly partyId: string;
+  /** 1 + the party's place among the feature parties in the roster. */
+  readonly block: number;
+  readonly features: number;
+}
+
+/** What a feature party's split is known as here: its owner and the owner's record id. */
+export interface RemoteSplit {
+  readonly partyId: string;
+  readonly record: number;
+}
+
+export type RemotePartition = (
+  party: FeatureBlock,
+  node: OpenNode,
+  split: SplitCandidate,
+) => Promise<Partition & { record: number }>;
+
+export class SecureBoostLabel {
+  readonly booster: Booster;
+  private grower: TreeGrower | undefined;
+  private tree = -1;
+  private fixed: { g: Float64Array; h: Float64Array } | undefined;
+  /** Per tree and node, the record of a feature party's split. */
+  readonly remoteSplits = new Map<string, RemoteSplit>();
+
+  constructor(
+    private readonly bfv: BfvContext,
+    private readonly encryptor: BfvEncryptor,
+    readonly params: GbdtParams,
+    private readonly labels: ArrayLike<number>,
+    train: Int32Array,
+    validation: Int32Array,
+    private readonly own: BinnedBlock,
+    readonly parties: readonly FeatureBlock[],
+  ) {
+    this.booster = new Booster(params, labels, train, validation, [
+      own.binned.length,
+      ...parties.map((p) => p.features),
+    ]);
+  }
+
+  get ownEdges(): readonly BinEdges[] {
+    return this.own.edges;
+  }
+
+  beginTree(tree: number): void {
+    if (tree !== this.booster.trees.length) throw new PartyError(`tree ${tree} out of order`);
+    this.tree = tree;
+    this.grower = this.booster.beginTree(tree);
+    const { g, h } = this.grower.gradients;
+    this.fixed = { g: toFixedPoint(g, this.params.fractionBits), h: toFixedPoint(h, this.params.fractionBits) };
+    const bound = (this.bfv.plainModulus - 1) / 2;
+    const sumAbs = (v: Float64Array) => v.reduce((s, x) => s + Math.abs(x), 0);
+    if (sumAbs(this.fixed.g) > bound || sumAbs(this.fixed.h) > bound)
+      throw new PartyError(
+        'the gradient sums would overflow the plaintext modulus: too many rows or too large a weight',
+      );
+  }
+
+  /** The built nodes of this level, each with its rows and its chunks of Enc(g, h). */
+  encryptLevel(depth: number): { node: number; rows: Int32Array; chunks: Uint8Array[] }[] {
+    const grower = this.current(depth);
+    const mod = (v: number) => this.bfv.mod(v);
+    return grower
+      .level()
+      .filter((n) => n.build)
+      .map((n) => {
+        const layout = nodeLayout(this.bfv.degree, this.params.maxBins, n.rows.length);
+        const chunks = gradientChunks(layout, n.rows, this.fixed!.g, this.fixed!.h, mod).map((c) =>
+          this.encryptor.encrypt(c),
+        );
+        return { node: n.id, rows: n.rows, chunks };
+      });
+  }
+
+  /**
+   * Decides the level: own histograms in plaintext, each feature party's from the coordinator's
+   * masked decryptions less that party's masks; remote splits are partitioned by their owner.
+   */
+  async splitLevel(
+    depth: number,
+    released: ReadonlyMap<string, ReadonlyMap<number, readonly Uint8Array[]>>,
+    masks: ReadonlyMap<string, ReadonlyMap<number, readonly Uint8Array[]>>,
+    remote: RemotePartition,
+  ): Promise<{ open: number; splits: number }> {
+    const grower = this.current(depth);
+    const { g, h } = grower.gradients;
+    const histograms = new Map<number, Histogram[]>();
+    for (const node of grower.level()) {
+      if (!node.build) continue;
+      const own = buildHistogram(
+        this.own.binned,
+        node.rows,
+        pick(g, node.rows),
+        pick(h, node.rows),
+        this.params.maxBins,
+      );
+      const remoteHistograms = this.parties.map((p) =>
+        this.unmask(p, node, released.get(p.partyId)?.get(node.id), masks.get(p.partyId)?.get(node.id)),
+      );
+      histograms.set(node.id, [own, ...remoteHistograms]);
+    }
+    const before = grower.nodes.length;
+    await grower.split(histograms, async (node, block, split) => {
+      if (block === 0) return localPartition(this.own, node, split, this.params.maxBins);
+      const party = this.parties[block - 1];
+      const { record, ...partition } = await remote(party, node, split);
+      this.remoteSplits.set(`${this.tree}:${node.id}`, { partyId: party.partyId, record });
+      return partition;
+    });
+    return { open: grower.level().length, splits: (grower.nodes.length - before) / 2 };
+  }
+
+  endTree(): { validationLoss: number; leaves: number; stop: boolean } {
+    const grower = this.grower;
+    if (!grower?.grown) throw new PartyError(`tree ${this.tree} is not grown yet`);
+    const stop = this.booster.endTree(grower);
+    this.grower = undefined;
+    const report = this.booster.reports.at(-1)!;
+    return { validationLoss: report.validationLoss, leaves: report.leaves, stop };
+  }
+
+  /** The same GBDT on this party's own features alone, in plaintext: the uplift baseline. */
+  ownFeaturesOnly(): Promise<ReferenceResult> {
+    const { train, validation } = this.booster;
+    return trainGbdtReference({ blocks: [this.own], labels: this.labels, train, validation, params: this.params });
+  }
+
+  private current(depth: number): TreeGrower {
+    const grower = this.grower;
+    if (!grower) throw new PartyError('no tree is being grown');
+    const level = grower.level();
+    if (level.length === 0) throw new PartyError(`tree ${this.tree} is already grown`);
+    if (level[0].depth !== depth) throw new PartyError(`tree ${this.tree} is at depth ${level[0].depth}, not ${depth}`);
+    return grower;
+  }
+
+  /** A feature party's histogram of one node: (released − mask) mod t at the output coefficients, as fixed point. */
+  private unmask(
+    party: FeatureBlock,
+    node: OpenNode,
+    released: readonly Uint8Array[] | undefined,
+    masks: readonly Uint8Array[] | undefined,
+  ): Histogram {
+    const { maxBins, fractionBits } = this.params;
+    const layout = nodeLayout(this.bfv.degree, maxBins, node.rows.length);
+    const sampled = sampledFeatures(this.params, this.tree, party.block, party.features);
+    const groups = productGroups(layout, sampled);
+    if (released?.length !== groups.length || masks?.length !== groups.length)
+      throw new PartyError(`node ${node.id}: ${party.partyId}'s sums are missing or of the wrong count`);
+    const histogram = emptyHistogram(party.features, maxBins);
+    const scale = 2 ** -fractionBits;
+    groups.forEach((group, k) => {
+      const values = bytesToF64(released[k], 'released sums');
+      const mask = bytesToF64(masks[k], 'masks');
+      const positions = outputPositions(layout, group.length);
+      if (values.length !== this.bfv.degree || mask.length !== positions.length)
+        throw new PartyError(`node ${node.id}: ${party.partyId}'s sums have the wrong shape`);
+      group.forEach((feature, q) => {
+        for (let b = 0; b < layout.slots; b++) {
+          const at = 2 * (q * layout.slots + b);
+          const index = histogramIndex(maxBins, feature, b);
+          for (let part = 0; part < 2; part++) {
+            const residue = this.bfv.mod(values[positions[at + part]] - mask[at + part]);
+            histogram.sums[index + part] = this.bfv.signed(residue) * scale;
+          }
+        }
+      });
+    });
+    return histogram;
+  }
+}
+
+/** The features of `block` tree `tree` may split on, ascending (all when there is no column sampling). */
+export function sampledFeatures(params: GbdtParams, tree: number, block: number, features: number): number[] {
+  const mask = columnMask(params, tree, block, features);
+  return Array.from({ length: features }, (_, f) => f).filter((f) => !mask || mask[f]);
+}
+
+function pick(values: Float64Array, rows: Int32Array): Float64Array {
+  return Float64Array.from(rows, (r) => values[r]);
+}

@@ -1,0 +1,204 @@
+/**
+ * SecureBoost at a party: settings at job.prepare, the BFV public key (he.keys) with which each
+ * party bins its features, the level's steps, evaluation, and the model it keeps at export. The
+ * math is in label-party.ts and feature-party.ts; this file moves messages.
+ */
+import { BfvContext, BfvEncryptor, BFV_N4096_T40 } from '@vfl/crypto';
+import { binBlock } from '@vfl/ml';
+import { splitMetrics } from '../job/evaluation';
+import { PartyError } from '../party/party-error';
+import { JobSlot, mailKey, PartyJob } from '../party/party-job';
+import { onJobCommand, onPeer, PartyHandlerGroup, PartyModelHooks } from '../party/party-model';
+import type { StoredPartyModel } from '../party/stored-model';
+import { checked } from '../wire/command';
+import * as sb from './commands';
+import { SecureBoostFeature } from './feature-party';
+import { SecureBoostLabel } from './label-party';
+import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
+import { exportedLabelModel, exportedFeatureModel } from './model';
+
+export const SECUREBOOST = 'secureboost';
+
+const SETTINGS = new JobSlot<SecureBoostSettings>('secureboost settings');
+
+class BoostState {
+  constructor(
+    readonly model: SecureBoostLabel | SecureBoostFeature,
+    private readonly bfv: BfvContext,
+    private readonly encryptor?: BfvEncryptor,
+  ) {}
+
+  dispose(): void {
+    this.encryptor?.dispose();
+    this.bfv.dispose();
+  }
+}
+
+const STATE = new JobSlot<BoostState>('secureboost model', 'no keys yet (he.keys not received)');
+
+type LevelNodes = { node: number; rows: Int32Array; chunks: readonly Uint8Array[] }[];
+const gradientsKey = (tree: number, depth: number) => mailKey<LevelNodes>('sb.gradients', tree, depth);
+const masksKey = (tree: number, depth: number, from: string) =>
+  mailKey<Map<number, readonly Uint8Array[]>>('sb.masks', tree, depth, from);
+
+function model<T extends SecureBoostLabel | SecureBoostFeature>(job: PartyJob, kind: new (...a: never[]) => T): T {
+  const m = job.get(STATE).model;
+  if (!(m instanceof kind)) throw new PartyError(`this step is not for a ${job.role} party`);
+  return m;
+}
+
+const hooks: PartyModelHooks = {
+  prepare(job, raw) {
+    job.set(SETTINGS, checked(secureBoostSettings, raw, `job ${job.id}: secureboost`));
+  },
+
+  async installKeys(job, bundle, widths, node) {
+    if (bundle.parameterSet !== BFV_N4096_T40.name)
+      throw new PartyError(`job ${job.id}: SecureBoost expects the ${BFV_N4096_T40.name} parameter set`);
+    const aligned = job.requireAligned();
+    const params = boosterParams(job.get(SETTINGS));
+    const train = aligned.split.train;
+    // Each party bins its own values as read, on the training rows' quantiles.
+    const own = binBlock(aligned.raw, aligned.columnNames.length, train, params.maxBins);
+    job.find(STATE)?.dispose();
+    const bfv = await BfvContext.create(BFV_N4096_T40);
+    const features = job.featureParties();
+    if (job.role === 'label') {
+      const blocks = features.map((p, i) => ({
+        partyId: p.partyId,
+        block: i + 1,
+        features: widths?.[p.partyId] ?? NaN,
+      }));
+      if (blocks.some((b) => !(Number.isInteger(b.features) && b.features >= 0)))
+        throw new PartyError(`job ${job.id}: he.keys must give every feature party's width`);
+      const encryptor = BfvEncryptor.fromPublicKey(bfv, bundle.publicKey);
+      const { labels } = aligned;
+      const label = new SecureBoostLabel(bfv, encryptor, params, labels!, train, aligned.split.validation, own, blocks);
+      job.set(STATE, new BoostState(label, bfv, encryptor));
+    } else {
+      const block = 1 + features.findIndex((p) => p.partyId === node.partyId);
+      job.set(
+        STATE,
+        new BoostState(new SecureBoostFeature(bfv, params, block, own, new Set(train), aligned.rows), bfv),
+      );
+    }
+  },
+
+  exportModel(job, node): StoredPartyModel {
+    const m = job.get(STATE).model;
+    const aligned = job.requireAligned();
+    const base = {
+      jobId: job.id,
+      partyId: node.partyId,
+      role: job.role,
+      data: job.data,
+      idRules: job.idRules,
+      columns: aligned.columnNames,
+      standardization: {
+        means: Array.from(aligned.standardizer.means),
+        deviations: Array.from(aligned.standardizer.deviations),
+        clipSigma: job.settings.clipSigma,
+      },
+    };
+    return m instanceof SecureBoostLabel ? exportedLabelModel(base, m) : exportedFeatureModel(base, m);
+  },
+};
+
+export const secureBoostHandlers: PartyHandlerGroup = {
+  model: SECUREBOOST,
+  hooks,
+  commands: [
+    onJobCommand(sb.treeBegin, ({ tree }, job) => {
+      model(job, SecureBoostLabel).beginTree(tree);
+      return {};
+    }),
+    onJobCommand(sb.gradients, async ({ tree, depth }, job, call) => {
+      const label = model(job, SecureBoostLabel);
+      const nodes = label.encryptLevel(depth);
+      const body = {
+        tree,
+        depth,
+        nodes: nodes.map((n) => ({ node: n.node, rows: int32Bytes(n.rows), chunks: n.chunks })),
+      };
+      await Promise.all(job.featureParties().map((f) => call.send(job, f.partyId, sb.gradientShare, body)));
+      return { nodes: nodes.map((n) => ({ node: n.node, rows: n.rows.length })) };
+    }),
+    onJobCommand(sb.histograms, async ({ tree, depth }, job, call) => {
+      const feature = model(job, SecureBoostFeature);
+      const nodes = job.take(gradientsKey(tree, depth));
+      const sums = feature.histograms(tree, nodes);
+      await call.send(job, job.labelParty(), sb.maskShare, {
+        tree,
+        depth,
+        nodes: sums.map((s) => ({ node: s.node, masks: s.masks })),
+      });
+      return { nodes: sums.map((s) => ({ node: s.node, sums: s.sums })) };
+    }),
+    onJobCommand(sb.splitLevel, async ({ tree, depth, released }, job, call) => {
+      const label = model(job, SecureBoostLabel);
+      const byParty = new Map<string, Map<number, readonly Uint8Array[]>>();
+      for (const r of released) {
+        const m = byParty.get(r.partyId) ?? new Map<number, readonly Uint8Array[]>();
+        m.set(r.node, r.sums);
+        byParty.set(r.partyId, m);
+      }
+      const masks = new Map(label.parties.map((p) => [p.partyId, job.take(masksKey(tree, depth, p.partyId))] as const));
+      return label.splitLevel(depth, byParty, masks, async (party, node, split) => {
+        const reply = await call.send(job, party.partyId, sb.splitRequest, {
+          tree,
+          node: node.id,
+          feature: split.feature,
+          bin: split.bin,
+          missingLeft: split.missingLeft,
+          rows: int32Bytes(node.rows),
+          passengers: int32Bytes(node.passengers),
+        });
+        const parsed = checked(sb.splitReply, reply, `${party.partyId}: peer.sb.split reply`);
+        return { record: parsed.record, rows: parsed.rows, passengers: parsed.passengers };
+      });
+    }),
+    onJobCommand(sb.treeEnd, (_, job) => {
+      const label = model(job, SecureBoostLabel);
+      const end = label.endTree();
+      const rows = job.rows('validation').length > 0 ? 'validation' : 'train';
+      return { ...end, validation: splitMetrics(job, rows, label.booster.currentPredictions(job.rows(rows)), false) };
+    }),
+    onJobCommand(sb.baseline, async (_, job) => {
+      const label = model(job, SecureBoostLabel);
+      const own = await label.ownFeaturesOnly();
+      return {
+        train: splitMetrics(job, 'train', own.train, false),
+        validation: splitMetrics(job, 'validation', own.validation, false),
+      };
+    }),
+    onJobCommand(sb.evaluate, (body, job) => {
+      const label = model(job, SecureBoostLabel);
+      return splitMetrics(job, body.split, label.booster.predictions(job.rows(body.split)), body.detailed);
+    }),
+  ],
+  peers: [
+    onPeer(sb.gradientShare, (body, job) =>
+      job.put(
+        gradientsKey(body.tree, body.depth),
+        body.nodes.map((n) => ({ node: n.node, rows: bytesInt32(n.rows), chunks: n.chunks })),
+      ),
+    ),
+    onPeer(sb.maskShare, (body, job, from) =>
+      job.put(masksKey(body.tree, body.depth, from), new Map(body.nodes.map((n) => [n.node, n.masks]))),
+    ),
+    onPeer(sb.splitRequest, (body, job) => {
+      const feature = model(job, SecureBoostFeature);
+      return feature.split(body.tree, body.node, body, bytesInt32(body.rows), bytesInt32(body.passengers));
+    }),
+  ],
+};
+
+function int32Bytes(values: Int32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+function bytesInt32(bytes: Uint8Array): Int32Array {
+  if (bytes.length % 4 !== 0) throw new PartyError('row numbers must be 4-byte integers');
+  const copy = new Uint8Array(bytes);
+  return new Int32Array(copy.buffer, 0, copy.length / 4);
+}

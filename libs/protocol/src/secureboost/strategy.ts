@@ -1,0 +1,230 @@
+/**
+ * SecureBoost, the coordinator's side (docs/protocol.md §5). After alignment it makes the job's
+ * BFV keys, sends every party the public key, and drives each tree level by level:
+ *   1. label party:          sb.gradients   (Enc(g, h) of the nodes to build go to the feature parties)
+ *   2. every feature party:  sb.histograms  (returns masked Enc(bin sums); its masks go to the label party)
+ *   3. coordinator decrypts each announced sum once and hands the masked residues to the label party
+ *   4. label party:          sb.split       (unmasks, splits; owners partition their nodes)
+ * then sb.tree_end (scores, validation metrics, early stopping). It decrypts only masked sums.
+ */
+import { BfvContext, BfvKeyHolder, BFV_N4096_T40 } from '@vfl/crypto';
+import type { BinaryMetrics } from '@vfl/ml';
+import * as job from '../job/commands';
+import type { DetailedMetrics } from '../job/evaluation';
+import { Datasets, EpochReport } from '../job/job-types';
+import type { JobContext, JobStrategy } from '../job/strategy';
+import type { ModelManifest } from '../model-manifest';
+import { f64ToBytes, packCiphertexts, publicBundleBytes, publicBundleDigest } from '../wire/codec';
+import { COORDINATOR_ID } from '../wire/roster';
+import * as sb from './commands';
+import { sampledFeatures } from './label-party';
+import { nodeLayout, productGroups } from './packing';
+import { SECUREBOOST } from './party-handlers';
+import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
+
+export interface TreeReport extends EpochReport {
+  readonly leaves: number;
+  readonly validationLoss: number;
+  readonly bytes: number;
+}
+
+export interface SecureBoostJobResult {
+  readonly model: 'secureboost';
+  readonly intersection: number;
+  readonly trainRows: number;
+  readonly validationRows: number;
+  readonly train: DetailedMetrics;
+  readonly validation: DetailedMetrics;
+  /** The same GBDT on the label party's features alone: the uplift baseline. */
+  readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  /** One report per tree (as epochs, for the dashboard's charts). */
+  readonly epochs: readonly TreeReport[];
+  readonly trees: number;
+  readonly keptTrees: number;
+  readonly manifest: ModelManifest;
+  readonly he: string;
+  readonly decryptions: number;
+  readonly bytesPerTree: number;
+  readonly bytesPerTreeByLink: Record<string, number>;
+  readonly datasets: Datasets;
+}
+
+function settingsOf(spec: { readonly secureboost?: unknown }): SecureBoostSettings {
+  return secureBoostSettings.parse(spec.secureboost ?? {});
+}
+
+export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
+  model: SECUREBOOST,
+  alignment: 'intersection',
+  check(spec) {
+    const parsed = secureBoostSettings.safeParse(spec.secureboost ?? {});
+    if (!parsed.success)
+      throw new RangeError(
+        `secureboost: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    if (!spec.parties.some((p) => p.role === 'feature'))
+      throw new RangeError('a secureboost job needs a feature party');
+  },
+  dataSettings(spec) {
+    const s = settingsOf(spec);
+    // Bins are quantiles, which standardising keeps and clipping would merge: no clipping.
+    return { validationFraction: s.validationFraction, seed: s.seed, clipSigma: 0, batchSize: 1024 };
+  },
+  settings: (spec) => settingsOf(spec),
+
+  async run(ctx) {
+    const settings = settingsOf(ctx.spec);
+    const params = boosterParams(settings);
+    await ctx.phase('training');
+    const bfv = await BfvContext.create(BFV_N4096_T40);
+    const keys = BfvKeyHolder.generate(bfv);
+    try {
+      await sendKeys(ctx, keys);
+      const decryptions = { count: 0 };
+      const reports: TreeReport[] = [];
+      let traffic = { total: 0, byLink: {} as Record<string, number> };
+      const { jobId } = ctx.spec;
+      for (let tree = 0; tree < params.trees; tree++) {
+        const started = Date.now();
+        ctx.traffic.start();
+        await ctx.call(ctx.label, sb.treeBegin, { jobId, tree });
+        for (let depth = 0; depth < params.maxDepth; depth++) {
+          const open = await level(ctx, keys, settings, tree, depth, decryptions);
+          if (open === 0) break;
+        }
+        const end = await ctx.call(ctx.label, sb.treeEnd, { jobId, tree });
+        traffic = ctx.traffic.take();
+        const report: TreeReport = {
+          epoch: tree + 1,
+          seconds: (Date.now() - started) / 1000,
+          validation: end.validation,
+          leaves: end.leaves,
+          validationLoss: end.validationLoss,
+          bytes: traffic.total,
+        };
+        reports.push(report);
+        await ctx.audit({
+          step: 'sb.tree',
+          sender: COORDINATOR_ID,
+          detail: {
+            tree: tree + 1,
+            leaves: end.leaves,
+            validationAuc: end.validation.auc,
+            validationLoss: end.validationLoss,
+          },
+        });
+        ctx.progress({ phase: 'training', epoch: tree + 1, epochs: params.trees, etaSeconds: null }, report);
+        if (end.stop) break;
+      }
+      await ctx.phase('evaluating');
+      ctx.progress({ phase: 'evaluating' });
+      const train = (await ctx.call(ctx.label, sb.evaluate, {
+        jobId,
+        split: 'train',
+        detailed: true,
+      })) as DetailedMetrics;
+      const validation = (await ctx.call(ctx.label, sb.evaluate, {
+        jobId,
+        split: 'validation',
+        detailed: true,
+      })) as DetailedMetrics;
+      const labelOnly = await ctx.call(ctx.label, sb.baseline, { jobId });
+      const manifest = await ctx.exportModel({ model: SECUREBOOST });
+      const { intersection, trainRows, validationRows } = ctx.alignment;
+      const stoppedAt = reports.length;
+      const bestLoss = Math.min(...reports.map((r) => r.validationLoss));
+      return {
+        model: 'secureboost',
+        intersection,
+        trainRows,
+        validationRows,
+        train,
+        validation,
+        labelOnly,
+        epochs: reports,
+        trees: stoppedAt,
+        keptTrees: params.earlyStopping ? reports.findIndex((r) => r.validationLoss === bestLoss) + 1 : stoppedAt,
+        manifest,
+        he: BFV_N4096_T40.name,
+        decryptions: decryptions.count,
+        bytesPerTree: Math.round(reports.reduce((s, r) => s + r.bytes, 0) / Math.max(1, reports.length)),
+        bytesPerTreeByLink: traffic.byLink,
+        datasets: ctx.datasets,
+      };
+    } finally {
+      keys.dispose();
+      bfv.dispose();
+    }
+  },
+};
+
+/** Every party gets the BFV public key; the label party also the feature parties' widths. */
+async function sendKeys(ctx: JobContext, keys: BfvKeyHolder): Promise<void> {
+  const bundle = {
+    parameterSet: BFV_N4096_T40.name,
+    publicKey: keys.publicKey(),
+    galoisKeys: new Uint8Array(0),
+    galoisSteps: [],
+  };
+  const widths = Object.fromEntries(ctx.features.map((f) => [f.partyId, ctx.prepared.get(f.partyId)!.columns]));
+  for (const c of [ctx.label, ...ctx.features]) {
+    await ctx.call(c, job.heKeys, { jobId: ctx.spec.jobId, bundle, ...(c === ctx.label ? { widths } : {}) });
+    await ctx.audit({
+      step: 'he.keys',
+      sender: COORDINATOR_ID,
+      receiver: c.partyId,
+      byteSize: publicBundleBytes(bundle),
+      messageDigest: publicBundleDigest(bundle),
+      detail: { parameterSet: bundle.parameterSet, scheme: 'bfv', packing: 'coefficients' },
+    });
+  }
+}
+
+/**
+ * One level: the nodes to build, every feature party's masked sums, their decryption (only the
+ * count the layout implies, each once), and the label party's split. Returns the nodes still open.
+ */
+async function level(
+  ctx: JobContext,
+  keys: BfvKeyHolder,
+  settings: SecureBoostSettings,
+  tree: number,
+  depth: number,
+  decryptions: { count: number },
+): Promise<number> {
+  const { jobId } = ctx.spec;
+  const round = { jobId, tree, depth };
+  const params = boosterParams(settings);
+  const built = await ctx.call(ctx.label, sb.gradients, round);
+  const expected = new Map(built.nodes.map((n) => [n.node, n.rows]));
+  const released = await Promise.all(
+    ctx.features.map(async (f, i) => {
+      const { nodes } = await ctx.call(f, sb.histograms, round);
+      const sent = nodes.flatMap((n) => n.sums);
+      await ctx.message('sb.masked_sums', f.partyId, COORDINATOR_ID, packCiphertexts(sent), {
+        tree,
+        depth,
+        count: sent.length,
+      });
+      const features = sampledFeatures(params, tree, i + 1, ctx.prepared.get(f.partyId)!.columns);
+      if (nodes.length !== expected.size || nodes.some((n) => !expected.has(n.node)))
+        throw new RangeError(`${f.partyId} returned sums for other nodes than the label party built`);
+      return nodes.map((n) => {
+        const layout = nodeLayout(keys.bfv.degree, params.maxBins, expected.get(n.node)!);
+        if (n.sums.length !== productGroups(layout, features).length)
+          throw new RangeError(`${f.partyId}: node ${n.node} has ${n.sums.length} sums, not the layout's count`);
+        const sums = n.sums.map((bytes, k) => {
+          const { coefficients } = keys.decrypt(bytes, `${f.partyId} node ${n.node} sum ${k}`);
+          decryptions.count++;
+          return f64ToBytes(coefficients);
+        });
+        return { partyId: f.partyId, node: n.node, sums };
+      });
+    }),
+  );
+  const body = { ...round, released: released.flat() };
+  const releasedBytes = packCiphertexts(body.released.flatMap((r) => r.sums));
+  await ctx.message('sb.released', COORDINATOR_ID, ctx.label.partyId, releasedBytes, { tree, depth });
+  const { open } = await ctx.call(ctx.label, sb.splitLevel, body);
+  return open;
+}

@@ -1,0 +1,181 @@
+/**
+ * `secureboost [--data default-credit|breast|synthetic] [--rows N --features-label A --features-host B]
+ * [--trees N] [--depth N] [--bins N] [--sklearn]`: federated SecureBoost (real BFV, every party and
+ * the coordinator in one process) beside the same GBDT in plaintext on the pooled data (the
+ * lossless check), and, with --sklearn, scikit-learn's HistGradientBoostingClassifier on the same
+ * split (Debian's python3-sklearn; the reference figure only, never in a test).
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadPartyTable, writeWideSynthetic } from '@vfl/data';
+import { binBlock, DEFAULT_LR_HYPERPARAMETERS, rocAuc, trainGbdtReference } from '@vfl/ml';
+import { boosterParams, isSecureBoostResult, runInProcessJob, secureBoostSettings } from '@vfl/protocol';
+import { parseBenchOptions, resolveBenchData, type BenchResult } from './options';
+import { peakRssMb, printTable, round, type Row } from './report';
+
+export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> {
+  const values = parseBenchOptions(argv, {
+    data: { type: 'string', default: 'default-credit' },
+    rows: { type: 'string', default: '100000' },
+    'features-label': { type: 'string', default: '30' },
+    'features-host': { type: 'string', default: '300' },
+    trees: { type: 'string', default: '5' },
+    depth: { type: 'string', default: '5' },
+    bins: { type: 'string', default: '32' },
+    sklearn: { type: 'boolean', default: false },
+  });
+  const data = resolveBenchData(values.data);
+  let dataRoot: string;
+  let guest: string;
+  let host: string;
+  if (data.kind === 'shared') {
+    ({ dataRoot, guest, host } = data);
+  } else {
+    // FATE's performance shape: --rows 100000 --features-label 30 --features-host 300
+    dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-bench-sb-'));
+    await writeWideSynthetic(dataRoot, {
+      rows: Number(values.rows),
+      labelColumns: Number(values['features-label']),
+      hostColumns: Number(values['features-host']),
+    });
+    guest = 'wide_guest.csv';
+    host = 'wide_host.csv';
+  }
+  const settings = secureBoostSettings.parse({
+    trees: Number(values.trees),
+    maxDepth: Number(values.depth),
+    maxBins: Number(values.bins),
+    validationFraction: 0.3,
+  });
+  const started = Date.now();
+  const { result } = await runInProcessJob({
+    dataRoot,
+    model: 'secureboost',
+    secureboost: settings,
+    hyperparameters: DEFAULT_LR_HYPERPARAMETERS,
+    record: false,
+    label: { partyId: 'bank', file: guest, labelColumn: 'y' },
+    features: [{ partyId: 'ecommerce', file: host }],
+  });
+  const totalSeconds = (Date.now() - started) / 1000;
+  if (!isSecureBoostResult(result)) throw new Error('not a secureboost result');
+  const treeSeconds = result.epochs.reduce((s, e) => s + e.seconds, 0) / result.epochs.length;
+
+  // The same GBDT on the pooled data, rows in the federation's order (shared IDs by code units).
+  const tables = [
+    await loadPartyTable(path.join(dataRoot, guest), { labelColumn: 'y' }),
+    await loadPartyTable(path.join(dataRoot, host)),
+  ];
+  const hostIds = new Set(tables[1].ids);
+  const ids = tables[0].ids.filter((id) => hostIds.has(id)).sort();
+  const { trainValidationSplit } = await import('@vfl/ml');
+  const split = trainValidationSplit(ids.length, settings.validationFraction, settings.seed);
+  const matrices = tables.map((t) => {
+    const index = new Map(t.ids.map((id, i) => [id, i]));
+    const w = t.featureNames.length;
+    const m = new Float64Array(ids.length * w);
+    ids.forEach((id, r) => m.set(t.features.subarray(index.get(id)! * w, (index.get(id)! + 1) * w), r * w));
+    return { m, w };
+  });
+  const labelIndex = new Map(tables[0].ids.map((id, i) => [id, i]));
+  const labels = Float64Array.from(ids, (id) => tables[0].labels![labelIndex.get(id)!]);
+  const referenceStart = Date.now();
+  const reference = await trainGbdtReference({
+    blocks: matrices.map(({ m, w }) => binBlock(m, w, split.train, settings.maxBins)),
+    labels,
+    train: split.train,
+    validation: split.validation,
+    params: boosterParams(settings),
+  });
+  const referenceTreeSeconds = (Date.now() - referenceStart) / 1000 / reference.trees.length;
+  const yValidation = Array.from(split.validation, (r) => labels[r]);
+  const plaintextAuc = rocAuc(reference.validation, yValidation);
+  const sklearnAuc = values.sklearn ? sklearnReference(matrices, labels, split, settings) : null;
+
+  const out = {
+    data: values.data,
+    rows: ids.length,
+    columns: matrices.map((m) => m.w),
+    trees: result.epochs.length,
+    depth: settings.maxDepth,
+    bins: settings.maxBins,
+    treeSeconds: round(treeSeconds, 2),
+    auc: round(result.train.auc, 4),
+    validationAuc: round(result.validation.auc, 4),
+    plaintextAuc: round(plaintextAuc, 4),
+    deltaAuc: round(Math.abs(result.validation.auc - plaintextAuc), 6),
+    labelOnlyValidationAuc: round(result.labelOnly.validation.auc, 4),
+    sklearnValidationAuc: sklearnAuc === null ? null : round(sklearnAuc, 4),
+    bytesPerTree: result.bytesPerTree,
+    bytesPerTreeByLink: result.bytesPerTreeByLink,
+    decryptionsPerTree: Math.round(result.decryptions / result.epochs.length),
+    plaintextTreeSeconds: round(referenceTreeSeconds, 3),
+    totalSeconds: round(totalSeconds, 1),
+    peakRssMb: peakRssMb(),
+    he: result.he,
+    paillierTreeSeconds: null,
+  };
+  const rows: Row[] = [
+    ['seconds per tree, federated (BFV)', String(out.treeSeconds)],
+    ['seconds per tree, same GBDT in plaintext', String(out.plaintextTreeSeconds)],
+    ['validation AUC, federated', String(out.validationAuc)],
+    ['validation AUC, same GBDT in plaintext (pooled)', String(out.plaintextAuc)],
+    ['validation AUC, label party alone', String(out.labelOnlyValidationAuc)],
+    ...(sklearnAuc === null
+      ? []
+      : [['validation AUC, scikit-learn HistGradientBoosting', String(out.sklearnValidationAuc)] as Row]),
+    ['training AUC, federated', String(out.auc)],
+    ['bytes per tree (all links)', `${(out.bytesPerTree / 1e6).toFixed(1)} MB`],
+    ...Object.entries(out.bytesPerTreeByLink).map(([link, bytes]): Row => [
+      `  ${link} (last tree)`,
+      `${(bytes / 1e6).toFixed(1)} MB`,
+    ]),
+    ['decryptions per tree', String(out.decryptionsPerTree)],
+    ['peak RSS', `${out.peakRssMb} MB`],
+  ];
+  printTable(
+    `SecureBoost, ${values.data} (${out.rows} rows, ${out.columns.join(' + ')} columns), ${out.trees} trees, depth ${out.depth}, ${out.bins} bins`,
+    rows,
+  );
+  return out;
+}
+
+/** scikit-learn's HistGradientBoostingClassifier on the same rows and split (no early stopping, same depth and bins). */
+function sklearnReference(
+  matrices: { m: Float64Array; w: number }[],
+  labels: Float64Array,
+  split: { train: Int32Array; validation: Int32Array },
+  settings: { trees: number; maxDepth: number; maxBins: number; learningRate: number; lambda: number },
+): number | null {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-sklearn-'));
+  try {
+    const width = matrices.reduce((s, m) => s + m.w, 0);
+    const lines = Array.from(labels, (y, r) =>
+      [y, ...matrices.flatMap(({ m, w }) => Array.from(m.subarray(r * w, (r + 1) * w)))].join(','),
+    );
+    fs.writeFileSync(path.join(dir, 'data.csv'), lines.join('\n'));
+    fs.writeFileSync(path.join(dir, 'train.txt'), Array.from(split.train).join('\n'));
+    fs.writeFileSync(path.join(dir, 'validation.txt'), Array.from(split.validation).join('\n'));
+    const script = `
+import numpy as np, sys
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+d = np.loadtxt(sys.argv[1] + '/data.csv', delimiter=',')
+tr = np.loadtxt(sys.argv[1] + '/train.txt', dtype=int); va = np.loadtxt(sys.argv[1] + '/validation.txt', dtype=int)
+X, y = d[:, 1:${width + 1}], d[:, 0]
+m = HistGradientBoostingClassifier(max_iter=${settings.trees}, max_depth=${settings.maxDepth}, max_bins=${Math.min(255, settings.maxBins)},
+  learning_rate=${settings.learningRate}, l2_regularization=${settings.lambda}, early_stopping=False, random_state=0)
+m.fit(X[tr], y[tr])
+print(roc_auc_score(y[va], m.predict_proba(X[va])[:, 1]))
+`;
+    const out = execFileSync('python3', ['-c', script, dir], { encoding: 'utf8' });
+    return Number(out.trim().split('\n').at(-1));
+  } catch (e) {
+    console.error(`scikit-learn reference skipped: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    return null;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
