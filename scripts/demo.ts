@@ -4,7 +4,8 @@
  * evaluate it, and audit every step in PostgreSQL (embedded unless DATABASE_URL is set).
  *
  *   npm run demo -- [--guest-data FILE --host-data FILE] [--id-column id] [--label-column y]
- *                   [--epochs N] [--batch-size N] [--learning-rate X] [--model split-lr|split-nn]
+ *                   [--epochs N] [--batch-size N] [--learning-rate X] [--model split-lr|split-nn|secureboost]
+ *                   [--trees N] [--depth N]
  *                   [--rows N] [--seed N] [--transport tcp|nats] [--json]
  */
 import * as fs from 'node:fs';
@@ -14,17 +15,21 @@ import { parseArgs } from 'node:util';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
 import { launchFederation, tail } from './federation-launcher';
 import { runJob, JobOutcome } from './job-client';
-import { isSplitLrResult, isSplitNnResult } from '@vfl/protocol';
+import { isSecureBoostResult, isSplitLrResult, isSplitNnResult } from '@vfl/protocol';
 
 const HELP = `usage: npm run demo -- [options]
   --guest-data FILE      label party's CSV (FATE-style guest file); default: seeded synthetic bank table
   --host-data FILE       feature party's CSV (FATE-style host file); default: seeded synthetic e-commerce table
   --id-column NAME       id column in both files (default: id)
   --label-column NAME    label column in the guest file (default: y, or "default" for synthetic data)
-  --model split-lr|split-nn  split logistic regression (default) or a split neural network
-  --epochs N             training epochs (default 10)
-  --batch-size N         mini-batch size (default 1024)
-  --learning-rate X      Adam learning rate (default 0.02 for split-lr, 0.01 for split-nn)
+  --model split-lr|split-nn|secureboost
+                         split logistic regression (default), a split neural network, or
+                         gradient-boosted trees with encrypted histograms (SecureBoost)
+  --epochs N             training epochs (default 10; split-lr and split-nn)
+  --batch-size N         mini-batch size (default 1024; split-lr and split-nn)
+  --trees N              trees (default 20; secureboost)
+  --depth N              maximum tree depth (default 5; secureboost)
+  --learning-rate X      learning rate (default 0.02 for split-lr, 0.01 for split-nn, 0.3 for secureboost)
   --rows N               rows per synthetic table (default 10000)
   --seed N               seed for synthetic data and the job (default 42)
   --transport tcp|nats   how the services talk (default tcp)
@@ -39,6 +44,8 @@ async function main(): Promise<number> {
       'label-column': { type: 'string' },
       model: { type: 'string', default: 'split-lr' },
       epochs: { type: 'string', default: '10' },
+      trees: { type: 'string', default: '20' },
+      depth: { type: 'string', default: '5' },
       'batch-size': { type: 'string', default: '1024' },
       'learning-rate': { type: 'string' },
       rows: { type: 'string', default: '10000' },
@@ -52,10 +59,12 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (values.model !== 'split-lr' && values.model !== 'split-nn')
-    throw new UsageError(`--model ${values.model} is not available (models: split-lr, split-nn)`);
+  if (values.model !== 'split-lr' && values.model !== 'split-nn' && values.model !== 'secureboost')
+    throw new UsageError(`--model ${values.model} is not available (models: split-lr, split-nn, secureboost)`);
   const splitNn = values.model === 'split-nn';
-  const learningRate = values['learning-rate'] !== undefined ? Number(values['learning-rate']) : splitNn ? 0.01 : 0.02;
+  const boost = values.model === 'secureboost';
+  const learningRate =
+    values['learning-rate'] !== undefined ? Number(values['learning-rate']) : boost ? 0.3 : splitNn ? 0.01 : 0.02;
   if (!(learningRate > 0))
     throw new UsageError(`--learning-rate expects a positive number, got "${values['learning-rate']}"`);
   if (values.transport !== 'tcp' && values.transport !== 'nats')
@@ -119,6 +128,17 @@ async function main(): Promise<number> {
           },
           { partyId: 'ecommerce', role: 'feature', data: { path: path.basename(host), idColumn: values['id-column'] } },
         ],
+        ...(boost
+          ? {
+              secureboost: {
+                trees: positiveInt(values.trees, '--trees'),
+                maxDepth: positiveInt(values.depth, '--depth'),
+                learningRate,
+                seed,
+                validationFraction: 0.3,
+              },
+            }
+          : {}),
         ...(splitNn
           ? {
               // Bottoms of 32 relu -> 4 per party, an interactive layer of 8 relu, the output unit on top.
@@ -158,7 +178,11 @@ async function main(): Promise<number> {
   }
   const seconds = (Date.now() - started) / 1000;
   const job = outcome.job;
-  if (job.state !== 'succeeded' || !job.result || !(isSplitLrResult(job.result) || isSplitNnResult(job.result))) {
+  if (
+    job.state !== 'succeeded' ||
+    !job.result ||
+    !(isSplitLrResult(job.result) || isSplitNnResult(job.result) || isSecureBoostResult(job.result))
+  ) {
     const where = job.failedParty ? ` (on ${job.failedParty})` : '';
     console.error(`job ${job.id} ${job.state}${where}: ${job.error}`);
     const log = job.failedParty ?? 'coordinator';
@@ -188,8 +212,9 @@ async function main(): Promise<number> {
     epochs: r.epochs.length,
     seconds: round(seconds, 1),
     trainingSeconds: round(r.seconds, 1),
-    backend: r.backend,
-    bytesPerEpoch: r.bytesPerEpoch,
+    backend: isSecureBoostResult(r) ? `${r.he} (node-seal)` : r.backend,
+    // Bytes per training round: an epoch, or a tree.
+    bytesPerEpoch: isSecureBoostResult(r) ? r.bytesPerTree : r.bytesPerEpoch,
     audit: outcome.audit,
   };
   say('');
@@ -208,8 +233,10 @@ async function main(): Promise<number> {
   say(
     `  score stability (PSI)       ${r.validation.scoreStability?.toFixed(4)} between training and validation scores`,
   );
-  say(`  traffic per epoch           ${(r.bytesPerEpoch / 1e6).toFixed(1)} MB`);
-  say(`  local math                  ${r.backend}`);
+  say(
+    `  traffic per ${isSecureBoostResult(r) ? 'tree ' : 'epoch'}          ${(summary.bytesPerEpoch / 1e6).toFixed(1)} MB`,
+  );
+  say(`  ${isSecureBoostResult(r) ? 'encryption ' : 'local math '}                ${summary.backend}`);
   say(
     `  audit trail                 ${outcome.audit.records} records, ${outcome.audit.signedHeads} signed chain heads, ${outcome.audit.valid ? 'valid' : 'BROKEN'}`,
   );

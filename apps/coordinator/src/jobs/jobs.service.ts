@@ -36,7 +36,10 @@ import {
   jobStrategies,
   isSplitLrResult,
   isSplitNnResult,
+  isSecureBoostResult,
   JobResult,
+  PsiCardinalityResult,
+  secureBoostSettings,
   JobSpec,
   AlignmentSpec,
 } from '@vfl/protocol';
@@ -261,6 +264,7 @@ export class JobsService implements OnApplicationBootstrap {
           }
         : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
       ...(nn ? { nn } : {}),
+      ...(dto.model === 'secureboost' ? { secureboost: secureBoostSettings.parse(dto.secureboost ?? {}) } : {}),
       alignment: {
         idRules: parseIdRules(dto.alignment?.idRules),
         ...(dto.alignment?.mode ? { mode: dto.alignment.mode } : {}),
@@ -282,6 +286,7 @@ export class JobsService implements OnApplicationBootstrap {
         hyperparameters: spec.hyperparameters,
         alignment: spec.alignment,
         ...(spec.nn ? { nn: spec.nn } : {}),
+        ...(spec.secureboost ? { secureboost: spec.secureboost } : {}),
       },
     });
     this.queue.push(principal.keyId, spec);
@@ -344,7 +349,7 @@ export class JobsService implements OnApplicationBootstrap {
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     const spec = row.spec as JobSpec;
     const result = row.result as (JobResult & { manifest?: ModelManifest }) | null;
-    if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || !result)
+    if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || spec.model === 'secureboost' || !result)
       throw new ConflictException(
         `job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr or split-nn job can predict`,
       );
@@ -427,6 +432,14 @@ export class JobsService implements OnApplicationBootstrap {
     } else if (dto.nn !== undefined) {
       problems.push(`nn: only a split-nn job takes an architecture (model is ${dto.model})`);
     }
+    if (dto.model === 'secureboost') {
+      const parsed = secureBoostSettings.safeParse(dto.secureboost ?? {});
+      if (!parsed.success)
+        for (const issue of parsed.error.issues)
+          problems.push(`secureboost${issue.path.map((k) => `.${String(k)}`).join('')}: ${issue.message}`);
+    } else if (dto.secureboost !== undefined) {
+      problems.push(`secureboost: only a secureboost job takes boosting settings (model is ${dto.model})`);
+    }
     const labels = dto.parties.filter((p) => p.role === 'label').length;
     if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
     const hp = dto.hyperparameters;
@@ -504,11 +517,10 @@ export class JobsService implements OnApplicationBootstrap {
       await live.writes;
       const seconds = (Date.now() - started) / 1000;
       // The coordinator signs the manifest of the parts the parties signed: GET /jobs/:id shows it.
-      const stored =
-        isSplitLrResult(result) || isSplitNnResult(result)
-          ? { ...result, manifest: signManifest(result.manifest, this.audit.identity) }
-          : result;
-      if (isSplitLrResult(stored) || isSplitNnResult(stored))
+      const stored = hasManifest(result)
+        ? { ...result, manifest: signManifest(result.manifest, this.audit.identity) }
+        : result;
+      if (hasManifest(stored))
         await this.audit.record(id, {
           step: 'model.manifest',
           sender: COORDINATOR_ID,
@@ -526,9 +538,7 @@ export class JobsService implements OnApplicationBootstrap {
       await this.setState(
         id,
         'succeeded',
-        isSplitLrResult(result) || isSplitNnResult(result)
-          ? { seconds, trainAuc: result.train.auc }
-          : { seconds, intersection: result.intersection },
+        hasManifest(result) ? { seconds, trainAuc: result.train.auc } : { seconds, intersection: result.intersection },
       );
     } catch (e) {
       live.row = undefined;
@@ -573,7 +583,13 @@ function requestOf(spec: JobSpec): CreateJobDto {
     hyperparameters: spec.model === 'split-nn' ? undefined : spec.hyperparameters,
     alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] },
     ...(spec.nn ? { nn: spec.nn } : {}),
+    ...(spec.secureboost ? { secureboost: { ...spec.secureboost } } : {}),
   };
+}
+
+/** Results that carry a model and its manifest (not a PSI count). */
+function hasManifest(result: JobResult): result is Exclude<JobResult, PsiCardinalityResult> {
+  return isSplitLrResult(result) || isSplitNnResult(result) || isSecureBoostResult(result);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -10,7 +10,9 @@ import { PartyError } from '../party/party-error';
 import { JobSlot, mailKey, PartyJob } from '../party/party-job';
 import { onJobCommand, onPeer, PartyHandlerGroup, PartyModelHooks } from '../party/party-model';
 import type { StoredPartyModel } from '../party/stored-model';
+import { digestHex, packCiphertexts } from '../wire/codec';
 import { checked } from '../wire/command';
+import { COORDINATOR_ID } from '../wire/roster';
 import * as sb from './commands';
 import { SecureBoostFeature } from './feature-party';
 import { SecureBoostLabel } from './label-party';
@@ -123,40 +125,76 @@ export const secureBoostHandlers: PartyHandlerGroup = {
       await Promise.all(job.featureParties().map((f) => call.send(job, f.partyId, sb.gradientShare, body)));
       return { nodes: nodes.map((n) => ({ node: n.node, rows: n.rows.length })) };
     }),
-    onJobCommand(sb.histograms, async ({ tree, depth }, job, call) => {
-      const feature = model(job, SecureBoostFeature);
-      const nodes = job.take(gradientsKey(tree, depth));
-      const sums = feature.histograms(tree, nodes);
-      await call.send(job, job.labelParty(), sb.maskShare, {
-        tree,
-        depth,
-        nodes: sums.map((s) => ({ node: s.node, masks: s.masks })),
-      });
-      return { nodes: sums.map((s) => ({ node: s.node, sums: s.sums })) };
-    }),
-    onJobCommand(sb.splitLevel, async ({ tree, depth, released }, job, call) => {
-      const label = model(job, SecureBoostLabel);
-      const byParty = new Map<string, Map<number, readonly Uint8Array[]>>();
-      for (const r of released) {
-        const m = byParty.get(r.partyId) ?? new Map<number, readonly Uint8Array[]>();
-        m.set(r.node, r.sums);
-        byParty.set(r.partyId, m);
-      }
-      const masks = new Map(label.parties.map((p) => [p.partyId, job.take(masksKey(tree, depth, p.partyId))] as const));
-      return label.splitLevel(depth, byParty, masks, async (party, node, split) => {
-        const reply = await call.send(job, party.partyId, sb.splitRequest, {
+    onJobCommand(
+      sb.histograms,
+      async ({ tree, depth }, job, call) => {
+        const feature = model(job, SecureBoostFeature);
+        const nodes = job.take(gradientsKey(tree, depth));
+        const sums = feature.histograms(tree, nodes);
+        await call.send(job, job.labelParty(), sb.maskShare, {
           tree,
-          node: node.id,
-          feature: split.feature,
-          bin: split.bin,
-          missingLeft: split.missingLeft,
-          rows: int32Bytes(node.rows),
-          passengers: int32Bytes(node.passengers),
+          depth,
+          nodes: sums.map((s) => ({ node: s.node, masks: s.masks })),
         });
-        const parsed = checked(sb.splitReply, reply, `${party.partyId}: peer.sb.split reply`);
-        return { record: parsed.record, rows: parsed.rows, passengers: parsed.passengers };
-      });
-    }),
+        return { nodes: sums.map((s) => ({ node: s.node, sums: s.sums })) };
+      },
+      {
+        outgoing: (body, reply, node) => [
+          payloadEvent(
+            'sb.masked_sums',
+            node.partyId,
+            COORDINATOR_ID,
+            packCiphertexts(reply.nodes.flatMap((n) => n.sums)),
+            {
+              tree: body.tree,
+              depth: body.depth,
+            },
+          ),
+        ],
+      },
+    ),
+    onJobCommand(
+      sb.splitLevel,
+      async ({ tree, depth, released }, job, call) => {
+        const label = model(job, SecureBoostLabel);
+        const byParty = new Map<string, Map<number, readonly Uint8Array[]>>();
+        for (const r of released) {
+          const m = byParty.get(r.partyId) ?? new Map<number, readonly Uint8Array[]>();
+          m.set(r.node, r.sums);
+          byParty.set(r.partyId, m);
+        }
+        const masks = new Map(
+          label.parties.map((p) => [p.partyId, job.take(masksKey(tree, depth, p.partyId))] as const),
+        );
+        return label.splitLevel(depth, byParty, masks, async (party, node, split) => {
+          const reply = await call.send(job, party.partyId, sb.splitRequest, {
+            tree,
+            node: node.id,
+            feature: split.feature,
+            bin: split.bin,
+            missingLeft: split.missingLeft,
+            rows: int32Bytes(node.rows),
+            passengers: int32Bytes(node.passengers),
+          });
+          const parsed = checked(sb.splitReply, reply, `${party.partyId}: peer.sb.split reply`);
+          return { record: parsed.record, rows: parsed.rows, passengers: parsed.passengers };
+        });
+      },
+      {
+        incoming: (body, node) => [
+          payloadEvent(
+            'sb.released',
+            COORDINATOR_ID,
+            node.partyId,
+            packCiphertexts(body.released.flatMap((r) => r.sums)),
+            {
+              tree: body.tree,
+              depth: body.depth,
+            },
+          ),
+        ],
+      },
+    ),
     onJobCommand(sb.treeEnd, (_, job) => {
       const label = model(job, SecureBoostLabel);
       const end = label.endTree();
@@ -192,6 +230,17 @@ export const secureBoostHandlers: PartyHandlerGroup = {
     }),
   ],
 };
+
+/** A coordinator⇄party payload as the party's own log records it: digest and size, as the coordinator's trail does. */
+function payloadEvent(
+  step: string,
+  sender: string,
+  receiver: string,
+  bytes: Uint8Array,
+  detail: Record<string, unknown>,
+) {
+  return { step, sender, receiver, messageDigest: digestHex(bytes), byteSize: bytes.length, detail };
+}
 
 function int32Bytes(values: Int32Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);

@@ -243,7 +243,8 @@ function renderJob(job) {
       ? `; ${hp.epochs} epochs, batch ${hp.batchSize}, learning rate ${hp.learningRate}, ${hp.optimizer}`
       : '') +
     (job.alignment.idRules.length ? `; ID rules ${job.alignment.idRules.join(', ')}` : '');
-  $('epochs-card').hidden = job.model !== 'split-lr'; // a cardinality-only job has no epochs
+  // A cardinality-only job has no epochs; a SecureBoost job reports one point per tree.
+  $('epochs-card').hidden = job.model !== 'split-lr' && job.model !== 'secureboost';
   renderState(job);
   renderEpochChart(job);
   renderOutcome(job);
@@ -310,7 +311,9 @@ function renderOutcome(job) {
     );
     notes =
       `customers in common (PSI) ${count(model.intersection)}; score stability (PSI) ${fixed(model.validation.scoreStability)}; ` +
-      `${(model.bytesPerEpoch / 1e6).toFixed(1)} MB per epoch; ${model.backend}; ${notes}`;
+      (model.model === 'secureboost'
+        ? `${model.trees} trees (${model.keptTrees} kept), ${(model.bytesPerTree / 1e6).toFixed(1)} MB per tree; ${model.he}; ${notes}`
+        : `${(model.bytesPerEpoch / 1e6).toFixed(1)} MB per epoch; ${model.backend}; ${notes}`);
     renderRocChart(model);
     renderKsChart(model.validation);
     renderLift(model.validation.gainLift);

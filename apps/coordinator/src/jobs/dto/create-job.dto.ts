@@ -251,7 +251,7 @@ export class AlignmentDto {
 export const MAX_JOB_PARTIES = 8;
 
 /** The models the API starts (each a strategy in libs/protocol's registry). */
-export const API_MODELS = ['split-lr', 'split-nn', 'psi-cardinality'] as const;
+export const API_MODELS = ['split-lr', 'split-nn', 'secureboost', 'psi-cardinality'] as const;
 export type ApiModel = (typeof API_MODELS)[number];
 
 export function isApiModel(model: string): model is ApiModel {
@@ -262,7 +262,7 @@ export class CreateJobDto {
   @ApiProperty({
     enum: API_MODELS,
     description:
-      'split-nn: a split neural network (give `nn`); psi-cardinality: a feasibility check whose result is the number of shared IDs only',
+      'split-nn: a split neural network (give `nn`); secureboost: gradient-boosted trees with encrypted histograms (settings in `secureboost`); psi-cardinality: a feasibility check whose result is the number of shared IDs only',
   })
   @IsIn(API_MODELS)
   model!: ApiModel;
@@ -286,6 +286,15 @@ export class CreateJobDto {
   @IsOptional()
   @IsObject()
   nn?: { architecture: unknown; defence?: unknown };
+
+  @ApiPropertyOptional({
+    description:
+      'secureboost only, every field optional: { objective: "binary:logistic" | "reg:squarederror", trees (20), maxDepth (5), learningRate (0.3), lambda (1), gamma (0), minChildWeight (1), maxBins (32), rowSample (1), colSample (1), positiveWeight (number | "balanced"), earlyStopping: { patience, minDelta }, seed, validationFraction (0.3) }; errors name the field',
+    example: { trees: 20, maxDepth: 5, learningRate: 0.3, maxBins: 32 },
+  })
+  @IsOptional()
+  @IsObject()
+  secureboost?: Record<string, unknown>;
 
   @ApiProperty({
     type: [JobPartyDto],
