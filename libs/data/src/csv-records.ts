@@ -4,7 +4,7 @@
  * anything with quotes or bare CR line ends goes through csv-parse. Both paths
  * skip blank lines, strip a BOM and leave cell trimming / validation to callers.
  */
-import { parse } from 'csv-parse/sync';
+import { CsvError, parse } from 'csv-parse/sync';
 import { columnAt, firstInvalidUtf8, positionOfByte, unclosedQuote } from './csv-position';
 import { DataValidationError } from './data-validation-error';
 
@@ -19,6 +19,7 @@ const CSV_PROBLEMS: Record<string, string> = {
   CSV_INVALID_CLOSING_QUOTE: 'unexpected character after a closing quote',
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'unexpected character after a closing quote',
   CSV_MAX_RECORD_SIZE: 'record is too large',
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the whole field, and double quotes inside it)',
 };
 
 /**
@@ -99,7 +100,8 @@ function parseWithCsvParse(text: string, file: string, maxRecords: number): CsvR
         throw new DataValidationError('MALFORMED_CSV', problem, { file, line: open.line, column });
       }
     }
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
+    // Every csv-parse error is mapped: their messages quote the offending value ("value is …").
+    if (err instanceof CsvError && typeof code === 'string') {
       const problem = CSV_PROBLEMS[code] ?? `not valid CSV (${code})`;
       const line = typeof lines === 'number' && lines > 0 ? lines : undefined;
       throw new DataValidationError('MALFORMED_CSV', problem, { file, line });
