@@ -1,10 +1,13 @@
 /** Builds the coordinator app (shared by main.ts and the e2e tests). */
 import { ConsoleLogger, INestApplication, ValidationPipe } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { CoordinatorConfig } from './config/coordinator.config';
+import { JsonBodyShapePipe } from './http/json-body.pipe';
+import { answerBodyParserErrors, requireJsonBodies } from './http/json-only';
+import { SafeErrorFilter } from './http/safe-error.filter';
 
 export async function createCoordinatorApp(config: CoordinatorConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
@@ -15,7 +18,13 @@ export async function createCoordinatorApp(config: CoordinatorConfig): Promise<I
   });
   // A prediction request carries up to 100,000 IDs: past express's 100 kB default, refused (413) past 8 MB.
   app.useBodyParser('json', { limit: '8mb' });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  // JSON only (415 otherwise); then a body's depth and NUL bytes are checked before validation recurses into it.
+  app.use(answerBodyParserErrors, requireJsonBodies);
+  app.useGlobalPipes(
+    new JsonBodyShapePipe(),
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+  );
+  app.useGlobalFilters(new SafeErrorFilter(app.get(HttpAdapterHost).httpAdapter));
   app.enableShutdownHooks();
   // Idle keep-alive connections outlive any client's own idle timeout (undici: 4 s), so a client
   // never reuses a socket the server is closing at that moment ("other side closed"): a client

@@ -22,7 +22,8 @@ export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
     const data = host.switchToRpc().getData<{ jobId?: unknown } | undefined>();
     this.logger.warn({
       message: `${error.name}: ${error.message}`,
-      jobId: typeof data?.jobId === 'string' ? data.jobId : undefined,
+      // The claim is unauthenticated: only a plain id goes into the log (no NUL, no smuggled text).
+      jobId: typeof data?.jobId === 'string' && /^[A-Za-z0-9_.:-]{1,128}$/.test(data.jobId) ? data.jobId : undefined,
     });
     const failedAt = (error as { failedAt?: unknown }).failedAt;
     const body: RemoteErrorBody = {

@@ -21,6 +21,10 @@ export type DataErrorCode =
   | 'NOT_FINITE'
   | 'BAD_LABEL'
   | 'MALFORMED_CSV'
+  | 'NOT_UTF8'
+  | 'TOO_MANY_COLUMNS'
+  | 'OUTSIDE_DATA_ROOT'
+  | 'BAD_PATH'
   | 'UNEXPECTED_COLUMNS';
 
 /** Where in the input a problem was found. All fields optional. */

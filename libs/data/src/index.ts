@@ -15,3 +15,4 @@ export {
 export type { SyntheticOptions, SyntheticTables } from './synthetic';
 export * from './id-normalisation';
 export * from './csv-records';
+export { resolveDataPath } from './data-root';

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readCsvRecords } from './csv-records';
 import { DataValidationError } from './data-validation-error';
+import { LabelEncoding, parseFeature, parseLabel } from './table-cells';
 
 /** One party's validated table. Row i of `features` / `labels` belongs to `ids[i]`. */
 export interface PartyTable {
@@ -37,6 +38,13 @@ export interface LoadTableOptions {
   maxIdLength?: number;
   /** Optional guard on the number of data rows. */
   maxRows?: number;
+  /**
+   * Most feature columns the caller can use (a training job: half its batch size, less the
+   * label party's intercept): a wider file is refused as soon as its header is read.
+   */
+  maxFeatureColumns?: number;
+  /** Why `maxFeatureColumns` is the limit, for the error message. */
+  maxFeatureColumnsReason?: string;
 }
 
 const DEFAULT_ID_COLUMN = 'id';
@@ -57,9 +65,10 @@ interface ColumnPlan {
  * @param source file name used in error messages and `PartyTable.source` (basename is kept)
  * @param options column selection and limits
  * @throws {DataValidationError} EMPTY, MISSING_COLUMN, DUPLICATE_COLUMN, UNEXPECTED_COLUMNS,
- *   RAGGED_ROW, MISSING_ID, DUPLICATE_ID, ID_TOO_LONG, NON_NUMERIC, NOT_FINITE, BAD_LABEL,
- *   MALFORMED_CSV (also used when `maxRows` is exceeded)
- * @throws {RangeError} when `maxIdLength` or `maxRows` is not a positive integer
+ *   RAGGED_ROW, MISSING_ID, DUPLICATE_ID, ID_TOO_LONG, NON_NUMERIC, NOT_FINITE, BAD_LABEL (also a
+ *   label column of one class), MALFORMED_CSV (also used when `maxRows` is exceeded), NOT_UTF8,
+ *   TOO_MANY_COLUMNS (past `maxFeatureColumns`)
+ * @throws {RangeError} when `maxIdLength`, `maxRows` or `maxFeatureColumns` is not a positive integer
  */
 export function parsePartyTable(csvText: string | Buffer, source: string, options: LoadTableOptions = {}): PartyTable {
   const file = basename(source);
@@ -68,6 +77,10 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
   const idColumn = options.idColumn ?? DEFAULT_ID_COLUMN;
   const maxIdLength = positiveInteger(options.maxIdLength ?? DEFAULT_MAX_ID_LENGTH, 'maxIdLength');
   const maxRows = options.maxRows === undefined ? undefined : positiveInteger(options.maxRows, 'maxRows');
+  const maxColumns =
+    options.maxFeatureColumns === undefined
+      ? Infinity
+      : positiveInteger(options.maxFeatureColumns, 'maxFeatureColumns');
 
   // header + maxRows + 1 records are enough to detect an oversize file
   const records = readCsvRecords(csvText, file, maxRows === undefined ? Infinity : maxRows + 2);
@@ -77,6 +90,14 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
   const headerLine = records[0].info.lines;
   const header = records[0].record.map((name) => name.trim());
   const plan = planColumns(header, headerLine, file, idColumn, options);
+  if (plan.featureNames.length > maxColumns) {
+    throw new DataValidationError(
+      'TOO_MANY_COLUMNS',
+      `${plan.featureNames.length} feature columns, more than the limit of ${maxColumns}` +
+        (options.maxFeatureColumnsReason ? ` (${options.maxFeatureColumnsReason})` : ''),
+      { file, line: headerLine },
+    );
+  }
 
   const rowCount = records.length - 1;
   if (rowCount === 0) {
@@ -118,6 +139,7 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     }
   }
 
+  if (labels) checkBothClasses(labels, file, labelColumn);
   const table: PartyTable = { ids, featureNames: plan.featureNames, features, contentSha256, source: file };
   return labels ? { ...table, labels } : table;
 }
@@ -337,62 +359,15 @@ function checkId(
   firstLineOfId.set(id, line);
 }
 
-/** Lines where a 0 and a -1 label were first seen, to reject mixed encodings. 0 = not seen. */
-interface LabelEncoding {
-  zeroLine: number;
-  minusOneLine: number;
-}
-
-/** Map 0/1 and -1/+1 to 0/1. Anything else, or a file mixing 0 and -1, is BAD_LABEL. */
-function parseLabel(cell: string, line: number, file: string, column: string, encoding: LabelEncoding): number {
-  const value = cell === '' ? NaN : Number(cell);
-  if (value === 1) return 1;
-  if (value === 0) {
-    if (encoding.zeroLine === 0) encoding.zeroLine = line;
-  } else if (value === -1) {
-    if (encoding.minusOneLine === 0) encoding.minusOneLine = line;
-  } else {
-    throw new DataValidationError('BAD_LABEL', `not a label: expected 0/1 or -1/+1, found ${describeCell(cell)}`, {
-      file,
-      line,
-      column,
-    });
-  }
-  if (encoding.zeroLine !== 0 && encoding.minusOneLine !== 0) {
+/** A label column whose rows are all one class cannot train anything: refused before any work starts. */
+function checkBothClasses(labels: Uint8Array, file: string, column: string): void {
+  let ones = 0;
+  for (const y of labels) ones += y;
+  if (ones === 0 || ones === labels.length) {
     throw new DataValidationError(
       'BAD_LABEL',
-      `labels mix 0 and -1 (first 0 on line ${encoding.zeroLine}, first -1 on line ${encoding.minusOneLine})`,
-      { file, line, column },
+      `every one of the ${labels.length} rows has the same label: a model needs rows of both classes`,
+      { file, column },
     );
   }
-  return 0;
-}
-
-const NON_FINITE_WORDS = /^[+-]?(nan|inf|infinity)$/i;
-
-/**
- * Says what kind of value a bad cell holds without repeating it: error messages cross to the
- * coordinator, its API and the audit trail, and a mis-declared column could hold IDs.
- */
-function describeCell(cell: string): string {
-  if (cell === '') return 'an empty cell';
-  if (NON_FINITE_WORDS.test(cell)) return `"${cell}"`;
-  return `a value of ${cell.length} character${cell.length === 1 ? '' : 's'}`;
-}
-
-/** A finite number, or NON_NUMERIC / NOT_FINITE describing (never quoting) the offending cell. */
-function parseFeature(cell: string, line: number, file: string, column: string): number {
-  const value = Number(cell);
-  if (Number.isFinite(value) && cell !== '') return value;
-  if (cell === '') {
-    throw new DataValidationError('NON_NUMERIC', 'empty cell, expected a number', { file, line, column });
-  }
-  if (Number.isNaN(value) && !NON_FINITE_WORDS.test(cell)) {
-    throw new DataValidationError('NON_NUMERIC', `not a number (${describeCell(cell)})`, { file, line, column });
-  }
-  throw new DataValidationError(
-    'NOT_FINITE',
-    `not a finite number (${NON_FINITE_WORDS.test(cell) ? describeCell(cell) : 'overflows a double'})`,
-    { file, line, column },
-  );
 }

@@ -241,10 +241,10 @@ describe('loadPartyTable', () => {
 
   it('reads a written file and hashes its bytes', async () => {
     const file = path.join(dir, 'small.csv');
-    await writeFile(file, 'id,y,x\na,1,0.5\n');
+    await writeFile(file, 'id,y,x\na,1,0.5\nb,0,1\n');
     const table = await loadPartyTable(file, { labelColumn: 'y' });
     expect(table.source).toBe('small.csv');
-    expect(table.contentSha256).toBe(createHash('sha256').update('id,y,x\na,1,0.5\n').digest('hex'));
+    expect(table.contentSha256).toBe(createHash('sha256').update('id,y,x\na,1,0.5\nb,0,1\n').digest('hex'));
   });
 
   it('loads the 30,000-row default-credit guest file quickly', async () => {

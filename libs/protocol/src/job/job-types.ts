@@ -18,6 +18,11 @@ export function minimumBatchRows(widestColumns: number): number {
   return Math.max(MIN_BATCH_ROWS, 2 * widestColumns);
 }
 
+/** The most columns (the label party's intercept included) a party may have in batches of `batchSize` rows. */
+export function maximumColumns(batchSize: number): number {
+  return Math.floor(batchSize / 2);
+}
+
 /** How every party normalises its IDs before PSI, and how PSI runs (docs/protocol.md §1). */
 export interface AlignmentSpec {
   readonly idRules: readonly IdRule[];

@@ -2,11 +2,12 @@
  * A party's handlers for the commands every job shares. Model-specific work goes to the hooks of
  * the job's model (party/party-model.ts): this file knows no model.
  */
-import { loadPartyTable, normaliseIds, parseIdRules, IdRule } from '@vfl/data';
+import { loadPartyTable, normaliseIds, parseIdRules, IdRule, type LoadTableOptions } from '@vfl/data';
 import { binaryMetrics, BinaryMetrics, sigmoid, trainPlainSplitLr, LrHyperparameters, partialLogits } from '@vfl/ml';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
+import { maximumColumns } from './job-types';
 import { PartyError } from '../party/party-error';
 import { PartyJob } from '../party/party-job';
 import { onCommand, onJobCommand, PartyHandlerGroup, PartyModelHooks } from '../party/party-model';
@@ -47,7 +48,7 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
           // A feature party holds no labels; a label column in its reference is a configuration mistake.
           if (node.role === 'feature' && cmd.data.labelColumn)
             throw new PartyError(`a feature party takes no label column (got "${cmd.data.labelColumn}")`);
-          const file = node.resolveData(cmd.data.path);
+          const file = await node.resolveData(cmd.data.path);
           const cardinalityOnly = cmd.alignment.output === 'cardinality';
           let idRules: IdRule[];
           try {
@@ -61,6 +62,8 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
             idColumn: cmd.data.idColumn ?? 'id',
             // A feasibility count needs no labels.
             labelColumn: node.role === 'label' && !cardinalityOnly ? (cmd.data.labelColumn ?? 'y') : undefined,
+            // A training batch needs twice the widest party's columns in rows: know it now, not after PSI.
+            ...(cardinalityOnly ? {} : columnLimit(cmd.dataSettings.batchSize, node.role)),
           });
           if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
           j.idRules = idRules;
@@ -222,4 +225,13 @@ function labelOnlyBaseline(j: PartyJob, hp: LrHyperparameters): { train: BinaryM
       Uint8Array.from(rows, (r) => labels[r]),
     );
   return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
+}
+
+/** The widest file a training job's batches allow this party (the label party's intercept is a column). */
+function columnLimit(batchSize: number, role: 'label' | 'feature'): LoadTableOptions {
+  const columns = maximumColumns(batchSize);
+  return {
+    maxFeatureColumns: Math.max(1, columns - (role === 'label' ? 1 : 0)),
+    maxFeatureColumnsReason: `batches of ${batchSize} rows allow a party ${columns} columns${role === 'label' ? ', the intercept included' : ''}: every batch needs at least twice the widest party's columns in rows`,
+  };
 }

@@ -24,7 +24,7 @@ export interface PartyContext {
   /** The CKKS context, created once per party on first use. */
   ckks(): Promise<CkksContext>;
   /** Resolves a data path inside the party's data root. */
-  resolveData(file: string): string;
+  resolveData(file: string): Promise<string>;
   /** A job known here, or a PartyError. */
   job(id: string): PartyJob;
   /** Registers a job created by a job-less command (job.prepare, predict.prepare). */

@@ -11,8 +11,8 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import { AuditEventInput, UNATTRIBUTED_JOB_ID } from '@vfl/audit';
+import { resolveDataPath } from '@vfl/data';
 import { CkksContext, type PsiEngine, type SigningIdentity } from '@vfl/crypto';
 import type { TensorflowRuntime } from '@vfl/ml';
 import { checked } from '../wire/command';
@@ -274,11 +274,8 @@ export class PartyNode {
     }
   }
 
-  private resolveData(file: string): string {
-    const root = this.o.dataRoot;
-    const resolved = path.resolve(root ?? process.cwd(), file);
-    if (root && path.relative(path.resolve(root), resolved).startsWith('..'))
-      throw new PartyError(`data path ${file} is outside this party's data root`);
-    return resolved;
+  /** The real path of a data reference, inside the data root (a symlink may not lead out of it). */
+  private resolveData(file: string): Promise<string> {
+    return resolveDataPath(this.o.dataRoot, file);
   }
 }

@@ -38,7 +38,7 @@ export const predictHandlers: PartyHandlerGroup = {
             `the model of job ${model.jobId} is a ${model.role} party's, this party is ${node.role}`,
           );
         const data = cmd.data ?? model.data;
-        const file = node.resolveData(data.path);
+        const file = await node.resolveData(data.path);
         const nn = isNnPartyModel(model);
         const trained = nn ? model.columns : model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
         // Read with the shared CSV reader (BOM, quoting); the training label column may be there and is

@@ -16,11 +16,14 @@ export function definePeerMessage<B extends z.ZodType>(type: string, body: B): P
   return { type, body } as PeerMessage<z.output<B>>;
 }
 
+// Header fields appear in refusal messages and the party's log: plain names only (no NUL, no free text).
+const partyName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a party id');
+
 export const peerEnvelopeSchema = z.object({
-  jobId: z.string().min(1).max(128),
+  jobId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected a job id'),
   type: z.string().regex(/^peer\.[a-z][a-z0-9_.]{0,63}$/, 'expected a peer message type'),
-  from: z.string().min(1).max(64),
-  to: z.string().min(1).max(64),
+  from: partyName,
+  to: partyName,
   /** Strictly increasing per (job, sender): a repeated or older seq is a replay. */
   seq: z.number().int().positive(),
   /** sha256 of `body`. */

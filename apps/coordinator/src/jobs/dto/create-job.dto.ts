@@ -50,6 +50,7 @@ export class JobPartyDto {
   role!: 'label' | 'feature';
 
   @ApiProperty({ type: DataReferenceDto })
+  @IsObject({ message: '$property must be an object: {"path": …}' })
   @ValidateNested()
   @Type(() => DataReferenceDto)
   data!: DataReferenceDto;
@@ -209,6 +210,7 @@ export class HyperparametersDto {
     description: "Stop when the validation metric stops improving, and keep the best epoch's model",
   })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => EarlyStoppingDto)
   earlyStopping?: EarlyStoppingDto;
@@ -301,6 +303,8 @@ export class CreateJobDto {
     description:
       'One label party and one or more feature parties (at most 8; a psi-cardinality check takes exactly one)',
   })
+  @IsArray()
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @ArrayMinSize(2)
   @ArrayMaxSize(MAX_JOB_PARTIES)
@@ -309,12 +313,14 @@ export class CreateJobDto {
 
   @ApiPropertyOptional({ type: HyperparametersDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => HyperparametersDto)
   hyperparameters?: HyperparametersDto;
 
   @ApiPropertyOptional({ type: AlignmentDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => AlignmentDto)
   alignment?: AlignmentDto;
