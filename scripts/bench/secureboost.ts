@@ -1,9 +1,10 @@
 /**
  * `secureboost [--data default-credit|breast|synthetic] [--rows N --features-label A --features-host B]
- * [--trees N] [--depth N] [--bins N] [--sklearn]`: federated SecureBoost (real BFV, every party and
+ * [--trees N] [--depth N] [--bins N] [--threads N] [--sklearn]`: federated SecureBoost (real BFV, every party and
  * the coordinator in one process) beside the same GBDT in plaintext on the pooled data (the
  * lossless check), and, with --sklearn, scikit-learn's HistGradientBoostingClassifier on the same
- * split (Debian's python3-sklearn; the reference figure only, never in a test).
+ * split (Debian's python3-sklearn; the reference figure only, never in a test). --threads: each
+ * party's BFV worker threads (default one per core; 0: inline).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,7 +12,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadPartyTable, writeWideSynthetic } from '@vfl/data';
 import { binBlock, DEFAULT_LR_HYPERPARAMETERS, rocAuc, trainGbdtReference } from '@vfl/ml';
-import { boosterParams, isSecureBoostResult, runInProcessJob, secureBoostSettings } from '@vfl/protocol';
+import { BFV_N4096_T58 } from '@vfl/crypto';
+import {
+  boosterParams,
+  isSecureBoostResult,
+  labelPartyPacking,
+  runInProcessJob,
+  secureBoostSettings,
+} from '@vfl/protocol';
 import { parseBenchOptions, resolveBenchData, type BenchResult } from './options';
 import { peakRssMb, printTable, round, type Row } from './report';
 
@@ -25,7 +33,11 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
     depth: { type: 'string', default: '5' },
     bins: { type: 'string', default: '32' },
     sklearn: { type: 'boolean', default: false },
+    threads: { type: 'string' },
   });
+  const threads = values.threads === undefined ? os.availableParallelism() : Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 0)
+    throw new Error(`--threads must be a whole number, got ${values.threads}`);
   const data = resolveBenchData(values.data);
   let dataRoot: string;
   let guest: string;
@@ -56,6 +68,7 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
     secureboost: settings,
     hyperparameters: DEFAULT_LR_HYPERPARAMETERS,
     record: false,
+    ckksThreads: threads,
     label: { partyId: 'bank', file: guest, labelColumn: 'y' },
     features: [{ partyId: 'ecommerce', file: host }],
   });
@@ -87,7 +100,10 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
     labels,
     train: split.train,
     validation: split.validation,
-    params: boosterParams(settings),
+    params: boosterParams(
+      settings,
+      labelPartyPacking(settings, labels, split.train, BFV_N4096_T58.plainModulusBits).fractionBits,
+    ),
   });
   const referenceTreeSeconds = (Date.now() - referenceStart) / 1000 / reference.trees.length;
   const yValidation = Array.from(split.validation, (r) => labels[r]);
@@ -115,6 +131,7 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
     totalSeconds: round(totalSeconds, 1),
     peakRssMb: peakRssMb(),
     he: result.he,
+    threads,
     paillierTreeSeconds: null,
   };
   const rows: Row[] = [

@@ -32,7 +32,7 @@ export class BfvKeyHolder {
   }
 
   /** Decrypts a serialised ciphertext to its N coefficients (residues in [0, t)). */
-  decrypt(bytes: Uint8Array, what: string): { coefficients: Float64Array; noiseBudget: number } {
+  decrypt(bytes: Uint8Array, what: string): { coefficients: BigUint64Array; noiseBudget: number } {
     const cipher = this.bfv.load(bytes, what);
     const decryptor = this.bfv.seal.Decryptor(this.bfv.context, this.secretKey);
     let plain: PlainText | undefined;
@@ -76,7 +76,7 @@ export class BfvEncryptor {
   }
 
   /** Encrypts the polynomial with these coefficients (residues in [0, t)); returns the serialised ciphertext. */
-  encrypt(coefficients: ArrayLike<number>): Uint8Array {
+  encrypt(coefficients: BigUint64Array): Uint8Array {
     const plain = this.bfv.plaintext(coefficients);
     const cipher = this.bfv.seal.CipherText();
     try {
@@ -115,7 +115,7 @@ export class BfvProductSum {
   }
 
   /** Adds cipher · plaintext(coefficients); `cipher` comes from `prepare`. */
-  add(cipher: CipherText, coefficients: ArrayLike<number>): void {
+  add(cipher: CipherText, coefficients: BigUint64Array): void {
     const { evaluator } = this.bfv;
     const plain = this.bfv.plaintext(coefficients);
     try {
@@ -135,7 +135,7 @@ export class BfvProductSum {
   }
 
   /** The sum plus the mask polynomial (residues in [0, t)), serialised; the accumulator is spent. */
-  finish(mask: ArrayLike<number>): Uint8Array {
+  finish(mask: BigUint64Array): Uint8Array {
     if (!this.sum) throw new BfvError('an empty product sum has nothing to send');
     const { evaluator } = this.bfv;
     evaluator.cipherTransformFromNtt(this.sum, this.sum);

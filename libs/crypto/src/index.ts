@@ -1,5 +1,6 @@
 /** The crypto library's public surface (what other libs, apps, scripts and tests import as @vfl/crypto). */
 export * from './bfv-context';
+export * from './bfv-engine';
 export * from './bfv-keys';
 export * from './ckks-context';
 export * from './ckks-engine';

@@ -23,29 +23,38 @@ describe('BFV with coefficient encoding', () => {
     bfv.dispose();
   });
 
-  /** a·b in Z_t[X]/(X^N + 1), schoolbook, exact with BigInt. */
-  function negacyclic(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  /** a·b in Z_t[X]/(X^N + 1), schoolbook. */
+  function negacyclic(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
     const n = bfv.degree;
-    const t = BigInt(bfv.plainModulus);
-    const out = new Array<bigint>(n).fill(0n);
+    const t = bfv.plainModulus;
+    const out = new BigUint64Array(n);
     for (let i = 0; i < a.length; i++) {
-      if (a[i] === 0) continue;
+      if (a[i] === 0n) continue;
       for (let j = 0; j < b.length; j++) {
-        if (b[j] === 0) continue;
+        if (b[j] === 0n) continue;
         const k = i + j;
-        const v = BigInt(a[i]) * BigInt(b[j]);
+        const v = (a[i] * b[j]) % t;
         if (k < n) out[k] = (out[k] + v) % t;
-        else out[k - n] = (((out[k - n] - v) % t) + t) % t;
+        else out[k - n] = (out[k - n] + t - v) % t;
       }
     }
-    return Float64Array.from(out, Number);
+    return out;
   }
 
-  it('uses a 40-bit prime plaintext modulus and builds plaintexts SEAL reads back as written', () => {
-    expect(bfv.plainModulus).toBeGreaterThan(2 ** 39);
-    expect(bfv.plainModulus).toBeLessThan(2 ** 40);
-    const coefficients = Float64Array.from({ length: bfv.degree }, (_, i) => (i * 7919 + 3) % bfv.plainModulus);
-    coefficients[5] = bfv.plainModulus - 1;
+  /** Deterministic residues below `max` (< t). */
+  function residues(count: number, max: bigint, seed: number): BigUint64Array {
+    let x = BigInt(seed) * 0x9e3779b97f4a7c15n;
+    return BigUint64Array.from({ length: count }, () => {
+      x = (x * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+      return (x >> 5n) % max;
+    });
+  }
+
+  it('uses a 58-bit prime plaintext modulus and builds plaintexts SEAL reads back as written', () => {
+    expect(bfv.plainModulus).toBeGreaterThan(2n ** 57n);
+    expect(bfv.plainModulus).toBeLessThan(2n ** 58n);
+    const coefficients = residues(bfv.degree, bfv.plainModulus, 1);
+    coefficients[5] = bfv.plainModulus - 1n;
     const plain = bfv.plaintext(coefficients);
     // SEAL's own polynomial printer agrees on the leading coefficient: the layout is SEAL's.
     expect(
@@ -55,27 +64,21 @@ describe('BFV with coefficient encoding', () => {
     plain.delete();
   });
 
-  it('refuses a coefficient outside [0, t) and more coefficients than the ring has', () => {
-    expect(() => bfv.plaintext([bfv.plainModulus])).toThrow(BfvError);
-    expect(() => bfv.plaintext([-1])).toThrow('an integer in [0, t)');
-    expect(() => bfv.plaintext(new Float64Array(bfv.degree + 1))).toThrow(`at most ${bfv.degree}`);
+  it('refuses a coefficient of t or more (SEAL checks them) and more coefficients than the ring has', () => {
+    expect(() => bfv.plaintext(BigUint64Array.of(bfv.plainModulus))).toThrow(BfvError);
+    expect(() => bfv.plaintext(new BigUint64Array(bfv.degree + 1))).toThrow(`at most ${bfv.degree}`);
   });
 
   it('decrypts Σ c_k·p_k + mask to the negacyclic products, exactly, with noise budget to spare', () => {
-    const random = (count: number, max: number) =>
-      Float64Array.from(
-        { length: count },
-        (_, i) => Math.floor(Math.abs(Math.sin(i * 12.9898 + max)) * max) % bfv.plainModulus,
-      );
-    const a1 = random(200, 2 ** 30);
-    const a2 = random(200, 2 ** 20);
-    const p1 = new Float64Array(bfv.degree);
-    const p2 = new Float64Array(bfv.degree);
-    p1[0] = 1;
-    p1[77] = 1;
-    p1[bfv.degree - 3] = bfv.plainModulus - 1; // −X^(N−3): a wrapped one-hot term
-    p2[1000] = 1;
-    const mask = random(bfv.degree, 2 ** 39);
+    const a1 = residues(124, 2n ** 40n, 2);
+    const a2 = residues(124, 2n ** 50n, 3);
+    // One-hot plaintexts as SecureBoost builds them: 1 at a few places, −1 (t − 1) for a wrapped term.
+    const p1 = new BigUint64Array(bfv.degree);
+    const p2 = new BigUint64Array(bfv.degree);
+    for (let i = 0; i < 124; i++) p1[(i * 31) % bfv.degree] = 1n;
+    p1[bfv.degree - 3] = bfv.plainModulus - 1n;
+    p2[1000] = 1n;
+    const mask = residues(bfv.degree, bfv.plainModulus, 4);
     const sum = new BfvProductSum(bfv);
     const c1 = BfvProductSum.prepare(bfv, encryptor.encrypt(a1), 'c1');
     const c2 = BfvProductSum.prepare(bfv, encryptor.encrypt(a2), 'c2');
@@ -85,9 +88,21 @@ describe('BFV with coefficient encoding', () => {
     c1.delete();
     c2.delete();
     const { coefficients, noiseBudget } = keys.decrypt(bytes, 'sum');
-    const expected = negacyclic(a1, p1).map((v, i) => (v + negacyclic(a2, p2)[i] + mask[i]) % bfv.plainModulus);
+    const second = negacyclic(a2, p2);
+    const expected = negacyclic(a1, p1).map((v, i) => (v + second[i] + mask[i]) % bfv.plainModulus);
     expect(coefficients).toEqual(expected);
-    expect(noiseBudget).toBeGreaterThan(10);
+    expect(noiseBudget).toBeGreaterThan(15);
+  });
+
+  it('keeps noise budget after 2,000 products of a 124-term one-hot plaintext (a 250,000-row node)', () => {
+    const cipher = BfvProductSum.prepare(bfv, encryptor.encrypt(residues(124, bfv.plainModulus, 5)), 'c');
+    const oneHot = new BigUint64Array(bfv.degree);
+    for (let i = 0; i < 124; i++) oneHot[i * 33] = i % 2 === 0 ? 1n : bfv.plainModulus - 1n;
+    const sum = new BfvProductSum(bfv);
+    for (let k = 0; k < 2000; k++) sum.add(cipher, oneHot);
+    cipher.delete();
+    const { noiseBudget } = keys.decrypt(sum.finish(new BigUint64Array(bfv.degree)), 'sum');
+    expect(noiseBudget).toBeGreaterThan(3);
   });
 
   it('refuses a ciphertext that is not one under the job parameters', () => {

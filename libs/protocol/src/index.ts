@@ -21,11 +21,11 @@ export type { SecureBoostJobResult, TreeReport as SecureBoostTreeReport } from '
 export {
   secureBoostSettings,
   boosterParams,
-  SECUREBOOST_FRACTION_BITS,
   type SecureBoostSettings,
   type SecureBoostInput,
 } from './secureboost/settings';
 export type { SecureBoostLabelModel, SecureBoostFeatureModel } from './secureboost/model';
+export { labelPartyPacking } from './secureboost/packing';
 export type { PsiCardinalityResult } from './psi/cardinality-strategy';
 export type { PartyModel, PartyCheckpoint } from './split-lr/model';
 export type { NnPartyModel, NnPartyCheckpoint } from './split-nn/model';

@@ -1,67 +1,89 @@
 /**
  * SecureBoost's coefficient packing, in plaintext arithmetic: the product of a chunk polynomial
- * and a one-hot polynomial carries every bin sum of g and h at the output positions, for full
- * and narrowed (small-node) layouts, whatever the bins.
+ * (g and h packed in one coefficient) and a one-hot polynomial carries every bin's g and h sums at
+ * the output positions, for full and narrowed (small-node) layouts; the packing's precision is
+ * the finest that keeps every sum decodable.
  */
 import {
-  nodeLayout,
+  fitsPacking,
   gradientChunks,
-  oneHotPolynomial,
+  gradientPacking,
+  nodeLayout,
+  oneHotTerms,
   outputPositions,
   productGroups,
   uniformResidues,
+  unpackSum,
 } from '../src/secureboost/packing';
+import { oneHotCoefficients } from '@vfl/crypto';
 
-const T = 1099511480321; // the BFV parameter set's 40-bit prime
+const T = 288230376151130113n; // the BFV parameter set's t: SEAL's 58-bit prime ≡ 1 mod 8192
 
-function negacyclic(a: ArrayLike<number>, b: ArrayLike<number>, n: number): bigint[] {
+function negacyclic(a: BigUint64Array, b: BigUint64Array, n: number): bigint[] {
   const out = new Array<bigint>(n).fill(0n);
   for (let i = 0; i < a.length; i++)
     for (let j = 0; j < b.length; j++) {
-      if (a[i] === 0 || b[j] === 0) continue;
-      const v = BigInt(a[i]) * BigInt(b[j]);
+      if (a[i] === 0n || b[j] === 0n) continue;
+      const v = a[i] * b[j];
       if (i + j < n) out[i + j] += v;
       else out[i + j - n] -= v;
     }
-  return out.map((v) => ((v % BigInt(T)) + BigInt(T)) % BigInt(T));
+  return out.map((v) => ((v % T) + T) % T);
 }
 
 describe('SecureBoost coefficient packing', () => {
   it('lays out the widest block that fits and narrows it for small nodes', () => {
-    expect(nodeLayout(4096, 32, 100_000)).toMatchObject({
-      slots: 33,
-      block: 124,
-      rowsPerChunk: 62,
-      featuresPerProduct: 1,
-    });
-    expect(nodeLayout(4096, 32, 100_000).chunks).toBe(Math.ceil(100_000 / 62));
-    expect(nodeLayout(4096, 32, 5)).toMatchObject({ block: 10, rowsPerChunk: 5, featuresPerProduct: 12, chunks: 1 });
-    expect(productGroups(nodeLayout(4096, 32, 5), [0, 1, 2, 3, 5, 7, 8, 9, 10, 11, 12, 13, 14])).toEqual([
+    expect(nodeLayout(4096, 32, 100_000)).toMatchObject({ slots: 33, block: 124, featuresPerProduct: 1 });
+    expect(nodeLayout(4096, 32, 100_000).chunks).toBe(Math.ceil(100_000 / 124));
+    expect(nodeLayout(4096, 32, 5)).toMatchObject({ block: 5, featuresPerProduct: 24, chunks: 1 });
+    expect(productGroups(nodeLayout(4096, 32, 10), [0, 1, 2, 3, 5, 7, 8, 9, 10, 11, 12, 13, 14])).toEqual([
       [0, 1, 2, 3, 5, 7, 8, 9, 10, 11, 12, 13],
       [14],
     ]);
-    expect(() => nodeLayout(64, 40, 10)).toThrow('do not fit');
+    expect(() => nodeLayout(64, 70, 10)).toThrow('do not fit');
+  });
+
+  it('picks the finest precision that keeps sums decodable, and refuses too few bits', () => {
+    // 21,000 rows, logistic: |g| ≤ 1 (15 bits of sum), h ≤ 1/4 (13 bits): (58 − 5 − 28) / 2 → 12.
+    expect(gradientPacking(58, 21_000, 1, 0.25)).toEqual({ fractionBits: 12, gBits: 12 + 15 + 2 });
+    expect(() => gradientPacking(58, 1e9, 4, 1)).toThrow('fewer than 6 bits of precision');
+    const packing = gradientPacking(58, 1000, 1, 0.25);
+    const scale = 2 ** packing.fractionBits;
+    const g = Float64Array.from({ length: 1000 }, () => -scale);
+    const h = Float64Array.from({ length: 1000 }, () => scale / 4);
+    expect(fitsPacking(packing, g, h, T)).toBe(true);
+    // Every row at its bound decodes exactly, summed.
+    const sum = BigInt(-1000 * scale) + BigInt((1000 * scale) / 4) * 2n ** BigInt(packing.gBits);
+    expect(unpackSum((sum + T) % T, packing, T)).toEqual({ g: -1000 * scale, h: (1000 * scale) / 4 });
+    expect(
+      fitsPacking(
+        packing,
+        g.map((v) => v * 64),
+        h,
+        T,
+      ),
+    ).toBe(false);
   });
 
   it.each([
-    ['a full chunk', 256, 7, 40],
-    ['a small node, several features per product', 256, 7, 3],
+    ['a full chunk', 512, 7, 200],
+    ['a small node, several features per product', 512, 7, 3],
   ])('puts every bin sum of g and h at the output positions (%s)', (_, degree, maxBins, rowCount) => {
     const layout = nodeLayout(degree, maxBins, rowCount);
+    const packing = gradientPacking(58, rowCount, 1000, 500);
     const rows = Int32Array.from({ length: rowCount }, (_, i) => 2 * i + 1);
     const g = Float64Array.from({ length: 2 * rowCount + 2 }, (_, r) => ((r * 7919) % 2001) - 1000);
     const h = Float64Array.from({ length: 2 * rowCount + 2 }, (_, r) => (r * 104729) % 500);
-    const features = layout.featuresPerProduct;
+    const features = Math.min(3, layout.featuresPerProduct);
     const binned = Array.from({ length: features }, (_, f) =>
       Uint8Array.from({ length: g.length }, (_, r) => (r * (f + 3) + f) % (maxBins + 1)),
     );
     const group = Array.from({ length: features }, (_, f) => f);
-    const mod = (v: number) => ((v % T) + T) % T;
-    const chunks = gradientChunks(layout, rows, g, h, mod);
+    const chunks = gradientChunks(layout, rows, g, h, packing, T);
     const total = new Array<bigint>(degree).fill(0n);
     chunks.forEach((chunk, c) => {
-      const product = negacyclic(chunk, oneHotPolynomial(layout, rows, c, group, binned, T), degree);
-      product.forEach((v, i) => (total[i] = (total[i] + v) % BigInt(T)));
+      const oneHot = oneHotCoefficients(degree, oneHotTerms(layout, rows, c, group, binned), T);
+      negacyclic(chunk, oneHot, degree).forEach((v, i) => (total[i] = (total[i] + v) % T));
     });
     const positions = outputPositions(layout, features);
     for (let q = 0; q < features; q++)
@@ -73,18 +95,20 @@ describe('SecureBoost coefficient packing', () => {
             G += g[r];
             H += h[r];
           }
-        const at = 2 * (q * layout.slots + b);
-        expect(Number(total[positions[at]])).toBe(mod(G));
-        expect(Number(total[positions[at + 1]])).toBe(mod(H));
+        expect(unpackSum(total[positions[q * layout.slots + b]], packing, T)).toEqual({ g: G, h: H });
       }
   });
 
   it('draws masks uniform in [0, t)', () => {
     const masks = uniformResidues(20_000, T);
-    expect(Math.max(...masks)).toBeLessThan(T);
-    expect(Math.min(...masks)).toBeGreaterThanOrEqual(0);
-    const mean = masks.reduce((s, v) => s + v, 0) / masks.length;
-    expect(Math.abs(mean / T - 0.5)).toBeLessThan(0.01);
+    let max = 0n;
+    let sum = 0;
+    for (const m of masks) {
+      if (m > max) max = m;
+      sum += Number(m) / Number(T);
+    }
+    expect(max < T).toBe(true);
+    expect(Math.abs(sum / masks.length - 0.5)).toBeLessThan(0.01);
     expect(new Set(masks).size).toBe(masks.length);
   });
 });

@@ -6,10 +6,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BfvKeyHolder } from '@vfl/crypto';
+import { BfvEncryptor, BfvKeyHolder, BFV_N4096_T58 } from '@vfl/crypto';
 import { loadPartyTable } from '@vfl/data';
 import { binBlock, DEFAULT_LR_HYPERPARAMETERS, trainGbdtReference, TreeNode } from '@vfl/ml';
-import { boosterParams, isSecureBoostResult, runInProcessJob, secureBoostSettings, SecureBoostJobResult } from '../src';
+import {
+  boosterParams,
+  isSecureBoostResult,
+  labelPartyPacking,
+  runInProcessJob,
+  secureBoostSettings,
+  SecureBoostJobResult,
+} from '../src';
 import type { InProcessFederation } from '../src';
 import { SecureBoostLabel } from '../src/secureboost/label-party';
 import { WireScanner } from './wire-scanner';
@@ -22,7 +29,10 @@ describe('SecureBoost', () => {
   let federation: InProcessFederation;
   let result: SecureBoostJobResult;
   let label: SecureBoostLabel;
-  const decrypted: Float64Array[] = [];
+  const decrypted: BigUint64Array[] = [];
+  let firstChunks: BigUint64Array[];
+  let firstGradients: { g: Float64Array; h: Float64Array };
+  let labelsById: ArrayLike<number>;
 
   beforeAll(async () => {
     const [header, ...rows] = fs.readFileSync(path.join(SHARED, 'breast_hetero_host.csv'), 'utf8').trim().split('\n');
@@ -34,12 +44,15 @@ describe('SecureBoost', () => {
     fs.writeFileSync(path.join(dir, 'b.csv'), [header, ...rows].map((l) => pick(l, 10, 20)).join('\n') + '\n');
     fs.copyFileSync(path.join(SHARED, 'breast_hetero_guest.csv'), path.join(dir, 'bank.csv'));
     const begin = jest.spyOn(SecureBoostLabel.prototype, 'beginTree');
+    const encrypt = jest.spyOn(BfvEncryptor.prototype, 'encrypt');
     const decrypt = jest.spyOn(BfvKeyHolder.prototype, 'decrypt');
     const run = await runInProcessJob({
       dataRoot: dir,
       model: 'secureboost',
       secureboost: settings,
       hyperparameters: DEFAULT_LR_HYPERPARAMETERS,
+      // Inline, so the spies see the encryptions (the worker path is checked in libs/crypto's bfv-engine spec).
+      ckksThreads: 0,
       label: { partyId: 'bank', file: 'bank.csv', labelColumn: 'y' },
       features: [
         { partyId: 'a', file: 'a.csv' },
@@ -47,7 +60,14 @@ describe('SecureBoost', () => {
       ],
     });
     label = begin.mock.contexts[0] as SecureBoostLabel;
-    for (const r of decrypt.mock.results) decrypted.push((r.value as { coefficients: Float64Array }).coefficients);
+    firstChunks = encrypt.mock.calls.slice(0, 8).map(([coefficients]) => coefficients);
+    encrypt.mockRestore();
+    labelsById = label.labels;
+    // The first tree's g and h: every row starts at the base score, so g = p0 − y and h = p0(1 − p0).
+    const p0 = 1 / (1 + Math.exp(-label.booster.baseScore));
+    const q = (v: number) => Math.round(v * 2 ** label.params.fractionBits) / 2 ** label.params.fractionBits;
+    firstGradients = { g: Float64Array.of(q(p0), q(p0 - 1)), h: Float64Array.of(q(p0 * (1 - p0))) };
+    for (const r of decrypt.mock.results) decrypted.push((r.value as { coefficients: BigUint64Array }).coefficients);
     begin.mockRestore();
     decrypt.mockRestore();
     if (!isSecureBoostResult(run.result)) throw new Error('not a secureboost result');
@@ -74,7 +94,11 @@ describe('SecureBoost', () => {
       return binBlock(m, w, train, settings.maxBins);
     });
     const labels = Float64Array.from(ids, (id) => tables[0].labels![tables[0].ids.indexOf(id)]);
-    const reference = await trainGbdtReference({ blocks, labels, train, validation, params: boosterParams(settings) });
+    // The precision the label party chose for its gradients, from its rows and labels.
+    const { fractionBits } = labelPartyPacking(settings, labels, train, BFV_N4096_T58.plainModulusBits);
+    expect(label.params.fractionBits).toBe(fractionBits);
+    const params = boosterParams(settings, fractionBits);
+    const reference = await trainGbdtReference({ blocks, labels, train, validation, params });
     const shape = (trees: TreeNode[][]) =>
       trees.map((t) =>
         t.map((n) =>
@@ -96,12 +120,36 @@ describe('SecureBoost', () => {
   it('keeps every label, feature value and gradient off the wire; the coordinator decrypts only masked sums', async () => {
     const scan = new WireScanner(federation.wire);
     // Positive control: the coordinator's released (masked) residues cross in plaintext and are found.
-    expect(new Set(scan.float64(decrypted[0].subarray(0, 64)).map((h) => h.message.kind))).toEqual(
-      new Set(['sb.split']),
-    );
+    const released = Buffer.from(decrypted[0].buffer, decrypted[0].byteOffset, 64);
+    expect(new Set(scan.bytes(released).map((m) => m.kind))).toEqual(new Set(['sb.split']));
+    // Feature values: every cell of both feature parties, as float64 bytes and as text.
     const tables = await Promise.all(['a', 'b'].map((p) => loadPartyTable(path.join(dir, `${p}.csv`))));
     const cells = tables.flatMap((t) => Array.from(t.features)).filter((v) => v !== 0 && v !== 1);
     expect(scan.float64(cells)).toEqual([]);
     expect(scan.tokens(cells.map(String))).toEqual([]);
+    // Labels: every run of 24 consecutive labels in row order, as bytes or text.
+    const y = Uint8Array.from(label.booster.train, (r) => labelsById[r]);
+    for (let start = 0; start + 24 <= y.length; start += 24) {
+      expect(scan.bytes(y.subarray(start, start + 24))).toEqual([]);
+      expect(scan.bytes(Buffer.from(y.subarray(start, start + 24).join(',')))).toEqual([]);
+    }
+    // Gradients: the first tree's g and h as float64, and their packed coefficients as 8-byte integers.
+    expect(firstChunks.length).toBeGreaterThan(0);
+    expect(scan.float64([...firstGradients.g, ...firstGradients.h])).toEqual([]);
+    for (const chunk of firstChunks)
+      expect(scan.bytes(Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(32, chunk.byteLength)))).toEqual([]);
+    // What the coordinator decrypts is uniform modulo t: unmasked sums (true bin sums, or the
+    // products' partial sums elsewhere) would sit within 2^44 of 0; uniform residues do so with
+    // probability 2^-13 each.
+    const t = label.plainModulus;
+    let nearZero = 0;
+    let total = 0;
+    for (const coefficients of decrypted)
+      for (const c of coefficients) {
+        total++;
+        if (c < 2n ** 44n || t - c < 2n ** 44n) nearZero++;
+      }
+    expect(total).toBeGreaterThan(10_000);
+    expect(nearZero / total).toBeLessThan(0.001);
   });
 });

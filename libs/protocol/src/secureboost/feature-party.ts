@@ -4,12 +4,12 @@
  * What it learns: the rows of every node it builds or splits (SecureBoost's instance spaces), and
  * its own splits' feature and bin; never a gradient (it holds only Enc(g, h)) nor a label.
  */
-import { BfvContext, BfvProductSum } from '@vfl/crypto';
+import type { BfvContext, BfvEngine } from '@vfl/crypto';
 import { BinnedBlock, GbdtParams, partitionRows, SplitCandidate } from '@vfl/ml';
 import { PartyError } from '../party/party-error';
-import { f64ToBytes } from '../wire/codec';
+import { u64ToBytes } from './bytes';
 import { sampledFeatures } from './label-party';
-import { nodeLayout, oneHotPolynomial, outputPositions, productGroups, uniformResidues } from './packing';
+import { nodeLayout, oneHotTerms, outputPositions, productGroups, uniformResidues } from './packing';
 
 /** A split this party owns, as it keeps it: the label party knows it only by `record`. */
 export interface SplitRecord {
@@ -33,6 +33,8 @@ export class SecureBoostFeature {
 
   constructor(
     private readonly bfv: BfvContext,
+    /** Runs the products (inline or on worker threads). */
+    private readonly engine: BfvEngine,
     readonly params: GbdtParams,
     /** 1 + this party's place among the feature parties. */
     readonly block: number,
@@ -43,39 +45,32 @@ export class SecureBoostFeature {
   ) {}
 
   /** The masked bin sums of every node the label party sent Enc(g, h) for. */
-  histograms(
+  async histograms(
     tree: number,
     nodes: readonly { node: number; rows: Int32Array; chunks: readonly Uint8Array[] }[],
-  ): NodeSums[] {
+  ): Promise<NodeSums[]> {
     const sampled = sampledFeatures(this.params, tree, this.block, this.own.binned.length);
-    return nodes.map(({ node, rows, chunks }) => {
+    const t = this.bfv.plainModulus;
+    const out: NodeSums[] = [];
+    for (const { node, rows, chunks } of nodes) {
       this.checkRows(rows, node, true);
       const layout = nodeLayout(this.bfv.degree, this.params.maxBins, rows.length);
       if (chunks.length !== layout.chunks)
         throw new PartyError(
           `node ${node}: ${chunks.length} chunks for ${rows.length} rows, expected ${layout.chunks}`,
         );
-      const prepared = chunks.map((c, i) => BfvProductSum.prepare(this.bfv, c, `node ${node} chunk ${i}`));
-      try {
-        const out: NodeSums = { node, sums: [], masks: [] };
-        for (const group of productGroups(layout, sampled)) {
-          const sum = new BfvProductSum(this.bfv);
-          try {
-            prepared.forEach((cipher, chunk) =>
-              sum.add(cipher, oneHotPolynomial(layout, rows, chunk, group, this.own.binned, this.bfv.plainModulus)),
-            );
-            const mask = uniformResidues(this.bfv.degree, this.bfv.plainModulus);
-            out.sums.push(sum.finish(mask));
-            out.masks.push(f64ToBytes(Float64Array.from(outputPositions(layout, group.length), (p) => mask[p])));
-          } finally {
-            sum.dispose();
-          }
-        }
-        return out;
-      } finally {
-        for (const c of prepared) c.delete();
-      }
-    });
+      const groups = productGroups(layout, sampled);
+      const outputs = groups.map((group) => ({
+        terms: Array.from({ length: layout.chunks }, (_, c) => oneHotTerms(layout, rows, c, group, this.own.binned)),
+        mask: uniformResidues(this.bfv.degree, t),
+      }));
+      const sums = await this.engine.productSums(chunks, outputs);
+      const masks = groups.map((group, k) =>
+        u64ToBytes(BigUint64Array.from(outputPositions(layout, group.length), (p) => outputs[k].mask[p])),
+      );
+      out.push({ node, sums, masks });
+    }
+    return out;
   }
 
   /** Partitions a node on one of this party's splits and keeps the split; returns its record id. */

@@ -5,7 +5,7 @@
  * of each sampled feature (as SecureBoost's active party does), and which rows go left at the
  * splits it chose there; never a threshold or a feature's name.
  */
-import type { BfvContext, BfvEncryptor } from '@vfl/crypto';
+import type { BfvContext, BfvEngine } from '@vfl/crypto';
 import {
   BinEdges,
   BinnedBlock,
@@ -26,8 +26,16 @@ import {
   trainGbdtReference,
 } from '@vfl/ml';
 import { PartyError } from '../party/party-error';
-import { bytesToF64 } from '../wire/codec';
-import { gradientChunks, nodeLayout, outputPositions, productGroups } from './packing';
+import { bytesToU64 } from './bytes';
+import {
+  fitsPacking,
+  gradientChunks,
+  GradientPacking,
+  nodeLayout,
+  outputPositions,
+  productGroups,
+  unpackSum,
+} from './packing';
 
 export interface FeatureBlock {
   readonly partyId: string;
@@ -58,18 +66,28 @@ export class SecureBoostLabel {
 
   constructor(
     private readonly bfv: BfvContext,
-    private readonly encryptor: BfvEncryptor,
+    /** Encrypts the chunks (inline or on worker threads holding the public key). */
+    private readonly engine: BfvEngine,
     readonly params: GbdtParams,
-    private readonly labels: ArrayLike<number>,
+    /** Labels by row id (they never leave this party). */
+    readonly labels: ArrayLike<number>,
     train: Int32Array,
     validation: Int32Array,
     private readonly own: BinnedBlock,
     readonly parties: readonly FeatureBlock[],
+    /** How g and h share a coefficient; params.fractionBits is its fraction bits. */
+    private readonly packing: GradientPacking,
   ) {
+    if (packing.fractionBits !== params.fractionBits)
+      throw new PartyError('the packing and the booster disagree on the precision');
     this.booster = new Booster(params, labels, train, validation, [
       own.binned.length,
       ...parties.map((p) => p.features),
     ]);
+  }
+
+  get plainModulus(): bigint {
+    return this.bfv.plainModulus;
   }
 
   get ownEdges(): readonly BinEdges[] {
@@ -82,28 +100,29 @@ export class SecureBoostLabel {
     this.grower = this.booster.beginTree(tree);
     const { g, h } = this.grower.gradients;
     this.fixed = { g: toFixedPoint(g, this.params.fractionBits), h: toFixedPoint(h, this.params.fractionBits) };
-    const bound = (this.bfv.plainModulus - 1) / 2;
-    const sumAbs = (v: Float64Array) => v.reduce((s, x) => s + Math.abs(x), 0);
-    if (sumAbs(this.fixed.g) > bound || sumAbs(this.fixed.h) > bound)
+    if (!fitsPacking(this.packing, this.fixed.g, this.fixed.h, this.bfv.plainModulus))
       throw new PartyError(
-        'the gradient sums would overflow the plaintext modulus: too many rows or too large a weight',
+        `tree ${tree}: the gradients outgrew their packing (${this.packing.fractionBits} fraction bits): lower positiveWeight or the learning rate`,
       );
   }
 
   /** The built nodes of this level, each with its rows and its chunks of Enc(g, h). */
-  encryptLevel(depth: number): { node: number; rows: Int32Array; chunks: Uint8Array[] }[] {
+  async encryptLevel(depth: number): Promise<{ node: number; rows: Int32Array; chunks: Uint8Array[] }[]> {
     const grower = this.current(depth);
-    const mod = (v: number) => this.bfv.mod(v);
-    return grower
-      .level()
-      .filter((n) => n.build)
-      .map((n) => {
-        const layout = nodeLayout(this.bfv.degree, this.params.maxBins, n.rows.length);
-        const chunks = gradientChunks(layout, n.rows, this.fixed!.g, this.fixed!.h, mod).map((c) =>
-          this.encryptor.encrypt(c),
-        );
-        return { node: n.id, rows: n.rows, chunks };
-      });
+    const t = this.bfv.plainModulus;
+    const built = grower.level().filter((n) => n.build);
+    const plain = built.map((n) => {
+      const layout = nodeLayout(this.bfv.degree, this.params.maxBins, n.rows.length);
+      return gradientChunks(layout, n.rows, this.fixed!.g, this.fixed!.h, this.packing, t);
+    });
+    // One batch for the whole level, so the workers share it evenly.
+    const encrypted = await this.engine.encrypt(plain.flat());
+    let at = 0;
+    return built.map((n, k) => {
+      const chunks = encrypted.slice(at, at + plain[k].length);
+      at += plain[k].length;
+      return { node: n.id, rows: n.rows, chunks };
+    });
   }
 
   /**
@@ -183,20 +202,20 @@ export class SecureBoostLabel {
       throw new PartyError(`node ${node.id}: ${party.partyId}'s sums are missing or of the wrong count`);
     const histogram = emptyHistogram(party.features, maxBins);
     const scale = 2 ** -fractionBits;
+    const t = this.bfv.plainModulus;
     groups.forEach((group, k) => {
-      const values = bytesToF64(released[k], 'released sums');
-      const mask = bytesToF64(masks[k], 'masks');
+      const values = bytesToU64(released[k], 'released sums');
+      const mask = bytesToU64(masks[k], 'masks');
       const positions = outputPositions(layout, group.length);
       if (values.length !== this.bfv.degree || mask.length !== positions.length)
         throw new PartyError(`node ${node.id}: ${party.partyId}'s sums have the wrong shape`);
       group.forEach((feature, q) => {
         for (let b = 0; b < layout.slots; b++) {
-          const at = 2 * (q * layout.slots + b);
+          const at = q * layout.slots + b;
+          const { g, h } = unpackSum(this.bfv.mod(values[positions[at]] - mask[at]), this.packing, t);
           const index = histogramIndex(maxBins, feature, b);
-          for (let part = 0; part < 2; part++) {
-            const residue = this.bfv.mod(values[positions[at + part]] - mask[at + part]);
-            histogram.sums[index + part] = this.bfv.signed(residue) * scale;
-          }
+          histogram.sums[index] = g * scale;
+          histogram.sums[index + 1] = h * scale;
         }
       });
     });

@@ -3,25 +3,26 @@
  * plaintext × ciphertext product yields every bin sum of several features (Cheetah-style
  * coefficient packing; docs/protocol.md §5).
  *
- * A node of m rows is cut into chunks of r = n/2 rows. Chunk polynomial (label party, encrypted):
- *   G(X) = Σ_i g_i·X^i + Σ_i h_i·X^(n/2 + i)            (i < r, fixed-point residues mod t)
+ * A node's rows are cut into chunks of n rows. Chunk polynomial (label party, encrypted), with g
+ * and h of a row packed in one coefficient (SecureBoost+'s GH packing):
+ *   G(X) = Σ_i (g_i + 2^K·h_i)·X^i                       (i < n, fixed point, residues mod t)
  * One-hot polynomial of a product group (feature party, plaintext), for its features q < k:
  *   P(X) = Σ_q Σ_i X^((q·S + bin_q(row_i))·n − i)        (S = maxBins + 1 slots per feature)
- * In G·P the coefficient (q·S + b)·n is Σ g_i over the chunk's rows in bin b of feature q, and
- * (q·S + b)·n + n/2 the same for h: a cross term g_i·X^(… − l) with i ≠ l lands i − l (0 < |i − l| < n/2)
- * away from a multiple of n, and k·S·n ≤ N keeps the negacyclic wrap of X^(−i) clear of every output.
- * Summing G·P over a node's chunks sums the bins over all its rows.
+ * In G·P the coefficient (q·S + b)·n is Σ (g_i + 2^K·h_i) over the chunk's rows in bin b of
+ * feature q: a cross term with i ≠ l lands i − l (0 < |i − l| < n) away from a multiple of n,
+ * and k·S·n ≤ N keeps the negacyclic wrap of X^(−i) clear of every output. Summing G·P over a
+ * node's chunks sums the bins over all its rows.
  */
 import { randomBytes } from 'node:crypto';
+import type { GbdtParams } from '@vfl/ml';
 
 export interface NodeLayout {
   /** Ring degree N. */
   readonly degree: number;
   /** Histogram slots per feature: maxBins + 1 (the last is the missing-value bin). */
   readonly slots: number;
-  /** Block length n (even): a chunk holds n/2 rows. */
+  /** Rows per chunk (n), and the spacing of the outputs. */
   readonly block: number;
-  readonly rowsPerChunk: number;
   /** Features per product (k). */
   readonly featuresPerProduct: number;
   readonly chunks: number;
@@ -30,17 +31,15 @@ export interface NodeLayout {
 /** The layout of a node of `rows` rows: the widest block that fits, narrower for small nodes. */
 export function nodeLayout(degree: number, maxBins: number, rows: number): NodeLayout {
   const slots = maxBins + 1;
-  const widest = 2 * Math.floor(degree / (2 * slots));
-  if (widest < 2) throw new RangeError(`${maxBins} bins do not fit a ring of degree ${degree}`);
-  const block = Math.min(widest, 2 * Math.max(1, rows));
-  const rowsPerChunk = block / 2;
+  const widest = Math.floor(degree / slots);
+  if (widest < 1) throw new RangeError(`${maxBins} bins do not fit a ring of degree ${degree}`);
+  const block = Math.min(widest, Math.max(1, rows));
   return {
     degree,
     slots,
     block,
-    rowsPerChunk,
     featuresPerProduct: Math.floor(degree / (slots * block)),
-    chunks: Math.ceil(rows / rowsPerChunk),
+    chunks: Math.ceil(rows / block),
   };
 }
 
@@ -52,80 +51,138 @@ export function productGroups(layout: NodeLayout, features: readonly number[]): 
   return groups;
 }
 
-/** The label party's chunk polynomials: residues of fixed-point g and h (by row id) for the node's rows. */
+/**
+ * How g and h share a coefficient: both as integers of 2^-fractionBits, h shifted up by gBits.
+ * A sum over any set of rows stays decodable: |Σ g| < 2^(gBits−1) and Σ h·2^gBits + 2^(gBits−1) < t/2.
+ */
+export interface GradientPacking {
+  readonly fractionBits: number;
+  readonly gBits: number;
+}
+
+/**
+ * The finest fixed point that keeps every node's sums decodable for `rows` training rows with
+ * |g| ≤ gBound and 0 ≤ h ≤ hBound (both before scaling), under a plaintext modulus of `tBits` bits.
+ */
+export function gradientPacking(tBits: number, rows: number, gBound: number, hBound: number): GradientPacking {
+  const lg = Math.ceil(Math.log2(Math.max(1, rows * gBound)));
+  const lh = Math.ceil(Math.log2(Math.max(1, rows * hBound)));
+  const fractionBits = Math.min(20, Math.floor((tBits - 5 - lg - lh) / 2));
+  if (fractionBits < 6)
+    throw new RangeError(
+      `${rows} training rows leave the packed gradients fewer than 6 bits of precision: sample the rows (rowSample) or lower positiveWeight`,
+    );
+  return { fractionBits, gBits: fractionBits + lg + 2 };
+}
+
+/** The label party's packing: bounds of |g| and h from the objective, the labels and the positive weight. */
+export function labelPartyPacking(
+  params: Pick<GbdtParams, 'objective' | 'positiveWeight'>,
+  labels: ArrayLike<number>,
+  train: Int32Array,
+  tBits: number,
+): GradientPacking {
+  let positives = 0;
+  let largest = 0;
+  for (const r of train) {
+    positives += labels[r] === 1 ? 1 : 0;
+    largest = Math.max(largest, Math.abs(labels[r]));
+  }
+  const pw = params.positiveWeight;
+  const weight = pw === undefined ? 1 : pw === 'balanced' ? (train.length - positives) / Math.max(positives, 1) : pw;
+  const w = Math.max(1, weight);
+  // Logistic: |g| = w·|p − y| ≤ w, h = w·p(1 − p) ≤ w/4. Squared error: h = 1, |g| = |score − y|,
+  // which boosting with a learning rate ≤ 1 keeps within about twice the labels' range.
+  return params.objective === 'binary:logistic'
+    ? gradientPacking(tBits, train.length, w, w / 4)
+    : gradientPacking(tBits, train.length, 2 * Math.max(1, largest) + 1, 1);
+}
+
+/** Whether these fixed-point g, h (integers) sum decodably over any subset of the rows. */
+export function fitsPacking(packing: GradientPacking, gFixed: Float64Array, hFixed: Float64Array, t: bigint): boolean {
+  let g = 0;
+  let h = 0;
+  for (let i = 0; i < gFixed.length; i++) {
+    g += Math.abs(gFixed[i]);
+    h += hFixed[i];
+  }
+  const half = 2 ** (packing.gBits - 1);
+  return g < half && BigInt(Math.ceil(h)) * 2n ** BigInt(packing.gBits) + BigInt(half) < t / 2n;
+}
+
+/** The label party's chunk polynomials for the node's rows: g + 2^K·h (by row id) as residues mod t. */
 export function gradientChunks(
   layout: NodeLayout,
   rows: Int32Array,
   gFixed: Float64Array,
   hFixed: Float64Array,
-  mod: (v: number) => number,
-): Float64Array[] {
-  const out: Float64Array[] = [];
-  const half = layout.block / 2;
+  packing: GradientPacking,
+  t: bigint,
+): BigUint64Array[] {
+  const out: BigUint64Array[] = [];
+  const shift = 2n ** BigInt(packing.gBits);
   for (let c = 0; c < layout.chunks; c++) {
-    const coefficients = new Float64Array(layout.block);
-    const start = c * layout.rowsPerChunk;
-    const end = Math.min(rows.length, start + layout.rowsPerChunk);
+    const start = c * layout.block;
+    const end = Math.min(rows.length, start + layout.block);
+    const coefficients = new BigUint64Array(end - start);
     for (let i = 0; i < end - start; i++) {
-      coefficients[i] = mod(gFixed[rows[start + i]]);
-      coefficients[half + i] = mod(hFixed[rows[start + i]]);
+      const v = BigInt(gFixed[rows[start + i]]) + BigInt(hFixed[rows[start + i]]) * shift;
+      coefficients[i] = v < 0n ? v + t : v;
     }
     out.push(coefficients);
   }
   return out;
 }
 
-/** The feature party's one-hot polynomial for chunk `chunk` of the node and one product group. */
-export function oneHotPolynomial(
+/** A packed sum (a residue mod t) back to its fixed-point g and h sums. */
+export function unpackSum(residue: bigint, packing: GradientPacking, t: bigint): { g: number; h: number } {
+  const v = residue > t / 2n ? residue - t : residue;
+  const K = BigInt(packing.gBits);
+  const h = (v + 2n ** (K - 1n)) >> K;
+  return { g: Number(v - (h << K)), h: Number(h) };
+}
+
+/** The exponents (±: the sign of the term) of the one-hot polynomial of chunk `chunk` and one product group. */
+export function oneHotTerms(
   layout: NodeLayout,
   rows: Int32Array,
   chunk: number,
   group: readonly number[],
   binned: readonly Uint8Array[],
-  plainModulus: number,
-): Float64Array {
-  const { degree, block, slots } = layout;
-  const coefficients = new Float64Array(degree);
-  const start = chunk * layout.rowsPerChunk;
-  const end = Math.min(rows.length, start + layout.rowsPerChunk);
+): Int32Array {
+  const { block, slots } = layout;
+  const start = chunk * block;
+  const count = Math.min(rows.length, start + block) - start;
+  const terms = new Int32Array(count * group.length);
   group.forEach((feature, q) => {
     const column = binned[feature];
-    for (let i = 0; i < end - start; i++) {
-      const exponent = (q * slots + column[rows[start + i]]) * block - i;
-      // X^(−i) = −X^(N − i) in Z[X]/(X^N + 1).
-      if (exponent >= 0) coefficients[exponent] = 1;
-      else coefficients[degree + exponent] = plainModulus - 1;
-    }
+    for (let i = 0; i < count; i++) terms[q * count + i] = (q * slots + column[rows[start + i]]) * block - i;
   });
-  return coefficients;
+  return terms;
 }
 
-/** Where the sums land: for feature q of a group and slot b, g at [2·(q·S + b)] and h at [2·(q·S + b) + 1]. */
+/** Where the sums land: for feature q of a group and slot b, at (q·S + b)·n. */
 export function outputPositions(layout: NodeLayout, groupSize: number): Int32Array {
-  const out = new Int32Array(2 * groupSize * layout.slots);
+  const out = new Int32Array(groupSize * layout.slots);
   for (let q = 0; q < groupSize; q++)
-    for (let b = 0; b < layout.slots; b++) {
-      const at = (q * layout.slots + b) * layout.block;
-      out[2 * (q * layout.slots + b)] = at;
-      out[2 * (q * layout.slots + b) + 1] = at + layout.block / 2;
-    }
+    for (let b = 0; b < layout.slots; b++) out[q * layout.slots + b] = (q * layout.slots + b) * layout.block;
   return out;
 }
 
-/** N residues uniform in [0, t) from the OS CSPRNG (rejection sampling on 6-byte draws). */
-export function uniformResidues(count: number, plainModulus: number): Float64Array {
-  const out = new Float64Array(count);
-  const bound = Math.floor(2 ** 48 / plainModulus) * plainModulus;
-  let pool = randomBytes(6 * (count + 16));
+/** Residues uniform in [0, t) from the OS CSPRNG (rejection sampling on draws of t's bit length). */
+export function uniformResidues(count: number, t: bigint): BigUint64Array {
+  const bits = t.toString(2).length;
+  const mask = (1n << BigInt(bits)) - 1n;
+  const out = new BigUint64Array(count);
+  let pool = new BigUint64Array(randomBytes(8 * (count + 16)).buffer);
   let at = 0;
   for (let i = 0; i < count;) {
-    if (at + 6 > pool.length) {
-      pool = randomBytes(6 * (count - i + 16));
+    if (at >= pool.length) {
+      pool = new BigUint64Array(randomBytes(8 * (count - i + 16)).buffer);
       at = 0;
     }
-    const v = pool.readUIntLE(at, 6);
-    at += 6;
-    if (v < bound) out[i++] = v % plainModulus;
+    const v = pool[at++] & mask;
+    if (v < t) out[i++] = v;
   }
   return out;
 }

@@ -3,7 +3,7 @@
  * party bins its features, the level's steps, evaluation, and the model it keeps at export. The
  * math is in label-party.ts and feature-party.ts; this file moves messages.
  */
-import { BfvContext, BfvEncryptor, BFV_N4096_T40 } from '@vfl/crypto';
+import { BfvContext, BfvEngine, BFV_N4096_T58, ckksWorkerThreads, createBfvEngine } from '@vfl/crypto';
 import { binBlock } from '@vfl/ml';
 import { splitMetrics } from '../job/evaluation';
 import { PartyError } from '../party/party-error';
@@ -13,9 +13,11 @@ import type { StoredPartyModel } from '../party/stored-model';
 import { digestHex, packCiphertexts } from '../wire/codec';
 import { checked } from '../wire/command';
 import { COORDINATOR_ID } from '../wire/roster';
+import { bytesToInt32, int32ToBytes } from './bytes';
 import * as sb from './commands';
 import { SecureBoostFeature } from './feature-party';
 import { SecureBoostLabel } from './label-party';
+import { labelPartyPacking } from './packing';
 import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
 import { exportedLabelModel, exportedFeatureModel } from './model';
 
@@ -23,16 +25,16 @@ export const SECUREBOOST = 'secureboost';
 
 const SETTINGS = new JobSlot<SecureBoostSettings>('secureboost settings');
 
+/** The party's model, its BFV context and engine: created by he.keys, disposed with the job. */
 class BoostState {
   constructor(
     readonly model: SecureBoostLabel | SecureBoostFeature,
     private readonly bfv: BfvContext,
-    private readonly encryptor?: BfvEncryptor,
+    private readonly engine: BfvEngine,
   ) {}
 
   dispose(): void {
-    this.encryptor?.dispose();
-    this.bfv.dispose();
+    void this.engine.close().finally(() => this.bfv.dispose());
   }
 }
 
@@ -55,15 +57,22 @@ const hooks: PartyModelHooks = {
   },
 
   async installKeys(job, bundle, widths, node) {
-    if (bundle.parameterSet !== BFV_N4096_T40.name)
-      throw new PartyError(`job ${job.id}: SecureBoost expects the ${BFV_N4096_T40.name} parameter set`);
+    if (bundle.parameterSet !== BFV_N4096_T58.name)
+      throw new PartyError(`job ${job.id}: SecureBoost expects the ${BFV_N4096_T58.name} parameter set`);
     const aligned = job.requireAligned();
-    const params = boosterParams(job.get(SETTINGS));
+    const settings = job.get(SETTINGS);
     const train = aligned.split.train;
+    // The label party fixes the gradients' precision from its labels; the others need none.
+    const packing =
+      job.role === 'label'
+        ? labelPartyPacking(settings, aligned.labels!, train, BFV_N4096_T58.plainModulusBits)
+        : undefined;
+    const params = boosterParams(settings, packing?.fractionBits);
     // Each party bins its own values as read, on the training rows' quantiles.
     const own = binBlock(aligned.raw, aligned.columnNames.length, train, params.maxBins);
     job.find(STATE)?.dispose();
-    const bfv = await BfvContext.create(BFV_N4096_T40);
+    const bfv = await BfvContext.create(BFV_N4096_T58);
+    const threads = ckksWorkerThreads(node.ckksThreads);
     const features = job.featureParties();
     if (job.role === 'label') {
       const blocks = features.map((p, i) => ({
@@ -73,16 +82,16 @@ const hooks: PartyModelHooks = {
       }));
       if (blocks.some((b) => !(Number.isInteger(b.features) && b.features >= 0)))
         throw new PartyError(`job ${job.id}: he.keys must give every feature party's width`);
-      const encryptor = BfvEncryptor.fromPublicKey(bfv, bundle.publicKey);
+      const engine = createBfvEngine(bfv, threads, bundle.publicKey);
       const { labels } = aligned;
-      const label = new SecureBoostLabel(bfv, encryptor, params, labels!, train, aligned.split.validation, own, blocks);
-      job.set(STATE, new BoostState(label, bfv, encryptor));
+      const validation = aligned.split.validation;
+      const label = new SecureBoostLabel(bfv, engine, params, labels!, train, validation, own, blocks, packing!);
+      job.set(STATE, new BoostState(label, bfv, engine));
     } else {
       const block = 1 + features.findIndex((p) => p.partyId === node.partyId);
-      job.set(
-        STATE,
-        new BoostState(new SecureBoostFeature(bfv, params, block, own, new Set(train), aligned.rows), bfv),
-      );
+      const engine = createBfvEngine(bfv, threads);
+      const feature = new SecureBoostFeature(bfv, engine, params, block, own, new Set(train), aligned.rows);
+      job.set(STATE, new BoostState(feature, bfv, engine));
     }
   },
 
@@ -116,11 +125,11 @@ export const secureBoostHandlers: PartyHandlerGroup = {
     }),
     onJobCommand(sb.gradients, async ({ tree, depth }, job, call) => {
       const label = model(job, SecureBoostLabel);
-      const nodes = label.encryptLevel(depth);
+      const nodes = await label.encryptLevel(depth);
       const body = {
         tree,
         depth,
-        nodes: nodes.map((n) => ({ node: n.node, rows: int32Bytes(n.rows), chunks: n.chunks })),
+        nodes: nodes.map((n) => ({ node: n.node, rows: int32ToBytes(n.rows), chunks: n.chunks })),
       };
       await Promise.all(job.featureParties().map((f) => call.send(job, f.partyId, sb.gradientShare, body)));
       return { nodes: nodes.map((n) => ({ node: n.node, rows: n.rows.length })) };
@@ -130,7 +139,7 @@ export const secureBoostHandlers: PartyHandlerGroup = {
       async ({ tree, depth }, job, call) => {
         const feature = model(job, SecureBoostFeature);
         const nodes = job.take(gradientsKey(tree, depth));
-        const sums = feature.histograms(tree, nodes);
+        const sums = await feature.histograms(tree, nodes);
         await call.send(job, job.labelParty(), sb.maskShare, {
           tree,
           depth,
@@ -173,8 +182,8 @@ export const secureBoostHandlers: PartyHandlerGroup = {
             feature: split.feature,
             bin: split.bin,
             missingLeft: split.missingLeft,
-            rows: int32Bytes(node.rows),
-            passengers: int32Bytes(node.passengers),
+            rows: int32ToBytes(node.rows),
+            passengers: int32ToBytes(node.passengers),
           });
           const parsed = checked(sb.splitReply, reply, `${party.partyId}: peer.sb.split reply`);
           return { record: parsed.record, rows: parsed.rows, passengers: parsed.passengers };
@@ -218,7 +227,7 @@ export const secureBoostHandlers: PartyHandlerGroup = {
     onPeer(sb.gradientShare, (body, job) =>
       job.put(
         gradientsKey(body.tree, body.depth),
-        body.nodes.map((n) => ({ node: n.node, rows: bytesInt32(n.rows), chunks: n.chunks })),
+        body.nodes.map((n) => ({ node: n.node, rows: bytesToInt32(n.rows, 'node rows'), chunks: n.chunks })),
       ),
     ),
     onPeer(sb.maskShare, (body, job, from) =>
@@ -226,7 +235,13 @@ export const secureBoostHandlers: PartyHandlerGroup = {
     ),
     onPeer(sb.splitRequest, (body, job) => {
       const feature = model(job, SecureBoostFeature);
-      return feature.split(body.tree, body.node, body, bytesInt32(body.rows), bytesInt32(body.passengers));
+      return feature.split(
+        body.tree,
+        body.node,
+        body,
+        bytesToInt32(body.rows, 'node rows'),
+        bytesToInt32(body.passengers, 'node passengers'),
+      );
     }),
   ],
 };
@@ -240,14 +255,4 @@ function payloadEvent(
   detail: Record<string, unknown>,
 ) {
   return { step, sender, receiver, messageDigest: digestHex(bytes), byteSize: bytes.length, detail };
-}
-
-function int32Bytes(values: Int32Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-}
-
-function bytesInt32(bytes: Uint8Array): Int32Array {
-  if (bytes.length % 4 !== 0) throw new PartyError('row numbers must be 4-byte integers');
-  const copy = new Uint8Array(bytes);
-  return new Int32Array(copy.buffer, 0, copy.length / 4);
 }

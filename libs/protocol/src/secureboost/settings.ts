@@ -5,8 +5,6 @@
 import { z } from 'zod';
 import { GBDT_DEFAULTS, GbdtParams, MAX_BINS_LIMIT } from '@vfl/ml';
 
-/** g and h travel as integers of 2^-16: the plaintext reference quantises the same way. */
-export const SECUREBOOST_FRACTION_BITS = 16;
 /** Bins per feature: one product of the packing must hold at least one feature (N = 4096). */
 export const SECUREBOOST_MAX_BINS = 126;
 
@@ -37,7 +35,12 @@ export const secureBoostSettings = z
 export type SecureBoostSettings = z.output<typeof secureBoostSettings>;
 export type SecureBoostInput = z.input<typeof secureBoostSettings>;
 
-export function boosterParams(s: SecureBoostSettings): GbdtParams {
+/**
+ * The booster's parameters. `fractionBits`: the precision of g and h, which the label party fixes
+ * from its rows and labels (packing.ts, labelPartyPacking); the plaintext reference takes the same.
+ * Parties that compute no gradient pass none.
+ */
+export function boosterParams(s: SecureBoostSettings, fractionBits = GBDT_DEFAULTS.fractionBits): GbdtParams {
   return {
     objective: s.objective,
     trees: s.trees,
@@ -52,6 +55,6 @@ export function boosterParams(s: SecureBoostSettings): GbdtParams {
     ...(s.positiveWeight !== undefined ? { positiveWeight: s.positiveWeight } : {}),
     ...(s.earlyStopping ? { earlyStopping: s.earlyStopping } : {}),
     seed: s.seed,
-    fractionBits: SECUREBOOST_FRACTION_BITS,
+    fractionBits,
   };
 }

@@ -7,14 +7,15 @@
  *   4. label party:          sb.split       (unmasks, splits; owners partition their nodes)
  * then sb.tree_end (scores, validation metrics, early stopping). It decrypts only masked sums.
  */
-import { BfvContext, BfvKeyHolder, BFV_N4096_T40 } from '@vfl/crypto';
+import { BfvContext, BfvKeyHolder, BFV_N4096_T58 } from '@vfl/crypto';
 import type { BinaryMetrics } from '@vfl/ml';
 import * as job from '../job/commands';
 import type { DetailedMetrics } from '../job/evaluation';
 import { Datasets, EpochReport } from '../job/job-types';
 import type { JobContext, JobStrategy } from '../job/strategy';
 import type { ModelManifest } from '../model-manifest';
-import { f64ToBytes, packCiphertexts, publicBundleBytes, publicBundleDigest } from '../wire/codec';
+import { packCiphertexts, publicBundleBytes, publicBundleDigest } from '../wire/codec';
+import { u64ToBytes } from './bytes';
 import { COORDINATOR_ID } from '../wire/roster';
 import * as sb from './commands';
 import { sampledFeatures } from './label-party';
@@ -77,7 +78,7 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
     const settings = settingsOf(ctx.spec);
     const params = boosterParams(settings);
     await ctx.phase('training');
-    const bfv = await BfvContext.create(BFV_N4096_T40);
+    const bfv = await BfvContext.create(BFV_N4096_T58);
     const keys = BfvKeyHolder.generate(bfv);
     try {
       await sendKeys(ctx, keys);
@@ -146,7 +147,7 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
         trees: stoppedAt,
         keptTrees: params.earlyStopping ? reports.findIndex((r) => r.validationLoss === bestLoss) + 1 : stoppedAt,
         manifest,
-        he: BFV_N4096_T40.name,
+        he: BFV_N4096_T58.name,
         decryptions: decryptions.count,
         bytesPerTree: Math.round(reports.reduce((s, r) => s + r.bytes, 0) / Math.max(1, reports.length)),
         bytesPerTreeByLink: traffic.byLink,
@@ -162,7 +163,7 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
 /** Every party gets the BFV public key; the label party also the feature parties' widths. */
 async function sendKeys(ctx: JobContext, keys: BfvKeyHolder): Promise<void> {
   const bundle = {
-    parameterSet: BFV_N4096_T40.name,
+    parameterSet: BFV_N4096_T58.name,
     publicKey: keys.publicKey(),
     galoisKeys: new Uint8Array(0),
     galoisSteps: [],
@@ -217,7 +218,7 @@ async function level(
         const sums = n.sums.map((bytes, k) => {
           const { coefficients } = keys.decrypt(bytes, `${f.partyId} node ${n.node} sum ${k}`);
           decryptions.count++;
-          return f64ToBytes(coefficients);
+          return u64ToBytes(coefficients);
         });
         return { partyId: f.partyId, node: n.node, sums };
       });
