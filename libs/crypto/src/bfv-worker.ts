@@ -18,7 +18,7 @@ async function handle({ id, task }: { id: number; task: BfvTask }): Promise<void
   } catch (e) {
     reply = { id, error: { message: e instanceof Error ? e.message : String(e) } };
   }
-  parentPort!.postMessage(reply, 'result' in reply ? reply.result.map((r) => r.buffer as ArrayBuffer) : []);
+  parentPort!.postMessage(reply, 'result' in reply ? reply.result.map((r) => r.buffer) : []);
 }
 
 parentPort?.on('message', (message: { id: number; task: BfvTask }) => void handle(message));
