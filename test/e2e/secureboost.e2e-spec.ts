@@ -2,14 +2,16 @@
  * SecureBoost through the product: the real coordinator and party processes over TCP, each
  * auditing into a scratch database of its own on the PostgreSQL server (dropped after). A small
  * job trains through POST /jobs, its signed manifest verifies, the audit trail cross-checks against
- * both parties' logs, and bad settings are refused naming the field.
+ * both parties' logs, POST /jobs/:id/predict scores through the split trees, and bad settings are
+ * refused naming the field.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createScratchDatabase } from '@vfl/database';
-import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
+import { loadPartyTable, writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
+import { binaryMetrics, trainValidationSplit } from '@vfl/ml';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
 import { type SecureBoostJobResult, verifyModelManifest } from '@vfl/protocol';
@@ -112,6 +114,22 @@ describe('SecureBoost over the services (real processes, PostgreSQL server)', ()
       { env: { ...process.env, DATABASE_URL: dbs.coordinator.url }, encoding: 'utf8' },
     );
     expect(JSON.parse(run.stdout.trim().split('\n').pop()!)).toMatchObject({ valid: true, firstBroken: null });
+
+    // POST /jobs/:id/predict on the validation IDs gives back the job's own validation metrics.
+    const bank = await loadPartyTable(path.join(work, 'bank', 'bank.csv'), { labelColumn: BANK_LABEL_COLUMN });
+    const shopIds = new Set((await loadPartyTable(path.join(work, 'ecommerce', 'ecommerce.csv'))).ids);
+    const shared = bank.ids.filter((id) => shopIds.has(id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const ids = Array.from(trainValidationSplit(shared.length, 0.3, 11).validation, (r) => shared[r]);
+    const res = await post({ ids }, `/jobs/${trained.id}/predict`);
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { scores: { id: string; score: number }[] };
+    expect(out.scores.map((s) => s.id)).toEqual(ids);
+    const labels = ids.map((id) => bank.labels![bank.ids.indexOf(id)]);
+    const auc = binaryMetrics(
+      out.scores.map((s) => s.score),
+      labels,
+    ).auc;
+    expect(auc).toBeCloseTo(result.validation.auc, 12);
   }, 300_000);
 
   it('refuses bad settings naming the field, and a settings object on another model', async () => {

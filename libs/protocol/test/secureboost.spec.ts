@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { BfvEncryptor, BfvKeyHolder, BFV_N4096_T58 } from '@vfl/crypto';
 import { loadPartyTable } from '@vfl/data';
 import { binBlock, DEFAULT_LR_HYPERPARAMETERS, trainGbdtReference, TreeNode } from '@vfl/ml';
+import { randomUUID } from 'node:crypto';
 import {
+  SplitLrPrediction,
   boosterParams,
   isSecureBoostResult,
   labelPartyPacking,
@@ -151,5 +153,41 @@ describe('SecureBoost', () => {
       }
     expect(total).toBeGreaterThan(10_000);
     expect(nearZero / total).toBeLessThan(0.001);
+  });
+
+  it("scores new IDs through the split trees: the saved parts give back the trained model's scores, and a feature party sees no score", async () => {
+    const bank = await loadPartyTable(path.join(dir, 'bank.csv'), { labelColumn: 'y' });
+    const held = await Promise.all(
+      ['a', 'b'].map(async (p) => new Set((await loadPartyTable(path.join(dir, `${p}.csv`))).ids)),
+    );
+    const shared = bank.ids.filter((id) => held.every((s) => s.has(id))).sort();
+    const ids = Array.from(label.booster.validation, (r) => shared[r]);
+    const wireBefore = federation.wire.length;
+    const prediction = await new SplitLrPrediction(
+      {
+        predictionId: randomUUID(),
+        modelJobId: result.manifest.jobId,
+        parties: [
+          { partyId: 'bank', role: 'label' },
+          { partyId: 'a', role: 'feature' },
+          { partyId: 'b', role: 'feature' },
+        ],
+        manifest: result.manifest,
+        ids,
+      },
+      federation.channels,
+      async () => undefined,
+    ).run();
+    expect(prediction.scores.map((s) => s.id)).toEqual(ids);
+    expect(Float64Array.from(prediction.scores, (s) => s.score)).toEqual(
+      label.booster.predictions(label.booster.validation),
+    );
+    // The feature parties' traffic in the prediction: direction answers, no score.
+    const scan = new WireScanner(
+      federation.wire.slice(wireBefore).filter((m) => m.to !== 'coordinator' || m.from === 'bank'),
+    );
+    const toFeatures = new WireScanner(federation.wire.slice(wireBefore).filter((m) => m.to === 'a' || m.to === 'b'));
+    expect(toFeatures.float64(prediction.scores.map((s) => s.score))).toEqual([]);
+    expect(scan.float64(prediction.scores.slice(0, 5).map((s) => s.score)).length).toBeGreaterThan(0);
   });
 });

@@ -349,9 +349,9 @@ export class JobsService implements OnApplicationBootstrap {
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     const spec = row.spec as JobSpec;
     const result = row.result as (JobResult & { manifest?: ModelManifest }) | null;
-    if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || spec.model === 'secureboost' || !result)
+    if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || !result)
       throw new ConflictException(
-        `job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr or split-nn job can predict`,
+        `job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr, split-nn or secureboost job can predict`,
       );
     if (!result.manifest)
       throw new ConflictException(

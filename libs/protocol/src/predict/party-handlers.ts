@@ -12,6 +12,7 @@ import { onCommand, onJobCommand, onPeer, PartyHandlerGroup } from '../party/par
 import { isNnPartyModel, NnPartyModel } from '../split-nn/model';
 import { SPLIT_NN, takeNnScores, useSavedNnModel } from '../split-nn/party-handlers';
 import { isSplitLrModel, PartyModel } from '../split-lr/model';
+import { SCORES, SCORING, SECUREBOOST } from '../secureboost/party-handlers';
 import { SPLIT_LR } from '../split-lr/party-handlers';
 import { bytesToF64, digestHex, f64ToBytes } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
@@ -40,7 +41,9 @@ export const predictHandlers: PartyHandlerGroup = {
         const data = cmd.data ?? model.data;
         const file = await node.resolveData(data.path);
         const nn = isNnPartyModel(model);
-        const trained = nn ? model.columns : model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
+        const boost = model.family === SECUREBOOST;
+        // A split-LR label party's columns end with its intercept.
+        const trained = isSplitLrModel(model) && model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
         // Read with the shared CSV reader (BOM, quoting); the training label column may be there and is
         // ignored, any other difference from training is refused, named.
         const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id' });
@@ -70,10 +73,20 @@ export const predictHandlers: PartyHandlerGroup = {
         const standardized = (row: number, j: number) =>
           Math.max(-bound, Math.min(bound, (all.features[row * stride + columnOf[j]] - means[j]) / deviations[j]));
         const rows = wanted.map((id) => index.get(id));
-        const job = new PartyJob(cmd.jobId, nn ? SPLIT_NN : SPLIT_LR, node.role, cmd.roster, model.data, SCORING_ONLY);
+        const family = nn ? SPLIT_NN : boost ? SECUREBOOST : SPLIT_LR;
+        const job = new PartyJob(cmd.jobId, family, node.role, cmd.roster, model.data, SCORING_ONLY);
         job.purpose = 'prediction';
         if (nn) prepareNnRows(job, model, rows, standardized, node.role === 'label');
-        else if (isSplitLrModel(model)) job.set(PARTIAL, partialLogits(model, rows, standardized));
+        else if (boost) {
+          // Trees compare values as read; a row this party does not hold goes where missing values go.
+          const width = trained.length;
+          const values = new Float64Array(rows.length * width).fill(NaN);
+          rows.forEach((row, k) => {
+            if (row !== undefined)
+              for (let j = 0; j < width; j++) values[k * width + j] = all.features[row * stride + columnOf[j]];
+          });
+          job.set(SCORING, { model, rows: { count: rows.length, values, columns: width } });
+        } else if (isSplitLrModel(model)) job.set(PARTIAL, partialLogits(model, rows, standardized));
         else throw new PartyError(`the saved model of job ${model.jobId} is of no family this party scores`);
         node.adopt(job);
         return {
@@ -114,6 +127,7 @@ export const predictHandlers: PartyHandlerGroup = {
         if (job.role !== 'label' || job.purpose !== 'prediction')
           throw new PartyError(`${predict.combine.name} is for the label party with a prepared prediction`);
         if (job.model === SPLIT_NN) return { scores: f64ToBytes(takeNnScores(job, job.rows('validation').length)) };
+        if (job.model === SECUREBOOST) return { scores: f64ToBytes(job.get(SCORES)) };
         const scores = Float64Array.from(job.get(PARTIAL));
         for (const f of job.featureParties()) {
           const partial = job.take(logitsKey(f.partyId));

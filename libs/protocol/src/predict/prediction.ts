@@ -16,6 +16,7 @@ import type { PartyChannel } from '../wire/party-channel';
 import * as job from '../job/commands';
 import { scoreWithSplitNn } from '../split-nn/scoring';
 import * as predict from './commands';
+import * as sb from '../secureboost/commands';
 import { MAX_PREDICTION_IDS } from './commands';
 
 export { MAX_PREDICTION_IDS };
@@ -114,6 +115,9 @@ export class SplitLrPrediction {
           message: (step, from, to, bytes, detail) => this.audit(payloadRecord(step, from, to, bytes, detail)),
           audit: (e) => this.audit(e),
         });
+      } else if (this.spec.manifest.model === 'secureboost') {
+        // The label party walks the trees, asking each feature party for directions (secureboost/scoring.ts).
+        await this.call(label.channel, sb.predictScores, { jobId });
       } else {
         await Promise.all(features.map((f) => this.call(f.channel, predict.share, { jobId })));
       }

@@ -84,3 +84,9 @@ export const splitRequest = definePeerMessage(
   }),
 );
 export const splitReply = z.object({ record: nonNegativeInt, rows: bytes, passengers: bytes });
+
+/** Prediction: the label party walks the saved trees, asking feature parties for directions. */
+export const predictScores = defineCommand('sb.predict', z.object({ jobId }), empty);
+/** Pairs of (record, row) whose direction the label party needs; the reply holds one byte per pair (1: left). */
+export const directionQuery = definePeerMessage('peer.sb.directions', z.object({ records: bytes, rows: bytes }));
+export const directionReply = z.object({ left: bytes });

@@ -4,14 +4,14 @@
  * feature party keeps its records: which of its columns, the threshold in its standardised units,
  * and where missing values go.
  */
-import type { BinEdges, TreeNode } from '@vfl/ml';
+import type { BinEdges, ObjectiveName, TreeNode } from '@vfl/ml';
 import type { StoredPartyModel } from '../party/stored-model';
 import type { SecureBoostFeature } from './feature-party';
 import type { SecureBoostLabel } from './label-party';
 
 export type StoredSplit =
-  | { readonly owner: 'self'; readonly column: number; readonly threshold: number; readonly missingLeft: boolean }
-  | { readonly owner: string; readonly record: number };
+  | { readonly kind: 'own'; readonly column: number; readonly threshold: number; readonly missingLeft: boolean }
+  | { readonly kind: 'party'; readonly owner: string; readonly record: number };
 
 export interface StoredTreeNode {
   readonly leaf?: number;
@@ -22,7 +22,7 @@ export interface StoredTreeNode {
 
 export interface SecureBoostLabelModel extends StoredPartyModel {
   readonly family: 'secureboost';
-  readonly objective: string;
+  readonly objective: ObjectiveName;
   readonly baseScore: number;
   readonly trees: StoredTreeNode[][];
 }
@@ -35,6 +35,14 @@ export interface SecureBoostFeatureModel extends StoredPartyModel {
 type Base = Omit<StoredPartyModel, 'family'>;
 
 /** The bin's upper threshold: x ≤ threshold goes left (the last bin holds every larger value). */
+export function isSecureBoostLabelModel(m: StoredPartyModel): m is SecureBoostLabelModel {
+  return m.family === 'secureboost' && m.role === 'label' && Array.isArray((m as SecureBoostLabelModel).trees);
+}
+
+export function isSecureBoostFeatureModel(m: StoredPartyModel): m is SecureBoostFeatureModel {
+  return m.family === 'secureboost' && m.role === 'feature' && Array.isArray((m as SecureBoostFeatureModel).records);
+}
+
 export function binThreshold(edges: BinEdges, bin: number): number {
   return bin < edges.thresholds.length ? edges.thresholds[bin] : Number.MAX_VALUE;
 }
@@ -48,7 +56,7 @@ export function exportedLabelModel(base: Base, label: SecureBoostLabel): SecureB
       const split: StoredSplit =
         block === 0
           ? {
-              owner: 'self',
+              kind: 'own',
               column: candidate.feature,
               threshold: binThreshold(label.ownEdges[candidate.feature], candidate.bin),
               missingLeft: candidate.missingLeft,
@@ -69,7 +77,7 @@ export function exportedLabelModel(base: Base, label: SecureBoostLabel): SecureB
 function remote(label: SecureBoostLabel, tree: number, node: number): StoredSplit {
   const split = label.remoteSplits.get(`${tree}:${node}`);
   if (!split) throw new RangeError(`tree ${tree} node ${node}: no record of its owner's split`);
-  return { owner: split.partyId, record: split.record };
+  return { kind: 'party', owner: split.partyId, record: split.record };
 }
 
 export function exportedFeatureModel(base: Base, feature: SecureBoostFeature): SecureBoostFeatureModel {

@@ -19,7 +19,8 @@ import { SecureBoostFeature } from './feature-party';
 import { SecureBoostLabel } from './label-party';
 import { labelPartyPacking } from './packing';
 import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
-import { exportedLabelModel, exportedFeatureModel } from './model';
+import { exportedLabelModel, exportedFeatureModel, isSecureBoostFeatureModel, isSecureBoostLabelModel } from './model';
+import { answerDirections, scoreRows, ScoringRows } from './scoring';
 
 export const SECUREBOOST = 'secureboost';
 
@@ -39,6 +40,13 @@ class BoostState {
 }
 
 const STATE = new JobSlot<BoostState>('secureboost model', 'no keys yet (he.keys not received)');
+
+/** A prediction: this party's saved model and the requested rows' values; the label party's scores once walked. */
+export const SCORING = new JobSlot<{ model: StoredPartyModel; rows: ScoringRows }>('secureboost prediction');
+export const SCORES = new JobSlot<Float64Array>(
+  'secureboost scores',
+  `no scores yet (${sb.predictScores.name} not run)`,
+);
 
 type LevelNodes = { node: number; rows: Int32Array; chunks: readonly Uint8Array[] }[];
 const gradientsKey = (tree: number, depth: number) => mailKey<LevelNodes>('sb.gradients', tree, depth);
@@ -222,8 +230,33 @@ export const secureBoostHandlers: PartyHandlerGroup = {
       const label = model(job, SecureBoostLabel);
       return splitMetrics(job, body.split, label.booster.predictions(job.rows(body.split)), body.detailed);
     }),
+    onJobCommand(
+      sb.predictScores,
+      async (_, job, call) => {
+        const scoring = job.get(SCORING);
+        if (!isSecureBoostLabelModel(scoring.model) || job.purpose !== 'prediction')
+          throw new PartyError(`${sb.predictScores.name} is for the label party of a prepared prediction`);
+        const scores = await scoreRows(scoring.model, scoring.rows, async (partyId, query) => {
+          const reply = await call.send(job, partyId, sb.directionQuery, {
+            records: int32ToBytes(query.records),
+            rows: int32ToBytes(query.rows),
+          });
+          return checked(sb.directionReply, reply, `${partyId}: peer.sb.directions reply`).left;
+        });
+        job.set(SCORES, scores);
+        return {};
+      },
+      { inPrediction: true },
+    ),
   ],
   peers: [
+    onPeer(sb.directionQuery, (body, job) => {
+      const scoring = job.get(SCORING);
+      if (!isSecureBoostFeatureModel(scoring.model) || job.purpose !== 'prediction')
+        throw new PartyError(`${sb.directionQuery.type} is for a feature party of a prepared prediction`);
+      const query = { records: bytesToInt32(body.records, 'records'), rows: bytesToInt32(body.rows, 'rows') };
+      return { left: answerDirections(scoring.model, scoring.rows, query) };
+    }),
     onPeer(sb.gradientShare, (body, job) =>
       job.put(
         gradientsKey(body.tree, body.depth),
