@@ -79,8 +79,8 @@ export async function scoreRows(
   model.trees.forEach((tree, t) => {
     for (let r = 0; r < rows.count; r++) scores[r] += tree[cursors[t][r]].leaf ?? 0;
   });
-  const { transform } = objective(model.objective);
-  return scores.map(transform);
+  const link = objective(model.objective);
+  return scores.map((s) => link.transform(s));
 }
 
 /** Follows the label party's own splits from `node` until a leaf or another party's split. */
