@@ -45,6 +45,8 @@ export interface LoadTableOptions {
   maxFeatureColumns?: number;
   /** Why `maxFeatureColumns` is the limit, for the error message. */
   maxFeatureColumnsReason?: string;
+  /** Empty feature cells are missing values (NaN) for models that bin them (SecureBoost); an error by default. */
+  allowMissing?: boolean;
 }
 
 const DEFAULT_ID_COLUMN = 'id';
@@ -135,7 +137,13 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     }
     const offset = r * width;
     for (let j = 0; j < width; j++) {
-      features[offset + j] = parseFeature(record[plan.featureIndices[j]].trim(), line, file, plan.featureNames[j]);
+      features[offset + j] = parseFeature(
+        record[plan.featureIndices[j]].trim(),
+        line,
+        file,
+        plan.featureNames[j],
+        options.allowMissing,
+      );
     }
   }
 

@@ -55,12 +55,16 @@ export function parseLabel(cell: string, line: number, file: string, column: str
   return 0;
 }
 
-/** A finite decimal number, or NON_NUMERIC / NOT_FINITE describing (never quoting) the offending cell. */
-export function parseFeature(cell: string, line: number, file: string, column: string): number {
+/**
+ * A finite decimal number, or NON_NUMERIC / NOT_FINITE describing (never quoting) the offending
+ * cell; an empty cell is NaN (missing) when `missing` is allowed, an error otherwise.
+ */
+export function parseFeature(cell: string, line: number, file: string, column: string, missing = false): number {
   const value = Number(cell);
   const decimal = DECIMAL.test(cell);
   if (decimal && Number.isFinite(value)) return value;
   const where = { file, line, column };
+  if (cell === '' && missing) return NaN;
   if (cell === '') throw new DataValidationError('NON_NUMERIC', 'empty cell, expected a number', where);
   if (NON_FINITE_WORDS.test(cell))
     throw new DataValidationError('NOT_FINITE', `not a finite number (${describeCell(cell)})`, where);

@@ -23,17 +23,27 @@ export class Standardizer {
     if (rows.length === 0) throw new RangeError('Standardizer needs at least one row to fit on');
     const means = new Float64Array(columns);
     const deviations = new Float64Array(columns);
+    // Missing values (NaN, which only models that bin them accept) are left out of the fit.
+    const counts = new Float64Array(columns);
     for (let k = 0; k < rows.length; k++) {
       const base = rows[k] * columns;
-      for (let j = 0; j < columns; j++) means[j] += matrix[base + j];
+      for (let j = 0; j < columns; j++) {
+        const v = matrix[base + j];
+        if (Number.isNaN(v)) continue;
+        means[j] += v;
+        counts[j]++;
+      }
     }
-    for (let j = 0; j < columns; j++) means[j] /= rows.length;
+    for (let j = 0; j < columns; j++) means[j] = counts[j] > 0 ? means[j] / counts[j] : 0;
     for (let k = 0; k < rows.length; k++) {
       const base = rows[k] * columns;
-      for (let j = 0; j < columns; j++) deviations[j] += (matrix[base + j] - means[j]) ** 2;
+      for (let j = 0; j < columns; j++) {
+        const v = matrix[base + j];
+        if (!Number.isNaN(v)) deviations[j] += (v - means[j]) ** 2;
+      }
     }
     // A constant column keeps deviation 1 so it maps to zeros instead of NaN.
-    for (let j = 0; j < columns; j++) deviations[j] = Math.sqrt(deviations[j] / rows.length) || 1;
+    for (let j = 0; j < columns; j++) deviations[j] = Math.sqrt(deviations[j] / Math.max(1, counts[j])) || 1;
     return new Standardizer(means, deviations);
   }
 

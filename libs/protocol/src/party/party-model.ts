@@ -108,6 +108,8 @@ export function onPeer<B>(
 
 /** The steps every trained model shares, filled in by each model. */
 export interface PartyModelHooks {
+  /** The model bins missing values: empty cells load as NaN instead of failing job.prepare. */
+  readonly missingValues?: boolean;
   /** Checks the model's settings from job.prepare and keeps them in the job. */
   prepare?(job: PartyJob, settings: unknown, node: PartyContext): void;
   installKeys?(

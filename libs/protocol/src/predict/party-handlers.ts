@@ -41,12 +41,13 @@ export const predictHandlers: PartyHandlerGroup = {
         const data = cmd.data ?? model.data;
         const file = await node.resolveData(data.path);
         const nn = isNnPartyModel(model);
+        // Trees take empty cells as missing values, as in training.
         const boost = model.family === SECUREBOOST;
         // A split-LR label party's columns end with its intercept.
         const trained = isSplitLrModel(model) && model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
         // Read with the shared CSV reader (BOM, quoting); the training label column may be there and is
         // ignored, any other difference from training is refused, named.
-        const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id' });
+        const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id', allowMissing: boost });
         const present = all.featureNames.filter((c) => c !== model.data.labelColumn);
         const missing = trained.filter((c) => !present.includes(c));
         const extra = present.filter((c) => !trained.includes(c));

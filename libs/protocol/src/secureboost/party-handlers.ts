@@ -60,6 +60,8 @@ function model<T extends SecureBoostLabel | SecureBoostFeature>(job: PartyJob, k
 }
 
 const hooks: PartyModelHooks = {
+  // Missing values have a bin of their own, and each split learns where they go.
+  missingValues: true,
   prepare(job, raw) {
     job.set(SETTINGS, checked(secureBoostSettings, raw, `job ${job.id}: secureboost`));
   },
