@@ -224,7 +224,7 @@ export class JobsService implements OnApplicationBootstrap {
     const epoch = (row.progress as { checkpointEpoch?: number }).checkpointEpoch;
     if (spec.model === 'psi-cardinality' || !epoch)
       throw new ConflictException(
-        `job ${id} left no checkpoint (it failed before its first epoch ended, or is not a split-lr or split-nn job): retry it instead`,
+        `job ${id} left no checkpoint (it failed before its first epoch or tree ended, or is a psi-cardinality check): retry it instead`,
       );
     return this.submit(requestOf(spec), principal, id, { fromJobId: id, epoch });
   }

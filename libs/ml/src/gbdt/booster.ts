@@ -52,6 +52,15 @@ export interface TreeReport {
   readonly leaves: number;
 }
 
+/** Everything a booster has learned so far, as plain data (a checkpoint after a tree). */
+export interface BoosterState {
+  readonly trees: TreeNode[][];
+  readonly reports: TreeReport[];
+  readonly scores: number[];
+  readonly best: { trees: number; loss: number | null; since: number };
+  readonly bestScores: number[] | null;
+}
+
 export class Booster {
   readonly trees: TreeNode[][] = [];
   readonly reports: TreeReport[] = [];
@@ -114,6 +123,27 @@ export class Booster {
   /** Trees to keep: all, or up to the best validation loss under early stopping. */
   keptTrees(): number {
     return this.params.earlyStopping && this.best.trees > 0 ? this.best.trees : this.trees.length;
+  }
+
+  exportState(): BoosterState {
+    return {
+      trees: this.trees.map((t) => t.map((n) => ({ ...n }))),
+      reports: [...this.reports],
+      scores: Array.from(this.scores),
+      // Infinity (no best yet) does not survive JSON: null stands for it.
+      best: { ...this.best, loss: Number.isFinite(this.best.loss) ? this.best.loss : null },
+      bestScores: this.bestScores ? Array.from(this.bestScores) : null,
+    };
+  }
+
+  /** Continues from a state this booster's settings and data exported (a resumed job). */
+  importState(state: BoosterState): void {
+    if (state.scores.length !== this.scores.length) throw new RangeError('the state is of other data');
+    this.trees.splice(0, this.trees.length, ...state.trees);
+    this.reports.splice(0, this.reports.length, ...state.reports);
+    this.scores.set(state.scores);
+    this.best = { ...state.best, loss: state.best.loss ?? Infinity };
+    this.bestScores = state.bestScores ? Float64Array.from(state.bestScores) : undefined;
   }
 
   /** Probabilities (logistic) or values of `rows` after every tree so far (the per-tree report). */

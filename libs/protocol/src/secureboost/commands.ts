@@ -90,3 +90,16 @@ export const predictScores = defineCommand('sb.predict', z.object({ jobId }), em
 /** Pairs of (record, row) whose direction the label party needs; the reply holds one byte per pair (1: left). */
 export const directionQuery = definePeerMessage('peer.sb.directions', z.object({ records: bytes, rows: bytes }));
 export const directionReply = z.object({ left: bytes });
+
+/** One tree's report (as an epoch's, for the dashboard's charts). */
+export const treeReport = z.object({
+  epoch: nonNegativeInt,
+  seconds: z.number(),
+  validation: evaluationReply,
+  leaves: nonNegativeInt,
+  validationLoss: z.number(),
+  bytes: nonNegativeInt,
+});
+/** What the coordinator keeps with each per-tree checkpoint: the reports of the trees so far. */
+export const trainingRecord = z.object({ reports: z.array(treeReport).max(1000) });
+export type SbTrainingRecord = z.output<typeof trainingRecord>;

@@ -95,6 +95,10 @@ export class SecureBoostFeature {
     };
   }
 
+  restoreRecords(records: readonly SplitRecord[]): void {
+    this.records.splice(0, this.records.length, ...records);
+  }
+
   /** Row ids must be ascending, in range, and (for a node's own rows) training rows. */
   private checkRows(rows: Int32Array, node: number, training: boolean): void {
     for (let i = 0; i < rows.length; i++) {

@@ -9,6 +9,7 @@ import type { BfvContext, BfvEngine } from '@vfl/crypto';
 import {
   BinEdges,
   BinnedBlock,
+  BoosterState,
   Booster,
   columnMask,
   emptyHistogram,
@@ -161,6 +162,19 @@ export class SecureBoostLabel {
       return partition;
     });
     return { open: grower.level().length, splits: (grower.nodes.length - before) / 2 };
+  }
+
+  /** The trees so far, scores, early-stopping state and the feature parties' record ids. */
+  checkpointState(): { booster: BoosterState; remoteSplits: [string, RemoteSplit][] } {
+    if (this.grower) throw new PartyError(`tree ${this.tree} is still being grown`);
+    return { booster: this.booster.exportState(), remoteSplits: [...this.remoteSplits] };
+  }
+
+  restoreState(state: { booster: BoosterState; remoteSplits: [string, RemoteSplit][] }): void {
+    this.booster.importState(state.booster);
+    this.remoteSplits.clear();
+    for (const [key, split] of state.remoteSplits) this.remoteSplits.set(key, split);
+    this.tree = this.booster.trees.length - 1;
   }
 
   endTree(): { validationLoss: number; leaves: number; stop: boolean } {

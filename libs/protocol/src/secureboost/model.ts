@@ -4,10 +4,11 @@
  * feature party keeps its records: which of its columns, the threshold in its standardised units,
  * and where missing values go.
  */
-import type { BinEdges, ObjectiveName, TreeNode } from '@vfl/ml';
-import type { StoredPartyModel } from '../party/stored-model';
-import type { SecureBoostFeature } from './feature-party';
-import type { SecureBoostLabel } from './label-party';
+import type { BinEdges, BoosterState, ObjectiveName, TreeNode } from '@vfl/ml';
+import type { StoredCheckpoint, StoredPartyModel } from '../party/stored-model';
+import type { SbTrainingRecord } from './commands';
+import type { SecureBoostFeature, SplitRecord } from './feature-party';
+import type { RemoteSplit, SecureBoostLabel } from './label-party';
 
 export type StoredSplit =
   | { readonly kind: 'own'; readonly column: number; readonly threshold: number; readonly missingLeft: boolean }
@@ -30,6 +31,15 @@ export interface SecureBoostLabelModel extends StoredPartyModel {
 export interface SecureBoostFeatureModel extends StoredPartyModel {
   readonly family: 'secureboost';
   readonly records: { column: number; threshold: number; missingLeft: boolean }[];
+}
+
+/** A party's state after `epoch` trees: enough to resume the job there and reach the same model. */
+export interface SecureBoostCheckpoint extends StoredCheckpoint {
+  readonly family: 'secureboost';
+  readonly label?: { booster: BoosterState; remoteSplits: [string, RemoteSplit][] };
+  readonly records?: readonly SplitRecord[];
+  /** The coordinator's record of the run so far, handed back on resume. */
+  readonly training?: SbTrainingRecord;
 }
 
 type Base = Omit<StoredPartyModel, 'family'>;

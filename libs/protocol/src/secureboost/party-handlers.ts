@@ -10,6 +10,7 @@ import { PartyError } from '../party/party-error';
 import { JobSlot, mailKey, PartyJob } from '../party/party-job';
 import { onJobCommand, onPeer, PartyHandlerGroup, PartyModelHooks } from '../party/party-model';
 import type { StoredPartyModel } from '../party/stored-model';
+import { modelDigest } from '../model-manifest';
 import { digestHex, packCiphertexts } from '../wire/codec';
 import { checked } from '../wire/command';
 import { COORDINATOR_ID } from '../wire/roster';
@@ -19,7 +20,13 @@ import { SecureBoostFeature } from './feature-party';
 import { SecureBoostLabel } from './label-party';
 import { labelPartyPacking } from './packing';
 import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
-import { exportedLabelModel, exportedFeatureModel, isSecureBoostFeatureModel, isSecureBoostLabelModel } from './model';
+import {
+  exportedLabelModel,
+  exportedFeatureModel,
+  isSecureBoostFeatureModel,
+  isSecureBoostLabelModel,
+  SecureBoostCheckpoint,
+} from './model';
 import { answerDirections, scoreRows, ScoringRows } from './scoring';
 
 export const SECUREBOOST = 'secureboost';
@@ -103,6 +110,39 @@ const hooks: PartyModelHooks = {
       const feature = new SecureBoostFeature(bfv, engine, params, block, own, new Set(train), aligned.rows);
       job.set(STATE, new BoostState(feature, bfv, engine));
     }
+  },
+
+  checkpoint(job, epoch, record, node): SecureBoostCheckpoint {
+    const m = job.get(STATE).model;
+    const training =
+      record === undefined || record === null
+        ? undefined
+        : checked(sb.trainingRecord, record, 'model.checkpoint: record');
+    return {
+      family: 'secureboost',
+      jobId: job.id,
+      partyId: node.partyId,
+      epoch,
+      contentSha256: job.contentSha256,
+      hyperparametersDigest: modelDigest(job.get(SETTINGS)),
+      ...(m instanceof SecureBoostLabel ? { label: m.checkpointState() } : { records: [...m.records] }),
+      ...(training ? { training } : {}),
+    };
+  },
+
+  resumeProblems: (job, checkpoint) =>
+    checkpoint.hyperparametersDigest !== modelDigest(job.get(SETTINGS)) ? ['the secureboost settings differ'] : [],
+
+  resume(job, stored) {
+    const checkpoint = stored as SecureBoostCheckpoint;
+    const m = job.get(STATE).model;
+    if (m instanceof SecureBoostLabel) {
+      if (!checkpoint.label) throw new PartyError('the checkpoint holds no label party state');
+      m.restoreState(checkpoint.label);
+    } else {
+      m.restoreRecords(checkpoint.records ?? []);
+    }
+    return checkpoint.training ?? null;
   },
 
   exportModel(job, node): StoredPartyModel {

@@ -7,8 +7,10 @@
  *   4. label party:          sb.split       (unmasks, splits; owners partition their nodes)
  * then sb.tree_end (scores, validation metrics, early stopping). It decrypts only masked sums.
  */
+import type { z } from 'zod';
 import { BfvContext, BfvKeyHolder, BFV_N4096_T58 } from '@vfl/crypto';
 import type { BinaryMetrics } from '@vfl/ml';
+import { agreedCheckpointRecord } from '../job/checkpoint-record';
 import * as job from '../job/commands';
 import type { DetailedMetrics } from '../job/evaluation';
 import { Datasets, EpochReport } from '../job/job-types';
@@ -23,11 +25,8 @@ import { nodeLayout, productGroups } from './packing';
 import { SECUREBOOST } from './party-handlers';
 import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
 
-export interface TreeReport extends EpochReport {
-  readonly leaves: number;
-  readonly validationLoss: number;
-  readonly bytes: number;
-}
+/** One tree's report: an epoch's (validation metrics, seconds), its leaves, loss and bytes. */
+export type TreeReport = EpochReport & z.output<typeof sb.treeReport>;
 
 export interface SecureBoostJobResult {
   readonly model: 'secureboost';
@@ -83,10 +82,10 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
     try {
       await sendKeys(ctx, keys);
       const decryptions = { count: 0 };
-      const reports: TreeReport[] = [];
+      const reports: TreeReport[] = await resumedReports(ctx, params.trees);
       let traffic = { total: 0, byLink: {} as Record<string, number> };
       const { jobId } = ctx.spec;
-      for (let tree = 0; tree < params.trees; tree++) {
+      for (let tree = reports.length; tree < params.trees; tree++) {
         const started = Date.now();
         ctx.traffic.start();
         await ctx.call(ctx.label, sb.treeBegin, { jobId, tree });
@@ -117,6 +116,8 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
         });
         ctx.progress({ phase: 'training', epoch: tree + 1, epochs: params.trees, etaSeconds: null }, report);
         if (end.stop) break;
+        // Every party keeps its state after this tree; a failed job resumes from here (POST /jobs/:id/resume).
+        if (tree + 1 < params.trees) await ctx.checkpoint(tree + 1, { reports } satisfies sb.SbTrainingRecord);
       }
       await ctx.phase('evaluating');
       ctx.progress({ phase: 'evaluating' });
@@ -159,6 +160,19 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
     }
   },
 };
+
+/** A resumed job: every party loads its checkpoint after `resume.epoch` trees; the reports of those trees. */
+async function resumedReports(ctx: JobContext, trees: number): Promise<TreeReport[]> {
+  const resume = ctx.spec.resume;
+  if (!resume) return [];
+  if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < trees))
+    throw new RangeError(`resume.epoch must be a tree count in [1, ${trees - 1}], got ${resume.epoch}`);
+  const records = (await ctx.resumeRecords()).map((r) => (r === null ? null : sb.trainingRecord.parse(r)));
+  const record = agreedCheckpointRecord(records, false, () => false);
+  if (!record || record.reports.length !== resume.epoch)
+    throw new RangeError(`the checkpoints do not hold the reports of ${resume.epoch} trees`);
+  return record.reports;
+}
 
 /** Every party gets the BFV public key; the label party also the feature parties' widths. */
 async function sendKeys(ctx: JobContext, keys: BfvKeyHolder): Promise<void> {
