@@ -117,6 +117,14 @@ describe('SecureBoost', () => {
     expect(result.validation.auc).toBeGreaterThan(0.95);
     expect(result.epochs).toHaveLength(3);
     expect(result.labelOnly.validation.auc).toBeGreaterThan(0.5);
+    // Importance: every split counted once, the label party's columns by name, the others' by position.
+    const splitNodes = label.booster.trees.flat().filter((n) => n.split);
+    expect(result.importance.reduce((s, f) => s + f.splits, 0)).toBe(splitNodes.length);
+    expect(result.importance.map((f) => f.gain)).toEqual(
+      [...result.importance.map((f) => f.gain)].sort((x, y) => y - x),
+    );
+    for (const f of result.importance) expect(f.column === null).toBe(f.partyId !== 'bank');
+    expect(result.importance.filter((f) => f.partyId === 'bank').every((f) => /^x\d+$/.test(f.column!))).toBe(true);
   });
 
   it('keeps every label, feature value and gradient off the wire; the coordinator decrypts only masked sums', async () => {

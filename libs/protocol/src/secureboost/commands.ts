@@ -103,3 +103,23 @@ export const treeReport = z.object({
 /** What the coordinator keeps with each per-tree checkpoint: the reports of the trees so far. */
 export const trainingRecord = z.object({ reports: z.array(treeReport).max(1000) });
 export type SbTrainingRecord = z.output<typeof trainingRecord>;
+
+/** Feature importance over the kept trees: total gain and split count per feature that split. */
+export const importance = defineCommand(
+  'sb.importance',
+  z.object({ jobId }),
+  z.object({
+    features: z
+      .array(
+        z.object({
+          partyId: z.string().max(64),
+          /** The column's name for the label party's own features; null for another party's (it alone knows the name). */
+          column: z.string().max(256).nullable(),
+          index: nonNegativeInt,
+          gain: z.number(),
+          splits: nonNegativeInt,
+        }),
+      )
+      .max(1 << 16),
+  }),
+);

@@ -51,6 +51,14 @@ export interface RemoteSplit {
   readonly record: number;
 }
 
+export interface ImportanceRow {
+  partyId: string;
+  column: string | null;
+  index: number;
+  gain: number;
+  splits: number;
+}
+
 export type RemotePartition = (
   party: FeatureBlock,
   node: OpenNode,
@@ -184,6 +192,33 @@ export class SecureBoostLabel {
     this.grower = undefined;
     const report = this.booster.reports.at(-1)!;
     return { validationLoss: report.validationLoss, leaves: report.leaves, stop };
+  }
+
+  /**
+   * Gain and split count per feature over the kept trees, the most important first: this party's
+   * own columns by name, another party's by its position only (its names stay with it).
+   */
+  importance(ownNames: readonly string[], selfId: string): ImportanceRow[] {
+    const totals = new Map<string, ImportanceRow>();
+    for (const tree of this.booster.trees.slice(0, this.booster.keptTrees())) {
+      for (const node of tree) {
+        if (!node.split) continue;
+        const { block, candidate } = node.split;
+        const partyId = block === 0 ? selfId : this.parties[block - 1].partyId;
+        const key = `${block}:${candidate.feature}`;
+        const row = totals.get(key) ?? {
+          partyId,
+          column: block === 0 ? ownNames[candidate.feature] : null,
+          index: candidate.feature,
+          gain: 0,
+          splits: 0,
+        };
+        row.gain += candidate.gain;
+        row.splits++;
+        totals.set(key, row);
+      }
+    }
+    return [...totals.values()].sort((a, b) => b.gain - a.gain);
   }
 
   /** The same GBDT on this party's own features alone, in plaintext: the uplift baseline. */

@@ -37,6 +37,11 @@ export interface SecureBoostJobResult {
   readonly validation: DetailedMetrics;
   /** The same GBDT on the label party's features alone: the uplift baseline. */
   readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  /**
+   * Gain and split count per feature over the kept trees, most important first: the label party's
+   * columns by name, a feature party's by position (only that party knows its names).
+   */
+  readonly importance: readonly z.output<typeof sb.importance.reply>['features'][number][];
   /** One report per tree (as epochs, for the dashboard's charts). */
   readonly epochs: readonly TreeReport[];
   readonly trees: number;
@@ -132,6 +137,7 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
         detailed: true,
       })) as DetailedMetrics;
       const labelOnly = await ctx.call(ctx.label, sb.baseline, { jobId });
+      const { features: importance } = await ctx.call(ctx.label, sb.importance, { jobId });
       const manifest = await ctx.exportModel({ model: SECUREBOOST });
       const { intersection, trainRows, validationRows } = ctx.alignment;
       const stoppedAt = reports.length;
@@ -144,6 +150,7 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
         train,
         validation,
         labelOnly,
+        importance,
         epochs: reports,
         trees: stoppedAt,
         keptTrees: params.earlyStopping ? reports.findIndex((r) => r.validationLoss === bestLoss) + 1 : stoppedAt,

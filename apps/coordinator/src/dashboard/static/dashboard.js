@@ -291,6 +291,8 @@ function renderOutcome(job) {
   const result = job.result;
   const model = result && result.train ? result : null;
   for (const el of document.querySelectorAll('.model-only')) el.hidden = !model;
+  // Cleared for every job, so a job without importance never shows another job's.
+  renderImportance(model && model.importance);
   $('summary-card').hidden = !result;
   if (!result) return;
   const rows = [['customers in common (PSI)', count(result.intersection), '']];
@@ -339,6 +341,25 @@ function renderLift(table) {
         [1, 2, 4, 5, 6],
       ),
     ),
+  );
+}
+
+/** SecureBoost: gain per feature, with a bar for its share of the total (the bar's width is the number shown beside it). */
+function renderImportance(features) {
+  const card = $('importance-card');
+  card.hidden = !features;
+  if (!features) return;
+  const total = features.reduce((s, f) => s + f.gain, 0) || 1;
+  $('importance').tBodies[0].replaceChildren(
+    ...features.slice(0, 20).map((f) => {
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      bar.style.width = `${((100 * f.gain) / total).toFixed(1)}%`;
+      bar.setAttribute('aria-hidden', 'true');
+      const share = document.createElement('span');
+      share.append(bar, ` ${percent(f.gain / total)}`);
+      return row([f.partyId, f.column ?? `column #${f.index + 1}`, fixed(f.gain, 2), count(f.splits), share], [2, 3]);
+    }),
   );
 }
 
