@@ -13,6 +13,7 @@ import { CreateAuditCheckpoints1763856000000 } from '../migrations/1763856000000
 import { CreateApiKeys1763942400000 } from '../migrations/1763942400000-create-api-keys';
 import { GrantAppendOnlyRole1764547200000 } from '../migrations/1764547200000-grant-append-only-role';
 import { CreatePartyAuditLog1764547200001 } from '../migrations/1764547200001-create-party-audit-log';
+import { IndexJobList1765152000000 } from '../migrations/1765152000000-index-job-list';
 import { ApiKeyEntity } from './api-key.entity';
 import { PgliteWireServer } from './pglite-wire-server';
 
@@ -22,6 +23,7 @@ export const MIGRATIONS = [
   CreateAuditCheckpoints1763856000000,
   CreateApiKeys1763942400000,
   GrantAppendOnlyRole1764547200000,
+  IndexJobList1765152000000,
 ];
 
 /** A party's own database holds only its audit log. */
