@@ -7,8 +7,8 @@
  *   split-lr  federated split LR (real CKKS, in one process), and the same protocol under Paillier
  *   split-nn  federated split NN (real CKKS, in one process) and the same network trained centrally
  *   secureboost  federated SecureBoost (real BFV, in one process) and the same GBDT in plaintext
- *   api       GET /jobs/:id under load while a job trains, then queued jobs to completion
- *             (real services, PostgreSQL server)
+ *   api       GET /jobs (10,000 jobs in history), GET /jobs/:id and GET /health under load while
+ *             a job trains, then queued jobs to completion (real services, PostgreSQL server)
  *   audit     audit appends and chain verification against the PostgreSQL server (DATABASE_URL),
  *             in a scratch database
  */

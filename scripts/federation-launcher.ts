@@ -37,6 +37,21 @@ export interface LaunchOptions {
   readonly ports?: { coordinator?: number; parties?: Record<string, number> };
   /** The first admin API key; a fresh one otherwise. */
   readonly adminKey?: string;
+  /**
+   * Called at once when a service exits that was not asked to stop (a crash, kill -9, the OOM
+   * killer), with a message naming it, how it ended and the end of its log.
+   */
+  readonly onUnexpectedExit?: (exit: ServiceExit) => void;
+}
+
+export interface ServiceExit {
+  /** 'coordinator' or a party id. */
+  readonly name: string;
+  readonly pid: number | undefined;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** One line and the log's tail, for a console. */
+  readonly message: string;
 }
 
 export interface Federation {
@@ -50,6 +65,8 @@ export interface Federation {
   /** The seed the coordinator signs with (its parties pin the public key): for tests that act as the coordinator. */
   readonly coordinatorSigningKey: string;
   readonly logDir: string;
+  /** The OS process id of a running service ('coordinator' or a party id). */
+  pid(name: string): number | undefined;
   stopParty(partyId: string): Promise<void>;
   /** Starts a stopped party again, with the same port, key, data, models and audit database. */
   startParty(partyId: string): Promise<void>;
@@ -107,19 +124,35 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
     VFL_PARTIES: registry,
   };
   const children = new Map<string, ChildProcess>();
+  /** Children asked to stop: their exit is expected. */
+  const stopping = new Set<ChildProcess>();
 
   const start = (name: string, main: string, env: Record<string, string>) => {
-    const log = fs.openSync(path.join(logDir, `${name}.log`), 'w');
+    const logFile = path.join(logDir, `${name}.log`);
+    const log = fs.openSync(logFile, 'w');
     const child = spawn(process.execPath, [...nodeRuntimeFlags(), main], {
       env: { ...process.env, ...common, ...env },
       stdio: ['ignore', log, log],
     });
+    fs.closeSync(log);
     children.set(name, child);
+    child.once('exit', (code, signal) => {
+      if (stopping.has(child)) return;
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      o.onUnexpectedExit?.({
+        name,
+        pid: child.pid,
+        code,
+        signal,
+        message: `${name} (pid ${child.pid}) ${how}; the end of ${logFile}:\n${tail(logFile, 10)}`,
+      });
+    });
     return child;
   };
 
   const stopChild = async (name: string) => {
     const child = children.get(name);
+    if (child) stopping.add(child);
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -192,6 +225,10 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
       partyPorts,
       coordinatorSigningKey: coordinatorSeed,
       logDir,
+      pid: (name) => {
+        const child = children.get(name);
+        return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+      },
       stop,
       stopParty: stopChild,
       startParty,

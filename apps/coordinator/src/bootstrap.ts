@@ -3,6 +3,7 @@ import { ConsoleLogger, INestApplication, ValidationPipe } from '@nestjs/common'
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { CoordinatorConfig } from './config/coordinator.config';
 import { JsonBodyShapePipe } from './http/json-body.pipe';
@@ -18,6 +19,11 @@ export async function createCoordinatorApp(config: CoordinatorConfig): Promise<I
   });
   // A prediction request carries up to 100,000 IDs: past express's 100 kB default, refused (413) past 8 MB.
   app.useBodyParser('json', { limit: '8mb' });
+  // Standard security headers (nosniff, frame and referrer policy, HSTS, a same-origin CSP that
+  // the dashboard tightens on its own page), and no X-Powered-By naming the framework.
+  app.disable('x-powered-by');
+  // The API is also served over plain HTTP (docker-compose, loopback): no upgrade-insecure-requests.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   // JSON only (415 otherwise); then a body's depth and NUL bytes are checked before validation recurses into it.
   app.use(answerBodyParserErrors, requireJsonBodies);
   app.useGlobalPipes(

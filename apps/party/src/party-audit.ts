@@ -18,7 +18,11 @@ export class PartyAudit {
 
   static async open(config: PartyConfig, identity: SigningIdentity): Promise<PartyAudit> {
     const logger = new Logger('PartyAudit');
-    const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.pgliteDir);
+    const embedded = config.databaseUrl
+      ? undefined
+      : await startEmbeddedPostgres(config.pgliteDir, {
+          onRefused: (reason) => logger.warn(`embedded PostgreSQL refused a connection: ${reason}`),
+        });
     try {
       const ds = await openDatabase(config.databaseUrl || embedded!.url, {
         schema: 'party',

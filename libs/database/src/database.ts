@@ -1,7 +1,7 @@
 /**
  * Database wiring shared by the coordinator and the tools: TypeORM DataSource options on `pg`
  * with the checked-in migrations (never `synchronize`), and an embedded real PostgreSQL
- * (PGlite, served over the wire protocol by pglite-socket) for when no DATABASE_URL is given,
+ * (PGlite, served over the wire protocol behind a guard: pglite-wire-server.ts) for when no DATABASE_URL is given,
  * so the same pg/TypeORM code runs either way.
  */
 import * as fs from 'node:fs';
@@ -13,7 +13,9 @@ import { CreateAuditCheckpoints1763856000000 } from '../migrations/1763856000000
 import { CreateApiKeys1763942400000 } from '../migrations/1763942400000-create-api-keys';
 import { GrantAppendOnlyRole1764547200000 } from '../migrations/1764547200000-grant-append-only-role';
 import { CreatePartyAuditLog1764547200001 } from '../migrations/1764547200001-create-party-audit-log';
+import { IndexJobList1765152000000 } from '../migrations/1765152000000-index-job-list';
 import { ApiKeyEntity } from './api-key.entity';
+import { PgliteWireServer } from './pglite-wire-server';
 
 export const ENTITIES = [JobEntity, AuditEventEntity, AuditCheckpointEntity, ApiKeyEntity];
 export const MIGRATIONS = [
@@ -21,6 +23,7 @@ export const MIGRATIONS = [
   CreateAuditCheckpoints1763856000000,
   CreateApiKeys1763942400000,
   GrantAppendOnlyRole1764547200000,
+  IndexJobList1765152000000,
 ];
 
 /** A party's own database holds only its audit log. */
@@ -128,18 +131,20 @@ export interface EmbeddedPostgres {
 }
 
 /**
- * Starts PGlite on `dataDir` (or in memory when omitted) behind a loopback socket.
+ * Starts PGlite on `dataDir` (or in memory when omitted) behind a guarded loopback socket
+ * (PgliteWireServer: only the PostgreSQL protocol, with the password in `url`, reaches PGlite).
  */
-export async function startEmbeddedPostgres(dataDir?: string): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir?: string,
+  options: { onRefused?: (reason: string) => void } = {},
+): Promise<EmbeddedPostgres> {
   const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
-  const port = await freePort();
-  const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1' });
+  const server = new PgliteWireServer(db, { onRefused: options.onRefused });
   await server.start();
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: server.url,
     async stop() {
       await server.stop();
       await db.close();

@@ -4,7 +4,7 @@ export type { JobContext, JobStrategy, DataSettings, Alignment, EpochTraffic } f
 export { JobRunner, type JobRunnerOptions } from './job/job-runner';
 export type { DetailedMetrics } from './job/evaluation';
 export { MIN_ROWS_PER_CURVE_POINT } from './job/evaluation';
-export type { PrepareReply } from './job/commands';
+export { health as partyHealth, type PrepareReply } from './job/commands';
 export {
   BUILT_IN_GROUPS,
   BUILT_IN_STRATEGIES,

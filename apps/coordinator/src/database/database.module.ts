@@ -1,8 +1,8 @@
 /**
  * TypeORM on `pg` with the checked-in migrations applied at start. With DATABASE_URL, a real
- * PostgreSQL server; without, an embedded PGlite served on a loopback port, so the same code runs.
+ * PostgreSQL server; without, an embedded PGlite served on a guarded loopback port, so the same code runs.
  */
-import { Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { dataSourceOptions, EmbeddedPostgres, startEmbeddedPostgres } from '@vfl/database';
 import { CoordinatorConfig } from '../config/coordinator.config';
@@ -16,7 +16,10 @@ export class DatabaseEndpoint implements OnApplicationShutdown {
 
   static async open(config: CoordinatorConfig): Promise<DatabaseEndpoint> {
     if (config.databaseUrl) return new DatabaseEndpoint(config.databaseUrl, undefined);
-    const embedded = await startEmbeddedPostgres(config.pgliteDir);
+    const logger = new Logger('Database');
+    const embedded = await startEmbeddedPostgres(config.pgliteDir, {
+      onRefused: (reason) => logger.warn(`embedded PostgreSQL refused a connection: ${reason}`),
+    });
     return new DatabaseEndpoint(embedded.url, embedded);
   }
 

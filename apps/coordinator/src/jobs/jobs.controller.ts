@@ -1,10 +1,24 @@
-import { Body, Controller, Get, HttpCode, MessageEvent, Param, ParseUUIDPipe, Post, Query, Sse } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  MessageEvent,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+  Sse,
+} from '@nestjs/common';
+import type { Response } from 'express';
 import { map, Observable } from 'rxjs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
 import { AuditService } from '../audit/audit.service';
-import { CreateJobDto, JobListQueryDto, PageQueryDto, PredictDto } from './dto/create-job.dto';
+import { CreateJobDto, PageQueryDto, PredictDto } from './dto/create-job.dto';
+import { JobListQuery } from './job-list';
 import { JobsService } from './jobs.service';
 
 @ApiTags('jobs')
@@ -26,9 +40,23 @@ export class JobsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Jobs, newest first, optionally by state' })
-  list(@Query() q: JobListQueryDto) {
-    return this.jobs.list(q);
+  @ApiOperation({
+    summary:
+      'Job summaries (id, state, model, createdAt, updatedAt), newest first, optionally by state; 100 a page by default. The next page: ?cursor= the X-Next-Cursor header (also in Link rel="next"), absent on the last page',
+  })
+  async list(@Query() q: JobListQuery, @Res({ passthrough: true }) res: Response) {
+    const page = await this.jobs.list(q);
+    if (page.nextCursor) {
+      const next = new URLSearchParams({
+        ...(q.state ? { state: q.state } : {}),
+        ...(q.limit ? { limit: String(q.limit) } : {}),
+        cursor: page.nextCursor,
+      });
+      res.setHeader('X-Next-Cursor', page.nextCursor);
+      res.setHeader('Link', `</jobs?${next.toString()}>; rel="next"`);
+    }
+    res.type('application/json');
+    return page.json;
   }
 
   @Post(':id/cancel')

@@ -54,6 +54,7 @@ import type { Principal } from '../auth/principal';
 import { CreateJobDto, isApiModel, PredictDto } from './dto/create-job.dto';
 import { parseIdRules } from '@vfl/data';
 import { FairJobQueue } from './fair-job-queue';
+import { type JobListQuery, type JobPage, listJobs } from './job-list';
 
 export interface JobView {
   readonly id: string;
@@ -164,24 +165,9 @@ export class JobsService implements OnApplicationBootstrap {
     return this.get(id);
   }
 
-  async list(filter: {
-    state?: JobState;
-    offset?: number;
-    limit?: number;
-  }): Promise<Pick<JobView, 'id' | 'state' | 'model' | 'createdAt' | 'updatedAt'>[]> {
-    const rows = await this.jobs.find({
-      where: filter.state ? { state: filter.state } : {},
-      order: { createdAt: 'DESC' },
-      skip: filter.offset,
-      take: filter.limit ?? 1000, // the default PageQueryDto documents
-    });
-    return rows.map((r) => ({
-      id: r.id,
-      state: r.state,
-      model: (r.spec as JobSpec).model,
-      createdAt: r.createdAt,
-      updatedAt: r.updatedAt,
-    }));
+  /** A page of job summaries, newest first (job-list.ts). */
+  list(query: JobListQuery): Promise<JobPage> {
+    return listJobs(this.jobs.manager, query);
   }
 
   /** State, progress and epoch events until the job ends; a finished job's stream ends at once. */

@@ -3,6 +3,7 @@ import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '@vfl/transport
 import { AuditModule } from '../audit/audit.module';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { PartyClients } from './party-clients.service';
+import { PartyHealth } from './party-health.service';
 
 @Module({
   imports: [AuditModule],
@@ -14,8 +15,9 @@ import { PartyClients } from './party-clients.service';
         config.transport === 'nats' ? NatsClaimCheckCodec.connect(config.natsUrl) : identityCodec,
     },
     PartyClients,
+    PartyHealth,
   ],
-  exports: [PartyClients],
+  exports: [PartyClients, PartyHealth],
 })
 export class PartiesModule implements OnApplicationShutdown {
   constructor(@Inject(PayloadCodec) private readonly codec: PayloadCodec) {}

@@ -1,6 +1,6 @@
 /** The coordinator's channels to the registered parties (TCP or NATS): typed, and signed with the coordinator's key. */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { PartyChannel, psiCommands, signedPartyChannel, PARTY_COMMAND_PATTERN } from '@vfl/protocol';
+import { PartyChannel, partyHealth, psiCommands, signedPartyChannel, PARTY_COMMAND_PATTERN } from '@vfl/protocol';
 import { PayloadCodec, rpcCall, AnyClientProxy, partyClient } from '@vfl/transport';
 import { AuditService } from '../audit/audit.service';
 import { CoordinatorConfig } from '../config/coordinator.config';
@@ -35,7 +35,8 @@ export class PartyClients implements OnApplicationShutdown {
     return new Map([...this.clients.keys()].map((id) => [id, this.channel(id)]));
   }
 
-  channel(partyId: string): PartyChannel {
+  /** The party's channel; every call is answered within `timeoutMs` (else the configured party or PSI timeout). */
+  channel(partyId: string, timeoutMs?: number): PartyChannel {
     const client = this.clients.get(partyId);
     if (!client) throw new Error(`party ${partyId} is not registered`);
     return signedPartyChannel(partyId, this.audit.identity, (signed) =>
@@ -44,9 +45,15 @@ export class PartyClients implements OnApplicationShutdown {
         this.codec,
         PARTY_COMMAND_PATTERN,
         signed,
-        signed.command === psiCommands.exchange.name ? this.config.psiTimeoutMs : this.config.partyTimeoutMs,
+        timeoutMs ??
+          (signed.command === psiCommands.exchange.name ? this.config.psiTimeoutMs : this.config.partyTimeoutMs),
       ),
     );
+  }
+
+  /** One signed `party.health` call: the party's id, role, public key and open jobs, or an error after `timeoutMs`. */
+  async health(partyId: string, timeoutMs: number) {
+    return (await this.channel(partyId, timeoutMs).call(partyHealth, {})).reply;
   }
 
   async onApplicationShutdown(): Promise<void> {

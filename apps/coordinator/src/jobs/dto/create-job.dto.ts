@@ -378,10 +378,3 @@ export class PredictDto {
   @IsObject()
   data?: Record<string, PredictDataDto>;
 }
-
-export class JobListQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ enum: ['queued', 'aligning', 'training', 'evaluating', 'succeeded', 'failed', 'cancelled'] })
-  @IsOptional()
-  @IsIn(['queued', 'aligning', 'training', 'evaluating', 'succeeded', 'failed', 'cancelled'])
-  state?: 'queued' | 'aligning' | 'training' | 'evaluating' | 'succeeded' | 'failed' | 'cancelled';
-}
