@@ -13,6 +13,7 @@ import { CreateAuditCheckpoints1763856000000 } from '../migrations/1763856000000
 import { CreateApiKeys1763942400000 } from '../migrations/1763942400000-create-api-keys';
 import { GrantAppendOnlyRole1764547200000 } from '../migrations/1764547200000-grant-append-only-role';
 import { CreatePartyAuditLog1764547200001 } from '../migrations/1764547200001-create-party-audit-log';
+import { AuditLedgerAndResultOnce1767225600000 } from '../migrations/1767225600000-audit-ledger-and-result-once';
 import { ApiKeyEntity } from './api-key.entity';
 
 export const ENTITIES = [JobEntity, AuditEventEntity, AuditCheckpointEntity, ApiKeyEntity];
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   CreateAuditCheckpoints1763856000000,
   CreateApiKeys1763942400000,
   GrantAppendOnlyRole1764547200000,
+  AuditLedgerAndResultOnce1767225600000,
 ];
 
 /** A party's own database holds only its audit log. */
