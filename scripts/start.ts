@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { issueApiKey, isApiKey } from '@vfl/access';
+import { loadOrCreateKeyFile } from '@vfl/crypto';
 import { BANK_LABEL_COLUMN, writeSyntheticVfl } from '@vfl/data';
 import { launchFederation } from './federation-launcher';
 
@@ -44,13 +45,20 @@ async function main(): Promise<void> {
   if (given && !isApiKey(given)) throw new Error('VFL_ADMIN_KEY must look like vfl_<12 hex>_<43 base64url characters>');
   const adminKey = given ?? issueApiKey().key;
   const port = Number(process.env.PORT ?? 8080);
+  // The coordinator's signing key is kept under .vfl (created on first start), so a restart signs
+  // with the same key and earlier trails stay trusted; VFL_SIGNING_KEY overrides it.
+  const signingKey = process.env.VFL_SIGNING_KEY || loadOrCreateKeyFile(STATE, 'coordinator').seedHex;
   const federation = await launchFederation({
     workDir: STATE,
     transport: process.env.VFL_TRANSPORT === 'nats' ? 'nats' : 'tcp',
     databaseUrl: process.env.DATABASE_URL,
     adminKey,
     ports: { coordinator: port, parties: { bank: 7101, ecommerce: 7102 } },
-    coordinatorEnv: process.env.DATABASE_URL ? {} : { VFL_PGLITE_DIR: path.join(STATE, 'pgdata') },
+    coordinatorEnv: {
+      VFL_SIGNING_KEY: signingKey,
+      VFL_KEY_DIR: STATE,
+      ...(process.env.DATABASE_URL ? {} : { VFL_PGLITE_DIR: path.join(STATE, 'pgdata') }),
+    },
     parties: [
       // Each party keeps its own audit log, in an embedded PostgreSQL of its own.
       { partyId: 'bank', role: 'label', dataRoot: bankData, pgliteDir: path.join(STATE, 'bank-audit') },
