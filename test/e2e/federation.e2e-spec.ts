@@ -269,6 +269,20 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
       expect(log.events).toBeGreaterThan(20);
       expect(log.checkpoints).toBeGreaterThanOrEqual(1);
     }
+    // Each party countersigned the coordinator's chain head at the job's state changes, its end included.
+    for (const db of Object.values(partyDbs)) {
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const states = await c.query<{ state: string }>(
+          `SELECT detail->>'state' AS state FROM audit_events WHERE job_id = $1 AND step = 'audit.countersign' ORDER BY seq`,
+          [trained.id],
+        );
+        expect(states.rows.map((r) => r.state)).toEqual(expect.arrayContaining(['training', 'succeeded']));
+      } finally {
+        await c.end();
+      }
+    }
     // The parties' own logs hold no IDs either.
     for (const db of Object.values(partyDbs)) {
       const c = new Client({ connectionString: db.url });
