@@ -585,6 +585,25 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
       expect(outcome.job.error).toMatch(reason);
       expect(outcome.audit.valid).toBe(true);
       expect(outcome.audit.records).toBeGreaterThanOrEqual(3);
+      // Both parties' own logs agree with the trail; a party that refused job.prepare records why.
+      const check = spawnSync(
+        process.execPath,
+        [
+          path.resolve(__dirname, '../../dist/scripts/vfl.js'),
+          'audit',
+          'verify',
+          '--job',
+          outcome.job.id,
+          '--party',
+          `bank=${partyDbs.bank.url}`,
+          '--party',
+          `ecommerce=${partyDbs.ecommerce.url}`,
+          '--json',
+        ],
+        { env: { ...process.env, DATABASE_URL }, encoding: 'utf8' },
+      );
+      expect(JSON.parse(check.stdout.trim().split('\n').pop()!)).toMatchObject({ valid: true, firstBroken: null });
+      expect(check.status).toBe(0);
     },
     60_000,
   );
