@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { issueApiKey, isApiKey } from '@vfl/access';
+import { loadOrCreateKeyFile } from '@vfl/crypto';
 import { BANK_LABEL_COLUMN, writeSyntheticVfl } from '@vfl/data';
 import { launchFederation, type Federation } from './federation-launcher';
 
@@ -51,6 +52,9 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8080);
   const bankPort = Number(process.env.VFL_BANK_PORT ?? 7101);
   const shopPort = Number(process.env.VFL_ECOMMERCE_PORT ?? 7102);
+  // The coordinator's signing key is kept under .vfl (created on first start), so a restart signs
+  // with the same key and earlier trails stay trusted; VFL_SIGNING_KEY overrides it.
+  const signingKey = process.env.VFL_SIGNING_KEY || loadOrCreateKeyFile(STATE, 'coordinator').seedHex;
   let stopping = false;
   // Set once launched; read by stop(), which a service dying during the launch may call first.
   const running: { federation?: Federation } = {};
@@ -76,7 +80,11 @@ async function main(): Promise<void> {
         console.error(`the coordinator's GET /health now shows ${exit.name} unreachable; restart with npm start`);
       }
     },
-    coordinatorEnv: process.env.DATABASE_URL ? {} : { VFL_PGLITE_DIR: path.join(STATE, 'pgdata') },
+    coordinatorEnv: {
+      VFL_SIGNING_KEY: signingKey,
+      VFL_KEY_DIR: STATE,
+      ...(process.env.DATABASE_URL ? {} : { VFL_PGLITE_DIR: path.join(STATE, 'pgdata') }),
+    },
     parties: [
       // Each party keeps its own audit log, in an embedded PostgreSQL of its own.
       { partyId: 'bank', role: 'label', dataRoot: bankData, pgliteDir: path.join(STATE, 'bank-audit') },

@@ -4,11 +4,15 @@
  *
  *   audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--party ID=URL ...] [--json]
  *       Recomputes the audit hash chains in the coordinator's database (DATABASE_URL), checks the
- *       coordinator's signed chain heads (only keys given with --trust-key count, when any are
- *       given: see GET /health for the coordinator's key) and names the first broken link. Each
+ *       coordinator's signed chain heads and its ledger (only keys given with --trust-key, and the
+ *       keys they handed over to, count when any are given: see GET /health for the coordinator's
+ *       key), each job's result against its digest, and names the first broken link. Each
  *       --party names a party's own audit database: its log is verified against the party's
  *       roster key and cross-checked, message by message, against the coordinator's trail.
- *       Exit status 0 when valid, 1 when broken, 2 on a usage error.
+ *       Exit status 0 when valid, 1 when broken (a job whose trail is gone included), 2 on a usage error.
+ *
+ *   keys new | keys rotate [--key-dir DIR] [--database-url URL | --pglite-dir DIR]
+ *       A fresh key pair; or the kept coordinator key handed over to a new one (scripts/keys.ts).
  *
  *   job submit FILE | job status ID | job watch ID | job cancel ID | job retry ID | job metrics ID | job list
  *       Drive training jobs through the coordinator's REST API (VFL_API_URL, default
@@ -19,106 +23,20 @@
  *       The feasibility check: runs the job file's parties (and ID rules) as a cardinality-only PSI
  *       job, waits for it, and prints how many IDs they share (nobody learns which).
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { SigningIdentity } from '@vfl/crypto';
 import { parseArgs } from 'node:util';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '@vfl/database';
-import { verifyTrail, crossCheckParties, PartyLog } from '@vfl/audit';
+import { auditVerify } from './audit-verify';
+import { UsageError } from './cli-usage';
+import { keysNew, keysRotate } from './keys';
 
 const HELP = `usage:
   npm run vfl -- audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--party ID=URL ...] [--json]
   npm run vfl -- job submit FILE|status ID|watch ID|cancel ID|retry ID|metrics ID|list [--json]
   npm run vfl -- psi count FILE [--json]   (the job file's parties as a cardinality-only PSI job)
   npm run vfl -- keys new                  (an ed25519 key pair: VFL_SIGNING_KEY / PARTY_SIGNING_KEY and its public key)
+  npm run vfl -- keys rotate [--key-dir .vfl] [--database-url URL | --pglite-dir DIR]
+                                           (hand the kept coordinator key over to a new one, signed by the old)
       (VFL_API_URL, default http://127.0.0.1:8080; VFL_API_KEY)`;
-
-class UsageError extends Error {}
-
-async function auditVerify(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      job: { type: 'string' },
-      'trust-key': { type: 'string', multiple: true },
-      'database-url': { type: 'string' },
-      party: { type: 'string', multiple: true },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  const partyUrls = (values.party ?? []).map((p) => {
-    const m = /^([A-Za-z0-9_-]{1,64})=(postgres(?:ql)?:\/\/.+)$/.exec(p);
-    if (!m)
-      throw new UsageError(
-        `--party expects ID=postgres://… (a party's own audit database), got "${p.replace(/:[^:@/]*@/, ':***@')}"`,
-      );
-    return { partyId: m[1], url: m[2] };
-  });
-  const trustedKeys = values['trust-key'];
-  for (const key of trustedKeys ?? [])
-    if (!/^[0-9a-fA-F]{64}$/.test(key)) throw new UsageError(`--trust-key expects 64 hex characters, got "${key}"`);
-  const url = values['database-url'] ?? process.env.DATABASE_URL;
-  if (!url) throw new UsageError("set DATABASE_URL or --database-url to the coordinator's audit database");
-  if (values.job && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(values.job)) {
-    throw new UsageError(`--job expects a job id (UUID), got "${values.job}"`);
-  }
-  const ds = new DataSource(dataSourceOptions(url));
-  await ds.initialize();
-  const partyLogs: PartyLog[] = [];
-  try {
-    for (const p of partyUrls) {
-      const partyDs = new DataSource(dataSourceOptions(p.url, { schema: 'party' }));
-      await partyDs.initialize();
-      partyLogs.push({ partyId: p.partyId, ds: partyDs });
-    }
-    const started = Date.now();
-    const jobIds = values.job ? [values.job] : undefined;
-    const trail = await verifyTrail(ds, { jobIds, trustedKeys });
-    if (values.job && trail.events === 0) throw new UsageError(`no audit events for job ${values.job}`);
-    const crossCheck = partyLogs.length > 0 && trail.valid ? await crossCheckParties(ds, partyLogs, { jobIds }) : null;
-    const seconds = (Date.now() - started) / 1000;
-    const mismatch = crossCheck?.firstMismatch;
-    const result = mismatch
-      ? {
-          ...trail,
-          valid: false,
-          firstBroken: { jobId: mismatch.jobId, party: mismatch.partyId, seq: null, reason: mismatch.reason },
-        }
-      : trail;
-    if (!values.json || process.stdout.isTTY) {
-      console.log(`audit trail: ${result.valid ? 'valid' : 'BROKEN'}`);
-      console.log(`  jobs     ${result.jobs}`);
-      console.log(`  events   ${result.events}${result.valid ? '' : ' (checked up to the break)'}`);
-      console.log(
-        `  signed chain heads  ${result.checkpoints}${result.signers.length ? ` by ${result.signers.join(', ')}` : ''}`,
-      );
-      console.log(`  seconds  ${seconds.toFixed(2)}`);
-      for (const p of crossCheck?.parties ?? [])
-        console.log(`  ${p.partyId}'s own log  ${p.events} events, ${p.checkpoints} signed heads, cross-checked`);
-      if (crossCheck?.unreported)
-        console.log(
-          `  ${crossCheck.unreported} party records of failed or cancelled jobs that the coordinator never heard of`,
-        );
-      if (mismatch) console.log(`  first mismatch: job ${mismatch.jobId}, ${mismatch.partyId}: ${mismatch.reason}`);
-      else if (result.firstBroken)
-        console.log(
-          `  first broken link: job ${result.firstBroken.jobId}, seq ${result.firstBroken.seq}: ${result.firstBroken.reason}`,
-        );
-    }
-    if (values.json) {
-      const { valid, events, jobs, checkpoints, signers, firstBroken } = result;
-      const parties = crossCheck
-        ? { parties: { jobs: crossCheck.jobs, logs: crossCheck.parties, unreported: crossCheck.unreported } }
-        : {};
-      console.log(JSON.stringify({ valid, events, jobs, checkpoints, signers, ...parties, firstBroken }));
-    }
-    return result.valid ? 0 : 1;
-  } finally {
-    await ds.destroy();
-    await Promise.all(partyLogs.map((p) => p.ds.destroy()));
-  }
-}
 
 /**
  * What `job watch` reads of an event's data (GET /jobs/:id/events, JSON): a state change (`state`, and
@@ -368,13 +286,8 @@ async function main(): Promise<number> {
   if (group === 'audit' && command === 'verify') return auditVerify(rest);
   if (group === 'psi' && command === 'count') return job('count', rest);
   if (group === 'job') return job(command, rest);
-  if (group === 'keys' && command === 'new') {
-    const seed = randomBytes(32).toString('hex');
-    console.log(
-      `VFL_SIGNING_KEY=${seed}\nVFL_COORDINATOR_KEY=${SigningIdentity.fromSeedHex('new', seed).publicKeyHex}`,
-    );
-    return 0;
-  }
+  if (group === 'keys' && command === 'new') return keysNew();
+  if (group === 'keys' && command === 'rotate') return keysRotate(rest);
   throw new UsageError(group ? `unknown command "${[group, command].filter(Boolean).join(' ')}"` : 'no command given');
 }
 

@@ -48,7 +48,7 @@ describe('vfl audit verify', () => {
   it('reports a valid job chain with exit status 0 and a JSON last line', () => {
     const run = vfl('audit', 'verify', '--job', good, '--json');
     expect(run.status).toBe(0);
-    expect(JSON.parse(run.last)).toEqual({
+    expect(JSON.parse(run.last)).toMatchObject({
       valid: true,
       events: 4,
       jobs: 1,
@@ -65,6 +65,26 @@ describe('vfl audit verify', () => {
       valid: false,
       firstBroken: { jobId: tampered, seq: 3, reason: 'expected seq 2, found 3 (an event is missing or reordered)' },
     });
+  });
+
+  it('reports a job whose trail was deleted as BROKEN with exit status 1, not as a usage error', async () => {
+    const gone = randomUUID();
+    const store = new AuditStore(ds);
+    await store.record(gone, { step: 'job.created', sender: 'api' });
+    const runner = ds.createQueryRunner();
+    await runner.startTransaction();
+    await runner.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete`);
+    await runner.query(`DELETE FROM audit_events WHERE job_id = $1`, [gone]);
+    await runner.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete`);
+    await runner.commitTransaction();
+    await runner.release();
+    const run = vfl('audit', 'verify', '--job', gone, '--json');
+    expect(run.status).toBe(1);
+    expect(JSON.parse(run.last)).toMatchObject({
+      valid: false,
+      firstBroken: { jobId: gone, seq: null, reason: 'no audit event of this job is stored: its trail is missing' },
+    });
+    expect(vfl('audit', 'verify', '--job', gone).stdout).toContain('audit trail: BROKEN');
   });
 
   it('prints a human summary without --json', () => {

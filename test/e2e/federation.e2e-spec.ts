@@ -269,6 +269,20 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
       expect(log.events).toBeGreaterThan(20);
       expect(log.checkpoints).toBeGreaterThanOrEqual(1);
     }
+    // Each party countersigned the coordinator's chain head at the job's state changes, its end included.
+    for (const db of Object.values(partyDbs)) {
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const states = await c.query<{ state: string }>(
+          `SELECT detail->>'state' AS state FROM audit_events WHERE job_id = $1 AND step = 'audit.countersign' ORDER BY seq`,
+          [trained.id],
+        );
+        expect(states.rows.map((r) => r.state)).toEqual(expect.arrayContaining(['training', 'succeeded']));
+      } finally {
+        await c.end();
+      }
+    }
     // The parties' own logs hold no IDs either.
     for (const db of Object.values(partyDbs)) {
       const c = new Client({ connectionString: db.url });
@@ -571,6 +585,25 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
       expect(outcome.job.error).toMatch(reason);
       expect(outcome.audit.valid).toBe(true);
       expect(outcome.audit.records).toBeGreaterThanOrEqual(3);
+      // Both parties' own logs agree with the trail; a party that refused job.prepare records why.
+      const check = spawnSync(
+        process.execPath,
+        [
+          path.resolve(__dirname, '../../dist/scripts/vfl.js'),
+          'audit',
+          'verify',
+          '--job',
+          outcome.job.id,
+          '--party',
+          `bank=${partyDbs.bank.url}`,
+          '--party',
+          `ecommerce=${partyDbs.ecommerce.url}`,
+          '--json',
+        ],
+        { env: { ...process.env, DATABASE_URL }, encoding: 'utf8' },
+      );
+      expect(JSON.parse(check.stdout.trim().split('\n').pop()!)).toMatchObject({ valid: true, firstBroken: null });
+      expect(check.status).toBe(0);
     },
     60_000,
   );

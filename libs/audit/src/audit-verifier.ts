@@ -14,6 +14,8 @@ export interface TrailVerification {
   readonly checkpoints: number;
   /** Public keys that signed checkpoints in the verified range. */
   readonly signers: string[];
+  /** How many of the verified signed heads each key signed. */
+  readonly signedBy: Record<string, number>;
   readonly firstBroken: null | { jobId: string; seq: number; reason: string };
 }
 
@@ -44,14 +46,14 @@ interface Row {
  */
 export async function verifyTrail(ds: DataSource, options: VerifyOptions = {}): Promise<TrailVerification> {
   const chains = await verifyChains(ds, options);
-  if (!chains.valid) return { ...chains, checkpoints: 0, signers: [] };
+  if (!chains.valid) return { ...chains, checkpoints: 0, signers: [], signedBy: {} };
   return verifyCheckpoints(ds, options, chains);
 }
 
 async function verifyChains(
   ds: DataSource,
   options: VerifyOptions,
-): Promise<Omit<TrailVerification, 'checkpoints' | 'signers'>> {
+): Promise<Omit<TrailVerification, 'checkpoints' | 'signers' | 'signedBy'>> {
   const pageSize = options.pageSize ?? 20_000;
   const filter = options.jobIds ? 'AND job_id = ANY($3::uuid[])' : '';
   const page = (after: { jobId: string; seq: number }): Promise<Row[]> => {
@@ -107,7 +109,7 @@ async function verifyChains(
 async function verifyCheckpoints(
   ds: DataSource,
   options: VerifyOptions,
-  chains: Omit<TrailVerification, 'checkpoints' | 'signers'>,
+  chains: Omit<TrailVerification, 'checkpoints' | 'signers' | 'signedBy'>,
 ): Promise<TrailVerification> {
   const rows: {
     job_id: string;
@@ -123,14 +125,15 @@ async function verifyCheckpoints(
       ORDER BY c.job_id, c.seq`,
     options.jobIds ? [options.jobIds] : [],
   );
-  const signers = new Set<string>();
+  const signedBy: Record<string, number> = {};
   const trusted = options.trustedKeys ? new Set(options.trustedKeys.map((k) => k.toLowerCase())) : undefined;
   for (const c of rows) {
     const broken = (reason: string): TrailVerification => ({
       ...chains,
       valid: false,
       checkpoints: rows.length,
-      signers: [...signers],
+      signers: Object.keys(signedBy),
+      signedBy,
       firstBroken: { jobId: c.job_id, seq: c.seq, reason },
     });
     if (!verifySignature(c.public_key, checkpointMessage(c.job_id, c.seq, c.head_hash), c.signature))
@@ -139,7 +142,7 @@ async function verifyCheckpoints(
     if (c.event_hash === null) return broken('a signed chain head has no event: the trail was truncated');
     if (c.event_hash !== c.head_hash)
       return broken('the event differs from the signed chain head: history was rewritten');
-    signers.add(c.public_key);
+    signedBy[c.public_key] = (signedBy[c.public_key] ?? 0) + 1;
   }
-  return { ...chains, checkpoints: rows.length, signers: [...signers] };
+  return { ...chains, checkpoints: rows.length, signers: Object.keys(signedBy), signedBy };
 }

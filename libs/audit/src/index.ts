@@ -7,3 +7,7 @@ export * from './audit-verifier';
 export * from './job.entity';
 export * from './party-cross-check';
 export * from './signed-audit-log';
+export * from './audit-ledger';
+export * from './coordinator-verifier';
+export * from './key-handover';
+export * from './result-digest';

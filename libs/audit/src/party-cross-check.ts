@@ -6,10 +6,16 @@
  * same digest, every message in a party's log must be in the coordinator's trail, and the
  * dataset hash and intersection size each party recorded must be the ones the coordinator did.
  *
- * One allowance: a job that failed or was cancelled may leave messages in a party's log that
- * the coordinator never heard of (the party's reply, which lists them, never arrived). Those are
+ * Each party also keeps the coordinator's chain heads it countersigned (`audit.countersign`):
+ * every one must still be in the coordinator's trail, so a trail cut below them (its newest
+ * signed heads deleted too) is caught.
+ *
+ * Allowances: a job that failed or was cancelled may leave messages in a party's log that the
+ * coordinator never heard of (the party's reply, which lists them, never arrived). Those are
  * reported as `unreported`, not as a break; the reverse (the coordinator claiming a message a
- * party has no record of) always breaks.
+ * party has no record of) always breaks. A party that never acknowledged job.prepare in the
+ * coordinator's trail (it refused, or was never reached) is not expected to hold the job: its log
+ * may be empty or hold only its refusal (`notReached`).
  */
 import { DataSource } from 'typeorm';
 import { ChainedAuditEvent, UNATTRIBUTED_JOB_ID } from './audit-chain';
@@ -28,6 +34,8 @@ export interface PartyCrossCheck {
   readonly parties: { partyId: string; events: number; checkpoints: number }[];
   /** Party-side records of failed or cancelled jobs that the coordinator's trail does not have. */
   readonly unreported: number;
+  /** (job, party) pairs where the party never acknowledged job.prepare: refused it, or was never reached. */
+  readonly notReached: number;
   readonly firstMismatch: null | { jobId: string; partyId: string; reason: string };
 }
 
@@ -45,12 +53,14 @@ export async function crossCheckParties(
   const store = new AuditStore(coordinator);
   const stats = new Map(parties.map((p) => [p.partyId, { partyId: p.partyId, events: 0, checkpoints: 0 }]));
   let unreported = 0;
+  let notReached = 0;
   let jobs = 0;
   const result = (firstMismatch: PartyCrossCheck['firstMismatch']): PartyCrossCheck => ({
     valid: firstMismatch === null,
     jobs,
     parties: [...stats.values()],
     unreported,
+    notReached,
     firstMismatch,
   });
 
@@ -64,6 +74,10 @@ export async function crossCheckParties(
     if (involved.length === 0) continue;
     jobs++;
     const ended = [...trail].reverse().find((e) => e.step === 'job.state')?.detail.state;
+    const jobFailed = ended === 'failed' || ended === 'cancelled';
+    const acknowledged = new Set(
+      trail.filter((e) => e.step === 'job.prepare' && e.receiver === 'coordinator').map((e) => e.sender),
+    );
     for (const party of involved) {
       const key = roster.find((r) => r.partyId === party.partyId)!.publicKey;
       const own = await verifyTrail(party.ds, { jobIds: [jobId], trustedKeys: [key] });
@@ -77,9 +91,13 @@ export async function crossCheckParties(
           reason: `${party.partyId}'s own log is broken at seq ${own.firstBroken!.seq}: ${own.firstBroken!.reason}`,
         });
       const log = await new AuditStore(party.ds).events(jobId);
-      if (log.length === 0)
+      const reached = acknowledged.has(party.partyId);
+      if (!reached) notReached++;
+      if (log.length === 0 && reached)
         return result({ jobId, partyId: party.partyId, reason: `${party.partyId}'s log has no record of this job` });
-      const mismatch = compareMessages(trail, log, party.partyId, ended === 'failed' || ended === 'cancelled');
+      const cut = countersignedHeadMissing(trail, log, party.partyId);
+      if (cut) return result({ jobId, partyId: party.partyId, reason: cut });
+      const mismatch = compareMessages(trail, log, party.partyId, jobFailed || !reached);
       if (typeof mismatch === 'string') return result({ jobId, partyId: party.partyId, reason: mismatch });
       unreported += mismatch;
       const factMismatch = compareFacts(trail, log, party.partyId);
@@ -116,6 +134,24 @@ async function rosterOf(store: AuditStore, jobId: string): Promise<Set<string>> 
   const roster = (await store.events(jobId)).find((e) => e.step === 'job.roster')?.detail.roster as
     RosterEntry[] | undefined;
   return new Set((roster ?? []).map((r) => r.partyId));
+}
+
+/** Every coordinator head the party countersigned must still be in the coordinator's trail, unchanged. */
+function countersignedHeadMissing(
+  trail: readonly ChainedAuditEvent[],
+  log: readonly ChainedAuditEvent[],
+  partyId: string,
+): string | null {
+  for (const e of log) {
+    if (e.step !== 'audit.countersign') continue;
+    const seq = e.detail.seq as number;
+    const event = trail[seq];
+    if (!event || event.seq !== seq)
+      return `${partyId}'s log holds a coordinator chain head it countersigned (seq ${seq}, ${String(e.detail.state)}) that the coordinator's trail no longer has: the trail was cut`;
+    if (event.hash !== e.detail.head)
+      return `the coordinator's trail at seq ${seq} differs from the head ${partyId} countersigned: history was rewritten`;
+  }
+  return null;
 }
 
 function messageKey(e: ChainedAuditEvent): string {

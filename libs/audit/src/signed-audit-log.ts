@@ -32,6 +32,11 @@ export class SignedAuditLog {
     return recorded;
   }
 
+  /** Signs the job's head now, unless it is signed already. */
+  async sign(jobId: string): Promise<void> {
+    await this.store.signHead(jobId, this.identity);
+  }
+
   /** Signs the job's head for the last time and lets go of its in-memory chain state. */
   async close(jobId: string): Promise<void> {
     await this.store.signHead(jobId, this.identity);

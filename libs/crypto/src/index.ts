@@ -11,4 +11,5 @@ export * from './psi-engine';
 export * from './psi-group';
 export * from './seal-runtime';
 export * from './signing-identity';
+export * from './signing-key-file';
 export * from './worker-pool';

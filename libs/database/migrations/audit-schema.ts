@@ -50,7 +50,7 @@ export async function createAuditCheckpoints(q: QueryRunner): Promise<void> {
   await appendOnlyTriggers(q, 'audit_checkpoints');
 }
 
-async function appendOnlyTriggers(q: QueryRunner, table: string): Promise<void> {
+export async function appendOnlyTriggers(q: QueryRunner, table: string): Promise<void> {
   await q.query(`
     CREATE TRIGGER ${table}_no_update_delete BEFORE UPDATE OR DELETE ON ${table}
     FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()`);

@@ -14,6 +14,7 @@ import { CreateApiKeys1763942400000 } from '../migrations/1763942400000-create-a
 import { GrantAppendOnlyRole1764547200000 } from '../migrations/1764547200000-grant-append-only-role';
 import { CreatePartyAuditLog1764547200001 } from '../migrations/1764547200001-create-party-audit-log';
 import { IndexJobList1765152000000 } from '../migrations/1765152000000-index-job-list';
+import { AuditLedgerAndResultOnce1767225600000 } from '../migrations/1767225600000-audit-ledger-and-result-once';
 import { ApiKeyEntity } from './api-key.entity';
 import { PgliteWireServer } from './pglite-wire-server';
 
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   CreateApiKeys1763942400000,
   GrantAppendOnlyRole1764547200000,
   IndexJobList1765152000000,
+  AuditLedgerAndResultOnce1767225600000,
 ];
 
 /** A party's own database holds only its audit log. */

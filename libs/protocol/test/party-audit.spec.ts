@@ -10,7 +10,7 @@ import { AuditStore, crossCheckParties, PartyLog, SignedAuditLog } from '@vfl/au
 import { createScratchDatabase, openDatabase } from '@vfl/database';
 import { SigningIdentity } from '@vfl/crypto';
 import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
-import { runTwoPartyJob } from '../src';
+import { countersignHead, InProcessFederation, runTwoPartyJob } from '../src';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -30,6 +30,8 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
   const urls = new Map<string, string>();
   const logs = new Map<string, PartyLog>();
   const jobId = randomUUID();
+  let federation: InProcessFederation;
+  let trail: SignedAuditLog;
 
   async function database(name: string, schema: 'coordinator' | 'party'): Promise<DataSource> {
     const db = await createScratchDatabase(SERVER_URL, `vfl_test_${name}_${process.pid}`);
@@ -43,8 +45,8 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
   beforeAll(async () => {
     coordinator = await database('coordinator', 'coordinator');
     for (const partyId of ['bank', 'ecommerce']) logs.set(partyId, { partyId, ds: await database(partyId, 'party') });
-    const trail = new SignedAuditLog(coordinator, SigningIdentity.generate('coordinator'));
-    await runTwoPartyJob({
+    trail = new SignedAuditLog(coordinator, SigningIdentity.generate('coordinator'));
+    ({ federation } = await runTwoPartyJob({
       jobId,
       dataRoot: DATA,
       guest: 'breast_hetero_guest.csv',
@@ -52,7 +54,7 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
       hyperparameters: hp,
       audit: (e) => trail.record(jobId, e),
       partyAudit: (partyId, identity) => new SignedAuditLog(logs.get(partyId)!.ds, identity),
-    });
+    }));
   }, 300_000);
 
   afterAll(async () => {
@@ -118,6 +120,66 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
         /^the coordinator's trail records lr\.update coordinator -> ecommerce, digest ffffffffffffffff…, which ecommerce's log does not record as received$/,
       ),
     });
+  });
+
+  it('catches a trail whose tail was cut off with its newest signed head, by the head each party countersigned', async () => {
+    // The job ends: the coordinator signs its head and both parties countersign it in their own logs.
+    const end = await trail.recordSigned(jobId, {
+      step: 'job.state',
+      sender: 'coordinator',
+      detail: { state: 'succeeded' },
+    });
+    expect(await countersignHead([...federation.channels.values()], end, 'succeeded')).toEqual([]);
+    const bank = await new AuditStore(logs.get('bank')!.ds).events(jobId);
+    expect(bank.at(-1)).toMatchObject({
+      step: 'audit.countersign',
+      detail: { seq: end.seq, head: end.hash, state: 'succeeded' },
+    });
+    expect((await crossCheckParties(coordinator, [...logs.values()], { jobIds: [jobId] })).valid).toBe(true);
+    // The coordinator's superuser cuts the last event and the signed head that vouched for it.
+    const runner = coordinator.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      for (const table of ['audit_events', 'audit_checkpoints'])
+        await runner.query(`ALTER TABLE ${table} DISABLE TRIGGER ${table}_no_update_delete`);
+      await runner.query(`DELETE FROM audit_events WHERE job_id = $1 AND seq = $2`, [jobId, end.seq]);
+      await runner.query(`DELETE FROM audit_checkpoints WHERE job_id = $1 AND seq = $2`, [jobId, end.seq]);
+      for (const table of ['audit_events', 'audit_checkpoints'])
+        await runner.query(`ALTER TABLE ${table} ENABLE TRIGGER ${table}_no_update_delete`);
+      await runner.commitTransaction();
+    } finally {
+      await runner.release();
+    }
+    expect((await trail.store.verify(jobId, [trail.identity.publicKeyHex])).valid).toBe(true);
+    const check = await crossCheckParties(coordinator, [...logs.values()], { jobIds: [jobId] });
+    expect(check.firstMismatch).toEqual({
+      jobId,
+      partyId: 'bank',
+      reason: `bank's log holds a coordinator chain head it countersigned (seq ${end.seq}, succeeded) that the coordinator's trail no longer has: the trail was cut`,
+    });
+  });
+
+  it("keeps a refused job.prepare in the refusing party's log, and the cross-check knows that party never took the job", async () => {
+    const refused = randomUUID();
+    const refusedTrail = new SignedAuditLog(coordinator, SigningIdentity.generate('coordinator'));
+    await expect(
+      runTwoPartyJob({
+        jobId: refused,
+        dataRoot: DATA,
+        guest: 'no-such-file.csv',
+        host: 'breast_hetero_host.csv',
+        hyperparameters: hp,
+        audit: (e) => refusedTrail.record(refused, e),
+        partyAudit: (partyId, identity) => new SignedAuditLog(logs.get(partyId)!.ds, identity),
+      }),
+    ).rejects.toThrow(/bank failed at job\.prepare/);
+    const bank = await new AuditStore(logs.get('bank')!.ds).events(refused);
+    expect(bank).toEqual([
+      expect.objectContaining({ step: 'command.refused', detail: expect.objectContaining({ command: 'job.prepare' }) }),
+    ]);
+    const check = await crossCheckParties(coordinator, [...logs.values()], { jobIds: [refused] });
+    expect(check.firstMismatch).toBeNull();
+    expect(check).toMatchObject({ valid: true, jobs: 1, notReached: 1 });
   });
 
   it("catches a party log rewritten by its own database's superuser", async () => {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { SigningIdentity, InlinePsiEngine } from '@vfl/crypto';
 import { DEFAULT_LR_HYPERPARAMETERS, initTensorflow } from '@vfl/ml';
-import type { AuditEventInput } from '@vfl/audit';
+import { UNATTRIBUTED_JOB_ID, type AuditEventInput } from '@vfl/audit';
 import { CommandGate, CommandRefusedError, RefusalRateLimiter, signCommand } from '../src/wire/signed-command';
 import { PartyNode } from '../src/party/party-node';
 import { partyHandlers } from '../src';
@@ -166,10 +166,15 @@ describe('signed coordinator commands', () => {
         .catch((e: Error) => e.message);
       expect(message).toMatch(/^job\.prepare: roster\[0\]\.role: .*; roster\[0\]\.publicKey: /);
       expect(message).not.toContain('secret-value');
+      // A signed command's refusal goes into the chain of the job it names, so the party's log shows why it stopped.
+      expect(log.find((e) => e.jobId === bad.jobId)?.event).toMatchObject({
+        step: 'command.refused',
+        detail: { command: 'job.prepare', reason: expect.stringMatching(/^job\.prepare: roster\[0\]\.role/) },
+      });
     });
 
     it('logs refusals in its unattributed chain, at most 20 a minute in full', () => {
-      const refused = log.filter((e) => e.event.step === 'command.refused');
+      const refused = log.filter((e) => e.event.step === 'command.refused' && e.jobId === UNATTRIBUTED_JOB_ID);
       expect(refused).toHaveLength(20);
       expect(refused[0].event.detail).toMatchObject({
         reason: expect.stringContaining('is not signed by'),

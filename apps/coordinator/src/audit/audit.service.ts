@@ -1,38 +1,52 @@
-/** The coordinator's audit writer and reader: one hash chain per job, signed at state changes and periodically. */
+/**
+ * The coordinator's audit writer and reader: one hash chain per job, signed at state changes and
+ * periodically, and the system-wide ledger of jobs opened and ended (libs/audit/src/audit-ledger.ts).
+ */
+import * as path from 'node:path';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
   type AuditEventInput,
   type ChainedAuditEvent,
   type AuditFilter,
-  type TrailVerification,
+  type CoordinatorVerification,
+  AuditLedger,
   SignedAuditLog,
+  verifyCoordinatorTrail,
 } from '@vfl/audit';
-import { SigningIdentity } from '@vfl/crypto';
+import { loadOrCreateKeyFile, previousKeys, SigningIdentity } from '@vfl/crypto';
 import { CoordinatorConfig } from '../config/coordinator.config';
+
+/** The key file's name under VFL_KEY_DIR (`vfl keys rotate` uses the same). */
+export const COORDINATOR_KEY_NAME = 'coordinator';
 
 @Injectable()
 export class AuditService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AuditService.name);
   private readonly log: SignedAuditLog;
+  private readonly ledger: AuditLedger;
+  /** Keys this coordinator signed with before a rotation: its own verification trusts them. */
+  private readonly earlierKeys: string[];
 
   constructor(
-    ds: DataSource,
+    private readonly ds: DataSource,
     private readonly config: CoordinatorConfig,
   ) {
-    let identity: SigningIdentity;
-    if (config.signingKey) {
-      identity = SigningIdentity.fromSeedHex('coordinator', config.signingKey);
-    } else {
-      identity = SigningIdentity.generate('coordinator');
-      this.logger.warn(
-        `no VFL_SIGNING_KEY: chain heads and commands are signed with a key generated for this process (public key ${identity.publicKeyHex}); parties refuse its commands unless they pin it (VFL_COORDINATOR_KEY)`,
-      );
-    }
+    const identity = this.signingIdentity();
+    this.earlierKeys = previousKeys(path.resolve(config.keyDir), COORDINATOR_KEY_NAME);
     this.logger.log(`coordinator public key ${identity.publicKeyHex} (the parties' VFL_COORDINATOR_KEY)`);
     this.log = new SignedAuditLog(ds, identity, (e) =>
       this.logger.error(`periodic chain-head signing failed: ${e instanceof Error ? e.message : String(e)}`),
     );
+    this.ledger = new AuditLedger(ds);
+  }
+
+  /** VFL_SIGNING_KEY when set; otherwise the key kept under VFL_KEY_DIR, created on first start. */
+  private signingIdentity(): SigningIdentity {
+    if (this.config.signingKey) return SigningIdentity.fromSeedHex('coordinator', this.config.signingKey);
+    const kept = loadOrCreateKeyFile(path.resolve(this.config.keyDir), COORDINATOR_KEY_NAME);
+    this.logger.log(`signing key ${kept.created ? 'created in' : 'read from'} ${kept.file}`);
+    return kept.identity;
   }
 
   get identity(): SigningIdentity {
@@ -56,6 +70,20 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     return this.log.recordSigned(jobId, event);
   }
 
+  /** The first event of a job's (or a prediction's) chain: signed, and its head entered in the ledger. */
+  async recordOpened(jobId: string, event: AuditEventInput): Promise<ChainedAuditEvent> {
+    const recorded = await this.log.recordSigned(jobId, event);
+    await this.ledger.record('job.created', recorded, this.identity);
+    return recorded;
+  }
+
+  /** The last event of a job's (or a prediction's) chain: signed, and its head entered in the ledger. */
+  async recordEnded(jobId: string, event: AuditEventInput): Promise<ChainedAuditEvent> {
+    const recorded = await this.log.recordSigned(jobId, event);
+    await this.ledger.record('job.ended', recorded, this.identity);
+    return recorded;
+  }
+
   events(jobId: string, page: { offset?: number; limit?: number }): Promise<ChainedAuditEvent[]> {
     return this.log.store.events(jobId, page);
   }
@@ -64,7 +92,11 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     return this.log.store.search(filter, page);
   }
 
-  verify(jobId: string): Promise<TrailVerification> {
-    return this.log.store.verify(jobId, [this.identity.publicKeyHex]);
+  /** The job's trail, ledger rows and result, trusting this coordinator's key and the keys it rotated from. */
+  verify(jobId: string): Promise<CoordinatorVerification> {
+    return verifyCoordinatorTrail(this.ds, {
+      jobIds: [jobId],
+      trustedKeys: [...this.earlierKeys, this.identity.publicKeyHex],
+    });
   }
 }

@@ -23,6 +23,16 @@ export class CoordinatorConfig extends ServiceTransportConfig {
   @Matches(/^[0-9a-fA-F]{64}$/, { message: 'VFL_SIGNING_KEY must be 64 hex characters (an ed25519 seed)' })
   signingKey?: string;
 
+  /**
+   * Where the signing key is kept when VFL_SIGNING_KEY is unset (`coordinator.key`, mode 0600,
+   * created on first start) and the keys it replaced (`coordinator.trusted`). Default: `.vfl` in
+   * the working directory.
+   */
+  @Expose({ name: 'VFL_KEY_DIR' })
+  @Transform(({ value }: EnvValue) => (value === undefined || value === '' ? '.vfl' : value))
+  @IsString()
+  keyDir!: string;
+
   /** The first admin API key (`vfl_<12 hex>_<43 base64url>`); unset, one is generated and printed once. */
   @Expose({ name: 'VFL_ADMIN_KEY' })
   @IsOptional()

@@ -33,6 +33,7 @@ import {
   JobProgress,
   PartyCallError,
   JobRunner,
+  countersignHead,
   jobStrategies,
   isSplitLrResult,
   isSplitNnResult,
@@ -43,7 +44,7 @@ import {
   JobSpec,
   AlignmentSpec,
 } from '@vfl/protocol';
-import { type AuditEventInput, JobEntity, JobState } from '@vfl/audit';
+import { type AuditEventInput, JobEntity, JobState, resultDigest } from '@vfl/audit';
 import { Observable, Subject } from 'rxjs';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
@@ -101,6 +102,8 @@ interface LiveJob {
   checkpointEpoch?: number;
   /** The job's row while it runs; kept current by setState. */
   row?: JobEntity;
+  /** Parties that acknowledged job.prepare (audited): they countersign the chain head at each state change. */
+  prepared: Set<string>;
 }
 
 const TERMINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
@@ -259,7 +262,7 @@ export class JobsService implements OnApplicationBootstrap {
       ...(resume ? { resume } : {}),
     };
     await this.jobs.insert({ id, state: 'queued', spec, progress: {} });
-    await this.audit.recordSigned(id, {
+    await this.audit.recordOpened(id, {
       step: 'job.created',
       sender: 'api',
       receiver: COORDINATOR_ID,
@@ -290,6 +293,7 @@ export class JobsService implements OnApplicationBootstrap {
         lastWrite: 0,
         writes: Promise.resolve(),
         cancelRequested: false,
+        prepared: new Set(),
       });
       void this.execute(spec).finally(() => {
         this.live.delete(spec.jobId);
@@ -359,7 +363,7 @@ export class JobsService implements OnApplicationBootstrap {
       detail: { predictionId, ids: dto.ids.length, by: { keyId: principal.keyId, name: principal.name } },
     });
     const audit = (e: AuditEventInput) => this.audit.record(predictionId, e);
-    await this.audit.recordSigned(predictionId, {
+    await this.audit.recordOpened(predictionId, {
       step: 'predict.created',
       sender: COORDINATOR_ID,
       detail: { modelJobId: id, ids: dto.ids.length, by: { keyId: principal.keyId, name: principal.name } },
@@ -377,7 +381,7 @@ export class JobsService implements OnApplicationBootstrap {
         this.parties.channels(),
         audit,
       ).run();
-      await this.audit.recordSigned(predictionId, {
+      await this.audit.recordEnded(predictionId, {
         step: 'predict.done',
         sender: COORDINATOR_ID,
         detail: { rows: out.scores.length },
@@ -386,7 +390,7 @@ export class JobsService implements OnApplicationBootstrap {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await this.audit
-        .recordSigned(predictionId, { step: 'predict.failed', sender: COORDINATOR_ID, detail: { reason: message } })
+        .recordEnded(predictionId, { step: 'predict.failed', sender: COORDINATOR_ID, detail: { reason: message } })
         .catch(() => undefined);
       // A party's refusal (unknown IDs, other columns) is the request's fault: 422 with the party's words.
       if (e instanceof PartyCallError) throw new UnprocessableEntityException(message);
@@ -461,7 +465,10 @@ export class JobsService implements OnApplicationBootstrap {
     const emit = (event: JobEvent) => this.streams.get(id)?.next(event);
     const started = Date.now();
     const hooks = {
-      audit: (event: Parameters<AuditService['record']>[1]) => this.audit.record(id, event),
+      audit: (event: AuditEventInput) => {
+        if (event.step === 'job.prepare' && event.receiver === COORDINATOR_ID) live.prepared.add(event.sender);
+        return this.audit.record(id, event);
+      },
       phase: (phase: JobState) => this.setState(id, phase),
       cancelled: () => live.cancelRequested,
       checkpointed: async (epoch: number) => {
@@ -514,10 +521,19 @@ export class JobsService implements OnApplicationBootstrap {
           byteSize: modelBytes(stored.manifest),
           detail: { parts: stored.manifest.parts.length },
         });
+      const outcome = { ...stored, seconds };
+      // The result is written once (a trigger refuses rewriting it); its digest goes in the trail first.
+      const digest = resultDigest(outcome);
+      await this.audit.record(id, {
+        step: 'job.result',
+        sender: COORDINATOR_ID,
+        messageDigest: digest.digest,
+        byteSize: digest.bytes,
+      });
       await this.jobs.update(
         { id },
         {
-          result: { ...stored, seconds },
+          result: outcome,
           progress: { progress: live.progress, epochs: live.epochs, checkpointEpoch: live.checkpointEpoch },
         },
       );
@@ -546,8 +562,26 @@ export class JobsService implements OnApplicationBootstrap {
     }
   }
 
+  /**
+   * Records the state change (signed; a job's end goes in the ledger too), has the parties that
+   * took the job countersign that head, then moves the row.
+   */
   private async setState(id: string, state: JobState, detail: Record<string, unknown> = {}): Promise<void> {
-    await this.audit.recordSigned(id, { step: 'job.state', sender: COORDINATOR_ID, detail: { state, ...detail } });
+    const event = { step: 'job.state', sender: COORDINATOR_ID, detail: { state, ...detail } };
+    const head = TERMINAL.includes(state)
+      ? await this.audit.recordEnded(id, event)
+      : await this.audit.recordSigned(id, event);
+    const prepared = [...(this.live.get(id)?.prepared ?? [])];
+    if (prepared.length > 0) {
+      const channels = this.parties.channels();
+      const missing = await countersignHead(
+        prepared.flatMap((p) => channels.get(p) ?? []),
+        head,
+        state,
+      );
+      for (const m of missing)
+        this.logger.warn({ message: `${m.partyId} did not countersign the chain head: ${m.reason}`, jobId: id });
+    }
     await this.jobs.update({ id }, { state });
     this.logger.log({ message: `job ${state}`, jobId: id, state, ...detail });
     const live = this.live.get(id);

@@ -118,3 +118,20 @@ export const health = defineCommand(
   z.object({}),
   z.object({ partyId: z.string(), role: partyRole, publicKey: z.string(), jobs: nonNegativeInt }),
 );
+
+/**
+ * The coordinator asks a party to countersign the head of its chain for a job (at each state
+ * change the party takes part in, and when the job ends): the party records the head in its own
+ * log and signs its own log's head. The coordinator's operator can then cut its trail only below
+ * what every party already holds, and `vfl audit verify --party` finds the cut.
+ */
+export const countersign = defineCommand(
+  'audit.countersign',
+  z.object({
+    jobId,
+    seq: nonNegativeInt,
+    head: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 in hex'),
+    state: z.string().min(1).max(32),
+  }),
+  empty,
+);

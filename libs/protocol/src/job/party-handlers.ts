@@ -193,6 +193,20 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
         return labelOnlyBaseline(j, hook(j, 'baselineHyperparameters')(j));
       }),
 
+      // The coordinator's chain head, kept in this party's own log and vouched for by its signature.
+      onCommand(job.countersign, async (cmd, { node }) => {
+        if (!node.isKnown(cmd.jobId))
+          throw new PartyError(`${node.partyId} took no part in the job it is asked to countersign`);
+        await node.audit(cmd.jobId, {
+          step: 'audit.countersign',
+          sender: COORDINATOR_ID,
+          receiver: node.partyId,
+          detail: { seq: cmd.seq, head: cmd.head, state: cmd.state },
+        });
+        await node.signAudit(cmd.jobId);
+        return {};
+      }),
+
       // Closing is idempotent: the coordinator closes every party of a failed job, prepared or not.
       onCommand(job.close, async (cmd, { node }) => {
         const known = node.isKnown(cmd.jobId);

@@ -37,6 +37,8 @@ export interface PartyContext {
   audit(jobId: string, event: AuditEventInput): Promise<void>;
   /** The job has closed here: sign the head of its log. */
   closeAudit(jobId: string): Promise<void>;
+  /** Signs the head of the job's log now (the job may still be running). */
+  signAudit(jobId: string): Promise<void>;
   /** The roster must list this party under its own key, and peers under keys pinned here. */
   checkRoster(roster: readonly { partyId: string; publicKey: string }[]): void;
   /** Drops a job (closing it): a later prepare of the same id is refused. */

@@ -25,12 +25,15 @@ import { PartyError } from './party-error';
 import { PartyJob } from './party-job';
 import type { CommandCall, PartyContext, PartyStorage } from './party-model';
 import { PeerLink, PeerTransport, shortField } from './peer-link';
+import { COORDINATOR_ID } from '../wire/roster';
 
 /** A party's own audit log (an AuditStore on the party's database in the services). */
 export interface PartyAuditLog {
   record(jobId: string, event: AuditEventInput): Promise<unknown>;
   /** The job has closed here: sign the head of its log. */
   close(jobId: string): Promise<unknown>;
+  /** Signs the head of the job's log now. */
+  sign?(jobId: string): Promise<unknown>;
 }
 
 export interface PartyNodeOptions extends PartyStorage {
@@ -106,6 +109,7 @@ export class PartyNode {
       checkRoster: (roster) => this.checkRoster(roster),
       forget: (job) => this.forget(job),
       closeAudit: async (jobId) => void (await o.audit?.close(jobId)),
+      signAudit: async (jobId) => void (await o.audit?.sign?.(jobId)),
     };
   }
 
@@ -137,6 +141,16 @@ export class PartyNode {
       await this.recordCommandRefusal(raw, e);
       throw e;
     }
+    try {
+      return await this.serve(opened);
+    } catch (e) {
+      await this.recordJobRefusal(opened, e);
+      throw e;
+    }
+  }
+
+  /** An authenticated command: its schema, then its handler, with the party's records before and after. */
+  private async serve(opened: ReturnType<CommandGate['open']>): Promise<CommandOutcome> {
     const handler = this.handlers.command(opened.command);
     if (!handler) throw new PartyError(`unknown command ${opened.command}`);
     const body: unknown = checked(handler.command.request, opened.body, opened.command);
@@ -216,6 +230,30 @@ export class PartyNode {
       detail: { seq: envelope.seq },
     });
     return sealed;
+  }
+
+  /**
+   * What this party refused of a job it holds, or a job.prepare it refused, goes into that job's
+   * own chain (the signed command vouches for the job id), so its log shows why it stopped; a
+   * refused prepare's chain is signed at once, since no job.close will sign it.
+   */
+  private async recordJobRefusal(opened: ReturnType<CommandGate['open']>, error: unknown): Promise<void> {
+    const prepare = opened.command === 'job.prepare';
+    if (!this.o.audit || (!prepare && !this.jobs.has(opened.jobId))) return;
+    try {
+      await this.o.audit.record(opened.jobId, {
+        step: 'command.refused',
+        sender: COORDINATOR_ID,
+        receiver: this.o.partyId,
+        detail: {
+          command: opened.command,
+          reason: error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300),
+        },
+      });
+      if (prepare && !this.jobs.has(opened.jobId)) await this.o.audit.close(opened.jobId);
+    } catch {
+      // The refusal stands whether or not it could be recorded; the command's own error goes back.
+    }
   }
 
   /**
