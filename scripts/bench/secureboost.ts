@@ -1,10 +1,11 @@
 /**
  * `secureboost [--data default-credit|breast|synthetic] [--rows N --features-label A --features-host B]
- * [--trees N] [--depth N] [--bins N] [--threads N] [--sklearn]`: federated SecureBoost (real BFV, every party and
+ * [--trees N] [--depth N] [--bins N] [--threads N] [--paillier-rows N] [--sklearn]`: federated SecureBoost (real BFV, every party and
  * the coordinator in one process) beside the same GBDT in plaintext on the pooled data (the
  * lossless check), and, with --sklearn, scikit-learn's HistGradientBoostingClassifier on the same
  * split (Debian's python3-sklearn; the reference figure only, never in a test). --threads: each
- * party's BFV worker threads (default one per core; 0: inline).
+ * party's BFV worker threads (default one per core; 0: inline). --paillier-rows N: the same tree
+ * under Paillier, FATE's way, timed on N rows and scaled (0: skip).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,8 +16,12 @@ import { binBlock, DEFAULT_LR_HYPERPARAMETERS, rocAuc, trainGbdtReference } from
 import { BFV_N4096_T58 } from '@vfl/crypto';
 import {
   boosterParams,
+  gradientPacking,
   isSecureBoostResult,
   labelPartyPacking,
+  PaillierKeyHolder,
+  paillierBinSums,
+  paillierEncryptRows,
   runInProcessJob,
   secureBoostSettings,
 } from '@vfl/protocol';
@@ -34,6 +39,7 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
     bins: { type: 'string', default: '32' },
     sklearn: { type: 'boolean', default: false },
     threads: { type: 'string' },
+    'paillier-rows': { type: 'string', default: '0' },
   });
   const threads = values.threads === undefined ? os.availableParallelism() : Number(values.threads);
   if (!Number.isInteger(threads) || threads < 0)
@@ -95,7 +101,12 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
   const labelIndex = new Map(tables[0].ids.map((id, i) => [id, i]));
   const labels = Float64Array.from(ids, (id) => tables[0].labels![labelIndex.get(id)!]);
   const referenceStart = Date.now();
+  const built: { rows: number; nodes: number } = { rows: 0, nodes: 0 };
   const reference = await trainGbdtReference({
+    onBuild: (tree, rows) => {
+      built.rows += rows;
+      built.nodes++;
+    },
     blocks: matrices.map(({ m, w }) => binBlock(m, w, split.train, settings.maxBins)),
     labels,
     train: split.train,
@@ -109,6 +120,14 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
   const yValidation = Array.from(split.validation, (r) => labels[r]);
   const plaintextAuc = rocAuc(reference.validation, yValidation);
   const sklearnAuc = values.sklearn ? sklearnReference(matrices, labels, split, settings) : null;
+  const paillierRows = Number(values['paillier-rows']);
+  const paillier =
+    paillierRows > 0
+      ? await paillierTree(matrices[1], split.train, settings.maxBins, paillierRows, {
+          rows: built.rows / reference.trees.length,
+          nodes: built.nodes / reference.trees.length,
+        })
+      : null;
 
   const out = {
     data: values.data,
@@ -132,7 +151,9 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
     peakRssMb: peakRssMb(),
     he: result.he,
     threads,
-    paillierTreeSeconds: null,
+    paillierTreeSeconds: paillier ? round(paillier.treeSeconds, 1) : null,
+    paillierMeasuredRows: paillier ? paillier.measuredRows : null,
+    bfvSpeedup: paillier ? round(paillier.treeSeconds / treeSeconds, 1) : null,
   };
   const rows: Row[] = [
     ['seconds per tree, federated (BFV)', String(out.treeSeconds)],
@@ -150,6 +171,15 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
       `${(bytes / 1e6).toFixed(1)} MB`,
     ]),
     ['decryptions per tree', String(out.decryptionsPerTree)],
+    ...(paillier
+      ? [
+          [
+            `seconds per tree, Paillier 2048 (FATE's way; ${paillier.measuredRows} rows timed, scaled)`,
+            String(out.paillierTreeSeconds),
+          ] as Row,
+          ['BFV speed-up over Paillier', `${out.bfvSpeedup}x`] as Row,
+        ]
+      : []),
     ['peak RSS', `${out.peakRssMb} MB`],
   ];
   printTable(
@@ -157,6 +187,42 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
     rows,
   );
   return out;
+}
+
+/**
+ * One tree under Paillier, FATE's way (secureboost/paillier-histogram.ts): the root's histograms
+ * timed on `sample` rows of the feature party's columns (row encryptions, additions per row and
+ * feature, a masked decryption per bin), scaled by the plaintext run's counts of built rows and
+ * nodes per tree. One thread, as the BFV figure's parties share two cores.
+ */
+async function paillierTree(
+  host: { m: Float64Array; w: number },
+  train: Int32Array,
+  maxBins: number,
+  sample: number,
+  perTree: { rows: number; nodes: number },
+): Promise<{ treeSeconds: number; measuredRows: number }> {
+  const keys = await PaillierKeyHolder.generate(2048);
+  const rows = train.slice(0, Math.min(sample, train.length));
+  const block = binBlock(host.m, host.w, train, maxBins);
+  const packing = gradientPacking(58, train.length, 1, 0.25);
+  const g = Float64Array.from({ length: host.m.length / host.w }, (_, r) => ((r * 7919) % 2001) - 1000);
+  const h = Float64Array.from(g, (v) => Math.abs(v) / 4);
+  let t = performance.now();
+  const ciphertexts = paillierEncryptRows(keys.publicKey, rows, g, h, packing);
+  const encryptSeconds = (performance.now() - t) / 1000 / rows.length;
+  t = performance.now();
+  const { sums } = paillierBinSums(keys.publicKey, ciphertexts, rows, block.binned, maxBins + 1);
+  const sumSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  keys.decrypt(sums);
+  const perBin = (performance.now() - t) / 1000 / sums.length + encryptSeconds;
+  const addSeconds = Math.max(0, sumSeconds - sums.length * encryptSeconds) / (rows.length * host.w);
+  const treeSeconds =
+    perTree.rows * encryptSeconds +
+    perTree.rows * host.w * addSeconds +
+    perTree.nodes * host.w * (maxBins + 1) * perBin;
+  return { treeSeconds, measuredRows: rows.length };
 }
 
 /** scikit-learn's HistGradientBoostingClassifier on the same rows and split (no early stopping, same depth and bins). */

@@ -26,7 +26,8 @@ export {
   type SecureBoostInput,
 } from './secureboost/settings';
 export type { SecureBoostLabelModel, SecureBoostFeatureModel } from './secureboost/model';
-export { labelPartyPacking } from './secureboost/packing';
+export { gradientPacking, labelPartyPacking } from './secureboost/packing';
+export { paillierBinSums, paillierEncryptRows, paillierUnmask } from './secureboost/paillier-histogram';
 export type { PsiCardinalityResult } from './psi/cardinality-strategy';
 export type { PartyModel, PartyCheckpoint } from './split-lr/model';
 export type { NnPartyModel, NnPartyCheckpoint } from './split-nn/model';

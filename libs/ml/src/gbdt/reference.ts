@@ -74,6 +74,8 @@ export async function trainGbdtReference(input: {
   readonly train: Int32Array;
   readonly validation: Int32Array;
   readonly params: GbdtParams;
+  /** Called for every node whose histograms are built, with its tree and row count (the bench's operation counts). */
+  readonly onBuild?: (tree: number, rows: number) => void;
 }): Promise<ReferenceResult> {
   const { blocks, params } = input;
   const booster = new Booster(
@@ -89,6 +91,7 @@ export async function trainGbdtReference(input: {
     while (!grower.grown) {
       const histograms = new Map<number, Histogram[]>();
       for (const node of grower.level()) {
+        if (node.build) input.onBuild?.(t, node.rows.length);
         if (node.build)
           histograms.set(
             node.id,

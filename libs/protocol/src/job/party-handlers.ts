@@ -63,7 +63,7 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
             // A feasibility count needs no labels.
             labelColumn: node.role === 'label' && !cardinalityOnly ? (cmd.data.labelColumn ?? 'y') : undefined,
             // A training batch needs twice the widest party's columns in rows: know it now, not after PSI.
-            ...(cardinalityOnly ? {} : columnLimit(cmd.dataSettings.batchSize, node.role)),
+            ...(hooks.miniBatches && !cardinalityOnly ? columnLimit(cmd.dataSettings.batchSize, node.role) : {}),
             ...(hooks.missingValues ? { allowMissing: true } : {}),
           });
           if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };

@@ -112,6 +112,11 @@ export function onPeer<B>(
 export interface PartyModelHooks {
   /** The model bins missing values: empty cells load as NaN instead of failing job.prepare. */
   readonly missingValues?: boolean;
+  /**
+   * The model trains on mini-batches (split LR, split NN): a file wider than its batches allow
+   * (half the batch size in columns) is refused at job.prepare, before PSI.
+   */
+  readonly miniBatches?: boolean;
   /** Checks the model's settings from job.prepare and keeps them in the job. */
   prepare?(job: PartyJob, settings: unknown, node: PartyContext): void;
   installKeys?(

@@ -73,8 +73,8 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
   dataSettings(spec) {
     const s = settingsOf(spec);
     // Bins are quantiles, which standardising keeps and clipping would merge: no clipping.
-    // Trees take no mini-batches: the batch size only bounds a party's width (minimumBatchRows), so it is the largest.
-    return { validationFraction: s.validationFraction, seed: s.seed, clipSigma: 0, batchSize: 1 << 16 };
+    // Trees take no mini-batches (the batch size is unused).
+    return { validationFraction: s.validationFraction, seed: s.seed, clipSigma: 0, batchSize: 1024 };
   },
   settings: (spec) => settingsOf(spec),
 

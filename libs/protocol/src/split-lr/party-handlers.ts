@@ -51,6 +51,7 @@ function model<T extends LabelPartyLr | FeaturePartyLr>(job: PartyJob, kind: new
 }
 
 const hooks: PartyModelHooks = {
+  miniBatches: true,
   prepare(job, raw) {
     const hp = checked(lr.settings, raw, `job ${job.id}: hyperparameters`);
     if (hp.sigmoid === 'cubic' && isRowWeighted(hp))

@@ -108,6 +108,7 @@ function seedOf(node: PartyContext, architecture: NnArchitecture): number {
 }
 
 const hooks: PartyModelHooks = {
+  miniBatches: true,
   prepare(job, raw) {
     const s = checked(nnSettingsSchema, raw, `job ${job.id}: nn`);
     try {
