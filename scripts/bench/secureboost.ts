@@ -207,7 +207,7 @@ async function paillierTree(
   const block = binBlock(host.m, host.w, train, maxBins);
   const packing = gradientPacking(58, train.length, 1, 0.25);
   const g = Float64Array.from({ length: host.m.length / host.w }, (_, r) => ((r * 7919) % 2001) - 1000);
-  const h = Float64Array.from(g, (v) => Math.abs(v) / 4);
+  const h = Float64Array.from(g, (v) => Math.floor(Math.abs(v) / 4));
   let t = performance.now();
   const ciphertexts = paillierEncryptRows(keys.publicKey, rows, g, h, packing);
   const encryptSeconds = (performance.now() - t) / 1000 / rows.length;
@@ -253,7 +253,9 @@ m = HistGradientBoostingClassifier(max_iter=${settings.trees}, max_depth=${setti
 m.fit(X[tr], y[tr])
 print(roc_auc_score(y[va], m.predict_proba(X[va])[:, 1]))
 `;
-    const out = execFileSync('python3', ['-c', script, dir], { encoding: 'utf8' });
+    // Debian's interpreter, where python3-sklearn installs (a pyenv python3 on PATH lacks it).
+    const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const out = execFileSync(python, ['-c', script, dir], { encoding: 'utf8' });
     return Number(out.trim().split('\n').at(-1));
   } catch (e) {
     console.error(`scikit-learn reference skipped: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);

@@ -30,17 +30,6 @@ export interface BfvEngine {
   close(): Promise<void>;
 }
 
-/** The one-hot plaintext polynomial from its exponents. */
-export function oneHotCoefficients(degree: number, terms: Int32Array, t: bigint): BigUint64Array {
-  const coefficients = new BigUint64Array(degree);
-  const minusOne = t - 1n;
-  for (const e of terms) {
-    if (e >= 0) coefficients[e] = 1n;
-    else coefficients[degree + e] = minusOne;
-  }
-  return coefficients;
-}
-
 export function runBfvTask(rt: BfvRuntime, task: BfvTask): Uint8Array[] {
   const { bfv } = rt;
   if (task.op === 'encrypt') {
@@ -53,9 +42,7 @@ export function runBfvTask(rt: BfvRuntime, task: BfvTask): Uint8Array[] {
       if (output.terms.length !== prepared.length) throw new Error('one term list per chunk is expected');
       const sum = new BfvProductSum(bfv);
       try {
-        prepared.forEach((cipher, c) =>
-          sum.add(cipher, oneHotCoefficients(bfv.degree, output.terms[c], bfv.plainModulus)),
-        );
+        prepared.forEach((cipher, c) => sum.addOneHot(cipher, output.terms[c]));
         return sum.finish(output.mask);
       } finally {
         sum.dispose();

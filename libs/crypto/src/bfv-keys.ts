@@ -116,8 +116,17 @@ export class BfvProductSum {
 
   /** Adds cipher · plaintext(coefficients); `cipher` comes from `prepare`. */
   add(cipher: CipherText, coefficients: BigUint64Array): void {
+    this.addPlain(cipher, this.bfv.plaintext(coefficients));
+  }
+
+  /** Adds cipher · Σ ±X^e over the one-hot exponents (BfvContext.oneHotPlaintext). */
+  addOneHot(cipher: CipherText, exponents: Int32Array): void {
+    this.addPlain(cipher, this.bfv.oneHotPlaintext(exponents));
+  }
+
+  /** Adds cipher · plain, and deletes plain. */
+  private addPlain(cipher: CipherText, plain: PlainText): void {
     const { evaluator } = this.bfv;
-    const plain = this.bfv.plaintext(coefficients);
     try {
       const parmsId = cipher.parmsId;
       evaluator.plainTransformToNtt(plain, parmsId, plain);

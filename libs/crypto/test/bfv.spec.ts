@@ -64,6 +64,22 @@ describe('BFV with coefficient encoding', () => {
     plain.delete();
   });
 
+  it('builds one-hot plaintexts in place: X^e for e >= 0, −X^(N+e) for a wrapped e < 0', () => {
+    const plain = bfv.oneHotPlaintext(Int32Array.of(0, 5, -3, bfv.degree - 1));
+    const expected = new BigUint64Array(bfv.degree);
+    expected[0] = 1n;
+    expected[5] = 1n;
+    expected[bfv.degree - 3] = bfv.plainModulus - 1n;
+    expected[bfv.degree - 1] = 1n;
+    expect(bfv.coefficients(plain)).toEqual(expected);
+    plain.delete();
+    // The shared buffer is cleared between plaintexts.
+    const next = bfv.oneHotPlaintext(Int32Array.of(7));
+    expect(bfv.coefficients(next).filter((c) => c !== 0n)).toEqual(BigUint64Array.of(1n));
+    next.delete();
+    expect(() => bfv.oneHotPlaintext(Int32Array.of(bfv.degree))).toThrow('outside the ring');
+  });
+
   it('refuses a coefficient of t or more (SEAL checks them) and more coefficients than the ring has', () => {
     expect(() => bfv.plaintext(BigUint64Array.of(bfv.plainModulus))).toThrow(BfvError);
     expect(() => bfv.plaintext(new BigUint64Array(bfv.degree + 1))).toThrow(`at most ${bfv.degree}`);

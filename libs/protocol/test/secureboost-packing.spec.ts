@@ -15,9 +15,15 @@ import {
   uniformResidues,
   unpackSum,
 } from '../src/secureboost/packing';
-import { oneHotCoefficients } from '@vfl/crypto';
 
 const T = 288230376151130113n; // the BFV parameter set's t: SEAL's 58-bit prime ≡ 1 mod 8192
+
+/** The one-hot polynomial of its exponents, as BfvContext.oneHotPlaintext builds it: X^e, or −X^(N+e) for e < 0. */
+function oneHotCoefficients(degree: number, terms: Int32Array, t: bigint): BigUint64Array {
+  const out = new BigUint64Array(degree);
+  for (const e of terms) out[e >= 0 ? e : degree + e] = e >= 0 ? 1n : t - 1n;
+  return out;
+}
 
 function negacyclic(a: BigUint64Array, b: BigUint64Array, n: number): bigint[] {
   const out = new Array<bigint>(n).fill(0n);
