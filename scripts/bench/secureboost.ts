@@ -11,17 +11,16 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadPartyTable, writeWideSynthetic } from '@vfl/data';
-import { binBlock, DEFAULT_LR_HYPERPARAMETERS, rocAuc, trainGbdtReference } from '@vfl/ml';
-import { BFV_N4096_T58 } from '@vfl/crypto';
+import { loadPartyTable, selectRows, writeWideSynthetic } from '@vfl/data';
+import { DEFAULT_LR_HYPERPARAMETERS, rocAuc } from '@vfl/ml';
 import {
-  boosterParams,
   gradientPacking,
   isSecureBoostResult,
-  labelPartyPacking,
   PaillierKeyHolder,
   paillierBinSums,
   paillierEncryptRows,
+  pooledSecureBoostReference,
+  PooledReference,
   runInProcessJob,
   secureBoostSettings,
 } from '@vfl/protocol';
@@ -82,48 +81,27 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
   if (!isSecureBoostResult(result)) throw new Error('not a secureboost result');
   const treeSeconds = result.epochs.reduce((s, e) => s + e.seconds, 0) / result.epochs.length;
 
-  // The same GBDT on the pooled data, rows in the federation's order (shared IDs by code units).
+  // The same GBDT on the pooled data, rows in the federation's order.
   const tables = [
     await loadPartyTable(path.join(dataRoot, guest), { labelColumn: 'y' }),
     await loadPartyTable(path.join(dataRoot, host)),
   ];
-  const hostIds = new Set(tables[1].ids);
-  const ids = tables[0].ids.filter((id) => hostIds.has(id)).sort();
-  const { trainValidationSplit } = await import('@vfl/ml');
-  const split = trainValidationSplit(ids.length, settings.validationFraction, settings.seed);
-  const matrices = tables.map((t) => {
-    const index = new Map(t.ids.map((id, i) => [id, i]));
-    const w = t.featureNames.length;
-    const m = new Float64Array(ids.length * w);
-    ids.forEach((id, r) => m.set(t.features.subarray(index.get(id)! * w, (index.get(id)! + 1) * w), r * w));
-    return { m, w };
-  });
-  const labelIndex = new Map(tables[0].ids.map((id, i) => [id, i]));
-  const labels = Float64Array.from(ids, (id) => tables[0].labels![labelIndex.get(id)!]);
   const referenceStart = Date.now();
   const built: { rows: number; nodes: number } = { rows: 0, nodes: 0 };
-  const reference = await trainGbdtReference({
-    onBuild: (tree, rows) => {
-      built.rows += rows;
-      built.nodes++;
-    },
-    blocks: matrices.map(({ m, w }) => binBlock(m, w, split.train, settings.maxBins)),
-    labels,
-    train: split.train,
-    validation: split.validation,
-    params: boosterParams(
-      settings,
-      labelPartyPacking(settings, labels, split.train, BFV_N4096_T58.plainModulusBits).fractionBits,
-    ),
+  const reference = await pooledSecureBoostReference(tables, settings, (_, rows) => {
+    built.rows += rows;
+    built.nodes++;
   });
+  const { ids, split, labels } = reference;
   const referenceTreeSeconds = (Date.now() - referenceStart) / 1000 / reference.trees.length;
   const yValidation = Array.from(split.validation, (r) => labels[r]);
   const plaintextAuc = rocAuc(reference.validation, yValidation);
+  const matrices = tables.map((t) => ({ m: selectRows(t, ids).features, w: t.featureNames.length }));
   const sklearnAuc = values.sklearn ? sklearnReference(matrices, labels, split, settings) : null;
   const paillierRows = Number(values['paillier-rows']);
   const paillier =
     paillierRows > 0
-      ? await paillierTree(matrices[1], split.train, settings.maxBins, paillierRows, {
+      ? await paillierTree(reference.blocks[1], split.train, settings.maxBins, paillierRows, {
           rows: built.rows / reference.trees.length,
           nodes: built.nodes / reference.trees.length,
         })
@@ -196,7 +174,7 @@ export async function runSecureBoostBench(argv: string[]): Promise<BenchResult> 
  * nodes per tree. One thread, as the BFV figure's parties share two cores.
  */
 async function paillierTree(
-  host: { m: Float64Array; w: number },
+  block: PooledReference['blocks'][number],
   train: Int32Array,
   maxBins: number,
   sample: number,
@@ -204,9 +182,9 @@ async function paillierTree(
 ): Promise<{ treeSeconds: number; measuredRows: number }> {
   const keys = await PaillierKeyHolder.generate(2048);
   const rows = train.slice(0, Math.min(sample, train.length));
-  const block = binBlock(host.m, host.w, train, maxBins);
   const packing = gradientPacking(58, train.length, 1, 0.25);
-  const g = Float64Array.from({ length: host.m.length / host.w }, (_, r) => ((r * 7919) % 2001) - 1000);
+  const width = block.binned.length;
+  const g = Float64Array.from({ length: block.binned[0].length }, (_, r) => ((r * 7919) % 2001) - 1000);
   const h = Float64Array.from(g, (v) => Math.floor(Math.abs(v) / 4));
   let t = performance.now();
   const ciphertexts = paillierEncryptRows(keys.publicKey, rows, g, h, packing);
@@ -217,11 +195,9 @@ async function paillierTree(
   t = performance.now();
   keys.decrypt(sums);
   const perBin = (performance.now() - t) / 1000 / sums.length + encryptSeconds;
-  const addSeconds = Math.max(0, sumSeconds - sums.length * encryptSeconds) / (rows.length * host.w);
+  const addSeconds = Math.max(0, sumSeconds - sums.length * encryptSeconds) / (rows.length * width);
   const treeSeconds =
-    perTree.rows * encryptSeconds +
-    perTree.rows * host.w * addSeconds +
-    perTree.nodes * host.w * (maxBins + 1) * perBin;
+    perTree.rows * encryptSeconds + perTree.rows * width * addSeconds + perTree.nodes * width * (maxBins + 1) * perBin;
   return { treeSeconds, measuredRows: rows.length };
 }
 

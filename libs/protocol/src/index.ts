@@ -27,6 +27,7 @@ export {
 } from './secureboost/settings';
 export type { SecureBoostLabelModel, SecureBoostFeatureModel } from './secureboost/model';
 export { gradientPacking, labelPartyPacking } from './secureboost/packing';
+export { pooledSecureBoostReference, type PooledReference } from './secureboost/plaintext-reference';
 export { paillierBinSums, paillierEncryptRows, paillierUnmask } from './secureboost/paillier-histogram';
 export type { PsiCardinalityResult } from './psi/cardinality-strategy';
 export type { PartyModel, PartyCheckpoint } from './split-lr/model';

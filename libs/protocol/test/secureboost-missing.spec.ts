@@ -8,16 +8,14 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BFV_N4096_T58 } from '@vfl/crypto';
 import { loadPartyTable } from '@vfl/data';
-import { binBlock, DEFAULT_LR_HYPERPARAMETERS, trainGbdtReference, TreeNode } from '@vfl/ml';
+import { DEFAULT_LR_HYPERPARAMETERS, TreeNode } from '@vfl/ml';
 import {
-  boosterParams,
   isSecureBoostResult,
-  labelPartyPacking,
   runInProcessJob,
   secureBoostSettings,
   SplitLrPrediction,
+  pooledSecureBoostReference,
 } from '../src';
 import { SecureBoostLabel } from '../src/secureboost/label-party';
 
@@ -58,25 +56,9 @@ describe('SecureBoost with missing values', () => {
     const bank = await loadPartyTable(path.join(dir, 'bank.csv'), { labelColumn: 'y' });
     const shop = await loadPartyTable(path.join(dir, 'shop.csv'), { allowMissing: true });
     expect(shop.features.some(Number.isNaN)).toBe(true);
-    const ids = bank.ids.filter((id) => shop.ids.includes(id)).sort();
-    const matrix = (t: typeof bank) => {
-      const index = new Map(t.ids.map((id, i) => [id, i]));
-      const w = t.featureNames.length;
-      const m = new Float64Array(ids.length * w);
-      ids.forEach((id, r) => m.set(t.features.subarray(index.get(id)! * w, (index.get(id)! + 1) * w), r * w));
-      return { m, w };
-    };
-    const { train, validation } = label.booster;
-    const blocks = [matrix(bank), matrix(shop)].map(({ m, w }) => binBlock(m, w, train, settings.maxBins));
-    const labels = Float64Array.from(ids, (id) => bank.labels![bank.ids.indexOf(id)]);
-    const { fractionBits } = labelPartyPacking(settings, labels, train, BFV_N4096_T58.plainModulusBits);
-    const reference = await trainGbdtReference({
-      blocks,
-      labels,
-      train,
-      validation,
-      params: boosterParams(settings, fractionBits),
-    });
+    const reference = await pooledSecureBoostReference([bank, shop], settings);
+    const { validation } = label.booster;
+    const { ids } = reference;
     const shape = (trees: TreeNode[][]) =>
       trees.map((t) =>
         t.map((n) =>

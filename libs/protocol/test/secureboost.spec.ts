@@ -6,18 +6,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BfvEncryptor, BfvKeyHolder, BFV_N4096_T58 } from '@vfl/crypto';
+import { BfvEncryptor, BfvKeyHolder } from '@vfl/crypto';
 import { loadPartyTable } from '@vfl/data';
-import { binBlock, DEFAULT_LR_HYPERPARAMETERS, trainGbdtReference, TreeNode } from '@vfl/ml';
+import { DEFAULT_LR_HYPERPARAMETERS, TreeNode } from '@vfl/ml';
 import { randomUUID } from 'node:crypto';
 import {
   SplitLrPrediction,
-  boosterParams,
   isSecureBoostResult,
-  labelPartyPacking,
   runInProcessJob,
   secureBoostSettings,
   SecureBoostJobResult,
+  pooledSecureBoostReference,
 } from '../src';
 import type { InProcessFederation } from '../src';
 import { SecureBoostLabel } from '../src/secureboost/label-party';
@@ -80,27 +79,16 @@ describe('SecureBoost', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('grows the plaintext reference trees, node for node, on the joined data', async () => {
-    // The joined data in the federation's row order (the label party's aligned rows).
+    // The pooled data in the federation's row order, binned and quantised as the parties do.
     const tables = await Promise.all(
       ['bank', 'a', 'b'].map((p) =>
         loadPartyTable(path.join(dir, `${p}.csv`), p === 'bank' ? { labelColumn: 'y' } : {}),
       ),
     );
-    const ids = [...tables[0].ids].filter((id) => tables.every((t) => t.ids.includes(id))).sort();
+    const reference = await pooledSecureBoostReference(tables, settings);
     const { train, validation } = label.booster;
-    const blocks = tables.map((t) => {
-      const index = new Map(t.ids.map((id, i) => [id, i]));
-      const w = t.featureNames.length;
-      const m = new Float64Array(ids.length * w);
-      ids.forEach((id, r) => m.set(t.features.subarray(index.get(id)! * w, (index.get(id)! + 1) * w), r * w));
-      return binBlock(m, w, train, settings.maxBins);
-    });
-    const labels = Float64Array.from(ids, (id) => tables[0].labels![tables[0].ids.indexOf(id)]);
-    // The precision the label party chose for its gradients, from its rows and labels.
-    const { fractionBits } = labelPartyPacking(settings, labels, train, BFV_N4096_T58.plainModulusBits);
-    expect(label.params.fractionBits).toBe(fractionBits);
-    const params = boosterParams(settings, fractionBits);
-    const reference = await trainGbdtReference({ blocks, labels, train, validation, params });
+    expect(reference.split).toEqual({ train, validation });
+    expect(label.params.fractionBits).toBeGreaterThanOrEqual(12);
     const shape = (trees: TreeNode[][]) =>
       trees.map((t) =>
         t.map((n) =>
