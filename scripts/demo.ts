@@ -108,6 +108,8 @@ async function main(): Promise<number> {
     workDir,
     transport: values.transport,
     databaseUrl: process.env.DATABASE_URL,
+    // A service that dies mid-job is named at once, with the end of its log.
+    onUnexpectedExit: (exit) => console.error(`\n${exit.name} DIED: ${exit.message}`),
     parties: [
       { partyId: 'bank', role: 'label', dataRoot: path.dirname(guest) },
       { partyId: 'ecommerce', role: 'feature', dataRoot: path.dirname(host) },
@@ -264,11 +266,17 @@ function signed(x: number): string {
   return `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
 }
 
+/** An error and its causes (fetch failures carry the socket error as `cause`). */
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  return e.cause instanceof Error ? `${e.message}: ${describeError(e.cause)}` : e.message;
+}
+
 main().then(
   (code) => process.exit(code),
   (e) => {
     console.error(
-      e instanceof UsageError ? `${e.message}\n\n${HELP}` : `demo failed: ${e instanceof Error ? e.message : e}`,
+      e instanceof UsageError ? `${e.message}\n\n${HELP}` : `demo failed: ${describeError(e)}`,
     );
     process.exit(e instanceof UsageError ? 2 : 1);
   },
