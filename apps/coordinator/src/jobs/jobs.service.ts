@@ -34,6 +34,7 @@ import {
   PartyCallError,
   JobRunner,
   countersignHead,
+  releaseJob,
   jobStrategies,
   isSplitLrResult,
   isSplitNnResult,
@@ -123,15 +124,32 @@ export class JobsService implements OnApplicationBootstrap {
     private readonly config: CoordinatorConfig,
   ) {}
 
-  /** Jobs that were running when the coordinator stopped cannot resume yet: mark them failed, audited. */
+  /**
+   * Jobs that were running when the coordinator stopped: marked failed (audited, naming the
+   * restart, resumable from their last checkpoint), and closed at every party still holding them.
+   */
   async onApplicationBootstrap(): Promise<void> {
     const orphans = await this.jobs.find({ where: { state: In(['queued', 'aligning', 'training', 'evaluating']) } });
     for (const job of orphans) {
       const reason = `the coordinator restarted while the job was ${job.state}`;
-      await this.jobs.update({ id: job.id }, { error: reason });
-      await this.setState(job.id, 'failed', { reason });
+      await this.jobs.update({ id: job.id }, { error: reason, failedParty: COORDINATOR_ID });
+      await this.setState(job.id, 'failed', { reason, party: COORDINATOR_ID });
     }
     if (orphans.length) this.logger.warn(`marked ${orphans.length} interrupted job(s) as failed`);
+    // In the background: a party that is down too must not hold the coordinator's start-up.
+    void this.releaseAtParties(orphans.filter((j) => j.state !== 'queued'));
+  }
+
+  private async releaseAtParties(orphans: readonly JobEntity[]): Promise<void> {
+    const channels = this.parties.channels();
+    for (const job of orphans) {
+      const parties = (job.spec as JobSpec).parties.flatMap((p) => channels.get(p.partyId) ?? []);
+      for (const m of await releaseJob(parties, job.id))
+        this.logger.warn({
+          message: `${m.partyId} could not be told to close the interrupted job: ${m.reason}`,
+          jobId: job.id,
+        });
+    }
   }
 
   async create(dto: CreateJobDto, principal: Principal): Promise<JobView> {
