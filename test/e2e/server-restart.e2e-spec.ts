@@ -15,7 +15,7 @@ import type { SplitLrJobResult } from '@vfl/protocol';
 import { launchFederation, LaunchOptions } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
 import type { JobView } from '../../apps/coordinator/src/jobs/jobs.service';
-import { ownPostgres, OwnPostgres } from './support/own-servers';
+import { ownNats, ownPostgres, OwnNats, OwnPostgres } from './support/own-servers';
 
 const TERMINAL: readonly string[] = ['succeeded', 'failed', 'cancelled'];
 const body = {
@@ -116,6 +116,52 @@ describe("the coordinator's PostgreSQL stopped and started under a running job",
     expect(JSON.parse(check.stdout.trim().split('\n').pop()!)).toMatchObject({ valid: true, firstBroken: null });
     expect(check.status).toBe(0);
 
+    const res = await f.post(`/jobs/${started.id}/resume`, {});
+    expect(res.status).toBe(201);
+    const resumed = await f.ended(((await res.json()) as JobView).id, 90_000);
+    expect(resumed.state).toBe('succeeded');
+    expect(Math.abs(auc(resumed) - auc(f.reference))).toBeLessThan(1e-4);
+  }, 180_000);
+});
+
+describe('the NATS server stopped and started under a job running over NATS', () => {
+  let work: string;
+  let nats: OwnNats;
+  let f: Awaited<ReturnType<typeof federationFor>>;
+
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-nats-restart-'));
+    nats = await ownNats();
+    f = await federationFor(work, { transport: 'nats', natsUrl: nats.url });
+  }, 120_000);
+
+  afterAll(async () => {
+    await f?.federation.stop();
+    await nats?.destroy();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('ends the job cleanly (done or failed naming NATS), its trail valid, and a failed one resumes', async () => {
+    const started = (await (await f.post('/jobs', body)).json()) as JobView;
+    await until(
+      '2 epochs checkpointed',
+      async () => ((await f.view(started.id)).checkpointEpoch ?? 0) >= 2 || undefined,
+      60_000,
+    );
+    await nats.stop();
+    await new Promise((r) => setTimeout(r, 2_000));
+    await nats.start();
+    const ended = await f.ended(started.id, 60_000);
+    const trail = (await (
+      await fetch(`${f.federation.coordinatorUrl}/jobs/${started.id}/audit?limit=1`, { headers: f.auth })
+    ).json()) as { verification: { valid: boolean; events: number } };
+    expect(trail.verification.valid).toBe(true);
+    if (ended.state === 'succeeded') {
+      expect(Math.abs(auc(ended) - auc(f.reference))).toBeLessThan(1e-4);
+      return;
+    }
+    expect(ended.state).toBe('failed');
+    expect(ended.error).toMatch(/the NATS server \(nats:\/\/127.0.0.1:\d+\) did not answer/);
     const res = await f.post(`/jobs/${started.id}/resume`, {});
     expect(res.status).toBe(201);
     const resumed = await f.ended(((await res.json()) as JobView).id, 90_000);
