@@ -123,6 +123,7 @@ describe('kill -9 of each service in each phase (real processes)', () => {
   afterAll(async () => {
     await federation?.stop();
     for (const db of dbs) await db.drop();
+    fs.rmSync(work, { recursive: true, force: true });
   });
 
   /** Waits until the job is in the phase, so the kill lands there. */
