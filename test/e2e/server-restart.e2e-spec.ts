@@ -162,6 +162,7 @@ describe('the NATS server stopped and started under a job running over NATS', ()
     }
     expect(ended.state).toBe('failed');
     expect(ended.error).toMatch(/the NATS server \(nats:\/\/127.0.0.1:\d+\) did not answer/);
+    expect(ended.failedParty).toBe('nats');
     const res = await f.post(`/jobs/${started.id}/resume`, {});
     expect(res.status).toBe(201);
     const resumed = await f.ended(((await res.json()) as JobView).id, 90_000);

@@ -36,6 +36,9 @@ function isTicket(v: unknown): v is ClaimTicket {
   return typeof v === 'object' && v !== null && typeof (v as ClaimTicket).__claim === 'string';
 }
 
+/** Who a failure of the NATS server itself is attributed to (a job's `failedParty`). */
+export const NATS_SERVER_ID = 'nats';
+
 export class NatsClaimCheckCodec extends PayloadCodec {
   private constructor(
     private readonly nc: NatsConnection,
@@ -103,9 +106,13 @@ export class NatsClaimCheckCodec extends PayloadCodec {
       return await op();
     } catch (e) {
       const reason = e instanceof Error ? e.message.slice(0, 200) : String(e).slice(0, 200);
-      throw new Error(
-        `the NATS server (${this.servers}) did not answer: could not ${what} its JetStream object store (${reason}); is it down or restarting?`,
-        { cause: e },
+      throw Object.assign(
+        new Error(
+          `the NATS server (${this.servers}) did not answer: could not ${what} its JetStream object store (${reason}); is it down or restarting?`,
+          { cause: e },
+        ),
+        // Carried back through every party to the coordinator, so the job names the server, not a party.
+        { failedAt: NATS_SERVER_ID },
       );
     }
   }
