@@ -137,8 +137,17 @@ describe('kill -9 of each service in each phase (real processes)', () => {
       ),
     training: (id) =>
       until('2 epochs checkpointed', async () => ((await view(id)).checkpointEpoch ?? 0) >= 2 || undefined, 60_000),
-    export: (id) =>
-      until('evaluation and export', async () => ((await view(id)).state === 'evaluating' ? true : undefined), 60_000),
+    // Evaluation, the label-only baseline and the export: watched closely once the last epoch is under way.
+    export: async (id) => {
+      const last = body.hyperparameters.epochs - 1;
+      await until('the last epoch', async () => ((await view(id)).checkpointEpoch ?? 0) >= last || undefined, 60_000);
+      await until(
+        'evaluation and export',
+        async () => ((await view(id)).state === 'evaluating' ? true : undefined),
+        60_000,
+        10,
+      );
+    },
   };
 
   const cases: [Who, Phase][] = (['bank', 'ecommerce', 'coordinator'] as Who[]).flatMap((who) =>
@@ -149,6 +158,8 @@ describe('kill -9 of each service in each phase (real processes)', () => {
     'kill -9 of %s during %s',
     async (who, phase) => {
       const survivors = PARTIES.filter((p) => p !== who);
+      // Each case starts from a whole federation, even after an earlier case failed half way.
+      for (const name of ['coordinator', ...PARTIES]) if (!federation.pid(name)) await federation.restart(name);
       if (phase === 'prediction') {
         // The bank is held (SIGSTOP) so that the prediction is surely under way when the kill lands.
         const held = who === 'coordinator' ? 'bank' : who;
