@@ -70,6 +70,10 @@ export interface Federation {
   stopParty(partyId: string): Promise<void>;
   /** Starts a stopped party again, with the same port, key, data, models and audit database. */
   startParty(partyId: string): Promise<void>;
+  /** kill -9 of a service ('coordinator' or a party id), awaited; its exit is expected (no onUnexpectedExit). */
+  kill(name: string): Promise<void>;
+  /** Starts a stopped or killed service again ('coordinator' or a party id) with its same settings, and waits until it is ready. */
+  restart(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -196,26 +200,45 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
     }
     const coordinatorPort = o.ports?.coordinator ?? (await pickPort());
     const adminKey = o.adminKey ?? issueApiKey().key;
-    start('coordinator', coordinatorMain, {
+    const coordinatorEnv = {
       PORT: String(coordinatorPort),
       VFL_ADMIN_KEY: adminKey,
       VFL_SIGNING_KEY: coordinatorSeed,
       ...o.coordinatorEnv,
       ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
-    });
+    };
+    start('coordinator', coordinatorMain, coordinatorEnv);
     const coordinatorUrl = `http://127.0.0.1:${coordinatorPort}`;
+    const coordinatorReady = (child: ChildProcess) =>
+      waitFor(
+        async () => (await fetch(`${coordinatorUrl}/health`).catch(() => null))?.ok === true,
+        child,
+        logDir,
+        'coordinator',
+      );
+    const kill = async (name: string) => {
+      const child = children.get(name);
+      if (!child) throw new Error(`no service ${name} in this federation`);
+      stopping.add(child);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    };
+    const restart = async (name: string) => {
+      const child = children.get(name);
+      if (child && child.exitCode === null && child.signalCode === null)
+        throw new Error(`${name} is still running: stop or kill it first`);
+      if (name === 'coordinator') await coordinatorReady(start('coordinator', coordinatorMain, coordinatorEnv));
+      else await startParty(name);
+    };
     await Promise.all([
       ...o.parties.map((p) =>
         transport === 'tcp'
           ? waitFor(() => portOpen(ports.get(p.partyId)!), children.get(p.partyId)!, logDir, p.partyId)
           : waitFor(() => logSays(logDir, p.partyId, 'listening on'), children.get(p.partyId)!, logDir, p.partyId),
       ),
-      waitFor(
-        async () => (await fetch(`${coordinatorUrl}/health`).catch(() => null))?.ok === true,
-        children.get('coordinator')!,
-        logDir,
-        'coordinator',
-      ),
+      coordinatorReady(children.get('coordinator')!),
     ]);
     const partyPorts = Object.fromEntries(o.parties.map((p) => [p.partyId, ports.get(p.partyId)!]));
     return {
@@ -232,6 +255,8 @@ export async function launchFederation(o: LaunchOptions): Promise<Federation> {
       stop,
       stopParty: stopChild,
       startParty,
+      kill,
+      restart,
     };
   } catch (e) {
     await stop();

@@ -36,11 +36,15 @@ function isTicket(v: unknown): v is ClaimTicket {
   return typeof v === 'object' && v !== null && typeof (v as ClaimTicket).__claim === 'string';
 }
 
+/** Who a failure of the NATS server itself is attributed to (a job's `failedParty`). */
+export const NATS_SERVER_ID = 'nats';
+
 export class NatsClaimCheckCodec extends PayloadCodec {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly store: ObjectStore,
     private readonly threshold: number,
+    private readonly servers: string,
   ) {
     super();
   }
@@ -53,14 +57,14 @@ export class NatsClaimCheckCodec extends PayloadCodec {
     const nc = await connect({ servers, name: `vfl-claim-check-${process.pid}` });
     // Unredeemed payloads (a receiver that died) expire after an hour.
     const store = await nc.jetstream().views.os(bucket, { ttl: 3_600_000_000_000 });
-    return new NatsClaimCheckCodec(nc, store, threshold);
+    return new NatsClaimCheckCodec(nc, store, threshold, servers);
   }
 
   async outbound<T>(value: T): Promise<T> {
     return (await this.walk(value, async (bytes) => {
       if (bytes.length < this.threshold) return bytes;
       const name = randomUUID();
-      await this.store.putBlob({ name }, bytes);
+      await this.jetStream('store a payload in', () => this.store.putBlob({ name }, bytes));
       return { __claim: name, bytes: bytes.length } satisfies ClaimTicket;
     })) as T;
   }
@@ -87,11 +91,29 @@ export class NatsClaimCheckCodec extends PayloadCodec {
   }
 
   private async redeem(ticket: ClaimTicket): Promise<Uint8Array> {
-    const bytes = await this.store.getBlob(ticket.__claim);
+    const bytes = await this.jetStream('fetch a payload from', () => this.store.getBlob(ticket.__claim));
     if (!bytes) throw new Error(`claimed payload ${ticket.__claim} is missing from the object store`);
     if (bytes.length !== ticket.bytes)
       throw new Error(`claimed payload ${ticket.__claim} has ${bytes.length} bytes, ticket says ${ticket.bytes}`);
-    await this.store.delete(ticket.__claim);
+    // Best effort: the payload is redeemed, and one left behind expires with the bucket's TTL.
+    await this.store.delete(ticket.__claim).catch(() => undefined);
     return bytes;
+  }
+
+  /** A JetStream call whose failure names the NATS server (down, restarting, or without JetStream), not the party that called. */
+  private async jetStream<T>(what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      const reason = e instanceof Error ? e.message.slice(0, 200) : String(e).slice(0, 200);
+      throw Object.assign(
+        new Error(
+          `the NATS server (${this.servers}) did not answer: could not ${what} its JetStream object store (${reason}); is it down or restarting?`,
+          { cause: e },
+        ),
+        // Carried back through every party to the coordinator, so the job names the server, not a party.
+        { failedAt: NATS_SERVER_ID },
+      );
+    }
   }
 }

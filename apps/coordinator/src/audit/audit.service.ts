@@ -10,6 +10,8 @@ import {
   type ChainedAuditEvent,
   type AuditFilter,
   type CoordinatorVerification,
+  AuditCheckpointEntity,
+  AuditEventEntity,
   AuditLedger,
   SignedAuditLog,
   verifyCoordinatorTrail,
@@ -81,6 +83,26 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   async recordEnded(jobId: string, event: AuditEventInput): Promise<ChainedAuditEvent> {
     const recorded = await this.log.recordSigned(jobId, event);
     await this.ledger.record('job.ended', recorded, this.identity);
+    return recorded;
+  }
+
+  /**
+   * recordEnded again after it failed part way (the database went away under it): the event, its
+   * signed head and its ledger row are each written once, whichever of them the database already took.
+   */
+  async recordEndedAgain(jobId: string, event: AuditEventInput): Promise<ChainedAuditEvent> {
+    const newest = await this.ds.getRepository(AuditEventEntity).findOne({ where: { jobId }, order: { seq: 'DESC' } });
+    const state = (e: { detail?: Record<string, unknown> }) => e.detail?.state;
+    if (!newest || newest.step !== event.step || state(newest) !== state(event) || newest.sender !== event.sender)
+      return this.recordEnded(jobId, event);
+    const [recorded] = await this.log.store.events(jobId, { offset: newest.seq, limit: 1 });
+    if (!(await this.ds.getRepository(AuditCheckpointEntity).exists({ where: { jobId, seq: recorded.seq } })))
+      await this.log.store.checkpoint(recorded, this.identity);
+    const [{ n }] = await this.ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM audit_ledger WHERE kind = 'job.ended' AND job_id = $1 AND head_seq = $2`,
+      [jobId, recorded.seq],
+    );
+    if (n === 0) await this.ledger.record('job.ended', recorded, this.identity);
     return recorded;
   }
 

@@ -34,6 +34,7 @@ import {
   PartyCallError,
   JobRunner,
   countersignHead,
+  releaseJob,
   jobStrategies,
   isSplitLrResult,
   isSplitNnResult,
@@ -44,7 +45,7 @@ import {
   JobSpec,
   AlignmentSpec,
 } from '@vfl/protocol';
-import { type AuditEventInput, JobEntity, JobState, resultDigest } from '@vfl/audit';
+import { type AuditEventInput, AuditWriteError, JobEntity, JobState, resultDigest } from '@vfl/audit';
 import { Observable, Subject } from 'rxjs';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
@@ -107,6 +108,8 @@ interface LiveJob {
 }
 
 const TERMINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+/** How long a job's failure waits for the database to take it (the database itself may be what failed). */
+const FAILURE_RECORD_RETRY_MS = 5 * 60_000;
 
 @Injectable()
 export class JobsService implements OnApplicationBootstrap {
@@ -123,15 +126,32 @@ export class JobsService implements OnApplicationBootstrap {
     private readonly config: CoordinatorConfig,
   ) {}
 
-  /** Jobs that were running when the coordinator stopped cannot resume yet: mark them failed, audited. */
+  /**
+   * Jobs that were running when the coordinator stopped: marked failed (audited, naming the
+   * restart, resumable from their last checkpoint), and closed at every party still holding them.
+   */
   async onApplicationBootstrap(): Promise<void> {
     const orphans = await this.jobs.find({ where: { state: In(['queued', 'aligning', 'training', 'evaluating']) } });
     for (const job of orphans) {
       const reason = `the coordinator restarted while the job was ${job.state}`;
-      await this.jobs.update({ id: job.id }, { error: reason });
-      await this.setState(job.id, 'failed', { reason });
+      await this.jobs.update({ id: job.id }, { error: reason, failedParty: COORDINATOR_ID });
+      await this.setState(job.id, 'failed', { reason, party: COORDINATOR_ID });
     }
     if (orphans.length) this.logger.warn(`marked ${orphans.length} interrupted job(s) as failed`);
+    // In the background: a party that is down too must not hold the coordinator's start-up.
+    void this.releaseAtParties(orphans.filter((j) => j.state !== 'queued'));
+  }
+
+  private async releaseAtParties(orphans: readonly JobEntity[]): Promise<void> {
+    const channels = this.parties.channels();
+    for (const job of orphans) {
+      const parties = (job.spec as JobSpec).parties.flatMap((p) => channels.get(p.partyId) ?? []);
+      for (const m of await releaseJob(parties, job.id))
+        this.logger.warn({
+          message: `${m.partyId} could not be told to close the interrupted job: ${m.reason}`,
+          jobId: job.id,
+        });
+    }
   }
 
   async create(dto: CreateJobDto, principal: Principal): Promise<JobView> {
@@ -553,12 +573,44 @@ export class JobsService implements OnApplicationBootstrap {
         );
         return;
       }
-      const message = e instanceof Error ? e.message : String(e);
+      const message =
+        e instanceof AuditWriteError
+          ? `the coordinator's audit database went away: ${e.message}`
+          : e instanceof Error
+            ? e.message
+            : String(e);
       const failedParty = e instanceof PartyCallError ? e.partyId : null;
-      await this.jobs.update({ id }, { error: message, failedParty, progress }).catch(() => undefined);
-      await this.setState(id, 'failed', { reason: message, party: failedParty }).catch((err) =>
-        this.logger.error({ message: `could not record the failure: ${err}`, jobId: id }),
-      );
+      await this.recordFailure(id, message, failedParty, progress);
+    }
+  }
+
+  /**
+   * A failure is recorded even when the database is what failed: the job waits (retrying, up to
+   * FAILURE_RECORD_RETRY_MS) until the database answers again, rather than staying in a running
+   * state; a retry writes none of the failure's audit records twice.
+   */
+  private async recordFailure(
+    id: string,
+    message: string,
+    failedParty: string | null,
+    progress: Record<string, unknown>,
+  ): Promise<void> {
+    const deadline = Date.now() + FAILURE_RECORD_RETRY_MS;
+    for (let attempt = 0, delay = 250; ; attempt++, delay = Math.min(delay * 2, 2_000)) {
+      try {
+        await this.jobs.update({ id }, { error: message, failedParty, progress });
+        await this.setState(id, 'failed', { reason: message, party: failedParty }, attempt > 0);
+        return;
+      } catch (e) {
+        const err = e instanceof Error ? e.message : String(e);
+        if (Date.now() + delay > deadline) {
+          this.logger.error({ message: `could not record the failure: ${err}`, jobId: id });
+          return;
+        }
+        if (attempt === 0)
+          this.logger.warn({ message: `the database did not take the job's failure, retrying: ${err}`, jobId: id });
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   }
 
@@ -566,11 +618,18 @@ export class JobsService implements OnApplicationBootstrap {
    * Records the state change (signed; a job's end goes in the ledger too), has the parties that
    * took the job countersign that head, then moves the row.
    */
-  private async setState(id: string, state: JobState, detail: Record<string, unknown> = {}): Promise<void> {
+  private async setState(
+    id: string,
+    state: JobState,
+    detail: Record<string, unknown> = {},
+    again = false,
+  ): Promise<void> {
     const event = { step: 'job.state', sender: COORDINATOR_ID, detail: { state, ...detail } };
-    const head = TERMINAL.includes(state)
-      ? await this.audit.recordEnded(id, event)
-      : await this.audit.recordSigned(id, event);
+    const head = !TERMINAL.includes(state)
+      ? await this.audit.recordSigned(id, event)
+      : again
+        ? await this.audit.recordEndedAgain(id, event)
+        : await this.audit.recordEnded(id, event);
     const prepared = [...(this.live.get(id)?.prepared ?? [])];
     if (prepared.length > 0) {
       const channels = this.parties.channels();

@@ -4,7 +4,7 @@
  * answer does not hold the job up; the caller learns which ones did not countersign.
  */
 import type { PartyChannel } from '../wire/party-channel';
-import { countersign } from './commands';
+import { close, countersign } from './commands';
 
 export interface ChainHead {
   readonly jobId: string;
@@ -23,6 +23,25 @@ export async function countersignHead(
     channels.map((c) =>
       withTimeout(c.call(countersign, { jobId: head.jobId, seq: head.seq, head: head.hash, state }), timeoutMs),
     ),
+  );
+  return outcomes.flatMap((o, i) =>
+    o.status === 'fulfilled'
+      ? []
+      : [{ partyId: channels[i].partyId, reason: o.reason instanceof Error ? o.reason.message : String(o.reason) }],
+  );
+}
+
+/**
+ * Closes a job that ended without its runner (the coordinator restarted under it) at every party
+ * still reachable, so none keeps holding it; returns the parties that could not be reached, each with why.
+ */
+export async function releaseJob(
+  channels: readonly PartyChannel[],
+  jobId: string,
+  timeoutMs = 5_000,
+): Promise<{ partyId: string; reason: string }[]> {
+  const outcomes = await Promise.allSettled(
+    channels.map((c) => withTimeout(c.call(close, { jobId, completed: false }), timeoutMs)),
   );
   return outcomes.flatMap((o, i) =>
     o.status === 'fulfilled'

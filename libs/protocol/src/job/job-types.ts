@@ -132,6 +132,9 @@ export class PartyCallError extends Error {
   }
 }
 
+/** The message broker between the services: its failures are its own, not the party that used it (libs/transport: NATS_SERVER_ID). */
+const TRANSPORT_SERVERS: ReadonlySet<string> = new Set(['nats']);
+
 /**
  * The party a command's failure belongs to: the called party, or, when it reports that its
  * message to a peer of the job failed there (a refusal, a failed audit write, a peer down), that peer.
@@ -144,6 +147,7 @@ export function attributeFailure(
 ): PartyCallError {
   const text = e instanceof Error ? e.message : String(e);
   const at = failedAtOf(e);
+  if (at && TRANSPORT_SERVERS.has(at)) return new PartyCallError(at, command, `${text} (on a call to ${called})`);
   if (at && at !== called && parties.some((p) => p.partyId === at))
     return new PartyCallError(at, command, `${text} (on ${called}'s message to ${at})`);
   return new PartyCallError(called, command, at && at !== called ? `${text} (at ${at})` : text);
