@@ -275,9 +275,7 @@ function describeError(e: unknown): string {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    console.error(
-      e instanceof UsageError ? `${e.message}\n\n${HELP}` : `demo failed: ${describeError(e)}`,
-    );
+    console.error(e instanceof UsageError ? `${e.message}\n\n${HELP}` : `demo failed: ${describeError(e)}`);
     process.exit(e instanceof UsageError ? 2 : 1);
   },
 );
