@@ -35,8 +35,11 @@ export async function runJob(
     const job = await get<JobView>(`/jobs/${id}`);
     for (; printedEpochs < job.epochs.length; printedEpochs++) {
       const e = job.epochs[printedEpochs];
+      // A SecureBoost job reports one "epoch" per tree.
+      const round = job.model === 'secureboost' ? 'tree ' : 'epoch';
+      const rounds = job.model === 'secureboost' ? treesOf(body) : job.hyperparameters.epochs;
       say(
-        `  epoch ${String(e.epoch).padStart(2)}/${job.hyperparameters.epochs}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
+        `  ${round} ${String(e.epoch).padStart(2)}/${rounds}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
       );
     }
     if (job.state !== state) {
@@ -55,4 +58,10 @@ export async function runJob(
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** The trees a SecureBoost request asks for (20 when it names none, the API's default). */
+function treesOf(body: unknown): number {
+  const settings = (body as { secureboost?: { trees?: unknown } }).secureboost;
+  return typeof settings?.trees === 'number' ? settings.trees : 20;
 }

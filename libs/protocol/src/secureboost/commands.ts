@@ -104,11 +104,12 @@ export const treeReport = z.object({
 export const trainingRecord = z.object({ reports: z.array(treeReport).max(1000) });
 export type SbTrainingRecord = z.output<typeof trainingRecord>;
 
-/** Feature importance over the kept trees: total gain and split count per feature that split. */
+/** Feature importance over the kept trees (how many: early stopping's best): total gain and split count per feature. */
 export const importance = defineCommand(
   'sb.importance',
   z.object({ jobId }),
   z.object({
+    keptTrees: nonNegativeInt,
     features: z
       .array(
         z.object({

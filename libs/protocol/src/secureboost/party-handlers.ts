@@ -260,9 +260,13 @@ export const secureBoostHandlers: PartyHandlerGroup = {
       const rows = job.rows('validation').length > 0 ? 'validation' : 'train';
       return { ...end, validation: splitMetrics(job, rows, label.booster.currentPredictions(job.rows(rows)), false) };
     }),
-    onJobCommand(sb.importance, (_, job, { node }) => ({
-      features: model(job, SecureBoostLabel).importance(job.requireAligned().columnNames, node.partyId),
-    })),
+    onJobCommand(sb.importance, (_, job, { node }) => {
+      const label = model(job, SecureBoostLabel);
+      return {
+        keptTrees: label.booster.keptTrees(),
+        features: label.importance(job.requireAligned().columnNames, node.partyId),
+      };
+    }),
     onJobCommand(sb.baseline, async (_, job) => {
       const label = model(job, SecureBoostLabel);
       const own = await label.ownFeaturesOnly();

@@ -137,11 +137,9 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
         detailed: true,
       })) as DetailedMetrics;
       const labelOnly = await ctx.call(ctx.label, sb.baseline, { jobId });
-      const { features: importance } = await ctx.call(ctx.label, sb.importance, { jobId });
+      const { features: importance, keptTrees } = await ctx.call(ctx.label, sb.importance, { jobId });
       const manifest = await ctx.exportModel({ model: SECUREBOOST });
       const { intersection, trainRows, validationRows } = ctx.alignment;
-      const stoppedAt = reports.length;
-      const bestLoss = Math.min(...reports.map((r) => r.validationLoss));
       return {
         model: 'secureboost',
         intersection,
@@ -152,8 +150,8 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
         labelOnly,
         importance,
         epochs: reports,
-        trees: stoppedAt,
-        keptTrees: params.earlyStopping ? reports.findIndex((r) => r.validationLoss === bestLoss) + 1 : stoppedAt,
+        trees: reports.length,
+        keptTrees,
         manifest,
         he: BFV_N4096_T58.name,
         decryptions: decryptions.count,
