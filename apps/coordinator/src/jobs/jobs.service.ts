@@ -1,8 +1,8 @@
 /**
  * Job lifecycle on the coordinator: validates a request against the registered parties, records
  * it, queues it (round-robin across the API keys that submitted, first come, first served within
- * one key; VFL_MAX_CONCURRENT_JOBS at once), runs the split-LR
- * protocol (libs/protocol JobRunner), and keeps state, progress and outcome in PostgreSQL, with
+ * one key; VFL_MAX_CONCURRENT_JOBS at once), runs it on libs/protocol's JobRunner with the
+ * model's strategy, and keeps state, progress and outcome in PostgreSQL, with
  * every state change in the audit chain and on the job's live event stream.
  *
  *   queued -> aligning -> training -> evaluating -> succeeded | failed | cancelled
@@ -17,10 +17,8 @@ import {
   OnApplicationBootstrap,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import { ArchitectureError, validateArchitecture, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
+import type { LrHyperparameters } from '@vfl/ml';
 import {
-  NO_DEFENCE,
-  validateDefence,
   modelBytes,
   modelDigest,
   ModelManifest,
@@ -36,12 +34,7 @@ import {
   countersignHead,
   releaseJob,
   jobStrategies,
-  isSplitLrResult,
-  isSplitNnResult,
-  isSecureBoostResult,
   JobResult,
-  PsiCardinalityResult,
-  secureBoostSettings,
   JobSpec,
   AlignmentSpec,
 } from '@vfl/protocol';
@@ -53,9 +46,9 @@ import { CoordinatorConfig } from '../config/coordinator.config';
 import { AuditService } from '../audit/audit.service';
 import { PartyClients } from '../parties/party-clients.service';
 import type { Principal } from '../auth/principal';
-import { CreateJobDto, isApiModel, PredictDto } from './dto/create-job.dto';
-import { parseIdRules } from '@vfl/data';
+import { CreateJobDto, PredictDto } from './dto/create-job.dto';
 import { FairJobQueue } from './fair-job-queue';
+import { hasManifest, requestOf, requestProblems, specOf } from './job-request';
 import { type JobListQuery, type JobPage, listJobs } from './job-list';
 
 export interface JobView {
@@ -155,7 +148,8 @@ export class JobsService implements OnApplicationBootstrap {
   }
 
   async create(dto: CreateJobDto, principal: Principal): Promise<JobView> {
-    this.checkParties(dto);
+    const problems = requestProblems(dto, (partyId) => this.parties.knows(partyId));
+    if (problems.length) throw new BadRequestException(problems);
     return this.submit(dto, principal);
   }
 
@@ -245,42 +239,7 @@ export class JobsService implements OnApplicationBootstrap {
     resume?: JobSpec['resume'],
   ): Promise<JobView> {
     const id = randomUUID();
-    const nn =
-      dto.model === 'split-nn'
-        ? {
-            architecture: validateArchitecture(dto.nn!.architecture),
-            defence: validateDefence(dto.nn!.defence ?? NO_DEFENCE),
-          }
-        : undefined;
-    const spec: JobSpec = {
-      jobId: id,
-      model: dto.model,
-      parties: dto.parties.map((p) => ({
-        partyId: p.partyId,
-        role: p.role,
-        data: { ...p.data },
-        publicKey: this.parties.pinnedKey(p.partyId),
-      })),
-      // A split-NN job's split, batches and seed come from its architecture; its features are not clipped.
-      hyperparameters: nn
-        ? {
-            ...DEFAULT_LR_HYPERPARAMETERS,
-            epochs: nn.architecture.training.epochs,
-            batchSize: nn.architecture.training.batchSize,
-            seed: nn.architecture.training.seed,
-            validationFraction: nn.architecture.training.validationFraction ?? 0.3,
-            clipSigma: 0,
-          }
-        : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
-      ...(nn ? { nn } : {}),
-      ...(dto.model === 'secureboost' ? { secureboost: secureBoostSettings.parse(dto.secureboost ?? {}) } : {}),
-      alignment: {
-        idRules: parseIdRules(dto.alignment?.idRules),
-        ...(dto.alignment?.mode ? { mode: dto.alignment.mode } : {}),
-        ...(dto.alignment?.smallParty ? { smallParty: dto.alignment.smallParty } : {}),
-      },
-      ...(resume ? { resume } : {}),
-    };
+    const spec = specOf(dto, id, (partyId) => this.parties.pinnedKey(partyId), resume);
     await this.jobs.insert({ id, state: 'queued', spec, progress: {} });
     await this.audit.recordOpened(id, {
       step: 'job.created',
@@ -416,66 +375,6 @@ export class JobsService implements OnApplicationBootstrap {
       if (e instanceof PartyCallError) throw new UnprocessableEntityException(message);
       throw e;
     }
-  }
-
-  private checkParties(dto: CreateJobDto): void {
-    const problems: string[] = [];
-    const seen = new Set<string>();
-    dto.parties.forEach((p, i) => {
-      if (!this.parties.knows(p.partyId)) problems.push(`parties.${i}.partyId: unknown party "${p.partyId}"`);
-      if (seen.has(p.partyId)) problems.push(`parties.${i}.partyId: "${p.partyId}" is listed twice`);
-      seen.add(p.partyId);
-      if (p.role === 'label' && !p.data.labelColumn)
-        problems.push(`parties.${i}.data.labelColumn: required for the label party`);
-      if (p.role === 'feature' && p.data.labelColumn)
-        problems.push(`parties.${i}.data.labelColumn: a feature party holds no labels`);
-    });
-    if (dto.model === 'split-nn') {
-      try {
-        validateArchitecture(dto.nn?.architecture);
-        validateDefence(dto.nn?.defence ?? NO_DEFENCE);
-      } catch (e) {
-        problems.push(
-          e instanceof ArchitectureError ? `nn.architecture.${e.message}` : `nn.defence: ${(e as Error).message}`,
-        );
-      }
-    } else if (dto.nn !== undefined) {
-      problems.push(`nn: only a split-nn job takes an architecture (model is ${dto.model})`);
-    }
-    if (dto.model === 'secureboost') {
-      const parsed = secureBoostSettings.safeParse(dto.secureboost ?? {});
-      if (!parsed.success)
-        for (const issue of parsed.error.issues)
-          problems.push(`secureboost${issue.path.map((k) => `.${String(k)}`).join('')}: ${issue.message}`);
-    } else if (dto.secureboost !== undefined) {
-      problems.push(`secureboost: only a secureboost job takes boosting settings (model is ${dto.model})`);
-    }
-    const labels = dto.parties.filter((p) => p.role === 'label').length;
-    if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
-    const hp = dto.hyperparameters;
-    if (hp?.sigmoid === 'cubic' && hp.positiveWeight !== undefined && hp.positiveWeight !== 1) {
-      problems.push(
-        'hyperparameters.positiveWeight: row weights work with the taylor sigmoid only (the cubic already spends the scale budget)',
-      );
-    }
-    const features = dto.parties.length - labels;
-    if (dto.model === 'psi-cardinality' && features !== 1)
-      problems.push(`parties: a psi-cardinality check takes exactly one feature party, got ${features}`);
-    if (dto.alignment?.mode === 'unbalanced') {
-      // Star mode (two or more feature parties) runs balanced only, for now.
-      if (features !== 1)
-        problems.push(`alignment.mode: unbalanced PSI takes exactly one feature party, got ${features}`);
-      if (dto.model === 'psi-cardinality')
-        problems.push('alignment.mode: a psi-cardinality check runs in balanced mode');
-    }
-    const small = dto.alignment?.smallParty;
-    if (small !== undefined) {
-      if (dto.alignment?.mode !== 'unbalanced')
-        problems.push('alignment.smallParty: only for alignment.mode "unbalanced"');
-      else if (!dto.parties.some((p) => p.partyId === small))
-        problems.push(`alignment.smallParty: "${small}" is not a party of the job`);
-    }
-    if (problems.length) throw new BadRequestException(problems);
   }
 
   private async execute(spec: JobSpec): Promise<void> {
@@ -647,30 +546,4 @@ export class JobsService implements OnApplicationBootstrap {
     if (live?.row) live.row = { ...live.row, state, updatedAt: new Date() };
     this.streams.get(id)?.next({ type: 'state', data: { state, ...detail } });
   }
-}
-
-/** The request a job was started with, to start it again (retry, resume). */
-function requestOf(spec: JobSpec): CreateJobDto {
-  if (!isApiModel(spec.model))
-    throw new UnprocessableEntityException(
-      `job of model ${spec.model.slice(0, 32)} cannot be started again through the API`,
-    );
-  return {
-    model: spec.model,
-    parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })),
-    // A split-NN job's hyperparameters are derived from its architecture again.
-    hyperparameters: spec.model === 'split-nn' ? undefined : spec.hyperparameters,
-    alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] },
-    ...(spec.nn ? { nn: spec.nn } : {}),
-    ...(spec.secureboost ? { secureboost: { ...spec.secureboost } } : {}),
-  };
-}
-
-/** Results that carry a model and its manifest (not a PSI count). */
-function hasManifest(result: JobResult): result is Exclude<JobResult, PsiCardinalityResult> {
-  return isSplitLrResult(result) || isSplitNnResult(result) || isSecureBoostResult(result);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

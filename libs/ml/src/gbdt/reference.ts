@@ -91,14 +91,13 @@ export async function trainGbdtReference(input: {
     while (!grower.grown) {
       const histograms = new Map<number, Histogram[]>();
       for (const node of grower.level()) {
-        if (node.build) input.onBuild?.(t, node.rows.length);
-        if (node.build)
-          histograms.set(
-            node.id,
-            blocks.map((b) =>
-              buildHistogram(b.binned, node.rows, pickRows(g, node.rows), pickRows(h, node.rows), params.maxBins),
-            ),
-          );
+        if (!node.build) continue;
+        input.onBuild?.(t, node.rows.length);
+        const [gNode, hNode] = [pickRows(g, node.rows), pickRows(h, node.rows)];
+        histograms.set(
+          node.id,
+          blocks.map((b) => buildHistogram(b.binned, node.rows, gNode, hNode, params.maxBins)),
+        );
       }
       await grower.split(histograms, (node, block, split) =>
         localPartition(blocks[block], node, split, params.maxBins),

@@ -1,0 +1,150 @@
+/**
+ * A job request on its way in: what is wrong with it (every problem, each naming its field), the
+ * spec it starts, and, for a retry or resume, the request a stored spec came from.
+ */
+import { UnprocessableEntityException } from '@nestjs/common';
+import { parseIdRules } from '@vfl/data';
+import { ArchitectureError, DEFAULT_LR_HYPERPARAMETERS, validateArchitecture } from '@vfl/ml';
+import {
+  isSecureBoostResult,
+  isSplitLrResult,
+  isSplitNnResult,
+  JobResult,
+  JobSpec,
+  NO_DEFENCE,
+  PsiCardinalityResult,
+  secureBoostSettings,
+  validateDefence,
+} from '@vfl/protocol';
+import { CreateJobDto, isApiModel } from './dto/create-job.dto';
+
+/** Every problem of a request the DTO's decorators cannot see (parties, model settings, alignment). */
+export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => boolean): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  dto.parties.forEach((p, i) => {
+    if (!knows(p.partyId)) problems.push(`parties.${i}.partyId: unknown party "${p.partyId}"`);
+    if (seen.has(p.partyId)) problems.push(`parties.${i}.partyId: "${p.partyId}" is listed twice`);
+    seen.add(p.partyId);
+    if (p.role === 'label' && !p.data.labelColumn)
+      problems.push(`parties.${i}.data.labelColumn: required for the label party`);
+    if (p.role === 'feature' && p.data.labelColumn)
+      problems.push(`parties.${i}.data.labelColumn: a feature party holds no labels`);
+  });
+  if (dto.model === 'split-nn') {
+    try {
+      validateArchitecture(dto.nn?.architecture);
+      validateDefence(dto.nn?.defence ?? NO_DEFENCE);
+    } catch (e) {
+      problems.push(
+        e instanceof ArchitectureError ? `nn.architecture.${e.message}` : `nn.defence: ${(e as Error).message}`,
+      );
+    }
+  } else if (dto.nn !== undefined) {
+    problems.push(`nn: only a split-nn job takes an architecture (model is ${dto.model})`);
+  }
+  if (dto.model === 'secureboost') {
+    const parsed = secureBoostSettings.safeParse(dto.secureboost ?? {});
+    if (!parsed.success)
+      for (const issue of parsed.error.issues)
+        problems.push(`secureboost${issue.path.map((k) => `.${String(k)}`).join('')}: ${issue.message}`);
+  } else if (dto.secureboost !== undefined) {
+    problems.push(`secureboost: only a secureboost job takes boosting settings (model is ${dto.model})`);
+  }
+  const labels = dto.parties.filter((p) => p.role === 'label').length;
+  if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
+  const hp = dto.hyperparameters;
+  if (hp?.sigmoid === 'cubic' && hp.positiveWeight !== undefined && hp.positiveWeight !== 1) {
+    problems.push(
+      'hyperparameters.positiveWeight: row weights work with the taylor sigmoid only (the cubic already spends the scale budget)',
+    );
+  }
+  const features = dto.parties.length - labels;
+  if (dto.model === 'psi-cardinality' && features !== 1)
+    problems.push(`parties: a psi-cardinality check takes exactly one feature party, got ${features}`);
+  if (dto.alignment?.mode === 'unbalanced') {
+    // Star mode (two or more feature parties) runs balanced only, for now.
+    if (features !== 1)
+      problems.push(`alignment.mode: unbalanced PSI takes exactly one feature party, got ${features}`);
+    if (dto.model === 'psi-cardinality') problems.push('alignment.mode: a psi-cardinality check runs in balanced mode');
+  }
+  const small = dto.alignment?.smallParty;
+  if (small !== undefined) {
+    if (dto.alignment?.mode !== 'unbalanced')
+      problems.push('alignment.smallParty: only for alignment.mode "unbalanced"');
+    else if (!dto.parties.some((p) => p.partyId === small))
+      problems.push(`alignment.smallParty: "${small}" is not a party of the job`);
+  }
+  return problems;
+}
+
+/** The spec a checked request starts, parties' keys pinned as the registry has them. */
+export function specOf(
+  dto: CreateJobDto,
+  id: string,
+  pinnedKey: (partyId: string) => string | undefined,
+  resume?: JobSpec['resume'],
+): JobSpec {
+  const nn =
+    dto.model === 'split-nn'
+      ? {
+          architecture: validateArchitecture(dto.nn!.architecture),
+          defence: validateDefence(dto.nn!.defence ?? NO_DEFENCE),
+        }
+      : undefined;
+  return {
+    jobId: id,
+    model: dto.model,
+    parties: dto.parties.map((p) => ({
+      partyId: p.partyId,
+      role: p.role,
+      data: { ...p.data },
+      publicKey: pinnedKey(p.partyId),
+    })),
+    // A split-NN job's split, batches and seed come from its architecture; its features are not clipped.
+    hyperparameters: nn
+      ? {
+          ...DEFAULT_LR_HYPERPARAMETERS,
+          epochs: nn.architecture.training.epochs,
+          batchSize: nn.architecture.training.batchSize,
+          seed: nn.architecture.training.seed,
+          validationFraction: nn.architecture.training.validationFraction ?? 0.3,
+          clipSigma: 0,
+        }
+      : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
+    ...(nn ? { nn } : {}),
+    ...(dto.model === 'secureboost' ? { secureboost: secureBoostSettings.parse(dto.secureboost ?? {}) } : {}),
+    alignment: {
+      idRules: parseIdRules(dto.alignment?.idRules),
+      ...(dto.alignment?.mode ? { mode: dto.alignment.mode } : {}),
+      ...(dto.alignment?.smallParty ? { smallParty: dto.alignment.smallParty } : {}),
+    },
+    ...(resume ? { resume } : {}),
+  };
+}
+
+/** The request a job was started with, to start it again (retry, resume). */
+export function requestOf(spec: JobSpec): CreateJobDto {
+  if (!isApiModel(spec.model))
+    throw new UnprocessableEntityException(
+      `job of model ${spec.model.slice(0, 32)} cannot be started again through the API`,
+    );
+  return {
+    model: spec.model,
+    parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })),
+    // A split-NN job's hyperparameters are derived from its architecture again.
+    hyperparameters: spec.model === 'split-nn' ? undefined : spec.hyperparameters,
+    alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] },
+    ...(spec.nn ? { nn: spec.nn } : {}),
+    ...(spec.secureboost ? { secureboost: { ...spec.secureboost } } : {}),
+  };
+}
+
+/** Results that carry a model and its manifest (not a PSI count). */
+export function hasManifest(result: JobResult): result is Exclude<JobResult, PsiCardinalityResult> {
+  return isSplitLrResult(result) || isSplitNnResult(result) || isSecureBoostResult(result);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
