@@ -74,6 +74,9 @@ export class PgliteWireServer {
   }
 
   async start(): Promise<void> {
+    // PGlite starts its backend with client_min_messages = debug3: every statement's replies
+    // carry debug notices. PostgreSQL's default for clients is notice.
+    await this.db.exec('SET client_min_messages TO notice');
     const { rows } = await this.db.query<{ name: string; setting: string }>(
       `SELECT name, setting FROM pg_settings WHERE source = 'session' ORDER BY name`,
     );
@@ -231,15 +234,21 @@ class WireSession {
     this.flush(batch);
   }
 
+  /**
+   * One message per call into PGlite: given several, PGlite 0.3 loses its place when a message
+   * boundary falls at certain offsets around each 8 KiB of the input (a 3-message batch whose
+   * Sync started there got no ReadyForQuery, and the client waited for ever: the SecureBoost
+   * demo's stall). Its files are synced once, after the batch's last message.
+   */
   private flush(batch: Buffer[]): void {
-    if (batch.length) this.forward(batch.length === 1 ? batch[0] : Buffer.concat(batch));
+    batch.forEach((m, i) => this.forward(m, i === batch.length - 1));
   }
 
-  private forward(bytes: Buffer): void {
+  private forward(bytes: Buffer, syncToFs = true): void {
     this.queue = this.queue.then(async () => {
       if (this.phase !== 'session') return;
       try {
-        const reply = await this.db.execProtocolRaw(new Uint8Array(bytes));
+        const reply = await this.db.execProtocolRaw(new Uint8Array(bytes), { syncToFs });
         if (!this.authenticated && !this.salt) this.salt = md5Salt(reply);
         if (!this.authenticated && !this.salt) return this.refuse('PGlite did not ask for an MD5 password');
         if (reply.length && this.socket.writable) this.socket.write(reply);

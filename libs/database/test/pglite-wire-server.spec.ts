@@ -123,6 +123,26 @@ describe('embedded PostgreSQL behind the wire guard', () => {
     }
   });
 
+  it('answers every query whose messages end near a multiple of 8 KiB (PGlite lost the Sync there)', async () => {
+    const client = new Client({ connectionString: pg.url });
+    await client.connect();
+    try {
+      // Parameter lengths whose Parse/Bind/Describe/Execute/Sync put a boundary where PGlite 0.3,
+      // fed them in one call, answered without ReadyForQuery; and their neighbours.
+      for (const base of [8120, 8130, 8137, 16312, 16322, 16329])
+        for (const size of [base - 1, base, base + 1]) {
+          const { rows } = await client.query<{ n: number }>('select length($1::text) n', ['a'.repeat(size)]);
+          expect(rows).toEqual([{ n: size }]);
+        }
+      // Notices as PostgreSQL sends them by default, not PGlite's debug3.
+      expect((await client.query(`SELECT current_setting('client_min_messages') AS m`)).rows).toEqual([
+        { m: 'notice' },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('a pool that closed its idle connection finds its tables on the next one (session settings kept)', async () => {
     const { Pool } = await import('pg');
     const pool = new Pool({ connectionString: pg.url, max: 1, idleTimeoutMillis: 50 });
