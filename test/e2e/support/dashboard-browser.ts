@@ -30,21 +30,28 @@ export interface AxeViolation {
 
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-/** axe-core's WCAG 2.x A/AA rules over the page as it is; returns the serious and critical violations. */
-export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+/**
+ * axe-core's WCAG 2.x A/AA rules over the page as it is: the serious and critical violations, and
+ * how many rules passed (so a scan that checked nothing cannot pass unnoticed).
+ */
+export async function seriousAxeViolations(page: Page): Promise<{ violations: AxeViolation[]; passedRules: number }> {
   await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: AxeViolation[] }> } })
-      .axe;
+  const scan = await page.evaluate(async () => {
+    type Result = { violations: AxeViolation[]; passes: unknown[] };
+    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<Result> } }).axe;
     const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } });
-    return result.violations.map((v) => ({
+    const violations = result.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
       help: v.help,
       nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
     }));
+    return { violations, passedRules: result.passes.length };
   });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  return {
+    violations: scan.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'),
+    passedRules: scan.passedRules,
+  };
 }
 
 export interface Overflow {
@@ -65,22 +72,25 @@ export function measureOverflow(page: Page): Promise<Overflow> {
     const width = document.documentElement.clientWidth;
     const visible = (el: Element) => (el as HTMLElement).offsetParent !== null || el.tagName === 'BODY';
     const pastViewport: string[] = [];
-    for (const el of document.querySelectorAll('body *')) {
+    for (const el of Array.from(document.querySelectorAll('body *'))) {
       if (!visible(el) || el.closest('.table-scroll')) continue;
       if (el.getBoundingClientRect().right > width + 1) pastViewport.push(name(el));
     }
     // An overflowing box, named with the first of its descendants that reaches past its right edge.
     const culprit = (box: Element) => {
       const right = box.getBoundingClientRect().right;
-      const past = [...box.querySelectorAll('*')].find(
+      const past = Array.from(box.querySelectorAll('*')).find(
         (el) => visible(el) && !el.closest('.table-scroll') && el.getBoundingClientRect().right > right + 1,
       );
       return past ? ` (${name(past)})` : '';
     };
     const wider = (sel: string) =>
-      [...document.querySelectorAll(sel)]
+      Array.from(document.querySelectorAll(sel))
         .filter((el) => visible(el) && el.scrollWidth > el.clientWidth + 1)
-        .map((el) => `${name(el.closest('.card') ?? el)}${el.querySelector('table') ? ` #${el.querySelector('table')!.id}` : ''}${culprit(el)}`);
+        .map((el) => {
+          const table = el.querySelector('table');
+          return `${name(el.closest('.card') ?? el)}${table ? ` #${table.id}` : ''}${culprit(el)}`;
+        });
     return {
       page: document.documentElement.scrollWidth - width,
       pastViewport: pastViewport.slice(0, 10),

@@ -82,7 +82,7 @@ function filters(ctx) {
         },
       }),
     ),
-    select('page-size', 'Per page', [25, 50, 100].map((n) => [String(n), String(n)]), list.limit, (v) => {
+    select('page-size', 'Per page', [10, 25, 50, 100].map((n) => [String(n), String(n)]), list.limit, (v) => {
       list.limit = Number(v);
       fromStart();
     }),

@@ -25,6 +25,7 @@ import './panels/training.js';
 import './panels/ks.js';
 import './panels/importance.js';
 import './panels/parties.js';
+import './panels/by-party.js';
 import './panels/audit.js';
 
 /** Who is signed in: { name, role } of the API key (GET /api-keys/me). */

@@ -5,9 +5,9 @@
  * tp = bad share × positives, fp = good share × negatives. The slider moves over those cuts;
  * "score 0.5" gives the stored matrix back.
  */
-import { count, emptyState, fixed, h, modelResult, percent } from '../dom.js';
+import { count, fixed, h, modelResult, percent } from '../dom.js';
 import { registerPanel } from '../registry.js';
-import { isModelJob, noOutcome } from './outcome.js';
+import { hasOutcome } from './outcome.js';
 
 /** The matrix when the top `point.share` of rows is flagged. */
 export function matrixAtCut(point, positives, rows) {
@@ -54,10 +54,10 @@ registerPanel({
   id: 'confusion',
   title: 'Confusion matrix (validation)',
   order: 32,
-  applies: isModelJob,
+  // Drawn from a model's outcome only; until there is one, the Outcome panel says why not.
+  applies: hasOutcome,
   render(body, job, ctx) {
     const model = modelResult(job);
-    if (!model) return body.append(emptyState(noOutcome(job)));
     const v = model.validation;
     const cuts = v.ksCurve.filter((p) => p.share > 0);
     const state = ctx.state('confusion', { cut: null }); // null: the stored matrix at score 0.5

@@ -1,17 +1,17 @@
 /* The KS plot: cumulative shares of defaults and non-defaults by score rank, and where they are widest apart. */
 import { chartFigure, COLORS, draw, line, unitAxes, xy } from '../charts.js';
-import { emptyState, fixed, modelResult, percent } from '../dom.js';
+import { fixed, modelResult, percent } from '../dom.js';
 import { registerPanel } from '../registry.js';
-import { isModelJob, noOutcome } from './outcome.js';
+import { hasOutcome } from './outcome.js';
 
 registerPanel({
   id: 'ks',
   title: 'KS plot (validation)',
   order: 60,
-  applies: isModelJob,
+  // Drawn from a model's outcome only; until there is one, the Outcome panel says why not.
+  applies: hasOutcome,
   render(body, job) {
     const model = modelResult(job);
-    if (!model) return body.append(emptyState(noOutcome(job)));
     const validation = model.validation;
     const points = validation.ksCurve;
     const widest = points.reduce((best, p) => (p.bad - p.good > best.bad - best.good ? p : best), points[0]);

@@ -3,9 +3,9 @@
  * party's own (how many defaulters each catches in its top x% of scores), and the table.
  */
 import { chanceLine, chartFigure, COLORS, draw, line, unitAxes } from '../charts.js';
-import { count, emptyState, fixed, h, modelResult, percent, table } from '../dom.js';
+import { count, fixed, h, modelResult, percent, table } from '../dom.js';
 import { registerPanel } from '../registry.js';
-import { isModelJob, noOutcome } from './outcome.js';
+import { hasOutcome } from './outcome.js';
 
 /** The gains curve's points: (0, 0), then each decile's (cumulative share of rows, share of positives caught). */
 function gains(rows) {
@@ -27,10 +27,10 @@ registerPanel({
   title: 'Gain and lift by decile (validation)',
   order: 35,
   wide: true,
-  applies: isModelJob,
+  // Drawn from a model's outcome only; until there is one, the Outcome panel says why not.
+  applies: hasOutcome,
   render(body, job) {
     const model = modelResult(job);
-    if (!model) return body.append(emptyState(noOutcome(job)));
     const fed = model.validation.gainLift;
     const own = model.labelOnly.validation.gainLift;
     const label = (job.parties.find((p) => p.role === 'label') || {}).partyId || 'label party';

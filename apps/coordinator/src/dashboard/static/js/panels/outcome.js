@@ -16,6 +16,9 @@ export function noOutcome(job) {
 
 export const isModelJob = (job) => job.model !== 'psi-cardinality';
 
+/** Panels drawn from a model's outcome apply once the job has one. */
+export const hasOutcome = (job) => Boolean(modelResult(job));
+
 function bar(label, value, className) {
   const fill = h('span', { class: `bar-fill ${className}` });
   // AUC 0.5 is chance: the bar spans 0.5..1, so the visible difference is the real one.

@@ -1,17 +1,17 @@
 /* The uplift as a picture: the federated model's ROC curve over the label party's own. */
 import { chanceLine, chartFigure, COLORS, draw, line, unitAxes, xy } from '../charts.js';
-import { emptyState, fixed, modelResult } from '../dom.js';
+import { fixed, modelResult } from '../dom.js';
 import { registerPanel } from '../registry.js';
-import { isModelJob, noOutcome } from './outcome.js';
+import { hasOutcome } from './outcome.js';
 
 registerPanel({
   id: 'uplift',
   title: 'ROC curve: federated vs label party alone (validation)',
   order: 30,
-  applies: isModelJob,
+  // Drawn from a model's outcome only; until there is one, the Outcome panel says why not.
+  applies: hasOutcome,
   render(body, job) {
     const model = modelResult(job);
-    if (!model) return body.append(emptyState(noOutcome(job)));
     const own = model.labelOnly.validation;
     const label = (job.parties.find((p) => p.role === 'label') || {}).partyId || 'label party';
     const summary =
