@@ -19,7 +19,8 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 
 export interface AxeViolation {
   id: string;
@@ -68,7 +69,9 @@ export interface Overflow {
 export function measureOverflow(page: Page): Promise<Overflow> {
   return page.evaluate(() => {
     const name = (el: Element) =>
-      el.id ? `#${el.id}` : `${el.tagName.toLowerCase()}${el.className ? `.${String(el.className).split(' ')[0]}` : ''}`;
+      el.id
+        ? `#${el.id}`
+        : `${el.tagName.toLowerCase()}${el.className ? `.${String(el.className).split(' ')[0]}` : ''}`;
     const width = document.documentElement.clientWidth;
     const visible = (el: Element) => (el as HTMLElement).offsetParent !== null || el.tagName === 'BODY';
     const pastViewport: string[] = [];

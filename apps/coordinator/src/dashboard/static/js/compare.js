@@ -30,7 +30,12 @@ export async function showCompare(idA, idB) {
     ['model', a.model, b.model, ''],
     ['state', a.state, b.state, ''],
     ['settings', settingsOf(a), settingsOf(b), ''],
-    ['customers in common (PSI)', count(a.result && a.result.intersection), count(b.result && b.result.intersection), ''],
+    [
+      'customers in common (PSI)',
+      count(a.result && a.result.intersection),
+      count(b.result && b.result.intersection),
+      '',
+    ],
     ['duration', duration(a.result && a.result.seconds), duration(b.result && b.result.seconds), ''],
     ['epochs (trees)', count(a.epochs.length), count(b.epochs.length), ''],
   ];
@@ -40,7 +45,15 @@ export async function showCompare(idA, idB) {
     rows.push([label, fixed(va), fixed(vb), typeof va === 'number' && typeof vb === 'number' ? signed(vb - va) : '—']);
   }
   view.append(
-    h('p', {}, h('a', { href: '#', text: '← All jobs' }), ' · ', h('a', { href: `#job/${a.id}`, text: `open ${name(a)}` }), ' · ', h('a', { href: `#job/${b.id}`, text: `open ${name(b)}` })),
+    h(
+      'p',
+      {},
+      h('a', { href: '#', text: '← All jobs' }),
+      ' · ',
+      h('a', { href: `#job/${a.id}`, text: `open ${name(a)}` }),
+      ' · ',
+      h('a', { href: `#job/${b.id}`, text: `open ${name(b)}` }),
+    ),
     h(
       'section',
       { class: 'card', 'aria-label': 'Metrics of both runs' },
@@ -51,7 +64,9 @@ export async function showCompare(idA, idB) {
         numeric: [3],
         rows: rows.map((cells) => {
           const tr = document.createElement('tr');
-          cells.forEach((c, i) => tr.append(h(i ? 'td' : 'th', { scope: i ? false : 'row', class: i === 3 ? 'num' : false, text: c })));
+          cells.forEach((c, i) =>
+            tr.append(h(i ? 'td' : 'th', { scope: i ? false : 'row', class: i === 3 ? 'num' : false, text: c })),
+          );
           return tr;
         }),
       }),
@@ -60,7 +75,9 @@ export async function showCompare(idA, idB) {
   const charts = h('section', { class: 'card chart-pair', 'aria-label': 'Curves of both runs' });
   view.append(charts);
   if (!ra || !rb) {
-    charts.append(emptyState('Curves need two runs that succeeded with a model; at least one of these has no model outcome.'));
+    charts.append(
+      emptyState('Curves need two runs that succeeded with a model; at least one of these has no model outcome.'),
+    );
   } else {
     const roc = chartFigure(charts, {
       id: 'chart-compare-roc',
@@ -103,5 +120,4 @@ export async function showCompare(idA, idB) {
     });
   }
   $('compare-title').focus();
-
 }

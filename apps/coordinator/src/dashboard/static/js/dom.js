@@ -56,7 +56,10 @@ export function facts(pairs, className = 'facts') {
   return h(
     'dl',
     { class: className },
-    pairs.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { dataset: { field: k } }, v instanceof Node ? v : String(v))]),
+    pairs.flatMap(([k, v]) => [
+      h('dt', { text: k }),
+      h('dd', { dataset: { field: k } }, v instanceof Node ? v : String(v)),
+    ]),
   );
 }
 

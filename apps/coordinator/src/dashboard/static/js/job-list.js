@@ -29,9 +29,9 @@ export async function showJobList(ctx) {
     h('div', { id: 'jobs-host' }),
     pager(ctx),
   );
-  await refresh(ctx);
+  await refresh();
   clearInterval(list.timer);
-  list.timer = setInterval(() => refresh(ctx).catch(() => undefined), REFRESH_MS);
+  list.timer = setInterval(() => refresh().catch(() => undefined), REFRESH_MS);
 }
 
 function select(id, label, options, value, onChange) {
@@ -48,7 +48,7 @@ function select(id, label, options, value, onChange) {
 }
 
 function filters(ctx) {
-  const again = () => refresh(ctx).catch(ctx.showError);
+  const again = () => refresh().catch(ctx.showError);
   const fromStart = () => {
     list.cursors = [''];
     list.page = 0;
@@ -82,10 +82,16 @@ function filters(ctx) {
         },
       }),
     ),
-    select('page-size', 'Per page', [10, 25, 50, 100].map((n) => [String(n), String(n)]), list.limit, (v) => {
-      list.limit = Number(v);
-      fromStart();
-    }),
+    select(
+      'page-size',
+      'Per page',
+      [10, 25, 50, 100].map((n) => [String(n), String(n)]),
+      list.limit,
+      (v) => {
+        list.limit = Number(v);
+        fromStart();
+      },
+    ),
     h('button', { id: 'refresh-jobs', type: 'button', text: 'Refresh', on: { click: again } }),
     h('button', {
       id: 'compare-jobs',
@@ -100,7 +106,7 @@ function filters(ctx) {
 function pager(ctx) {
   const go = (delta) => {
     list.page += delta;
-    refresh(ctx).catch(ctx.showError);
+    refresh().catch(ctx.showError);
   };
   return h(
     'nav',
@@ -113,11 +119,12 @@ function pager(ctx) {
 
 function durationOf(j) {
   if (typeof j.seconds === 'number') return duration(j.seconds);
-  const seconds = ((TERMINAL.includes(j.state) ? Date.parse(j.updatedAt) : Date.now()) - Date.parse(j.createdAt)) / 1000;
+  const seconds =
+    ((TERMINAL.includes(j.state) ? Date.parse(j.updatedAt) : Date.now()) - Date.parse(j.createdAt)) / 1000;
   return TERMINAL.includes(j.state) ? duration(seconds) : `running ${duration(seconds)}`;
 }
 
-async function refresh(ctx) {
+async function refresh() {
   const q = new URLSearchParams({ limit: String(list.limit), include: 'outcome' });
   if (list.state) q.set('state', list.state);
   if (list.cursors[list.page]) q.set('cursor', list.cursors[list.page]);
@@ -135,7 +142,8 @@ async function refresh(ctx) {
       (!list.text || j.id.startsWith(list.text) || (j.submittedBy || '').toLowerCase().includes(list.text)),
   );
   // Re-rendering replaces the rows: note what had focus, and give it back.
-  const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest('#jobs tr');
+  const focused =
+    document.activeElement && document.activeElement.closest && document.activeElement.closest('#jobs tr');
   const focusKey = focused ? [focused.dataset.jobId, document.activeElement.tagName] : null;
   host.replaceChildren(
     shown.length

@@ -26,7 +26,9 @@ function verificationBlock(v) {
   const badge = h('span', {
     id: 'audit-verification',
     class: `state ${v.valid ? 'valid' : 'broken'}`,
-    text: v.valid ? `chain valid, ${count(v.events)} events` : `chain broken at seq ${v.firstBroken && v.firstBroken.seq}`,
+    text: v.valid
+      ? `chain valid, ${count(v.events)} events`
+      : `chain broken at seq ${v.firstBroken && v.firstBroken.seq}`,
   });
   const pairs = [
     ['result', badge],
@@ -86,7 +88,12 @@ function eventRow(e) {
   tr.dataset.seq = e.seq;
   const detail =
     e.detail && Object.keys(e.detail).length
-      ? h('details', {}, h('summary', { text: Object.keys(e.detail).slice(0, 3).join(', ') }), h('pre', { text: JSON.stringify(e.detail, null, 2) }))
+      ? h(
+          'details',
+          {},
+          h('summary', { text: Object.keys(e.detail).slice(0, 3).join(', ') }),
+          h('pre', { text: JSON.stringify(e.detail, null, 2) }),
+        )
       : '—';
   tr.append(
     h('td', { class: 'num', text: e.seq }),
@@ -133,7 +140,11 @@ function filterForm(f, apply) {
       'label',
       { class: 'field' },
       h('span', { text: 'Per page' }),
-      h('select', { name: 'limit' }, PAGE_SIZES.map((n) => h('option', { value: n, selected: n === f.limit, text: n }))),
+      h(
+        'select',
+        { name: 'limit' },
+        PAGE_SIZES.map((n) => h('option', { value: n, selected: n === f.limit, text: n })),
+      ),
     ),
     h('button', { type: 'submit', text: 'Apply filters' }),
   );
@@ -167,11 +178,29 @@ registerPanel({
       h(
         'div',
         { class: 'actions', id: 'audit-links' },
-        h('button', { type: 'button', id: 'audit-report', text: 'Data-usage report (JSON)', on: { click: () => save(`/jobs/${job.id}/report`, `job-${short}-report.json`) } }),
-        h('button', { type: 'button', id: 'audit-export-csv', text: 'Export events (CSV)', on: { click: () => save(`/audit/events/export?${q}&format=csv`, `audit-${short}.csv`) } }),
-        h('button', { type: 'button', id: 'audit-export-jsonl', text: 'Export events (JSON Lines)', on: { click: () => save(`/audit/events/export?${q}&format=jsonl`, `audit-${short}.jsonl`) } }),
+        h('button', {
+          type: 'button',
+          id: 'audit-report',
+          text: 'Data-usage report (JSON)',
+          on: { click: () => save(`/jobs/${job.id}/report`, `job-${short}-report.json`) },
+        }),
+        h('button', {
+          type: 'button',
+          id: 'audit-export-csv',
+          text: 'Export events (CSV)',
+          on: { click: () => save(`/audit/events/export?${q}&format=csv`, `audit-${short}.csv`) },
+        }),
+        h('button', {
+          type: 'button',
+          id: 'audit-export-jsonl',
+          text: 'Export events (JSON Lines)',
+          on: { click: () => save(`/audit/events/export?${q}&format=jsonl`, `audit-${short}.jsonl`) },
+        }),
       ),
-      h('p', { class: 'muted', text: 'The exports hold exactly the events the filters below select, with their hashes; the report is GET /jobs/:id/report.' }),
+      h('p', {
+        class: 'muted',
+        text: 'The exports hold exactly the events the filters below select, with their hashes; the report is GET /jobs/:id/report.',
+      }),
       h('h4', { text: `Signed chain heads (${heads.length})` }),
       headsTable(heads),
       h('h4', { text: 'Events' }),
@@ -183,7 +212,13 @@ registerPanel({
       h(
         'nav',
         { class: 'pager', 'aria-label': 'Audit trail pages' },
-        h('button', { id: 'audit-prev', type: 'button', text: '◀ previous', disabled: f.offset === 0, on: { click: () => go(f.offset - f.limit) } }),
+        h('button', {
+          id: 'audit-prev',
+          type: 'button',
+          text: '◀ previous',
+          disabled: f.offset === 0,
+          on: { click: () => go(f.offset - f.limit) },
+        }),
         h('span', {
           id: 'audit-range',
           text: filtered
@@ -203,11 +238,22 @@ registerPanel({
             id: 'audit',
             className: 'audit-table',
             caption: 'Audit events',
-            head: ['seq', 'time', 'step', 'sender → receiver', 'bytes', 'message digest (SHA-256)', 'event hash', 'detail'],
+            head: [
+              'seq',
+              'time',
+              'step',
+              'sender → receiver',
+              'bytes',
+              'message digest (SHA-256)',
+              'event hash',
+              'detail',
+            ],
             numeric: [0, 4],
             rows: events.map(eventRow),
           })
-        : emptyState(filtered ? 'No event of this job matches the filters.' : 'This job has no audit events on this page.'),
+        : emptyState(
+            filtered ? 'No event of this job matches the filters.' : 'This job has no audit events on this page.',
+          ),
     );
   },
 });

@@ -39,7 +39,13 @@ function matrixTable(m) {
     h(
       'thead',
       {},
-      h('tr', {}, h('td'), h('th', { scope: 'col', text: 'predicted 1' }), h('th', { scope: 'col', text: 'predicted 0' })),
+      h(
+        'tr',
+        {},
+        h('td'),
+        h('th', { scope: 'col', text: 'predicted 1' }),
+        h('th', { scope: 'col', text: 'predicted 0' }),
+      ),
     ),
     h(
       'tbody',
@@ -65,7 +71,10 @@ registerPanel({
     const m = atCut ? matrixAtCut(cuts[state.cut], v.positives, v.rows) : v.confusion;
     const flagged = (m.tp + m.fp) / v.rows;
     // The slider starts at the cut nearest to what 0.5 flags.
-    const nearest = cuts.reduce((best, p, i) => (Math.abs(p.share - flagged) < Math.abs(cuts[best].share - flagged) ? i : best), 0);
+    const nearest = cuts.reduce(
+      (best, p, i) => (Math.abs(p.share - flagged) < Math.abs(cuts[best].share - flagged) ? i : best),
+      0,
+    );
     const slider = h('input', {
       id: 'threshold',
       type: 'range',
@@ -87,9 +96,16 @@ registerPanel({
       h(
         'p',
         { id: 'confusion-threshold' },
-        atCut ? `Flagging the top ${percent(flagged)} of scores` : `Score at least ${fixed(v.confusion.threshold, 2)} flags ${percent(flagged)} of rows`,
+        atCut
+          ? `Flagging the top ${percent(flagged)} of scores`
+          : `Score at least ${fixed(v.confusion.threshold, 2)} flags ${percent(flagged)} of rows`,
       ),
-      h('label', { class: 'field wide-field', for: 'threshold' }, h('span', { text: 'Share of customers flagged (highest scores first)' }), slider),
+      h(
+        'label',
+        { class: 'field wide-field', for: 'threshold' },
+        h('span', { text: 'Share of customers flagged (highest scores first)' }),
+        slider,
+      ),
       h('button', {
         type: 'button',
         id: 'threshold-reset',

@@ -23,7 +23,12 @@ registerPanel({
       facts([
         ['party', job.failedParty || 'the coordinator (no single party)'],
         ['step', step + (job.progress && job.progress.epoch ? `, epoch ${job.progress.epoch}` : '')],
-        ['requested data', party ? `${party.partyId}: ${party.data.path}` : job.parties.map((p) => `${p.partyId}: ${p.data.path}`).join('; ')],
+        [
+          'requested data',
+          party
+            ? `${party.partyId}: ${party.data.path}`
+            : job.parties.map((p) => `${p.partyId}: ${p.data.path}`).join('; '),
+        ],
         ['failed at', time(job.updatedAt)],
         [
           'next',

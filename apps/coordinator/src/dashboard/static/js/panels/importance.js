@@ -15,7 +15,10 @@ registerPanel({
     const features = job.result.importance;
     const total = features.reduce((s, f) => s + f.gain, 0) || 1;
     body.append(
-      h('p', { class: 'muted', text: "A feature party's columns appear by position: only that party knows their names." }),
+      h('p', {
+        class: 'muted',
+        text: "A feature party's columns appear by position: only that party knows their names.",
+      }),
       table({
         id: 'importance',
         caption: 'Feature importance by total gain',
@@ -25,7 +28,12 @@ registerPanel({
           const bar = h('span', { class: 'bar', 'aria-hidden': 'true' });
           bar.style.width = `${((100 * f.gain) / total).toFixed(1)}%`;
           const tr = document.createElement('tr');
-          for (const [i, c] of [f.partyId, f.column ?? `column #${f.index + 1}`, fixed(f.gain, 2), count(f.splits)].entries())
+          for (const [i, c] of [
+            f.partyId,
+            f.column ?? `column #${f.index + 1}`,
+            fixed(f.gain, 2),
+            count(f.splits),
+          ].entries())
             tr.append(h('td', { class: i >= 2 ? 'num' : false, text: c }));
           tr.append(h('td', {}, bar, ` ${percent(f.gain / total)}`));
           return tr;

@@ -71,7 +71,9 @@ registerPanel({
             percent(r.gain),
             fixed(r.lift, 2),
           ].concat(own ? [own[i] ? fixed(own[i].lift, 2) : '—'] : []);
-          cells.forEach((c, j) => tr.append(h('td', { class: [1, 2, 4, 5, 6, 7].includes(j) ? 'num' : false, text: c })));
+          cells.forEach((c, j) =>
+            tr.append(h('td', { class: [1, 2, 4, 5, 6, 7].includes(j) ? 'num' : false, text: c })),
+          );
           return tr;
         }),
       }),

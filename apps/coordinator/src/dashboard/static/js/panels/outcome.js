@@ -46,8 +46,14 @@ registerPanel({
     const model = modelResult(job);
     if (!model) {
       body.append(
-        h('p', { class: 'headline', text: `${count(result.intersection)} customers in common (PSI, private set intersection).` }),
-        h('p', { class: 'muted', text: `A cardinality check: no model was trained. Finished in ${duration(result.seconds)}.` }),
+        h('p', {
+          class: 'headline',
+          text: `${count(result.intersection)} customers in common (PSI, private set intersection).`,
+        }),
+        h('p', {
+          class: 'muted',
+          text: `A cardinality check: no model was trained. Finished in ${duration(result.seconds)}.`,
+        }),
       );
       return;
     }
@@ -69,7 +75,11 @@ registerPanel({
       ),
       h(
         'div',
-        { class: 'bars', role: 'img', 'aria-label': `Validation AUC: federated ${fixed(fed, 3)}, label party alone ${fixed(alone, 3)}` },
+        {
+          class: 'bars',
+          role: 'img',
+          'aria-label': `Validation AUC: federated ${fixed(fed, 3)}, label party alone ${fixed(alone, 3)}`,
+        },
         bar('federated', fed, 'federated'),
         bar(`${label ? label.partyId : 'label party'} alone`, alone, 'label-only'),
       ),
@@ -87,7 +97,9 @@ registerPanel({
           ['uplift from federation, AUC', signed(model.train.auc - model.labelOnly.train.auc), signed(uplift)],
         ].map((cells) => {
           const tr = document.createElement('tr');
-          cells.forEach((c, i) => tr.append(h(i ? 'td' : 'th', { class: i ? 'num' : false, scope: i ? false : 'row', text: c })));
+          cells.forEach((c, i) =>
+            tr.append(h(i ? 'td' : 'th', { class: i ? 'num' : false, scope: i ? false : 'row', text: c })),
+          );
           return tr;
         }),
       }),

@@ -9,7 +9,8 @@ export function settingsOf(job) {
   if (job.model === 'split-lr')
     parts.push(`${hp.epochs} epochs, batch ${hp.batchSize}, learning rate ${hp.learningRate}, ${hp.optimizer}`);
   if (job.alignment && job.alignment.idRules.length) parts.push(`ID rules ${job.alignment.idRules.join(', ')}`);
-  if (job.resumedFrom) parts.push(`resumed from job ${job.resumedFrom.fromJobId.slice(0, 8)} after epoch ${job.resumedFrom.epoch}`);
+  if (job.resumedFrom)
+    parts.push(`resumed from job ${job.resumedFrom.fromJobId.slice(0, 8)} after epoch ${job.resumedFrom.epoch}`);
   return parts.join('; ');
 }
 

@@ -17,7 +17,8 @@ export function doneShare(job) {
 
 function describe(type, d) {
   if (type === 'state') return d.state + (d.reason ? ` (${d.reason})` : '');
-  if (type === 'epoch') return `epoch ${d.epoch}: validation AUC ${d.validationAuc.toFixed(4)}, loss ${d.validationLoss.toFixed(4)}`;
+  if (type === 'epoch')
+    return `epoch ${d.epoch}: validation AUC ${d.validationAuc.toFixed(4)}, loss ${d.validationLoss.toFixed(4)}`;
   if (type === 'progress') {
     if (d.elementsTotal) return `PSI ${d.elementsDone}/${d.elementsTotal}`;
     if (d.batches) return `epoch ${d.epoch}/${d.epochs} batch ${d.batch}/${d.batches}`;

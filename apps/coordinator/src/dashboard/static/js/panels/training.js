@@ -30,8 +30,12 @@ const axes = (unit, yTitle, y) => ({
 function defenceFacts(result) {
   const d = result.defence || { kind: 'none' };
   const pairs = [['defence', d.kind]];
-  for (const [k, v] of Object.entries(d)) if (k !== 'kind') pairs.push([k, typeof v === 'number' ? String(v) : JSON.stringify(v)]);
-  pairs.push(['privacy budget ε (δ = 1e-5)', result.epsilon === null || result.epsilon === undefined ? 'none: no label-DP noise' : fixed(result.epsilon, 2)]);
+  for (const [k, v] of Object.entries(d))
+    if (k !== 'kind') pairs.push([k, typeof v === 'number' ? String(v) : JSON.stringify(v)]);
+  pairs.push([
+    'privacy budget ε (δ = 1e-5)',
+    result.epsilon === null || result.epsilon === undefined ? 'none: no label-DP noise' : fixed(result.epsilon, 2),
+  ]);
   return pairs;
 }
 
@@ -51,7 +55,9 @@ registerPanel({
       notes.push([
         'early stopping',
         `kept ${unit} ${stopping.bestEpoch} (best validation ${stopping.metric === 'loss' ? 'loss' : 'AUC'}); ` +
-          (stopping.stoppedEarly ? `stopped after ${unit} ${stopping.stoppedAtEpoch} (${stopping.reason || 'patience'})` : 'ran every epoch'),
+          (stopping.stoppedEarly
+            ? `stopped after ${unit} ${stopping.stoppedAtEpoch} (${stopping.reason || 'patience'})`
+            : 'ran every epoch'),
       ]);
     if (model && model.model === 'split-nn') notes.push(...defenceFacts(model));
     if (notes.length) body.append(facts(notes, 'facts training-facts'));
@@ -77,13 +83,33 @@ registerPanel({
       title: 'Log loss by ' + unit,
       summary:
         `Validation log loss ${fixed(epochs[0].validationLoss)} after ${unit} 1, ${fixed(last.validationLoss)} after ${unit} ${last.epoch}` +
-        (hasTrain ? `; training loss ${fixed(last.trainLoss)} in ${unit} ${last.epoch}.` : '. This model reports no per-epoch training loss.'),
+        (hasTrain
+          ? `; training loss ${fixed(last.trainLoss)} in ${unit} ${last.epoch}.`
+          : '. This model reports no per-epoch training loss.'),
     });
-    const lossSets = [line('validation log loss', epochs.map((e) => ({ x: e.epoch, y: e.validationLoss })), COLORS.loss, { pointRadius: 3 })];
+    const lossSets = [
+      line(
+        'validation log loss',
+        epochs.map((e) => ({ x: e.epoch, y: e.validationLoss })),
+        COLORS.loss,
+        { pointRadius: 3 },
+      ),
+    ];
     if (hasTrain)
-      lossSets.push(line('training loss (mean over batches)', epochs.map((e) => ({ x: e.epoch, y: e.trainLoss })), COLORS.train, { pointRadius: 3 }));
+      lossSets.push(
+        line(
+          'training loss (mean over batches)',
+          epochs.map((e) => ({ x: e.epoch, y: e.trainLoss })),
+          COLORS.train,
+          { pointRadius: 3 },
+        ),
+      );
     if (best) lossSets.push(marker(`kept ${unit} ${best}`, best, 0, Math.max(...losses)));
-    draw(lossCanvas, { type: 'scatter', data: { datasets: lossSets }, options: { scales: axes(unit, 'log loss', { beginAtZero: true }) } });
+    draw(lossCanvas, {
+      type: 'scatter',
+      data: { datasets: lossSets },
+      options: { scales: axes(unit, 'log loss', { beginAtZero: true }) },
+    });
 
     const aucCanvas = chartFigure(grid, {
       id: 'chart-auc',
@@ -92,16 +118,32 @@ registerPanel({
         `Validation AUC ${fixed(epochs[0].validationAuc)} after ${unit} 1, ${fixed(last.validationAuc)} after ${unit} ${last.epoch}` +
         (model ? `; the label party alone reaches ${fixed(model.labelOnly.validation.auc)}.` : '.'),
     });
-    const aucSets = [line('validation AUC', epochs.map((e) => ({ x: e.epoch, y: e.validationAuc })), COLORS.validation, { pointRadius: 3 })];
+    const aucSets = [
+      line(
+        'validation AUC',
+        epochs.map((e) => ({ x: e.epoch, y: e.validationAuc })),
+        COLORS.validation,
+        { pointRadius: 3 },
+      ),
+    ];
     if (model) {
       const first = epochs[0].epoch;
       aucSets.push(
-        line('label party alone', [first, last.epoch].map((x) => ({ x, y: model.labelOnly.validation.auc })), COLORS.labelOnly, {
-          borderDash: [6, 3],
-        }),
+        line(
+          'label party alone',
+          [first, last.epoch].map((x) => ({ x, y: model.labelOnly.validation.auc })),
+          COLORS.labelOnly,
+          {
+            borderDash: [6, 3],
+          },
+        ),
       );
     }
     if (best) aucSets.push(marker(`kept ${unit} ${best}`, best, 0.5, 1));
-    draw(aucCanvas, { type: 'scatter', data: { datasets: aucSets }, options: { scales: axes(unit, 'AUC', { min: 0.5, max: 1 }) } });
+    draw(aucCanvas, {
+      type: 'scatter',
+      data: { datasets: aucSets },
+      options: { scales: axes(unit, 'AUC', { min: 0.5, max: 1 }) },
+    });
   },
 });

@@ -16,18 +16,31 @@ registerPanel({
     const label = (job.parties.find((p) => p.role === 'label') || {}).partyId || 'label party';
     const summary =
       `Federated validation AUC ${fixed(model.validation.auc)}, ${label} alone ${fixed(own.auc)}, train ${fixed(model.train.auc)}.` +
-      (own.rocCurve ? '' : ` This job's result holds no ROC curve for ${label} alone (jobs before the dashboard's uplift view), only its AUC.`);
+      (own.rocCurve
+        ? ''
+        : ` This job's result holds no ROC curve for ${label} alone (jobs before the dashboard's uplift view), only its AUC.`);
     const canvas = chartFigure(body, { id: 'chart-roc', title: 'ROC curve', summary });
     const datasets = [
-      line(`federated, validation (AUC ${fixed(model.validation.auc, 3)})`, xy(model.validation.rocCurve, 'fpr', 'tpr'), COLORS.federated),
+      line(
+        `federated, validation (AUC ${fixed(model.validation.auc, 3)})`,
+        xy(model.validation.rocCurve, 'fpr', 'tpr'),
+        COLORS.federated,
+      ),
     ];
     if (own.rocCurve)
-      datasets.push(line(`${label} alone, validation (AUC ${fixed(own.auc, 3)})`, xy(own.rocCurve, 'fpr', 'tpr'), COLORS.labelOnly));
+      datasets.push(
+        line(`${label} alone, validation (AUC ${fixed(own.auc, 3)})`, xy(own.rocCurve, 'fpr', 'tpr'), COLORS.labelOnly),
+      );
     datasets.push(
-      line(`federated, train (AUC ${fixed(model.train.auc, 3)})`, xy(model.train.rocCurve, 'fpr', 'tpr'), COLORS.train, {
-        borderWidth: 1,
-        borderDash: [2, 2],
-      }),
+      line(
+        `federated, train (AUC ${fixed(model.train.auc, 3)})`,
+        xy(model.train.rocCurve, 'fpr', 'tpr'),
+        COLORS.train,
+        {
+          borderWidth: 1,
+          borderDash: [2, 2],
+        },
+      ),
       chanceLine(),
     );
     draw(canvas, {
