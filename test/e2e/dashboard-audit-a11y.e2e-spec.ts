@@ -121,6 +121,16 @@ describeIfBrowser('web dashboard for auditors, keyboards, screen readers and pho
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  it('says so when the fragment names a job that does not exist, and shows no panel', async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    await page.evaluate((h) => (location.hash = h), `job/${missing}`);
+    await page.locator('#job-title', { hasText: 'Job not available' }).waitFor();
+    expect(await text('#job-view .empty')).toBe(
+      `Job ${missing} could not be opened: 404: job ${missing} does not exist`,
+    );
+    expect(await page.locator('#job-view .panel:visible').count()).toBe(0);
+  });
+
   it('opens a job with the keyboard alone', async () => {
     const kb = await suite.browser.newPage({ viewport: { width: 1280, height: 800 } });
     await kb.goto(`${suite.fx.url}/dashboard`);

@@ -5,7 +5,7 @@
  * the previously opened job can remain on the page.
  */
 import { api, followEvents } from './api.js';
-import { $, announce, h, TERMINAL } from './dom.js';
+import { $, announce, emptyState, h, TERMINAL } from './dom.js';
 import { destroyCharts } from './charts.js';
 import { mountPanels, renderPanels } from './registry.js';
 
@@ -31,7 +31,17 @@ export async function openJob(id, ctx) {
   section.replaceChildren(h('p', {}, h('a', { href: '#', text: '← All jobs' })), header, host);
   view = { id, job: null, stream: null, live: [], header, cards: mountPanels(host), panelState: {} };
   const current = view;
-  const job = await api(`/jobs/${id}`);
+  let job;
+  try {
+    job = await api(`/jobs/${id}`);
+  } catch (e) {
+    if (view !== current) return;
+    const message = `Job ${id} could not be opened: ${e && e.message ? e.message : e}`;
+    header.replaceChildren(h('h2', { id: 'job-title', tabindex: -1, text: 'Job not available' }), emptyState(message));
+    $('job-title').focus();
+    announce(message);
+    return;
+  }
   if (view !== current) return;
   render(job, ctx);
   $('job-title').focus();

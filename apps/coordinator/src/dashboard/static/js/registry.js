@@ -36,6 +36,7 @@ export function mountPanels(host) {
         {
           class: `card panel${panel.wide ? ' wide' : ''}`,
           id: `panel-${panel.id}`,
+          hidden: true, // until its first render: a card never shows without content or a sentence
           'aria-labelledby': title.id,
           dataset: { panel: panel.id },
         },
