@@ -241,6 +241,18 @@ describeIfBrowser('web dashboard in headless Chromium', () => {
     // Eight more jobs (each fails at once: no such file) make a second page of ten.
     const extra = await Promise.all(Array.from({ length: 8 }, () => submit(splitLr('missing.csv'))));
     await Promise.all(extra.map((j) => finished(j.id)));
+    // The bare list and the list with outcomes are kept apart in the coordinator's page cache.
+    type Summary = { id: string; validationAuc?: number | null; submittedBy?: string };
+    const bare = await api<Summary[]>('/jobs?limit=50');
+    const withOutcome = await api<Summary[]>('/jobs?limit=50&include=outcome');
+    expect(bare.find((j) => j.id === succeeded.id)).not.toHaveProperty('validationAuc');
+    expect(withOutcome.find((j) => j.id === succeeded.id)).toMatchObject({
+      validationAuc: succeeded.result.validation.auc,
+      submittedBy: 'bootstrap-admin',
+    });
+    expect((await api<Summary[]>('/jobs?limit=50')).find((j) => j.id === succeeded.id)).not.toHaveProperty(
+      'validationAuc',
+    );
     await page.evaluate(() => (location.hash = ''));
     const row = (id: string) => page.locator(`#jobs tr[data-job-id="${id}"]`);
     await row(succeeded.id).waitFor();

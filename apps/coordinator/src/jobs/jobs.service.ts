@@ -188,7 +188,7 @@ export class JobsService implements OnApplicationBootstrap {
 
   /** A page of job summaries, newest first (job-list.ts), read once per change of the jobs table (job-list-cache.ts). */
   list(query: JobListQuery): Promise<CachedJobPage> {
-    const key = JSON.stringify([query.state, query.limit, query.cursor, query.offset]);
+    const key = JSON.stringify([query.state, query.limit, query.cursor, query.offset, query.include]);
     return this.listCache.get(key, () => listJobs(this.jobs.manager, query));
   }
 
