@@ -98,6 +98,8 @@ export async function startDashboardFederation(): Promise<DashboardFederation> {
   const federation = await launchFederation({
     workDir: work,
     databaseUrl: dbs.coordinator.url,
+    // The suite's jobs run side by side rather than two at a time: the setup is most of the specs' time.
+    coordinatorEnv: { VFL_MAX_CONCURRENT_JOBS: '4' },
     parties: [
       { partyId: 'bank', role: 'label', dataRoot: path.dirname(data.bankPath), databaseUrl: dbs.bank.url },
       {

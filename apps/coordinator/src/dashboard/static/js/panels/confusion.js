@@ -63,67 +63,69 @@ registerPanel({
   // Drawn from a model's outcome only; until there is one, the Outcome panel says why not.
   applies: hasOutcome,
   render(body, job, ctx) {
-    const model = modelResult(job);
-    const v = model.validation;
+    const v = modelResult(job).validation;
     const cuts = v.ksCurve.filter((p) => p.share > 0);
     const state = ctx.state('confusion', { cut: null }); // null: the stored matrix at score 0.5
-    const atCut = state.cut !== null && cuts[state.cut];
-    const m = atCut ? matrixAtCut(cuts[state.cut], v.positives, v.rows) : v.confusion;
-    const flagged = (m.tp + m.fp) / v.rows;
+    const flaggedAt05 = (v.confusion.tp + v.confusion.fp) / v.rows;
     // The slider starts at the cut nearest to what 0.5 flags.
     const nearest = cuts.reduce(
-      (best, p, i) => (Math.abs(p.share - flagged) < Math.abs(cuts[best].share - flagged) ? i : best),
+      (best, p, i) => (Math.abs(p.share - flaggedAt05) < Math.abs(cuts[best].share - flaggedAt05) ? i : best),
       0,
     );
+    const caption = h('p', { id: 'confusion-threshold' });
+    const matrix = h('div');
+    const rates = h('p', { id: 'confusion-rates', class: 'muted' });
     const slider = h('input', {
       id: 'threshold',
       type: 'range',
       min: 0,
       max: cuts.length - 1,
       step: 1,
-      value: atCut ? state.cut : nearest,
-      'aria-valuetext': `top ${percent(flagged)} of scores flagged`,
+      value: state.cut ?? nearest,
       on: {
         input: (e) => {
           state.cut = Number(e.target.value);
-          ctx.rerender(['confusion']);
-          const again = document.getElementById('threshold');
-          if (again) again.focus();
+          show();
         },
       },
     });
+    const reset = h('button', {
+      type: 'button',
+      id: 'threshold-reset',
+      text: 'Back to score 0.5',
+      on: {
+        click: () => {
+          state.cut = null;
+          slider.value = String(nearest);
+          show();
+        },
+      },
+    });
+    // Only the numbers change as the slider moves: the slider itself stays, so a drag is not cut short.
+    const show = () => {
+      const atCut = state.cut !== null && cuts[state.cut];
+      const m = atCut ? matrixAtCut(cuts[state.cut], v.positives, v.rows) : v.confusion;
+      const flagged = (m.tp + m.fp) / v.rows;
+      caption.textContent = atCut
+        ? `Flagging the top ${percent(flagged)} of scores`
+        : `Score at least ${fixed(v.confusion.threshold, 2)} flags ${percent(flagged)} of rows`;
+      slider.setAttribute('aria-valuetext', `top ${percent(flagged)} of scores flagged`);
+      reset.disabled = !atCut;
+      matrix.replaceChildren(matrixTable(m));
+      rates.textContent = `precision ${fixed(m.precision)}, recall ${fixed(m.recall)}, accuracy ${fixed(m.accuracy)}, F1 ${fixed(m.f1)}`;
+    };
     body.append(
-      h(
-        'p',
-        { id: 'confusion-threshold' },
-        atCut
-          ? `Flagging the top ${percent(flagged)} of scores`
-          : `Score at least ${fixed(v.confusion.threshold, 2)} flags ${percent(flagged)} of rows`,
-      ),
+      caption,
       h(
         'label',
         { class: 'field wide-field', for: 'threshold' },
         h('span', { text: 'Share of customers flagged (highest scores first)' }),
         slider,
       ),
-      h('button', {
-        type: 'button',
-        id: 'threshold-reset',
-        text: 'Back to score 0.5',
-        disabled: !atCut,
-        on: {
-          click: () => {
-            state.cut = null;
-            ctx.rerender(['confusion']);
-          },
-        },
-      }),
-      matrixTable(m),
-      h('p', {
-        id: 'confusion-rates',
-        class: 'muted',
-        text: `precision ${fixed(m.precision)}, recall ${fixed(m.recall)}, accuracy ${fixed(m.accuracy)}, F1 ${fixed(m.f1)}`,
-      }),
+      reset,
+      matrix,
+      rates,
     );
+    show();
   },
 });
