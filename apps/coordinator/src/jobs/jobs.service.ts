@@ -78,6 +78,8 @@ export interface EpochSummary {
   readonly validationAuc: number;
   readonly validationLoss: number;
   readonly validationKs: number;
+  /** Split NN: the mean training loss over the epoch's batches. */
+  readonly trainLoss?: number;
 }
 
 /** What GET /jobs/:id/events streams. */
@@ -186,7 +188,7 @@ export class JobsService implements OnApplicationBootstrap {
 
   /** A page of job summaries, newest first (job-list.ts), read once per change of the jobs table (job-list-cache.ts). */
   list(query: JobListQuery): Promise<CachedJobPage> {
-    const key = JSON.stringify([query.state, query.limit, query.cursor, query.offset]);
+    const key = JSON.stringify([query.state, query.limit, query.cursor, query.offset, query.include]);
     return this.listCache.get(key, () => listJobs(this.jobs.manager, query));
   }
 
@@ -416,6 +418,7 @@ export class JobsService implements OnApplicationBootstrap {
             validationAuc: epoch.validation.auc,
             validationLoss: epoch.validation.logLoss,
             validationKs: epoch.validation.ks,
+            ...(epoch.trainLoss !== undefined ? { trainLoss: epoch.trainLoss } : {}),
           });
           emit({ type: 'epoch', data: live.epochs[live.epochs.length - 1] });
         }
