@@ -12,6 +12,7 @@ export {
   isSplitLrResult,
   isSplitNnResult,
   isSecureBoostResult,
+  isStatisticsResult,
   jobStrategies,
   partyHandlers,
   type JobResult,
@@ -52,3 +53,6 @@ export * from './split-nn/defence';
 export * from './plaintext-reference';
 export * from './split-lr/paillier-split-lr';
 export { runSplitNn, splitNnPlaintextReference } from './split-nn/runner';
+export type { StatisticsJobResult, PartyStatistics } from './statistics/strategy';
+export { statisticsSettings, type StatisticsSettings, type StatisticsInput } from './statistics/settings';
+export type { StatisticsPartyModel } from './statistics/party-handlers';

@@ -12,7 +12,9 @@ import {
   JobResult,
   JobSpec,
   NO_DEFENCE,
-  PsiCardinalityResult,
+  SecureBoostJobResult,
+  SplitLrJobResult,
+  SplitNnJobResult,
   secureBoostSettings,
   validateDefence,
 } from '@vfl/protocol';
@@ -141,7 +143,7 @@ export function requestOf(spec: JobSpec): CreateJobDto {
 }
 
 /** Results that carry a model and its manifest (not a PSI count). */
-export function hasManifest(result: JobResult): result is Exclude<JobResult, PsiCardinalityResult> {
+export function hasManifest(result: JobResult): result is SplitLrJobResult | SplitNnJobResult | SecureBoostJobResult {
   return isSplitLrResult(result) || isSplitNnResult(result) || isSecureBoostResult(result);
 }
 

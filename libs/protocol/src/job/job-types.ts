@@ -7,6 +7,7 @@ import type { IdRule } from '@vfl/data';
 import type { LrHyperparameters, BinaryMetrics, NnArchitecture } from '@vfl/ml';
 import type { DefenceSpec } from '../split-nn/defence';
 import type { SecureBoostInput } from '../secureboost/settings';
+import type { StatisticsInput } from '../statistics/settings';
 import { failedAtOf } from '../party/party-error';
 import { digestHex } from '../wire/codec';
 import type { DataReference, PartyRole } from '../wire/roster';
@@ -51,6 +52,8 @@ export interface JobSpec {
   readonly nn?: { readonly architecture: NnArchitecture; readonly defence?: DefenceSpec };
   /** `secureboost`: the boosting settings (defaults for every field left out; secureboost/settings.ts). */
   readonly secureboost?: SecureBoostInput;
+  /** `statistics`: which statistics each owner shares (statistics/settings.ts). */
+  readonly statistics?: StatisticsInput;
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;

@@ -1,0 +1,3 @@
+export * from './bin-merging';
+export * from './column-statistics';
+export * from './woe';
