@@ -13,6 +13,7 @@ export {
   isSplitNnResult,
   isSecureBoostResult,
   isStatisticsResult,
+  isBinningResult,
   jobStrategies,
   partyHandlers,
   type JobResult,
@@ -56,3 +57,9 @@ export { runSplitNn, splitNnPlaintextReference } from './split-nn/runner';
 export type { StatisticsJobResult, PartyStatistics } from './statistics/strategy';
 export { statisticsSettings, type StatisticsSettings, type StatisticsInput } from './statistics/settings';
 export type { StatisticsPartyModel } from './statistics/party-handlers';
+export type { BinningJobResult, PartyBinning } from './binning/strategy';
+export { binningSettings, type BinningSettings, type BinningInput } from './binning/settings';
+export type { BinningPartyModel } from './binning/party-handlers';
+export type { ColumnBinning } from './binning/feature-bins';
+export type { SharedFeature } from './binning/commands';
+export { pooledWoeReference } from './binning/plaintext-reference';

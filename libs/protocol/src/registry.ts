@@ -16,6 +16,8 @@ import { SplitLrJobResult, splitLrStrategy } from './split-lr/strategy';
 import { secureBoostHandlers } from './secureboost/party-handlers';
 import { SecureBoostJobResult, secureBoostStrategy } from './secureboost/strategy';
 import { splitNnHandlers } from './split-nn/party-handlers';
+import { binningHandlers } from './binning/party-handlers';
+import { BinningJobResult, binningStrategy } from './binning/strategy';
 import { statisticsHandlers } from './statistics/party-handlers';
 import { StatisticsJobResult, statisticsStrategy } from './statistics/strategy';
 import { SplitNnJobResult, splitNnStrategy } from './split-nn/strategy';
@@ -31,6 +33,7 @@ export const BUILT_IN_GROUPS: readonly PartyHandlerGroup[] = [
   splitNnHandlers,
   secureBoostHandlers,
   statisticsHandlers,
+  binningHandlers,
 ];
 
 /** A party's registry: the shared job commands (whose model steps go to each model's hooks) and `groups`. */
@@ -44,7 +47,12 @@ export function partyHandlers(groups: readonly PartyHandlerGroup[] = BUILT_IN_GR
 
 /** What a built-in job returns. */
 export type JobResult =
-  SplitLrJobResult | PsiCardinalityResult | SplitNnJobResult | SecureBoostJobResult | StatisticsJobResult;
+  | SplitLrJobResult
+  | PsiCardinalityResult
+  | SplitNnJobResult
+  | SecureBoostJobResult
+  | StatisticsJobResult
+  | BinningJobResult;
 
 export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
   return !('model' in result);
@@ -62,12 +70,17 @@ export function isStatisticsResult(result: JobResult): result is StatisticsJobRe
   return 'model' in result && result.model === 'statistics';
 }
 
+export function isBinningResult(result: JobResult): result is BinningJobResult {
+  return 'model' in result && result.model === 'binning';
+}
+
 export const BUILT_IN_STRATEGIES: readonly JobStrategy<JobResult>[] = [
   splitLrStrategy,
   splitNnStrategy,
   psiCardinalityStrategy,
   secureBoostStrategy,
   statisticsStrategy,
+  binningStrategy,
 ];
 
 /** The coordinator's strategies by model: the built-in ones and `extra`. */

@@ -8,6 +8,7 @@ import type { LrHyperparameters, BinaryMetrics, NnArchitecture } from '@vfl/ml';
 import type { DefenceSpec } from '../split-nn/defence';
 import type { SecureBoostInput } from '../secureboost/settings';
 import type { StatisticsInput } from '../statistics/settings';
+import type { BinningInput } from '../binning/settings';
 import { failedAtOf } from '../party/party-error';
 import { digestHex } from '../wire/codec';
 import type { DataReference, PartyRole } from '../wire/roster';
@@ -54,6 +55,8 @@ export interface JobSpec {
   readonly secureboost?: SecureBoostInput;
   /** `statistics`: which statistics each owner shares (statistics/settings.ts). */
   readonly statistics?: StatisticsInput;
+  /** `binning`: how each party bins its columns and what of its WOE/IV it shares (binning/settings.ts). */
+  readonly binning?: BinningInput;
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;
