@@ -8,6 +8,11 @@ import {
   mergeSmallBins,
   sumByGroup,
   woeTable,
+  woeEncodeColumn,
+  scorecardFactor,
+  basePoints,
+  featurePoints,
+  scoreOfLogit,
 } from '../src';
 
 describe('woeTable', () => {
@@ -67,5 +72,31 @@ describe('bin merging', () => {
     const groups = chiMerge(events, rows, 3, false);
     expect(sumByGroup(events, groups)).toEqual([22, 50, 30]);
     expect(Array.from(groupedEdges({ thresholds: Float64Array.of(1, 2, 3) }, groups).thresholds)).toEqual([2, 3]);
+  });
+});
+
+describe('woeEncodeColumn and scorecard points', () => {
+  it('maps values to their bin WOE, missing to the last', () => {
+    const enc = woeEncodeColumn([0, 1, 1.5, 9, NaN], [1, 2], [-1, 0.5, 2, 7]);
+    expect(Array.from(enc)).toEqual([-1, -1, 0.5, 2, 7]);
+  });
+
+  it('makes the points of an applicant add up to offset − factor·logit', () => {
+    const scale = { baseScore: 600, baseOdds: 50, pdo: 20 };
+    const factor = 20 / Math.LN2;
+    expect(scorecardFactor(scale)).toEqual({ factor, offset: 600 - factor * Math.log(50) });
+    const features = [
+      { woe: [-0.4, 0.1, 0.9], weight: 0.8, mean: 0.05, deviation: 0.5, bin: 2 },
+      { woe: [0.3, -0.2], weight: -0.3, mean: -0.1, deviation: 0.2, bin: 0 },
+    ];
+    const b = -1.1;
+    const logit = b + features.reduce((s, f) => s + (f.weight * (f.woe[f.bin] - f.mean)) / f.deviation, 0);
+    const score =
+      basePoints(b, scale) +
+      features.reduce((s, f) => s + featurePoints(f.woe, f.weight, f.mean, f.deviation, scale)[f.bin], 0);
+    expect(Math.abs(score - scoreOfLogit(logit, scale))).toBeLessThan(1e-9);
+    // Event odds 1:50 score the base score; halving them adds PDO points.
+    expect(scoreOfLogit(Math.log(1 / 50), scale)).toBeCloseTo(600, 9);
+    expect(scoreOfLogit(Math.log(1 / 100), scale)).toBeCloseTo(620, 9);
   });
 });

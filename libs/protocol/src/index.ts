@@ -63,3 +63,4 @@ export type { BinningPartyModel } from './binning/party-handlers';
 export type { ColumnBinning } from './binning/feature-bins';
 export type { SharedFeature } from './binning/commands';
 export { pooledWoeReference } from './binning/plaintext-reference';
+export * from './selection/select-columns';

@@ -56,3 +56,33 @@ export function woeTable(events: ArrayLike<number>, rows: ArrayLike<number>): Wo
   }
   return { bins, iv };
 }
+
+/**
+ * A column's values replaced by the WOE of their bin: bin b holds x with b = #thresholds below x
+ * (as binColumn), `woe` lists the value bins then the missing-value bin (NaN goes there).
+ */
+export function woeEncodeColumn(
+  values: ArrayLike<number>,
+  thresholds: ArrayLike<number>,
+  woe: ArrayLike<number>,
+): Float64Array {
+  if (woe.length !== thresholds.length + 2)
+    throw new RangeError(`woeEncodeColumn: expected ${thresholds.length + 2} WOE values, got ${woe.length}`);
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (Number.isNaN(x)) {
+      out[i] = woe[woe.length - 1];
+      continue;
+    }
+    let lo = 0;
+    let hi = thresholds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (thresholds[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = woe[lo];
+  }
+  return out;
+}
