@@ -14,6 +14,7 @@ export {
   isSecureBoostResult,
   isStatisticsResult,
   isBinningResult,
+  isPipelineResult,
   jobStrategies,
   partyHandlers,
   type JobResult,
@@ -64,3 +65,14 @@ export type { ColumnBinning } from './binning/feature-bins';
 export type { SharedFeature } from './binning/commands';
 export { pooledWoeReference } from './binning/plaintext-reference';
 export * from './selection/select-columns';
+export type { PipelineJobResult, PipelineStepReport, ScorecardReport, StepState } from './pipeline/strategy';
+export { PipelineStepError } from './pipeline/strategy';
+export {
+  PIPELINE_STEPS,
+  checkedSteps,
+  scorecardSettings,
+  type PipelineStep,
+  type ScorecardInput,
+} from './pipeline/settings';
+export type { PipelinePartyModel } from './pipeline/party-handlers';
+export type { PartyScorecard } from './pipeline/woe-features';

@@ -18,6 +18,8 @@ import { SecureBoostJobResult, secureBoostStrategy } from './secureboost/strateg
 import { splitNnHandlers } from './split-nn/party-handlers';
 import { binningHandlers } from './binning/party-handlers';
 import { BinningJobResult, binningStrategy } from './binning/strategy';
+import { pipelineHandlers } from './pipeline/party-handlers';
+import { PipelineJobResult, pipelineStrategy } from './pipeline/strategy';
 import { statisticsHandlers } from './statistics/party-handlers';
 import { StatisticsJobResult, statisticsStrategy } from './statistics/strategy';
 import { SplitNnJobResult, splitNnStrategy } from './split-nn/strategy';
@@ -34,6 +36,7 @@ export const BUILT_IN_GROUPS: readonly PartyHandlerGroup[] = [
   secureBoostHandlers,
   statisticsHandlers,
   binningHandlers,
+  pipelineHandlers,
 ];
 
 /** A party's registry: the shared job commands (whose model steps go to each model's hooks) and `groups`. */
@@ -52,7 +55,8 @@ export type JobResult =
   | SplitNnJobResult
   | SecureBoostJobResult
   | StatisticsJobResult
-  | BinningJobResult;
+  | BinningJobResult
+  | PipelineJobResult;
 
 export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
   return !('model' in result);
@@ -74,6 +78,10 @@ export function isBinningResult(result: JobResult): result is BinningJobResult {
   return 'model' in result && result.model === 'binning';
 }
 
+export function isPipelineResult(result: JobResult): result is PipelineJobResult {
+  return 'model' in result && result.model === 'pipeline';
+}
+
 export const BUILT_IN_STRATEGIES: readonly JobStrategy<JobResult>[] = [
   splitLrStrategy,
   splitNnStrategy,
@@ -81,6 +89,7 @@ export const BUILT_IN_STRATEGIES: readonly JobStrategy<JobResult>[] = [
   secureBoostStrategy,
   statisticsStrategy,
   binningStrategy,
+  pipelineStrategy,
 ];
 
 /** The coordinator's strategies by model: the built-in ones and `extra`. */

@@ -9,6 +9,8 @@ import type { DefenceSpec } from '../split-nn/defence';
 import type { SecureBoostInput } from '../secureboost/settings';
 import type { StatisticsInput } from '../statistics/settings';
 import type { BinningInput } from '../binning/settings';
+import type { ScorecardInput } from '../pipeline/settings';
+import type { SelectionInput } from '../selection/select-columns';
 import { failedAtOf } from '../party/party-error';
 import { digestHex } from '../wire/codec';
 import type { DataReference, PartyRole } from '../wire/roster';
@@ -57,6 +59,12 @@ export interface JobSpec {
   readonly statistics?: StatisticsInput;
   /** `binning`: how each party bins its columns and what of its WOE/IV it shares (binning/settings.ts). */
   readonly binning?: BinningInput;
+  /** `pipeline`: the steps, in order (statistics, binning, selection, split-lr, scorecard); each uses its own settings field. */
+  readonly pipeline?: readonly string[];
+  /** A pipeline's selection step: IV threshold, top-k per party, missing rate. */
+  readonly selection?: SelectionInput;
+  /** A pipeline's scorecard step: base score, base odds (good:bad), PDO. */
+  readonly scorecard?: ScorecardInput;
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;
@@ -77,6 +85,9 @@ export interface JobProgress {
   /** Alignment: element blindings done and to do, over all parties (each ID is blinded twice). */
   readonly elementsDone?: number;
   readonly elementsTotal?: number;
+  /** A pipeline: the step running, and every step's state. */
+  readonly step?: string;
+  readonly steps?: readonly { readonly step: string; readonly state: string; readonly seconds?: number }[];
 }
 
 export interface EpochReport {

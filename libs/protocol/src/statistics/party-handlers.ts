@@ -13,7 +13,7 @@ import { statisticsSettings, StatisticsSettings } from './settings';
 
 export const STATISTICS = 'statistics';
 
-const SETTINGS = new JobSlot<StatisticsSettings>('statistics settings');
+export const STATISTICS_SETTINGS = new JobSlot<StatisticsSettings>('statistics settings');
 const SUMMARY = new JobSlot<ColumnStatistics[]>('statistics', 'no statistics yet (stats.compute not run)');
 
 /** What a party keeps of a statistics job: every statistic of every one of its columns. */
@@ -30,6 +30,11 @@ export function partyStatistics(job: PartyJob, settings: StatisticsSettings): Co
   const all = a.columnNames.map((name, j) => columnStatistics(a.raw, width, j, name, rows, settings.quantiles));
   job.set(SUMMARY, all);
   return all;
+}
+
+/** The statistics this party computed in the job, if it did. */
+export function keptStatistics(job: PartyJob): ColumnStatistics[] | undefined {
+  return job.find(SUMMARY);
 }
 
 /** The part of a column's statistics its owner shares. */
@@ -66,14 +71,14 @@ export function statisticsHooks(settingsOf: (job: PartyJob) => StatisticsSetting
 export const statisticsHandlers: PartyHandlerGroup = {
   model: STATISTICS,
   hooks: {
-    ...statisticsHooks((job) => job.get(SETTINGS)),
+    ...statisticsHooks((job) => job.get(STATISTICS_SETTINGS)),
     prepare(job, raw) {
-      job.set(SETTINGS, checked(statisticsSettings, raw, `job ${job.id}: statistics`));
+      job.set(STATISTICS_SETTINGS, checked(statisticsSettings, raw, `job ${job.id}: statistics`));
     },
   },
   commands: [
     onJobCommand(computeStatistics, (_, job) => {
-      const settings = job.get(SETTINGS);
+      const settings = job.get(STATISTICS_SETTINGS);
       return { columns: partyStatistics(job, settings).map((s) => sharedPart(s, settings.share)) };
     }),
   ],
