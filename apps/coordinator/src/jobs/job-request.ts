@@ -19,6 +19,7 @@ import {
   validateDefence,
 } from '@vfl/protocol';
 import { CreateJobDto, isApiModel } from './dto/create-job.dto';
+import { woeRequestFields, woeRequestProblems, woeSpecFields } from './woe-request';
 
 /** Every problem of a request the DTO's decorators cannot see (parties, model settings, alignment). */
 export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => boolean): string[] {
@@ -53,6 +54,7 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
   } else if (dto.secureboost !== undefined) {
     problems.push(`secureboost: only a secureboost job takes boosting settings (model is ${dto.model})`);
   }
+  problems.push(...woeRequestProblems(dto));
   const labels = dto.parties.filter((p) => p.role === 'label').length;
   if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
   const hp = dto.hyperparameters;
@@ -116,6 +118,7 @@ export function specOf(
       : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
     ...(nn ? { nn } : {}),
     ...(dto.model === 'secureboost' ? { secureboost: secureBoostSettings.parse(dto.secureboost ?? {}) } : {}),
+    ...woeSpecFields(dto),
     alignment: {
       idRules: parseIdRules(dto.alignment?.idRules),
       ...(dto.alignment?.mode ? { mode: dto.alignment.mode } : {}),
@@ -139,6 +142,7 @@ export function requestOf(spec: JobSpec): CreateJobDto {
     alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] },
     ...(spec.nn ? { nn: spec.nn } : {}),
     ...(spec.secureboost ? { secureboost: { ...spec.secureboost } } : {}),
+    ...woeRequestFields(spec),
   };
 }
 
