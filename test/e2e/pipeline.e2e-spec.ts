@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createScratchDatabase } from '@vfl/database';
-import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
+import { loadPartyTable, writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
 import type { PipelineJobResult } from '@vfl/protocol';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
@@ -98,6 +98,19 @@ describe('scorecard pipeline over the services (real processes, PostgreSQL serve
     expect(result.splitLr!.validation.auc).toBeGreaterThan(0.6);
     expect(result.scorecard!.validationAuc).toBeCloseTo(result.splitLr!.validation.auc, 6);
     expect(result.manifest.model).toBe('pipeline');
+
+    // POST /jobs/:id/predict scores applicants with the scorecard: points, a higher score a lower risk.
+    const ids = (await loadPartyTable(path.join(work, 'bank', 'bank.csv'), { labelColumn: BANK_LABEL_COLUMN })).ids;
+    const predicted = await fetch(`${federation.coordinatorUrl}/jobs/${done.id}/predict`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${federation.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: ids.slice(0, 40) }),
+    });
+    expect(predicted.status).toBe(200);
+    const { scores } = (await predicted.json()) as { scores: { id: string; score: number }[] };
+    expect(scores).toHaveLength(40);
+    const { offset } = result.scorecard!;
+    for (const s of scores) expect(Math.abs(s.score - offset)).toBeLessThan(400);
   }, 300_000);
 
   it('refuses a bad pipeline with a 400 naming the step or field', async () => {

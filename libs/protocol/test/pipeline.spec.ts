@@ -8,7 +8,8 @@
 import * as path from 'node:path';
 import { loadPartyTable, selectRows } from '@vfl/data';
 import { DEFAULT_LR_HYPERPARAMETERS, scorecardFactor, woeEncodeColumn } from '@vfl/ml';
-import { isPipelineResult, PipelineJobResult, PipelinePartyModel, runInProcessJob } from '../src';
+import { randomUUID } from 'node:crypto';
+import { isPipelineResult, PipelineJobResult, PipelinePartyModel, runInProcessJob, SplitLrPrediction } from '../src';
 import type { InProcessFederation, JobSpec } from '../src';
 import { WireScanner } from './wire-scanner';
 
@@ -62,10 +63,10 @@ describe('pipeline: statistics → binning → selection → split-lr → scorec
     });
   });
 
-  it("sums each applicant's points to offset − factor·logit (≤ 1e-6), from what each party kept", async () => {
+  /** Every row's score from the parties' kept scorecards, and its logit from their kept weights (label party's ID order). */
+  async function referenceScores() {
     const g = await loadPartyTable(path.join(SHARED, 'breast_hetero_guest.csv'), { labelColumn: 'y' });
     const h = selectRows(await loadPartyTable(path.join(SHARED, 'breast_hetero_host.csv')), g.ids);
-    const { factor, offset } = scorecardFactor(result.scorecard!.scale);
     const logits = new Float64Array(g.ids.length);
     const scores = new Float64Array(g.ids.length);
     for (const [party, table] of [
@@ -96,9 +97,36 @@ describe('pipeline: statistics → binning → selection → split-lr → scorec
         });
       });
     }
+    return { ids: g.ids, logits, scores };
+  }
+
+  it("sums each applicant's points to offset − factor·logit (≤ 1e-6), from what each party kept", async () => {
+    const { factor, offset } = scorecardFactor(result.scorecard!.scale);
+    const { logits, scores } = await referenceScores();
     let worst = 0;
     scores.forEach((s, r) => (worst = Math.max(worst, Math.abs(s - (offset - factor * logits[r])))));
     expect(worst).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("scores applicants through predict: each score is the sum of both parties' points", async () => {
+    const { ids, scores } = await referenceScores();
+    const wanted = ids.slice(0, 60);
+    const predicted = await new SplitLrPrediction(
+      {
+        predictionId: randomUUID(),
+        modelJobId: result.manifest.jobId,
+        parties: [
+          { partyId: 'bank', role: 'label' },
+          { partyId: 'shop', role: 'feature' },
+        ],
+        manifest: result.manifest,
+        ids: wanted,
+      },
+      federation.channels,
+      async () => undefined,
+    ).run();
+    expect(predicted.scores.map((s) => s.id)).toEqual(wanted);
+    predicted.scores.forEach((s, k) => expect(Math.abs(s.score - scores[k])).toBeLessThanOrEqual(1e-9));
   });
 
   it("keeps labels, cells and the feature party's points per bin off the wire", async () => {
