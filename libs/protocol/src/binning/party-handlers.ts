@@ -5,8 +5,8 @@
  * finishes its WOE tables. Each party keeps its full tables (its model); bin.tables replies with
  * what the job shares. The math is in feature-bins.ts and woe-counting.ts.
  */
-import { BfvContext, BfvEngine, BFV_N4096_T58, ckksWorkerThreads, createBfvEngine } from '@vfl/crypto';
-import type { NodeLayout } from '../secureboost/packing';
+import { BfvContext, BfvEngine, BFV_N4096_T21, ckksWorkerThreads, createBfvEngine } from '@vfl/crypto';
+import type { CountingLayout } from './woe-counting';
 import { PartyError } from '../party/party-error';
 import { JobSlot, mailKey, PartyJob } from '../party/party-job';
 import { onJobCommand, onPeer, PartyHandlerGroup, PartyModelHooks } from '../party/party-model';
@@ -30,7 +30,7 @@ export class BinningState {
     readonly settings: BinningSettings,
     readonly bfv: BfvContext,
     readonly engine: BfvEngine,
-    readonly layout: NodeLayout,
+    readonly layout: CountingLayout,
     readonly train: Int32Array,
     readonly columns: readonly CountedColumn[],
   ) {}
@@ -60,14 +60,14 @@ export function binningHooks(settingsOf: (job: PartyJob) => BinningSettings): Pa
     // Missing values have a bin of their own.
     missingValues: true,
     async installKeys(job, bundle, _widths, node) {
-      if (bundle.parameterSet !== BFV_N4096_T58.name)
-        throw new PartyError(`job ${job.id}: binning expects the ${BFV_N4096_T58.name} parameter set`);
+      if (bundle.parameterSet !== BFV_N4096_T21.name)
+        throw new PartyError(`job ${job.id}: binning expects the ${BFV_N4096_T21.name} parameter set`);
       const settings = settingsOf(job);
       const a = job.requireAligned();
       const train = a.split.train;
       const columns = binColumns(a.raw, a.columnNames, train, settings);
       job.find(BINNING_STATE)?.dispose();
-      const bfv = await BfvContext.create(BFV_N4096_T58);
+      const bfv = await BfvContext.create(BFV_N4096_T21);
       const threads = ckksWorkerThreads(node.ckksThreads);
       const engine = createBfvEngine(bfv, threads, job.role === 'label' ? bundle.publicKey : undefined);
       const layout = countingLayout(bfv.degree, countedBins(settings), train.length);

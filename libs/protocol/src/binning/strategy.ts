@@ -7,7 +7,7 @@
  *   4. every party:          bin.tables   (what the job shares of its WOE and IV)
  * It decrypts only masked sums and releases each to the party that masked it.
  */
-import { BfvKeyHolder, BfvContext, BFV_N4096_T58 } from '@vfl/crypto';
+import { BfvKeyHolder, BfvContext, BFV_N4096_T21 } from '@vfl/crypto';
 import * as job from '../job/commands';
 import type { Datasets } from '../job/job-types';
 import type { JobContext, JobStrategy } from '../job/strategy';
@@ -57,12 +57,12 @@ export async function runBinning(
   settings: BinningSettings,
 ): Promise<{ parties: PartyBinning[]; decryptions: number }> {
   const { jobId } = ctx.spec;
-  const bfv = await BfvContext.create(BFV_N4096_T58);
+  const bfv = await BfvContext.create(BFV_N4096_T21);
   const keys = BfvKeyHolder.generate(bfv);
   let decryptions = 0;
   try {
     const bundle = {
-      parameterSet: BFV_N4096_T58.name,
+      parameterSet: BFV_N4096_T21.name,
       publicKey: keys.publicKey(),
       galoisKeys: new Uint8Array(0),
       galoisSteps: [],
@@ -78,6 +78,9 @@ export async function runBinning(
         detail: { parameterSet: bundle.parameterSet, scheme: 'bfv', packing: 'coefficients' },
       });
     }
+    // Counts are exact below t (about 2^21): far beyond any bin of a job that fits one process.
+    if (ctx.alignment.trainRows >= Number(bfv.plainModulus))
+      throw new RangeError(`binning counts up to ${bfv.plainModulus} training rows, got ${ctx.alignment.trainRows}`);
     const layout = countingLayout(bfv.degree, countedBins(settings), ctx.alignment.trainRows);
     await ctx.call(ctx.label, bin.encryptLabels, { jobId });
     await Promise.all(
@@ -131,6 +134,7 @@ export const binningStrategy: JobStrategy<BinningJobResult> = {
     const started = Date.now();
     const settings = binningSettingsOf(ctx.spec);
     await ctx.phase('training');
+    ctx.progress({ phase: 'training' });
     const { parties, decryptions } = await runBinning(ctx, settings);
     const manifest = await ctx.exportModel({ model: BINNING });
     return {
@@ -140,7 +144,7 @@ export const binningStrategy: JobStrategy<BinningJobResult> = {
       settings,
       parties,
       manifest,
-      he: BFV_N4096_T58.name,
+      he: BFV_N4096_T21.name,
       decryptions,
       seconds: (Date.now() - started) / 1000,
       datasets: ctx.datasets,
