@@ -67,7 +67,9 @@ describe('embedded PostgreSQL behind the wire guard', () => {
       const { rows } = await client.query<{ x: number }>('SELECT $1::int + 1 AS x', [41]);
       expect(rows).toEqual([{ x: 42 }]);
       // A client that left mid-transaction left nothing behind: its transaction was rolled back.
-      expect((await client.query(`SELECT to_regclass('leftover') AS t`)).rows).toEqual([{ t: null }]);
+      expect((await client.query(`SELECT to_regclass('public.leftover') AS t`)).rows).toEqual([{ t: null }]);
+      // ...and the session is as PGlite set it up: tables of the public schema resolve unqualified.
+      expect((await client.query(`SELECT current_setting('search_path') AS p`)).rows).toEqual([{ p: 'public' }]);
     } finally {
       await client.end();
     }
@@ -118,6 +120,40 @@ describe('embedded PostgreSQL behind the wire guard', () => {
       stream.destroy();
       await closed;
       await answers();
+    }
+  });
+
+  it('answers every query whose messages end near a multiple of 8 KiB (PGlite lost the Sync there)', async () => {
+    const client = new Client({ connectionString: pg.url });
+    await client.connect();
+    try {
+      // Parameter lengths whose Parse/Bind/Describe/Execute/Sync put a boundary where PGlite 0.3,
+      // fed them in one call, answered without ReadyForQuery; and their neighbours.
+      for (const base of [8120, 8130, 8137, 16312, 16322, 16329])
+        for (const size of [base - 1, base, base + 1]) {
+          const { rows } = await client.query<{ n: number }>('select length($1::text) n', ['a'.repeat(size)]);
+          expect(rows).toEqual([{ n: size }]);
+        }
+      // Notices as PostgreSQL sends them by default, not PGlite's debug3.
+      expect((await client.query(`SELECT current_setting('client_min_messages') AS m`)).rows).toEqual([
+        { m: 'notice' },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('a pool that closed its idle connection finds its tables on the next one (session settings kept)', async () => {
+    const { Pool } = await import('pg');
+    const pool = new Pool({ connectionString: pg.url, max: 1, idleTimeoutMillis: 50 });
+    try {
+      await pool.query('CREATE TABLE IF NOT EXISTS public.kept (x int)');
+      await pool.query('INSERT INTO public.kept VALUES (1)');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(pool.totalCount).toBe(0);
+      expect((await pool.query('SELECT count(*)::int AS n FROM kept')).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await pool.end();
     }
   });
 

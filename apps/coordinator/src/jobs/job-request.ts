@@ -21,6 +21,21 @@ import {
 import { CreateJobDto, isApiModel } from './dto/create-job.dto';
 import { woeRequestFields, woeRequestProblems, woeSpecFields } from './woe-request';
 
+/** The smallest working `nn` block: what a split-NN request without one is shown (docs/split-nn.md has every field). */
+export const NN_BLOCK_EXAMPLE = {
+  architecture: {
+    bottom: [{ units: 8, activation: 'relu' }],
+    interactive: { units: 4 },
+    top: [],
+    training: { optimizer: 'adam', learningRate: 0.01, batchSize: 256, epochs: 5, seed: 1 },
+  },
+  defence: { kind: 'none' },
+} as const;
+
+const NN_BLOCK_MISSING =
+  `nn: a split-nn job needs an "nn" block with the network's architecture (and optionally its defence), ` +
+  `for example "nn": ${JSON.stringify(NN_BLOCK_EXAMPLE)} (every field: docs/split-nn.md)`;
+
 /** Every problem of a request the DTO's decorators cannot see (parties, model settings, alignment). */
 export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => boolean): string[] {
   const problems: string[] = [];
@@ -34,7 +49,9 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
     if (p.role === 'feature' && p.data.labelColumn)
       problems.push(`parties.${i}.data.labelColumn: a feature party holds no labels`);
   });
-  if (dto.model === 'split-nn') {
+  if (dto.model === 'split-nn' && dto.nn?.architecture === undefined) {
+    problems.push(NN_BLOCK_MISSING);
+  } else if (dto.model === 'split-nn') {
     try {
       validateArchitecture(dto.nn?.architecture);
       validateDefence(dto.nn?.defence ?? NO_DEFENCE);

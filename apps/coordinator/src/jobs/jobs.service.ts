@@ -49,7 +49,8 @@ import type { Principal } from '../auth/principal';
 import { CreateJobDto, PredictDto } from './dto/create-job.dto';
 import { FairJobQueue } from './fair-job-queue';
 import { hasManifest, requestOf, requestProblems, specOf } from './job-request';
-import { type JobListQuery, type JobPage, listJobs } from './job-list';
+import { type JobListQuery, listJobs } from './job-list';
+import { type CachedJobPage, JobListCache } from './job-list-cache';
 
 export interface JobView {
   readonly id: string;
@@ -77,6 +78,8 @@ export interface EpochSummary {
   readonly validationAuc: number;
   readonly validationLoss: number;
   readonly validationKs: number;
+  /** Split NN: the mean training loss over the epoch's batches. */
+  readonly trainLoss?: number;
 }
 
 /** What GET /jobs/:id/events streams. */
@@ -117,6 +120,7 @@ export class JobsService implements OnApplicationBootstrap {
     private readonly audit: AuditService,
     private readonly parties: PartyClients,
     private readonly config: CoordinatorConfig,
+    private readonly listCache: JobListCache,
   ) {}
 
   /**
@@ -182,9 +186,10 @@ export class JobsService implements OnApplicationBootstrap {
     return this.get(id);
   }
 
-  /** A page of job summaries, newest first (job-list.ts). */
-  list(query: JobListQuery): Promise<JobPage> {
-    return listJobs(this.jobs.manager, query);
+  /** A page of job summaries, newest first (job-list.ts), read once per change of the jobs table (job-list-cache.ts). */
+  list(query: JobListQuery): Promise<CachedJobPage> {
+    const key = JSON.stringify([query.state, query.limit, query.cursor, query.offset, query.include]);
+    return this.listCache.get(key, () => listJobs(this.jobs.manager, query));
   }
 
   /** State, progress and epoch events until the job ends; a finished job's stream ends at once. */
@@ -413,6 +418,7 @@ export class JobsService implements OnApplicationBootstrap {
             validationAuc: epoch.validation.auc,
             validationLoss: epoch.validation.logLoss,
             validationKs: epoch.validation.ks,
+            ...(epoch.trainLoss !== undefined ? { trainLoss: epoch.trainLoss } : {}),
           });
           emit({ type: 'epoch', data: live.epochs[live.epochs.length - 1] });
         }

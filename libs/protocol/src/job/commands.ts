@@ -4,6 +4,7 @@
  * party's own baseline), close, and the party's health.
  */
 import { z } from 'zod';
+import { CURVE_POINTS } from '@vfl/ml';
 import { bytes, defineCommand, empty, jobId, jobRequest, nonNegativeInt } from '../wire/command';
 import { dataReference, partyRole, roster } from '../wire/roster';
 
@@ -104,11 +105,37 @@ export const binaryMetrics = z.object({
   rows: nonNegativeInt,
 });
 
+/**
+ * The baseline's validation metrics also carry its ROC curve and gain/lift table: aggregates of
+ * the same kind as the federated model's (evaluation.ts), so the dashboard can draw the uplift.
+ */
+export const baselineValidation = binaryMetrics.extend({
+  rocCurve: z
+    .array(z.object({ fpr: z.number(), tpr: z.number() }))
+    .max(CURVE_POINTS)
+    .optional(),
+  gainLift: z
+    .array(
+      z.object({
+        bin: z.number(),
+        count: z.number(),
+        positives: z.number(),
+        cumulativeShare: z.number(),
+        gain: z.number(),
+        lift: z.number(),
+        minScore: z.number(),
+        maxScore: z.number(),
+      }),
+    )
+    .max(1000)
+    .optional(),
+});
+
 /** The label party's logistic regression on its own features: the uplift baseline. */
 export const baseline = defineCommand(
   'model.baseline',
   jobRequest,
-  z.object({ train: binaryMetrics, validation: binaryMetrics }),
+  z.object({ train: binaryMetrics, validation: baselineValidation }),
 );
 
 export const close = defineCommand('job.close', z.object({ jobId, completed: z.boolean() }), empty);

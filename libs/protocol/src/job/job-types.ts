@@ -94,6 +94,8 @@ export interface EpochReport {
   readonly epoch: number;
   readonly seconds: number;
   readonly validation: BinaryMetrics;
+  /** The mean training loss over the epoch's batches, where the model computes it anyway (split NN's label party). */
+  readonly trainLoss?: number;
 }
 
 /** How early stopping ended a job (null in a result when it was off). */

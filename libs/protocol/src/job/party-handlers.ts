@@ -3,7 +3,19 @@
  * the job's model (party/party-model.ts): this file knows no model.
  */
 import { loadPartyTable, normaliseIds, parseIdRules, IdRule, type LoadTableOptions } from '@vfl/data';
-import { binaryMetrics, BinaryMetrics, sigmoid, trainPlainSplitLr, LrHyperparameters, partialLogits } from '@vfl/ml';
+import {
+  binaryMetrics,
+  BinaryMetrics,
+  gainLiftTable,
+  GainLiftRow,
+  rocCurve,
+  RocPoint,
+  sigmoid,
+  trainPlainSplitLr,
+  LrHyperparameters,
+  partialLogits,
+} from '@vfl/ml';
+import { curvePoints } from './evaluation';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
@@ -226,20 +238,38 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
   };
 }
 
-/** The label party's model on its own features only: what federation is compared against. */
-function labelOnlyBaseline(j: PartyJob, hp: LrHyperparameters): { train: BinaryMetrics; validation: BinaryMetrics } {
+type BaselineValidation = BinaryMetrics & { rocCurve?: RocPoint[]; gainLift?: GainLiftRow[] };
+
+/**
+ * The label party's model on its own features only: what federation is compared against. Its
+ * validation split also gets the ROC curve and gain/lift table (the same aggregates the federated
+ * model's evaluation releases), so the uplift can be drawn, not only stated.
+ */
+function labelOnlyBaseline(
+  j: PartyJob,
+  hp: LrHyperparameters,
+): { train: BinaryMetrics; validation: BaselineValidation } {
   const a = j.requireAligned();
   const labels = a.labels!;
   const { weights } = trainPlainSplitLr(a.matrix, a.columns, labels, hp, {
     interceptIndex: a.columns - 1,
     split: a.split,
   });
-  const metrics = (rows: Int32Array) =>
-    binaryMetrics(
-      partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid),
-      Uint8Array.from(rows, (r) => labels[r]),
-    );
-  return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
+  const scored = (rows: Int32Array) => ({
+    scores: partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid),
+    labels: Uint8Array.from(rows, (r) => labels[r]),
+  });
+  const train = scored(a.split.train);
+  const validation = scored(a.split.validation);
+  const metrics = binaryMetrics(validation.scores, validation.labels);
+  const curves =
+    validation.scores.length >= 10
+      ? {
+          rocCurve: rocCurve(validation.scores, validation.labels, curvePoints(validation.scores.length)),
+          gainLift: gainLiftTable(validation.scores, validation.labels, 10),
+        }
+      : {};
+  return { train: binaryMetrics(train.scores, train.labels), validation: { ...metrics, ...curves } };
 }
 
 /** The widest file a training job's batches allow this party (the label party's intercept is a column). */
