@@ -7,6 +7,8 @@
  *   split-lr  federated split LR (real CKKS, in one process), and the same protocol under Paillier
  *   split-nn  federated split NN (real CKKS, in one process) and the same network trained centrally
  *   secureboost  federated SecureBoost (real BFV, in one process) and the same GBDT in plaintext
+ *   binning   federated WOE/IV binning (real BFV, in one process) against the pooled computation,
+ *             and the AUC of LR on WOE features against raw features and the label party alone
  *   api       GET /jobs (10,000 jobs in history), GET /jobs/:id and GET /health under load while
  *             a job trains, then queued jobs to completion (real services, PostgreSQL server)
  *   audit     audit appends and chain verification against the PostgreSQL server (DATABASE_URL),
@@ -14,6 +16,7 @@
  */
 import { runApiBench } from './bench/api';
 import { runAuditBench } from './bench/audit';
+import { runBinningBench } from './bench/binning';
 import type { Benchmark } from './bench/options';
 import { runPsiBench } from './bench/psi';
 import { printJsonLine, startPeakRssSampler, stopPeakRssSampler } from './bench/report';
@@ -27,6 +30,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   'split-lr': runSplitLrBench,
   'split-nn': runSplitNnBench,
   secureboost: runSecureBoostBench,
+  binning: runBinningBench,
   audit: runAuditBench,
   api: runApiBench,
 };

@@ -12,11 +12,14 @@ import {
   JobResult,
   JobSpec,
   NO_DEFENCE,
-  PsiCardinalityResult,
+  SecureBoostJobResult,
+  SplitLrJobResult,
+  SplitNnJobResult,
   secureBoostSettings,
   validateDefence,
 } from '@vfl/protocol';
 import { CreateJobDto, isApiModel } from './dto/create-job.dto';
+import { woeRequestFields, woeRequestProblems, woeSpecFields } from './woe-request';
 
 /** The smallest working `nn` block: what a split-NN request without one is shown (docs/split-nn.md has every field). */
 export const NN_BLOCK_EXAMPLE = {
@@ -68,6 +71,7 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
   } else if (dto.secureboost !== undefined) {
     problems.push(`secureboost: only a secureboost job takes boosting settings (model is ${dto.model})`);
   }
+  problems.push(...woeRequestProblems(dto));
   const labels = dto.parties.filter((p) => p.role === 'label').length;
   if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
   const hp = dto.hyperparameters;
@@ -131,6 +135,7 @@ export function specOf(
       : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
     ...(nn ? { nn } : {}),
     ...(dto.model === 'secureboost' ? { secureboost: secureBoostSettings.parse(dto.secureboost ?? {}) } : {}),
+    ...woeSpecFields(dto),
     alignment: {
       idRules: parseIdRules(dto.alignment?.idRules),
       ...(dto.alignment?.mode ? { mode: dto.alignment.mode } : {}),
@@ -154,11 +159,12 @@ export function requestOf(spec: JobSpec): CreateJobDto {
     alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] },
     ...(spec.nn ? { nn: spec.nn } : {}),
     ...(spec.secureboost ? { secureboost: { ...spec.secureboost } } : {}),
+    ...woeRequestFields(spec),
   };
 }
 
 /** Results that carry a model and its manifest (not a PSI count). */
-export function hasManifest(result: JobResult): result is Exclude<JobResult, PsiCardinalityResult> {
+export function hasManifest(result: JobResult): result is SplitLrJobResult | SplitNnJobResult | SecureBoostJobResult {
   return isSplitLrResult(result) || isSplitNnResult(result) || isSecureBoostResult(result);
 }
 

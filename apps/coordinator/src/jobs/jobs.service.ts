@@ -323,9 +323,9 @@ export class JobsService implements OnApplicationBootstrap {
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     const spec = row.spec as JobSpec;
     const result = row.result as (JobResult & { manifest?: ModelManifest }) | null;
-    if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || !result)
+    if (row.state !== 'succeeded' || !scoresApplicants(spec) || !result)
       throw new ConflictException(
-        `job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr, split-nn or secureboost job can predict`,
+        `job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr, split-nn, secureboost or scorecard pipeline job can predict`,
       );
     if (!result.manifest)
       throw new ConflictException(
@@ -552,4 +552,10 @@ export class JobsService implements OnApplicationBootstrap {
     if (live?.row) live.row = { ...live.row, state, updatedAt: new Date() };
     this.streams.get(id)?.next({ type: 'state', data: { state, ...detail } });
   }
+}
+
+/** Whether a job's model scores new IDs: a trained model, or a pipeline that ends in a scorecard. */
+function scoresApplicants(spec: JobSpec): boolean {
+  if (spec.model === 'pipeline') return spec.pipeline?.includes('scorecard') ?? false;
+  return !['psi-cardinality', 'statistics', 'binning'].includes(spec.model);
 }

@@ -44,13 +44,19 @@ const residualKey = (epoch: number, batch: number) => mailKey<Uint8Array[]>('res
 const gradientKey = (epoch: number, batch: number) => mailKey<Promise<Uint8Array>>('gradient', epoch, batch);
 const logitsKey = (round: number, split: string, from: string) => mailKey<Float64Array>('logits', round, split, from);
 
+/** This party's current split-LR weights (a label party's intercept last). */
+export function splitLrWeights(job: PartyJob): Float64Array {
+  return job.get(STATE).lr.weights;
+}
+
 function model<T extends LabelPartyLr | FeaturePartyLr>(job: PartyJob, kind: new (...a: never[]) => T): T {
   const m = job.get(STATE).lr;
   if (!(m instanceof kind)) throw new PartyError(`this step is not for a ${job.role} party`);
   return m;
 }
 
-const hooks: PartyModelHooks = {
+/** Split LR's hooks: a pipeline's split-lr step delegates to them. */
+export const splitLrHooks: PartyModelHooks = {
   miniBatches: true,
   prepare(job, raw) {
     const hp = checked(lr.settings, raw, `job ${job.id}: hyperparameters`);
@@ -133,7 +139,7 @@ const hooks: PartyModelHooks = {
 
 export const splitLrHandlers: PartyHandlerGroup = {
   model: SPLIT_LR,
-  hooks,
+  hooks: splitLrHooks,
   commands: [
     onJobCommand(lr.forward, async ({ epoch, batch }, job, call) => {
       const share = model(job, FeaturePartyLr).forward(job.batch(epoch, batch));
