@@ -12,6 +12,8 @@ import { loadPartyTable, writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data'
 import type { PipelineJobResult } from '@vfl/protocol';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
+import { CHROMIUM, launchChromium, seriousAxeViolations } from './support/dashboard-browser';
+import { signIn } from './support/dashboard-fixture';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const quiet = () => undefined;
@@ -19,6 +21,7 @@ const quiet = () => undefined;
 describe('scorecard pipeline over the services (real processes, PostgreSQL server)', () => {
   let work: string;
   let federation: Federation;
+  let pipelineJob: { id: string; result: PipelineJobResult } | undefined;
   const dbs: Record<string, { url: string; drop(): Promise<void> }> = {};
   const job = (extra: Record<string, unknown>) => ({
     model: 'pipeline',
@@ -98,6 +101,7 @@ describe('scorecard pipeline over the services (real processes, PostgreSQL serve
     expect(result.splitLr!.validation.auc).toBeGreaterThan(0.6);
     expect(result.scorecard!.validationAuc).toBeCloseTo(result.splitLr!.validation.auc, 6);
     expect(result.manifest.model).toBe('pipeline');
+    pipelineJob = { id: done.id, result };
 
     // POST /jobs/:id/predict scores applicants with the scorecard: points, a higher score a lower risk.
     const ids = (await loadPartyTable(path.join(work, 'bank', 'bank.csv'), { labelColumn: BANK_LABEL_COLUMN })).ids;
@@ -112,6 +116,45 @@ describe('scorecard pipeline over the services (real processes, PostgreSQL serve
     const { offset } = result.scorecard!;
     for (const s of scores) expect(Math.abs(s.score - offset)).toBeLessThan(400);
   }, 300_000);
+
+  // Under CI a missing browser is a failure; on a developer machine without one the check is skipped.
+  (fs.existsSync(CHROMIUM) || process.env.CI ? it : it.skip)(
+    'the dashboard shows the chain of steps, the IV table highest first and the WOE bars of a chosen feature',
+    async () => {
+      const { id, result } = pipelineJob!;
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        await signIn(page, federation.coordinatorUrl, federation.adminKey);
+        await page.goto(`${federation.coordinatorUrl}/dashboard#job/${id}`);
+        const steps = page.locator('#pipeline-steps li');
+        await steps.first().waitFor();
+        expect(await steps.evaluateAll((li) => li.map((l) => `${l.dataset.step}:${l.dataset.state}`))).toEqual(
+          result.steps.map((s) => `${s.step}:succeeded`),
+        );
+        await expect(page.locator('#scorecard-summary').textContent()).resolves.toContain('points to double the odds');
+        const features = result.binning!.flatMap((p) => p.features.map((f) => ({ ...f, partyId: p.partyId })));
+        const rows = page.locator('#iv-table tbody tr');
+        expect(await rows.count()).toBe(features.length);
+        const shown = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.children[3].textContent)));
+        expect(shown).toEqual([...shown].sort((a, b) => b - a));
+        // The chart's text alternative lists every bin's WOE, the missing-value bin last.
+        const first = [...features].sort((a, b) => b.iv - a.iv).find((f) => f.woe)!;
+        const label = () => page.locator('#woe-chart').getAttribute('aria-label');
+        await expect(label()).resolves.toContain(`WOE per bin of ${first.column}`);
+        expect((await label())!.split(', ')).toHaveLength(first.woe!.length);
+        expect(await label()).toMatch(/missing -?\d/);
+        await page.locator('#woe-feature').selectOption('1');
+        await expect(label()).resolves.not.toContain(`WOE per bin of ${first.column}.`);
+        const { violations, passedRules } = await seriousAxeViolations(page);
+        expect(violations).toEqual([]);
+        expect(passedRules).toBeGreaterThan(10);
+      } finally {
+        await browser.close();
+      }
+    },
+    120_000,
+  );
 
   it('refuses a bad pipeline with a 400 naming the step or field', async () => {
     const missing = await post(job({ pipeline: ['statistics', 'scorecard'] }));

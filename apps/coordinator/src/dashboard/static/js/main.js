@@ -24,6 +24,7 @@ import './panels/confusion.js';
 import './panels/training.js';
 import './panels/ks.js';
 import './panels/importance.js';
+import './panels/pipeline.js';
 import './panels/parties.js';
 import './panels/by-party.js';
 import './panels/audit.js';
