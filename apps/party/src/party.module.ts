@@ -86,6 +86,9 @@ export class PartyModule implements OnApplicationShutdown {
               dataRoot: config.dataRoot,
               saveModel: (jobId, model) => saveModel(modelDir, config.partyId, jobId, model),
               loadModel: (jobId) => loadModel(modelDir, config.partyId, jobId),
+              // Results for this party's operator (a scorecard prediction's points), beside the models.
+              saveOutput: (jobId, name, text) =>
+                writeText(path.join(modelDir, 'outputs', `${jobIdForFile(jobId)}.${config.partyId}.${name}`), text),
               saveCheckpoint: (jobId, checkpoint) =>
                 writeJson(checkpointFile(modelDir, config.partyId, jobId), checkpoint),
               loadCheckpoint: (jobId) => readJson<StoredCheckpoint>(checkpointFile(modelDir, config.partyId, jobId)),
@@ -115,9 +118,13 @@ function loadModel(dir: string, partyId: string, jobId: string): Promise<StoredP
 
 /** Written to a temporary file and renamed: a crash mid-write leaves the previous file whole. */
 async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeText(file, JSON.stringify(value, null, 2));
+}
+
+async function writeText(file: string, text: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(value, null, 2));
+  await fs.writeFile(tmp, text, { mode: 0o600 });
   await fs.rename(tmp, file);
 }
 

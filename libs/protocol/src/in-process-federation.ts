@@ -42,6 +42,8 @@ export interface InProcessFederation {
   readonly nnModels: Map<string, NnPartyModel>;
   /** Every saved model, by `${jobId}:${partyId}` (what loadModel reads). */
   readonly saved: Map<string, StoredPartyModel>;
+  /** What each party kept for its own operator, by `${jobId}:${partyId}:${name}`. */
+  readonly outputs: Map<string, string>;
 }
 
 export async function inProcessFederation(
@@ -75,6 +77,7 @@ export async function inProcessFederation(
   const models = new Map<string, PartyModel>();
   const nnModels = new Map<string, NnPartyModel>();
   const saved = new Map<string, StoredPartyModel>();
+  const outputs = new Map<string, string>();
   const checkpoints = options.checkpoints ?? new Map<string, StoredCheckpoint>();
   const psiEngine = new InlinePsiEngine();
   const coordinator = options.coordinator ?? SigningIdentity.generate('coordinator');
@@ -100,6 +103,7 @@ export async function inProcessFederation(
           saved.set(`${jobId}:${p.partyId}`, model);
         },
         loadModel: (jobId) => saved.get(`${jobId}:${p.partyId}`),
+        saveOutput: (jobId, name, text) => void outputs.set(`${jobId}:${p.partyId}:${name}`, text),
         saveCheckpoint: (jobId, checkpoint) =>
           void checkpoints.set(`${jobId}:${p.partyId}`, JSON.parse(JSON.stringify(checkpoint)) as StoredCheckpoint),
         loadCheckpoint: (jobId) => checkpoints.get(`${jobId}:${p.partyId}`),
@@ -129,7 +133,7 @@ export async function inProcessFederation(
       }),
     );
   }
-  return { nodes, coordinator, channels, wire, models, nnModels, saved };
+  return { nodes, coordinator, channels, wire, models, nnModels, saved, outputs };
 }
 
 export interface TwoPartyJobOptions {

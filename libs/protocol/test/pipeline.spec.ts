@@ -111,9 +111,10 @@ describe('pipeline: statistics → binning → selection → split-lr → scorec
   it("scores applicants through predict: each score is the sum of both parties' points", async () => {
     const { ids, scores } = await referenceScores();
     const wanted = ids.slice(0, 60);
+    const predictionId = randomUUID();
     const predicted = await new SplitLrPrediction(
       {
-        predictionId: randomUUID(),
+        predictionId,
         modelJobId: result.manifest.jobId,
         parties: [
           { partyId: 'bank', role: 'label' },
@@ -127,6 +128,26 @@ describe('pipeline: statistics → binning → selection → split-lr → scorec
     ).run();
     expect(predicted.scores.map((s) => s.id)).toEqual(wanted);
     predicted.scores.forEach((s, k) => expect(Math.abs(s.score - scores[k])).toBeLessThanOrEqual(1e-9));
+    // Each party's operator has its own features' points per applicant, by column name; their totals make the score.
+    const kept = (party: string) => {
+      const [head, ...lines] = federation.outputs.get(`${predictionId}:${party}:points.csv`)!.trim().split('\n');
+      const rows = new Map(lines.map((l) => [l.split(',')[0], l.split(',').slice(1).map(Number)]));
+      return { head: head.split(','), rows };
+    };
+    const bank = kept('bank');
+    const shop = kept('shop');
+    expect(shop.head).toEqual(['id', ...saved('shop').woeColumns!, 'total']);
+    expect(bank.head).toEqual(['id', ...saved('bank').woeColumns!, 'base', 'total']);
+    for (const { rows } of [bank, shop])
+      for (const cells of rows.values())
+        expect(cells[cells.length - 1]).toBeCloseTo(
+          cells.slice(0, -1).reduce((a, b) => a + b, 0),
+          9,
+        );
+    predicted.scores.forEach((s) => {
+      const total = (k: { rows: Map<string, number[]> }) => k.rows.get(s.id)?.at(-1) ?? 0;
+      expect(Math.abs(total(bank) + total(shop) - s.score)).toBeLessThanOrEqual(1e-9);
+    });
   });
 
   it("keeps labels, cells and the feature party's points per bin off the wire", async () => {

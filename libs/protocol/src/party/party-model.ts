@@ -51,6 +51,8 @@ export interface PartyStorage {
   loadModel?(jobId: string): StoredPartyModel | undefined | Promise<StoredPartyModel | undefined>;
   saveCheckpoint?(jobId: string, checkpoint: StoredCheckpoint): void | Promise<void>;
   loadCheckpoint?(jobId: string): StoredCheckpoint | undefined | Promise<StoredCheckpoint | undefined>;
+  /** A result for this party's own operator (a scorecard prediction's points per applicant), kept beside its models. */
+  saveOutput?(jobId: string, name: string, text: string): void | Promise<void>;
 }
 
 /** One command being served: its job (for job commands) and the job's peer line. */

@@ -14,7 +14,7 @@ import { SPLIT_NN, takeNnScores, useSavedNnModel } from '../split-nn/party-handl
 import { isSplitLrModel, PartyModel } from '../split-lr/model';
 import { SCORES, SCORING, SECUREBOOST } from '../secureboost/party-handlers';
 import { PIPELINE } from '../pipeline/party-handlers';
-import { isScorecardModel, scorecardTotals } from '../pipeline/scoring';
+import { isScorecardModel, pointsCsv, scorecardPoints } from '../pipeline/scoring';
 import { SPLIT_LR } from '../split-lr/party-handlers';
 import { bytesToF64, digestHex, f64ToBytes } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
@@ -95,12 +95,12 @@ export const predictHandlers: PartyHandlerGroup = {
               for (let j = 0; j < width; j++) values[k * width + j] = all.features[row * stride + columnOf[j]];
           });
           job.set(SCORING, { model, rows: { count: rows.length, values, columns: width } });
-        } else if (card)
-          job.set(
-            PARTIAL,
-            scorecardTotals(model, rows, (row, j) => all.features[row * stride + columnOf[j]]),
-          );
-        else if (isSplitLrModel(model)) job.set(PARTIAL, partialLogits(model, rows, standardized));
+        } else if (card) {
+          const points = scorecardPoints(model, rows, (row, j) => all.features[row * stride + columnOf[j]]);
+          job.set(PARTIAL, points.totals);
+          // This party's operator gets its own features' points per applicant; only totals travel.
+          await node.storage.saveOutput?.(cmd.jobId, 'points.csv', pointsCsv(model, wanted, rows, points));
+        } else if (isSplitLrModel(model)) job.set(PARTIAL, partialLogits(model, rows, standardized));
         else throw new PartyError(`the saved model of job ${model.jobId} is of no family this party scores`);
         node.adopt(job);
         return {
