@@ -9,6 +9,7 @@ export * from './ckks-parameters';
 export * from './peer-seal';
 export * from './psi-engine';
 export * from './psi-group';
+export { loadNativeHashToGroup, NATIVE_ADDON_PATH } from './psi-native';
 export * from './seal-runtime';
 export * from './signing-identity';
 export * from './signing-key-file';
