@@ -548,6 +548,59 @@ static pthread_once_t constants_once = PTHREAD_ONCE_INIT;
 static int constants_ok;
 static void init_constants_once(void) { constants_ok = init_constants(); }
 
+/* sha256IdsPacked(messages, ends, dst): SHA-256(len(dst) ‖ dst ‖ message_i) for each, packed 32 bytes
+ * each (KKRT's ID digests; libs/crypto/src/kkrt-cuckoo.ts has the same in JS). */
+static napi_value js_sha256_ids_packed(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], result;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_typedarray_type types[3];
+  size_t lengths[3];
+  void *data[3];
+  for (int i = 0; i < 3; i++) {
+    bool is_ta = false;
+    if (i < (int)argc) napi_is_typedarray(env, argv[i], &is_ta);
+    if (!is_ta) {
+      napi_throw_type_error(env, NULL, "sha256IdsPacked expects (Uint8Array, Uint32Array, Uint8Array)");
+      return NULL;
+    }
+    napi_get_typedarray_info(env, argv[i], &types[i], &lengths[i], &data[i], NULL, NULL);
+  }
+  if (types[0] != napi_uint8_array || types[1] != napi_uint32_array || types[2] != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "sha256IdsPacked expects (Uint8Array, Uint32Array, Uint8Array)");
+    return NULL;
+  }
+  if (lengths[2] > 255) {
+    napi_throw_range_error(env, NULL, "DST longer than 255 bytes");
+    return NULL;
+  }
+  const uint32_t *ends = data[1];
+  const uint8_t *msgs = data[0];
+  uint32_t prev = 0;
+  for (size_t i = 0; i < lengths[1]; i++) {
+    if (ends[i] < prev || ends[i] > lengths[0]) {
+      napi_throw_range_error(env, NULL, "message ends must be non-decreasing and within the message bytes");
+      return NULL;
+    }
+    prev = ends[i];
+  }
+  uint8_t *out;
+  napi_create_buffer(env, lengths[1] * 32, (void **)&out, &result);
+  SHA256_CTX prefix, c;
+  const uint8_t dst_len = (uint8_t)lengths[2];
+  SHA256_Init(&prefix);
+  SHA256_Update(&prefix, &dst_len, 1);
+  SHA256_Update(&prefix, data[2], lengths[2]);
+  size_t start = 0;
+  for (size_t i = 0; i < lengths[1]; i++) {
+    c = prefix;
+    SHA256_Update(&c, msgs + start, ends[i] - start);
+    SHA256_Final(out + 32 * i, &c);
+    start = ends[i];
+  }
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   pthread_once(&constants_once, init_constants_once);
   if (!constants_ok) {
@@ -557,6 +610,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "hashToGroupPacked", NAPI_AUTO_LENGTH, js_hash_to_group_packed, NULL, &fn);
   napi_set_named_property(env, exports, "hashToGroupPacked", fn);
+  napi_create_function(env, "sha256IdsPacked", NAPI_AUTO_LENGTH, js_sha256_ids_packed, NULL, &fn);
+  napi_set_named_property(env, exports, "sha256IdsPacked", fn);
   return exports;
 }
 

@@ -10,6 +10,8 @@ import * as path from 'node:path';
 interface NativeHashToGroup {
   /** Messages concatenated, message i ending at ends[i]; packed u-coordinates, or null to decline. */
   hashToGroupPacked(messages: Uint8Array, ends: Uint32Array, dst: Uint8Array): Buffer | null;
+  /** SHA-256(len(dst) ‖ dst ‖ message) for each message, packed 32 bytes each (KKRT's ID digests). */
+  sha256IdsPacked(messages: Uint8Array, ends: Uint32Array, dst: Uint8Array): Buffer;
 }
 
 let nativeModule: NativeHashToGroup | null | undefined;
