@@ -1,7 +1,8 @@
 /**
- * `psi --size N [--small M] [--mode balanced|unbalanced] [--overlap F] [--threads N]`: two-party
- * ECDH-PSI with both parties in one process (each with its own engine), and the floor the raw
- * group operations set.
+ * `psi [--protocol ecdh|kkrt] --size N [--small M] [--mode balanced|unbalanced] [--overlap F]
+ * [--threads N] [--chunk-bins B]`: two-party ECDH-PSI with both parties in one process (each with
+ * its own engine), and the floor the raw group operations set; with `--protocol kkrt`, KKRT16
+ * PSI instead (psi-kkrt.ts; --mode and --threads do not apply).
  */
 import * as os from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -10,6 +11,7 @@ import { CountingPsiEngine, createPsiEngine, loadNativeHashToGroup, loadSodium, 
 import {
   EcdhPsiSession,
   IdSource,
+  KKRT_CHUNK_BINS,
   pipelineChunks,
   psiDomainTag,
   PsiResult,
@@ -19,6 +21,7 @@ import {
   UnbalancedPsiSmall,
 } from '@vfl/protocol';
 import { parseBenchOptions, type BenchResult } from './options';
+import { runKkrtPsiBench } from './psi-kkrt';
 import { peakRssMb, printTable, round } from './report';
 
 export async function runPsiBench(argv: string[]): Promise<BenchResult> {
@@ -28,6 +31,8 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
     mode: { type: 'string', default: 'balanced' },
     overlap: { type: 'string', default: '0.5' },
     threads: { type: 'string' },
+    protocol: { type: 'string', default: 'ecdh' },
+    'chunk-bins': { type: 'string', default: String(KKRT_CHUNK_BINS) },
   });
   const size = Number(values.size);
   const small = values.small === undefined ? size : Number(values.small);
@@ -42,6 +47,13 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   if (!(overlap >= 0 && overlap <= 1)) throw new Error(`--overlap expects a fraction in [0, 1], got ${values.overlap}`);
   if (!Number.isInteger(threads) || threads < 1)
     throw new Error(`--threads expects a positive integer, got ${values.threads}`);
+  if (values.protocol === 'kkrt') {
+    const chunkBins = Number(values['chunk-bins']);
+    if (!Number.isInteger(chunkBins) || chunkBins < 32 || chunkBins % 32 !== 0)
+      throw new Error(`--chunk-bins expects a positive multiple of 32, got ${values['chunk-bins']}`);
+    return runKkrtPsiBench({ size, small, overlap, chunkBins });
+  }
+  if (values.protocol !== 'ecdh') throw new Error(`--protocol expects ecdh or kkrt, got ${values.protocol}`);
   // `overlap` is the shared fraction of the small list.
   const shared = Math.round(small * overlap);
   // IDs are generated on demand, so the party's ID list costs no memory at any size: the big side
@@ -139,6 +151,7 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   const floorSeconds = (hashes * tHash + multiplications * tMul) / sample / cores;
 
   const result = {
+    protocol: 'ecdh',
     size,
     intersection,
     seconds: round(seconds, 2),

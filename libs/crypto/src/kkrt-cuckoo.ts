@@ -10,7 +10,7 @@
  * costs another seed). The job's DST enters every digest, so bins differ from job to job.
  */
 import { createHash } from 'node:crypto';
-import { loadNativeHashToGroup, packMessages } from './psi-native';
+import { loadNativeHashToGroup } from './psi-native';
 
 export const KKRT_DIGEST_BYTES = 32;
 export const CUCKOO_HASHES = 3;
@@ -27,18 +27,31 @@ export function digestIds(size: number, at: (index: number) => string, dst: Uint
   // An addon built before this function existed lacks it: hash in JS then.
   const nativeDigest = typeof native?.sha256IdsPacked === 'function' ? native : null;
   const prefix = Buffer.concat([Buffer.from([dst.length]), dst]);
-  const encoder = new TextEncoder();
+  // One UTF-8 buffer per batch (grown when a batch needs more), not one allocation per ID.
+  let bytes = Buffer.allocUnsafe(4096 * 32);
+  const ends = new Uint32Array(4096);
   for (let start = 0; start < size; start += 4096) {
     const end = Math.min(size, start + 4096);
-    const messages: Uint8Array[] = [];
-    for (let i = start; i < end; i++) messages.push(encoder.encode(at(i)));
+    let used = 0;
+    for (let i = start; i < end; i++) {
+      const id = at(i);
+      if (bytes.length - used < id.length * 3) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * bytes.length, used + id.length * 3));
+        bytes.copy(grown, 0, 0, used);
+        bytes = grown;
+      }
+      used += bytes.write(id, used, 'utf8');
+      ends[i - start] = used;
+    }
+    const batchEnds = ends.subarray(0, end - start);
     if (nativeDigest) {
-      const { bytes, ends } = packMessages(messages);
-      out.set(nativeDigest.sha256IdsPacked(bytes, ends, dst), start * KKRT_DIGEST_BYTES);
+      out.set(nativeDigest.sha256IdsPacked(bytes.subarray(0, used), batchEnds, dst), start * KKRT_DIGEST_BYTES);
     } else {
-      messages.forEach((m, k) =>
-        out.set(createHash('sha256').update(prefix).update(m).digest(), (start + k) * KKRT_DIGEST_BYTES),
-      );
+      let from = 0;
+      batchEnds.forEach((to, k) => {
+        out.set(createHash('sha256').update(prefix).update(bytes.subarray(from, to)).digest(), (start + k) * 32);
+        from = to;
+      });
     }
   }
   return out;
@@ -90,6 +103,9 @@ export function buildCuckooTable(digests: Uint8Array, items: number, random: () 
 }
 
 function tryInsert(digestWords: Uint32Array, items: number, bins: number, seed: Uint32Array): CuckooTable | null {
+  const binsOf = new Uint32Array(items * CUCKOO_HASHES);
+  for (let item = 0; item < items; item++)
+    for (let k = 0; k < CUCKOO_HASHES; k++) binsOf[item * 3 + k] = cuckooBin(digestWords, item, k, seed, bins);
   const binItem = new Int32Array(bins).fill(-1);
   const binHash = new Uint8Array(bins);
   let rng = seed[0] ^ 0x9e3779b9; // evictions only need to be irregular, not secret
@@ -99,7 +115,7 @@ function tryInsert(digestWords: Uint32Array, items: number, bins: number, seed: 
     let placed = false;
     for (let kick = 0; kick < MAX_KICKS && !placed; kick++) {
       for (let k = 0; k < CUCKOO_HASHES; k++) {
-        const b = cuckooBin(digestWords, current, k, seed, bins);
+        const b = binsOf[current * 3 + k];
         if (binItem[b] === -1) {
           binItem[b] = current;
           binHash[b] = k;
@@ -111,10 +127,10 @@ function tryInsert(digestWords: Uint32Array, items: number, bins: number, seed: 
       // Evict the occupant of one of current's bins (not the one it was just pushed out of).
       rng = fmix32(rng + kick + 1);
       let k = rng % CUCKOO_HASHES;
-      let b = cuckooBin(digestWords, current, k, seed, bins);
+      let b = binsOf[current * 3 + k];
       if (b === from) {
         k = (k + 1) % CUCKOO_HASHES;
-        b = cuckooBin(digestWords, current, k, seed, bins);
+        b = binsOf[current * 3 + k];
       }
       const evicted = binItem[b];
       binItem[b] = current;

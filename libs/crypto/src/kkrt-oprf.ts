@@ -182,7 +182,13 @@ export class KkrtOprfSender {
     count: number,
   ): Uint32Array {
     const gathered = new Uint32Array(count * 4);
-    for (let e = 0; e < count; e++) gathered.set(items.subarray(itemOfPair[e] * 8, itemOfPair[e] * 8 + 4), e * 4);
+    for (let e = 0; e < count; e++) {
+      const at = itemOfPair[e] * 8;
+      gathered[e * 4] = items[at];
+      gathered[e * 4 + 1] = items[at + 1];
+      gathered[e * 4 + 2] = items[at + 2];
+      gathered[e * 4 + 3] = items[at + 3];
+    }
     const code = pseudoRandomCode(this.codeKey, gathered, count, 4);
     const s = this.s;
     for (let e = 0; e < count; e++) {

@@ -146,7 +146,11 @@ export class KkrtPsiReceiver {
     for (let i = 0; i < count; i++) {
       const item = table.binItem[first + i];
       // An empty bin gets a random item: its OPRF output matches nothing.
-      items.set(item >= 0 ? this.digests.subarray(item * 8, item * 8 + 4) : dummy.subarray(i * 4, i * 4 + 4), i * 8);
+      const [src, at] = item >= 0 ? [this.digests, item * 8] : [dummy, i * 4];
+      items[i * 8] = src[at];
+      items[i * 8 + 1] = src[at + 1];
+      items[i * 8 + 2] = src[at + 2];
+      items[i * 8 + 3] = src[at + 3];
       bins[i] = first + i;
     }
     const { u, t } = this.oprf.chunk(items, count);
@@ -291,23 +295,31 @@ export class KkrtPsiSender {
     const from = this.chunkStart![k];
     const to = this.chunkStart![k + 1];
     const scratchTags = new Uint32Array(PAIR_BATCH * TAG_WORDS);
+    const pairOrder: Uint32Array = this.pairOrder;
     for (let start = from; start < to; start += PAIR_BATCH) {
-      const pairs = this.pairOrder.subarray(start, Math.min(to, start + PAIR_BATCH));
+      const pairs = pairOrder.subarray(start, Math.min(to, start + PAIR_BATCH));
       const n = pairs.length;
       const rowOfPair = new Uint32Array(n);
       const itemOfPair = new Uint32Array(n);
       const bins = new Uint32Array(n);
       const hashes = new Uint8Array(n);
+      const pairBin = this.pairBin!;
       for (let e = 0; e < n; e++) {
         const p = pairs[e];
-        bins[e] = this.pairBin![p];
+        bins[e] = pairBin[p];
         rowOfPair[e] = bins[e] - first;
         itemOfPair[e] = (p / 3) | 0;
         hashes[e] = p % 3;
       }
       const evaluated = this.oprf.evaluate(q, rowOfPair, this.digests!, itemOfPair, n);
       kkrtTags(this.hashKey, evaluated, bins, hashes, n, scratchTags);
-      for (let e = 0; e < n; e++) this.tagStore!.set(scratchTags.subarray(e * 3, e * 3 + 3), pairs[e] * 3);
+      const store = this.tagStore!;
+      for (let e = 0; e < n; e++) {
+        const p = pairs[e] * 3;
+        store[p] = scratchTags[e * 3];
+        store[p + 1] = scratchTags[e * 3 + 1];
+        store[p + 2] = scratchTags[e * 3 + 2];
+      }
     }
     if (this.matrix.complete) {
       this.oprf.close();
