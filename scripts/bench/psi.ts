@@ -1,6 +1,6 @@
 /**
  * `psi [--protocol ecdh|kkrt] --size N [--small M] [--mode balanced|unbalanced] [--overlap F]
- * [--threads N] [--chunk-bins B]`: two-party ECDH-PSI with both parties in one process (each with
+ * [--threads N] [--chunk-bins B] [--workers N]`: two-party ECDH-PSI with both parties in one process (each with
  * its own engine), and the floor the raw group operations set; with `--protocol kkrt`, KKRT16
  * PSI instead (psi-kkrt.ts; --mode and --threads do not apply).
  */
@@ -22,6 +22,7 @@ import {
 } from '@vfl/protocol';
 import { parseBenchOptions, type BenchResult } from './options';
 import { runKkrtPsiBench } from './psi-kkrt';
+import { BenchPsiWorkers } from './psi-workers';
 import { peakRssMb, printTable, round } from './report';
 
 export async function runPsiBench(argv: string[]): Promise<BenchResult> {
@@ -32,6 +33,7 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
     overlap: { type: 'string', default: '0.5' },
     threads: { type: 'string' },
     protocol: { type: 'string', default: 'ecdh' },
+    workers: { type: 'string', default: '0' },
     'chunk-bins': { type: 'string', default: String(KKRT_CHUNK_BINS) },
   });
   const size = Number(values.size);
@@ -63,8 +65,15 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   const dst = psiDomainTag(randomUUID());
   // Each party gets its own engine, as each service does; they take turns on the same cores.
   // The small side's is wrapped to count its group operations and the time they keep it busy.
-  const smallEngine = new CountingPsiEngine(createPsiEngine(threads));
-  const engines = [smallEngine, createPsiEngine(threads)];
+  // --workers N: both parties' group operations go to N psi-worker processes through NATS JetStream.
+  const workerCount = Number(values.workers);
+  if (!Number.isInteger(workerCount) || workerCount < 0)
+    throw new Error(`--workers expects a non-negative integer, got ${values.workers}`);
+  const workers = workerCount > 0 ? await BenchPsiWorkers.start(workerCount) : null;
+  const engineOf = async () => (workers ? await workers.engine() : createPsiEngine(threads));
+  const smallEngine = new CountingPsiEngine(await engineOf());
+  const engines = [smallEngine, await engineOf()];
+  const cpu0 = process.cpuUsage();
   const busy = new BusyClock();
 
   const t0 = process.hrtime.bigint();
@@ -124,6 +133,10 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   }
   progress.stop();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const workerCpuSeconds = workers ? workers.cpuSeconds() : 0;
+  const cpuSecondsPerId = ((cpu.user + cpu.system) / 1e6 + workerCpuSeconds) / (small + size);
+  workers?.stop();
   await Promise.all(engines.map((e) => e.close()));
   if (intersection !== shared) throw new Error(`PSI result is wrong: ${intersection} shared, expected ${shared}`);
   const smallSideSeconds = smallEngine.busySeconds + busy.seconds;
@@ -159,6 +172,8 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
     peakRssMb: peakRssMb(),
     curve: engines[1].name,
     cores,
+    workers: workerCount,
+    cpuSecondsPerId: round(cpuSecondsPerId * 1e6, 1) / 1e6,
     mode,
     small,
     smallSideSeconds: round(smallSideSeconds, 2),
@@ -183,6 +198,8 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
       ['hash-to-group per second per core (libsodium path)', String(Math.round(sample / tHashSodium))],
       ['X25519 per second per core', String(Math.round(sample / tMul))],
       ['peak RSS MB (both parties)', String(result.peakRssMb)],
+      ['CPU µs per ID (this process and the psi-workers)', (cpuSecondsPerId * 1e6).toFixed(0)],
+      ['psi-worker processes (NATS JetStream)', String(workerCount)],
       ['engine', result.curve],
     ],
   );
