@@ -10,6 +10,7 @@ import type { AuditEventInput } from '@vfl/audit';
 import { SeededRandom } from '@vfl/data';
 import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { runTwoPartyCardinality, runTwoPartyJob } from '../src';
+import { chooseAlignmentProtocol, KKRT_AUTO_MIN_ROWS } from '../src/psi/kkrt-alignment';
 
 const hp = { ...DEFAULT_LR_HYPERPARAMETERS, epochs: 1, batchSize: 64 };
 const SHARED = 300;
@@ -64,7 +65,7 @@ describe('alignment by KKRT in a split-LR job', () => {
     }
   }, 180_000);
 
-  it('"auto" keeps ECDH below the size where KKRT pays off', async () => {
+  it('"auto" keeps ECDH below 100,000 IDs per list', async () => {
     const audit: AuditEventInput[] = [];
     await runTwoPartyJob({ ...base, alignment: { idRules: [] }, audit: (e) => audit.push(e) });
     expect(audit.some((e) => e.step === 'psi.plan' && (e.detail as { protocol?: string })?.protocol === 'kkrt')).toBe(
@@ -77,4 +78,36 @@ describe('alignment by KKRT in a split-LR job', () => {
       runTwoPartyCardinality({ ...base, labelColumn: 'y', alignment: { idRules: [], protocol: 'kkrt' } }),
     ).rejects.toThrow('alignment.protocol "kkrt"');
   }, 60_000);
+});
+
+describe(chooseAlignmentProtocol.name, () => {
+  // The choice reads only the job's alignment settings, its feature parties and the reported rows.
+  const driver = (rows: [number, number], alignment: Record<string, unknown> = {}, features = 1) =>
+    ({
+      spec: { alignment: { idRules: [], ...alignment } },
+      label: { partyId: 'bank' },
+      features: Array.from({ length: features }, (_, i) => ({ partyId: `shop${i}` })),
+      prepared: new Map([
+        ['bank', { rows: rows[0] }],
+        ...Array.from({ length: features }, (_, i) => [`shop${i}`, { rows: rows[1] }] as const),
+      ]),
+    }) as unknown as Parameters<typeof chooseAlignmentProtocol>[0];
+
+  it.each([
+    ['auto, both lists at the threshold', [KKRT_AUTO_MIN_ROWS, 2e6], {}, 1, 'intersection', 'kkrt'],
+    ['auto, one list below it', [KKRT_AUTO_MIN_ROWS - 1, 2e6], {}, 1, 'intersection', 'ecdh'],
+    ['auto, unbalanced mode', [1e6, 1e7], { mode: 'unbalanced' }, 1, 'intersection', 'ecdh'],
+    ['auto, two feature parties', [1e6, 1e6], {}, 2, 'intersection', 'ecdh'],
+    ['auto, cardinality only', [1e6, 1e6], {}, 1, 'cardinality', 'ecdh'],
+    ['kkrt asked for, small lists', [10, 10], { protocol: 'kkrt' }, 1, 'intersection', 'kkrt'],
+    ['ecdh asked for, large lists', [1e6, 1e6], { protocol: 'ecdh' }, 1, 'intersection', 'ecdh'],
+  ] as const)('%s', (_what, rows, alignment, features, output, expected) => {
+    expect(chooseAlignmentProtocol(driver([...rows], alignment, features), output)).toBe(expected);
+  });
+
+  it('refuses kkrt for two feature parties, naming alignment.protocol', () => {
+    expect(() => chooseAlignmentProtocol(driver([1e6, 1e6], { protocol: 'kkrt' }, 2), 'intersection')).toThrow(
+      'alignment.protocol "kkrt": KKRT PSI takes exactly one feature party',
+    );
+  });
 });
