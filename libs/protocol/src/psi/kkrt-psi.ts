@@ -20,7 +20,7 @@
  * Memory: the matrix travels in chunks of `chunkBins` bins; each side keeps per own ID its 32-byte
  * digest, R per bin its item index and 12-byte tag, S per (ID, function) its bin and tag.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   buildCuckooTable,
   cuckooBin,
@@ -413,11 +413,4 @@ export async function runKkrtLocally(
   onMessage({ step: 'positions', bytes: [positions] });
   const fromSender = sender.acceptPositions(positions);
   return { receiver: sharedIds, sender: fromSender.sharedIds };
-}
-
-/** SHA-256 over the ordered shared IDs under a key: lets two parties compare results. */
-export function kkrtOrderDigest(key: Uint8Array, sharedIds: readonly string[]): string {
-  const h = createHash('sha256').update(key);
-  for (const id of sharedIds) h.update(id).update('\n');
-  return h.digest('hex');
 }
