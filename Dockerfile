@@ -4,6 +4,8 @@
 # ---- build: compile TypeScript to dist/ ----------------------------------------------------
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# A C compiler for the PSI hash-to-group addon (scripts/build-native.ts); the image's Node headers serve.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 ENV SCARF_ANALYTICS=false
 COPY package.json package-lock.json ./
 # Optional dependencies are skipped here too: @tensorflow/tfjs-node only matters at runtime

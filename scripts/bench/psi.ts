@@ -1,15 +1,17 @@
 /**
- * `psi --size N [--small M] [--mode balanced|unbalanced] [--overlap F] [--threads N]`: two-party
- * ECDH-PSI with both parties in one process (each with its own engine), and the floor the raw
- * group operations set.
+ * `psi [--protocol ecdh|kkrt] --size N [--small M] [--mode balanced|unbalanced] [--overlap F]
+ * [--threads N] [--chunk-bins B] [--workers N]`: two-party ECDH-PSI with both parties in one process (each with
+ * its own engine), and the floor the raw group operations set; with `--protocol kkrt`, KKRT16
+ * PSI instead (psi-kkrt.ts; --mode and --threads do not apply).
  */
 import * as os from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { utf8ToBytes } from '@noble/hashes/utils';
-import { CountingPsiEngine, createPsiEngine, loadSodium, SodiumX25519Group } from '@vfl/crypto';
+import { CountingPsiEngine, createPsiEngine, loadNativeHashToGroup, loadSodium, SodiumX25519Group } from '@vfl/crypto';
 import {
   EcdhPsiSession,
   IdSource,
+  KKRT_CHUNK_BINS,
   pipelineChunks,
   psiDomainTag,
   PsiResult,
@@ -19,6 +21,8 @@ import {
   UnbalancedPsiSmall,
 } from '@vfl/protocol';
 import { parseBenchOptions, type BenchResult } from './options';
+import { runKkrtPsiBench } from './psi-kkrt';
+import { BenchPsiWorkers } from './psi-workers';
 import { peakRssMb, printTable, round } from './report';
 
 export async function runPsiBench(argv: string[]): Promise<BenchResult> {
@@ -28,6 +32,9 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
     mode: { type: 'string', default: 'balanced' },
     overlap: { type: 'string', default: '0.5' },
     threads: { type: 'string' },
+    protocol: { type: 'string', default: 'ecdh' },
+    workers: { type: 'string', default: '0' },
+    'chunk-bins': { type: 'string', default: String(KKRT_CHUNK_BINS) },
   });
   const size = Number(values.size);
   const small = values.small === undefined ? size : Number(values.small);
@@ -42,6 +49,13 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   if (!(overlap >= 0 && overlap <= 1)) throw new Error(`--overlap expects a fraction in [0, 1], got ${values.overlap}`);
   if (!Number.isInteger(threads) || threads < 1)
     throw new Error(`--threads expects a positive integer, got ${values.threads}`);
+  if (values.protocol === 'kkrt') {
+    const chunkBins = Number(values['chunk-bins']);
+    if (!Number.isInteger(chunkBins) || chunkBins < 32 || chunkBins % 32 !== 0)
+      throw new Error(`--chunk-bins expects a positive multiple of 32, got ${values['chunk-bins']}`);
+    return runKkrtPsiBench({ size, small, overlap, chunkBins });
+  }
+  if (values.protocol !== 'ecdh') throw new Error(`--protocol expects ecdh or kkrt, got ${values.protocol}`);
   // `overlap` is the shared fraction of the small list.
   const shared = Math.round(small * overlap);
   // IDs are generated on demand, so the party's ID list costs no memory at any size: the big side
@@ -51,8 +65,15 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   const dst = psiDomainTag(randomUUID());
   // Each party gets its own engine, as each service does; they take turns on the same cores.
   // The small side's is wrapped to count its group operations and the time they keep it busy.
-  const smallEngine = new CountingPsiEngine(createPsiEngine(threads));
-  const engines = [smallEngine, createPsiEngine(threads)];
+  // --workers N: both parties' group operations go to N psi-worker processes through NATS JetStream.
+  const workerCount = Number(values.workers);
+  if (!Number.isInteger(workerCount) || workerCount < 0)
+    throw new Error(`--workers expects a non-negative integer, got ${values.workers}`);
+  const workers = workerCount > 0 ? await BenchPsiWorkers.start(workerCount) : null;
+  const engineOf = async () => (workers ? await workers.engine() : createPsiEngine(threads));
+  const smallEngine = new CountingPsiEngine(await engineOf());
+  const engines = [smallEngine, await engineOf()];
+  const cpu0 = process.cpuUsage();
   const busy = new BusyClock();
 
   const t0 = process.hrtime.bigint();
@@ -112,6 +133,10 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   }
   progress.stop();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const workerCpuSeconds = workers ? workers.cpuSeconds() : 0;
+  const cpuSecondsPerId = ((cpu.user + cpu.system) / 1e6 + workerCpuSeconds) / (small + size);
+  workers?.stop();
   await Promise.all(engines.map((e) => e.close()));
   if (intersection !== shared) throw new Error(`PSI result is wrong: ${intersection} shared, expected ${shared}`);
   const smallSideSeconds = smallEngine.busySeconds + busy.seconds;
@@ -126,6 +151,10 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   const t1 = process.hrtime.bigint();
   const points = group ? group.hashToGroupPacked(messages, dst) : new Uint8Array(0);
   const tHash = Number(process.hrtime.bigint() - t1) / 1e9;
+  // The libsodium path the C addon replaces, timed on the same sample for comparison.
+  const t1s = process.hrtime.bigint();
+  if (group) group.hashToGroupPackedSodium(messages, dst);
+  const tHashSodium = Number(process.hrtime.bigint() - t1s) / 1e9;
   const t2 = process.hrtime.bigint();
   if (group) group.multiplyPacked(k, points);
   const tMul = Number(process.hrtime.bigint() - t2) / 1e9;
@@ -135,6 +164,7 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
   const floorSeconds = (hashes * tHash + multiplications * tMul) / sample / cores;
 
   const result = {
+    protocol: 'ecdh',
     size,
     intersection,
     seconds: round(seconds, 2),
@@ -142,6 +172,8 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
     peakRssMb: peakRssMb(),
     curve: engines[1].name,
     cores,
+    workers: workerCount,
+    cpuSecondsPerId: round(cpuSecondsPerId * 1e6, 1) / 1e6,
     mode,
     small,
     smallSideSeconds: round(smallSideSeconds, 2),
@@ -159,9 +191,15 @@ export async function runPsiBench(argv: string[]): Promise<BenchResult> {
       ['small side: group operations', String(result.smallSideGroupOps)],
       ['payload bytes exchanged', String(bytes)],
       ['IDs per second (both parties)', String(Math.round((small + size) / seconds))],
-      ['hash-to-group per second per core', String(Math.round(sample / tHash))],
+      [
+        `hash-to-group per second per core (${loadNativeHashToGroup() ? 'C addon' : 'libsodium'})`,
+        String(Math.round(sample / tHash)),
+      ],
+      ['hash-to-group per second per core (libsodium path)', String(Math.round(sample / tHashSodium))],
       ['X25519 per second per core', String(Math.round(sample / tMul))],
       ['peak RSS MB (both parties)', String(result.peakRssMb)],
+      ['CPU µs per ID (this process and the psi-workers)', (cpuSecondsPerId * 1e6).toFixed(0)],
+      ['psi-worker processes (NATS JetStream)', String(workerCount)],
       ['engine', result.curve],
     ],
   );

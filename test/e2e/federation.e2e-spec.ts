@@ -515,6 +515,21 @@ describe('coordinator + bank + ecommerce over TCP (real processes, PostgreSQL se
       'unbalanced PSI takes exactly one feature party, got 2',
     ],
     ['an unknown PSI mode', { ...job(), alignment: { mode: 'lopsided' } }, 'alignment.mode'],
+    ['an unknown PSI protocol', { ...job(), alignment: { protocol: 'rr22' } }, 'alignment.protocol'],
+    [
+      'KKRT PSI with two feature parties',
+      {
+        ...job(),
+        alignment: { protocol: 'kkrt' },
+        parties: [...job().parties, { partyId: 'bank', role: 'feature', data: { path: 'x.csv' } }],
+      },
+      'alignment.protocol: KKRT PSI takes exactly one feature party, got 2',
+    ],
+    [
+      'KKRT PSI in unbalanced mode',
+      { ...job(), alignment: { protocol: 'kkrt', mode: 'unbalanced' } },
+      'alignment.protocol: unbalanced mode runs on ECDH-PSI',
+    ],
     [
       'a small party outside the job',
       { ...job(), alignment: { mode: 'unbalanced', smallParty: 'nobody' } },

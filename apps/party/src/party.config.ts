@@ -88,6 +88,12 @@ export class PartyConfig extends ServiceTransportConfig {
   @Max(256)
   psiThreads!: number;
 
+  /** Where PSI's group operations run: `local` worker threads, or `nats` worker processes pulling a JetStream work queue. */
+  @Expose({ name: 'VFL_PSI_WORKERS' })
+  @Transform(({ value }) => (value === undefined ? 'local' : String(value)))
+  @IsIn(['local', 'nats'])
+  psiWorkers!: 'local' | 'nats';
+
   /** Worker threads for a split-LR job's CKKS work (default: one per core; 0 runs it inline). */
   @Expose({ name: 'VFL_CKKS_THREADS' })
   @Transform(({ value }) => (value === undefined ? availableParallelism() : Number(value)))

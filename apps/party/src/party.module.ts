@@ -5,7 +5,7 @@ import { DynamicModule, Logger, Module, OnApplicationShutdown, Inject } from '@n
 import { createPsiEngine, PsiEngine, ckksWorkerThreads, SigningIdentity } from '@vfl/crypto';
 import { initTensorflow } from '@vfl/ml';
 import { PartyNode, type StoredCheckpoint, type StoredPartyModel, partyHandlers } from '@vfl/protocol';
-import { identityCodec, NatsClaimCheckCodec, PayloadCodec } from '@vfl/transport';
+import { identityCodec, NatsClaimCheckCodec, NatsPsiEngine, PayloadCodec } from '@vfl/transport';
 import { PartyAudit } from './party-audit';
 import { PartyConfig } from './party.config';
 import { PartyController } from './party.controller';
@@ -35,7 +35,12 @@ export class PartyModule implements OnApplicationShutdown {
         },
         PeerClients,
         RpcErrorFilter,
-        { provide: PSI_ENGINE, useFactory: () => createPsiEngine(config.psiThreads) },
+        {
+          provide: PSI_ENGINE,
+          // VFL_PSI_WORKERS=nats: chunks go to psi-worker processes (scripts/psi-worker.ts) through JetStream.
+          useFactory: () =>
+            config.psiWorkers === 'nats' ? NatsPsiEngine.connect(config.natsUrl) : createPsiEngine(config.psiThreads),
+        },
         {
           provide: SigningIdentity,
           useFactory: () => {

@@ -50,6 +50,7 @@ export { modelBytes, modelDigest, signManifest, verifyModelManifest, type ModelM
 export * from './in-process-federation';
 export * from './psi/ecdh-psi';
 export * from './psi/unbalanced-psi';
+export * from './psi/kkrt-psi';
 export * as psiCommands from './psi/commands';
 export * from './split-nn/defence';
 export * from './plaintext-reference';

@@ -10,6 +10,7 @@ import { PartyHandlerRegistry } from './party/handler-registry';
 import type { PartyHandlerGroup } from './party/party-model';
 import { predictHandlers } from './predict/party-handlers';
 import { PSI_CARDINALITY, PsiCardinalityResult, psiCardinalityStrategy } from './psi/cardinality-strategy';
+import { kkrtHandlers } from './psi/kkrt-party';
 import { psiHandlers } from './psi/party-handlers';
 import { splitLrHandlers } from './split-lr/party-handlers';
 import { SplitLrJobResult, splitLrStrategy } from './split-lr/strategy';
@@ -29,6 +30,7 @@ const psiCardinalityHandlers: PartyHandlerGroup = { model: PSI_CARDINALITY, hook
 
 export const BUILT_IN_GROUPS: readonly PartyHandlerGroup[] = [
   psiHandlers,
+  kkrtHandlers,
   predictHandlers,
   psiCardinalityHandlers,
   splitLrHandlers,

@@ -4,3 +4,4 @@ export * from './nats-msgpack';
 export * from './payload-codec';
 export * from './rpc-call';
 export * from './transport-options';
+export * from './psi-work-queue';

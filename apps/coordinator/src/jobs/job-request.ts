@@ -89,6 +89,11 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
       problems.push(`alignment.mode: unbalanced PSI takes exactly one feature party, got ${features}`);
     if (dto.model === 'psi-cardinality') problems.push('alignment.mode: a psi-cardinality check runs in balanced mode');
   }
+  if (dto.alignment?.protocol === 'kkrt') {
+    if (features !== 1) problems.push(`alignment.protocol: KKRT PSI takes exactly one feature party, got ${features}`);
+    if (dto.model === 'psi-cardinality') problems.push('alignment.protocol: a psi-cardinality check runs on ECDH-PSI');
+    if (dto.alignment.mode === 'unbalanced') problems.push('alignment.protocol: unbalanced mode runs on ECDH-PSI');
+  }
   const small = dto.alignment?.smallParty;
   if (small !== undefined) {
     if (dto.alignment?.mode !== 'unbalanced')
@@ -140,6 +145,7 @@ export function specOf(
       idRules: parseIdRules(dto.alignment?.idRules),
       ...(dto.alignment?.mode ? { mode: dto.alignment.mode } : {}),
       ...(dto.alignment?.smallParty ? { smallParty: dto.alignment.smallParty } : {}),
+      ...(dto.alignment?.protocol ? { protocol: dto.alignment.protocol } : {}),
     },
     ...(resume ? { resume } : {}),
   };

@@ -67,6 +67,13 @@ export class JobRunner<Result> {
       if (small !== undefined && !spec.parties.some((p) => p.partyId === small))
         throw new RangeError(`alignment.smallParty "${String(small).slice(0, 64)}" is not a party of the job`);
     }
+    const protocol = spec.alignment?.protocol ?? 'auto';
+    if (protocol !== 'auto' && protocol !== 'ecdh' && protocol !== 'kkrt')
+      throw new RangeError(
+        `alignment.protocol must be "auto", "ecdh" or "kkrt", got "${String(protocol).slice(0, 24)}"`,
+      );
+    if (protocol === 'kkrt' && (features.length !== 1 || mode === 'unbalanced' || strategy.alignment === 'cardinality'))
+      throw new RangeError('alignment.protocol "kkrt" takes one feature party, balanced mode and an intersection');
     strategy.check?.(spec);
     this.label = this.channel(labels[0].partyId);
     this.features = features.map((f) => this.channel(f.partyId));

@@ -34,6 +34,8 @@ export interface AlignmentSpec {
   readonly mode?: 'balanced' | 'unbalanced';
   /** Unbalanced mode: the party with the small list; by default the one that reports fewer rows. */
   readonly smallParty?: string;
+  /** `kkrt`: OT-based PSI for two large lists; `auto` (default) picks by sizes (psi/kkrt-alignment.ts). */
+  readonly protocol?: 'auto' | 'ecdh' | 'kkrt';
 }
 
 /** Each party's dataset as it reported it at job.prepare (never content). */

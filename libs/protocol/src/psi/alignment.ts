@@ -3,6 +3,7 @@
  * exchange, polls progress, then finishes and checks that every party holds the same rows in the
  * same order (keyed order digests: it compares them but cannot test guesses of the IDs). For a
  * cardinality-only check, the feature party sends its answers and the label party counts.
+ * Two-party intersections may run on KKRT instead (kkrt-alignment.ts, `alignment.protocol`).
  */
 import type { Command } from '../wire/command';
 import type { PartyChannel } from '../wire/party-channel';
@@ -11,6 +12,7 @@ import type { PrepareReply } from '../job/commands';
 import { JobHooks, JobSpec, PartyCallError } from '../job/job-types';
 import type { Alignment } from '../job/strategy';
 import * as psi from './commands';
+import { alignKkrt, chooseAlignmentProtocol } from './kkrt-alignment';
 
 export interface AlignmentDriver {
   readonly spec: JobSpec;
@@ -24,6 +26,7 @@ export interface AlignmentDriver {
 type Finish = typeof psi.finish.reply._zod.output;
 
 export async function alignParties(d: AlignmentDriver, output: 'intersection' | 'cardinality'): Promise<Alignment> {
+  if (chooseAlignmentProtocol(d, output) === 'kkrt') return alignKkrt(d);
   const { jobId } = d.spec;
   const all = [d.label, ...d.features];
   // Unbalanced mode: the small side (named, or the one with fewer rows) queries, the big side streams tags.

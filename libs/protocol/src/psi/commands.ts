@@ -47,3 +47,24 @@ export const query = definePeerMessage('peer.psi.query', z.object({ ...chunk, bl
 export const tags = definePeerMessage('peer.psi.tags', z.object({ ...chunk, tags: bytes }));
 /** The reply to blinded and query chunks. */
 export const doubleBlindedReply = z.object({ doubleBlinded: bytes });
+
+// KKRT16 PSI (alignment.protocol "kkrt", docs/protocol.md §1 "KKRT"): two parties, receiver and sender.
+/** Tells each party its KKRT side and the peer's row count. */
+export const kkrtPlan = defineCommand(
+  'psi.kkrt_plan',
+  z.object({ jobId, peer: partyId, side: z.enum(['receiver', 'sender']), peerRows: z.number().int().positive() }),
+  empty,
+);
+const positiveInt = z.number().int().positive();
+/** R → S: base-OT point, cuckoo seed and sizes; answered with S's base-OT points and code key. */
+export const kkrtHello = definePeerMessage(
+  'peer.psi.kkrt.hello',
+  z.object({ basePoint: bytes, seed: bytes, bins: positiveInt, items: positiveInt, chunkBins: positiveInt }),
+);
+export const kkrtResponse = z.object({ points: bytes, codeKey: bytes, items: positiveInt });
+/** R → S: one chunk of the extension matrix (64 bytes per bin). */
+export const kkrtMatrix = definePeerMessage('peer.psi.kkrt.matrix', z.object({ ...chunk, rows: bytes }));
+/** S → R: one chunk of S's shuffled tags (12 bytes each). */
+export const kkrtTags = definePeerMessage('peer.psi.kkrt.tags', z.object({ ...chunk, tags: bytes }));
+/** R → S: the stream positions of the shared IDs' tags, in the agreed order. */
+export const kkrtPositions = definePeerMessage('peer.psi.kkrt.positions', z.object({ positions: bytes }));

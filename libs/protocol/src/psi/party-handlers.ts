@@ -2,6 +2,7 @@
  * A party's side of alignment: the PSI sessions a job sets up at job.prepare, the coordinator's
  * psi.* commands and the peer messages of ECDH-PSI in its three shapes (two parties; a star around
  * the label party for several feature parties; unbalanced lists), and cardinality-only checks.
+ * A job aligned by KKRT (kkrt-party.ts) has its exchange, finish and progress routed there.
  */
 import { createHmac } from 'node:crypto';
 import { PartyError } from '../party/party-error';
@@ -13,6 +14,7 @@ import type { AlignmentSettings } from '../job/commands';
 import { alignRows } from '../job/align-rows';
 import * as psi from './commands';
 import { EcdhPsiSession, pipelineChunks, psiDomainTag, PsiProgressCounts } from './ecdh-psi';
+import { hasKkrtSide, kkrtExchange, kkrtFinish, kkrtProgress } from './kkrt-party';
 import { pipelineBigTags, pipelineSmallQueries, UnbalancedPsiBig, UnbalancedPsiSmall } from './unbalanced-psi';
 
 interface PsiState {
@@ -118,6 +120,7 @@ function progressOf(state: PsiState): Partial<PsiProgressCounts> {
 }
 
 async function exchange(job: PartyJob, peer: string, call: CommandCall): Promise<void> {
+  if (hasKkrtSide(job)) return kkrtExchange(job, peer, call);
   const state = job.get(PSI);
   if (state.mode === 'unbalanced') return exchangeUnbalanced(job, state, peer, call);
   const s = session(job, peer);
@@ -163,6 +166,7 @@ async function exchangeUnbalanced(job: PartyJob, state: PsiState, peer: string, 
 type FinishReply = typeof psi.finish.reply._zod.output;
 
 async function finish(job: PartyJob, call: CommandCall): Promise<FinishReply> {
+  if (hasKkrtSide(job)) return kkrtFinish(job, call);
   const state = job.get(PSI);
   const { node } = call;
   if (state.mode === 'unbalanced') {
@@ -257,7 +261,9 @@ export const psiHandlers: PartyHandlerGroup = {
         await call.send(job, job.labelParty(), psi.answers, { ...header, elements });
       return {};
     }),
-    onJobCommand(psi.progress, (_, job) => (job.find(PSI) ? progressOf(job.get(PSI)) : {})),
+    onJobCommand(psi.progress, (_, job) =>
+      hasKkrtSide(job) ? kkrtProgress(job) : job.find(PSI) ? progressOf(job.get(PSI)) : {},
+    ),
     onJobCommand(psi.finish, (_, job, call) => finish(job, call), {
       outgoing: (_, reply, node) =>
         typeof reply.size === 'number'

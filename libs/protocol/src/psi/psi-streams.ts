@@ -130,7 +130,7 @@ function uniformDraw(): (bound: number) => number {
 }
 
 /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
-function secureShuffle(n: number): Uint32Array {
+export function secureShuffle(n: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const draw = uniformDraw();
