@@ -2,7 +2,17 @@
  * A party's handlers for the commands every job shares. Model-specific work goes to the hooks of
  * the job's model (party/party-model.ts): this file knows no model.
  */
-import { loadPartyTable, normaliseIds, parseIdRules, IdRule, type LoadTableOptions } from '@vfl/data';
+import {
+  hasPreprocessing,
+  loadOptionsOf,
+  loadPartyTable,
+  normaliseIds,
+  parseIdRules,
+  plannedColumns,
+  preprocessingProblems,
+  IdRule,
+  type LoadTableOptions,
+} from '@vfl/data';
 import { binaryMetrics, BinaryMetrics, sigmoid, trainPlainSplitLr, LrHyperparameters, partialLogits } from '@vfl/ml';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
@@ -58,7 +68,12 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
           }
           const j = new PartyJob(cmd.jobId, cmd.model, cmd.role, cmd.roster, { ...cmd.data }, cmd.dataSettings);
           hooks.prepare?.(j, cmd.settings, node);
+          j.keepMissing = hooks.missingValues === true;
+          const preprocess = hasPreprocessing(cmd.data);
+          const specProblems = preprocessingProblems(cmd.data);
+          if (specProblems.length) throw new PartyError(`data: ${specProblems.join('; ')}`);
           let table = await loadPartyTable(file, {
+            ...(preprocess ? loadOptionsOf(cmd.data, hooks.missingValues === true) : {}),
             idColumn: cmd.data.idColumn ?? 'id',
             // A feasibility count needs no labels.
             labelColumn: node.role === 'label' && !cardinalityOnly ? (cmd.data.labelColumn ?? 'y') : undefined,
@@ -72,10 +87,12 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
           j.contentSha256 = table.contentSha256;
           setUpPsi(j, cmd.alignment, node);
           node.adopt(j);
+          // One-hot and indicator columns are known by count and generic name now; their levels are fitted after PSI.
+          const columnNames = preprocess ? plannedColumns(table, cmd.data) : table.featureNames;
           return {
             rows: table.ids.length,
-            columns: table.featureNames.length + (cmd.role === 'label' ? 1 : 0),
-            columnNames: table.featureNames,
+            columns: columnNames.length + (cmd.role === 'label' ? 1 : 0),
+            columnNames,
             contentSha256: table.contentSha256,
             source: table.source,
             backend: node.tensorflow.description,
@@ -125,7 +142,10 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
       onJobCommand(job.modelExport, async (_, j, { node }) => {
         if (!node.storage.saveModel)
           throw new PartyError(`${node.partyId} has nowhere to keep models (no model directory configured)`);
-        const model = hook(j, 'exportModel')(j, node);
+        const exported = hook(j, 'exportModel')(j, node);
+        // What the party fitted on its training rows goes with its part, so prediction reads rows the same way.
+        const fitted = j.aligned?.preprocessing;
+        const model = fitted ? { ...exported, preprocessing: fitted } : exported;
         await node.storage.saveModel(j.id, model);
         j.exported = true;
         const digest = modelDigest(model);
