@@ -3,7 +3,7 @@
  * spec it starts, and, for a retry or resume, the request a stored spec came from.
  */
 import { UnprocessableEntityException } from '@nestjs/common';
-import { parseIdRules } from '@vfl/data';
+import { parseIdRules, preprocessingProblems, preprocessingSpec } from '@vfl/data';
 import { ArchitectureError, DEFAULT_LR_HYPERPARAMETERS, validateArchitecture } from '@vfl/ml';
 import {
   isSecureBoostResult,
@@ -30,6 +30,12 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
       problems.push(`parties.${i}.data.labelColumn: required for the label party`);
     if (p.role === 'feature' && p.data.labelColumn)
       problems.push(`parties.${i}.data.labelColumn: a feature party holds no labels`);
+    const { path: _path, idColumn: _id, labelColumn: _label, ...preprocessing } = p.data;
+    const parsed = preprocessingSpec.safeParse(preprocessing);
+    if (!parsed.success)
+      for (const issue of parsed.error.issues)
+        problems.push(`parties.${i}.data${issue.path.map((k) => `.${String(k)}`).join('')}: ${issue.message}`);
+    else for (const problem of preprocessingProblems(parsed.data)) problems.push(`parties.${i}.data.${problem}`);
   });
   if (dto.model === 'split-nn') {
     try {

@@ -121,8 +121,8 @@ export function fitPreprocessing(
       .sort((a, b) => b[1] - a[1] || compare(vocab[a[0]], vocab[b[0]]))
       .map(([code]) => vocab[code]);
     if ((rule.encoding ?? 'one-hot') === 'ordinal') {
-      const levels = [...ranked].sort(compare);
-      return { name, encoding: 'ordinal', levels, fallback: ranked.length ? levels.indexOf(ranked[0]) : 0 };
+      const levels = rule.levels ? [...rule.levels] : [...ranked].sort(compare);
+      return { name, encoding: 'ordinal', levels, fallback: Math.max(0, levels.indexOf(ranked[0] ?? '')) };
     }
     const slots = Math.min((rule.maxLevels ?? DEFAULT_MAX_LEVELS) - 1, vocab.length);
     const levels = Array.from({ length: slots }, (_, s) => ranked[s] ?? '');
@@ -224,7 +224,9 @@ export function loadOptionsOf(spec: PreprocessingSpec, keepMissing: boolean): Lo
     ...(spec.excludeColumns ? { excludeColumns: [...spec.excludeColumns] } : {}),
     ...(categoricalColumns.length ? { categoricalColumns } : {}),
     ...(spec.detectCategorical ? { detectCategorical: true } : {}),
-    ...(keepMissing ? { allowMissing: true } : { allowMissingIn: (name: string) => numericRule(spec, name).missing !== 'error' }),
+    ...(keepMissing
+      ? { allowMissing: true }
+      : { allowMissingIn: (name: string) => numericRule(spec, name).missing !== 'error' }),
   };
 }
 

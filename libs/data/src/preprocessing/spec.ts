@@ -34,6 +34,8 @@ export const columnRule = z
     encoding: z.enum(CATEGORY_ENCODINGS).optional(),
     /** One-hot: at most this many columns, the last one "other" (rare and unseen levels, empty cells). */
     maxLevels: z.number().int().min(2).max(MAX_LEVELS_LIMIT).optional(),
+    /** Ordinal: the levels in order (code 0 first); by default the training levels sorted as strings. */
+    levels: z.array(z.string().min(1).max(256)).min(1).max(MAX_LEVELS_LIMIT).optional(),
   })
   .strict();
 export type ColumnRule = z.output<typeof columnRule>;
@@ -80,6 +82,8 @@ export function preprocessingProblems(spec: PreprocessingSpec): string[] {
       problems.push(`columns.${name}.missing: "constant" needs a fillValue`);
     if (rule.maxLevels !== undefined && rule.encoding === 'ordinal')
       problems.push(`columns.${name}.maxLevels: only for the one-hot encoding`);
+    if (rule.levels !== undefined && rule.encoding !== 'ordinal')
+      problems.push(`columns.${name}.levels: only for the ordinal encoding`);
   }
   return problems;
 }

@@ -14,9 +14,7 @@ export function alignRows(
   const { validationFraction, seed, clipSigma } = j.settings;
   const split = trainValidationSplit(rows, validationFraction, seed);
   // Declared fills and encodings are fitted on this party's training rows only, like the standardiser.
-  const preprocessing = hasPreprocessing(j.data)
-    ? fitPreprocessing(table, j.data, split.train)
-    : undefined;
+  const preprocessing = hasPreprocessing(j.data) ? fitPreprocessing(table, j.data, split.train) : undefined;
   const features = preprocessing ? applyPreprocessing(table, preprocessing) : table.features;
   const columnNames = preprocessing ? preprocessing.outputColumns : table.featureNames;
   const width = columnNames.length;

@@ -3,6 +3,7 @@
  * the job's model (party/party-model.ts): this file knows no model.
  */
 import {
+  DataValidationError,
   hasPreprocessing,
   loadOptionsOf,
   loadPartyTable,
@@ -81,14 +82,21 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
             ...(hooks.miniBatches && !cardinalityOnly ? columnLimit(cmd.dataSettings.batchSize, node.role) : {}),
             ...(hooks.missingValues ? { allowMissing: true } : {}),
           });
+          // One-hot and indicator columns are known by count and generic name now; their levels are fitted after PSI.
+          const columnNames = preprocess ? plannedColumns(table, cmd.data) : table.featureNames;
+          const limit = hooks.miniBatches && !cardinalityOnly ? columnLimit(cmd.dataSettings.batchSize, node.role) : {};
+          if (limit.maxFeatureColumns !== undefined && columnNames.length > limit.maxFeatureColumns)
+            throw new DataValidationError(
+              'TOO_MANY_COLUMNS',
+              `${columnNames.length} model input columns after encoding, more than the limit of ${limit.maxFeatureColumns} (${limit.maxFeatureColumnsReason}); lower maxLevels or raise the batch size`,
+              { file: table.source },
+            );
           if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
           j.idRules = idRules;
           j.table = table;
           j.contentSha256 = table.contentSha256;
           setUpPsi(j, cmd.alignment, node);
           node.adopt(j);
-          // One-hot and indicator columns are known by count and generic name now; their levels are fitted after PSI.
-          const columnNames = preprocess ? plannedColumns(table, cmd.data) : table.featureNames;
           return {
             rows: table.ids.length,
             columns: columnNames.length + (cmd.role === 'label' ? 1 : 0),
