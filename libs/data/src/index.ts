@@ -19,3 +19,4 @@ export { resolveDataPath } from './data-root';
 export type { CategoricalColumns, ProblemSink } from './party-table';
 export * from './preprocessing/spec';
 export * from './preprocessing/fitted';
+export * from './table-check';

@@ -2,6 +2,7 @@
 export * from './job/job-types';
 export type { JobContext, JobStrategy, DataSettings, Alignment, EpochTraffic } from './job/strategy';
 export { JobRunner, type JobRunnerOptions } from './job/job-runner';
+export { checkJobData, DataProblemsError, type JobDataCheck } from './job/data-check';
 export { countersignHead, releaseJob, type ChainHead } from './job/countersign';
 export type { DetailedMetrics } from './job/evaluation';
 export { MIN_ROWS_PER_CURVE_POINT } from './job/evaluation';

@@ -135,3 +135,46 @@ export const countersign = defineCommand(
   }),
   empty,
 );
+
+/** One grouped problem of a party's file: kind, column, count and first lines — never a cell or an ID. */
+export const dataProblem = z.object({
+  code: z.string().max(32),
+  file: z.string().max(256),
+  column: z.string().max(256).optional(),
+  count: nonNegativeInt,
+  lines: z.array(nonNegativeInt).max(20),
+  problem: z.string().max(1024),
+});
+export type DataProblem = z.output<typeof dataProblem>;
+
+/**
+ * Before anything heavy: the party reads its file as the job would and reports every problem it
+ * finds (grouped, capped per kind), instead of the first. Creates no job and keeps nothing.
+ */
+export const check = defineCommand(
+  'job.check',
+  z.object({
+    jobId,
+    model: z.string().min(1).max(64),
+    role: partyRole,
+    data: dataReference,
+    idRules: z.array(z.string().max(32)).max(16),
+    /** False for an alignment-only job (no labels read). */
+    labelled: z.boolean(),
+    /** The job's batch size when the model trains on mini-batches: the widest file it allows. */
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20),
+  }),
+  z.object({
+    rows: nonNegativeInt,
+    columns: nonNegativeInt,
+    problems: z.array(dataProblem).max(200),
+    /** Groups left out by the cap. */
+    omitted: nonNegativeInt,
+  }),
+);
+export type CheckReply = z.output<typeof check.reply>;
+export type CheckRequest = z.output<typeof check.request>;

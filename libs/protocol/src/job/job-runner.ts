@@ -13,6 +13,7 @@ import type { Command } from '../wire/command';
 import type { CommandResult, PartyChannel } from '../wire/party-channel';
 import { COORDINATOR_ID, RosterEntry } from '../wire/roster';
 import * as job from './commands';
+import { checkJobData, DataProblemsError } from './data-check';
 import type { PrepareReply } from './commands';
 import {
   attributeFailure,
@@ -79,6 +80,7 @@ export class JobRunner<Result> {
       await this.hooks.phase('aligning');
       this.hooks.progress({ phase: 'aligning' });
       const roster = await this.roster();
+      await this.checkData();
       const prepared = await this.prepare(roster);
       const alignment = await alignParties(
         {
@@ -125,6 +127,24 @@ export class JobRunner<Result> {
       detail: { roster: roster.map((r) => ({ ...r })) },
     });
     return roster;
+  }
+
+  /** Every party's data problems at once, before alignment: the job stops here with all of them. */
+  private async checkData(): Promise<void> {
+    if (this.hooks.cancelled?.()) throw new JobCancelledError();
+    const check = await checkJobData(this.spec, this.channels, {
+      labelled: this.strategy.alignment !== 'cardinality',
+      batchSize: this.strategy.dataSettings(this.spec).batchSize,
+    });
+    await this.hooks.audit({
+      step: 'job.check',
+      sender: COORDINATOR_ID,
+      detail: {
+        ok: check.ok,
+        problems: Object.fromEntries(Object.entries(check.parties).map(([id, r]) => [id, r.problems.length])),
+      },
+    });
+    if (!check.ok) throw new DataProblemsError(check);
   }
 
   private async prepare(roster: RosterEntry[]): Promise<Map<string, PrepareReply>> {

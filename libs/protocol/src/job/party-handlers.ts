@@ -5,25 +5,23 @@
 import {
   DataValidationError,
   hasPreprocessing,
-  loadOptionsOf,
   loadPartyTable,
   normaliseIds,
   parseIdRules,
   plannedColumns,
   preprocessingProblems,
   IdRule,
-  type LoadTableOptions,
 } from '@vfl/data';
 import { binaryMetrics, BinaryMetrics, sigmoid, trainPlainSplitLr, LrHyperparameters, partialLogits } from '@vfl/ml';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
-import { maximumColumns } from './job-types';
 import { PartyError } from '../party/party-error';
 import { PartyJob } from '../party/party-job';
 import { onCommand, onJobCommand, PartyHandlerGroup, PartyModelHooks } from '../party/party-model';
 import { familyOf } from '../party/stored-model';
 import { setUpPsi } from '../psi/party-handlers';
+import { checkHandler, columnLimit, tableOptions } from './data-check';
 import * as job from './commands';
 
 /** Looks up the hooks of a job's model. */
@@ -37,6 +35,8 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
   };
   return {
     commands: [
+      checkHandler(hooksOf),
+
       onCommand(job.health, (_, { node }) => ({
         partyId: node.partyId,
         role: node.role,
@@ -73,15 +73,10 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
           const preprocess = hasPreprocessing(cmd.data);
           const specProblems = preprocessingProblems(cmd.data);
           if (specProblems.length) throw new PartyError(`data: ${specProblems.join('; ')}`);
-          let table = await loadPartyTable(file, {
-            ...(preprocess ? loadOptionsOf(cmd.data, hooks.missingValues === true) : {}),
-            idColumn: cmd.data.idColumn ?? 'id',
-            // A feasibility count needs no labels.
-            labelColumn: node.role === 'label' && !cardinalityOnly ? (cmd.data.labelColumn ?? 'y') : undefined,
-            // A training batch needs twice the widest party's columns in rows: know it now, not after PSI.
-            ...(hooks.miniBatches && !cardinalityOnly ? columnLimit(cmd.dataSettings.batchSize, node.role) : {}),
-            ...(hooks.missingValues ? { allowMissing: true } : {}),
-          });
+          let table = await loadPartyTable(
+            file,
+            tableOptions(cmd.data, node.role, hooks, !cardinalityOnly, cmd.dataSettings.batchSize),
+          );
           // One-hot and indicator columns are known by count and generic name now; their levels are fitted after PSI.
           const columnNames = preprocess ? plannedColumns(table, cmd.data) : table.featureNames;
           const limit = hooks.miniBatches && !cardinalityOnly ? columnLimit(cmd.dataSettings.batchSize, node.role) : {};
@@ -268,13 +263,4 @@ function labelOnlyBaseline(j: PartyJob, hp: LrHyperparameters): { train: BinaryM
       Uint8Array.from(rows, (r) => labels[r]),
     );
   return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
-}
-
-/** The widest file a training job's batches allow this party (the label party's intercept is a column). */
-function columnLimit(batchSize: number, role: 'label' | 'feature'): LoadTableOptions {
-  const columns = maximumColumns(batchSize);
-  return {
-    maxFeatureColumns: Math.max(1, columns - (role === 'label' ? 1 : 0)),
-    maxFeatureColumnsReason: `batches of ${batchSize} rows allow a party ${columns} columns${role === 'label' ? ', the intercept included' : ''}: every batch needs at least twice the widest party's columns in rows`,
-  };
 }
