@@ -78,7 +78,9 @@ describe('job.check', () => {
       features: [{ partyId: 'shop', file: 'shop.csv' }],
     });
     await expect(run).rejects.toThrow(DataProblemsError);
-    await expect(run).rejects.toThrow(/the data check found 4 problems:\n {2}bank: bank.csv, column "city"/);
+    await expect(run).rejects.toThrow(
+      /^bank failed at job.check: the data check found 4 problems:\n {2}bank: bank.csv, column "city"/,
+    );
     expect(audit.map((e) => e.step)).toEqual(['job.roster', 'job.check']);
   });
 

@@ -6,10 +6,11 @@ import { AuditModule } from '../audit/audit.module';
 import { PartiesModule } from '../parties/parties.module';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
+import { JobValidationService } from './job-validation.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([JobEntity]), AuditModule, PartiesModule],
   controllers: [JobsController, AuditController],
-  providers: [JobsService],
+  providers: [JobsService, JobValidationService],
 })
 export class JobsModule {}

@@ -20,7 +20,8 @@ import type { PartyChannel } from '../wire/party-channel';
 import { onCommand, type CommandHandler, type PartyModelHooks } from '../party/party-model';
 import * as job from './commands';
 import type { CheckReply, CheckRequest, DataProblem } from './commands';
-import { maximumColumns, type JobSpec } from './job-types';
+import { maximumColumns, PartyCallError, type JobSpec } from './job-types';
+import { COORDINATOR_ID } from '../wire/roster';
 
 /** How a party reads its file for a job: the same at job.prepare and at job.check. */
 export function tableOptions(
@@ -151,11 +152,19 @@ export async function checkJobData(
   return { ok: problems.length === 0, parties, problems };
 }
 
-/** The data check found problems: every one of them, of every party, in the message. */
-export class DataProblemsError extends Error {
+/**
+ * The data check found problems: every one of them, of every party, in the message; the job's
+ * failure is put on the first party with problems (the message names the others).
+ */
+export class DataProblemsError extends PartyCallError {
   constructor(readonly check: JobDataCheck) {
     const n = check.problems.length;
-    super(`the data check found ${n} problem${n === 1 ? '' : 's'}:\n  ${check.problems.join('\n  ')}`);
+    const first = Object.entries(check.parties).find(([, r]) => r.problems.length > 0)?.[0] ?? COORDINATOR_ID;
+    super(
+      first,
+      job.check.name,
+      `the data check found ${n} problem${n === 1 ? '' : 's'}:\n  ${check.problems.join('\n  ')}`,
+    );
     this.name = 'DataProblemsError';
   }
 }
