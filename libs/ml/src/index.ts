@@ -38,3 +38,4 @@ export {
 export * from './nn/dense-stack';
 export * from './nn/models';
 export * from './nn/optimizer';
+export * from './delong';
