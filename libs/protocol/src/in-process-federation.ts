@@ -181,6 +181,8 @@ async function runTwoParty(
 
 export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 'host' | 'labelColumn'> {
   readonly model?: JobSpec['model'];
+  /** Batch size and epochs to size from the rows (as the API does when a request leaves them out). */
+  readonly sizedByRows?: JobSpec['sizedByRows'];
   /** `secureboost` jobs: the boosting settings. */
   readonly secureboost?: JobSpec['secureboost'];
   readonly label: {
@@ -216,6 +218,7 @@ export async function runInProcessJob(
       model: o.model ?? 'split-lr',
       hyperparameters: o.hyperparameters,
       ...(o.secureboost ? { secureboost: o.secureboost } : {}),
+      ...(o.sizedByRows ? { sizedByRows: o.sizedByRows } : {}),
       alignment: o.alignment,
       parties: [
         {

@@ -54,6 +54,10 @@ describe('split LR on a table with text columns and gaps, preprocessed by each p
     if (!isSplitLrResult(run.result)) throw new Error('not a split-LR result');
     const { result, federation } = run;
     expect(result.validation.auc).toBeGreaterThan(0.95);
+    expect(result.labelOnly.uplift?.difference).toBeCloseTo(
+      result.validation.auc - result.labelOnly.validation.auc,
+      10,
+    );
 
     const bank = federation.models.get('bank')! as PartyModel;
     const clinic = federation.models.get('clinic')! as PartyModel;
@@ -74,7 +78,7 @@ describe('split LR on a table with text columns and gaps, preprocessed by each p
     ]);
     expect(clinic.preprocessing?.categorical.map((c) => c.levels.length)).toEqual([5, 5]);
     // No category value crosses a party boundary: not in any message, not in the manifest. (The bank's
-    // ordinal order is written in the job by its author and reaches the bank in job.prepare; that is all.)
+    // ordinal order is written in the job by its author and reaches the bank in job.check and job.prepare; that is all.)
     const fitted = (m: PartyModel) => (m.preprocessing?.categorical ?? []).flatMap((c) => c.levels);
     expect(fitted(clinic)).toEqual(expect.arrayContaining(['Leeds', 'C']));
     expect(fitted(bank)).toEqual(['small', 'medium', 'large', 'very large']);

@@ -104,11 +104,24 @@ export const binaryMetrics = z.object({
   rows: nonNegativeInt,
 });
 
+/**
+ * The federated model's validation AUC less the label party's own, with DeLong's interval for two
+ * AUCs on the same rows (libs/ml delong.ts): aggregates of the label party's validation scores only.
+ */
+export const aucUplift = z.object({
+  difference: z.number(),
+  standardError: z.number(),
+  low: z.number(),
+  high: z.number(),
+  pValue: z.number(),
+});
+export type AucUplift = z.output<typeof aucUplift>;
+
 /** The label party's logistic regression on its own features: the uplift baseline. */
 export const baseline = defineCommand(
   'model.baseline',
   jobRequest,
-  z.object({ train: binaryMetrics, validation: binaryMetrics }),
+  z.object({ train: binaryMetrics, validation: binaryMetrics, uplift: aucUplift.optional() }),
 );
 
 export const close = defineCommand('job.close', z.object({ jobId, completed: z.boolean() }), empty);

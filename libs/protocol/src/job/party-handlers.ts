@@ -12,7 +12,15 @@ import {
   preprocessingProblems,
   IdRule,
 } from '@vfl/data';
-import { binaryMetrics, BinaryMetrics, sigmoid, trainPlainSplitLr, LrHyperparameters, partialLogits } from '@vfl/ml';
+import {
+  binaryMetrics,
+  BinaryMetrics,
+  delongPairedAuc,
+  sigmoid,
+  trainPlainSplitLr,
+  LrHyperparameters,
+  partialLogits,
+} from '@vfl/ml';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
@@ -23,6 +31,8 @@ import { familyOf } from '../party/stored-model';
 import { setUpPsi } from '../psi/party-handlers';
 import { checkHandler, columnLimit, tableOptions } from './data-check';
 import * as job from './commands';
+import type { AucUplift } from './commands';
+import { finalScores } from './evaluation';
 
 /** Looks up the hooks of a job's model. */
 export type HooksOf = (model: string) => PartyModelHooks | undefined;
@@ -249,18 +259,41 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
   };
 }
 
-/** The label party's model on its own features only: what federation is compared against. */
-function labelOnlyBaseline(j: PartyJob, hp: LrHyperparameters): { train: BinaryMetrics; validation: BinaryMetrics } {
+/**
+ * The label party's model on its own features only: what federation is compared against; with the
+ * federated model's final validation scores at hand, the uplift and its DeLong interval too.
+ */
+function labelOnlyBaseline(
+  j: PartyJob,
+  hp: LrHyperparameters,
+): { train: BinaryMetrics; validation: BinaryMetrics; uplift?: AucUplift } {
   const a = j.requireAligned();
   const labels = a.labels!;
   const { weights } = trainPlainSplitLr(a.matrix, a.columns, labels, hp, {
     interceptIndex: a.columns - 1,
     split: a.split,
   });
-  const metrics = (rows: Int32Array) =>
-    binaryMetrics(
-      partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid),
-      Uint8Array.from(rows, (r) => labels[r]),
-    );
-  return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
+  const scores = (rows: Int32Array) => partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid);
+  const labelsOf = (rows: Int32Array) => Uint8Array.from(rows, (r) => labels[r]);
+  const validationScores = scores(a.split.validation);
+  const validationLabels = labelsOf(a.split.validation);
+  const result = {
+    train: binaryMetrics(scores(a.split.train), labelsOf(a.split.train)),
+    validation: binaryMetrics(validationScores, validationLabels),
+  };
+  const federated = finalScores(j, 'validation');
+  let positives = 0;
+  for (const y of validationLabels) positives += y;
+  if (!federated || positives < 2 || validationLabels.length - positives < 2) return result;
+  const d = delongPairedAuc(federated, validationScores, validationLabels);
+  return {
+    ...result,
+    uplift: {
+      difference: d.difference,
+      standardError: d.standardError,
+      low: d.interval95[0],
+      high: d.interval95[1],
+      pValue: d.pValue,
+    },
+  };
 }
