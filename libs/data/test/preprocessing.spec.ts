@@ -12,6 +12,7 @@ import {
   predictionLoadOptions,
   preprocessingProblems,
   PreprocessingSpec,
+  type FittedPreprocessing,
 } from '../src';
 
 const CSV = [
@@ -134,7 +135,7 @@ describe('declared preprocessing', () => {
       columns: { city: { encoding: 'one-hot' } },
     };
     const fitted = fitPreprocessing(read(spec), spec, TRAIN);
-    const saved = JSON.parse(JSON.stringify(fitted));
+    const saved = JSON.parse(JSON.stringify(fitted)) as FittedPreprocessing;
     // New rows: other column order, an extra column, a new city
     const later = parsePartyTable(
       ['id,score,extra,city,income,age', 'z,9,x,Hull,,'].join('\n'),
