@@ -9,11 +9,13 @@
  *   secureboost  federated SecureBoost (real BFV, in one process) and the same GBDT in plaintext
  *   api       GET /jobs (10,000 jobs in history), GET /jobs/:id and GET /health under load while
  *             a job trains, then queued jobs to completion (real services, PostgreSQL server)
+ *   data-check  the data check (job.check at every party) on 30,000 rows, clean and with problems planted
  *   audit     audit appends and chain verification against the PostgreSQL server (DATABASE_URL),
  *             in a scratch database
  */
 import { runApiBench } from './bench/api';
 import { runAuditBench } from './bench/audit';
+import { runDataCheckBench } from './bench/data-check';
 import type { Benchmark } from './bench/options';
 import { runPsiBench } from './bench/psi';
 import { printJsonLine, startPeakRssSampler, stopPeakRssSampler } from './bench/report';
@@ -27,6 +29,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   'split-lr': runSplitLrBench,
   'split-nn': runSplitNnBench,
   secureboost: runSecureBoostBench,
+  'data-check': runDataCheckBench,
   audit: runAuditBench,
   api: runApiBench,
 };

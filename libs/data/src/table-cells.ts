@@ -84,7 +84,7 @@ export const FILL_HINT =
 
 /** What fixes a text column: encoding it as a category, or leaving it out (docs/data.md). */
 export const CATEGORY_HINT =
-  ' (a text column: declare it categorical with data.columns.<name>.encoding "one-hot" or set data.detectCategorical, or leave it out with data.excludeColumns)';
+  ' (a text column: declare it categorical with data.columns.<name>.encoding "one-hot" or set data.detectCategorical, or leave it out with data.excludeColumns; in the demo --categorical detect or --exclude-columns)';
 
 /** A cell a feature column reads as a number (a finite decimal). */
 export function isNumberCell(cell: string): boolean {

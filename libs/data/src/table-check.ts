@@ -83,7 +83,15 @@ export function checkPartyTable(
   const shownPerKind = new Map<string, number>();
   const problems: TableProblem[] = [];
   let omitted = 0;
+  // A text column's empty cells are not a problem of their own: declared categorical, they are a level.
+  const textColumns = new Set(
+    [...groups.values()]
+      .filter(({ problem: p }) => p.code === 'NON_NUMERIC' && !p.problem.startsWith('empty cell'))
+      .map(({ problem: p }) => p.column),
+  );
   for (const { problem } of groups.values()) {
+    if (problem.code === 'NON_NUMERIC' && problem.problem.startsWith('empty cell') && textColumns.has(problem.column))
+      continue;
     const shown = shownPerKind.get(problem.code) ?? 0;
     if (shown >= groupsPerKind) {
       omitted++;
