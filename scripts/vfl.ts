@@ -199,21 +199,21 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
   };
   switch (command) {
     case 'check': {
-      const answer = await api.request<{ ok: boolean; problems: string[]; parties: Record<string, { rows: number }> }>(
-        'POST',
-        '/jobs/validate',
-        readJobFile(positionals[0], 'job check'),
-      );
+      const answer = await api.request<{
+        ok: boolean;
+        count: number;
+        problems: string[];
+        parties: Record<string, { rows: number }>;
+      }>('POST', '/jobs/validate', readJobFile(positionals[0], 'job check'));
       const rows = Object.entries(answer.parties)
         .map(([party, r]) => `${party} ${r.rows} rows`)
         .join(', ');
       print(
         answer.ok
           ? `no problems (${rows})`
-          : [
-              `${answer.problems.length} problem${answer.problems.length === 1 ? '' : 's'}:`,
-              ...answer.problems.map((p) => `  ${p}`),
-            ].join('\n'),
+          : [`${answer.count} problem${answer.count === 1 ? '' : 's'}:`, ...answer.problems.map((p) => `  ${p}`)].join(
+              '\n',
+            ),
         answer,
       );
       return answer.ok ? 0 : 1;

@@ -110,6 +110,8 @@ export interface JobDataCheck {
   readonly parties: Record<string, CheckReply>;
   /** One line per problem, party first: `ecommerce: shop.csv, column "city": 30 times (lines …): …`. */
   readonly problems: string[];
+  /** Problems found, those the per-kind cap left out of `problems` included. */
+  readonly count: number;
 }
 
 /** The job's data problems at every party, asked in parallel; a party that cannot answer is a problem too. */
@@ -147,9 +149,10 @@ export async function checkJobData(
   const parties = Object.fromEntries(answers);
   const problems = answers.flatMap(([partyId, r]) => [
     ...r.problems.map((p) => `${partyId}: ${describeProblem(p)}`),
-    ...(r.omitted ? [`${partyId}: and ${r.omitted} more problems of kinds listed above`] : []),
+    ...(r.omitted ? [`${partyId}: and ${r.omitted} more columns with problems of the kinds above`] : []),
   ]);
-  return { ok: problems.length === 0, parties, problems };
+  const count = answers.reduce((n, [, r]) => n + r.problems.length + r.omitted, 0);
+  return { ok: count === 0, parties, problems, count };
 }
 
 /**
@@ -158,7 +161,7 @@ export async function checkJobData(
  */
 export class DataProblemsError extends PartyCallError {
   constructor(readonly check: JobDataCheck) {
-    const n = check.problems.length;
+    const n = check.count;
     const first = Object.entries(check.parties).find(([, r]) => r.problems.length > 0)?.[0] ?? COORDINATOR_ID;
     super(
       first,
