@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createScratchDatabase } from '@vfl/database';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 
 const CLI = path.resolve(__dirname, '../../bin/vfl.js');
@@ -16,6 +17,7 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:
 describe('data as it comes, through the API and the CLI', () => {
   let federation: Federation;
   let work: string;
+  const scratch: { drop(): Promise<void> }[] = [];
   const post = async (p: string, body: unknown) => {
     const res = await fetch(`${federation.coordinatorUrl}${p}`, {
       method: 'POST',
@@ -35,17 +37,23 @@ describe('data as it comes, through the API and the CLI', () => {
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-data-e2e-'));
+    // Each party keeps its own audit log in a database of its own on the server.
+    const [bankDb, shopDb] = await Promise.all(
+      ['bank', 'shop'].map((p) => createScratchDatabase(DATABASE_URL, `vfl_data_e2e_${p}_${process.pid}`)),
+    );
+    scratch.push(bankDb, shopDb);
     federation = await launchFederation({
       workDir: work,
       databaseUrl: DATABASE_URL,
       parties: [
-        { partyId: 'bank', role: 'label', dataRoot: FIXTURES },
-        { partyId: 'ecommerce', role: 'feature', dataRoot: FIXTURES },
+        { partyId: 'bank', role: 'label', dataRoot: FIXTURES, databaseUrl: bankDb.url },
+        { partyId: 'ecommerce', role: 'feature', dataRoot: FIXTURES, databaseUrl: shopDb.url },
       ],
     });
   }, 180_000);
   afterAll(async () => {
     await federation?.stop();
+    await Promise.all(scratch.map((db) => db.drop()));
     fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -73,6 +81,7 @@ describe('data as it comes, through the API and the CLI', () => {
     const failed = spawnSync(process.execPath, [CLI, 'job', 'check', bad], { env, encoding: 'utf8' });
     expect(failed.status).toBe(1);
     expect(failed.stdout).toContain('3 problems:');
+    expect(failed.stdout).not.toContain('Leeds');
     expect(failed.stdout).toContain('ecommerce: breast_text_host.csv, column "clinic"');
     const good = path.join(work, 'good.json');
     fs.writeFileSync(good, JSON.stringify(job({ detectCategorical: true }, { detectCategorical: true })));
