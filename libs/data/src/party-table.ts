@@ -156,15 +156,8 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
   const codeOf = categorical.names.map(() => new Map<string, number>());
   const vocabularies = categorical.names.map((): string[] => []);
   const report = options.problems;
-  const attempt = (step: () => void): void => {
-    if (!report) return step();
-    try {
-      step();
-    } catch (e) {
-      if (e instanceof DataValidationError) report(e);
-      else throw e;
-    }
-  };
+  const indices = numeric.map((c) => c.index);
+  const names = numeric.map((c) => c.name);
 
   for (let r = 0; r < rowCount; r++) {
     const { record, info } = records[r + 1];
@@ -179,25 +172,17 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
       continue;
     }
     const id = record[plan.idIndex].trim();
-    attempt(() => checkId(id, line, file, idColumn, maxIdLength, firstLineOfId));
+    guarded(report, checkId, id, line, file, idColumn, maxIdLength, firstLineOfId);
     ids[r] = id;
-    if (labels) {
-      attempt(() => {
-        labels[r] = parseLabel(record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding);
-      });
-    }
+    if (labels)
+      labels[r] =
+        guarded(report, parseLabel, record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding) ?? 0;
     const offset = r * width;
     for (let j = 0; j < width; j++) {
-      const cell = record[numeric[j].index].trim();
-      if (!report) {
-        features[offset + j] = parseFeature(cell, line, file, numeric[j].name, missingAllowed[j]);
-        continue;
-      }
-      attempt(() => {
-        features[offset + j] = parseFeature(cell, line, file, numeric[j].name, missingAllowed[j]);
-      });
+      const cell = record[indices[j]].trim();
+      features[offset + j] = guarded(report, parseFeature, cell, line, file, names[j], missingAllowed[j]) ?? 0;
     }
-    for (let k = 0; k < categorical.names.length; k++) {
+    for (let k = 0; k < categorical.indices.length; k++) {
       const cell = record[categorical.indices[k]].trim();
       let code = -1;
       if (cell !== '') {
@@ -211,7 +196,7 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     }
   }
 
-  if (labels) attempt(() => checkBothClasses(labels, file, labelColumn));
+  if (labels) guarded(report, checkBothClasses, labels, file, labelColumn);
   const table: PartyTable = {
     ids,
     featureNames: numeric.map((c) => c.name),
@@ -419,6 +404,25 @@ function planColumns(
   }
   const featureIndices = featureNames.map((name) => indexOf(name, 'feature'));
   return { idIndex, labelIndex, featureIndices, featureNames };
+}
+
+/**
+ * `step(...args)`, or with a sink, its DataValidationError reported there (undefined returned) so
+ * reading goes on. No closure: the row loop stays free of captured variables.
+ */
+function guarded<A extends unknown[], R>(
+  report: ProblemSink | undefined,
+  step: (...args: A) => R,
+  ...args: A
+): R | undefined {
+  if (!report) return step(...args);
+  try {
+    return step(...args);
+  } catch (e) {
+    if (!(e instanceof DataValidationError)) throw e;
+    report(e);
+    return undefined;
+  }
 }
 
 /** Which feature columns are read as text: those declared, and with `detectCategorical` those holding text. */
