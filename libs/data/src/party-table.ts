@@ -172,16 +172,23 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
       continue;
     }
     const id = record[plan.idIndex].trim();
-    guarded(report, checkId, id, line, file, idColumn, maxIdLength, firstLineOfId);
-    ids[r] = id;
-    if (labels)
-      labels[r] =
-        guarded(report, parseLabel, record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding) ?? 0;
     const offset = r * width;
-    for (let j = 0; j < width; j++) {
-      const cell = record[indices[j]].trim();
-      features[offset + j] = guarded(report, parseFeature, cell, line, file, names[j], missingAllowed[j]) ?? 0;
+    if (!report) {
+      // The usual path: the first problem throws.
+      checkId(id, line, file, idColumn, maxIdLength, firstLineOfId);
+      if (labels) labels[r] = parseLabel(record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding);
+      for (let j = 0; j < width; j++)
+        features[offset + j] = parseFeature(record[indices[j]].trim(), line, file, names[j], missingAllowed[j]);
+    } else {
+      guarded(report, checkId, id, line, file, idColumn, maxIdLength, firstLineOfId);
+      if (labels)
+        labels[r] =
+          guarded(report, parseLabel, record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding) ?? 0;
+      for (let j = 0; j < width; j++)
+        features[offset + j] =
+          guarded(report, parseFeature, record[indices[j]].trim(), line, file, names[j], missingAllowed[j]) ?? 0;
     }
+    ids[r] = id;
     for (let k = 0; k < categorical.indices.length; k++) {
       const cell = record[categorical.indices[k]].trim();
       let code = -1;
