@@ -57,11 +57,11 @@ export default defineConfig(
   },
   {
     // Config files at the root (jest.config.js is CommonJS, this file an ES module).
-    files: ['*.js', '*.mjs'],
+    files: ['*.js', '*.mjs', 'bin/*.js', 'scripts/install/*.js'],
     languageOptions: { globals: { ...globals.node } },
   },
   {
-    files: ['*.js'],
+    files: ['*.js', 'bin/*.js', 'scripts/install/*.js'],
     languageOptions: { sourceType: 'commonjs' },
   },
   // Last: turn off every stylistic rule that prettier owns, so the two never disagree.

@@ -6,7 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '@vfl/database';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { dataSourceOptions, readEndpointRecord, startEmbeddedPostgres } from '@vfl/database';
 import { crossCheckParties, PartyLog, verifyCoordinatorTrail, type CoordinatorVerification } from '@vfl/audit';
 import { UsageError } from './cli-usage';
 
@@ -37,8 +39,47 @@ export async function auditVerify(argv: string[]): Promise<number> {
   const trustedKeys = values['trust-key']?.map((k) => k.toLowerCase());
   for (const key of trustedKeys ?? [])
     if (!/^[0-9a-f]{64}$/.test(key)) throw new UsageError(`--trust-key expects 64 hex characters, got "${key}"`);
-  const url = values['database-url'] ?? process.env.DATABASE_URL;
-  if (!url) throw new UsageError("set DATABASE_URL or --database-url to the coordinator's audit database");
+  const given = values['database-url'] ?? process.env.DATABASE_URL;
+  // No URL: the embedded database `npm start` keeps in .vfl/ (through the running coordinator's record, or opened here).
+  const local = given ? undefined : await localDatabase();
+  const url = given ?? local?.url;
+  if (!url)
+    throw new UsageError(
+      `set DATABASE_URL or --database-url to the coordinator's audit database (no embedded database under ${stateDir()} either)`,
+    );
+  try {
+    return await verify(url, values, partyUrls, trustedKeys);
+  } finally {
+    await local?.stop();
+  }
+}
+
+/** The state directory `npm start` uses (VFL_STATE_DIR, else .vfl at the repository root). */
+function stateDir(): string {
+  if (process.env.VFL_STATE_DIR) return path.resolve(process.env.VFL_STATE_DIR);
+  const root = path.resolve(__dirname, path.basename(path.resolve(__dirname, '..')) === 'dist' ? '../..' : '..');
+  return path.join(root, '.vfl');
+}
+
+/** The coordinator's embedded database: a running one's recorded URL, or its directory opened here. */
+async function localDatabase(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+  const dir = path.join(stateDir(), 'pgdata');
+  const running = readEndpointRecord(dir);
+  if (running) {
+    console.error(`audit database: the running coordinator's embedded PostgreSQL (${dir})`);
+    return { url: running.url, stop: async () => undefined };
+  }
+  if (!fs.existsSync(dir)) return undefined;
+  console.error(`audit database: the embedded PostgreSQL in ${dir} (no coordinator running)`);
+  return startEmbeddedPostgres(dir);
+}
+
+async function verify(
+  url: string,
+  values: { job?: string; json: boolean },
+  partyUrls: { partyId: string; url: string }[],
+  trustedKeys: string[] | undefined,
+): Promise<number> {
   if (values.job && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(values.job)) {
     throw new UsageError(`--job expects a job id (UUID), got "${values.job}"`);
   }

@@ -11,12 +11,14 @@
  *             and the AUC of LR on WOE features against raw features and the label party alone
  *   api       GET /jobs (10,000 jobs in history), GET /jobs/:id and GET /health under load while
  *             a job trains, then queued jobs to completion (real services, PostgreSQL server)
+ *   data-check  the data check (job.check at every party) on 30,000 rows, clean and with problems planted
  *   audit     audit appends and chain verification against the PostgreSQL server (DATABASE_URL),
  *             in a scratch database
  */
 import { runApiBench } from './bench/api';
 import { runAuditBench } from './bench/audit';
 import { runBinningBench } from './bench/binning';
+import { runDataCheckBench } from './bench/data-check';
 import type { Benchmark } from './bench/options';
 import { runPsiBench } from './bench/psi';
 import { printJsonLine, startPeakRssSampler, stopPeakRssSampler } from './bench/report';
@@ -31,6 +33,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   'split-nn': runSplitNnBench,
   secureboost: runSecureBoostBench,
   binning: runBinningBench,
+  'data-check': runDataCheckBench,
   audit: runAuditBench,
   api: runApiBench,
 };

@@ -5,17 +5,27 @@
  *
  *   npm run demo -- [--guest-data FILE --host-data FILE] [--id-column id] [--label-column y]
  *                   [--epochs N] [--batch-size N] [--learning-rate X] [--model split-lr|split-nn|secureboost]
- *                   [--trees N] [--depth N]
+ *                   [--trees N] [--depth N] [--missing mean|median|zero|error] [--categorical detect|COL,…]
+ *                   [--feature-columns COL,…] [--exclude-columns COL,…]
  *                   [--rows N] [--seed N] [--transport tcp|nats] [--json]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
+import {
+  writeSyntheticVfl,
+  BANK_LABEL_COLUMN,
+  loadOptionsOf,
+  parsePartyTable,
+  plannedColumns,
+  preprocessingSpec,
+  readCsvRecords,
+} from '@vfl/data';
+import { DEFAULT_VALIDATION_FRACTION, scheduleForRows } from '@vfl/ml';
 import { launchFederation, tail } from './federation-launcher';
 import { runJob, JobOutcome } from './job-client';
-import { isSecureBoostResult, isSplitLrResult, isSplitNnResult } from '@vfl/protocol';
+import { isSecureBoostResult, isSplitLrResult, isSplitNnResult, minimumBatchRows, upliftWarnings } from '@vfl/protocol';
 
 const HELP = `usage: npm run demo -- [options]
   --guest-data FILE      label party's CSV (FATE-style guest file); default: seeded synthetic bank table
@@ -25,8 +35,16 @@ const HELP = `usage: npm run demo -- [options]
   --model split-lr|split-nn|secureboost
                          split logistic regression (default), a split neural network, or
                          gradient-boosted trees with encrypted histograms (SecureBoost)
-  --epochs N             training epochs (default 10; split-lr and split-nn)
-  --batch-size N         mini-batch size (default 1024; split-lr and split-nn)
+  --epochs N             training epochs (default: sized from the rows, with early stopping; split-lr and split-nn)
+  --batch-size N         mini-batch size (default: sized from the rows; split-lr and split-nn)
+  --missing mean|median|zero|error
+                         how each party fills empty cells, fitted on its training rows (default error: refused;
+                         secureboost bins them as missing unless told)
+  --categorical detect|COL,…
+                         text columns become categories (one-hot, at most 10 columns each, the last "other"):
+                         every text column found, or the ones named
+  --feature-columns COL,… only these columns are features (each file keeps the ones it has)
+  --exclude-columns COL,… these columns are not features
   --trees N              trees (default 20; secureboost)
   --depth N              maximum tree depth (default 5; secureboost)
   --learning-rate X      learning rate (default 0.02 for split-lr, 0.01 for split-nn, 0.3 for secureboost)
@@ -43,10 +61,14 @@ async function main(): Promise<number> {
       'id-column': { type: 'string', default: 'id' },
       'label-column': { type: 'string' },
       model: { type: 'string', default: 'split-lr' },
-      epochs: { type: 'string', default: '10' },
+      epochs: { type: 'string' },
       trees: { type: 'string', default: '20' },
       depth: { type: 'string', default: '5' },
-      'batch-size': { type: 'string', default: '1024' },
+      'batch-size': { type: 'string' },
+      missing: { type: 'string', default: 'error' },
+      categorical: { type: 'string' },
+      'feature-columns': { type: 'string' },
+      'exclude-columns': { type: 'string' },
       'learning-rate': { type: 'string' },
       rows: { type: 'string', default: '10000' },
       seed: { type: 'string', default: '42' },
@@ -71,7 +93,12 @@ async function main(): Promise<number> {
     throw new UsageError(`--transport must be tcp or nats`);
   if (Boolean(values['guest-data']) !== Boolean(values['host-data']))
     throw new UsageError('--guest-data and --host-data go together');
-  const epochs = positiveInt(values.epochs, '--epochs');
+  if (!['mean', 'median', 'zero', 'error'].includes(values.missing))
+    throw new UsageError(`--missing must be mean, median, zero or error, got "${values.missing}"`);
+  if (values['feature-columns'] && values['exclude-columns'])
+    throw new UsageError('--feature-columns and --exclude-columns: give one of them');
+  const epochs = values.epochs === undefined ? undefined : positiveInt(values.epochs, '--epochs');
+  const batchSize = values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'], '--batch-size');
   const seed = positiveInt(values.seed, '--seed', 0);
   const say = values.json ? () => undefined : (line: string) => console.log(line);
 
@@ -100,6 +127,8 @@ async function main(): Promise<number> {
     );
   }
 
+  const guestData = dataOptions(guest, values, [values['id-column'], labelColumn]);
+  const hostData = dataOptions(host, values, [values['id-column']]);
   const started = Date.now();
   say(
     `starting coordinator, bank and ecommerce (${values.transport}, audit in ${process.env.DATABASE_URL ? 'PostgreSQL at DATABASE_URL' : 'embedded PostgreSQL'}); logs in ${path.join(workDir, 'logs')}`,
@@ -126,9 +155,22 @@ async function main(): Promise<number> {
           {
             partyId: 'bank',
             role: 'label',
-            data: { path: path.basename(guest), idColumn: values['id-column'], labelColumn },
+            data: {
+              path: path.basename(guest),
+              idColumn: values['id-column'],
+              labelColumn,
+              ...guestData,
+            },
           },
-          { partyId: 'ecommerce', role: 'feature', data: { path: path.basename(host), idColumn: values['id-column'] } },
+          {
+            partyId: 'ecommerce',
+            role: 'feature',
+            data: {
+              path: path.basename(host),
+              idColumn: values['id-column'],
+              ...hostData,
+            },
+          },
         ],
         ...(boost
           ? {
@@ -155,22 +197,26 @@ async function main(): Promise<number> {
                   training: {
                     optimizer: 'adam',
                     learningRate,
-                    batchSize: positiveInt(values['batch-size'], '--batch-size'),
-                    epochs,
+                    // The network's schedule is part of its architecture: sized here from the guest file's rows.
+                    ...nnSchedule(
+                      [
+                        { path: guest, data: guestData, labelColumn },
+                        { path: host, data: hostData },
+                      ],
+                      values['id-column'],
+                      epochs,
+                      batchSize,
+                    ),
                     seed,
-                    validationFraction: 0.3,
+                    validationFraction: DEFAULT_VALIDATION_FRACTION,
                   },
                 },
                 defence: { kind: 'none' },
               },
             }
           : {
-              hyperparameters: {
-                epochs,
-                batchSize: positiveInt(values['batch-size'], '--batch-size'),
-                learningRate,
-                seed,
-              },
+              // Batch size and epochs left out are sized from the rows by the coordinator (with early stopping).
+              hyperparameters: { epochs, batchSize, learningRate, seed },
             }),
       },
       say,
@@ -218,6 +264,7 @@ async function main(): Promise<number> {
     // Bytes per training round: an epoch, or a tree.
     bytesPerEpoch: isSecureBoostResult(r) ? r.bytesPerTree : r.bytesPerEpoch,
     audit: outcome.audit,
+    ...(r.labelOnly.uplift ? { validationUplift: r.labelOnly.uplift } : {}),
   };
   say('');
   say(`job ${job.id} succeeded in ${summary.seconds} s`);
@@ -228,7 +275,13 @@ async function main(): Promise<number> {
   say(
     `  bank's features only        AUC ${fixed(summary.labelOnlyAuc)}  validation AUC ${fixed(summary.labelOnlyValidationAuc)}`,
   );
-  say(`  uplift from federation      ${signed(summary.auc - summary.labelOnlyAuc)} AUC`);
+  const uplift = r.labelOnly.uplift;
+  say(
+    uplift
+      ? `  uplift from federation      ${signed(uplift.difference)} validation AUC (95% interval ${signed(uplift.low)} to ${signed(uplift.high)}, DeLong)`
+      : `  uplift from federation      ${signed(summary.validationAuc - summary.labelOnlyValidationAuc)} validation AUC`,
+  );
+  for (const warning of upliftWarnings(r.validation, uplift)) say(`  warning: ${warning}`);
   say(
     `  top-decile lift, validation ${r.validation.gainLift[0].lift.toFixed(2)}  (captures ${(100 * r.validation.gainLift[0].gain).toFixed(1)}% of defaults)`,
   );
@@ -247,6 +300,64 @@ async function main(): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** A party's preprocessing from the demo's options, for the columns its own file has (read here, locally). */
+function dataOptions(
+  file: string,
+  values: { missing: string; categorical?: string; 'feature-columns'?: string; 'exclude-columns'?: string },
+  reserved: string[],
+): Record<string, unknown> {
+  const header = readCsvRecords(fs.readFileSync(file), file, 1)[0]?.record.map((c) => c.trim()) ?? [];
+  const has = (list?: string) =>
+    (list ?? '')
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => header.includes(c));
+  const features = has(values['feature-columns']).filter((c) => !reserved.includes(c));
+  const excluded = has(values['exclude-columns']);
+  const categorical = values.categorical === 'detect' ? [] : has(values.categorical);
+  return {
+    ...(values['feature-columns'] && features.length ? { featureColumns: features } : {}),
+    ...(excluded.length ? { excludeColumns: excluded } : {}),
+    ...(values.missing !== 'error' ? { missing: values.missing } : {}),
+    ...(values.categorical === 'detect' ? { detectCategorical: true } : {}),
+    ...(categorical.length
+      ? { columns: Object.fromEntries(categorical.map((c) => [c, { encoding: 'one-hot' }])) }
+      : {}),
+  };
+}
+
+/**
+ * Split NN: batch size and epochs as given, else sized from the guest file's rows (as the coordinator
+ * sizes split LR), batches at least twice the widest party's model inputs after its encodings.
+ */
+function nnSchedule(
+  files: { path: string; data: Record<string, unknown>; labelColumn?: string }[],
+  idColumn: string,
+  epochs?: number,
+  batchSize?: number,
+): { epochs: number; batchSize: number } {
+  const tables = files.map((f) => {
+    const bytes = fs.readFileSync(f.path);
+    try {
+      const spec = preprocessingSpec.parse(f.data);
+      const table = parsePartyTable(bytes, f.path, {
+        ...loadOptionsOf(spec, false),
+        idColumn,
+        ...(f.labelColumn ? { labelColumn: f.labelColumn } : {}),
+        allowMissing: true,
+      });
+      return { rows: table.ids.length, width: plannedColumns(table, spec).length + (f.labelColumn ? 1 : 0) };
+    } catch {
+      // The job's data check names what is wrong with the file; size from its shape meanwhile.
+      const records = readCsvRecords(bytes, f.path);
+      return { rows: records.length - 1, width: records[0]?.record.length ?? 1 };
+    }
+  });
+  const widest = Math.max(...tables.map((t) => t.width));
+  const fit = scheduleForRows(tables[0].rows, DEFAULT_VALIDATION_FRACTION, minimumBatchRows(widest));
+  return { epochs: epochs ?? fit.epochs, batchSize: batchSize ?? fit.batchSize };
+}
 
 function positiveInt(value: string, flag: string, min = 1): number {
   const n = Number(value);

@@ -37,7 +37,9 @@ export async function runJob(
       const e = job.epochs[printedEpochs];
       // A SecureBoost job reports one "epoch" per tree.
       const round = job.model === 'secureboost' ? 'tree ' : 'epoch';
-      const rounds = job.model === 'secureboost' ? treesOf(body) : job.hyperparameters.epochs;
+      // Epochs the coordinator sized from the rows show in the progress, not in the request's placeholders.
+      const sized = 'epochs' in job.progress ? job.progress.epochs : undefined;
+      const rounds = job.model === 'secureboost' ? treesOf(body) : (sized ?? job.hyperparameters.epochs);
       say(
         `  ${round} ${String(e.epoch).padStart(2)}/${rounds}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
       );

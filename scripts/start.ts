@@ -96,8 +96,12 @@ async function main(): Promise<void> {
   console.log(`logs         ${federation.logDir}`);
   if (!given) console.log(`admin key    ${adminKey}   (generated now and shown once: set VFL_ADMIN_KEY to choose it)`);
   console.log(
-    `try          VFL_API_URL=${federation.coordinatorUrl} VFL_API_KEY=<admin key> npm run vfl -- job submit ${path.relative(process.cwd(), jobFile)}`,
+    `try          VFL_API_URL=${federation.coordinatorUrl} VFL_API_KEY=<admin key> npx vfl job submit ${path.relative(process.cwd(), jobFile)}`,
   );
+  if (!process.env.DATABASE_URL)
+    console.log(
+      `audit        npx vfl audit verify   (finds the embedded database through ${path.join(STATE, 'database.json')})`,
+    );
   console.log('Ctrl-C stops all three.');
   process.once('SIGINT', () => void stop(0));
   process.once('SIGTERM', () => void stop(0));

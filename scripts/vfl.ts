@@ -14,10 +14,12 @@
  *   keys new | keys rotate [--key-dir DIR] [--database-url URL | --pglite-dir DIR]
  *       A fresh key pair; or the kept coordinator key handed over to a new one (scripts/keys.ts).
  *
- *   job submit FILE | job status ID | job watch ID | job cancel ID | job retry ID | job metrics ID | job list
+ *   job submit FILE | job check FILE | job status ID | job watch ID | job cancel ID | job retry ID | job metrics ID | job list
  *       Drive training jobs through the coordinator's REST API (VFL_API_URL, default
  *       http://127.0.0.1:8080, with the key in VFL_API_KEY). `watch` follows the job's event stream
- *       until it ends. Exit status 0 on success, 1 when the job failed or the API refused.
+ *       until it ends; `check` asks every party to check its data against the job file and lists
+ *       every problem at once (POST /jobs/validate). Exit status 0 on success, 1 when the job failed,
+ *       the check found problems or the API refused.
  *
  *   psi count FILE
  *       The feasibility check: runs the job file's parties (and ID rules) as a cardinality-only PSI
@@ -29,14 +31,29 @@ import { auditVerify } from './audit-verify';
 import { UsageError } from './cli-usage';
 import { keysNew, keysRotate } from './keys';
 
-const HELP = `usage:
-  npm run vfl -- audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--party ID=URL ...] [--json]
-  npm run vfl -- job submit FILE|status ID|watch ID|cancel ID|retry ID|metrics ID|list [--json]
-  npm run vfl -- psi count FILE [--json]   (the job file's parties as a cardinality-only PSI job)
-  npm run vfl -- keys new                  (an ed25519 key pair: VFL_SIGNING_KEY / PARTY_SIGNING_KEY and its public key)
-  npm run vfl -- keys rotate [--key-dir .vfl] [--database-url URL | --pglite-dir DIR]
-                                           (hand the kept coordinator key over to a new one, signed by the old)
+const HELP = `usage (after npm ci: npx vfl …):
+  vfl audit verify [--job ID] [--trust-key HEX ...] [--database-url URL] [--party ID=URL ...] [--json]
+                                 (no --database-url: DATABASE_URL, else the database npm start recorded in .vfl/)
+  vfl job submit FILE|check FILE|status ID|watch ID|cancel ID|retry ID|metrics ID|list [--json]
+  vfl psi count FILE [--json]    (the job file's parties as a cardinality-only PSI job)
+  vfl keys new                   (an ed25519 key pair: VFL_SIGNING_KEY / PARTY_SIGNING_KEY and its public key)
+  vfl keys rotate [--key-dir .vfl] [--database-url URL | --pglite-dir DIR]
+                                 (hand the kept coordinator key over to a new one, signed by the old)
+  vfl --help | vfl job --help
       (VFL_API_URL, default http://127.0.0.1:8080; VFL_API_KEY)`;
+
+const JOB_HELP = `usage: vfl job <command> [--json]   (VFL_API_URL, default http://127.0.0.1:8080; VFL_API_KEY)
+  submit FILE    start the job in FILE (JSON, the body of POST /jobs)
+  check FILE     every party checks its data against the job in FILE; every problem at once (POST /jobs/validate)
+  status ID      the job's state, progress, error and result
+  watch ID       follow the job's events until it ends
+  metrics ID     validation figures per epoch
+  cancel ID      stop a queued or running job
+  retry ID       start a failed or cancelled job again
+  list           jobs, newest first
+A job file's party data may declare featureColumns or excludeColumns, a missing-value strategy
+(missing: mean|median|zero|constant|most-frequent) and categorical columns (columns.NAME.encoding:
+one-hot|ordinal, or detectCategorical): see README "Data as it comes".`;
 
 /**
  * What `job watch` reads of an event's data (GET /jobs/:id/events, JSON): a state change (`state`, and
@@ -181,6 +198,26 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
     return lines.join('\n');
   };
   switch (command) {
+    case 'check': {
+      const answer = await api.request<{
+        ok: boolean;
+        count: number;
+        problems: string[];
+        parties: Record<string, { rows: number }>;
+      }>('POST', '/jobs/validate', readJobFile(positionals[0], 'job check'));
+      const rows = Object.entries(answer.parties)
+        .map(([party, r]) => `${party} ${r.rows} rows`)
+        .join(', ');
+      print(
+        answer.ok
+          ? `no problems (${rows})`
+          : [`${answer.count} problem${answer.count === 1 ? '' : 's'}:`, ...answer.problems.map((p) => `  ${p}`)].join(
+              '\n',
+            ),
+        answer,
+      );
+      return answer.ok ? 0 : 1;
+    }
     case 'submit': {
       const created = await api.request<JobLike>('POST', '/jobs', readJobFile(positionals[0], 'job submit'));
       print(`job ${created.id} submitted (${created.state})`, created);
@@ -283,6 +320,9 @@ function readJobFile(file: string | undefined, command: string): Record<string, 
 
 async function main(): Promise<number> {
   const [group, command, ...rest] = process.argv.slice(2);
+  const help = (s?: string) => s === '--help' || s === '-h' || s === 'help';
+  if (help(group) || (group === undefined && process.stdout.isTTY)) return (console.log(HELP), 0);
+  if (group === 'job' && (help(command) || command === undefined)) return (console.log(JOB_HELP), 0);
   if (group === 'audit' && command === 'verify') return auditVerify(rest);
   if (group === 'psi' && command === 'count') return job('count', rest);
   if (group === 'job') return job(command, rest);

@@ -57,6 +57,8 @@ export class DataValidationError extends Error {
   readonly file?: string;
   readonly line?: number;
   readonly column?: string;
+  /** The problem without its place (the message is place and problem). */
+  readonly problem: string;
 
   /**
    * @param code machine-readable error kind
@@ -71,6 +73,7 @@ export class DataValidationError extends Error {
     super(prefix ? `${prefix}: ${problem}` : problem);
     this.name = 'DataValidationError';
     this.code = code;
+    this.problem = problem;
     if (file !== undefined) this.file = file;
     if (where.line !== undefined) this.line = where.line;
     if (where.column !== undefined) this.column = where.column;

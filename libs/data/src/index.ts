@@ -16,3 +16,7 @@ export type { SyntheticOptions, SyntheticTables } from './synthetic';
 export * from './id-normalisation';
 export * from './csv-records';
 export { resolveDataPath } from './data-root';
+export type { CategoricalColumns, ProblemSink } from './party-table';
+export * from './preprocessing/spec';
+export * from './preprocessing/fitted';
+export * from './table-check';

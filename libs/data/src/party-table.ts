@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readCsvRecords } from './csv-records';
 import { DataValidationError } from './data-validation-error';
-import { LabelEncoding, parseFeature, parseLabel } from './table-cells';
+import { isNumberCell, LabelEncoding, parseFeature, parseLabel } from './table-cells';
 
 /** One party's validated table. Row i of `features` / `labels` belongs to `ids[i]`. */
 export interface PartyTable {
@@ -24,7 +24,21 @@ export interface PartyTable {
   readonly contentSha256: string;
   /** File basename. */
   readonly source: string;
+  /** Text columns read as categories (see `categoricalColumns`), kept apart from the numeric features. */
+  readonly categorical?: CategoricalColumns;
 }
+
+/** Columns of text read as codes into each column's list of distinct values (its vocabulary, in file order). */
+export interface CategoricalColumns {
+  readonly names: string[];
+  /** Per column, the distinct non-empty values in order of first appearance. Never leaves the party. */
+  readonly vocabularies: string[][];
+  /** Row-major, `rows * names.length`: an index into the column's vocabulary, -1 for an empty cell. */
+  readonly codes: Int32Array;
+}
+
+/** Receives every row-level problem instead of the first one being thrown (a data check). */
+export type ProblemSink = (problem: DataValidationError) => void;
 
 /** How to interpret the CSV columns. */
 export interface LoadTableOptions {
@@ -47,6 +61,20 @@ export interface LoadTableOptions {
   maxFeatureColumnsReason?: string;
   /** Empty feature cells are missing values (NaN) for models that bin them (SecureBoost); an error by default. */
   allowMissing?: boolean;
+  /** Empty cells of the columns it accepts are missing values (NaN), to be filled by the job's preprocessing. */
+  allowMissingIn?: (column: string) => boolean;
+  /** Every column except these (and the id and label) is a feature. Not with `featureColumns`. */
+  excludeColumns?: readonly string[];
+  /** These feature columns are text: read as category codes into `categorical`, never as numbers. */
+  categoricalColumns?: readonly string[];
+  /** Feature columns holding any non-empty cell that is not a number are read as categories too. */
+  detectCategorical?: boolean;
+  /**
+   * When given, a problem of a row (a bad cell, a duplicate or empty id, a ragged row, a bad label)
+   * goes here and reading continues, so one pass finds them all; the returned table is then not
+   * fit for training. Problems of the header still throw.
+   */
+  problems?: ProblemSink;
 }
 
 const DEFAULT_ID_COLUMN = 'id';
@@ -112,43 +140,78 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     });
   }
 
-  const width = plan.featureIndices.length;
+  const categorical = categoricalPlan(plan, records, options);
+  const numeric = plan.featureNames
+    .map((name, j) => ({ name, index: plan.featureIndices[j] }))
+    .filter((c) => !categorical.names.includes(c.name));
+  const width = numeric.length;
   const ids: string[] = new Array<string>(rowCount);
   const features = new Float64Array(rowCount * width);
   const labels = plan.labelIndex >= 0 ? new Uint8Array(rowCount) : undefined;
   const labelColumn = options.labelColumn ?? '';
   const firstLineOfId = new Map<string, number>();
   const labelEncoding: LabelEncoding = { zeroLine: 0, minusOneLine: 0 };
+  const missingAllowed = numeric.map((c) => options.allowMissing === true || !!options.allowMissingIn?.(c.name));
+  const codes = new Int32Array(rowCount * categorical.names.length);
+  const codeOf = categorical.names.map(() => new Map<string, number>());
+  const vocabularies = categorical.names.map((): string[] => []);
+  const report = options.problems;
+  const indices = numeric.map((c) => c.index);
+  const names = numeric.map((c) => c.name);
 
   for (let r = 0; r < rowCount; r++) {
     const { record, info } = records[r + 1];
     const line = info.lines;
     if (record.length !== header.length) {
-      throw new DataValidationError('RAGGED_ROW', `expected ${header.length} cells, found ${record.length}`, {
+      const ragged = new DataValidationError('RAGGED_ROW', `expected ${header.length} cells, found ${record.length}`, {
         file,
         line,
       });
+      if (!report) throw ragged;
+      report(ragged);
+      continue;
     }
     const id = record[plan.idIndex].trim();
-    checkId(id, line, file, idColumn, maxIdLength, firstLineOfId);
-    ids[r] = id;
-    if (labels) {
-      labels[r] = parseLabel(record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding);
-    }
     const offset = r * width;
-    for (let j = 0; j < width; j++) {
-      features[offset + j] = parseFeature(
-        record[plan.featureIndices[j]].trim(),
-        line,
-        file,
-        plan.featureNames[j],
-        options.allowMissing,
-      );
+    if (!report) {
+      // The usual path: the first problem throws.
+      checkId(id, line, file, idColumn, maxIdLength, firstLineOfId);
+      if (labels) labels[r] = parseLabel(record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding);
+      for (let j = 0; j < width; j++)
+        features[offset + j] = parseFeature(record[indices[j]].trim(), line, file, names[j], missingAllowed[j]);
+    } else {
+      guarded(report, checkId, id, line, file, idColumn, maxIdLength, firstLineOfId);
+      if (labels)
+        labels[r] =
+          guarded(report, parseLabel, record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding) ?? 0;
+      for (let j = 0; j < width; j++)
+        features[offset + j] =
+          guarded(report, parseFeature, record[indices[j]].trim(), line, file, names[j], missingAllowed[j]) ?? 0;
+    }
+    ids[r] = id;
+    for (let k = 0; k < categorical.indices.length; k++) {
+      const cell = record[categorical.indices[k]].trim();
+      let code = -1;
+      if (cell !== '') {
+        code = codeOf[k].get(cell) ?? -1;
+        if (code < 0) {
+          code = vocabularies[k].push(cell) - 1;
+          codeOf[k].set(cell, code);
+        }
+      }
+      codes[r * categorical.names.length + k] = code;
     }
   }
 
-  if (labels) checkBothClasses(labels, file, labelColumn);
-  const table: PartyTable = { ids, featureNames: plan.featureNames, features, contentSha256, source: file };
+  if (labels) guarded(report, checkBothClasses, labels, file, labelColumn);
+  const table: PartyTable = {
+    ids,
+    featureNames: numeric.map((c) => c.name),
+    features,
+    contentSha256,
+    source: file,
+    ...(categorical.names.length ? { categorical: { names: categorical.names, vocabularies, codes } } : {}),
+  };
   return labels ? { ...table, labels } : table;
 }
 
@@ -190,6 +253,9 @@ export function selectRows(table: PartyTable, ids: readonly string[]): PartyTabl
   const width = table.featureNames.length;
   const features = new Float64Array(ids.length * width);
   const labels = table.labels ? new Uint8Array(ids.length) : undefined;
+  const cat = table.categorical;
+  const catWidth = cat?.names.length ?? 0;
+  const codes = cat ? new Int32Array(ids.length * catWidth) : undefined;
   const requestedAt = new Map<string, number>();
 
   ids.forEach((id, k) => {
@@ -210,6 +276,7 @@ export function selectRows(table: PartyTable, ids: readonly string[]): PartyTabl
     requestedAt.set(id, k);
     features.set(table.features.subarray(row * width, (row + 1) * width), k * width);
     if (labels && table.labels) labels[k] = table.labels[row];
+    if (cat && codes) codes.set(cat.codes.subarray(row * catWidth, (row + 1) * catWidth), k * catWidth);
   });
 
   const selected: PartyTable = {
@@ -218,6 +285,7 @@ export function selectRows(table: PartyTable, ids: readonly string[]): PartyTabl
     features,
     contentSha256: table.contentSha256,
     source: table.source,
+    ...(cat && codes ? { categorical: { names: cat.names, vocabularies: cat.vocabularies, codes } } : {}),
   };
   return labels ? { ...selected, labels } : selected;
 }
@@ -320,7 +388,15 @@ function planColumns(
     }
     featureNames = [...featureColumns];
   } else {
-    featureNames = header.filter((_, i) => i !== idIndex && i !== labelIndex);
+    const excluded = new Set(options.excludeColumns ?? []);
+    const unknown = [...excluded].filter((name) => !positions.has(name));
+    if (unknown.length > 0)
+      throw new DataValidationError(
+        'MISSING_COLUMN',
+        `excludeColumns names column(s) the file does not have: ${unknown.map((n) => JSON.stringify(n)).join(', ')}`,
+        { file, line, column: unknown[0] },
+      );
+    featureNames = header.filter((name, i) => i !== idIndex && i !== labelIndex && !excluded.has(name));
   }
 
   if (featureNames.length === 0) {
@@ -335,6 +411,51 @@ function planColumns(
   }
   const featureIndices = featureNames.map((name) => indexOf(name, 'feature'));
   return { idIndex, labelIndex, featureIndices, featureNames };
+}
+
+/**
+ * `step(...args)`, or with a sink, its DataValidationError reported there (undefined returned) so
+ * reading goes on. No closure: the row loop stays free of captured variables.
+ */
+function guarded<A extends unknown[], R>(
+  report: ProblemSink | undefined,
+  step: (...args: A) => R,
+  ...args: A
+): R | undefined {
+  if (!report) return step(...args);
+  try {
+    return step(...args);
+  } catch (e) {
+    if (!(e instanceof DataValidationError)) throw e;
+    report(e);
+    return undefined;
+  }
+}
+
+/** Which feature columns are read as text: those declared, and with `detectCategorical` those holding text. */
+function categoricalPlan(
+  plan: ColumnPlan,
+  records: { record: string[] }[],
+  options: LoadTableOptions,
+): { names: string[]; indices: number[] } {
+  const declared = new Set(options.categoricalColumns ?? []);
+  const names: string[] = [];
+  const indices: number[] = [];
+  plan.featureNames.forEach((name, j) => {
+    const index = plan.featureIndices[j];
+    let text = declared.has(name);
+    if (!text && options.detectCategorical) {
+      for (let r = 1; r < records.length && !text; r++) {
+        const cell = records[r].record[index]?.trim() ?? '';
+        text = cell !== '' && !isNumberCell(cell);
+      }
+    }
+    if (text) {
+      names.push(name);
+      indices.push(index);
+    }
+  });
+  return { names, indices };
 }
 
 /** Validate one ID; messages carry line numbers only, never the ID. */

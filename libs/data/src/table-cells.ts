@@ -65,7 +65,7 @@ export function parseFeature(cell: string, line: number, file: string, column: s
   if (decimal && Number.isFinite(value)) return value;
   const where = { file, line, column };
   if (cell === '' && missing) return NaN;
-  if (cell === '') throw new DataValidationError('NON_NUMERIC', 'empty cell, expected a number', where);
+  if (cell === '') throw new DataValidationError('NON_NUMERIC', `empty cell, expected a number${FILL_HINT}`, where);
   if (NON_FINITE_WORDS.test(cell))
     throw new DataValidationError('NOT_FINITE', `not a finite number (${describeCell(cell)})`, where);
   if (decimal) throw new DataValidationError('NOT_FINITE', 'not a finite number (overflows a double)', where);
@@ -75,5 +75,18 @@ export function parseFeature(cell: string, line: number, file: string, column: s
       `not a decimal number (${describeCell(cell)}; hexadecimal, binary and octal notation are refused)`,
       where,
     );
-  throw new DataValidationError('NON_NUMERIC', `not a number (${describeCell(cell)})`, where);
+  throw new DataValidationError('NON_NUMERIC', `not a number (${describeCell(cell)})${CATEGORY_HINT}`, where);
+}
+
+/** What fixes an empty cell: a missing-value strategy for the column (docs/data.md). */
+export const FILL_HINT =
+  ' (fill empty cells: data.missing "mean", "median", "zero", … in the job, or --missing mean in the demo)';
+
+/** What fixes a text column: encoding it as a category, or leaving it out (docs/data.md). */
+export const CATEGORY_HINT =
+  ' (a text column: declare it categorical with data.columns.<name>.encoding "one-hot" or set data.detectCategorical, or leave it out with data.excludeColumns; in the demo --categorical detect or --exclude-columns)';
+
+/** A cell a feature column reads as a number (a finite decimal). */
+export function isNumberCell(cell: string): boolean {
+  return DECIMAL.test(cell) && Number.isFinite(Number(cell));
 }

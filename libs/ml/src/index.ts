@@ -39,3 +39,4 @@ export {
 export * from './nn/dense-stack';
 export * from './nn/models';
 export * from './nn/optimizer';
+export * from './delong';

@@ -11,6 +11,7 @@
  *   sigmoid(u) ≈ 1/2 + a·u + b·u³, a = 0.15012, b = -0.001593,
  * closer over the range logits reach once features are winsorised; it costs ciphertext products.
  */
+import { DEFAULT_VALIDATION_FRACTION } from './batch-schedule';
 export type OptimizerName = 'sgd' | 'adam';
 export type SigmoidApproximation = 'taylor' | 'cubic';
 
@@ -77,7 +78,7 @@ export const DEFAULT_LR_HYPERPARAMETERS: LrHyperparameters = Object.freeze({
   l2: 0.001,
   optimizer: 'adam',
   seed: 42,
-  validationFraction: 0.2,
+  validationFraction: DEFAULT_VALIDATION_FRACTION,
   clipSigma: 3,
   sigmoid: 'taylor',
 });

@@ -8,7 +8,7 @@ import { decode, Encoder } from '@msgpack/msgpack';
 import { InlinePsiEngine, SigningIdentity } from '@vfl/crypto';
 import { initTensorflow, DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters } from '@vfl/ml';
 import type { PeerEnvelope } from './wire/peer-envelope';
-import type { PartyRole } from './wire/roster';
+import type { DataReference, PartyRole } from './wire/roster';
 import { signedPartyChannel } from './wire/party-channel';
 import { PartyAuditLog, PartyNode } from './party/party-node';
 import type { PartyHandlerRegistry } from './party/handler-registry';
@@ -185,13 +185,25 @@ async function runTwoParty(
 
 export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 'host' | 'labelColumn'> {
   readonly model?: JobSpec['model'];
+  /** Batch size and epochs to size from the rows (as the API does when a request leaves them out). */
+  readonly sizedByRows?: JobSpec['sizedByRows'];
   /** `secureboost` jobs: the boosting settings. */
   readonly secureboost?: JobSpec['secureboost'];
   /** Other models' settings, as the job spec carries them (`statistics`, `binning`, `pipeline`, …). */
   readonly settings?: Partial<Omit<JobSpec, 'jobId' | 'model' | 'parties' | 'hyperparameters'>>;
-  readonly label: { readonly partyId: string; readonly file: string; readonly labelColumn: string };
+  readonly label: {
+    readonly partyId: string;
+    readonly file: string;
+    readonly labelColumn: string;
+    /** Column choice, missing values and categories (DataReference's preprocessing fields). */
+    readonly data?: Omit<DataReference, 'path' | 'labelColumn'>;
+  };
   /** One or more feature parties, each with its file inside dataRoot. */
-  readonly features: readonly { readonly partyId: string; readonly file: string }[];
+  readonly features: readonly {
+    readonly partyId: string;
+    readonly file: string;
+    readonly data?: Omit<DataReference, 'path' | 'labelColumn'>;
+  }[];
 }
 
 /** A job between one label party and any number of feature parties, in one process. */
@@ -213,10 +225,15 @@ export async function runInProcessJob(
       hyperparameters: o.hyperparameters,
       ...(o.secureboost ? { secureboost: o.secureboost } : {}),
       ...o.settings,
+      ...(o.sizedByRows ? { sizedByRows: o.sizedByRows } : {}),
       alignment: o.alignment,
       parties: [
-        { partyId: o.label.partyId, role: 'label', data: { path: o.label.file, labelColumn: o.label.labelColumn } },
-        ...o.features.map((f) => ({ partyId: f.partyId, role: 'feature' as const, data: { path: f.file } })),
+        {
+          partyId: o.label.partyId,
+          role: 'label',
+          data: { ...o.label.data, path: o.label.file, labelColumn: o.label.labelColumn },
+        },
+        ...o.features.map((f) => ({ partyId: f.partyId, role: 'feature' as const, data: { ...f.data, path: f.file } })),
       ],
     },
     federation.channels,

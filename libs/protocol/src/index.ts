@@ -2,6 +2,9 @@
 export * from './job/job-types';
 export type { JobContext, JobStrategy, DataSettings, Alignment, EpochTraffic } from './job/strategy';
 export { JobRunner, type JobRunnerOptions } from './job/job-runner';
+export { checkJobData, DataProblemsError, type JobDataCheck } from './job/data-check';
+export { upliftWarnings, MIN_VALIDATION_ROWS_PER_CLASS } from './job/uplift';
+export type { AucUplift } from './job/commands';
 export { countersignHead, releaseJob, type ChainHead } from './job/countersign';
 export type { DetailedMetrics } from './job/evaluation';
 export { MIN_ROWS_PER_CURVE_POINT } from './job/evaluation';

@@ -105,7 +105,10 @@ describe('a model registered from a test', () => {
     const runner = new JobRunner(spec(), federation.channels, quiet([]), {
       strategies: jobStrategies([rowCountStrategy]),
     });
-    await expect(runner.run()).rejects.toThrow(/failed at job\.prepare: job .* does not serve model "row-count"/);
+    // The data check asks first, and every party says so.
+    await expect(runner.run()).rejects.toThrow(
+      /bank failed at job\.check: .*\n {2}bank: .*bank does not serve model "row-count"\n {2}ecommerce: .*ecommerce does not serve model "row-count"/,
+    );
   });
 
   it('is refused by a coordinator that has no strategy for it', () => {

@@ -3,6 +3,8 @@
  * job in one process (breast cancer data, real CKKS and PSI), the coordinator's trail and each
  * party's log in databases of their own on the PostgreSQL server.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -162,17 +164,28 @@ describe('party audit logs cross-checked against the coordinator trail (PostgreS
   it("keeps a refused job.prepare in the refusing party's log, and the cross-check knows that party never took the job", async () => {
     const refused = randomUUID();
     const refusedTrail = new SignedAuditLog(coordinator, SigningIdentity.generate('coordinator'));
-    await expect(
-      runTwoPartyJob({
-        jobId: refused,
-        dataRoot: DATA,
-        guest: 'no-such-file.csv',
-        host: 'breast_hetero_host.csv',
-        hyperparameters: hp,
-        audit: (e) => refusedTrail.record(refused, e),
-        partyAudit: (partyId, identity) => new SignedAuditLog(logs.get(partyId)!.ds, identity),
-      }),
-    ).rejects.toThrow(/bank failed at job\.prepare/);
+    // The bank's file passes the data check and is gone by job.prepare, which the bank refuses.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-refused-'));
+    for (const f of ['breast_hetero_guest.csv', 'breast_hetero_host.csv'])
+      fs.copyFileSync(path.join(DATA, f), path.join(root, f));
+    try {
+      await expect(
+        runTwoPartyJob({
+          jobId: refused,
+          dataRoot: root,
+          guest: 'breast_hetero_guest.csv',
+          host: 'breast_hetero_host.csv',
+          hyperparameters: hp,
+          audit: (e) => {
+            if (e.step === 'job.check') fs.rmSync(path.join(root, 'breast_hetero_guest.csv'));
+            return refusedTrail.record(refused, e);
+          },
+          partyAudit: (partyId, identity) => new SignedAuditLog(logs.get(partyId)!.ds, identity),
+        }),
+      ).rejects.toThrow(/bank failed at job\.prepare/);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
     const bank = await new AuditStore(logs.get('bank')!.ds).events(refused);
     expect(bank).toEqual([
       expect.objectContaining({ step: 'command.refused', detail: expect.objectContaining({ command: 'job.prepare' }) }),

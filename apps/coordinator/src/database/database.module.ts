@@ -4,7 +4,13 @@
  */
 import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { dataSourceOptions, EmbeddedPostgres, startEmbeddedPostgres } from '@vfl/database';
+import {
+  dataSourceOptions,
+  EmbeddedPostgres,
+  removeEndpointRecord,
+  startEmbeddedPostgres,
+  writeEndpointRecord,
+} from '@vfl/database';
 import { CoordinatorConfig } from '../config/coordinator.config';
 
 @Injectable()
@@ -12,6 +18,7 @@ export class DatabaseEndpoint implements OnApplicationShutdown {
   private constructor(
     readonly url: string,
     readonly embedded: EmbeddedPostgres | undefined,
+    private readonly pgliteDir?: string,
   ) {}
 
   static async open(config: CoordinatorConfig): Promise<DatabaseEndpoint> {
@@ -20,7 +27,9 @@ export class DatabaseEndpoint implements OnApplicationShutdown {
     const embedded = await startEmbeddedPostgres(config.pgliteDir, {
       onRefused: (reason) => logger.warn(`embedded PostgreSQL refused a connection: ${reason}`),
     });
-    return new DatabaseEndpoint(embedded.url, embedded);
+    // Kept on disk, `vfl audit verify` finds the database with no flags (docs: README "Running the services yourself").
+    if (config.pgliteDir) writeEndpointRecord(config.pgliteDir, embedded.url);
+    return new DatabaseEndpoint(embedded.url, embedded, config.pgliteDir || undefined);
   }
 
   get description(): string {
@@ -28,6 +37,7 @@ export class DatabaseEndpoint implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.pgliteDir) removeEndpointRecord(this.pgliteDir);
     await this.embedded?.stop();
   }
 }

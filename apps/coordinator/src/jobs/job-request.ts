@@ -3,8 +3,13 @@
  * spec it starts, and, for a retry or resume, the request a stored spec came from.
  */
 import { UnprocessableEntityException } from '@nestjs/common';
-import { parseIdRules } from '@vfl/data';
-import { ArchitectureError, DEFAULT_LR_HYPERPARAMETERS, validateArchitecture } from '@vfl/ml';
+import { parseIdRules, preprocessingProblems, preprocessingSpec } from '@vfl/data';
+import {
+  ArchitectureError,
+  DEFAULT_LR_HYPERPARAMETERS,
+  DEFAULT_VALIDATION_FRACTION,
+  validateArchitecture,
+} from '@vfl/ml';
 import {
   isSecureBoostResult,
   isSplitLrResult,
@@ -48,6 +53,12 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
       problems.push(`parties.${i}.data.labelColumn: required for the label party`);
     if (p.role === 'feature' && p.data.labelColumn)
       problems.push(`parties.${i}.data.labelColumn: a feature party holds no labels`);
+    const { path: _path, idColumn: _id, labelColumn: _label, ...preprocessing } = p.data;
+    const parsed = preprocessingSpec.safeParse(preprocessing);
+    if (!parsed.success)
+      for (const issue of parsed.error.issues)
+        problems.push(`parties.${i}.data${issue.path.map((k) => `.${String(k)}`).join('')}: ${issue.message}`);
+    else for (const problem of preprocessingProblems(parsed.data)) problems.push(`parties.${i}.data.${problem}`);
   });
   if (dto.model === 'split-nn' && dto.nn?.architecture === undefined) {
     problems.push(NN_BLOCK_MISSING);
@@ -134,11 +145,12 @@ export function specOf(
           epochs: nn.architecture.training.epochs,
           batchSize: nn.architecture.training.batchSize,
           seed: nn.architecture.training.seed,
-          validationFraction: nn.architecture.training.validationFraction ?? 0.3,
+          validationFraction: nn.architecture.training.validationFraction ?? DEFAULT_VALIDATION_FRACTION,
           clipSigma: 0,
         }
-      : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
+      : { ...DEFAULT_LR_HYPERPARAMETERS, ...lrDefaultsFor(dto), ...stripUndefined(dto.hyperparameters ?? {}) },
     ...(nn ? { nn } : {}),
+    ...(dto.model === 'split-lr' && !resume ? sizedByRows(dto) : {}),
     ...(dto.model === 'secureboost' ? { secureboost: secureBoostSettings.parse(dto.secureboost ?? {}) } : {}),
     ...woeSpecFields(dto),
     alignment: {
@@ -161,7 +173,7 @@ export function requestOf(spec: JobSpec): CreateJobDto {
     model: spec.model,
     parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })),
     // A split-NN job's hyperparameters are derived from its architecture again.
-    hyperparameters: spec.model === 'split-nn' ? undefined : spec.hyperparameters,
+    hyperparameters: spec.model === 'split-nn' ? undefined : unsized(spec),
     alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] },
     ...(spec.nn ? { nn: spec.nn } : {}),
     ...(spec.secureboost ? { secureboost: { ...spec.secureboost } } : {}),
@@ -172,6 +184,30 @@ export function requestOf(spec: JobSpec): CreateJobDto {
 /** Results that carry a model and its manifest (not a PSI count). */
 export function hasManifest(result: JobResult): result is SplitLrJobResult | SplitNnJobResult | SecureBoostJobResult {
   return isSplitLrResult(result) || isSplitNnResult(result) || isSecureBoostResult(result);
+}
+
+/** A stored spec's hyperparameters without the placeholders of what is sized from the rows. */
+function unsized(spec: JobSpec): CreateJobDto['hyperparameters'] {
+  const { batchSize, epochs, ...rest } = spec.hyperparameters;
+  return {
+    ...rest,
+    ...(spec.sizedByRows?.batchSize ? {} : { batchSize }),
+    ...(spec.sizedByRows?.epochs ? {} : { epochs }),
+  };
+}
+
+/** Split LR: what the request leaves out of batch size and epochs is sized from the rows (JobRunner). */
+function sizedByRows(dto: CreateJobDto): Pick<JobSpec, 'sizedByRows'> {
+  const batchSize = dto.hyperparameters?.batchSize === undefined;
+  const epochs = dto.hyperparameters?.epochs === undefined;
+  return batchSize || epochs ? { sizedByRows: { batchSize, epochs } } : {};
+}
+
+/** Epochs left to the data: early stopping on the validation AUC keeps the best epoch, unless the request says otherwise. */
+function lrDefaultsFor(dto: CreateJobDto): Partial<JobSpec['hyperparameters']> {
+  return dto.model === 'split-lr' && dto.hyperparameters?.epochs === undefined
+    ? { earlyStopping: { metric: 'auc', patience: 3 } }
+    : {};
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

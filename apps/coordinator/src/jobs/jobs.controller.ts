@@ -22,6 +22,7 @@ import { CreateJobDto, PageQueryDto, PredictDto } from './dto/create-job.dto';
 import { JobListQuery } from './job-list';
 import { etagMatches } from './job-list-cache';
 import { JobsService } from './jobs.service';
+import { JobValidationService } from './job-validation.service';
 
 @ApiTags('jobs')
 @ApiBearerAuth()
@@ -31,7 +32,23 @@ export class JobsController {
   constructor(
     private readonly jobs: JobsService,
     private readonly audit: AuditService,
+    private readonly validation: JobValidationService,
   ) {}
+
+  @Post('validate')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  @ApiOperation({
+    summary:
+      'Check a job request without starting it: every party reads its file as the job would and reports every problem at once (kinds, column names, counts and line numbers; never a cell or an ID). A job runs the same check first',
+  })
+  @ApiOkResponse({
+    description:
+      '{ ok, problems: ["party: file, column …: …"], parties: { id: { rows, columns, problems, omitted } } }',
+  })
+  validate(@Body() dto: CreateJobDto) {
+    return this.validation.validate(dto);
+  }
 
   @Post()
   @Roles('admin', 'operator')

@@ -7,10 +7,16 @@ import { PartiesModule } from '../parties/parties.module';
 import { JobListCache, JobListInvalidator } from './job-list-cache';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
+import { JobValidationService } from './job-validation.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([JobEntity]), AuditModule, PartiesModule],
   controllers: [JobsController, AuditController],
-  providers: [JobsService, { provide: JobListCache, useValue: new JobListCache() }, JobListInvalidator],
+  providers: [
+    JobsService,
+    JobValidationService,
+    { provide: JobListCache, useValue: new JobListCache() },
+    JobListInvalidator,
+  ],
 })
 export class JobsModule {}

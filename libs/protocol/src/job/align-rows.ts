@@ -1,5 +1,5 @@
 /** After PSI: a party keeps the rows of the shared IDs, in their order, split and standardised. */
-import { selectRows } from '@vfl/data';
+import { applyPreprocessing, fitPreprocessing, hasPreprocessing, selectRows } from '@vfl/data';
 import { withIntercept, trainValidationSplit, Standardizer } from '@vfl/ml';
 import { PartyError } from '../party/party-error';
 import type { PartyJob } from '../party/party-job';
@@ -13,21 +13,26 @@ export function alignRows(
   const rows = sharedIds.length;
   const { validationFraction, seed, clipSigma } = j.settings;
   const split = trainValidationSplit(rows, validationFraction, seed);
-  const width = table.featureNames.length;
-  const standardizer = Standardizer.fit(table.features, width, split.train);
-  const standardized = standardizer.transform(table.features, width, clipSigma);
+  // Declared fills and encodings are fitted on this party's training rows only, like the standardiser.
+  const preprocessing = hasPreprocessing(j.data) ? fitPreprocessing(table, j.data, split.train) : undefined;
+  const features = preprocessing ? applyPreprocessing(table, preprocessing) : table.features;
+  const columnNames = preprocessing ? preprocessing.outputColumns : table.featureNames;
+  const width = columnNames.length;
+  const standardizer = Standardizer.fit(features, width, split.train);
+  const standardized = standardizer.transform(features, width, clipSigma);
   const matrix = j.role === 'label' ? withIntercept(standardized, width) : standardized;
   const columns = j.role === 'label' ? width + 1 : width;
   j.aligned = {
     rows,
     matrix,
-    raw: table.features,
+    raw: features,
     standardized,
     columns,
-    columnNames: table.featureNames,
+    columnNames,
     labels: table.labels,
     split,
     standardizer,
+    ...(preprocessing ? { preprocessing } : {}),
   };
   return { size: rows, trainRows: split.train.length, validationRows: split.validation.length };
 }

@@ -131,11 +131,24 @@ export const baselineValidation = binaryMetrics.extend({
     .optional(),
 });
 
+/**
+ * The federated model's validation AUC less the label party's own, with DeLong's interval for two
+ * AUCs on the same rows (libs/ml delong.ts): aggregates of the label party's validation scores only.
+ */
+export const aucUplift = z.object({
+  difference: z.number(),
+  standardError: z.number(),
+  low: z.number(),
+  high: z.number(),
+  pValue: z.number(),
+});
+export type AucUplift = z.output<typeof aucUplift>;
+
 /** The label party's logistic regression on its own features: the uplift baseline. */
 export const baseline = defineCommand(
   'model.baseline',
   jobRequest,
-  z.object({ train: binaryMetrics, validation: baselineValidation }),
+  z.object({ train: binaryMetrics, validation: baselineValidation, uplift: aucUplift.optional() }),
 );
 
 export const close = defineCommand('job.close', z.object({ jobId, completed: z.boolean() }), empty);
@@ -162,3 +175,46 @@ export const countersign = defineCommand(
   }),
   empty,
 );
+
+/** One grouped problem of a party's file: kind, column, count and first lines — never a cell or an ID. */
+export const dataProblem = z.object({
+  code: z.string().max(32),
+  file: z.string().max(256),
+  column: z.string().max(256).optional(),
+  count: nonNegativeInt,
+  lines: z.array(nonNegativeInt).max(20),
+  problem: z.string().max(1024),
+});
+export type DataProblem = z.output<typeof dataProblem>;
+
+/**
+ * Before anything heavy: the party reads its file as the job would and reports every problem it
+ * finds (grouped, capped per kind), instead of the first. Creates no job and keeps nothing.
+ */
+export const check = defineCommand(
+  'job.check',
+  z.object({
+    jobId,
+    model: z.string().min(1).max(64),
+    role: partyRole,
+    data: dataReference,
+    idRules: z.array(z.string().max(32)).max(16),
+    /** False for an alignment-only job (no labels read). */
+    labelled: z.boolean(),
+    /** The job's batch size when the model trains on mini-batches: the widest file it allows. */
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20),
+  }),
+  z.object({
+    rows: nonNegativeInt,
+    columns: nonNegativeInt,
+    problems: z.array(dataProblem).max(200),
+    /** Groups left out by the cap. */
+    omitted: nonNegativeInt,
+  }),
+);
+export type CheckReply = z.output<typeof check.reply>;
+export type CheckRequest = z.output<typeof check.request>;

@@ -84,3 +84,8 @@ export function splitMetrics(
     scoreStability: split === 'validation' && train ? populationStabilityIndex(train, probabilities, 10) : null,
   };
 }
+
+/** The final model's scores of a split at the label party, once its detailed evaluation ran. */
+export function finalScores(job: PartyJob, split: Split): Float64Array | undefined {
+  return job.find(FINAL_SCORES)?.get(split);
+}

@@ -13,6 +13,8 @@ import type { Command } from '../wire/command';
 import type { CommandResult, PartyChannel } from '../wire/party-channel';
 import { COORDINATOR_ID, RosterEntry } from '../wire/roster';
 import * as job from './commands';
+import { checkJobData, DataProblemsError, type JobDataCheck } from './data-check';
+import { scheduleForRows } from '@vfl/ml';
 import type { PrepareReply } from './commands';
 import {
   attributeFailure,
@@ -20,6 +22,7 @@ import {
   JobCancelledError,
   JobHooks,
   JobSpec,
+  minimumBatchRows,
   PartyCallError,
   payloadRecord,
   settleAll,
@@ -40,7 +43,7 @@ export class JobRunner<Result> {
   private readonly traffic = new LinkTraffic();
 
   constructor(
-    private readonly spec: JobSpec,
+    private spec: JobSpec,
     private readonly channels: ReadonlyMap<string, PartyChannel>,
     private readonly hooks: JobHooks,
     private readonly options: JobRunnerOptions<Result>,
@@ -86,6 +89,7 @@ export class JobRunner<Result> {
       await this.hooks.phase('aligning');
       this.hooks.progress({ phase: 'aligning' });
       const roster = await this.roster();
+      await this.checkData();
       const prepared = await this.prepare(roster);
       const alignment = await alignParties(
         {
@@ -132,6 +136,47 @@ export class JobRunner<Result> {
       detail: { roster: roster.map((r) => ({ ...r })) },
     });
     return roster;
+  }
+
+  /** Every party's data problems at once, before alignment: the job stops here with all of them. */
+  private async checkData(): Promise<void> {
+    if (this.hooks.cancelled?.()) throw new JobCancelledError();
+    const check = await checkJobData(this.spec, this.channels, {
+      labelled: this.strategy.alignment !== 'cardinality',
+      batchSize: this.strategy.dataSettings(this.spec).batchSize,
+    });
+    await this.hooks.audit({
+      step: 'job.check',
+      sender: COORDINATOR_ID,
+      detail: {
+        ok: check.ok,
+        problems: Object.fromEntries(Object.entries(check.parties).map(([id, r]) => [id, r.problems.length])),
+      },
+    });
+    if (!check.ok) throw new DataProblemsError(check);
+    await this.sizeFromRows(check);
+  }
+
+  /** Batch size and epochs the request left out, from the rows every party holds (an upper bound of the intersection). */
+  private async sizeFromRows(check: JobDataCheck): Promise<void> {
+    const auto = this.spec.sizedByRows;
+    if (!auto || (!auto.batchSize && !auto.epochs)) return;
+    const answers = Object.values(check.parties);
+    const rows = Math.min(...answers.map((r) => r.rows));
+    const widest = Math.max(...answers.map((r) => r.columns));
+    const hp = this.spec.hyperparameters;
+    const fit = scheduleForRows(rows, hp.validationFraction, minimumBatchRows(widest));
+    const hyperparameters = {
+      ...hp,
+      ...(auto.batchSize ? { batchSize: fit.batchSize } : {}),
+      ...(auto.epochs ? { epochs: fit.epochs } : {}),
+    };
+    this.spec = { ...this.spec, hyperparameters };
+    await this.hooks.audit({
+      step: 'job.schedule',
+      sender: COORDINATOR_ID,
+      detail: { rows, batchSize: hyperparameters.batchSize, epochs: hyperparameters.epochs, sizedByRows: { ...auto } },
+    });
   }
 
   private async prepare(roster: RosterEntry[]): Promise<Map<string, PrepareReply>> {

@@ -70,6 +70,11 @@ export interface JobSpec {
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   readonly alignment?: AlignmentSpec;
+  /**
+   * Split LR: the hyperparameters the request left out, to be sized from the data check's row
+   * count (libs/ml scheduleForRows) before job.prepare; `hyperparameters` holds placeholders until then.
+   */
+  readonly sizedByRows?: { readonly batchSize: boolean; readonly epochs: boolean };
   /** Continue an interrupted split-LR or split-NN job from its parties' checkpoints after `epoch` completed epochs. */
   readonly resume?: { readonly fromJobId: string; readonly epoch: number };
 }

@@ -2,10 +2,20 @@
  * A party's handlers for the commands every job shares. Model-specific work goes to the hooks of
  * the job's model (party/party-model.ts): this file knows no model.
  */
-import { loadPartyTable, normaliseIds, parseIdRules, IdRule, type LoadTableOptions } from '@vfl/data';
+import {
+  DataValidationError,
+  hasPreprocessing,
+  loadPartyTable,
+  normaliseIds,
+  parseIdRules,
+  plannedColumns,
+  preprocessingProblems,
+  IdRule,
+} from '@vfl/data';
 import {
   binaryMetrics,
   BinaryMetrics,
+  delongPairedAuc,
   gainLiftTable,
   GainLiftRow,
   rocCurve,
@@ -15,17 +25,18 @@ import {
   LrHyperparameters,
   partialLogits,
 } from '@vfl/ml';
-import { curvePoints } from './evaluation';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
-import { maximumColumns } from './job-types';
 import { PartyError } from '../party/party-error';
 import { PartyJob } from '../party/party-job';
 import { onCommand, onJobCommand, PartyHandlerGroup, PartyModelHooks } from '../party/party-model';
 import { familyOf } from '../party/stored-model';
 import { setUpPsi } from '../psi/party-handlers';
+import { checkHandler, columnLimit, tableOptions } from './data-check';
 import * as job from './commands';
+import type { AucUplift } from './commands';
+import { curvePoints, finalScores } from './evaluation';
 
 /** Looks up the hooks of a job's model. */
 export type HooksOf = (model: string) => PartyModelHooks | undefined;
@@ -38,6 +49,8 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
   };
   return {
     commands: [
+      checkHandler(hooksOf),
+
       onCommand(job.health, (_, { node }) => ({
         partyId: node.partyId,
         role: node.role,
@@ -70,14 +83,23 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
           }
           const j = new PartyJob(cmd.jobId, cmd.model, cmd.role, cmd.roster, { ...cmd.data }, cmd.dataSettings);
           hooks.prepare?.(j, cmd.settings, node);
-          let table = await loadPartyTable(file, {
-            idColumn: cmd.data.idColumn ?? 'id',
-            // A feasibility count needs no labels.
-            labelColumn: node.role === 'label' && !cardinalityOnly ? (cmd.data.labelColumn ?? 'y') : undefined,
-            // A training batch needs twice the widest party's columns in rows: know it now, not after PSI.
-            ...(hooks.miniBatches && !cardinalityOnly ? columnLimit(cmd.dataSettings.batchSize, node.role) : {}),
-            ...(hooks.missingValues ? { allowMissing: true } : {}),
-          });
+          j.keepMissing = hooks.missingValues === true;
+          const preprocess = hasPreprocessing(cmd.data);
+          const specProblems = preprocessingProblems(cmd.data);
+          if (specProblems.length) throw new PartyError(`data: ${specProblems.join('; ')}`);
+          let table = await loadPartyTable(
+            file,
+            tableOptions(cmd.data, node.role, hooks, !cardinalityOnly, cmd.dataSettings.batchSize),
+          );
+          // One-hot and indicator columns are known by count and generic name now; their levels are fitted after PSI.
+          const columnNames = preprocess ? plannedColumns(table, cmd.data) : table.featureNames;
+          const limit = hooks.miniBatches && !cardinalityOnly ? columnLimit(cmd.dataSettings.batchSize, node.role) : {};
+          if (limit.maxFeatureColumns !== undefined && columnNames.length > limit.maxFeatureColumns)
+            throw new DataValidationError(
+              'TOO_MANY_COLUMNS',
+              `${columnNames.length} model input columns after encoding, more than the limit of ${limit.maxFeatureColumns} (${limit.maxFeatureColumnsReason}); lower maxLevels or raise the batch size`,
+              { file: table.source },
+            );
           if (idRules.length > 0) table = { ...table, ids: normaliseIds(table.ids, idRules, table.source) };
           j.idRules = idRules;
           j.table = table;
@@ -86,8 +108,8 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
           node.adopt(j);
           return {
             rows: table.ids.length,
-            columns: table.featureNames.length + (cmd.role === 'label' ? 1 : 0),
-            columnNames: table.featureNames,
+            columns: columnNames.length + (cmd.role === 'label' ? 1 : 0),
+            columnNames,
             contentSha256: table.contentSha256,
             source: table.source,
             backend: node.tensorflow.description,
@@ -137,7 +159,10 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
       onJobCommand(job.modelExport, async (_, j, { node }) => {
         if (!node.storage.saveModel)
           throw new PartyError(`${node.partyId} has nowhere to keep models (no model directory configured)`);
-        const model = hook(j, 'exportModel')(j, node);
+        const exported = hook(j, 'exportModel')(j, node);
+        // What the party fitted on its training rows goes with its part, so prediction reads rows the same way.
+        const fitted = j.aligned?.preprocessing;
+        const model = fitted ? { ...exported, preprocessing: fitted } : exported;
         await node.storage.saveModel(j.id, model);
         j.exported = true;
         const digest = modelDigest(model);
@@ -243,40 +268,47 @@ type BaselineValidation = BinaryMetrics & { rocCurve?: RocPoint[]; gainLift?: Ga
 /**
  * The label party's model on its own features only: what federation is compared against. Its
  * validation split also gets the ROC curve and gain/lift table (the same aggregates the federated
- * model's evaluation releases), so the uplift can be drawn, not only stated.
+ * model's evaluation releases), so the uplift can be drawn, not only stated; with the federated
+ * model's final validation scores at hand, the uplift and its DeLong interval too.
  */
 function labelOnlyBaseline(
   j: PartyJob,
   hp: LrHyperparameters,
-): { train: BinaryMetrics; validation: BaselineValidation } {
+): { train: BinaryMetrics; validation: BaselineValidation; uplift?: AucUplift } {
   const a = j.requireAligned();
   const labels = a.labels!;
   const { weights } = trainPlainSplitLr(a.matrix, a.columns, labels, hp, {
     interceptIndex: a.columns - 1,
     split: a.split,
   });
-  const scored = (rows: Int32Array) => ({
-    scores: partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid),
-    labels: Uint8Array.from(rows, (r) => labels[r]),
-  });
-  const train = scored(a.split.train);
-  const validation = scored(a.split.validation);
-  const metrics = binaryMetrics(validation.scores, validation.labels);
+  const scores = (rows: Int32Array) => partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid);
+  const labelsOf = (rows: Int32Array) => Uint8Array.from(rows, (r) => labels[r]);
+  const validationScores = scores(a.split.validation);
+  const validationLabels = labelsOf(a.split.validation);
   const curves =
-    validation.scores.length >= 10
+    validationScores.length >= 10
       ? {
-          rocCurve: rocCurve(validation.scores, validation.labels, curvePoints(validation.scores.length)),
-          gainLift: gainLiftTable(validation.scores, validation.labels, 10),
+          rocCurve: rocCurve(validationScores, validationLabels, curvePoints(validationScores.length)),
+          gainLift: gainLiftTable(validationScores, validationLabels, 10),
         }
       : {};
-  return { train: binaryMetrics(train.scores, train.labels), validation: { ...metrics, ...curves } };
-}
-
-/** The widest file a training job's batches allow this party (the label party's intercept is a column). */
-function columnLimit(batchSize: number, role: 'label' | 'feature'): LoadTableOptions {
-  const columns = maximumColumns(batchSize);
+  const result = {
+    train: binaryMetrics(scores(a.split.train), labelsOf(a.split.train)),
+    validation: { ...binaryMetrics(validationScores, validationLabels), ...curves },
+  };
+  const federated = finalScores(j, 'validation');
+  let positives = 0;
+  for (const y of validationLabels) positives += y;
+  if (!federated || positives < 2 || validationLabels.length - positives < 2) return result;
+  const d = delongPairedAuc(federated, validationScores, validationLabels);
   return {
-    maxFeatureColumns: Math.max(1, columns - (role === 'label' ? 1 : 0)),
-    maxFeatureColumnsReason: `batches of ${batchSize} rows allow a party ${columns} columns${role === 'label' ? ', the intercept included' : ''}: every batch needs at least twice the widest party's columns in rows`,
+    ...result,
+    uplift: {
+      difference: d.difference,
+      standardError: d.standardError,
+      low: d.interval95[0],
+      high: d.interval95[1],
+      pValue: d.pValue,
+    },
   };
 }

@@ -12,6 +12,7 @@ import type { PartyChannel } from '../wire/party-channel';
 import type { RosterEntry } from '../wire/roster';
 import type { PrepareReply } from './commands';
 import { Datasets, EpochReport, JobPhase, JobProgress, JobSpec, MIN_BATCH_ROWS, minimumBatchRows } from './job-types';
+import type { AucUplift } from './commands';
 
 export interface DataSettings {
   readonly validationFraction: number;
@@ -63,7 +64,7 @@ export interface JobContext {
   /** Every party saves its model and signs its digest; the parts make the manifest. */
   exportModel(family: Pick<ModelManifest, 'model' | 'architecture'>): Promise<ModelManifest>;
   /** The label party's logistic regression on its own features: the uplift baseline. */
-  baseline(): Promise<{ train: BinaryMetrics; validation: BinaryMetrics }>;
+  baseline(): Promise<{ train: BinaryMetrics; validation: BinaryMetrics; uplift?: AucUplift }>;
 }
 
 export interface JobStrategy<Result> {

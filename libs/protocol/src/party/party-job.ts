@@ -5,7 +5,7 @@
  * the job carries no field for any model.
  */
 import { epochBatches, RowSplit, type Standardizer } from '@vfl/ml';
-import type { PartyTable, IdRule } from '@vfl/data';
+import type { FittedPreprocessing, PartyTable, IdRule } from '@vfl/data';
 import type { DataReference, PartyRole, RosterEntry } from '../wire/roster';
 import { PartyError } from './party-error';
 
@@ -55,6 +55,8 @@ export interface AlignedData {
   readonly labels?: Uint8Array;
   readonly split: RowSplit;
   readonly standardizer: Standardizer;
+  /** The job's declared preprocessing as fitted on the training rows (absent when none was declared). */
+  readonly preprocessing?: FittedPreprocessing;
 }
 
 export class PartyJob {
@@ -63,6 +65,8 @@ export class PartyJob {
   idRules: readonly IdRule[] = [];
   contentSha256 = '';
   exported = false;
+  /** The model takes missing values as they are (SecureBoost bins them): undeclared columns keep NaN. */
+  keepMissing = false;
   /** A prediction loads a saved model and runs inference steps only. */
   purpose: 'training' | 'prediction' = 'training';
   seq = 0;

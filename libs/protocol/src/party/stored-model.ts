@@ -2,7 +2,7 @@
  * What a party keeps on its own disk: a trained model's part and per-epoch checkpoints. Each
  * model folder extends these with its own weights or state (split-lr/model.ts, split-nn/…).
  */
-import type { IdRule } from '@vfl/data';
+import type { FittedPreprocessing, IdRule } from '@vfl/data';
 import type { DataReference, PartyRole } from '../wire/roster';
 
 export interface StoredPartyModel {
@@ -17,6 +17,8 @@ export interface StoredPartyModel {
   readonly columns: string[];
   /** How the party maps raw values to model inputs: (x - mean) / deviation, then clipped to ±clipSigma (0: not clipped). */
   readonly standardization: { means: number[]; deviations: number[]; clipSigma: number };
+  /** Fill values and category levels fitted on the training rows (when the job declared preprocessing). */
+  readonly preprocessing?: FittedPreprocessing;
 }
 
 /** The end of an epoch at one party: enough to resume the job there and reach the same model. */

@@ -3,12 +3,13 @@
  * reads the requested IDs' rows (from the training file unless told otherwise), refuses a column
  * set that differs from training, and readies its share of the scoring. The label party reads no labels.
  */
-import { loadPartyTable, normaliseIds } from '@vfl/data';
+import { applyPreprocessing, loadPartyTable, normaliseIds, predictionLoadOptions, type PartyTable } from '@vfl/data';
 import { sigmoid, Standardizer } from '@vfl/ml';
 import { modelBytes, modelDigest } from '../model-manifest';
 import { PartyError } from '../party/party-error';
 import { JobSlot, mailKey, PartyJob } from '../party/party-job';
 import { onCommand, onJobCommand, onPeer, PartyHandlerGroup } from '../party/party-model';
+import type { StoredPartyModel } from '../party/stored-model';
 import { isNnPartyModel, NnPartyModel } from '../split-nn/model';
 import { SPLIT_NN, takeNnScores, useSavedNnModel } from '../split-nn/party-handlers';
 import { isSplitLrModel, PartyModel } from '../split-lr/model';
@@ -55,7 +56,7 @@ export const predictHandlers: PartyHandlerGroup = {
             : model.columns;
         // Read with the shared CSV reader (BOM, quoting); the training label column may be there and is
         // ignored, any other difference from training is refused, named.
-        const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id', allowMissing: boost || card });
+        const all = await readRows(file, data.idColumn ?? 'id', model, boost || card);
         const present = all.featureNames.filter((c) => c !== model.data.labelColumn);
         const missing = trained.filter((c) => !present.includes(c));
         const extra = card ? [] : present.filter((c) => !trained.includes(c));
@@ -177,6 +178,20 @@ export const predictHandlers: PartyHandlerGroup = {
     }),
   ],
 };
+
+/** The file's rows as the model's inputs: through the fills and encodings fitted in training, when there were any. */
+async function readRows(
+  file: string,
+  idColumn: string,
+  model: StoredPartyModel,
+  /** Empty cells are missing values (trees, scorecards), not errors. */
+  allowMissing: boolean,
+): Promise<PartyTable> {
+  const fitted = model.preprocessing;
+  if (!fitted) return loadPartyTable(file, { idColumn, allowMissing });
+  const read = await loadPartyTable(file, { idColumn, ...predictionLoadOptions(fitted, allowMissing) });
+  return { ...read, featureNames: [...fitted.outputColumns], features: applyPreprocessing(read, fitted) };
+}
 
 /** Split LR: this party's partial logits of the requested rows (a row it lacks contributes its intercept only). */
 function partialLogits(

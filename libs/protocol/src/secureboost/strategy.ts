@@ -24,6 +24,7 @@ import { sampledFeatures } from './label-party';
 import { nodeLayout, productGroups } from './packing';
 import { SECUREBOOST } from './party-handlers';
 import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
+import type { AucUplift } from '../job/commands';
 
 /** One tree's report: an epoch's (validation metrics, seconds), its leaves, loss and bytes. */
 export type TreeReport = EpochReport & z.output<typeof sb.treeReport>;
@@ -36,7 +37,12 @@ export interface SecureBoostJobResult {
   readonly train: DetailedMetrics;
   readonly validation: DetailedMetrics;
   /** The same GBDT on the label party's features alone: the uplift baseline. */
-  readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  /** (No uplift interval yet: the label party's boosting baseline keeps no final validation scores to pair.) */
+  readonly labelOnly: {
+    readonly train: BinaryMetrics;
+    readonly validation: BinaryMetrics;
+    readonly uplift?: AucUplift;
+  };
   /**
    * Gain and split count per feature over the kept trees, most important first: the label party's
    * columns by name, a feature party's by position (only that party knows its names).

@@ -29,6 +29,7 @@ import * as lr from './commands';
 import { DEFAULT_RELEASE_POLICY, MaskedDecryptionService, secureGaussian } from './masked-decryption';
 import { SPLIT_LR } from './party-handlers';
 import { gradientScale } from './split-lr-party';
+import type { AucUplift } from '../job/commands';
 
 export interface SplitLrJobResult {
   readonly intersection: number;
@@ -38,7 +39,12 @@ export interface SplitLrJobResult {
   readonly train: DetailedMetrics;
   /** The same on the validation split, plus the score stability (PSI) against training scores. */
   readonly validation: DetailedMetrics;
-  readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  /** With the federated model's validation uplift over it and DeLong's 95% interval (when both classes have 2+ rows). */
+  readonly labelOnly: {
+    readonly train: BinaryMetrics;
+    readonly validation: BinaryMetrics;
+    readonly uplift?: AucUplift;
+  };
   readonly epochs: readonly EpochReport[];
   readonly earlyStopping: EarlyStoppingReport | null;
   /** Each party's signed model digest (the weights stay with the parties); the coordinator signs it when it stores the result. */

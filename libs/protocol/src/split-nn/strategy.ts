@@ -11,6 +11,7 @@ import type { ModelManifest } from '../model-manifest';
 import { NO_DEFENCE } from './defence';
 import { SPLIT_NN } from './party-handlers';
 import { SplitNnTrainingResult, trainSplitNn } from './training';
+import type { AucUplift } from '../job/commands';
 
 /** A split-NN job's result: the same metrics as split LR, and what the defence cost in privacy terms. */
 export interface SplitNnJobResult extends Omit<SplitNnTrainingResult, 'epochs'> {
@@ -20,7 +21,12 @@ export interface SplitNnJobResult extends Omit<SplitNnTrainingResult, 'epochs'> 
   readonly validationRows: number;
   readonly epochs: readonly EpochReport[];
   /** The label party's logistic regression on its own features: the uplift baseline. */
-  readonly labelOnly: { readonly train: BinaryMetrics; readonly validation: BinaryMetrics };
+  /** With the federated model's validation uplift over it and DeLong's 95% interval (when both classes have 2+ rows). */
+  readonly labelOnly: {
+    readonly train: BinaryMetrics;
+    readonly validation: BinaryMetrics;
+    readonly uplift?: AucUplift;
+  };
   /** Each party's signed digest of its own part (bottom; or bottom, top and interactive layer); the coordinator signs it when it stores the result. */
   readonly manifest: ModelManifest;
   readonly backend: string;

@@ -1,5 +1,6 @@
 /** Who takes part in a job, and where each party's data is: shared by every command that names them. */
 import { z } from 'zod';
+import { preprocessingFields } from '@vfl/data';
 
 export const partyRole = z.enum(['label', 'feature']);
 export type PartyRole = z.output<typeof partyRole>;
@@ -23,5 +24,7 @@ export const dataReference = z.object({
   path: z.string().min(1).max(4096),
   idColumn: z.string().min(1).max(256).optional(),
   labelColumn: z.string().min(1).max(256).optional(),
+  /** The party's own column choice, missing values and categories (libs/data preprocessing/spec.ts). */
+  ...preprocessingFields,
 });
 export type DataReference = z.output<typeof dataReference>;

@@ -1,12 +1,20 @@
 /** The body of POST /jobs, validated at the edge: every rejection names the field. */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ID_RULE_NAMES, ID_RULE_PATTERN, MAX_ID_RULES } from '@vfl/data';
+import {
+  ID_RULE_NAMES,
+  ID_RULE_PATTERN,
+  MAX_ID_RULES,
+  MISSING_STRATEGIES,
+  type ColumnRule,
+  type MissingStrategy,
+} from '@vfl/data';
 import { MAX_PREDICTION_IDS } from '@vfl/protocol';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsNumber,
@@ -38,6 +46,63 @@ export class DataReferenceDto {
   @IsString()
   @MaxLength(128)
   labelColumn?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Exactly these columns are features, in this order (not with excludeColumns)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(4096)
+  @IsString({ each: true })
+  @MaxLength(256, { each: true })
+  featureColumns?: string[];
+
+  @ApiPropertyOptional({ type: [String], description: 'Columns that are not features (every other one is)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(4096)
+  @IsString({ each: true })
+  @MaxLength(256, { each: true })
+  excludeColumns?: string[];
+
+  @ApiPropertyOptional({
+    enum: MISSING_STRATEGIES,
+    default: 'error',
+    description:
+      'How this party fills empty numeric cells, fitted on its training rows only (constant: with fillValue); error refuses the file. Per column in `columns`',
+  })
+  @IsOptional()
+  @IsIn(MISSING_STRATEGIES)
+  missing?: MissingStrategy;
+
+  @ApiPropertyOptional({ description: 'The number of the "constant" strategy' })
+  @IsOptional()
+  @IsNumber()
+  fillValue?: number;
+
+  @ApiPropertyOptional({ default: false, description: 'Adds a 0/1 column "<name>[missing]" beside each filled column' })
+  @IsOptional()
+  @IsBoolean()
+  missingIndicator?: boolean;
+
+  @ApiPropertyOptional({
+    default: false,
+    description: 'Text columns are encoded as categories (one-hot unless `columns` says otherwise)',
+  })
+  @IsOptional()
+  @IsBoolean()
+  detectCategorical?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'Per column: { missing, fillValue, missingIndicator, encoding: "one-hot" | "ordinal", maxLevels (one-hot, default 10, the last "other"), levels (ordinal order) }',
+    example: { city: { encoding: 'one-hot', maxLevels: 8 }, income: { missing: 'median', missingIndicator: true } },
+  })
+  @IsOptional()
+  @IsObject()
+  columns?: Record<string, ColumnRule>;
 }
 
 export class JobPartyDto {
