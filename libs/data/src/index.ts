@@ -16,3 +16,5 @@ export type { SyntheticOptions, SyntheticTables } from './synthetic';
 export * from './id-normalisation';
 export * from './csv-records';
 export { resolveDataPath } from './data-root';
+export { readLabelColumn, OBJECTIVES, MAX_CLASSES } from './label-column';
+export type { Objective, LabelColumn } from './label-column';

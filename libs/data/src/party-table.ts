@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readCsvRecords } from './csv-records';
 import { DataValidationError } from './data-validation-error';
-import { LabelEncoding, parseFeature, parseLabel } from './table-cells';
+import { LabelColumn, Objective, readLabelColumn } from './label-column';
+import { parseFeature } from './table-cells';
 
 /** One party's validated table. Row i of `features` / `labels` belongs to `ids[i]`. */
 export interface PartyTable {
@@ -18,8 +19,12 @@ export interface PartyTable {
   readonly featureNames: string[];
   /** Row-major, `ids.length * featureNames.length`. */
   readonly features: Float64Array;
-  /** 0/1, present only when a label column was requested. */
+  /** 0/1, present only when a binary label column was requested. */
   readonly labels?: Uint8Array;
+  /** The label column read for objective `regression` (values) or `multiclass` (class numbers 0..K-1). */
+  readonly targets?: Float64Array;
+  /** Multiclass: the number of classes K. */
+  readonly classCount?: number;
   /** Hex SHA-256 of the raw file bytes (for the audit trail). */
   readonly contentSha256: string;
   /** File basename. */
@@ -30,8 +35,12 @@ export interface PartyTable {
 export interface LoadTableOptions {
   /** Name of the ID column. Default `'id'`. */
   idColumn?: string;
-  /** When set, the column must exist and hold 0/1 (or -1/+1, mapped to 0/1). */
+  /** When set, the column must exist and hold 0/1 (or -1/+1, mapped to 0/1), or what `objective` says. */
   labelColumn?: string;
+  /** How the label column is read (default `binary`); see label-column.ts. */
+  objective?: Objective;
+  /** Who reads the label, named in a label error (e.g. `model split-lr`). */
+  labelReader?: string;
   /** When set, exactly these columns are the features, in this order; other columns are ignored. */
   featureColumns?: string[];
   /** Longest accepted ID in characters. Default 128. */
@@ -115,10 +124,10 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
   const width = plan.featureIndices.length;
   const ids: string[] = new Array<string>(rowCount);
   const features = new Float64Array(rowCount * width);
-  const labels = plan.labelIndex >= 0 ? new Uint8Array(rowCount) : undefined;
+  const labelCells = plan.labelIndex >= 0 ? new Array<string>(rowCount) : undefined;
+  const labelLines = new Array<number>(labelCells ? rowCount : 0);
   const labelColumn = options.labelColumn ?? '';
   const firstLineOfId = new Map<string, number>();
-  const labelEncoding: LabelEncoding = { zeroLine: 0, minusOneLine: 0 };
 
   for (let r = 0; r < rowCount; r++) {
     const { record, info } = records[r + 1];
@@ -132,8 +141,9 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     const id = record[plan.idIndex].trim();
     checkId(id, line, file, idColumn, maxIdLength, firstLineOfId);
     ids[r] = id;
-    if (labels) {
-      labels[r] = parseLabel(record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding);
+    if (labelCells) {
+      labelCells[r] = record[plan.labelIndex].trim();
+      labelLines[r] = line;
     }
     const offset = r * width;
     for (let j = 0; j < width; j++) {
@@ -147,9 +157,17 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     }
   }
 
-  if (labels) checkBothClasses(labels, file, labelColumn);
+  const label: LabelColumn = labelCells
+    ? readLabelColumn(labelCells, labelLines, {
+        objective: options.objective ?? 'binary',
+        file,
+        column: labelColumn,
+        reader: options.labelReader,
+      })
+    : {};
+  if (label.labels) checkBothClasses(label.labels, file, labelColumn);
   const table: PartyTable = { ids, featureNames: plan.featureNames, features, contentSha256, source: file };
-  return labels ? { ...table, labels } : table;
+  return { ...table, ...label };
 }
 
 /**
@@ -190,6 +208,7 @@ export function selectRows(table: PartyTable, ids: readonly string[]): PartyTabl
   const width = table.featureNames.length;
   const features = new Float64Array(ids.length * width);
   const labels = table.labels ? new Uint8Array(ids.length) : undefined;
+  const targets = table.targets ? new Float64Array(ids.length) : undefined;
   const requestedAt = new Map<string, number>();
 
   ids.forEach((id, k) => {
@@ -210,6 +229,7 @@ export function selectRows(table: PartyTable, ids: readonly string[]): PartyTabl
     requestedAt.set(id, k);
     features.set(table.features.subarray(row * width, (row + 1) * width), k * width);
     if (labels && table.labels) labels[k] = table.labels[row];
+    if (targets && table.targets) targets[k] = table.targets[row];
   });
 
   const selected: PartyTable = {
@@ -219,7 +239,11 @@ export function selectRows(table: PartyTable, ids: readonly string[]): PartyTabl
     contentSha256: table.contentSha256,
     source: table.source,
   };
-  return labels ? { ...selected, labels } : selected;
+  return {
+    ...selected,
+    ...(labels ? { labels } : {}),
+    ...(targets ? { targets, classCount: table.classCount } : {}),
+  };
 }
 
 /**
