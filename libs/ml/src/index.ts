@@ -3,6 +3,7 @@ export * from './batch-schedule';
 export * from './gbdt';
 export * from './logistic';
 export * from './metrics';
+export * from './objective-metrics';
 export * from './plain-split-lr';
 export * from './standardizer';
 export * from './tf-backend';

@@ -181,6 +181,10 @@ async function runTwoParty(
 
 export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 'host' | 'labelColumn'> {
   readonly model?: JobSpec['model'];
+  /** What the model predicts (default binary). */
+  readonly objective?: JobSpec['objective'];
+  /** `split-nn` jobs: the architecture and defence. */
+  readonly nn?: JobSpec['nn'];
   /** `secureboost` jobs: the boosting settings. */
   readonly secureboost?: JobSpec['secureboost'];
   readonly label: { readonly partyId: string; readonly file: string; readonly labelColumn: string };
@@ -205,6 +209,8 @@ export async function runInProcessJob(
       jobId: o.jobId ?? randomUUID(),
       model: o.model ?? 'split-lr',
       hyperparameters: o.hyperparameters,
+      ...(o.objective ? { objective: o.objective } : {}),
+      ...(o.nn ? { nn: o.nn } : {}),
       ...(o.secureboost ? { secureboost: o.secureboost } : {}),
       alignment: o.alignment,
       parties: [

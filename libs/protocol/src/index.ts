@@ -3,14 +3,16 @@ export * from './job/job-types';
 export type { JobContext, JobStrategy, DataSettings, Alignment, EpochTraffic } from './job/strategy';
 export { JobRunner, type JobRunnerOptions } from './job/job-runner';
 export { countersignHead, releaseJob, type ChainHead } from './job/countersign';
-export type { DetailedMetrics } from './job/evaluation';
-export { MIN_ROWS_PER_CURVE_POINT } from './job/evaluation';
+export type { DetailedMetrics, TargetMetrics, EvaluationMetrics } from './job/evaluation';
+export { MIN_ROWS_PER_CURVE_POINT, epochFigures, isTargetMetrics } from './job/evaluation';
+export type { TargetJobResult } from './job/target-result';
 export { health as partyHealth, type PrepareReply } from './job/commands';
 export {
   BUILT_IN_GROUPS,
   BUILT_IN_STRATEGIES,
   isSplitLrResult,
   isSplitNnResult,
+  isTargetResult,
   isSecureBoostResult,
   jobStrategies,
   partyHandlers,

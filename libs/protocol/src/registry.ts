@@ -17,6 +17,7 @@ import { secureBoostHandlers } from './secureboost/party-handlers';
 import { SecureBoostJobResult, secureBoostStrategy } from './secureboost/strategy';
 import { splitNnHandlers } from './split-nn/party-handlers';
 import { SplitNnJobResult, splitNnStrategy } from './split-nn/strategy';
+import type { TargetJobResult } from './job/target-result';
 
 /** A PSI feasibility check: alignment only, the label party counts (no model steps at the parties). */
 const psiCardinalityHandlers: PartyHandlerGroup = { model: PSI_CARDINALITY, hooks: {}, commands: [] };
@@ -40,14 +41,20 @@ export function partyHandlers(groups: readonly PartyHandlerGroup[] = BUILT_IN_GR
 }
 
 /** What a built-in job returns. */
-export type JobResult = SplitLrJobResult | PsiCardinalityResult | SplitNnJobResult | SecureBoostJobResult;
+export type JobResult =
+  SplitLrJobResult | PsiCardinalityResult | SplitNnJobResult | SecureBoostJobResult | TargetJobResult;
 
 export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
   return !('model' in result);
 }
 
 export function isSplitNnResult(result: JobResult): result is SplitNnJobResult {
-  return 'model' in result && result.model === 'split-nn';
+  return 'model' in result && result.model === 'split-nn' && !('objective' in result);
+}
+
+/** A split-LR or split-NN model of a continuous target or K classes (job/target-result.ts). */
+export function isTargetResult(result: JobResult): result is TargetJobResult {
+  return 'objective' in result && (result.objective === 'regression' || result.objective === 'multiclass');
 }
 
 export function isSecureBoostResult(result: JobResult): result is SecureBoostJobResult {

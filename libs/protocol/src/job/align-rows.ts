@@ -26,6 +26,7 @@ export function alignRows(
     columns,
     columnNames: table.featureNames,
     labels: table.labels,
+    ...(table.targets ? { targets: table.targets, classCount: table.classCount } : {}),
     split,
     standardizer,
   };

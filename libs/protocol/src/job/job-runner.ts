@@ -67,6 +67,11 @@ export class JobRunner<Result> {
       if (small !== undefined && !spec.parties.some((p) => p.partyId === small))
         throw new RangeError(`alignment.smallParty "${String(small).slice(0, 64)}" is not a party of the job`);
     }
+    const objective = spec.objective ?? 'binary';
+    if (strategy.alignment === 'intersection' && !(strategy.objectives ?? ['binary']).includes(objective))
+      throw new RangeError(
+        `model ${spec.model} takes objective ${(strategy.objectives ?? ['binary']).join(' or ')}, not "${String(objective).slice(0, 24)}"`,
+      );
     strategy.check?.(spec);
     this.label = this.channel(labels[0].partyId);
     this.features = features.map((f) => this.channel(f.partyId));

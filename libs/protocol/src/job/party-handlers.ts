@@ -3,7 +3,18 @@
  * the job's model (party/party-model.ts): this file knows no model.
  */
 import { loadPartyTable, normaliseIds, parseIdRules, IdRule, type LoadTableOptions } from '@vfl/data';
-import { binaryMetrics, BinaryMetrics, sigmoid, trainPlainSplitLr, LrHyperparameters, partialLogits } from '@vfl/ml';
+import {
+  binaryMetrics,
+  multiclassMetrics,
+  oneVsRestProbabilities,
+  regressionMetrics,
+  sigmoid,
+  TargetScaler,
+  trainPlainSplitLr,
+  trainPlainSplitLrHeads,
+  LrHyperparameters,
+  partialLogits,
+} from '@vfl/ml';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
@@ -14,6 +25,7 @@ import { onCommand, onJobCommand, PartyHandlerGroup, PartyModelHooks } from '../
 import { familyOf } from '../party/stored-model';
 import { setUpPsi } from '../psi/party-handlers';
 import * as job from './commands';
+import type { Baseline } from './evaluation';
 
 /** Looks up the hooks of a job's model. */
 export type HooksOf = (model: string) => PartyModelHooks | undefined;
@@ -62,6 +74,8 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
             idColumn: cmd.data.idColumn ?? 'id',
             // A feasibility count needs no labels.
             labelColumn: node.role === 'label' && !cardinalityOnly ? (cmd.data.labelColumn ?? 'y') : undefined,
+            objective: cmd.dataSettings.objective ?? 'binary',
+            labelReader: `model ${cmd.model.slice(0, 32)}`,
             // A training batch needs twice the widest party's columns in rows: know it now, not after PSI.
             ...(hooks.miniBatches && !cardinalityOnly ? columnLimit(cmd.dataSettings.batchSize, node.role) : {}),
             ...(hooks.missingValues ? { allowMissing: true } : {}),
@@ -79,6 +93,7 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
             contentSha256: table.contentSha256,
             source: table.source,
             backend: node.tensorflow.description,
+            ...(table.classCount ? { classes: table.classCount } : {}),
           };
         },
         {
@@ -94,6 +109,7 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
                 columnNames: r.columnNames,
                 contentSha256: r.contentSha256,
                 source: r.source,
+                ...(r.classes ? { classes: r.classes } : {}),
                 roster: cmd.roster.map((e) => ({ ...e })),
               },
             },
@@ -104,7 +120,7 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
       onJobCommand(
         job.heKeys,
         async (cmd, j, { node }) => {
-          await hook(j, 'installKeys')(j, cmd.bundle, cmd.widths, node);
+          await hook(j, 'installKeys')(j, cmd.bundle, cmd.widths, node, cmd.heads);
           return {};
         },
         {
@@ -227,8 +243,31 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
 }
 
 /** The label party's model on its own features only: what federation is compared against. */
-function labelOnlyBaseline(j: PartyJob, hp: LrHyperparameters): { train: BinaryMetrics; validation: BinaryMetrics } {
+function labelOnlyBaseline(j: PartyJob, hp: LrHyperparameters): Baseline {
   const a = j.requireAligned();
+  const objective = j.settings.objective ?? 'binary';
+  const options = { interceptIndex: a.columns - 1, split: a.split };
+  if (objective === 'regression') {
+    // The same linear model as the federation's: squared loss on targets standardised on the training rows.
+    const scaler = TargetScaler.fit(a.targets!, a.split.train);
+    const { weights } = trainPlainSplitLr(a.matrix, a.columns, scaler.scale(a.targets!), { ...hp, objective }, options);
+    const metrics = (rows: Int32Array) =>
+      regressionMetrics(
+        scaler.unscale(partialLogits(a.matrix, a.columns, weights, rows)),
+        Float64Array.from(rows, (r) => a.targets![r]),
+      );
+    return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
+  }
+  if (objective === 'multiclass') {
+    const { weights } = trainPlainSplitLrHeads(a.matrix, a.columns, a.targets!, a.classCount!, hp, options);
+    const metrics = (rows: Int32Array) =>
+      multiclassMetrics(
+        oneVsRestProbabilities(weights.map((w) => partialLogits(a.matrix, a.columns, w, rows))),
+        Float64Array.from(rows, (r) => a.targets![r]),
+        a.classCount!,
+      );
+    return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
+  }
   const labels = a.labels!;
   const { weights } = trainPlainSplitLr(a.matrix, a.columns, labels, hp, {
     interceptIndex: a.columns - 1,

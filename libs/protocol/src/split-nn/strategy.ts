@@ -7,6 +7,7 @@ import { CkksContext } from '@vfl/crypto';
 import type { BinaryMetrics } from '@vfl/ml';
 import { Datasets, EpochReport } from '../job/job-types';
 import { checkBatchRows, JobStrategy } from '../job/strategy';
+import { binaryBaseline } from '../job/evaluation';
 import type { ModelManifest } from '../model-manifest';
 import { NO_DEFENCE } from './defence';
 import { SPLIT_NN } from './party-handlers';
@@ -93,7 +94,7 @@ export const splitNnStrategy: JobStrategy<SplitNnJobResult> = {
         trainRows,
         validationRows,
         ...trained,
-        labelOnly,
+        labelOnly: binaryBaseline(labelOnly),
         manifest,
         backend: ctx.prepared.get(ctx.label.partyId)!.backend,
         datasets: ctx.datasets,
