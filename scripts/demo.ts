@@ -7,6 +7,7 @@
  *                   [--epochs N] [--batch-size N] [--learning-rate X] [--model split-lr|split-nn|secureboost]
  *                   [--trees N] [--depth N]
  *                   [--rows N] [--seed N] [--transport tcp|nats] [--json]
+ *                   [--objective binary|regression|multiclass]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,7 +16,8 @@ import { parseArgs } from 'node:util';
 import { writeSyntheticVfl, BANK_LABEL_COLUMN } from '@vfl/data';
 import { launchFederation, tail } from './federation-launcher';
 import { runJob, JobOutcome } from './job-client';
-import { isSecureBoostResult, isSplitLrResult, isSplitNnResult } from '@vfl/protocol';
+import { isSecureBoostResult, isSplitLrResult, isSplitNnResult, isTargetResult } from '@vfl/protocol';
+import { objectiveSummary, printObjectiveSummary } from './demo-objective';
 
 const HELP = `usage: npm run demo -- [options]
   --guest-data FILE      label party's CSV (FATE-style guest file); default: seeded synthetic bank table
@@ -33,6 +35,9 @@ const HELP = `usage: npm run demo -- [options]
   --rows N               rows per synthetic table (default 10000)
   --seed N               seed for synthetic data and the job (default 42)
   --transport tcp|nats   how the services talk (default tcp)
+  --objective binary|regression|multiclass
+                         what the label column holds (default binary): a 0/1 label, a continuous
+                         target, or class numbers 0..K-1 (split-lr and split-nn)
   --json                 print one JSON summary as the last line`;
 
 async function main(): Promise<number> {
@@ -52,6 +57,7 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: '42' },
       transport: { type: 'string', default: 'tcp' },
       json: { type: 'boolean', default: false },
+      objective: { type: 'string', default: 'binary' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -61,6 +67,11 @@ async function main(): Promise<number> {
   }
   if (values.model !== 'split-lr' && values.model !== 'split-nn' && values.model !== 'secureboost')
     throw new UsageError(`--model ${values.model} is not available (models: split-lr, split-nn, secureboost)`);
+  const objective = values.objective;
+  if (objective !== 'binary' && objective !== 'regression' && objective !== 'multiclass')
+    throw new UsageError(`--objective must be binary, regression or multiclass, got "${objective}"`);
+  if (objective !== 'binary' && values.model === 'secureboost')
+    throw new UsageError(`--objective ${objective} is for split-lr and split-nn`);
   const splitNn = values.model === 'split-nn';
   const boost = values.model === 'secureboost';
   const learningRate =
@@ -122,6 +133,7 @@ async function main(): Promise<number> {
       federation.adminKey,
       {
         model: values.model,
+        ...(objective !== 'binary' ? { objective } : {}),
         parties: [
           {
             partyId: 'bank',
@@ -183,7 +195,12 @@ async function main(): Promise<number> {
   if (
     job.state !== 'succeeded' ||
     !job.result ||
-    !(isSplitLrResult(job.result) || isSplitNnResult(job.result) || isSecureBoostResult(job.result))
+    !(
+      isSplitLrResult(job.result) ||
+      isSplitNnResult(job.result) ||
+      isSecureBoostResult(job.result) ||
+      isTargetResult(job.result)
+    )
   ) {
     const where = job.failedParty ? ` (on ${job.failedParty})` : '';
     console.error(`job ${job.id} ${job.state}${where}: ${job.error}`);
@@ -201,12 +218,21 @@ async function main(): Promise<number> {
       );
     return 1;
   }
+  if (isTargetResult(job.result)) {
+    const summary = objectiveSummary(job.id, job.result, (Date.now() - started) / 1000, outcome.audit);
+    printObjectiveSummary(summary, job.result, say);
+    if (values.json) console.log(JSON.stringify(summary));
+    return 0;
+  }
   const r = job.result;
   const summary = {
     jobId: job.id,
     intersection: r.intersection,
     model: job.model,
+    objective: 'binary',
+    // `auc` is the training AUC (kept for scripts that read it); trainAuc says so.
     auc: round(r.train.auc),
+    trainAuc: round(r.train.auc),
     ks: round(r.train.ks),
     validationAuc: round(r.validation.auc),
     labelOnlyAuc: round(r.labelOnly.train.auc),

@@ -1,7 +1,7 @@
 /** The body of POST /jobs, validated at the edge: every rejection names the field. */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ID_RULE_NAMES, ID_RULE_PATTERN, MAX_ID_RULES } from '@vfl/data';
+import { ID_RULE_NAMES, ID_RULE_PATTERN, MAX_ID_RULES, OBJECTIVES, type Objective } from '@vfl/data';
 import { MAX_PREDICTION_IDS } from '@vfl/protocol';
 import {
   ArrayMaxSize,
@@ -268,6 +268,16 @@ export class CreateJobDto {
   })
   @IsIn(API_MODELS)
   model!: ApiModel;
+
+  @ApiPropertyOptional({
+    enum: OBJECTIVES,
+    default: 'binary',
+    description:
+      'What the model predicts (split-lr, split-nn): a 0/1 label (binary), a continuous target (regression: squared loss; RMSE, MAE, R²) or class numbers 0..K-1 (multiclass, 3 ≤ K ≤ 16: accuracy, macro-F1, AUC per class)',
+  })
+  @IsOptional()
+  @IsIn(OBJECTIVES, { message: `objective must be one of ${OBJECTIVES.join(', ')}` })
+  objective?: Objective;
 
   @ApiPropertyOptional({
     description:
