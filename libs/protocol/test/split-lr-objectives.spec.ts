@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { loadPartyTable } from '@vfl/data';
 import { DEFAULT_LR_HYPERPARAMETERS, LrHyperparameters, LrOptimizer } from '@vfl/ml';
 import { EcdhPsiSession, PsiResult } from '../src/psi/ecdh-psi';
-import { runInProcessJob, TargetJobResult } from '../src';
+import { randomUUID } from 'node:crypto';
+import { runInProcessJob, SplitLrPrediction, TargetJobResult } from '../src';
 import type { InProcessFederation } from '../src';
 import { plaintextMulticlassReference, plaintextRegressionReference } from '../src/plaintext-reference';
 import { MaskedDecryptionService } from '../src/split-lr/masked-decryption';
@@ -33,6 +34,24 @@ interface Run {
   applied: Float64Array[];
   lastRelease: Float64Array;
   psi: PsiResult[];
+}
+
+/** Scores `ids` with the job's model through the prediction protocol. */
+function predict(r: Run, ids: string[]) {
+  return new SplitLrPrediction(
+    {
+      predictionId: randomUUID(),
+      modelJobId: r.result.manifest.jobId,
+      parties: [
+        { partyId: 'bank', role: 'label' },
+        { partyId: 'ecommerce', role: 'feature' },
+      ],
+      manifest: r.result.manifest,
+      ids,
+    },
+    r.federation.channels,
+    async () => undefined,
+  ).run();
 }
 
 async function run(guest: string, objective: 'regression' | 'multiclass'): Promise<Run> {
@@ -126,6 +145,18 @@ describe('split LR, objective regression (linear regression under CKKS)', () => 
   it('lets no target, feature value or unmasked gradient cross a party boundary', async () => {
     await expectNothingPlainOnTheWire(r, GUEST);
   });
+
+  it('predicts a value in the target units for new IDs (POST /jobs/:id/predict)', async () => {
+    const ids = r.psi[0].sharedIds.slice(0, 5);
+    const out = await predict(r, ids);
+    expect(out.objective).toBe('regression');
+    expect(out.scores.map((s) => s.id)).toEqual(ids);
+    for (const s of out.scores) {
+      expect(s.value).toBe(s.score);
+      expect(s.value!).toBeGreaterThan(0); // progression scores run from 25 to 346
+      expect(s.value!).toBeLessThan(400);
+    }
+  });
 });
 
 describe('split LR, objective multiclass (one-vs-rest heads under CKKS)', () => {
@@ -161,5 +192,16 @@ describe('split LR, objective multiclass (one-vs-rest heads under CKKS)', () => 
 
   it('lets no class label, feature value or unmasked gradient cross a party boundary', async () => {
     await expectNothingPlainOnTheWire(r, GUEST);
+  });
+
+  it('predicts the probability of every class for new IDs, and the most likely one', async () => {
+    const out = await predict(r, r.psi[0].sharedIds.slice(0, 5));
+    expect(out.objective).toBe('multiclass');
+    for (const s of out.scores) {
+      expect(s.probabilities).toHaveLength(4);
+      expect(s.probabilities!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      expect(s.score).toBe(Math.max(...s.probabilities!));
+      expect(s.probabilities![s.class!]).toBe(s.score);
+    }
   });
 });

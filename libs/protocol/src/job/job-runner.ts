@@ -244,7 +244,7 @@ export class JobRunner<Result> {
 
   private async exportModel(
     roster: readonly RosterEntry[],
-    family: Pick<ModelManifest, 'model' | 'architecture'>,
+    family: Pick<ModelManifest, 'model' | 'architecture' | 'objective'>,
   ): Promise<ModelManifest> {
     const { jobId } = this.spec;
     const parts: ManifestPart[] = await Promise.all(

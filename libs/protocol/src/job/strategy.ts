@@ -72,7 +72,7 @@ export interface JobContext {
   snapshot(epoch: number): Promise<void>;
   restore(epoch: number): Promise<void>;
   /** Every party saves its model and signs its digest; the parts make the manifest. */
-  exportModel(family: Pick<ModelManifest, 'model' | 'architecture'>): Promise<ModelManifest>;
+  exportModel(family: Pick<ModelManifest, 'model' | 'architecture' | 'objective'>): Promise<ModelManifest>;
   /** The label party's linear model (of the job's objective) on its own features: the uplift baseline. */
   baseline(): Promise<Baseline>;
 }

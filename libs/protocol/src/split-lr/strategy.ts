@@ -124,7 +124,8 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult | TargetJobResult> = 
       const train = await evaluate(ctx, 'train', hp.epochs, true);
       const validation = await evaluate(ctx, 'validation', hp.epochs + 1, true);
       const labelOnly = await ctx.baseline();
-      const manifest = await ctx.exportModel({ model: 'split-lr' });
+      const objective = ctx.spec.objective ?? 'binary';
+      const manifest = await ctx.exportModel({ model: 'split-lr', ...(objective !== 'binary' ? { objective } : {}) });
       const { intersection, trainRows, validationRows } = ctx.alignment;
       const common = {
         intersection,
@@ -139,7 +140,6 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult | TargetJobResult> = 
         bytesPerEpoch: traffic.total,
         bytesPerEpochByLink: traffic.byLink,
       };
-      const objective = ctx.spec.objective ?? 'binary';
       if (objective !== 'binary')
         return {
           model: 'split-lr',

@@ -92,7 +92,12 @@ export const splitNnStrategy: JobStrategy<SplitNnJobResult | TargetJobResult> = 
       });
       await ctx.phase('evaluating');
       const labelOnly = await ctx.baseline();
-      const manifest = await ctx.exportModel({ model: 'split-nn', architecture });
+      const objective = ctx.spec.objective ?? 'binary';
+      const manifest = await ctx.exportModel({
+        model: 'split-nn',
+        architecture,
+        ...(objective !== 'binary' ? { objective } : {}),
+      });
       const common = {
         intersection,
         trainRows,
@@ -104,7 +109,6 @@ export const splitNnStrategy: JobStrategy<SplitNnJobResult | TargetJobResult> = 
         bytesPerEpoch: trained.bytesPerEpoch,
         decryptions: trained.decryptions,
       };
-      const objective = ctx.spec.objective ?? 'binary';
       if (objective !== 'binary') {
         const metrics = targetMetricsOf(trained.train, trained.validation, labelOnly);
         const classes = ctx.prepared.get(ctx.label.partyId)!.classes;
