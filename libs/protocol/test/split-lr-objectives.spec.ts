@@ -94,9 +94,12 @@ async function expectNothingPlainOnTheWire(r: Run, guest: string): Promise<void>
     expect(scan.bytes(Uint8Array.from(run)).length).toBe(0);
     expect(scan.bytes(Buffer.from(Array.from(run).join(','))).length).toBe(0);
   }
+  // Single values: the fractional ones. A whole number's float64 (30.0 is 40 3E and six zero bytes)
+  // turns up in zero-padded ciphertext bytes; whole-number targets are covered by the runs above.
   const cells = [...g.features, ...h.features, ...(r.result.objective === 'regression' ? y : [])].filter(
-    (v) => !Number.isInteger(v) || Math.abs(v) > 9,
+    (v) => !Number.isInteger(v),
   );
+  expect(cells.length).toBeGreaterThan(500);
   // Hits are named by value and message kind (a failure must not print whole messages).
   const named = <T extends { message: { kind: string } }>(hits: T[]) =>
     hits.map((h) => ({ ...h, message: h.message.kind }));
