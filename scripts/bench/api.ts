@@ -22,10 +22,30 @@ interface Load {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** The coordinator process's CPU time per request: what the machine's load does not skew. */
+  coordinatorCpuMsPerRequest: number | null;
+}
+
+/** A process's CPU time (user + system) in ms, from /proc (Linux); null elsewhere. */
+function cpuMs(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), here 12 and 13 after "pid (comm) ".
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** `concurrency` clients calling `url` back to back for `seconds`, after 2 s of warm-up (JIT, connections) not counted. */
-async function load(url: string, headers: Record<string, string>, seconds: number, concurrency: number): Promise<Load> {
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  seconds: number,
+  concurrency: number,
+  coordinatorPid?: number,
+): Promise<Load> {
   const warm = Date.now() + 2000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -34,6 +54,7 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
   );
   const latencies: number[] = [];
   let errors = 0;
+  const cpuBefore = cpuMs(coordinatorPid);
   const until = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -46,8 +67,11 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
       }
     }),
   );
+  const cpuAfter = cpuMs(coordinatorPid);
   latencies.sort((a, b) => a - b);
   return {
+    coordinatorCpuMsPerRequest:
+      cpuBefore === null || cpuAfter === null ? null : round((cpuAfter - cpuBefore) / latencies.length, 3),
     rps: Math.round(latencies.length / seconds),
     p50Ms: round(latencies[Math.floor(latencies.length * 0.5)], 1),
     p99Ms: round(latencies[Math.floor(latencies.length * 0.99)], 1),
@@ -141,9 +165,10 @@ export async function runApiBench(argv: string[]): Promise<BenchResult> {
         );
       await new Promise((r) => setTimeout(r, 100));
     }
-    const list = await load(`${api}/jobs`, headers, seconds, concurrency);
-    const one = await load(`${api}/jobs/${training}`, headers, seconds, concurrency);
-    const health = await load(`${api}/health`, {}, seconds, concurrency);
+    const pid = federation.pid('coordinator');
+    const list = await load(`${api}/jobs`, headers, seconds, concurrency, pid);
+    const one = await load(`${api}/jobs/${training}`, headers, seconds, concurrency, pid);
+    const health = await load(`${api}/health`, {}, seconds, concurrency, pid);
     const stillTraining = (await state(training)) === 'training';
     await fetch(`${api}/jobs/${training}/cancel`, { method: 'POST', headers });
 
@@ -168,7 +193,8 @@ export async function runApiBench(argv: string[]): Promise<BenchResult> {
       jobsCompleted: done.filter((s) => s === 'succeeded').length,
       queuedSeconds: round((Date.now() - t0) / 1000, 1),
     };
-    const row = (l: Load): string => `${l.rps} req/s, p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, ${l.errors} errors`;
+    const row = (l: Load): string =>
+      `${l.rps} req/s, p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, ${l.errors} errors, coordinator CPU ${l.coordinatorCpuMsPerRequest ?? '?'} ms/req`;
     printTable(
       `Coordinator API, ${concurrency} concurrent clients, ${seconds} s per endpoint, ${history} jobs in history, while a split-LR job trains on breast (same 2-core machine)`,
       [

@@ -105,6 +105,35 @@ describe('GET /jobs over a long history', () => {
     expect(links[0]).toMatch(/^<\/jobs\?state=failed&limit=30&cursor=[A-Za-z0-9_-]+>; rel="next"$/);
   });
 
+  it('answers 304 to a current ETag, and shows a row another process wrote within a second', async () => {
+    const url = `${federation.coordinatorUrl}/jobs?limit=5`;
+    const first = await fetch(url, { headers });
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+    const again = await fetch(url, { headers: { ...headers, 'if-none-match': `W/${etag}, "other"` } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    // Written behind the coordinator's back (as a second coordinator process would): seen within max age.
+    const id = randomUUID();
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO jobs (id, state, spec, created_at, updated_at) VALUES ($1, 'failed', $2, now(), now())`,
+        [id, { model: 'split-nn' }],
+      );
+    } finally {
+      await client.end();
+    }
+    await new Promise((r) => setTimeout(r, 1100));
+    const later = await fetch(url, { headers: { ...headers, 'if-none-match': etag } });
+    expect(later.status).toBe(200);
+    expect(later.headers.get('etag')).not.toBe(etag);
+    const rows = (await later.json()) as Summary[];
+    expect(rows[0]).toMatchObject({ id, model: 'split-nn' });
+    inserted.push({ id, state: 'failed', createdAt: new Date(rows[0].createdAt) });
+  });
+
   it.each([
     ['cursor=not-a-cursor!', 400],
     [`cursor=${Buffer.from('12.x').toString('base64url')}`, 400],

@@ -21,7 +21,11 @@
  * PGlite has one session: a connection takes PGlite's exclusive lock once its startup packet has
  * passed, so a stray or stalled connection never blocks the service's own, and when the connection
  * ends the session is reset (Sync, ROLLBACK, DISCARD ALL) before the next one gets it, so a client
- * that left mid-message or mid-transaction leaves nothing behind.
+ * that left mid-message or mid-transaction leaves nothing behind. DISCARD ALL also resets what
+ * PGlite itself set in its one session when it started (`search_path = public`; the backend's own
+ * default is `pg_catalog`, where no table of ours is): those settings, read at start, are set
+ * again after every reset. (Without that, the first connection after a pool closed an idle one
+ * found "relation ... does not exist" for every table, and the service's audit writes failed.)
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as net from 'node:net';
@@ -55,6 +59,8 @@ export class PgliteWireServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private port = 0;
+  /** What the reset sends after DISCARD ALL: PGlite's own session settings, as it started. */
+  private restoreSettings: Uint8Array | undefined;
 
   constructor(
     private readonly db: PGlite,
@@ -68,6 +74,12 @@ export class PgliteWireServer {
   }
 
   async start(): Promise<void> {
+    const { rows } = await this.db.query<{ name: string; setting: string }>(
+      `SELECT name, setting FROM pg_settings WHERE source = 'session' ORDER BY name`,
+    );
+    this.restoreSettings = rows.length
+      ? query(`SELECT ${rows.map((r) => `set_config(${literal(r.name)}, ${literal(r.setting)}, false)`).join(', ')}`)
+      : undefined;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
@@ -93,6 +105,12 @@ export class PgliteWireServer {
     }
     new WireSession(this, this.db, socket, this.options).run();
     socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** @internal The messages that hand PGlite's session to the next connection as new. */
+  resetMessages(): Uint8Array[] {
+    const reset = [message('S'), query('ROLLBACK'), query('DISCARD ALL')];
+    return this.restoreSettings ? [...reset, this.restoreSettings] : reset;
   }
 
   /** @internal */
@@ -248,7 +266,7 @@ class WireSession {
     this.release = undefined;
     void this.queue.then(async () => {
       try {
-        for (const m of [message('S'), query('ROLLBACK'), query('DISCARD ALL')]) await this.db.execProtocolRaw(m);
+        for (const m of this.server.resetMessages()) await this.db.execProtocolRaw(m);
       } catch {
         // PGlite itself failed; the next connection's first query says so.
       } finally {
@@ -286,6 +304,11 @@ function message(type: string, body: Buffer = Buffer.alloc(0)): Uint8Array {
   head.write(type, 0);
   head.writeInt32BE(4 + body.length, 1);
   return new Uint8Array(Buffer.concat([head, body]));
+}
+
+/** A SQL string literal. */
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 function query(sql: string): Uint8Array {

@@ -67,7 +67,9 @@ describe('embedded PostgreSQL behind the wire guard', () => {
       const { rows } = await client.query<{ x: number }>('SELECT $1::int + 1 AS x', [41]);
       expect(rows).toEqual([{ x: 42 }]);
       // A client that left mid-transaction left nothing behind: its transaction was rolled back.
-      expect((await client.query(`SELECT to_regclass('leftover') AS t`)).rows).toEqual([{ t: null }]);
+      expect((await client.query(`SELECT to_regclass('public.leftover') AS t`)).rows).toEqual([{ t: null }]);
+      // ...and the session is as PGlite set it up: tables of the public schema resolve unqualified.
+      expect((await client.query(`SELECT current_setting('search_path') AS p`)).rows).toEqual([{ p: 'public' }]);
     } finally {
       await client.end();
     }
@@ -118,6 +120,20 @@ describe('embedded PostgreSQL behind the wire guard', () => {
       stream.destroy();
       await closed;
       await answers();
+    }
+  });
+
+  it('a pool that closed its idle connection finds its tables on the next one (session settings kept)', async () => {
+    const { Pool } = await import('pg');
+    const pool = new Pool({ connectionString: pg.url, max: 1, idleTimeoutMillis: 50 });
+    try {
+      await pool.query('CREATE TABLE IF NOT EXISTS public.kept (x int)');
+      await pool.query('INSERT INTO public.kept VALUES (1)');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(pool.totalCount).toBe(0);
+      expect((await pool.query('SELECT count(*)::int AS n FROM kept')).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await pool.end();
     }
   });
 

@@ -8,10 +8,11 @@ import {
   ParseUUIDPipe,
   Post,
   Query,
+  Req,
   Res,
   Sse,
 } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { map, Observable } from 'rxjs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal } from '../auth/principal';
@@ -19,6 +20,7 @@ import { Roles } from '../auth/roles.decorator';
 import { AuditService } from '../audit/audit.service';
 import { CreateJobDto, PageQueryDto, PredictDto } from './dto/create-job.dto';
 import { JobListQuery } from './job-list';
+import { etagMatches } from './job-list-cache';
 import { JobsService } from './jobs.service';
 
 @ApiTags('jobs')
@@ -44,8 +46,11 @@ export class JobsController {
     summary:
       'Job summaries (id, state, model, createdAt, updatedAt), newest first, optionally by state; 100 a page by default. The next page: ?cursor= the X-Next-Cursor header (also in Link rel="next"), absent on the last page',
   })
-  async list(@Query() q: JobListQuery, @Res({ passthrough: true }) res: Response) {
+  async list(@Query() q: JobListQuery, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const page = await this.jobs.list(q);
+    // The client's copy is current (If-None-Match, RFC 9110 13.1.2): 304 with no body.
+    res.setHeader('ETag', page.etag);
+    res.setHeader('Cache-Control', 'private, no-cache');
     if (page.nextCursor) {
       const next = new URLSearchParams({
         ...(q.state ? { state: q.state } : {}),
@@ -54,6 +59,10 @@ export class JobsController {
       });
       res.setHeader('X-Next-Cursor', page.nextCursor);
       res.setHeader('Link', `</jobs?${next.toString()}>; rel="next"`);
+    }
+    if (etagMatches(req.headers['if-none-match'], page.etag)) {
+      res.status(304);
+      return '';
     }
     res.type('application/json');
     return page.json;

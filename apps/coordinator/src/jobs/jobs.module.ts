@@ -4,12 +4,13 @@ import { JobEntity } from '@vfl/audit';
 import { AuditController } from '../audit/audit.controller';
 import { AuditModule } from '../audit/audit.module';
 import { PartiesModule } from '../parties/parties.module';
+import { JobListCache, JobListInvalidator } from './job-list-cache';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([JobEntity]), AuditModule, PartiesModule],
   controllers: [JobsController, AuditController],
-  providers: [JobsService],
+  providers: [JobsService, { provide: JobListCache, useValue: new JobListCache() }, JobListInvalidator],
 })
 export class JobsModule {}

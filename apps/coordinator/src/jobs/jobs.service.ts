@@ -50,7 +50,8 @@ import type { Principal } from '../auth/principal';
 import { CreateJobDto, PredictDto } from './dto/create-job.dto';
 import { FairJobQueue } from './fair-job-queue';
 import { hasManifest, requestOf, requestProblems, specOf } from './job-request';
-import { type JobListQuery, type JobPage, listJobs } from './job-list';
+import { type JobListQuery, listJobs } from './job-list';
+import { type CachedJobPage, JobListCache } from './job-list-cache';
 
 export interface JobView {
   readonly id: string;
@@ -122,6 +123,7 @@ export class JobsService implements OnApplicationBootstrap {
     private readonly audit: AuditService,
     private readonly parties: PartyClients,
     private readonly config: CoordinatorConfig,
+    private readonly listCache: JobListCache,
   ) {}
 
   /**
@@ -187,9 +189,10 @@ export class JobsService implements OnApplicationBootstrap {
     return this.get(id);
   }
 
-  /** A page of job summaries, newest first (job-list.ts). */
-  list(query: JobListQuery): Promise<JobPage> {
-    return listJobs(this.jobs.manager, query);
+  /** A page of job summaries, newest first (job-list.ts), read once per change of the jobs table (job-list-cache.ts). */
+  list(query: JobListQuery): Promise<CachedJobPage> {
+    const key = JSON.stringify([query.state, query.limit, query.cursor, query.offset]);
+    return this.listCache.get(key, () => listJobs(this.jobs.manager, query));
   }
 
   /** State, progress and epoch events until the job ends; a finished job's stream ends at once. */
