@@ -85,7 +85,7 @@ export function targetMetricsOf(
 ): { train: TargetMetrics; validation: TargetMetrics; labelOnly: { train: TargetMetrics; validation: TargetMetrics } } {
   const all = [train, validation, baseline.train, baseline.validation];
   if (!all.every(isTargetMetrics)) throw new TypeError('a regression or multiclass job got binary metrics');
-  const [t, v, bt, bv] = all as TargetMetrics[];
+  const [t, v, bt, bv] = all;
   return { train: t, validation: v, labelOnly: { train: bt, validation: bv } };
 }
 
