@@ -72,13 +72,13 @@ describe('objectives over the services: regression and 4 classes (real processes
 
   it('refuses an unknown objective, and one the model does not train, naming the field', async () => {
     const unknown = await post(job('diabetes_guest.csv', 'ordinal'), '/jobs');
-    expect(unknown.status).toBe(422);
+    expect(unknown.status).toBe(400);
     expect(JSON.stringify(await unknown.json())).toContain('objective must be one of binary, regression, multiclass');
     const boost = await post(
       { ...job('diabetes_guest.csv', 'regression', 'secureboost'), hyperparameters: undefined },
       '/jobs',
     );
-    expect(boost.status).toBe(422);
+    expect(boost.status).toBe(400);
     expect(JSON.stringify(await boost.json())).toContain('objective: model secureboost takes objective binary only');
   });
 
