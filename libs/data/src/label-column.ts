@@ -87,6 +87,26 @@ function describe(kind: ColumnKind): { what: string; fits: string } {
 }
 
 /**
+ * A binary label read cell by cell, in file order (so the first problem of a file is reported
+ * first): 0/1 or -1/+1 to 0/1, a file mixing 0 and -1 refused at the line where it starts. A cell
+ * of another kind is refused naming the kind of the whole column, which `column` gives on demand.
+ */
+export function binaryLabelReader(
+  options: Omit<LabelColumnOptions, 'objective'>,
+  column: () => { cells: readonly string[]; lines: readonly number[] },
+): (cell: string, line: number) => number {
+  const encoding: LabelEncoding = { zeroLine: 0, minusOneLine: 0 };
+  return (cell, line) => {
+    const value = DECIMAL.test(cell) ? Number(cell) : NaN;
+    if (value !== 0 && value !== 1 && value !== -1) {
+      const { cells, lines } = column();
+      readLabelColumn(cells, lines, { ...options, objective: 'binary' }); // throws, naming the kind
+    }
+    return parseLabel(cell, line, options.file, options.column, encoding);
+  };
+}
+
+/**
  * Reads a label column (trimmed cells, with the file line of each) as `objective` wants it.
  * @throws {DataValidationError} BAD_LABEL naming the kind of column and the objective that fits it.
  */

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readCsvRecords } from './csv-records';
 import { DataValidationError } from './data-validation-error';
-import { LabelColumn, Objective, readLabelColumn } from './label-column';
+import { binaryLabelReader, LabelColumn, Objective, readLabelColumn } from './label-column';
 import { parseFeature } from './table-cells';
 
 /** One party's validated table. Row i of `features` / `labels` belongs to `ids[i]`. */
@@ -127,6 +127,13 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
   const labelCells = plan.labelIndex >= 0 ? new Array<string>(rowCount) : undefined;
   const labelLines = new Array<number>(labelCells ? rowCount : 0);
   const labelColumn = options.labelColumn ?? '';
+  const objective = options.objective ?? 'binary';
+  // A binary label is checked in file order; other objectives read the whole column after the rows.
+  const labels = labelCells && objective === 'binary' ? new Uint8Array(rowCount) : undefined;
+  const binaryLabel = binaryLabelReader({ file, column: labelColumn, reader: options.labelReader }, () => ({
+    cells: records.slice(1).map(({ record }) => (record[plan.labelIndex] ?? '').trim()),
+    lines: records.slice(1).map(({ info }) => info.lines),
+  }));
   const firstLineOfId = new Map<string, number>();
 
   for (let r = 0; r < rowCount; r++) {
@@ -141,7 +148,8 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     const id = record[plan.idIndex].trim();
     checkId(id, line, file, idColumn, maxIdLength, firstLineOfId);
     ids[r] = id;
-    if (labelCells) {
+    if (labels) labels[r] = binaryLabel(record[plan.labelIndex].trim(), line);
+    else if (labelCells) {
       labelCells[r] = record[plan.labelIndex].trim();
       labelLines[r] = line;
     }
@@ -157,14 +165,11 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     }
   }
 
-  const label: LabelColumn = labelCells
-    ? readLabelColumn(labelCells, labelLines, {
-        objective: options.objective ?? 'binary',
-        file,
-        column: labelColumn,
-        reader: options.labelReader,
-      })
-    : {};
+  const label: LabelColumn = labels
+    ? { labels }
+    : labelCells
+      ? readLabelColumn(labelCells, labelLines, { objective, file, column: labelColumn, reader: options.labelReader })
+      : {};
   if (label.labels) checkBothClasses(label.labels, file, labelColumn);
   const table: PartyTable = { ids, featureNames: plan.featureNames, features, contentSha256, source: file };
   return { ...table, ...label };
