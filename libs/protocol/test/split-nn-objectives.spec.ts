@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { loadPartyTable } from '@vfl/data';
 import { DEFAULT_LR_HYPERPARAMETERS, type NnArchitecture } from '@vfl/ml';
 import { EcdhPsiSession, PsiResult } from '../src/psi/ecdh-psi';
-import { isTargetResult, runInProcessJob, TargetJobResult } from '../src';
+import { randomUUID } from 'node:crypto';
+import { isTargetResult, runInProcessJob, SplitLrPrediction, TargetJobResult } from '../src';
 import type { InProcessFederation } from '../src';
 import { WireScanner } from './wire-scanner';
 
@@ -46,6 +47,24 @@ async function run(
   } finally {
     finish.mockRestore();
   }
+}
+
+/** Scores `ids` with the job's saved parts through the prediction protocol (the encrypted interactive layer). */
+function predict(r: { federation: InProcessFederation; result: TargetJobResult }, ids: string[]) {
+  return new SplitLrPrediction(
+    {
+      predictionId: randomUUID(),
+      modelJobId: r.result.manifest.jobId,
+      parties: [
+        { partyId: 'bank', role: 'label' },
+        { partyId: 'ecommerce', role: 'feature' },
+      ],
+      manifest: r.result.manifest,
+      ids,
+    },
+    r.federation.channels,
+    async () => undefined,
+  ).run();
 }
 
 async function expectNoTargetsOrFeatures(
@@ -95,6 +114,15 @@ describe('split NN, objective regression', () => {
   it('lets no target or feature value cross a party boundary', async () => {
     await expectNoTargetsOrFeatures(r.federation, r.psi, 'diabetes_guest.csv', 'regression');
   });
+
+  it('predicts values in the target units for new IDs', async () => {
+    const out = await predict(r, r.psi[0].sharedIds.slice(0, 4));
+    expect(out.objective).toBe('regression');
+    for (const s of out.scores) {
+      expect(s.value!).toBeGreaterThan(0);
+      expect(s.value!).toBeLessThan(400);
+    }
+  });
 });
 
 describe('split NN, objective multiclass (softmax top)', () => {
@@ -115,5 +143,14 @@ describe('split NN, objective multiclass (softmax top)', () => {
 
   it('lets no class label or feature value cross a party boundary', async () => {
     await expectNoTargetsOrFeatures(r.federation, r.psi, 'diabetes4_guest.csv', 'multiclass');
+  });
+
+  it('predicts the 4 class probabilities (softmax) for new IDs', async () => {
+    const out = await predict(r, r.psi[0].sharedIds.slice(0, 4));
+    expect(out.objective).toBe('multiclass');
+    for (const s of out.scores) {
+      expect(s.probabilities).toHaveLength(4);
+      expect(s.probabilities!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    }
   });
 });

@@ -343,10 +343,6 @@ export class JobsService implements OnApplicationBootstrap {
         problems.push(`data.${partyId}.idColumn: a column name of up to 128 characters`);
     }
     if (problems.length) throw new BadRequestException(problems);
-    if (result.manifest.model === 'split-nn' && result.manifest.objective)
-      throw new UnprocessableEntityException(
-        `job ${id} is a split-nn ${result.manifest.objective} model: scoring new IDs with it is not available yet (split-lr ${result.manifest.objective} models predict)`,
-      );
     const predictionId = randomUUID();
     await this.audit.record(id, {
       step: 'predict.request',

@@ -10,7 +10,7 @@ import { PartyError } from '../party/party-error';
 import { JobSlot, mailKey, PartyJob } from '../party/party-job';
 import { onCommand, onJobCommand, onPeer, PartyHandlerGroup } from '../party/party-model';
 import { isNnPartyModel, NnPartyModel } from '../split-nn/model';
-import { SPLIT_NN, takeNnScores, useSavedNnModel } from '../split-nn/party-handlers';
+import { nnPrediction, SPLIT_NN, useSavedNnModel } from '../split-nn/party-handlers';
 import { isSplitLrModel, PartyModel } from '../split-lr/model';
 import { SCORES, SCORING, SECUREBOOST } from '../secureboost/party-handlers';
 import { SPLIT_LR } from '../split-lr/party-handlers';
@@ -131,7 +131,10 @@ export const predictHandlers: PartyHandlerGroup = {
       (_, job) => {
         if (job.role !== 'label' || job.purpose !== 'prediction')
           throw new PartyError(`${predict.combine.name} is for the label party with a prepared prediction`);
-        if (job.model === SPLIT_NN) return { scores: f64ToBytes(takeNnScores(job, job.rows('validation').length)) };
+        if (job.model === SPLIT_NN) {
+          const { scores, classes } = nnPrediction(job, job.rows('validation').length);
+          return { scores: f64ToBytes(scores), ...(classes ? { classes } : {}) };
+        }
         if (job.model === SECUREBOOST) return { scores: f64ToBytes(job.get(SCORES)) };
         const scores = Float64Array.from(job.get(PARTIAL));
         for (const f of job.featureParties()) {

@@ -61,8 +61,6 @@ export class SplitLrPrediction {
   ) {
     if (spec.ids.length === 0 || spec.ids.length > MAX_PREDICTION_IDS)
       throw new RangeError(`a prediction scores 1 to ${MAX_PREDICTION_IDS} IDs, got ${spec.ids.length}`);
-    if (spec.manifest.model === 'split-nn' && spec.manifest.objective)
-      throw new RangeError(`scoring with a split-nn ${spec.manifest.objective} model is not available yet`);
     if (spec.parties.filter((p) => p.role === 'label').length !== 1)
       throw new RangeError("a prediction needs the training job's one label party");
   }

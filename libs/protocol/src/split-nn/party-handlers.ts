@@ -77,10 +77,35 @@ function rowsOf(job: PartyJob, key: BatchKey, split: Split): Int32Array {
 /** The label party's targets as its network trains on them: regression standardised on the training rows. */
 function labelsOf(job: PartyJob): { labels: ArrayLike<number>; objective: Objective; classCount?: number } {
   const a = job.requireAligned();
+  const saved = job.find(SAVED);
+  // Scoring reads no labels: the saved top says what it predicts, the labels are placeholders.
+  if (saved && job.purpose === 'prediction')
+    return { labels: new Uint8Array(a.rows), objective: saved.objective ?? 'binary', classCount: saved.classCount };
   const objective = job.settings.objective ?? 'binary';
   if (objective === 'binary') return { labels: a.labels!, objective };
   if (objective === 'multiclass') return { labels: a.targets!, objective, classCount: a.classCount };
   return { labels: TargetScaler.fit(a.targets!, a.split.train).scale(a.targets!), objective };
+}
+
+/** What the label party's saved part needs to turn outputs into predictions: the objective, K, the target's scale. */
+function savedTarget(job: PartyJob): Pick<NnPartyModel, 'objective' | 'classCount' | 'target'> {
+  const a = job.requireAligned();
+  const objective = job.settings.objective ?? 'binary';
+  if (objective === 'binary') return {};
+  if (objective === 'multiclass') return { objective, classCount: a.classCount };
+  const scaler = TargetScaler.fit(a.targets!, a.split.train);
+  return { objective, target: { mean: scaler.mean, deviation: scaler.deviation } };
+}
+
+/** A label party's prediction from its network's outputs: scores, and K for multiclass (row after row). */
+export function nnPrediction(job: PartyJob, rows: number): { scores: Float64Array; classes?: number } {
+  const saved = job.find(SAVED);
+  if (saved?.objective === 'multiclass')
+    return { scores: takeNnScores(job, rows * saved.classCount!), classes: saved.classCount };
+  const scores = takeNnScores(job, rows);
+  if (saved?.objective === 'regression')
+    return { scores: TargetScaler.of(saved.target!.mean, saved.target!.deviation).unscale(scores) };
+  return { scores };
 }
 
 /** A split's metrics from the network's outputs, as the objective has them. */
@@ -213,6 +238,7 @@ const hooks: PartyModelHooks = {
       },
       architecture: job.get(SPEC).architecture,
       parameters: job.get(NETWORK).parameters(),
+      ...(job.role === 'label' ? savedTarget(job) : {}),
     };
   },
 
