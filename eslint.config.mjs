@@ -48,10 +48,10 @@ export default defineConfig(
     },
   },
   {
-    // The dashboard is plain browser JS served as-is (no build step), linted without type information.
+    // The dashboard is plain browser ES modules served as-is (no build step), linted without type information.
     files: ['apps/coordinator/src/dashboard/static/**/*.js'],
     languageOptions: {
-      sourceType: 'script',
+      sourceType: 'module',
       globals: { ...globals.browser, Chart: 'readonly' },
     },
   },

@@ -9,6 +9,8 @@
  *   secureboost  federated SecureBoost (real BFV, in one process) and the same GBDT in plaintext
  *   objectives  regression and 4-class references on the diabetes fixtures: the plaintext split-LR
  *             algorithm and scikit-learn on the pooled rows
+ *   binning   federated WOE/IV binning (real BFV, in one process) against the pooled computation,
+ *             and the AUC of LR on WOE features against raw features and the label party alone
  *   api       GET /jobs (10,000 jobs in history), GET /jobs/:id and GET /health under load while
  *             a job trains, then queued jobs to completion (real services, PostgreSQL server)
  *   audit     audit appends and chain verification against the PostgreSQL server (DATABASE_URL),
@@ -16,6 +18,7 @@
  */
 import { runApiBench } from './bench/api';
 import { runAuditBench } from './bench/audit';
+import { runBinningBench } from './bench/binning';
 import type { Benchmark } from './bench/options';
 import { runPsiBench } from './bench/psi';
 import { printJsonLine, startPeakRssSampler, stopPeakRssSampler } from './bench/report';
@@ -31,6 +34,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   'split-nn': runSplitNnBench,
   secureboost: runSecureBoostBench,
   objectives: runObjectivesBench,
+  binning: runBinningBench,
   audit: runAuditBench,
   api: runApiBench,
 };

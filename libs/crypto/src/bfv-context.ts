@@ -35,6 +35,21 @@ export const BFV_N4096_T58: BfvParameterSet = Object.freeze({
   plainModulusBits: 58,
 });
 
+/**
+ * WOE binning's set (libs/protocol/src/binning): per-bin event counts are sums of y ∈ {0, 1}, so a
+ * 21-bit plaintext modulus holds any count of up to a million rows, and the one-hot plaintexts have
+ * only +1 coefficients (woe-counting.ts), so a product grows the noise by the chunk's row count, not
+ * by t. One 60-bit prime (N = 4096 allows 109 bits at 128-bit security) then leaves a wide margin
+ * and halves the NTTs per product against BFV_N4096_T58's two data primes. No key switching (no
+ * rotations, no relinearisation) is needed.
+ */
+export const BFV_N4096_T21: BfvParameterSet = Object.freeze({
+  name: 'bfv-n4096-60-t21',
+  polyModulusDegree: 4096,
+  coeffModulusBits: Object.freeze([60]),
+  plainModulusBits: 21,
+});
+
 export class BfvError extends Error {
   constructor(message: string) {
     super(message);

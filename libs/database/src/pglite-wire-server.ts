@@ -18,10 +18,14 @@
  *  4. Then whole messages only (a type byte, a length of 4 to `maxMessageBytes`), of the frontend
  *     types PostgreSQL defines; Terminate, or any other type byte, closes the connection.
  *
- * PGlite has one session: a connection takes PGlite's exclusive lock once its startup packet has
- * passed, so a stray or stalled connection never blocks the service's own, and when the connection
- * ends the session is reset (Sync, ROLLBACK, DISCARD ALL) before the next one gets it, so a client
- * that left mid-message or mid-transaction leaves nothing behind. DISCARD ALL also resets what
+ * PGlite has one session, which connections share a unit of work at a time: a connection takes
+ * PGlite's exclusive lock when it sends something and gives it back when PGlite answers
+ * ReadyForQuery idle (not in a transaction). So a service's pool may keep its connection open
+ * while a tool (`vfl audit verify`) reads the same database, a transaction is never interleaved
+ * with another connection's statements, and a stray or stalled connection that never passed
+ * authentication holds nothing past `startupTimeoutMs`. When a connection ends the session is
+ * reset (Sync, ROLLBACK, DISCARD ALL) under the lock, so a client that left mid-message or
+ * mid-transaction leaves nothing behind. DISCARD ALL also resets what
  * PGlite itself set in its one session when it started (`search_path = public`; the backend's own
  * default is `pg_catalog`, where no table of ours is): those settings, read at start, are set
  * again after every reset. (Without that, the first connection after a pool closed an idle one
@@ -41,6 +45,8 @@ const FRONTEND_TYPES = new Set([...'BCdcfDEHFpPQS'].map((c) => c.charCodeAt(0)))
 const TERMINATE = 'X'.charCodeAt(0);
 const PASSWORD = 'p'.charCodeAt(0);
 const AUTHENTICATION = 'R'.charCodeAt(0);
+const READY_FOR_QUERY = 'Z'.charCodeAt(0);
+const IDLE = 'I'.charCodeAt(0);
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 export interface PgliteWireServerOptions {
@@ -74,6 +80,9 @@ export class PgliteWireServer {
   }
 
   async start(): Promise<void> {
+    // PGlite starts its backend with client_min_messages = debug3: every statement's replies
+    // carry debug notices. PostgreSQL's default for clients is notice.
+    await this.db.exec('SET client_min_messages TO notice');
     const { rows } = await this.db.query<{ name: string; setting: string }>(
       `SELECT name, setting FROM pg_settings WHERE source = 'session' ORDER BY name`,
     );
@@ -120,14 +129,19 @@ export class PgliteWireServer {
   }
 }
 
-/** One connection: startup, authentication, then framed messages, under PGlite's exclusive lock. */
+/** One connection: startup, authentication, then framed messages, each unit of work under PGlite's exclusive lock. */
 class WireSession {
   private buffer = Buffer.alloc(0);
-  private phase: 'startup' | 'waiting' | 'session' | 'closed' = 'startup';
+  private phase: 'startup' | 'session' | 'closed' = 'startup';
+  /** Set while this connection holds PGlite's lock: from a message sent until ReadyForQuery idle. */
   private release: (() => void) | undefined;
-  /** The salt of PGlite's MD5 password request, until the password is checked. */
+  /** Something of this connection reached PGlite: its end must reset the session. */
+  private touched = false;
+  /** The salt of the MD5 password request this server sent, until the password is checked. */
   private salt: Buffer | undefined;
   private authenticated = false;
+  /** The client's startup packet: PGlite sees it only once the password has been checked. */
+  private startup: Buffer | undefined;
   /** The user of the startup packet: part of what the MD5 answer hashes. */
   private user = '';
   /** Messages go to PGlite one batch at a time, in order. */
@@ -142,7 +156,7 @@ class WireSession {
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? 256 * 1024 * 1024;
     const timer = setTimeout(() => {
-      if (this.phase === 'startup') this.refuse('no complete startup packet in time');
+      if (this.phase !== 'closed' && !this.authenticated) this.refuse('no completed login in time');
     }, options.startupTimeoutMs ?? 10_000);
     timer.unref();
     socket.once('close', () => {
@@ -157,7 +171,6 @@ class WireSession {
       this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
       if (this.phase === 'startup') this.readStartup();
       else if (this.phase === 'session') this.readMessages();
-      // While waiting for the lock, bytes (a pipelined first query) stay buffered.
     });
   }
 
@@ -183,24 +196,20 @@ class WireSession {
       const user = params?.get('user');
       if (!user) return this.refuse('a malformed startup packet');
       this.user = user;
-      this.phase = 'waiting';
-      void this.openSession(packet);
+      this.phase = 'session';
+      // The password is asked for and checked here, before PGlite (or its lock) is involved.
+      this.startup = Buffer.from(packet);
+      this.salt = randomBytes(4);
+      this.socket.write(md5Request(this.salt));
+      this.readMessages();
     }
   }
 
-  private async openSession(startup: Buffer): Promise<void> {
-    this.release = await new Promise<() => void>((acquired) => {
+  /** PGlite's exclusive lock: resolves with its release once this connection has it. */
+  private acquire(): Promise<() => void> {
+    return new Promise<() => void>((acquired) => {
       void this.db.runExclusive(() => new Promise<void>((release) => acquired(release)));
     });
-    if (this.phase === 'closed') {
-      // The client went away while waiting: nothing reached PGlite.
-      this.release();
-      this.release = undefined;
-      return;
-    }
-    this.phase = 'session';
-    this.forward(startup);
-    this.readMessages();
   }
 
   private readMessages(): void {
@@ -225,28 +234,70 @@ class WireSession {
           return this.refuse('a wrong or missing password');
         }
         this.authenticated = true;
+        this.login();
+        continue;
       }
       batch.push(message);
     }
     this.flush(batch);
   }
 
+  /**
+   * One message per call into PGlite: given several, PGlite 0.3 loses its place when a message
+   * boundary falls at certain offsets around each 8 KiB of the input (a 3-message batch whose
+   * Sync started there got no ReadyForQuery, and the client waited for ever: the SecureBoost
+   * demo's stall). Its files are synced once, after the batch's last message.
+   */
   private flush(batch: Buffer[]): void {
-    if (batch.length) this.forward(batch.length === 1 ? batch[0] : Buffer.concat(batch));
+    batch.forEach((m, i) => this.forward(m, i === batch.length - 1));
   }
 
-  private forward(bytes: Buffer): void {
+  private forward(bytes: Buffer, syncToFs = true): void {
     this.queue = this.queue.then(async () => {
       if (this.phase !== 'session') return;
+      this.release ??= await this.acquire();
+      // Gone while waiting: close() (queued behind this) resets and releases.
+      if (this.phase !== 'session') return;
+      this.touched = true;
       try {
-        const reply = await this.db.execProtocolRaw(new Uint8Array(bytes));
-        if (!this.authenticated && !this.salt) this.salt = md5Salt(reply);
-        if (!this.authenticated && !this.salt) return this.refuse('PGlite did not ask for an MD5 password');
-        if (reply.length && this.socket.writable) this.socket.write(reply);
+        this.answer(await this.db.execProtocolRaw(new Uint8Array(bytes), { syncToFs }));
       } catch (e) {
         this.refuse(`PGlite failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     });
+  }
+
+  /**
+   * PGlite's side of the login, as one unit of work: the client's startup packet, then (PGlite
+   * asks for an MD5 password and takes any) a password; the client gets the rest of the login
+   * (AuthenticationOk, parameters, ReadyForQuery), its own password having been checked here.
+   */
+  private login(): void {
+    const startup = this.startup!;
+    this.startup = undefined;
+    this.queue = this.queue.then(async () => {
+      if (this.phase !== 'session') return;
+      this.release ??= await this.acquire();
+      if (this.phase !== 'session') return;
+      this.touched = true;
+      try {
+        let reply = await this.db.execProtocolRaw(new Uint8Array(startup));
+        if (md5Salt(reply)) reply = await this.db.execProtocolRaw(message('p', Buffer.from(`md5${'0'.repeat(32)}\0`)));
+        if (!endsIdle(reply)) return this.refuse('PGlite did not complete the login');
+        this.answer(reply);
+      } catch (e) {
+        this.refuse(`PGlite failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    });
+  }
+
+  /** Sends PGlite's reply on; at ReadyForQuery idle the unit of work is over and another connection may have the session. */
+  private answer(reply: Uint8Array): void {
+    if (reply.length && this.socket.writable) this.socket.write(reply);
+    if (this.release && endsIdle(reply)) {
+      this.release();
+      this.release = undefined;
+    }
   }
 
   private passwordMatches(body: Buffer): boolean {
@@ -257,14 +308,14 @@ class WireSession {
     return body.length === expected.length && timingSafeEqual(body, expected);
   }
 
-  /** The connection is gone: reset PGlite's session, then hand it to the next connection. */
+  /** The connection is gone: reset PGlite's session under the lock, then let the others have it. */
   private close(): void {
-    const wasSession = this.release !== undefined;
     this.phase = 'closed';
-    if (!wasSession) return;
-    const release = this.release!;
-    this.release = undefined;
-    void this.queue.then(async () => {
+    this.queue = this.queue.then(async () => {
+      const held = this.release;
+      this.release = undefined;
+      if (!this.touched) return held?.();
+      const release = held ?? (await this.acquire());
       try {
         for (const m of this.server.resetMessages()) await this.db.execProtocolRaw(m);
       } catch {
@@ -274,6 +325,12 @@ class WireSession {
       }
     });
   }
+}
+
+/** Whether a reply ends with ReadyForQuery, status idle ('Z', length 5, 'I'): no transaction is open. */
+function endsIdle(reply: Uint8Array): boolean {
+  const n = reply.length;
+  return n >= 6 && reply[n - 6] === READY_FOR_QUERY && reply[n - 2] === 5 && reply[n - 1] === IDLE;
 }
 
 /** Name/value pairs of a StartupMessage body, or undefined when malformed. */
@@ -313,6 +370,14 @@ function literal(text: string): string {
 
 function query(sql: string): Uint8Array {
   return message('Q', Buffer.from(`${sql}\0`));
+}
+
+/** AuthenticationMD5Password with this salt. */
+function md5Request(salt: Buffer): Uint8Array {
+  const body = Buffer.alloc(8);
+  body.writeInt32BE(5, 0);
+  salt.copy(body, 4);
+  return message('R', body);
 }
 
 /** ErrorResponse: FATAL 28P01 password authentication failed. */

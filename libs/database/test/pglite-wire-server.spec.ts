@@ -123,6 +123,26 @@ describe('embedded PostgreSQL behind the wire guard', () => {
     }
   });
 
+  it('answers every query whose messages end near a multiple of 8 KiB (PGlite lost the Sync there)', async () => {
+    const client = new Client({ connectionString: pg.url });
+    await client.connect();
+    try {
+      // Parameter lengths whose Parse/Bind/Describe/Execute/Sync put a boundary where PGlite 0.3,
+      // fed them in one call, answered without ReadyForQuery; and their neighbours.
+      for (const base of [8120, 8130, 8137, 16312, 16322, 16329])
+        for (const size of [base - 1, base, base + 1]) {
+          const { rows } = await client.query<{ n: number }>('select length($1::text) n', ['a'.repeat(size)]);
+          expect(rows).toEqual([{ n: size }]);
+        }
+      // Notices as PostgreSQL sends them by default, not PGlite's debug3.
+      expect((await client.query(`SELECT current_setting('client_min_messages') AS m`)).rows).toEqual([
+        { m: 'notice' },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('a pool that closed its idle connection finds its tables on the next one (session settings kept)', async () => {
     const { Pool } = await import('pg');
     const pool = new Pool({ connectionString: pg.url, max: 1, idleTimeoutMillis: 50 });
@@ -137,17 +157,54 @@ describe('embedded PostgreSQL behind the wire guard', () => {
     }
   });
 
-  it('serves clients one at a time, a queued client after the first leaves', async () => {
+  it('serves several connections a unit of work at a time: an idle one holds nothing, an open transaction holds the others', async () => {
     const a = new Client({ connectionString: pg.url });
-    await a.connect();
     const b = new Client({ connectionString: pg.url });
-    const bConnected = b.connect();
-    await new Promise((r) => setTimeout(r, 200));
-    await a.query('SELECT 1');
-    await a.end();
-    await bConnected;
+    await a.connect();
+    // b logs in and queries while a is connected (and idle), as a CLI beside a running service.
+    await b.connect();
     expect((await b.query('SELECT 2 AS x')).rows).toEqual([{ x: 2 }]);
+    await a.query('CREATE TABLE IF NOT EXISTS public.units (x int)');
+    await a.query('BEGIN');
+    await a.query('INSERT INTO public.units VALUES (1)');
+    // b's statement waits for a's transaction: it never runs inside it or sees its rows early.
+    let bDone = false;
+    const bCount = b.query('SELECT count(*)::int AS n FROM public.units').then((r) => {
+      bDone = true;
+      return r.rows;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bDone).toBe(false);
+    await a.query('INSERT INTO public.units VALUES (2)');
+    await a.query('COMMIT');
+    expect(await bCount).toEqual([{ n: 2 }]);
+    // A transaction left open by a client that goes away is rolled back, and the others go on.
+    await a.query('BEGIN');
+    await a.query('INSERT INTO public.units VALUES (3)');
+    const stream = (a as unknown as { connection: { stream: net.Socket } }).connection.stream;
+    a.on('error', () => undefined);
+    stream.destroy();
+    expect((await b.query('SELECT count(*)::int AS n FROM public.units')).rows).toEqual([{ n: 2 }]);
     await b.end();
+  });
+
+  it('holds nothing for a client that never logs in', async () => {
+    // A startup packet and no password: PGlite has not seen it, and nobody waits for it.
+    const stalled = net.connect(port, '127.0.0.1');
+    stalled.on('error', () => undefined);
+    await new Promise((r) => stalled.once('connect', r));
+    stalled.write(startup());
+    await new Promise((r) => setTimeout(r, 100));
+    const client = new Client({ connectionString: pg.url });
+    const started = Date.now();
+    await client.connect();
+    try {
+      expect((await client.query('SELECT 3 AS x')).rows).toEqual([{ x: 3 }]);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await client.end();
+      stalled.destroy();
+    }
   });
 
   it('refuses a client without the password, and names what it refused', async () => {

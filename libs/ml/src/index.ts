@@ -1,6 +1,7 @@
 /** The ml library's public surface (what other libs, apps, scripts and tests import as @vfl/ml). */
 export * from './batch-schedule';
 export * from './gbdt';
+export * from './woe';
 export * from './logistic';
 export * from './metrics';
 export * from './objective-metrics';

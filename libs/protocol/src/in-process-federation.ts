@@ -187,6 +187,8 @@ export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 
   readonly nn?: JobSpec['nn'];
   /** `secureboost` jobs: the boosting settings. */
   readonly secureboost?: JobSpec['secureboost'];
+  /** Other models' settings, as the job spec carries them (`statistics`, `binning`, `pipeline`, …). */
+  readonly settings?: Partial<Omit<JobSpec, 'jobId' | 'model' | 'parties' | 'hyperparameters'>>;
   readonly label: { readonly partyId: string; readonly file: string; readonly labelColumn: string };
   /** One or more feature parties, each with its file inside dataRoot. */
   readonly features: readonly { readonly partyId: string; readonly file: string }[];
@@ -212,6 +214,7 @@ export async function runInProcessJob(
       ...(o.objective ? { objective: o.objective } : {}),
       ...(o.nn ? { nn: o.nn } : {}),
       ...(o.secureboost ? { secureboost: o.secureboost } : {}),
+      ...o.settings,
       alignment: o.alignment,
       parties: [
         { partyId: o.label.partyId, role: 'label', data: { path: o.label.file, labelColumn: o.label.labelColumn } },

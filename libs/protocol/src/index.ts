@@ -14,6 +14,9 @@ export {
   isSplitNnResult,
   isTargetResult,
   isSecureBoostResult,
+  isStatisticsResult,
+  isBinningResult,
+  isPipelineResult,
   jobStrategies,
   partyHandlers,
   type JobResult,
@@ -54,3 +57,24 @@ export * from './split-nn/defence';
 export * from './plaintext-reference';
 export * from './split-lr/paillier-split-lr';
 export { runSplitNn, splitNnPlaintextReference } from './split-nn/runner';
+export type { StatisticsJobResult, PartyStatistics } from './statistics/strategy';
+export { statisticsSettings, type StatisticsSettings, type StatisticsInput } from './statistics/settings';
+export type { StatisticsPartyModel } from './statistics/party-handlers';
+export type { BinningJobResult, PartyBinning } from './binning/strategy';
+export { binningSettings, type BinningSettings, type BinningInput } from './binning/settings';
+export type { BinningPartyModel } from './binning/party-handlers';
+export type { ColumnBinning } from './binning/feature-bins';
+export type { SharedFeature } from './binning/commands';
+export { pooledWoeReference } from './binning/plaintext-reference';
+export * from './selection/select-columns';
+export type { PipelineJobResult, PipelineStepReport, ScorecardReport, StepState } from './pipeline/strategy';
+export { PipelineStepError } from './pipeline/strategy';
+export {
+  PIPELINE_STEPS,
+  checkedSteps,
+  scorecardSettings,
+  type PipelineStep,
+  type ScorecardInput,
+} from './pipeline/settings';
+export type { PipelinePartyModel } from './pipeline/party-handlers';
+export type { PartyScorecard } from './pipeline/woe-features';

@@ -28,7 +28,7 @@ export interface ModelManifest {
   readonly jobId: string;
   readonly createdAt: string;
   /** The model family (absent in manifests of split-LR jobs made before split NN had one). */
-  readonly model?: 'split-lr' | 'split-nn' | 'secureboost';
+  readonly model?: 'split-lr' | 'split-nn' | 'secureboost' | 'statistics' | 'binning' | 'pipeline';
   /** What the model predicts (absent: a binary label). */
   readonly objective?: 'regression' | 'multiclass';
   /** Split NN: the architecture every part belongs to. */

@@ -16,6 +16,12 @@ import { SplitLrJobResult, splitLrStrategy } from './split-lr/strategy';
 import { secureBoostHandlers } from './secureboost/party-handlers';
 import { SecureBoostJobResult, secureBoostStrategy } from './secureboost/strategy';
 import { splitNnHandlers } from './split-nn/party-handlers';
+import { binningHandlers } from './binning/party-handlers';
+import { BinningJobResult, binningStrategy } from './binning/strategy';
+import { pipelineHandlers } from './pipeline/party-handlers';
+import { PipelineJobResult, pipelineStrategy } from './pipeline/strategy';
+import { statisticsHandlers } from './statistics/party-handlers';
+import { StatisticsJobResult, statisticsStrategy } from './statistics/strategy';
 import { SplitNnJobResult, splitNnStrategy } from './split-nn/strategy';
 import type { TargetJobResult } from './job/target-result';
 
@@ -29,6 +35,9 @@ export const BUILT_IN_GROUPS: readonly PartyHandlerGroup[] = [
   splitLrHandlers,
   splitNnHandlers,
   secureBoostHandlers,
+  statisticsHandlers,
+  binningHandlers,
+  pipelineHandlers,
 ];
 
 /** A party's registry: the shared job commands (whose model steps go to each model's hooks) and `groups`. */
@@ -42,7 +51,14 @@ export function partyHandlers(groups: readonly PartyHandlerGroup[] = BUILT_IN_GR
 
 /** What a built-in job returns. */
 export type JobResult =
-  SplitLrJobResult | PsiCardinalityResult | SplitNnJobResult | SecureBoostJobResult | TargetJobResult;
+  | SplitLrJobResult
+  | PsiCardinalityResult
+  | SplitNnJobResult
+  | SecureBoostJobResult
+  | StatisticsJobResult
+  | BinningJobResult
+  | PipelineJobResult
+  | TargetJobResult;
 
 export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
   return !('model' in result);
@@ -61,11 +77,26 @@ export function isSecureBoostResult(result: JobResult): result is SecureBoostJob
   return 'model' in result && result.model === 'secureboost';
 }
 
+export function isStatisticsResult(result: JobResult): result is StatisticsJobResult {
+  return 'model' in result && result.model === 'statistics';
+}
+
+export function isBinningResult(result: JobResult): result is BinningJobResult {
+  return 'model' in result && result.model === 'binning';
+}
+
+export function isPipelineResult(result: JobResult): result is PipelineJobResult {
+  return 'model' in result && result.model === 'pipeline';
+}
+
 export const BUILT_IN_STRATEGIES: readonly JobStrategy<JobResult>[] = [
   splitLrStrategy,
   splitNnStrategy,
   psiCardinalityStrategy,
   secureBoostStrategy,
+  statisticsStrategy,
+  binningStrategy,
+  pipelineStrategy,
 ];
 
 /** The coordinator's strategies by model: the built-in ones and `extra`. */

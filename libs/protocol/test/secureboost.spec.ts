@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BfvEncryptor, BfvKeyHolder } from '@vfl/crypto';
 import { loadPartyTable } from '@vfl/data';
+import type { AuditEventInput } from '@vfl/audit';
 import { DEFAULT_LR_HYPERPARAMETERS, TreeNode } from '@vfl/ml';
 import { randomUUID } from 'node:crypto';
 import {
@@ -34,6 +35,7 @@ describe('SecureBoost', () => {
   let firstChunks: BigUint64Array[];
   let firstGradients: { g: Float64Array; h: Float64Array };
   let labelsById: ArrayLike<number>;
+  const partyLogs: { partyId: string; event: AuditEventInput }[] = [];
 
   beforeAll(async () => {
     const [header, ...rows] = fs.readFileSync(path.join(SHARED, 'breast_hetero_host.csv'), 'utf8').trim().split('\n');
@@ -54,6 +56,10 @@ describe('SecureBoost', () => {
       hyperparameters: DEFAULT_LR_HYPERPARAMETERS,
       // Inline, so the spies see the encryptions (the worker path is checked in libs/crypto's bfv-engine spec).
       ckksThreads: 0,
+      partyAudit: (partyId) => ({
+        record: async (_jobId, event) => void partyLogs.push({ partyId, event }),
+        close: async () => undefined,
+      }),
       label: { partyId: 'bank', file: 'bank.csv', labelColumn: 'y' },
       features: [
         { partyId: 'a', file: 'a.csv' },
@@ -113,6 +119,22 @@ describe('SecureBoost', () => {
     );
     for (const f of result.importance) expect(f.column === null).toBe(f.partyId !== 'bank');
     expect(result.importance.filter((f) => f.partyId === 'bank').every((f) => /^x\d+$/.test(f.column!))).toBe(true);
+    // Each feature party keeps its own columns' split counts, by name, in its own log: the same counts.
+    for (const partyId of ['a', 'b']) {
+      const kept = partyLogs.filter((e) => e.partyId === partyId && e.event.step === 'sb.own_importance');
+      expect(kept).toHaveLength(1);
+      const columns = kept[0].event.detail!.columns as { column: string; splits: number }[];
+      const header = fs
+        .readFileSync(path.join(dir, `${partyId}.csv`), 'utf8')
+        .split('\n')[0]
+        .split(',')
+        .slice(1);
+      expect(Object.fromEntries(columns.map((c) => [c.column, c.splits]))).toEqual(
+        Object.fromEntries(
+          result.importance.filter((f) => f.partyId === partyId).map((f) => [header[f.index], f.splits]),
+        ),
+      );
+    }
   });
 
   it('keeps every label, feature value and gradient off the wire; the coordinator decrypts only masked sums', async () => {

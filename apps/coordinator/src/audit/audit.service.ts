@@ -19,6 +19,16 @@ import {
 import { loadOrCreateKeyFile, previousKeys, SigningIdentity } from '@vfl/crypto';
 import { CoordinatorConfig } from '../config/coordinator.config';
 
+/** A signed chain head as GET /jobs/:id/audit/checkpoints shows it. */
+export interface SignedHead {
+  readonly seq: number;
+  readonly headHash: string;
+  readonly signer: string;
+  readonly publicKey: string;
+  readonly signature: string;
+  readonly signedAt: Date;
+}
+
 /** The key file's name under VFL_KEY_DIR (`vfl keys rotate` uses the same). */
 export const COORDINATOR_KEY_NAME = 'coordinator';
 
@@ -104,6 +114,21 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     );
     if (n === 0) await this.ledger.record('job.ended', recorded, this.identity);
     return recorded;
+  }
+
+  /** The job's signed chain heads, oldest first: what each signature covers (seq, head hash) and whose key made it. */
+  async checkpoints(jobId: string): Promise<SignedHead[]> {
+    const rows = await this.ds
+      .getRepository(AuditCheckpointEntity)
+      .find({ where: { jobId }, order: { seq: 'ASC', id: 'ASC' }, take: 10_000 });
+    return rows.map((c) => ({
+      seq: c.seq,
+      headHash: c.headHash,
+      signer: c.signer,
+      publicKey: c.publicKey,
+      signature: c.signature,
+      signedAt: c.signedAt,
+    }));
   }
 
   events(jobId: string, page: { offset?: number; limit?: number }): Promise<ChainedAuditEvent[]> {

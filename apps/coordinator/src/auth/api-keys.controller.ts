@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagg
 import { IsIn, Matches } from 'class-validator';
 import { ROLES, Role } from '@vfl/access';
 import { ApiKeysService } from './api-keys.service';
+import { CurrentPrincipal, Principal } from './principal';
 import { Roles } from './roles.decorator';
 
 export class CreateApiKeyDto {
@@ -26,6 +27,13 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Issue a key (the only time its secret is shown)' })
   create(@Body() dto: CreateApiKeyDto) {
     return this.keys.create(dto.name, dto.role);
+  }
+
+  @Get('me')
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOperation({ summary: "The calling key's name and role (the dashboard shows the actions the role may take)" })
+  me(@CurrentPrincipal() principal: Principal) {
+    return { keyId: principal.keyId, name: principal.name, role: principal.role };
   }
 
   @Get()

@@ -1,6 +1,7 @@
 /**
  * GET /jobs: a page of job summaries, newest first, read by one indexed query that touches only
- * the five columns it returns (never the spec's or the result's JSON beyond the model name), and
+ * the five columns it returns (never the spec's or the result's JSON beyond the model name; with
+ * include=outcome, as the dashboard asks, also the page's results and first audit events), and
  * paged by a cursor, so a page costs the same however long the history is.
  *
  * The cursor is the last row's (created_at in microseconds, id), opaque to clients (base64url):
@@ -54,6 +55,15 @@ export class JobListQuery {
   @Min(0)
   @Max(100000)
   offset?: number;
+
+  @ApiPropertyOptional({
+    enum: ['outcome'],
+    description:
+      "outcome: each row also has the validation AUC, the run's seconds and who submitted it (reads each row's result and first audit event, so it costs more than the bare list)",
+  })
+  @IsOptional()
+  @IsIn(['outcome'])
+  include?: 'outcome';
 }
 
 export interface JobSummary {
@@ -62,6 +72,12 @@ export interface JobSummary {
   readonly model: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** With include=outcome: the validation AUC of a model job that succeeded, else null. */
+  readonly validationAuc?: number | null;
+  /** With include=outcome: the run's duration in seconds, from its result (null until it succeeds). */
+  readonly seconds?: number | null;
+  /** With include=outcome: the name of the API key that submitted it (its job.created audit event). */
+  readonly submittedBy?: string | null;
 }
 
 export interface JobPage {
@@ -106,9 +122,16 @@ export async function listJobs(db: Pick<EntityManager, 'query'>, q: JobListQuery
     );
   }
   params.push(q.offset ?? 0);
+  // Only the page's rows (n <= limit) read their result and their chain's first event (job.created, seq 0).
+  const outcome =
+    q.include === 'outcome'
+      ? `, 'validationAuc', (result #>> '{validation,auc}')::float8,
+              'seconds', (result ->> 'seconds')::float8,
+              'submittedBy', (SELECT e.detail #>> '{startedBy,name}' FROM audit_events e WHERE e.job_id = page.id AND e.seq = 0)`
+      : '';
   const [row] = await db.query<{ json: string; next: string | null }[]>(
     `WITH page AS (
-       SELECT id, state, spec->>'model' AS model, created_at, updated_at,
+       SELECT id, state, spec->>'model' AS model, created_at, updated_at${q.include === 'outcome' ? ', result' : ''},
               row_number() OVER (ORDER BY created_at DESC, id DESC) AS n
          FROM (SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                 ORDER BY created_at DESC, id DESC LIMIT $1 + 1 OFFSET $${params.length}) newest
@@ -116,7 +139,7 @@ export async function listJobs(db: Pick<EntityManager, 'query'>, q: JobListQuery
      SELECT coalesce(json_agg(json_build_object(
               'id', id, 'state', state, 'model', model,
               'createdAt', to_char(created_at AT TIME ZONE 'UTC', ${ISO}),
-              'updatedAt', to_char(updated_at AT TIME ZONE 'UTC', ${ISO})) ORDER BY n) FILTER (WHERE n <= $1), '[]')::text AS json,
+              'updatedAt', to_char(updated_at AT TIME ZONE 'UTC', ${ISO})${outcome}) ORDER BY n) FILTER (WHERE n <= $1), '[]')::text AS json,
             CASE WHEN count(*) > $1 THEN
               min((extract(epoch FROM created_at) * 1000000)::bigint::text || '.' || id) FILTER (WHERE n = $1)
             END AS next

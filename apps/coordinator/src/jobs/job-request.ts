@@ -13,11 +13,30 @@ import {
   JobResult,
   JobSpec,
   NO_DEFENCE,
-  PsiCardinalityResult,
+  SecureBoostJobResult,
+  SplitLrJobResult,
+  SplitNnJobResult,
+  TargetJobResult,
   secureBoostSettings,
   validateDefence,
 } from '@vfl/protocol';
 import { CreateJobDto, isApiModel } from './dto/create-job.dto';
+import { woeRequestFields, woeRequestProblems, woeSpecFields } from './woe-request';
+
+/** The smallest working `nn` block: what a split-NN request without one is shown (docs/split-nn.md has every field). */
+export const NN_BLOCK_EXAMPLE = {
+  architecture: {
+    bottom: [{ units: 8, activation: 'relu' }],
+    interactive: { units: 4 },
+    top: [],
+    training: { optimizer: 'adam', learningRate: 0.01, batchSize: 256, epochs: 5, seed: 1 },
+  },
+  defence: { kind: 'none' },
+} as const;
+
+const NN_BLOCK_MISSING =
+  `nn: a split-nn job needs an "nn" block with the network's architecture (and optionally its defence), ` +
+  `for example "nn": ${JSON.stringify(NN_BLOCK_EXAMPLE)} (every field: docs/split-nn.md)`;
 
 /** Every problem of a request the DTO's decorators cannot see (parties, model settings, alignment). */
 export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => boolean): string[] {
@@ -32,7 +51,9 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
     if (p.role === 'feature' && p.data.labelColumn)
       problems.push(`parties.${i}.data.labelColumn: a feature party holds no labels`);
   });
-  if (dto.model === 'split-nn') {
+  if (dto.model === 'split-nn' && dto.nn?.architecture === undefined) {
+    problems.push(NN_BLOCK_MISSING);
+  } else if (dto.model === 'split-nn') {
     try {
       validateArchitecture(dto.nn?.architecture);
       validateDefence(dto.nn?.defence ?? NO_DEFENCE);
@@ -53,6 +74,7 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
     problems.push(`secureboost: only a secureboost job takes boosting settings (model is ${dto.model})`);
   }
   problems.push(...objectiveProblems(dto));
+  problems.push(...woeRequestProblems(dto));
   const labels = dto.parties.filter((p) => p.role === 'label').length;
   if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
   const hp = dto.hyperparameters;
@@ -134,6 +156,7 @@ export function specOf(
       : { ...DEFAULT_LR_HYPERPARAMETERS, ...stripUndefined(dto.hyperparameters ?? {}) },
     ...(nn ? { nn } : {}),
     ...(dto.model === 'secureboost' ? { secureboost: secureBoostSettings.parse(dto.secureboost ?? {}) } : {}),
+    ...woeSpecFields(dto),
     alignment: {
       idRules: parseIdRules(dto.alignment?.idRules),
       ...(dto.alignment?.mode ? { mode: dto.alignment.mode } : {}),
@@ -158,11 +181,14 @@ export function requestOf(spec: JobSpec): CreateJobDto {
     alignment: { ...spec.alignment, idRules: [...(spec.alignment?.idRules ?? [])] },
     ...(spec.nn ? { nn: spec.nn } : {}),
     ...(spec.secureboost ? { secureboost: { ...spec.secureboost } } : {}),
+    ...woeRequestFields(spec),
   };
 }
 
 /** Results that carry a model and its manifest (not a PSI count). */
-export function hasManifest(result: JobResult): result is Exclude<JobResult, PsiCardinalityResult> {
+export function hasManifest(
+  result: JobResult,
+): result is SplitLrJobResult | SplitNnJobResult | SecureBoostJobResult | TargetJobResult {
   return isSplitLrResult(result) || isSplitNnResult(result) || isSecureBoostResult(result) || isTargetResult(result);
 }
 

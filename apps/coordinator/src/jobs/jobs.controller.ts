@@ -55,6 +55,7 @@ export class JobsController {
       const next = new URLSearchParams({
         ...(q.state ? { state: q.state } : {}),
         ...(q.limit ? { limit: String(q.limit) } : {}),
+        ...(q.include ? { include: q.include } : {}),
         cursor: page.nextCursor,
       });
       res.setHeader('X-Next-Cursor', page.nextCursor);
@@ -124,6 +125,16 @@ export class JobsController {
   @ApiOperation({ summary: 'State, progress, per-epoch metrics and outcome of a job' })
   get(@Param('id', new ParseUUIDPipe()) id: string) {
     return this.jobs.get(id);
+  }
+
+  @Get(':id/audit/checkpoints')
+  @ApiOperation({
+    summary:
+      "The job's signed chain heads (seq, head hash, signer, ed25519 public key and signature over vfl-audit-checkpoint-v1|job=|seq=|head=), oldest first",
+  })
+  async signedHeads(@Param('id', new ParseUUIDPipe()) id: string) {
+    await this.jobs.get(id);
+    return this.audit.checkpoints(id);
   }
 
   @Get(':id/audit')

@@ -83,6 +83,8 @@ export interface EpochSummary {
   readonly validationR2?: number;
   readonly validationRmse?: number;
   readonly validationAccuracy?: number;
+  /** Split NN: the mean training loss over the epoch's batches. */
+  readonly trainLoss?: number;
 }
 
 /** What GET /jobs/:id/events streams. */
@@ -191,7 +193,7 @@ export class JobsService implements OnApplicationBootstrap {
 
   /** A page of job summaries, newest first (job-list.ts), read once per change of the jobs table (job-list-cache.ts). */
   list(query: JobListQuery): Promise<CachedJobPage> {
-    const key = JSON.stringify([query.state, query.limit, query.cursor, query.offset]);
+    const key = JSON.stringify([query.state, query.limit, query.cursor, query.offset, query.include]);
     return this.listCache.get(key, () => listJobs(this.jobs.manager, query));
   }
 
@@ -326,9 +328,9 @@ export class JobsService implements OnApplicationBootstrap {
     if (!row) throw new NotFoundException(`job ${id} does not exist`);
     const spec = row.spec as JobSpec;
     const result = row.result as (JobResult & { manifest?: ModelManifest }) | null;
-    if (row.state !== 'succeeded' || spec.model === 'psi-cardinality' || !result)
+    if (row.state !== 'succeeded' || !scoresApplicants(spec) || !result)
       throw new ConflictException(
-        `job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr, split-nn or secureboost job can predict`,
+        `job ${id} is a ${spec.model} job in state ${row.state}; only a succeeded split-lr, split-nn, secureboost or scorecard pipeline job can predict`,
       );
     if (!result.manifest)
       throw new ConflictException(
@@ -419,6 +421,7 @@ export class JobsService implements OnApplicationBootstrap {
             epoch: epoch.epoch,
             seconds: epoch.seconds,
             ...(epochFigures(epoch.validation) as Omit<EpochSummary, 'epoch' | 'seconds'>),
+            ...(epoch.trainLoss !== undefined ? { trainLoss: epoch.trainLoss } : {}),
           });
           emit({ type: 'epoch', data: live.epochs[live.epochs.length - 1] });
         }
@@ -554,4 +557,10 @@ export class JobsService implements OnApplicationBootstrap {
     if (live?.row) live.row = { ...live.row, state, updatedAt: new Date() };
     this.streams.get(id)?.next({ type: 'state', data: { state, ...detail } });
   }
+}
+
+/** Whether a job's model scores new IDs: a trained model, or a pipeline that ends in a scorecard. */
+function scoresApplicants(spec: JobSpec): boolean {
+  if (spec.model === 'pipeline') return spec.pipeline?.includes('scorecard') ?? false;
+  return !['psi-cardinality', 'statistics', 'binning'].includes(spec.model);
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { MAX_CLASSES } from '@vfl/data';
+import { CURVE_POINTS } from '@vfl/ml';
 import { bytes, defineCommand, empty, jobId, jobRequest, nonNegativeInt } from '../wire/command';
 import { dataReference, partyRole, roster } from '../wire/roster';
 
@@ -114,6 +115,32 @@ export const binaryMetrics = z.object({
   rows: nonNegativeInt,
 });
 
+/**
+ * The baseline's validation metrics also carry its ROC curve and gain/lift table: aggregates of
+ * the same kind as the federated model's (evaluation.ts), so the dashboard can draw the uplift.
+ */
+export const baselineValidation = binaryMetrics.extend({
+  rocCurve: z
+    .array(z.object({ fpr: z.number(), tpr: z.number() }))
+    .max(CURVE_POINTS)
+    .optional(),
+  gainLift: z
+    .array(
+      z.object({
+        bin: z.number(),
+        count: z.number(),
+        positives: z.number(),
+        cumulativeShare: z.number(),
+        gain: z.number(),
+        lift: z.number(),
+        minScore: z.number(),
+        maxScore: z.number(),
+      }),
+    )
+    .max(1000)
+    .optional(),
+});
+
 /** Metrics of a continuous target (objective regression), in the target's own units. */
 export const regressionMetrics = z.object({
   objective: z.literal('regression'),
@@ -142,7 +169,7 @@ export const baseline = defineCommand(
   'model.baseline',
   jobRequest,
   z.union([
-    z.object({ train: binaryMetrics, validation: binaryMetrics }),
+    z.object({ train: binaryMetrics, validation: baselineValidation }),
     z.object({ train: targetMetrics, validation: targetMetrics }),
   ]),
 );

@@ -120,7 +120,7 @@ export function targetSplitMetrics(job: PartyJob, split: Split, outputs: Float64
 }
 
 /** One point per percentile (101) on large splits, fewer on small ones. */
-function curvePoints(rows: number): number {
+export function curvePoints(rows: number): number {
   return Math.max(2, Math.min(CURVE_POINTS, Math.floor(rows / MIN_ROWS_PER_CURVE_POINT) + 1));
 }
 

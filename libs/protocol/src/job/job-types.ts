@@ -7,6 +7,10 @@ import type { IdRule, Objective } from '@vfl/data';
 import type { LrHyperparameters, BinaryMetrics, MulticlassMetrics, NnArchitecture, RegressionMetrics } from '@vfl/ml';
 import type { DefenceSpec } from '../split-nn/defence';
 import type { SecureBoostInput } from '../secureboost/settings';
+import type { StatisticsInput } from '../statistics/settings';
+import type { BinningInput } from '../binning/settings';
+import type { ScorecardInput } from '../pipeline/settings';
+import type { SelectionInput } from '../selection/select-columns';
 import { failedAtOf } from '../party/party-error';
 import { digestHex } from '../wire/codec';
 import type { DataReference, PartyRole } from '../wire/roster';
@@ -51,6 +55,16 @@ export interface JobSpec {
   readonly nn?: { readonly architecture: NnArchitecture; readonly defence?: DefenceSpec };
   /** `secureboost`: the boosting settings (defaults for every field left out; secureboost/settings.ts). */
   readonly secureboost?: SecureBoostInput;
+  /** `statistics`: which statistics each owner shares (statistics/settings.ts). */
+  readonly statistics?: StatisticsInput;
+  /** `binning`: how each party bins its columns and what of its WOE/IV it shares (binning/settings.ts). */
+  readonly binning?: BinningInput;
+  /** `pipeline`: the steps, in order (statistics, binning, selection, split-lr, scorecard); each uses its own settings field. */
+  readonly pipeline?: readonly string[];
+  /** A pipeline's selection step: IV threshold, top-k per party, missing rate. */
+  readonly selection?: SelectionInput;
+  /** A pipeline's scorecard step: base score, base odds (good:bad), PDO. */
+  readonly scorecard?: ScorecardInput;
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
   /** What the model predicts (default `binary`): a 0/1 label, a continuous target, or one of K classes. */
@@ -73,6 +87,9 @@ export interface JobProgress {
   /** Alignment: element blindings done and to do, over all parties (each ID is blinded twice). */
   readonly elementsDone?: number;
   readonly elementsTotal?: number;
+  /** A pipeline: the step running, and every step's state. */
+  readonly step?: string;
+  readonly steps?: readonly { readonly step: string; readonly state: string; readonly seconds?: number }[];
 }
 
 /** One epoch's validation metrics: binary, or (objective regression or multiclass) the target's. */
@@ -80,6 +97,8 @@ export interface EpochReport<M = BinaryMetrics> {
   readonly epoch: number;
   readonly seconds: number;
   readonly validation: M;
+  /** The mean training loss over the epoch's batches, where the model computes it anyway (split NN's label party). */
+  readonly trainLoss?: number;
 }
 
 /** An epoch report of any objective (what progress hooks receive). */

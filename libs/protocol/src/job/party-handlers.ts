@@ -5,9 +5,14 @@
 import { loadPartyTable, normaliseIds, parseIdRules, IdRule, type LoadTableOptions } from '@vfl/data';
 import {
   binaryMetrics,
+  BinaryMetrics,
+  gainLiftTable,
+  GainLiftRow,
   multiclassMetrics,
   oneVsRestProbabilities,
   regressionMetrics,
+  rocCurve,
+  RocPoint,
   sigmoid,
   TargetScaler,
   trainPlainSplitLr,
@@ -15,6 +20,7 @@ import {
   LrHyperparameters,
   partialLogits,
 } from '@vfl/ml';
+import { curvePoints } from './evaluation';
 import { modelBytes, modelDigest, partModelSigningText } from '../model-manifest';
 import { publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
@@ -242,8 +248,18 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
   };
 }
 
-/** The label party's model on its own features only: what federation is compared against. */
-function labelOnlyBaseline(j: PartyJob, hp: LrHyperparameters): Baseline {
+type BaselineValidation = BinaryMetrics & { rocCurve?: RocPoint[]; gainLift?: GainLiftRow[] };
+
+/**
+ * The label party's model on its own features only: what federation is compared against. Its
+ * validation split also gets the ROC curve and gain/lift table (the same aggregates the federated
+ * model's evaluation releases), so the uplift can be drawn, not only stated. A regression or
+ * multiclass job's baseline is the same linear model of its objective, with the target's metrics.
+ */
+function labelOnlyBaseline(
+  j: PartyJob,
+  hp: LrHyperparameters,
+): { train: BinaryMetrics; validation: BaselineValidation } | Baseline {
   const a = j.requireAligned();
   const objective = j.settings.objective ?? 'binary';
   const options = { interceptIndex: a.columns - 1, split: a.split };
@@ -273,12 +289,21 @@ function labelOnlyBaseline(j: PartyJob, hp: LrHyperparameters): Baseline {
     interceptIndex: a.columns - 1,
     split: a.split,
   });
-  const metrics = (rows: Int32Array) =>
-    binaryMetrics(
-      partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid),
-      Uint8Array.from(rows, (r) => labels[r]),
-    );
-  return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
+  const scored = (rows: Int32Array) => ({
+    scores: partialLogits(a.matrix, a.columns, weights, rows).map(sigmoid),
+    labels: Uint8Array.from(rows, (r) => labels[r]),
+  });
+  const train = scored(a.split.train);
+  const validation = scored(a.split.validation);
+  const metrics = binaryMetrics(validation.scores, validation.labels);
+  const curves =
+    validation.scores.length >= 10
+      ? {
+          rocCurve: rocCurve(validation.scores, validation.labels, curvePoints(validation.scores.length)),
+          gainLift: gainLiftTable(validation.scores, validation.labels, 10),
+        }
+      : {};
+  return { train: binaryMetrics(train.scores, train.labels), validation: { ...metrics, ...curves } };
 }
 
 /** The widest file a training job's batches allow this party (the label party's intercept is a column). */

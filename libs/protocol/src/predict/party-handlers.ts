@@ -13,6 +13,8 @@ import { isNnPartyModel, NnPartyModel } from '../split-nn/model';
 import { nnPrediction, SPLIT_NN, useSavedNnModel } from '../split-nn/party-handlers';
 import { isSplitLrModel, PartyModel } from '../split-lr/model';
 import { SCORES, SCORING, SECUREBOOST } from '../secureboost/party-handlers';
+import { PIPELINE } from '../pipeline/party-handlers';
+import { isScorecardModel, scorecardTotals } from '../pipeline/scoring';
 import { SPLIT_LR } from '../split-lr/party-handlers';
 import { bytesToF64, digestHex, f64ToBytes } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
@@ -45,14 +47,20 @@ export const predictHandlers: PartyHandlerGroup = {
         const nn = isNnPartyModel(model);
         // Trees take empty cells as missing values, as in training.
         const boost = model.family === SECUREBOOST;
+        // A scorecard bins values as read, missing ones in their own bin; it reads its kept columns only.
+        const card = isScorecardModel(model);
         // A split-LR label party's columns end with its intercept.
-        const trained = isSplitLrModel(model) && model.role === 'label' ? model.columns.slice(0, -1) : model.columns;
+        const trained = card
+          ? model.woeColumns!
+          : isSplitLrModel(model) && model.role === 'label'
+            ? model.columns.slice(0, -1)
+            : model.columns;
         // Read with the shared CSV reader (BOM, quoting); the training label column may be there and is
         // ignored, any other difference from training is refused, named.
-        const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id', allowMissing: boost });
+        const all = await loadPartyTable(file, { idColumn: data.idColumn ?? 'id', allowMissing: boost || card });
         const present = all.featureNames.filter((c) => c !== model.data.labelColumn);
         const missing = trained.filter((c) => !present.includes(c));
-        const extra = present.filter((c) => !trained.includes(c));
+        const extra = card ? [] : present.filter((c) => !trained.includes(c));
         if (missing.length || extra.length) {
           throw new PartyError(
             `${all.source} has other columns than the model of job ${model.jobId} was trained on` +
@@ -76,7 +84,7 @@ export const predictHandlers: PartyHandlerGroup = {
         const standardized = (row: number, j: number) =>
           Math.max(-bound, Math.min(bound, (all.features[row * stride + columnOf[j]] - means[j]) / deviations[j]));
         const rows = wanted.map((id) => index.get(id));
-        const family = nn ? SPLIT_NN : boost ? SECUREBOOST : SPLIT_LR;
+        const family = nn ? SPLIT_NN : boost ? SECUREBOOST : card ? PIPELINE : SPLIT_LR;
         const job = new PartyJob(cmd.jobId, family, node.role, cmd.roster, model.data, SCORING_ONLY);
         job.purpose = 'prediction';
         if (nn) prepareNnRows(job, model, rows, standardized, node.role === 'label');
@@ -89,7 +97,12 @@ export const predictHandlers: PartyHandlerGroup = {
               for (let j = 0; j < width; j++) values[k * width + j] = all.features[row * stride + columnOf[j]];
           });
           job.set(SCORING, { model, rows: { count: rows.length, values, columns: width } });
-        } else if (isSplitLrModel(model)) {
+        } else if (card)
+          job.set(
+            PARTIAL,
+            scorecardTotals(model, rows, (row, j) => all.features[row * stride + columnOf[j]]),
+          );
+        else if (isSplitLrModel(model)) {
           job.set(PARTIAL, partialLogits(model, rows, standardized));
           job.set(OUTPUT, { objective: model.objective, target: model.target, heads: model.heads?.length ?? 1 });
         } else throw new PartyError(`the saved model of job ${model.jobId} is of no family this party scores`);
@@ -136,6 +149,8 @@ export const predictHandlers: PartyHandlerGroup = {
           return { scores: f64ToBytes(scores), ...(classes ? { classes } : {}) };
         }
         if (job.model === SECUREBOOST) return { scores: f64ToBytes(job.get(SCORES)) };
+        // A scorecard's score is the sum of points (a higher score, a lower risk), not a probability.
+        const points = job.model === PIPELINE;
         const scores = Float64Array.from(job.get(PARTIAL));
         for (const f of job.featureParties()) {
           const partial = job.take(logitsKey(f.partyId));
@@ -143,17 +158,17 @@ export const predictHandlers: PartyHandlerGroup = {
             throw new PartyError(`${f.partyId} scored ${partial.length} values, expected ${scores.length}`);
           partial.forEach((v, i) => (scores[i] += v));
         }
-        const output = job.get(OUTPUT);
-        if (output.objective === 'regression') {
+        const output = job.find(OUTPUT);
+        if (output?.objective === 'regression') {
           const { mean, deviation } = output.target!;
           return { scores: f64ToBytes(TargetScaler.of(mean, deviation).unscale(scores)) };
         }
-        if (output.objective === 'multiclass') {
+        if (output?.objective === 'multiclass') {
           const rows = scores.length / output.heads;
           const logits = Array.from({ length: output.heads }, (_, k) => scores.subarray(k * rows, (k + 1) * rows));
           return { scores: f64ToBytes(oneVsRestProbabilities(logits)), classes: output.heads };
         }
-        return { scores: f64ToBytes(scores.map(sigmoid)) };
+        return { scores: f64ToBytes(points ? scores : scores.map(sigmoid)) };
       },
       {
         inPrediction: true,

@@ -124,3 +124,15 @@ export const importance = defineCommand(
       .max(1 << 16),
   }),
 );
+
+/**
+ * A feature party's importance, counted by the party itself from the split records it keeps: how
+ * often each of its columns splits in the kept trees. It stays in the party's own log, by column
+ * name; the reply carries only how many of its columns split. (Gains are the label party's figures
+ * and stay with it: they are sums of gradients.)
+ */
+export const ownImportance = defineCommand(
+  'sb.own_importance',
+  z.object({ jobId, keptTrees: nonNegativeInt }),
+  z.object({ columns: nonNegativeInt }),
+);

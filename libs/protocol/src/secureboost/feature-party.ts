@@ -95,6 +95,15 @@ export class SecureBoostFeature {
     };
   }
 
+  /** Split count per own column over the first `keptTrees` trees, most used first (from this party's own records). */
+  splitCounts(keptTrees: number, names: readonly string[]): { column: string; splits: number }[] {
+    const counts = new Map<number, number>();
+    for (const r of this.records) if (r.tree < keptTrees) counts.set(r.feature, (counts.get(r.feature) ?? 0) + 1);
+    return [...counts]
+      .map(([feature, splits]) => ({ column: names[feature], splits }))
+      .sort((a, b) => b.splits - a.splits || (a.column < b.column ? -1 : 1));
+  }
+
   restoreRecords(records: readonly SplitRecord[]): void {
     this.records.splice(0, this.records.length, ...records);
   }

@@ -267,6 +267,16 @@ export const secureBoostHandlers: PartyHandlerGroup = {
         features: label.importance(job.requireAligned().columnNames, node.partyId),
       };
     }),
+    onJobCommand(sb.ownImportance, async ({ keptTrees }, job, { node }) => {
+      const columns = model(job, SecureBoostFeature).splitCounts(keptTrees, job.requireAligned().columnNames);
+      await node.audit(job.id, {
+        step: sb.ownImportance.name,
+        sender: COORDINATOR_ID,
+        receiver: node.partyId,
+        detail: { keptTrees, columns },
+      });
+      return { columns: columns.length };
+    }),
     onJobCommand(sb.baseline, async (_, job) => {
       const label = model(job, SecureBoostLabel);
       const own = await label.ownFeaturesOnly();

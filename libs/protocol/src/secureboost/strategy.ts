@@ -138,6 +138,8 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
       })) as DetailedMetrics;
       const labelOnly = await ctx.call(ctx.label, sb.baseline, { jobId });
       const { features: importance, keptTrees } = await ctx.call(ctx.label, sb.importance, { jobId });
+      // Each feature party counts its own columns' splits and keeps them, by name, in its own log.
+      await Promise.all(ctx.features.map((f) => ctx.call(f, sb.ownImportance, { jobId, keptTrees })));
       const manifest = await ctx.exportModel({ model: SECUREBOOST });
       const { intersection, trainRows, validationRows } = ctx.alignment;
       return {

@@ -75,6 +75,11 @@ const logitsKey = (round: number, split: string, from: string) => mailKey<Float6
 const roundKey = (epoch: number, batch: number, head: number) =>
   head ? `${epoch}:${batch}:${head}` : `${epoch}:${batch}`;
 
+/** This party's current split-LR weights (a label party's intercept last; head 0 of a multiclass model). */
+export function splitLrWeights(job: PartyJob): Float64Array {
+  return job.get(STATE).lr.weights;
+}
+
 function model<T extends LabelPartyLr | FeaturePartyLr>(job: PartyJob, kind: new (...a: never[]) => T, head = 0): T {
   const m = job.get(STATE).head(head);
   if (!(m instanceof kind)) throw new PartyError(`this step is not for a ${job.role} party`);
@@ -86,7 +91,8 @@ function allPartialLogits(job: PartyJob, rows: Int32Array): Float64Array[] {
   return job.get(STATE).heads.map((h) => h.partialLogits(rows));
 }
 
-const hooks: PartyModelHooks = {
+/** Split LR's hooks: a pipeline's split-lr step delegates to them. */
+export const splitLrHooks: PartyModelHooks = {
   miniBatches: true,
   prepare(job, raw) {
     const hp = checked(lr.settings, raw, `job ${job.id}: hyperparameters`);
@@ -212,7 +218,7 @@ const hooks: PartyModelHooks = {
 
 export const splitLrHandlers: PartyHandlerGroup = {
   model: SPLIT_LR,
-  hooks,
+  hooks: splitLrHooks,
   commands: [
     onJobCommand(lr.forward, async ({ epoch, batch, head = 0 }, job, call) => {
       const share = model(job, FeaturePartyLr, head).forward(job.batch(epoch, batch));

@@ -201,6 +201,7 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
     for (let epoch = resume?.epoch ?? 0; epoch < epochs; epoch++) {
       const started = Date.now();
       d.takeEpochBytes();
+      let lossSum = 0;
       for (let batch = 0; batch < batches; batch++) {
         const key: BatchKey = { phase: 'train', epoch, batch };
         const rows = batch === batches - 1 ? d.trainRows - batch * batchSize : batchSize;
@@ -211,6 +212,7 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
           throw new Error(
             `split NN diverged at epoch ${epoch + 1}, batch ${batch + 1}: the training loss is ${loss}; lower training.learningRate (${arch.training.learningRate})`,
           );
+        lossSum += loss * rows;
         const backShares = step.shares;
         if (!Array.isArray(backShares) || backShares.length !== d.features.length)
           throw new Error(
@@ -237,6 +239,7 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
         epoch: epoch + 1,
         seconds: (Date.now() - started) / 1000,
         validation,
+        trainLoss: lossSum / d.trainRows,
       };
       reports.push(report);
       bytesPerEpoch = d.takeEpochBytes();

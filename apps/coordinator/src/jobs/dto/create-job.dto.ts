@@ -253,7 +253,15 @@ export class AlignmentDto {
 export const MAX_JOB_PARTIES = 8;
 
 /** The models the API starts (each a strategy in libs/protocol's registry). */
-export const API_MODELS = ['split-lr', 'split-nn', 'secureboost', 'psi-cardinality'] as const;
+export const API_MODELS = [
+  'split-lr',
+  'split-nn',
+  'secureboost',
+  'psi-cardinality',
+  'statistics',
+  'binning',
+  'pipeline',
+] as const;
 export type ApiModel = (typeof API_MODELS)[number];
 
 export function isApiModel(model: string): model is ApiModel {
@@ -264,7 +272,7 @@ export class CreateJobDto {
   @ApiProperty({
     enum: API_MODELS,
     description:
-      'split-nn: a split neural network (give `nn`); secureboost: gradient-boosted trees with encrypted histograms (settings in `secureboost`); psi-cardinality: a feasibility check whose result is the number of shared IDs only',
+      'split-nn: a split neural network (give `nn`); secureboost: gradient-boosted trees with encrypted histograms (settings in `secureboost`); psi-cardinality: a feasibility check whose result is the number of shared IDs only; statistics: per-column statistics at each party (`statistics`); binning: WOE/IV binning (`binning`); pipeline: the steps in `pipeline`, each with its own settings field',
   })
   @IsIn(API_MODELS)
   model!: ApiModel;
@@ -307,6 +315,43 @@ export class CreateJobDto {
   @IsOptional()
   @IsObject()
   secureboost?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description:
+      'statistics and pipeline only: { share: ["count", "missingRate", "mean", "std", "min", "max", "quantiles", "distinct"] (default count, missingRate), quantiles: [0.01, …] }',
+  })
+  @IsOptional()
+  @IsObject()
+  statistics?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description:
+      'binning and pipeline only: { method: "quantile" | "equal-width" | "chimerge", maxBins (10), fineBins (32, chimerge), monotonic (false), minBinRows (20), share: "woe" | "iv" | "none", validationFraction (0), seed }',
+    example: { method: 'chimerge', maxBins: 6, monotonic: true },
+  })
+  @IsOptional()
+  @IsObject()
+  binning?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'pipeline only: { minIv (0.02), topKPerParty, maxMissingRate (1) }' })
+  @IsOptional()
+  @IsObject()
+  selection?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'pipeline only: { baseScore (600), baseOdds (50, good:bad), pdo (20) }' })
+  @IsOptional()
+  @IsObject()
+  scorecard?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description:
+      'pipeline only: the steps in order, each feeding the next: statistics, binning, selection, split-lr (on WOE features), scorecard',
+    example: ['statistics', 'binning', 'selection', 'split-lr', 'scorecard'],
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(8)
+  pipeline?: string[];
 
   @ApiProperty({
     type: [JobPartyDto],

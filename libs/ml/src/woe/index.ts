@@ -1,0 +1,4 @@
+export * from './bin-merging';
+export * from './column-statistics';
+export * from './woe';
+export * from './scorecard';
