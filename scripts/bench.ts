@@ -7,6 +7,8 @@
  *   split-lr  federated split LR (real CKKS, in one process), and the same protocol under Paillier
  *   split-nn  federated split NN (real CKKS, in one process) and the same network trained centrally
  *   secureboost  federated SecureBoost (real BFV, in one process) and the same GBDT in plaintext
+ *   objectives  regression and 4-class references on the diabetes fixtures: the plaintext split-LR
+ *             algorithm and scikit-learn on the pooled rows
  *   binning   federated WOE/IV binning (real BFV, in one process) against the pooled computation,
  *             and the AUC of LR on WOE features against raw features and the label party alone
  *   api       GET /jobs (10,000 jobs in history), GET /jobs/:id and GET /health under load while
@@ -25,6 +27,7 @@ import { printJsonLine, startPeakRssSampler, stopPeakRssSampler } from './bench/
 import { runSplitLrBench } from './bench/split-lr';
 import { runSecureBoostBench } from './bench/secureboost';
 import { runSplitNnBench } from './bench/split-nn';
+import { runObjectivesBench } from './bench/objectives';
 
 // Key order is the order the usage message lists them in.
 const BENCHMARKS: Record<string, Benchmark> = {
@@ -32,6 +35,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   'split-lr': runSplitLrBench,
   'split-nn': runSplitNnBench,
   secureboost: runSecureBoostBench,
+  objectives: runObjectivesBench,
   binning: runBinningBench,
   'data-check': runDataCheckBench,
   audit: runAuditBench,

@@ -8,6 +8,7 @@
  *                   [--trees N] [--depth N] [--missing mean|median|zero|error] [--categorical detect|COL,…]
  *                   [--feature-columns COL,…] [--exclude-columns COL,…]
  *                   [--rows N] [--seed N] [--transport tcp|nats] [--json]
+ *                   [--objective binary|regression|multiclass]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,7 +26,15 @@ import {
 import { DEFAULT_VALIDATION_FRACTION, scheduleForRows } from '@vfl/ml';
 import { launchFederation, tail } from './federation-launcher';
 import { runJob, JobOutcome } from './job-client';
-import { isSecureBoostResult, isSplitLrResult, isSplitNnResult, minimumBatchRows, upliftWarnings } from '@vfl/protocol';
+import {
+  isSecureBoostResult,
+  isSplitLrResult,
+  isSplitNnResult,
+  isTargetResult,
+  minimumBatchRows,
+  upliftWarnings,
+} from '@vfl/protocol';
+import { objectiveSummary, printObjectiveSummary } from './demo-objective';
 
 const HELP = `usage: npm run demo -- [options]
   --guest-data FILE      label party's CSV (FATE-style guest file); default: seeded synthetic bank table
@@ -51,6 +60,9 @@ const HELP = `usage: npm run demo -- [options]
   --rows N               rows per synthetic table (default 10000)
   --seed N               seed for synthetic data and the job (default 42)
   --transport tcp|nats   how the services talk (default tcp)
+  --objective binary|regression|multiclass
+                         what the label column holds (default binary): a 0/1 label, a continuous
+                         target, or class numbers 0..K-1 (split-lr and split-nn)
   --json                 print one JSON summary as the last line`;
 
 async function main(): Promise<number> {
@@ -74,6 +86,7 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: '42' },
       transport: { type: 'string', default: 'tcp' },
       json: { type: 'boolean', default: false },
+      objective: { type: 'string', default: 'binary' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -83,6 +96,11 @@ async function main(): Promise<number> {
   }
   if (values.model !== 'split-lr' && values.model !== 'split-nn' && values.model !== 'secureboost')
     throw new UsageError(`--model ${values.model} is not available (models: split-lr, split-nn, secureboost)`);
+  const objective = values.objective;
+  if (objective !== 'binary' && objective !== 'regression' && objective !== 'multiclass')
+    throw new UsageError(`--objective must be binary, regression or multiclass, got "${objective}"`);
+  if (objective !== 'binary' && values.model === 'secureboost')
+    throw new UsageError(`--objective ${objective} is for split-lr and split-nn`);
   const splitNn = values.model === 'split-nn';
   const boost = values.model === 'secureboost';
   const learningRate =
@@ -151,6 +169,7 @@ async function main(): Promise<number> {
       federation.adminKey,
       {
         model: values.model,
+        ...(objective !== 'binary' ? { objective } : {}),
         parties: [
           {
             partyId: 'bank',
@@ -229,7 +248,12 @@ async function main(): Promise<number> {
   if (
     job.state !== 'succeeded' ||
     !job.result ||
-    !(isSplitLrResult(job.result) || isSplitNnResult(job.result) || isSecureBoostResult(job.result))
+    !(
+      isSplitLrResult(job.result) ||
+      isSplitNnResult(job.result) ||
+      isSecureBoostResult(job.result) ||
+      isTargetResult(job.result)
+    )
   ) {
     const where = job.failedParty ? ` (on ${job.failedParty})` : '';
     console.error(`job ${job.id} ${job.state}${where}: ${job.error}`);
@@ -247,12 +271,21 @@ async function main(): Promise<number> {
       );
     return 1;
   }
+  if (isTargetResult(job.result)) {
+    const summary = objectiveSummary(job.id, job.result, (Date.now() - started) / 1000, outcome.audit);
+    printObjectiveSummary(summary, job.result, say);
+    if (values.json) console.log(JSON.stringify(summary));
+    return 0;
+  }
   const r = job.result;
   const summary = {
     jobId: job.id,
     intersection: r.intersection,
     model: job.model,
+    objective: 'binary',
+    // `auc` is the training AUC (kept for scripts that read it); trainAuc says so.
     auc: round(r.train.auc),
+    trainAuc: round(r.train.auc),
     ks: round(r.train.ks),
     validationAuc: round(r.validation.auc),
     labelOnlyAuc: round(r.labelOnly.train.auc),

@@ -41,7 +41,7 @@ export async function runJob(
       const sized = 'epochs' in job.progress ? job.progress.epochs : undefined;
       const rounds = job.model === 'secureboost' ? treesOf(body) : (sized ?? job.hyperparameters.epochs);
       say(
-        `  ${round} ${String(e.epoch).padStart(2)}/${rounds}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
+        `  ${round} ${String(e.epoch).padStart(2)}/${rounds}  validation ${epochLine(e)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
       );
     }
     if (job.state !== state) {
@@ -66,4 +66,19 @@ export async function runJob(
 function treesOf(body: unknown): number {
   const settings = (body as { secureboost?: { trees?: unknown } }).secureboost;
   return typeof settings?.trees === 'number' ? settings.trees : 20;
+}
+
+/** An epoch's validation figures as the objective has them (AUC and KS, R² and RMSE, or accuracy and AUC). */
+function epochLine(e: JobView['epochs'][number]): string {
+  const figures: [string, number | undefined][] = [
+    ['AUC', e.validationAuc],
+    ['KS', e.validationKs],
+    ['accuracy', e.validationAccuracy],
+    ['R²', e.validationR2],
+    ['RMSE', e.validationRmse],
+  ];
+  return figures
+    .filter(([, v]) => v !== undefined)
+    .map(([name, v]) => `${name} ${v!.toFixed(4)}`)
+    .join('  ');
 }

@@ -87,7 +87,15 @@ interface JobLike {
     elementsDone?: number;
     elementsTotal?: number;
   };
-  epochs?: { epoch: number; validationAuc: number; validationKs: number; validationLoss: number; seconds: number }[];
+  epochs?: {
+    epoch: number;
+    validationAuc?: number;
+    validationKs?: number;
+    validationR2?: number;
+    validationAccuracy?: number;
+    validationLoss: number;
+    seconds: number;
+  }[];
   result?: {
     intersection: number;
     train?: { auc: number; ks: number };
@@ -190,7 +198,14 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
     }
     if (j.error) lines.push(`  error${j.failedParty ? ` (on ${j.failedParty})` : ''}: ${j.error}`);
     const r = j.result;
-    if (r?.train && r.validation && r.labelOnly)
+    const target = r?.validation as { r2?: number; rmse?: number; accuracy?: number; macroF1?: number } | undefined;
+    if (target?.r2 !== undefined)
+      lines.push(`  validation R² ${target.r2.toFixed(4)}  RMSE ${target.rmse!.toFixed(3)}  (${r!.intersection} rows)`);
+    else if (target?.accuracy !== undefined)
+      lines.push(
+        `  validation accuracy ${target.accuracy.toFixed(4)}  macro-F1 ${target.macroF1!.toFixed(4)}  (${r!.intersection} rows)`,
+      );
+    else if (r?.train && r.validation && r.labelOnly)
       lines.push(
         `  AUC ${r.train.auc.toFixed(4)}  KS ${r.train.ks.toFixed(4)}  validation AUC ${r.validation.auc.toFixed(4)}  label party alone ${r.labelOnly.train.auc.toFixed(4)}  (${r.intersection} rows)`,
       );
@@ -253,7 +268,7 @@ async function job(command: string | undefined, argv: string[]): Promise<number>
       const j = await api.request<JobLike>('GET', `/jobs/${id()}`);
       const rows = (j.epochs ?? []).map(
         (e) =>
-          `  epoch ${String(e.epoch).padStart(3)}  validation AUC ${e.validationAuc.toFixed(4)}  KS ${e.validationKs.toFixed(4)}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
+          `  epoch ${String(e.epoch).padStart(3)}  validation ${e.validationR2 !== undefined ? `R² ${e.validationR2.toFixed(4)}` : e.validationAccuracy !== undefined ? `accuracy ${e.validationAccuracy.toFixed(4)}  AUC ${e.validationAuc!.toFixed(4)}` : `AUC ${e.validationAuc!.toFixed(4)}  KS ${e.validationKs!.toFixed(4)}`}  loss ${e.validationLoss.toFixed(4)}  ${e.seconds.toFixed(1)} s`,
       );
       print([`job ${j.id}: ${j.state}`, ...rows, ...(j.result ? [describeJob(j).split('\n').pop()!] : [])].join('\n'), {
         id: j.id,

@@ -26,7 +26,7 @@ export function parseBenchOptions<const O extends OptionConfigs>(argv: string[],
 
 // The repo root holds package.json (from scripts/bench or dist/scripts/bench); the shared data
 // sits beside the repo (../shared/data).
-const REPO_ROOT = [__dirname, '..', '../..', '../../..']
+export const REPO_ROOT = [__dirname, '..', '../..', '../../..']
   .map((up) => path.resolve(__dirname, up))
   .find((d) => fs.existsSync(path.join(d, 'package.json')))!;
 export const SHARED_DATA = path.resolve(REPO_ROOT, '../shared/data');

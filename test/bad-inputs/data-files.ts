@@ -132,8 +132,16 @@ export const DATA_FILE_CASES: readonly DataFileCase[] = [
     'column "income": header names this column more than once',
   ),
   bad('a header cell without a name', bankFile(line(1, 'id,default,,age')), 'header cell 3 has no column name'),
-  bad('a label of 2', bankFile(line(6, `${id(6)},2,1,2`)), 'line 6, column "default": not a label'),
-  bad('a hexadecimal label', bankFile(line(6, `${id(6)},0x1,1,2`)), 'line 6, column "default": not a label'),
+  bad(
+    'a label of 2',
+    bankFile(line(6, `${id(6)},2,1,2`)),
+    'line 6, column "default": model split-lr takes a binary label (0/1 or -1/+1); the column has 3 distinct values',
+  ),
+  bad(
+    'a hexadecimal label',
+    bankFile(line(6, `${id(6)},0x1,1,2`)),
+    'line 6, column "default": model split-lr takes a binary label (0/1 or -1/+1); the column has 3 distinct values, not all numbers',
+  ),
   bad('labels mixing 0 and -1', bankFile(line(8, `${id(8)},-1,1,2`)), 'labels mix 0 and -1'),
   bad(
     'a label column of one class',

@@ -20,3 +20,5 @@ export type { CategoricalColumns, ProblemSink } from './party-table';
 export * from './preprocessing/spec';
 export * from './preprocessing/fitted';
 export * from './table-check';
+export { readLabelColumn, OBJECTIVES, MAX_CLASSES } from './label-column';
+export type { Objective, LabelColumn } from './label-column';

@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readCsvRecords } from './csv-records';
 import { DataValidationError } from './data-validation-error';
-import { isNumberCell, LabelEncoding, parseFeature, parseLabel } from './table-cells';
+import { binaryLabelReader, LabelColumn, Objective, readLabelColumn } from './label-column';
+import { isNumberCell, parseFeature } from './table-cells';
 
 /** One party's validated table. Row i of `features` / `labels` belongs to `ids[i]`. */
 export interface PartyTable {
@@ -18,8 +19,12 @@ export interface PartyTable {
   readonly featureNames: string[];
   /** Row-major, `ids.length * featureNames.length`. */
   readonly features: Float64Array;
-  /** 0/1, present only when a label column was requested. */
+  /** 0/1, present only when a binary label column was requested. */
   readonly labels?: Uint8Array;
+  /** The label column read for objective `regression` (values) or `multiclass` (class numbers 0..K-1). */
+  readonly targets?: Float64Array;
+  /** Multiclass: the number of classes K. */
+  readonly classCount?: number;
   /** Hex SHA-256 of the raw file bytes (for the audit trail). */
   readonly contentSha256: string;
   /** File basename. */
@@ -44,8 +49,12 @@ export type ProblemSink = (problem: DataValidationError) => void;
 export interface LoadTableOptions {
   /** Name of the ID column. Default `'id'`. */
   idColumn?: string;
-  /** When set, the column must exist and hold 0/1 (or -1/+1, mapped to 0/1). */
+  /** When set, the column must exist and hold 0/1 (or -1/+1, mapped to 0/1), or what `objective` says. */
   labelColumn?: string;
+  /** How the label column is read (default `binary`); see label-column.ts. */
+  objective?: Objective;
+  /** Who reads the label, named in a label error (e.g. `model split-lr`). */
+  labelReader?: string;
   /** When set, exactly these columns are the features, in this order; other columns are ignored. */
   featureColumns?: string[];
   /** Longest accepted ID in characters. Default 128. */
@@ -147,10 +156,17 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
   const width = numeric.length;
   const ids: string[] = new Array<string>(rowCount);
   const features = new Float64Array(rowCount * width);
-  const labels = plan.labelIndex >= 0 ? new Uint8Array(rowCount) : undefined;
+  const labelCells = plan.labelIndex >= 0 ? new Array<string>(rowCount) : undefined;
+  const labelLines = new Array<number>(labelCells ? rowCount : 0);
   const labelColumn = options.labelColumn ?? '';
+  const objective = options.objective ?? 'binary';
+  // A binary label is checked in file order; other objectives read the whole column after the rows.
+  const labels = labelCells && objective === 'binary' ? new Uint8Array(rowCount) : undefined;
+  const binaryLabel = binaryLabelReader({ file, column: labelColumn, reader: options.labelReader }, () => ({
+    cells: records.slice(1).map(({ record }) => (record[plan.labelIndex] ?? '').trim()),
+    lines: records.slice(1).map(({ info }) => info.lines),
+  }));
   const firstLineOfId = new Map<string, number>();
-  const labelEncoding: LabelEncoding = { zeroLine: 0, minusOneLine: 0 };
   const missingAllowed = numeric.map((c) => options.allowMissing === true || !!options.allowMissingIn?.(c.name));
   const codes = new Int32Array(rowCount * categorical.names.length);
   const codeOf = categorical.names.map(() => new Map<string, number>());
@@ -176,19 +192,21 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     if (!report) {
       // The usual path: the first problem throws.
       checkId(id, line, file, idColumn, maxIdLength, firstLineOfId);
-      if (labels) labels[r] = parseLabel(record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding);
+      if (labels) labels[r] = binaryLabel(record[plan.labelIndex].trim(), line);
       for (let j = 0; j < width; j++)
         features[offset + j] = parseFeature(record[indices[j]].trim(), line, file, names[j], missingAllowed[j]);
     } else {
       guarded(report, checkId, id, line, file, idColumn, maxIdLength, firstLineOfId);
-      if (labels)
-        labels[r] =
-          guarded(report, parseLabel, record[plan.labelIndex].trim(), line, file, labelColumn, labelEncoding) ?? 0;
+      if (labels) labels[r] = guarded(report, binaryLabel, record[plan.labelIndex].trim(), line) ?? 0;
       for (let j = 0; j < width; j++)
         features[offset + j] =
           guarded(report, parseFeature, record[indices[j]].trim(), line, file, names[j], missingAllowed[j]) ?? 0;
     }
     ids[r] = id;
+    if (labelCells && !labels) {
+      labelCells[r] = record[plan.labelIndex].trim();
+      labelLines[r] = line;
+    }
     for (let k = 0; k < categorical.indices.length; k++) {
       const cell = record[categorical.indices[k]].trim();
       let code = -1;
@@ -203,7 +221,14 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     }
   }
 
-  if (labels) guarded(report, checkBothClasses, labels, file, labelColumn);
+  const readTargets = () =>
+    readLabelColumn(labelCells!, labelLines, { objective, file, column: labelColumn, reader: options.labelReader });
+  const label: LabelColumn = labels
+    ? { labels }
+    : labelCells
+      ? ((report ? guarded(report, readTargets) : readTargets()) ?? {})
+      : {};
+  if (label.labels) guarded(report, checkBothClasses, label.labels, file, labelColumn);
   const table: PartyTable = {
     ids,
     featureNames: numeric.map((c) => c.name),
@@ -212,7 +237,7 @@ export function parsePartyTable(csvText: string | Buffer, source: string, option
     source: file,
     ...(categorical.names.length ? { categorical: { names: categorical.names, vocabularies, codes } } : {}),
   };
-  return labels ? { ...table, labels } : table;
+  return { ...table, ...label };
 }
 
 /**
@@ -253,6 +278,7 @@ export function selectRows(table: PartyTable, ids: readonly string[]): PartyTabl
   const width = table.featureNames.length;
   const features = new Float64Array(ids.length * width);
   const labels = table.labels ? new Uint8Array(ids.length) : undefined;
+  const targets = table.targets ? new Float64Array(ids.length) : undefined;
   const cat = table.categorical;
   const catWidth = cat?.names.length ?? 0;
   const codes = cat ? new Int32Array(ids.length * catWidth) : undefined;
@@ -276,6 +302,7 @@ export function selectRows(table: PartyTable, ids: readonly string[]): PartyTabl
     requestedAt.set(id, k);
     features.set(table.features.subarray(row * width, (row + 1) * width), k * width);
     if (labels && table.labels) labels[k] = table.labels[row];
+    if (targets && table.targets) targets[k] = table.targets[row];
     if (cat && codes) codes.set(cat.codes.subarray(row * catWidth, (row + 1) * catWidth), k * catWidth);
   });
 
@@ -287,7 +314,11 @@ export function selectRows(table: PartyTable, ids: readonly string[]): PartyTabl
     source: table.source,
     ...(cat && codes ? { categorical: { names: cat.names, vocabularies: cat.vocabularies, codes } } : {}),
   };
-  return labels ? { ...selected, labels } : selected;
+  return {
+    ...selected,
+    ...(labels ? { labels } : {}),
+    ...(targets ? { targets, classCount: table.classCount } : {}),
+  };
 }
 
 /**

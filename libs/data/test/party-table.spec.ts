@@ -162,7 +162,7 @@ describe('parsePartyTable: bad input', () => {
     expect(error.line).toBe(3);
     expect(error.column).toBe('y');
     expect(error.message).toContain(
-      'bank.csv line 3, column "y": not a label: expected 0/1 or -1/+1, found a value of 1 character',
+      'bank.csv line 3, column "y": this job takes a binary label (0/1 or -1/+1); the column has 2 distinct values: objective "binary" takes 0/1 or -1/+1: recode the two values',
     );
   });
 

@@ -4,6 +4,7 @@ export * from './gbdt';
 export * from './woe';
 export * from './logistic';
 export * from './metrics';
+export * from './objective-metrics';
 export * from './plain-split-lr';
 export * from './standardizer';
 export * from './tf-backend';

@@ -11,6 +11,7 @@
  *   sigmoid(u) ≈ 1/2 + a·u + b·u³, a = 0.15012, b = -0.001593,
  * closer over the range logits reach once features are winsorised; it costs ciphertext products.
  */
+import type { Objective } from '@vfl/data';
 import { DEFAULT_VALIDATION_FRACTION } from './batch-schedule';
 export type OptimizerName = 'sgd' | 'adam';
 export type SigmoidApproximation = 'taylor' | 'cubic';
@@ -46,6 +47,12 @@ export interface LrHyperparameters {
   readonly positiveWeight?: number | 'balanced';
   /** Stop when the validation metric has not improved by minDelta for `patience` epochs, and keep the best epoch's model. */
   readonly earlyStopping?: EarlyStopping;
+  /**
+   * What the model predicts (default `binary`): `regression` fits a linear model to a continuous
+   * target (standardised on the training rows) under squared loss, residual d = u - y;
+   * `multiclass` trains one binary head per class (one-vs-rest) on the same batches.
+   */
+  readonly objective?: Objective;
 }
 
 export type LearningRateSchedule = 'constant' | 'cosine' | 'exponential';
@@ -91,9 +98,23 @@ export function cubicResidual(logit: number, label: number): number {
   return 0.5 + CUBIC_SIGMOID.a * logit + CUBIC_SIGMOID.b * logit ** 3 - label;
 }
 
+/** Squared loss ½(u - y)²: its gradient in u is the residual itself, exact under encryption (no approximation). */
+export function squaredLossResidual(prediction: number, target: number): number {
+  return prediction - target;
+}
+
 /** The residual the protocol computes under encryption, for the plaintext reference and baseline. */
-export function approximateResidual(kind: SigmoidApproximation | undefined): (logit: number, label: number) => number {
+export function approximateResidual(
+  kind: SigmoidApproximation | undefined,
+  objective: Objective = 'binary',
+): (logit: number, label: number) => number {
+  if (objective === 'regression') return squaredLossResidual;
   return kind === 'cubic' ? cubicResidual : taylorResidual;
+}
+
+/** A multiclass head's labels: 1 where the row's class is `head`, else 0 (one-vs-rest). */
+export function headLabels(classes: ArrayLike<number>, head: number): Uint8Array {
+  return Uint8Array.from({ length: classes.length }, (_, i) => (classes[i] === head ? 1 : 0));
 }
 
 export interface OptimizerState {
@@ -204,7 +225,7 @@ export function isRowWeighted(hp: Pick<LrHyperparameters, 'positiveWeight'>): bo
  */
 export function resolvePositiveWeight(
   hp: Pick<LrHyperparameters, 'positiveWeight'>,
-  labels: Uint8Array,
+  labels: ArrayLike<number>,
   trainRows: ArrayLike<number>,
 ): number {
   if (hp.positiveWeight !== 'balanced') return hp.positiveWeight ?? 1;

@@ -5,7 +5,14 @@
  * the label-party-only baseline is this trainer on the label party's columns alone.
  */
 import { epochBatches, trainValidationSplit, RowSplit } from './batch-schedule';
-import { approximateResidual, LrHyperparameters, LrOptimizer, partialLogits, resolvePositiveWeight } from './logistic';
+import {
+  approximateResidual,
+  headLabels,
+  LrHyperparameters,
+  LrOptimizer,
+  partialLogits,
+  resolvePositiveWeight,
+} from './logistic';
 
 export interface PlainLrResult {
   /** Weights over the pooled columns, intercept last when the caller appended it. */
@@ -15,12 +22,12 @@ export interface PlainLrResult {
 
 /**
  * @param matrix row-major pooled (already standardised, intercept appended) features.
- * @param blocks column counts per party in pooled order (each party has its own optimizer).
+ * @param labels 0/1 labels, or for objective `regression` the (standardised) targets.
  */
 export function trainPlainSplitLr(
   matrix: Float64Array,
   columns: number,
-  labels: Uint8Array,
+  labels: ArrayLike<number>,
   hp: LrHyperparameters,
   options: { interceptIndex?: number; split?: RowSplit } = {},
 ): PlainLrResult {
@@ -31,8 +38,8 @@ export function trainPlainSplitLr(
   const split = options.split ?? trainValidationSplit(rows, hp.validationFraction, hp.seed);
   const weights = new Float64Array(columns);
   const optimizer = new LrOptimizer(hp, columns, options.interceptIndex ?? -1);
-  const residual = approximateResidual(hp.sigmoid);
-  const positiveWeight = resolvePositiveWeight(hp, labels, split.train);
+  const residual = approximateResidual(hp.sigmoid, hp.objective);
+  const positiveWeight = hp.objective === 'regression' ? 1 : resolvePositiveWeight(hp, labels, split.train);
   for (let epoch = 0; epoch < hp.epochs; epoch++) {
     for (const batch of epochBatches(split.train, hp.batchSize, hp.seed, epoch)) {
       const u = partialLogits(matrix, columns, weights, batch);
@@ -47,4 +54,23 @@ export function trainPlainSplitLr(
     }
   }
   return { weights, split };
+}
+
+/**
+ * Multiclass, one-vs-rest: head k is trainPlainSplitLr on the labels "class is k", every head on the
+ * same split and batches (as the protocol runs them), each with its own optimizer.
+ */
+export function trainPlainSplitLrHeads(
+  matrix: Float64Array,
+  columns: number,
+  classes: ArrayLike<number>,
+  classCount: number,
+  hp: LrHyperparameters,
+  options: { interceptIndex?: number; split?: RowSplit } = {},
+): { weights: Float64Array[]; split: RowSplit } {
+  const binary = { ...hp, objective: 'binary' as const };
+  const heads = Array.from({ length: classCount }, (_, k) =>
+    trainPlainSplitLr(matrix, columns, headLabels(classes, k), binary, options),
+  );
+  return { weights: heads.map((h) => h.weights), split: heads[0].split };
 }

@@ -187,6 +187,10 @@ export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 
   readonly model?: JobSpec['model'];
   /** Batch size and epochs to size from the rows (as the API does when a request leaves them out). */
   readonly sizedByRows?: JobSpec['sizedByRows'];
+  /** What the model predicts (default binary). */
+  readonly objective?: JobSpec['objective'];
+  /** `split-nn` jobs: the architecture and defence. */
+  readonly nn?: JobSpec['nn'];
   /** `secureboost` jobs: the boosting settings. */
   readonly secureboost?: JobSpec['secureboost'];
   /** Other models' settings, as the job spec carries them (`statistics`, `binning`, `pipeline`, …). */
@@ -223,6 +227,8 @@ export async function runInProcessJob(
       jobId: o.jobId ?? randomUUID(),
       model: o.model ?? 'split-lr',
       hyperparameters: o.hyperparameters,
+      ...(o.objective ? { objective: o.objective } : {}),
+      ...(o.nn ? { nn: o.nn } : {}),
       ...(o.secureboost ? { secureboost: o.secureboost } : {}),
       ...o.settings,
       ...(o.sizedByRows ? { sizedByRows: o.sizedByRows } : {}),

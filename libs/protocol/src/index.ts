@@ -6,14 +6,16 @@ export { checkJobData, DataProblemsError, type JobDataCheck } from './job/data-c
 export { upliftWarnings, MIN_VALIDATION_ROWS_PER_CLASS } from './job/uplift';
 export type { AucUplift } from './job/commands';
 export { countersignHead, releaseJob, type ChainHead } from './job/countersign';
-export type { DetailedMetrics } from './job/evaluation';
-export { MIN_ROWS_PER_CURVE_POINT } from './job/evaluation';
+export type { DetailedMetrics, TargetMetrics, EvaluationMetrics } from './job/evaluation';
+export { MIN_ROWS_PER_CURVE_POINT, epochFigures, isTargetMetrics } from './job/evaluation';
+export type { TargetJobResult } from './job/target-result';
 export { health as partyHealth, type PrepareReply } from './job/commands';
 export {
   BUILT_IN_GROUPS,
   BUILT_IN_STRATEGIES,
   isSplitLrResult,
   isSplitNnResult,
+  isTargetResult,
   isSecureBoostResult,
   isStatisticsResult,
   isBinningResult,

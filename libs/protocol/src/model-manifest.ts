@@ -29,6 +29,8 @@ export interface ModelManifest {
   readonly createdAt: string;
   /** The model family (absent in manifests of split-LR jobs made before split NN had one). */
   readonly model?: 'split-lr' | 'split-nn' | 'secureboost' | 'statistics' | 'binning' | 'pipeline';
+  /** What the model predicts (absent: a binary label). */
+  readonly objective?: 'regression' | 'multiclass';
   /** Split NN: the architecture every part belongs to. */
   readonly architecture?: NnArchitecture;
   readonly parts: readonly ManifestPart[];

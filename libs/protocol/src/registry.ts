@@ -24,6 +24,7 @@ import { PipelineJobResult, pipelineStrategy } from './pipeline/strategy';
 import { statisticsHandlers } from './statistics/party-handlers';
 import { StatisticsJobResult, statisticsStrategy } from './statistics/strategy';
 import { SplitNnJobResult, splitNnStrategy } from './split-nn/strategy';
+import type { TargetJobResult } from './job/target-result';
 
 /** A PSI feasibility check: alignment only, the label party counts (no model steps at the parties). */
 const psiCardinalityHandlers: PartyHandlerGroup = { model: PSI_CARDINALITY, hooks: {}, commands: [] };
@@ -58,14 +59,20 @@ export type JobResult =
   | SecureBoostJobResult
   | StatisticsJobResult
   | BinningJobResult
-  | PipelineJobResult;
+  | PipelineJobResult
+  | TargetJobResult;
 
 export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
   return !('model' in result);
 }
 
 export function isSplitNnResult(result: JobResult): result is SplitNnJobResult {
-  return 'model' in result && result.model === 'split-nn';
+  return 'model' in result && result.model === 'split-nn' && !('objective' in result);
+}
+
+/** A split-LR or split-NN model of a continuous target or K classes (job/target-result.ts). */
+export function isTargetResult(result: JobResult): result is TargetJobResult {
+  return 'objective' in result && (result.objective === 'regression' || result.objective === 'multiclass');
 }
 
 export function isSecureBoostResult(result: JobResult): result is SecureBoostJobResult {

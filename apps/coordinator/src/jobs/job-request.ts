@@ -14,12 +14,14 @@ import {
   isSecureBoostResult,
   isSplitLrResult,
   isSplitNnResult,
+  isTargetResult,
   JobResult,
   JobSpec,
   NO_DEFENCE,
   SecureBoostJobResult,
   SplitLrJobResult,
   SplitNnJobResult,
+  TargetJobResult,
   secureBoostSettings,
   validateDefence,
 } from '@vfl/protocol';
@@ -82,6 +84,7 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
   } else if (dto.secureboost !== undefined) {
     problems.push(`secureboost: only a secureboost job takes boosting settings (model is ${dto.model})`);
   }
+  problems.push(...objectiveProblems(dto));
   problems.push(...woeRequestProblems(dto));
   const labels = dto.parties.filter((p) => p.role === 'label').length;
   if (labels !== 1) problems.push(`parties: exactly one party must have role "label", got ${labels}`);
@@ -115,6 +118,23 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
   return problems;
 }
 
+/** Which models train which objectives, and the settings a non-binary objective cannot take. */
+function objectiveProblems(dto: CreateJobDto): string[] {
+  const objective = dto.objective ?? 'binary';
+  if (objective === 'binary') return [];
+  if (dto.model !== 'split-lr' && dto.model !== 'split-nn')
+    return [`objective: model ${dto.model} takes objective binary only; "${objective}" is for split-lr and split-nn`];
+  const problems: string[] = [];
+  const hp = dto.hyperparameters;
+  if (hp?.positiveWeight !== undefined && hp.positiveWeight !== 1)
+    problems.push(
+      `hyperparameters.positiveWeight: weights the positive class of a binary label, not a ${objective} target`,
+    );
+  if (objective === 'regression' && hp?.sigmoid === 'cubic')
+    problems.push('hyperparameters.sigmoid: linear regression has no sigmoid (objective regression)');
+  return problems;
+}
+
 /** The spec a checked request starts, parties' keys pinned as the registry has them. */
 export function specOf(
   dto: CreateJobDto,
@@ -132,6 +152,7 @@ export function specOf(
   return {
     jobId: id,
     model: dto.model,
+    ...(dto.objective && dto.objective !== 'binary' ? { objective: dto.objective } : {}),
     parties: dto.parties.map((p) => ({
       partyId: p.partyId,
       role: p.role,
@@ -171,6 +192,7 @@ export function requestOf(spec: JobSpec): CreateJobDto {
     );
   return {
     model: spec.model,
+    ...(spec.objective ? { objective: spec.objective } : {}),
     parties: spec.parties.map(({ partyId, role, data }) => ({ partyId, role, data: { ...data } })),
     // A split-NN job's hyperparameters are derived from its architecture again.
     hyperparameters: spec.model === 'split-nn' ? undefined : unsized(spec),
@@ -182,8 +204,10 @@ export function requestOf(spec: JobSpec): CreateJobDto {
 }
 
 /** Results that carry a model and its manifest (not a PSI count). */
-export function hasManifest(result: JobResult): result is SplitLrJobResult | SplitNnJobResult | SecureBoostJobResult {
-  return isSplitLrResult(result) || isSplitNnResult(result) || isSecureBoostResult(result);
+export function hasManifest(
+  result: JobResult,
+): result is SplitLrJobResult | SplitNnJobResult | SecureBoostJobResult | TargetJobResult {
+  return isSplitLrResult(result) || isSplitNnResult(result) || isSecureBoostResult(result) || isTargetResult(result);
 }
 
 /** A stored spec's hyperparameters without the placeholders of what is sized from the rows. */

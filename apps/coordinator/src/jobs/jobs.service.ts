@@ -26,7 +26,8 @@ import {
   PredictionResult,
   SplitLrPrediction,
   COORDINATOR_ID,
-  EpochReport,
+  AnyEpochReport,
+  epochFigures,
   JobCancelledError,
   JobProgress,
   PartyCallError,
@@ -72,12 +73,16 @@ export interface JobView {
   readonly updatedAt: Date;
 }
 
+/** One epoch's validation figures: AUC and KS (binary), R² and RMSE (regression), AUC and accuracy (multiclass). */
 export interface EpochSummary {
   readonly epoch: number;
   readonly seconds: number;
-  readonly validationAuc: number;
   readonly validationLoss: number;
-  readonly validationKs: number;
+  readonly validationAuc?: number;
+  readonly validationKs?: number;
+  readonly validationR2?: number;
+  readonly validationRmse?: number;
+  readonly validationAccuracy?: number;
   /** Split NN: the mean training loss over the epoch's batches. */
   readonly trainLoss?: number;
 }
@@ -408,16 +413,14 @@ export class JobsService implements OnApplicationBootstrap {
           .catch(() => undefined);
         await live.writes;
       },
-      progress: (progress: JobProgress, epoch?: EpochReport) => {
+      progress: (progress: JobProgress, epoch?: AnyEpochReport) => {
         live.progress = progress;
         emit({ type: 'progress', data: progress });
         if (epoch) {
           live.epochs.push({
             epoch: epoch.epoch,
             seconds: epoch.seconds,
-            validationAuc: epoch.validation.auc,
-            validationLoss: epoch.validation.logLoss,
-            validationKs: epoch.validation.ks,
+            ...(epochFigures(epoch.validation) as Omit<EpochSummary, 'epoch' | 'seconds'>),
             ...(epoch.trainLoss !== undefined ? { trainLoss: epoch.trainLoss } : {}),
           });
           emit({ type: 'epoch', data: live.epochs[live.epochs.length - 1] });
@@ -465,7 +468,9 @@ export class JobsService implements OnApplicationBootstrap {
       await this.setState(
         id,
         'succeeded',
-        hasManifest(result) ? { seconds, trainAuc: result.train.auc } : { seconds, intersection: result.intersection },
+        hasManifest(result)
+          ? { seconds, ...('auc' in result.train ? { trainAuc: result.train.auc } : {}) }
+          : { seconds, intersection: result.intersection },
       );
     } catch (e) {
       live.row = undefined;

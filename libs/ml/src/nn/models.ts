@@ -29,11 +29,12 @@ export function buildBottom(
 }
 
 /** The label party's top network: the spec's hidden layers plus the output logit (dense 1, linear). */
-export function buildTop(tf: typeof Tf, arch: NnArchitecture, labelSeed: number): DenseStack {
+/** The top network: the architecture's layers, then `outputs` linear units (one logit, or one per class). */
+export function buildTop(tf: typeof Tf, arch: NnArchitecture, labelSeed: number, outputs = 1): DenseStack {
   return new DenseStack(
     tf,
     arch.interactive.units,
-    [...arch.top, { units: 1, activation: 'linear' }],
+    [...arch.top, { units: outputs, activation: 'linear' }],
     deriveSeed(labelSeed, 'top'),
     'top',
   );

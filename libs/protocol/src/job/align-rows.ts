@@ -30,6 +30,7 @@ export function alignRows(
     columns,
     columnNames,
     labels: table.labels,
+    ...(table.targets ? { targets: table.targets, classCount: table.classCount } : {}),
     split,
     standardizer,
     ...(preprocessing ? { preprocessing } : {}),

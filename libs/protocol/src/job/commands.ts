@@ -4,6 +4,7 @@
  * party's own baseline), close, and the party's health.
  */
 import { z } from 'zod';
+import { MAX_CLASSES } from '@vfl/data';
 import { CURVE_POINTS } from '@vfl/ml';
 import { bytes, defineCommand, empty, jobId, jobRequest, nonNegativeInt } from '../wire/command';
 import { dataReference, partyRole, roster } from '../wire/roster';
@@ -27,6 +28,7 @@ export const dataSettings = z.object({
     .int()
     .min(1)
     .max(1 << 20),
+  objective: z.enum(['binary', 'regression', 'multiclass']).optional(),
 });
 
 export const prepare = defineCommand(
@@ -49,6 +51,8 @@ export const prepare = defineCommand(
     contentSha256: z.string(),
     source: z.string(),
     backend: z.string(),
+    /** The label party, objective multiclass: how many classes its label column has. */
+    classes: z.number().int().min(2).max(MAX_CLASSES).optional(),
   }),
 );
 export type PrepareReply = z.output<typeof prepare.reply>;
@@ -63,7 +67,13 @@ const publicBundle = z.object({
 
 export const heKeys = defineCommand(
   'he.keys',
-  z.object({ jobId, bundle: publicBundle, widths: z.record(z.string(), nonNegativeInt).optional() }),
+  z.object({
+    jobId,
+    bundle: publicBundle,
+    widths: z.record(z.string(), nonNegativeInt).optional(),
+    /** Split LR, objective multiclass: one head per class (the label party reported the count at job.prepare). */
+    heads: z.number().int().min(1).max(MAX_CLASSES).optional(),
+  }),
   empty,
 );
 
@@ -144,11 +154,37 @@ export const aucUplift = z.object({
 });
 export type AucUplift = z.output<typeof aucUplift>;
 
-/** The label party's logistic regression on its own features: the uplift baseline. */
+/** Metrics of a continuous target (objective regression), in the target's own units. */
+export const regressionMetrics = z.object({
+  objective: z.literal('regression'),
+  rows: nonNegativeInt,
+  rmse: z.number(),
+  mae: z.number(),
+  r2: z.number(),
+  loss: z.number(),
+});
+
+/** Metrics of K classes (objective multiclass); a class absent from the split has no AUC (null). */
+export const multiclassMetrics = z.object({
+  objective: z.literal('multiclass'),
+  rows: nonNegativeInt,
+  accuracy: z.number(),
+  macroF1: z.number(),
+  perClassAuc: z.array(z.number().nullable()).max(64),
+  auc: z.number(),
+  logLoss: z.number(),
+});
+
+export const targetMetrics = z.discriminatedUnion('objective', [regressionMetrics, multiclassMetrics]);
+
+/** The label party's linear model on its own features: the uplift baseline. */
 export const baseline = defineCommand(
   'model.baseline',
   jobRequest,
-  z.object({ train: binaryMetrics, validation: baselineValidation, uplift: aucUplift.optional() }),
+  z.union([
+    z.object({ train: binaryMetrics, validation: baselineValidation, uplift: aucUplift.optional() }),
+    z.object({ train: targetMetrics, validation: targetMetrics }),
+  ]),
 );
 
 export const close = defineCommand('job.close', z.object({ jobId, completed: z.boolean() }), empty);
@@ -201,6 +237,8 @@ export const check = defineCommand(
     idRules: z.array(z.string().max(32)).max(16),
     /** False for an alignment-only job (no labels read). */
     labelled: z.boolean(),
+    /** How the label column is read (default binary). */
+    objective: z.enum(['binary', 'regression', 'multiclass']).optional(),
     /** The job's batch size when the model trains on mini-batches: the widest file it allows. */
     batchSize: z
       .number()

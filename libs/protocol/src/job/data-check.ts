@@ -14,6 +14,7 @@ import {
   plannedColumns,
   preprocessingProblems,
   type LoadTableOptions,
+  type Objective,
 } from '@vfl/data';
 import type { DataReference, PartyRole } from '../wire/roster';
 import type { PartyChannel } from '../wire/party-channel';
@@ -30,12 +31,16 @@ export function tableOptions(
   hooks: PartyModelHooks,
   labelled: boolean,
   batchSize: number,
+  /** How the label column is read, and the model named in a label error. */
+  label: { objective?: Objective; model: string } = { model: 'this model' },
 ): LoadTableOptions {
   return {
     ...(hasPreprocessing(data) ? loadOptionsOf(data, hooks.missingValues === true) : {}),
     idColumn: data.idColumn ?? 'id',
     // A feasibility count needs no labels.
     labelColumn: role === 'label' && labelled ? (data.labelColumn ?? 'y') : undefined,
+    objective: label.objective ?? 'binary',
+    labelReader: `model ${label.model.slice(0, 32)}`,
     // A training batch needs twice the widest party's columns in rows: know it now, not after PSI.
     ...(hooks.miniBatches && labelled ? columnLimit(batchSize, role) : {}),
     ...(hooks.missingValues ? { allowMissing: true } : {}),
@@ -85,7 +90,13 @@ export function checkHandler(
       return { rows: 0, columns: 0, problems: [...early, problem(e.code, e.problem)], omitted: 0 };
     }
     if (!hooks) return { rows: 0, columns: 0, problems: early, omitted: 0 };
-    const check = await checkPartyFile(file, tableOptions(cmd.data, cmd.role, hooks, cmd.labelled, cmd.batchSize));
+    const check = await checkPartyFile(
+      file,
+      tableOptions(cmd.data, cmd.role, hooks, cmd.labelled, cmd.batchSize, {
+        objective: cmd.objective,
+        model: cmd.model,
+      }),
+    );
     const problems = [...early, ...check.problems];
     let columns = 0;
     if (check.table) {
@@ -139,6 +150,7 @@ export async function checkJobData(
           idRules: [...(spec.alignment?.idRules ?? [])],
           labelled: settings.labelled,
           batchSize: settings.batchSize,
+          ...(spec.objective ? { objective: spec.objective } : {}),
         });
         return [p.partyId, reply];
       } catch (e) {

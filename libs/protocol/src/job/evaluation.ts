@@ -15,13 +15,18 @@ import {
   GainLiftRow,
   ksCurve,
   KsPoint,
+  multiclassMetrics,
+  MulticlassMetrics,
   populationStabilityIndex,
+  regressionMetrics,
+  RegressionMetrics,
   rocCurve,
   RocPoint,
 } from '@vfl/ml';
 import { PartyError } from '../party/party-error';
 import { JobSlot, PartyJob, Split } from '../party/party-job';
-import { binaryMetrics as binaryMetricsSchema } from './commands';
+import { binaryMetrics as binaryMetricsSchema, targetMetrics as targetMetricsSchema } from './commands';
+import type { AucUplift } from './commands';
 
 /** Each point of a released ROC or KS curve aggregates at least this many rows, like a coarse gain/lift bin. */
 export const MIN_ROWS_PER_CURVE_POINT = 20;
@@ -47,6 +52,74 @@ export const evaluationReply = z.union([
   }),
   binaryMetricsSchema,
 ]);
+
+/** Split LR's and split NN's evaluation reply: binary as above, or a continuous target's or K classes' metrics. */
+export const objectiveEvaluationReply = z.union([evaluationReply, targetMetricsSchema]);
+
+/** What a model other than a binary classifier is scored by (objective regression or multiclass). */
+export type TargetMetrics = RegressionMetrics | MulticlassMetrics;
+
+/** Any evaluation reply: binary (maybe detailed), or a continuous target's or K classes' metrics. */
+export type EvaluationMetrics = BinaryMetrics | DetailedMetrics | TargetMetrics;
+
+export function isTargetMetrics(m: EvaluationMetrics): m is TargetMetrics {
+  return 'objective' in m;
+}
+
+/** The label party's baseline: binary metrics, or for a regression or multiclass job the target's. */
+export type Baseline =
+  | { readonly train: BinaryMetrics; readonly validation: BinaryMetrics; readonly uplift?: AucUplift }
+  | { readonly train: TargetMetrics; readonly validation: TargetMetrics };
+
+/** The figures an epoch's validation metrics are summarised by (job progress, audit). */
+export function epochFigures(m: EvaluationMetrics): Record<string, number> {
+  if (!isTargetMetrics(m)) return { validationAuc: m.auc, validationLoss: m.logLoss, validationKs: m.ks };
+  if (m.objective === 'regression') return { validationR2: m.r2, validationRmse: m.rmse, validationLoss: m.loss };
+  return { validationAuc: m.auc, validationAccuracy: m.accuracy, validationLoss: m.logLoss };
+}
+
+/** A regression or multiclass job's metrics, checked to be what the label party reports for such a job. */
+export function targetMetricsOf(
+  train: EvaluationMetrics,
+  validation: EvaluationMetrics,
+  baseline: Baseline,
+): { train: TargetMetrics; validation: TargetMetrics; labelOnly: { train: TargetMetrics; validation: TargetMetrics } } {
+  const all = [train, validation, baseline.train, baseline.validation];
+  if (!all.every(isTargetMetrics)) throw new TypeError('a regression or multiclass job got binary metrics');
+  const [t, v, bt, bv] = all;
+  return { train: t, validation: v, labelOnly: { train: bt, validation: bv } };
+}
+
+/** A binary model's baseline (SecureBoost trains binary labels only; the runner refuses other objectives). */
+export function binaryBaseline(b: Baseline): { train: BinaryMetrics; validation: BinaryMetrics; uplift?: AucUplift } {
+  if (isTargetMetrics(b.train) || isTargetMetrics(b.validation))
+    throw new TypeError('a binary model got a regression or multiclass baseline');
+  const uplift = 'uplift' in b ? b.uplift : undefined;
+  return { train: b.train, validation: b.validation, ...(uplift ? { uplift } : {}) };
+}
+
+/** The loss divergence checks and early stopping on "loss" watch: log loss, or the squared error. */
+export function evaluationLoss(m: EvaluationMetrics): number {
+  return isTargetMetrics(m) && m.objective === 'regression' ? m.loss : m.logLoss;
+}
+
+/** The score early stopping on "auc" watches (higher is better): AUC (macro one-vs-rest for K classes), R² for a target. */
+export function evaluationScore(m: EvaluationMetrics): number {
+  return isTargetMetrics(m) && m.objective === 'regression' ? m.r2 : m.auc;
+}
+
+/**
+ * Metrics of a regression or multiclass model on one split, where the targets are. `outputs`:
+ * the predictions in the target's units (regression), or row-major rows × K probabilities.
+ */
+export function targetSplitMetrics(job: PartyJob, split: Split, outputs: Float64Array): TargetMetrics {
+  const rows = job.rows(split);
+  const a = job.requireAligned();
+  if (!a.targets) throw new PartyError('metrics are computed where the targets are');
+  const targets = Float64Array.from(rows, (r) => a.targets![r]);
+  if (a.classCount === undefined) return regressionMetrics(outputs, targets);
+  return multiclassMetrics(outputs, targets, a.classCount);
+}
 
 /** One point per percentile (101) on large splits, fewer on small ones. */
 export function curvePoints(rows: number): number {

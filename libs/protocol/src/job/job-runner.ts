@@ -77,6 +77,11 @@ export class JobRunner<Result> {
       );
     if (protocol === 'kkrt' && (features.length !== 1 || mode === 'unbalanced' || strategy.alignment === 'cardinality'))
       throw new RangeError('alignment.protocol "kkrt" takes one feature party, balanced mode and an intersection');
+    const objective = spec.objective ?? 'binary';
+    if (strategy.alignment === 'intersection' && !(strategy.objectives ?? ['binary']).includes(objective))
+      throw new RangeError(
+        `model ${spec.model} takes objective ${(strategy.objectives ?? ['binary']).join(' or ')}, not "${String(objective).slice(0, 24)}"`,
+      );
     strategy.check?.(spec);
     this.label = this.channel(labels[0].partyId);
     this.features = features.map((f) => this.channel(f.partyId));
@@ -291,7 +296,7 @@ export class JobRunner<Result> {
 
   private async exportModel(
     roster: readonly RosterEntry[],
-    family: Pick<ModelManifest, 'model' | 'architecture'>,
+    family: Pick<ModelManifest, 'model' | 'architecture' | 'objective'>,
   ): Promise<ModelManifest> {
     const { jobId } = this.spec;
     const parts: ManifestPart[] = await Promise.all(

@@ -3,8 +3,8 @@
  * reports, the hooks the coordinator's job service gives the runner, and the errors a job ends with.
  */
 import type { AuditEventInput } from '@vfl/audit';
-import type { IdRule } from '@vfl/data';
-import type { LrHyperparameters, BinaryMetrics, NnArchitecture } from '@vfl/ml';
+import type { IdRule, Objective } from '@vfl/data';
+import type { LrHyperparameters, BinaryMetrics, MulticlassMetrics, NnArchitecture, RegressionMetrics } from '@vfl/ml';
 import type { DefenceSpec } from '../split-nn/defence';
 import type { SecureBoostInput } from '../secureboost/settings';
 import type { StatisticsInput } from '../statistics/settings';
@@ -69,6 +69,8 @@ export interface JobSpec {
   readonly scorecard?: ScorecardInput;
   readonly parties: readonly JobPartySpec[];
   readonly hyperparameters: LrHyperparameters;
+  /** What the model predicts (default `binary`): a 0/1 label, a continuous target, or one of K classes. */
+  readonly objective?: Objective;
   readonly alignment?: AlignmentSpec;
   /**
    * Split LR: the hyperparameters the request left out, to be sized from the data check's row
@@ -97,13 +99,17 @@ export interface JobProgress {
   readonly steps?: readonly { readonly step: string; readonly state: string; readonly seconds?: number }[];
 }
 
-export interface EpochReport {
+/** One epoch's validation metrics: binary, or (objective regression or multiclass) the target's. */
+export interface EpochReport<M = BinaryMetrics> {
   readonly epoch: number;
   readonly seconds: number;
-  readonly validation: BinaryMetrics;
+  readonly validation: M;
   /** The mean training loss over the epoch's batches, where the model computes it anyway (split NN's label party). */
   readonly trainLoss?: number;
 }
+
+/** An epoch report of any objective (what progress hooks receive). */
+export type AnyEpochReport = EpochReport<BinaryMetrics | RegressionMetrics | MulticlassMetrics>;
 
 /** How early stopping ended a job (null in a result when it was off). */
 export interface EarlyStoppingReport {
@@ -131,7 +137,7 @@ export const DIVERGENCE_LOSS_FACTOR = 3;
 export interface JobHooks {
   audit(event: AuditEventInput): Promise<unknown>;
   phase(phase: JobPhase): Promise<void>;
-  progress(progress: JobProgress, epoch?: EpochReport): void;
+  progress(progress: JobProgress, epoch?: AnyEpochReport): void;
   /** Checked before every party command; returning true stops the job with JobCancelledError. */
   cancelled?(): boolean;
   /** Every party has checkpointed `epoch` completed epochs (split LR, split NN): a failed job can resume from here. */

@@ -18,10 +18,15 @@ import {
   delongPairedAuc,
   gainLiftTable,
   GainLiftRow,
+  multiclassMetrics,
+  oneVsRestProbabilities,
+  regressionMetrics,
   rocCurve,
   RocPoint,
   sigmoid,
+  TargetScaler,
   trainPlainSplitLr,
+  trainPlainSplitLrHeads,
   LrHyperparameters,
   partialLogits,
 } from '@vfl/ml';
@@ -36,7 +41,7 @@ import { setUpPsi } from '../psi/party-handlers';
 import { checkHandler, columnLimit, tableOptions } from './data-check';
 import * as job from './commands';
 import type { AucUplift } from './commands';
-import { curvePoints, finalScores } from './evaluation';
+import { curvePoints, finalScores, type Baseline } from './evaluation';
 
 /** Looks up the hooks of a job's model. */
 export type HooksOf = (model: string) => PartyModelHooks | undefined;
@@ -89,7 +94,10 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
           if (specProblems.length) throw new PartyError(`data: ${specProblems.join('; ')}`);
           let table = await loadPartyTable(
             file,
-            tableOptions(cmd.data, node.role, hooks, !cardinalityOnly, cmd.dataSettings.batchSize),
+            tableOptions(cmd.data, node.role, hooks, !cardinalityOnly, cmd.dataSettings.batchSize, {
+              objective: cmd.dataSettings.objective,
+              model: cmd.model,
+            }),
           );
           // One-hot and indicator columns are known by count and generic name now; their levels are fitted after PSI.
           const columnNames = preprocess ? plannedColumns(table, cmd.data) : table.featureNames;
@@ -113,6 +121,7 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
             contentSha256: table.contentSha256,
             source: table.source,
             backend: node.tensorflow.description,
+            ...(table.classCount ? { classes: table.classCount } : {}),
           };
         },
         {
@@ -128,6 +137,7 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
                 columnNames: r.columnNames,
                 contentSha256: r.contentSha256,
                 source: r.source,
+                ...(r.classes ? { classes: r.classes } : {}),
                 roster: cmd.roster.map((e) => ({ ...e })),
               },
             },
@@ -138,7 +148,7 @@ export function jobHandlers(hooksOf: HooksOf): PartyHandlerGroup {
       onJobCommand(
         job.heKeys,
         async (cmd, j, { node }) => {
-          await hook(j, 'installKeys')(j, cmd.bundle, cmd.widths, node);
+          await hook(j, 'installKeys')(j, cmd.bundle, cmd.widths, node, cmd.heads);
           return {};
         },
         {
@@ -269,13 +279,37 @@ type BaselineValidation = BinaryMetrics & { rocCurve?: RocPoint[]; gainLift?: Ga
  * The label party's model on its own features only: what federation is compared against. Its
  * validation split also gets the ROC curve and gain/lift table (the same aggregates the federated
  * model's evaluation releases), so the uplift can be drawn, not only stated; with the federated
- * model's final validation scores at hand, the uplift and its DeLong interval too.
+ * model's final validation scores at hand, the uplift and its DeLong interval too. A regression or
+ * multiclass job's baseline is the same linear model of its objective, with the target's metrics.
  */
 function labelOnlyBaseline(
   j: PartyJob,
   hp: LrHyperparameters,
-): { train: BinaryMetrics; validation: BaselineValidation; uplift?: AucUplift } {
+): { train: BinaryMetrics; validation: BaselineValidation; uplift?: AucUplift } | Baseline {
   const a = j.requireAligned();
+  const objective = j.settings.objective ?? 'binary';
+  const options = { interceptIndex: a.columns - 1, split: a.split };
+  if (objective === 'regression') {
+    // The same linear model as the federation's: squared loss on targets standardised on the training rows.
+    const scaler = TargetScaler.fit(a.targets!, a.split.train);
+    const { weights } = trainPlainSplitLr(a.matrix, a.columns, scaler.scale(a.targets!), { ...hp, objective }, options);
+    const metrics = (rows: Int32Array) =>
+      regressionMetrics(
+        scaler.unscale(partialLogits(a.matrix, a.columns, weights, rows)),
+        Float64Array.from(rows, (r) => a.targets![r]),
+      );
+    return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
+  }
+  if (objective === 'multiclass') {
+    const { weights } = trainPlainSplitLrHeads(a.matrix, a.columns, a.targets!, a.classCount!, hp, options);
+    const metrics = (rows: Int32Array) =>
+      multiclassMetrics(
+        oneVsRestProbabilities(weights.map((w) => partialLogits(a.matrix, a.columns, w, rows))),
+        Float64Array.from(rows, (r) => a.targets![r]),
+        a.classCount!,
+      );
+    return { train: metrics(a.split.train), validation: metrics(a.split.validation) };
+  }
   const labels = a.labels!;
   const { weights } = trainPlainSplitLr(a.matrix, a.columns, labels, hp, {
     interceptIndex: a.columns - 1,

@@ -5,20 +5,30 @@
  * the aligned rows through the JobContext, which audits every call and message.
  */
 import type { AuditEventInput } from '@vfl/audit';
-import type { BinaryMetrics } from '@vfl/ml';
+import type { Objective } from '@vfl/data';
 import type { ModelManifest } from '../model-manifest';
 import type { Command } from '../wire/command';
 import type { PartyChannel } from '../wire/party-channel';
 import type { RosterEntry } from '../wire/roster';
 import type { PrepareReply } from './commands';
-import { Datasets, EpochReport, JobPhase, JobProgress, JobSpec, MIN_BATCH_ROWS, minimumBatchRows } from './job-types';
-import type { AucUplift } from './commands';
+import type { Baseline } from './evaluation';
+import {
+  AnyEpochReport,
+  Datasets,
+  JobPhase,
+  JobProgress,
+  JobSpec,
+  MIN_BATCH_ROWS,
+  minimumBatchRows,
+} from './job-types';
 
 export interface DataSettings {
   readonly validationFraction: number;
   readonly seed: number;
   readonly clipSigma: number;
   readonly batchSize: number;
+  /** How the label party reads its label column (default binary). */
+  readonly objective?: Objective;
 }
 
 /** What alignment produced: the shared rows, split; or, for a cardinality-only check, their number alone. */
@@ -53,7 +63,7 @@ export interface JobContext {
   message(step: string, from: string, to: string, bytes: Uint8Array, detail: Record<string, unknown>): Promise<unknown>;
   audit(event: AuditEventInput): Promise<unknown>;
   phase(phase: JobPhase): Promise<void>;
-  progress(progress: JobProgress, epoch?: EpochReport): void;
+  progress(progress: JobProgress, epoch?: AnyEpochReport): void;
   /** Every party keeps its state of `epoch` completed epochs (model.checkpoint); `record` is the coordinator's, returned on resume. */
   checkpoint(epoch: number, record?: unknown): Promise<void>;
   /** Every party resumes from its checkpoint of `spec.resume` (model.resume); returns the records they kept, one per party. */
@@ -62,15 +72,17 @@ export interface JobContext {
   snapshot(epoch: number): Promise<void>;
   restore(epoch: number): Promise<void>;
   /** Every party saves its model and signs its digest; the parts make the manifest. */
-  exportModel(family: Pick<ModelManifest, 'model' | 'architecture'>): Promise<ModelManifest>;
-  /** The label party's logistic regression on its own features: the uplift baseline. */
-  baseline(): Promise<{ train: BinaryMetrics; validation: BinaryMetrics; uplift?: AucUplift }>;
+  exportModel(family: Pick<ModelManifest, 'model' | 'architecture' | 'objective'>): Promise<ModelManifest>;
+  /** The label party's linear model (of the job's objective) on its own features: the uplift baseline. */
+  baseline(): Promise<Baseline>;
 }
 
 export interface JobStrategy<Result> {
   readonly model: string;
   /** What alignment must produce: the shared rows (training), or only their number. */
   readonly alignment: 'intersection' | 'cardinality';
+  /** The objectives the model trains (default: binary only); a job asking another is refused before any party is called. */
+  readonly objectives?: readonly Objective[];
   /** Refuses a job this model cannot run (party counts, settings), before any party is called. */
   check?(spec: JobSpec): void;
   /** How every party splits, batches and clips its rows. */

@@ -5,7 +5,7 @@
  * the job carries no field for any model.
  */
 import { epochBatches, RowSplit, type Standardizer } from '@vfl/ml';
-import type { FittedPreprocessing, PartyTable, IdRule } from '@vfl/data';
+import type { FittedPreprocessing, PartyTable, IdRule, Objective } from '@vfl/data';
 import type { DataReference, PartyRole, RosterEntry } from '../wire/roster';
 import { PartyError } from './party-error';
 
@@ -16,6 +16,8 @@ export interface DataSettings {
   /** Standardised values are clipped to ±clipSigma (0: not clipped). */
   readonly clipSigma: number;
   readonly batchSize: number;
+  /** How the label party reads its label column (default binary). */
+  readonly objective?: Objective;
 }
 
 export type Split = 'train' | 'validation';
@@ -53,6 +55,9 @@ export interface AlignedData {
   readonly columns: number;
   readonly columnNames: string[];
   readonly labels?: Uint8Array;
+  /** The label party's target: values (regression) or class numbers 0..classCount-1 (multiclass). */
+  readonly targets?: Float64Array;
+  readonly classCount?: number;
   readonly split: RowSplit;
   readonly standardizer: Standardizer;
   /** The job's declared preprocessing as fitted on the training rows (absent when none was declared). */

@@ -126,6 +126,8 @@ export interface PartyModelHooks {
     bundle: CkksPublicBundle,
     widths: Record<string, number> | undefined,
     node: PartyContext,
+    /** Split LR: the model's heads (multiclass: one per class; 1 otherwise). */
+    heads?: number,
   ): Promise<void>;
   exportModel?(job: PartyJob, node: PartyContext): StoredPartyModel;
   checkpoint?(job: PartyJob, epoch: number, record: unknown, node: PartyContext): StoredCheckpoint;

@@ -224,7 +224,10 @@ async function woeSplitLr(ctx: JobContext, selected: readonly SelectedColumn[] |
     prepared.set(c.partyId, { ...before, columns: reply.columns + (c === ctx.label ? 1 : 0) });
     await ctx.call(c, pipe.stage, { jobId, stage: 'split-lr' });
   });
-  return splitLrStrategy.run({ ...ctx, prepared });
+  const result = await splitLrStrategy.run({ ...ctx, prepared });
+  // WOE encodes against a binary label: the pipeline's jobs have no other objective.
+  if ('objective' in result) throw new RangeError(`a WOE pipeline trains a binary label, not ${result.objective}`);
+  return result;
 }
 
 async function scorecard(ctx: JobContext, scale: ScorecardSettings): Promise<ScorecardReport> {

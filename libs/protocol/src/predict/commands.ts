@@ -4,6 +4,7 @@
  * split NN: the evaluation steps run over the requested rows, then the label party hands over the scores.
  */
 import { z } from 'zod';
+import { MAX_CLASSES } from '@vfl/data';
 import { bytes, defineCommand, empty, jobId, jobRequest, nonNegativeInt } from '../wire/command';
 import { definePeerMessage } from '../wire/peer-envelope';
 import { dataReference, roster } from '../wire/roster';
@@ -32,7 +33,14 @@ export const prepare = defineCommand(
 );
 /** Feature party (split LR): send its partial logits to the label party. */
 export const share = defineCommand('predict.share', jobRequest, empty);
-/** Label party: the scores, as float64 bytes in request order. */
-export const combine = defineCommand('predict.combine', jobRequest, z.object({ scores: bytes }));
+/**
+ * Label party: the scores, as float64 bytes in request order: a probability (binary), a value
+ * (regression), or `classes` probabilities per ID, row after row (multiclass).
+ */
+export const combine = defineCommand(
+  'predict.combine',
+  jobRequest,
+  z.object({ scores: bytes, classes: z.number().int().min(2).max(MAX_CLASSES).optional() }),
+);
 
 export const partialLogits = definePeerMessage('peer.predict.logits', z.object({ values: bytes }));

@@ -4,14 +4,14 @@
  * set that differs from training, and readies its share of the scoring. The label party reads no labels.
  */
 import { applyPreprocessing, loadPartyTable, normaliseIds, predictionLoadOptions, type PartyTable } from '@vfl/data';
-import { sigmoid, Standardizer } from '@vfl/ml';
+import { oneVsRestProbabilities, sigmoid, Standardizer, TargetScaler } from '@vfl/ml';
 import { modelBytes, modelDigest } from '../model-manifest';
 import { PartyError } from '../party/party-error';
 import { JobSlot, mailKey, PartyJob } from '../party/party-job';
 import { onCommand, onJobCommand, onPeer, PartyHandlerGroup } from '../party/party-model';
 import type { StoredPartyModel } from '../party/stored-model';
 import { isNnPartyModel, NnPartyModel } from '../split-nn/model';
-import { SPLIT_NN, takeNnScores, useSavedNnModel } from '../split-nn/party-handlers';
+import { nnPrediction, SPLIT_NN, useSavedNnModel } from '../split-nn/party-handlers';
 import { isSplitLrModel, PartyModel } from '../split-lr/model';
 import { SCORES, SCORING, SECUREBOOST } from '../secureboost/party-handlers';
 import { PIPELINE } from '../pipeline/party-handlers';
@@ -23,6 +23,8 @@ import * as predict from './commands';
 
 /** Split LR: this party's partial logits for the requested IDs, in request order. */
 const PARTIAL = new JobSlot<Float64Array>('prediction', 'no prepared prediction');
+/** Split LR, label party: what its saved model predicts (a 0/1 label, a value, K classes) and how to unscale a value. */
+const OUTPUT = new JobSlot<Pick<PartyModel, 'objective' | 'target'> & { heads: number }>('prediction output');
 const logitsKey = (from: string) => mailKey<Float64Array>('predict', from);
 
 /** Settings nobody trains with: a prediction job only scores. */
@@ -101,8 +103,10 @@ export const predictHandlers: PartyHandlerGroup = {
           job.set(PARTIAL, points.totals);
           // This party's operator gets its own features' points per applicant; only totals travel.
           await node.storage.saveOutput?.(cmd.jobId, 'points.csv', pointsCsv(model, wanted, rows, points));
-        } else if (isSplitLrModel(model)) job.set(PARTIAL, partialLogits(model, rows, standardized));
-        else throw new PartyError(`the saved model of job ${model.jobId} is of no family this party scores`);
+        } else if (isSplitLrModel(model)) {
+          job.set(PARTIAL, partialLogits(model, rows, standardized));
+          job.set(OUTPUT, { objective: model.objective, target: model.target, heads: model.heads?.length ?? 1 });
+        } else throw new PartyError(`the saved model of job ${model.jobId} is of no family this party scores`);
         node.adopt(job);
         return {
           rows: wanted.length,
@@ -141,7 +145,10 @@ export const predictHandlers: PartyHandlerGroup = {
       (_, job) => {
         if (job.role !== 'label' || job.purpose !== 'prediction')
           throw new PartyError(`${predict.combine.name} is for the label party with a prepared prediction`);
-        if (job.model === SPLIT_NN) return { scores: f64ToBytes(takeNnScores(job, job.rows('validation').length)) };
+        if (job.model === SPLIT_NN) {
+          const { scores, classes } = nnPrediction(job, job.rows('validation').length);
+          return { scores: f64ToBytes(scores), ...(classes ? { classes } : {}) };
+        }
         if (job.model === SECUREBOOST) return { scores: f64ToBytes(job.get(SCORES)) };
         // A scorecard's score is the sum of points (a higher score, a lower risk), not a probability.
         const points = job.model === PIPELINE;
@@ -149,8 +156,18 @@ export const predictHandlers: PartyHandlerGroup = {
         for (const f of job.featureParties()) {
           const partial = job.take(logitsKey(f.partyId));
           if (partial.length !== scores.length)
-            throw new PartyError(`${f.partyId} scored ${partial.length} rows, expected ${scores.length}`);
+            throw new PartyError(`${f.partyId} scored ${partial.length} values, expected ${scores.length}`);
           partial.forEach((v, i) => (scores[i] += v));
+        }
+        const output = job.find(OUTPUT);
+        if (output?.objective === 'regression') {
+          const { mean, deviation } = output.target!;
+          return { scores: f64ToBytes(TargetScaler.of(mean, deviation).unscale(scores)) };
+        }
+        if (output?.objective === 'multiclass') {
+          const rows = scores.length / output.heads;
+          const logits = Array.from({ length: output.heads }, (_, k) => scores.subarray(k * rows, (k + 1) * rows));
+          return { scores: f64ToBytes(oneVsRestProbabilities(logits)), classes: output.heads };
         }
         return { scores: f64ToBytes(points ? scores : scores.map(sigmoid)) };
       },
@@ -193,7 +210,10 @@ async function readRows(
   return { ...read, featureNames: [...fitted.outputColumns], features: applyPreprocessing(read, fitted) };
 }
 
-/** Split LR: this party's partial logits of the requested rows (a row it lacks contributes its intercept only). */
+/**
+ * Split LR: this party's partial logits of the requested rows (a row it lacks contributes its
+ * intercept only); a multiclass model's heads one after the other.
+ */
 function partialLogits(
   model: PartyModel,
   rows: (number | undefined)[],
@@ -201,12 +221,15 @@ function partialLogits(
 ): Float64Array {
   const columns = model.columns.length;
   const width = model.role === 'label' ? columns - 1 : columns;
-  const partial = new Float64Array(rows.length);
-  rows.forEach((row, k) => {
-    let s = model.role === 'label' ? model.weights[columns - 1] : 0;
-    if (row !== undefined) for (let j = 0; j < width; j++) s += standardized(row, j) * model.weights[j];
-    partial[k] = s;
-  });
+  const heads = model.heads ?? [model.weights];
+  const partial = new Float64Array(rows.length * heads.length);
+  heads.forEach((weights, h) =>
+    rows.forEach((row, k) => {
+      let s = model.role === 'label' ? weights[columns - 1] : 0;
+      if (row !== undefined) for (let j = 0; j < width; j++) s += standardized(row, j) * weights[j];
+      partial[h * rows.length + k] = s;
+    }),
+  );
   return partial;
 }
 

@@ -33,10 +33,24 @@ export interface PredictionSpec {
   readonly data?: Readonly<Record<string, DataReference>>;
 }
 
+/**
+ * One scored ID: `score` is the probability of the positive class (binary), the predicted value
+ * (regression; also as `value`), or the probability of the most likely class, which is `class`,
+ * with every class's probability in `probabilities` (multiclass).
+ */
+export interface PredictionRow {
+  readonly id: string;
+  readonly score: number;
+  readonly value?: number;
+  readonly class?: number;
+  readonly probabilities?: number[];
+}
+
 export interface PredictionResult {
   readonly predictionId: string;
   readonly modelJobId: string;
-  readonly scores: { readonly id: string; readonly score: number }[];
+  readonly objective?: 'binary' | 'regression' | 'multiclass';
+  readonly scores: PredictionRow[];
 }
 
 export class SplitLrPrediction {
@@ -124,11 +138,12 @@ export class SplitLrPrediction {
       const combined = await this.call(label.channel, predict.combine, { jobId });
       const bytes = combined.scores;
       const scores = bytesToF64(bytes, 'scores');
-      if (scores.length !== ids.length)
+      const width = combined.classes ?? 1;
+      if (scores.length !== ids.length * width)
         throw new PartyCallError(
           label.partyId,
           predict.combine.name,
-          `returned ${scores.length} scores for ${ids.length} IDs`,
+          `returned ${scores.length} scores for ${ids.length} IDs${width > 1 ? ` of ${width} classes` : ''}`,
         );
       await this.audit({
         step: 'predict.scores',
@@ -138,7 +153,7 @@ export class SplitLrPrediction {
         byteSize: bytes.length,
         detail: { rows: scores.length },
       });
-      return { predictionId: jobId, modelJobId, scores: ids.map((id, k) => ({ id, score: scores[k] })) };
+      return { predictionId: jobId, modelJobId, ...rowsOf(ids, scores, width, this.spec.manifest.objective) };
     } finally {
       await Promise.allSettled(parties.map((p) => p.channel.call(job.close, { jobId, completed: true })));
     }
@@ -170,4 +185,25 @@ export class SplitLrPrediction {
     if (!c) throw new RangeError(`party ${partyId} is not known to this coordinator`);
     return c;
   }
+}
+
+/** The scored rows as the model's objective has them (see PredictionRow). */
+function rowsOf(
+  ids: readonly string[],
+  scores: Float64Array,
+  classes: number,
+  objective: ModelManifest['objective'],
+): Pick<PredictionResult, 'objective' | 'scores'> {
+  if (classes > 1)
+    return {
+      objective: 'multiclass',
+      scores: ids.map((id, k) => {
+        const probabilities = Array.from(scores.subarray(k * classes, (k + 1) * classes));
+        const best = probabilities.indexOf(Math.max(...probabilities));
+        return { id, score: probabilities[best], class: best, probabilities };
+      }),
+    };
+  if (objective === 'regression')
+    return { objective, scores: ids.map((id, k) => ({ id, score: scores[k], value: scores[k] })) };
+  return { scores: ids.map((id, k) => ({ id, score: scores[k] })) };
 }

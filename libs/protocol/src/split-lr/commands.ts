@@ -7,22 +7,30 @@
  * Evaluation: lr.share_logits (feature parties send partial logits: peer.lr.logits), lr.evaluate.
  */
 import { z } from 'zod';
+import { MAX_CLASSES } from '@vfl/data';
 import { bytes, defineCommand, empty, jobId, nonNegativeInt, round, split } from '../wire/command';
 import { definePeerMessage } from '../wire/peer-envelope';
-import { evaluationReply } from '../job/evaluation';
+import { objectiveEvaluationReply } from '../job/evaluation';
 
-export const forward = defineCommand('lr.forward', round, empty);
-export const residual = defineCommand('lr.residual', round, empty);
-export const gradient = defineCommand('lr.gradient', round, z.object({ gradient: bytes }));
-export const update = defineCommand('lr.update', round.extend({ released: bytes }), empty);
+/** A round of one model head: multiclass runs one head per class (head k: "class is k"); others only head 0. */
+const headRound = round.extend({ head: z.number().int().min(1).max(MAX_CLASSES).optional() });
+
+export const forward = defineCommand('lr.forward', headRound, empty);
+export const residual = defineCommand('lr.residual', headRound, empty);
+export const gradient = defineCommand('lr.gradient', headRound, z.object({ gradient: bytes }));
+export const update = defineCommand('lr.update', headRound.extend({ released: bytes }), empty);
 export const shareLogits = defineCommand('lr.share_logits', z.object({ jobId, split, round: nonNegativeInt }), empty);
 export const evaluate = defineCommand(
   'lr.evaluate',
   z.object({ jobId, split, round: nonNegativeInt, detailed: z.boolean() }),
-  evaluationReply,
+  objectiveEvaluationReply,
 );
 
-const batchRef = { epoch: nonNegativeInt, batch: nonNegativeInt };
+const batchRef = {
+  epoch: nonNegativeInt,
+  batch: nonNegativeInt,
+  head: z.number().int().min(1).max(MAX_CLASSES).optional(),
+};
 const ciphertexts = z.array(bytes).max(4096);
 
 export const forwardShare = definePeerMessage(
@@ -60,6 +68,7 @@ export const settings = z.object({
   l1: z.number().min(0).optional(),
   schedule: z.enum(['constant', 'cosine', 'exponential']).optional(),
   decayRate: z.number().positive().optional(),
+  objective: z.enum(['binary', 'regression', 'multiclass']).optional(),
   positiveWeight: z.union([z.number().positive().refine(Number.isFinite), z.literal('balanced')]).optional(),
   earlyStopping: z
     .object({

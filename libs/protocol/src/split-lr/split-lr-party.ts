@@ -18,6 +18,11 @@
  * cross terms between parties included. No level is spent before the gradient's plaintext
  * product: the scales multiply instead (CubicScales), so the gradient is still decrypted one
  * level below the top.
+ *
+ * Linear regression (objective `regression`, squared loss) is the same round with no sigmoid: the
+ * forward share is Enc(u_f) and d = Σ u_f + u_label - y, y the target standardised on the training
+ * rows (so d stays O(1) like the logistic residual). Multiclass runs one such party per class
+ * (one-vs-rest heads, each its own weights and optimizer) on the same batches.
  */
 import { CkksContext, CkksError, CipherText, CkksEngine, InlineCkksEngine, CkksEncryptor } from '@vfl/crypto';
 import { CUBIC_SIGMOID, isRowWeighted, LrHyperparameters, LrOptimizer, OptimizerState, TfLinearScorer } from '@vfl/ml';
@@ -301,9 +306,10 @@ export class FeaturePartyLr extends SplitLrPartyBase {
     return this.cubic ? [this.scales.cubeRoot, this.scales.residual] : [this.scales.forward];
   }
 
-  /** Taylor: Enc(u_f / 4); cubic: Enc(c·u_f) and Enc(a·u_f). One ciphertext per chunk of the batch each. */
+  /** Taylor: Enc(u_f / 4); cubic: Enc(c·u_f) and Enc(a·u_f); regression: Enc(u_f). One ciphertext per chunk each. */
   forward(batch: Int32Array): ForwardShare {
     const u = this.partialLogits(batch);
+    const factor = this.o.hp.objective === 'regression' ? 1 : 1 / 4;
     const encrypt = (values: Float64Array, scale: number) =>
       this.packing(batch)
         .replicate(values)
@@ -318,7 +324,7 @@ export class FeaturePartyLr extends SplitLrPartyBase {
     if (!this.cubic)
       return {
         chunks: encrypt(
-          u.map((v) => v / 4),
+          u.map((v) => v * factor),
           this.scales.forward,
         ),
       };
@@ -348,9 +354,10 @@ export class FeaturePartyLr extends SplitLrPartyBase {
 }
 
 export class LabelPartyLr extends SplitLrPartyBase {
+  /** @param labels 0/1 (binary, or a multiclass head's "class is k"), or the standardised targets (regression). */
   constructor(
     o: SplitLrPartyOptions,
-    private readonly labels: Uint8Array,
+    private readonly labels: ArrayLike<number>,
   ) {
     super(o);
   }
@@ -435,10 +442,14 @@ export class LabelPartyLr extends SplitLrPartyBase {
             }
           });
         }
+        // Regression: d = Σ u_f + u_label - y (squared loss), no sigmoid and no row weights.
+        const regression = hp.objective === 'regression';
         this.addFresh(
           batch,
           sums,
-          own.map((u, k) => weight(k) * (u / 4 + 0.5 - this.labels[batch[k]])),
+          own.map((u, k) =>
+            regression ? u - this.labels[batch[k]] : weight(k) * (u / 4 + 0.5 - this.labels[batch[k]]),
+          ),
           scales.residual,
         );
       }

@@ -8,12 +8,22 @@
  *   4. coordinator decrypts each announced ciphertext once (masked, flooded, rounded)
  *   5. every party:        lr.update     (removes its mask, steps its optimizer)
  * After every epoch: validation metrics at the label party, early stopping, a checkpoint.
+ * Multiclass (one-vs-rest): steps 1-5 run once per head (class) on each mini-batch, head k on the
+ * label "class is k"; regression: the same round under squared loss (split-lr-party.ts).
  */
 import { CkksContext, CkksEngine, createCkksEngine, CkksKeyHolder } from '@vfl/crypto';
 import { batchCount, type BinaryMetrics } from '@vfl/ml';
 import { agreedCheckpointRecord } from '../job/checkpoint-record';
 import * as job from '../job/commands';
-import type { DetailedMetrics } from '../job/evaluation';
+import {
+  binaryBaseline,
+  type DetailedMetrics,
+  type EvaluationMetrics,
+  evaluationLoss,
+  evaluationScore,
+  epochFigures,
+  targetMetricsOf,
+} from '../job/evaluation';
 import {
   Datasets,
   DIVERGENCE_LOSS_FACTOR,
@@ -23,6 +33,7 @@ import {
 } from '../job/job-types';
 import { checkBatchRows, JobContext, JobStrategy } from '../job/strategy';
 import type { ModelManifest } from '../model-manifest';
+import type { TargetJobResult } from '../job/target-result';
 import { f64ToBytes, publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { COORDINATOR_ID } from '../wire/roster';
 import * as lr from './commands';
@@ -57,16 +68,21 @@ export interface SplitLrJobResult {
   readonly bytesPerEpochByLink: Record<string, number>;
 }
 
-export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
+export const splitLrStrategy: JobStrategy<SplitLrJobResult | TargetJobResult> = {
   model: SPLIT_LR,
   alignment: 'intersection',
-  dataSettings: ({ hyperparameters: hp }) => ({
+  objectives: ['binary', 'regression', 'multiclass'],
+  dataSettings: ({ hyperparameters: hp, objective }) => ({
     validationFraction: hp.validationFraction,
     seed: hp.seed,
     clipSigma: hp.clipSigma ?? 0,
     batchSize: hp.batchSize,
+    ...(objective && objective !== 'binary' ? { objective } : {}),
   }),
-  settings: (spec) => spec.hyperparameters,
+  settings: (spec) =>
+    spec.objective && spec.objective !== 'binary'
+      ? { ...spec.hyperparameters, objective: spec.objective }
+      : spec.hyperparameters,
 
   async run(ctx) {
     const hp = ctx.spec.hyperparameters;
@@ -79,6 +95,7 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
       // The block layout needs no rotations, so no Galois keys: the bundle is the public key alone.
       // The cubic sigmoid multiplies ciphertexts (V ⊗ V ⊗ V), which needs relinearisation keys.
       keys = CkksKeyHolder.generate(ckks, [], { relinearization: hp.sigmoid === 'cubic' });
+      const heads = headCount(ctx);
       // Decryptions run on worker threads that hold the job's secret key, every party's gradient
       // at once; they load SEAL and the key while the parties take the public keys.
       engine = createCkksEngine({ ckks: keys.ckks, keys }, ctx.ckksThreads);
@@ -88,7 +105,7 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
       const bundleBytes = publicBundleBytes(bundle);
       const bundleDigest = publicBundleDigest(bundle);
       for (const c of [ctx.label, ...ctx.features]) {
-        await ctx.call(c, job.heKeys, { jobId: ctx.spec.jobId, bundle });
+        await ctx.call(c, job.heKeys, { jobId: ctx.spec.jobId, bundle, ...(heads > 1 ? { heads } : {}) });
         await ctx.audit({
           step: 'he.keys',
           sender: COORDINATOR_ID,
@@ -101,26 +118,25 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
             sigmoid: hp.sigmoid ?? 'taylor',
             galoisSteps: bundle.galoisSteps,
             relinearization: (bundle.relinKeys?.length ?? 0) > 0,
+            ...(heads > 1 ? { heads } : {}),
           },
         });
       }
       await warming;
       const decryption = new MaskedDecryptionService(keys, DEFAULT_RELEASE_POLICY, secureGaussian, engine);
-      const { reports: epochs, earlyStopping, traffic } = await trainRounds(ctx, decryption, keys);
+      const { reports: epochs, earlyStopping, traffic } = await trainRounds(ctx, decryption, keys, heads);
       await ctx.phase('evaluating');
       ctx.progress({ phase: 'evaluating' });
-      const train = (await evaluate(ctx, 'train', hp.epochs, true)) as DetailedMetrics;
-      const validation = (await evaluate(ctx, 'validation', hp.epochs + 1, true)) as DetailedMetrics;
+      const train = await evaluate(ctx, 'train', hp.epochs, true);
+      const validation = await evaluate(ctx, 'validation', hp.epochs + 1, true);
       const labelOnly = await ctx.baseline();
-      const manifest = await ctx.exportModel({ model: 'split-lr' });
+      const objective = ctx.spec.objective ?? 'binary';
+      const manifest = await ctx.exportModel({ model: 'split-lr', ...(objective !== 'binary' ? { objective } : {}) });
       const { intersection, trainRows, validationRows } = ctx.alignment;
-      return {
+      const common = {
         intersection,
         trainRows,
         validationRows,
-        train,
-        validation,
-        labelOnly,
         epochs,
         earlyStopping,
         manifest,
@@ -130,6 +146,25 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
         bytesPerEpoch: traffic.total,
         bytesPerEpochByLink: traffic.byLink,
       };
+      if (objective !== 'binary')
+        return {
+          model: 'split-lr',
+          objective,
+          ...(heads > 1 ? { classes: heads } : {}),
+          ...targetMetricsOf(train, validation, labelOnly),
+          ...common,
+          epochs: epochs.map((e) => ({
+            ...e,
+            validation: targetMetricsOf(e.validation, e.validation, labelOnly).train,
+          })),
+        };
+      return {
+        ...common,
+        train: train as DetailedMetrics,
+        validation: validation as DetailedMetrics,
+        labelOnly: binaryBaseline(labelOnly),
+        epochs: epochs as EpochReport[],
+      };
     } finally {
       await engine?.close();
       keys?.dispose();
@@ -138,32 +173,45 @@ export const splitLrStrategy: JobStrategy<SplitLrJobResult> = {
   },
 };
 
+/** Multiclass: one head per class, as the label party counted them at job.prepare; otherwise one. */
+function headCount(ctx: JobContext): number {
+  if (ctx.spec.objective !== 'multiclass') return 1;
+  const classes = ctx.prepared.get(ctx.label.partyId)?.classes;
+  if (!classes) throw new RangeError(`the label party reported no class count for a multiclass job`);
+  return classes;
+}
+
 /** The feature parties share their partial logits with the label party, which reports the split's metrics. */
 async function evaluate(
   ctx: JobContext,
   split: 'train' | 'validation',
   round: number,
   detailed = false,
-): Promise<BinaryMetrics | DetailedMetrics> {
+): Promise<EvaluationMetrics> {
   const { jobId } = ctx.spec;
   await Promise.all(ctx.features.map((f) => ctx.call(f, lr.shareLogits, { jobId, split, round })));
   return ctx.call(ctx.label, lr.evaluate, { jobId, split, round, detailed });
 }
 
 interface Rounds {
-  reports: EpochReport[];
+  reports: EpochReport<EvaluationMetrics>[];
   earlyStopping: EarlyStoppingReport | null;
   traffic: { total: number; byLink: Record<string, number> };
 }
 
-async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService, keys: CkksKeyHolder): Promise<Rounds> {
+async function trainRounds(
+  ctx: JobContext,
+  decryption: MaskedDecryptionService,
+  keys: CkksKeyHolder,
+  heads: number,
+): Promise<Rounds> {
   const { spec, label, features } = ctx;
   const { jobId, hyperparameters: hp } = spec;
   const { trainRows } = ctx.alignment;
   const gradientLevel = keys.ckks.topLevel - 1;
   const scale = gradientScale(keys.ckks, hp);
   const batches = batchCount(trainRows, hp.batchSize);
-  const reports: EpochReport[] = [];
+  const reports: EpochReport<EvaluationMetrics>[] = [];
   const started = Date.now();
   const stopping = hp.earlyStopping ?? null;
   const resume = spec.resume;
@@ -188,28 +236,32 @@ async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService,
     const epochStart = Date.now();
     ctx.traffic.start();
     for (let batch = 0; batch < batches; batch++) {
-      const round = { jobId, epoch, batch };
-      const keyFor = (partyId: string) => `${partyId}:${epoch}:${batch}`;
-      const batchRows = batch === batches - 1 ? trainRows - batch * hp.batchSize : hp.batchSize;
-      for (const c of [label, ...features])
-        decryption.expect(keyFor(c.partyId), {
-          width: ctx.prepared.get(c.partyId)!.columns,
-          batchRows,
-          level: gradientLevel,
-          scale,
-        });
-      await Promise.all(features.map((f) => ctx.call(f, lr.forward, round)));
-      await ctx.call(label, lr.residual, round);
-      // Every party's gradient at once: the label party's is already under way.
-      await Promise.all(
-        [label, ...features].map(async (channel) => {
-          const { gradient } = await ctx.call(channel, lr.gradient, round);
-          await ctx.message('lr.masked_gradient', channel.partyId, COORDINATOR_ID, gradient, { epoch, batch });
-          const released = f64ToBytes(await decryption.decrypt(keyFor(channel.partyId), gradient));
-          await ctx.message('lr.update', COORDINATOR_ID, channel.partyId, released, { epoch, batch });
-          await ctx.call(channel, lr.update, { ...round, released });
-        }),
-      );
+      for (let head = 0; head < heads; head++) {
+        // Head 0's round and keys are those of a one-head model.
+        const round = { jobId, epoch, batch, ...(head ? { head } : {}) };
+        const at = { epoch, batch, ...(head ? { head } : {}) };
+        const keyFor = (partyId: string) => `${partyId}:${epoch}:${batch}${head ? `:${head}` : ''}`;
+        const batchRows = batch === batches - 1 ? trainRows - batch * hp.batchSize : hp.batchSize;
+        for (const c of [label, ...features])
+          decryption.expect(keyFor(c.partyId), {
+            width: ctx.prepared.get(c.partyId)!.columns,
+            batchRows,
+            level: gradientLevel,
+            scale,
+          });
+        await Promise.all(features.map((f) => ctx.call(f, lr.forward, round)));
+        await ctx.call(label, lr.residual, round);
+        // Every party's gradient at once: the label party's is already under way.
+        await Promise.all(
+          [label, ...features].map(async (channel) => {
+            const { gradient } = await ctx.call(channel, lr.gradient, round);
+            await ctx.message('lr.masked_gradient', channel.partyId, COORDINATOR_ID, gradient, at);
+            const released = f64ToBytes(await decryption.decrypt(keyFor(channel.partyId), gradient));
+            await ctx.message('lr.update', COORDINATOR_ID, channel.partyId, released, at);
+            await ctx.call(channel, lr.update, { ...round, released });
+          }),
+        );
+      }
       const done = epoch * batches + batch + 1;
       const perBatch = (Date.now() - started) / done;
       ctx.progress({
@@ -223,27 +275,29 @@ async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService,
       });
     }
     const validation = await evaluate(ctx, 'validation', epoch);
-    if (Number.isNaN(firstLoss)) firstLoss = validation.logLoss;
-    if (
-      !Number.isFinite(validation.logLoss) ||
-      validation.logLoss > DIVERGENCE_LOSS_FACTOR * Math.max(firstLoss, Math.LN2)
-    ) {
+    const loss = evaluationLoss(validation);
+    if (Number.isNaN(firstLoss)) firstLoss = loss;
+    if (!Number.isFinite(loss) || loss > DIVERGENCE_LOSS_FACTOR * Math.max(firstLoss, Math.LN2)) {
       // With early stopping and a best epoch kept, a blow-up ends training on that epoch's model.
       if (stopping && best) {
         diverged = true;
         break;
       }
       throw new TrainingDivergedError(
-        `training diverged at epoch ${epoch + 1}: validation log loss ${validation.logLoss} (epoch 1: ${firstLoss}); lower the learning rate (${hp.learningRate}) or use a schedule`,
+        `training diverged at epoch ${epoch + 1}: validation loss ${loss} (epoch 1: ${firstLoss}); lower the learning rate (${hp.learningRate}) or use a schedule`,
       );
     }
-    const report: EpochReport = { epoch: epoch + 1, seconds: (Date.now() - epochStart) / 1000, validation };
+    const report: EpochReport<EvaluationMetrics> = {
+      epoch: epoch + 1,
+      seconds: (Date.now() - epochStart) / 1000,
+      validation,
+    };
     reports.push(report);
     traffic = ctx.traffic.take();
     await ctx.audit({
       step: 'lr.epoch',
       sender: COORDINATOR_ID,
-      detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss },
+      detail: { epoch: epoch + 1, ...epochFigures(validation) },
     });
     ctx.progress(
       {
@@ -258,7 +312,8 @@ async function trainRounds(ctx: JobContext, decryption: MaskedDecryptionService,
       report,
     );
     if (stopping) {
-      const value = stopping.metric === 'auc' ? validation.auc : -validation.logLoss;
+      // "auc" is R² for a regression model (higher is better either way).
+      const value = stopping.metric === 'auc' ? evaluationScore(validation) : -loss;
       if (!best || value > best.value + (stopping.minDelta ?? 0)) {
         best = { epoch: epoch + 1, value };
         sinceBest = 0;

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { bytes, defineCommand, empty, jobId, nonNegativeInt, split } from '../wire/command';
 import { definePeerMessage } from '../wire/peer-envelope';
-import { evaluationReply } from '../job/evaluation';
+import { objectiveEvaluationReply } from '../job/evaluation';
 
 const batchKey = { phase: z.enum(['train', 'eval']), epoch: nonNegativeInt, batch: nonNegativeInt };
 const step = z.object({ jobId, ...batchKey });
@@ -33,7 +33,11 @@ export const trainStep = defineCommand(
 export const backward = defineCommand('nn.backward', step, z.object({ g: ciphertexts, w: ciphertexts }));
 export const apply = defineCommand('nn.apply', step.extend({ released: bytes }), empty);
 export const predict = defineCommand('nn.predict', step.extend({ split: split.optional(), released: bytes }), empty);
-export const metrics = defineCommand('nn.metrics', z.object({ jobId, split, detailed: z.boolean() }), evaluationReply);
+export const metrics = defineCommand(
+  'nn.metrics',
+  z.object({ jobId, split, detailed: z.boolean() }),
+  objectiveEvaluationReply,
+);
 
 export const forwardToLabel = definePeerMessage(
   'peer.nn.forward',

@@ -8,8 +8,13 @@
  *                    steps its own parameters; → each f: Enc(B·δ̃), masks;
  *                    → coordinator: B·δ̃·V_fᵀ + mask, −B·R_f + mask; steps V_f with R_f
  *   predict          release Σ_f α_f·W_f for evaluation rows: probabilities
+ *
+ * Objectives: binary (one logit, sigmoid cross-entropy), regression (one output, squared error on
+ * the target standardised on the training rows) and multiclass (K logits, softmax cross-entropy).
+ * Only the top network and the loss change: what crosses the interactive layer is the same.
  */
 import type * as Tf from '@tensorflow/tfjs';
+import type { Objective } from '@vfl/data';
 import { CipherText } from '@vfl/crypto';
 import {
   INTERACTIVE_DEFAULTS,
@@ -45,7 +50,11 @@ import {
 import type { NnCheckpointState, NnLabelParameters } from './model-state';
 
 export interface SplitNnLabelPartyOptions extends SplitNnPartyOptions {
-  readonly labels: Uint8Array;
+  /** 0/1 labels (binary), standardised targets (regression) or class numbers 0..K-1 (multiclass). */
+  readonly labels: ArrayLike<number>;
+  readonly objective?: Objective;
+  /** Multiclass: K. */
+  readonly classCount?: number;
   readonly defence?: DefenceSpec;
   readonly gaussian?: () => number;
 }
@@ -96,7 +105,7 @@ export class SplitNnLabelParty {
     }
     this.bottom = o.bottom ?? buildBottom(tf, arch, o.id, inputWidth, o.seed);
     checkBottom(this.bottom, o.id, inputWidth, layout.labelOutputWidth);
-    this.top = buildTop(tf, arch, o.seed);
+    this.top = buildTop(tf, arch, o.seed, this.outputs);
     const h = layout.units;
     this.interactiveKernel = tf.variable(
       tf.tensor2d(labelInteractiveWeights(o.seed, layout.labelOutputWidth, h), [layout.labelOutputWidth, h]),
@@ -107,7 +116,12 @@ export class SplitNnLabelParty {
       (f) => new MomentumShare(interactiveShare('label', o.seed, f.id, f.outputWidth, h), momentum),
     );
     this.x = tf.tensor2d(Float32Array.from(o.features), [rows, inputWidth]);
-    this.y = tf.tensor2d(Float32Array.from(o.labels), [rows, 1]);
+    this.y =
+      o.objective === 'multiclass'
+        ? tf.tidy(
+            () => tf.oneHot(tf.tensor1d(Int32Array.from(o.labels), 'int32'), this.outputs).toFloat() as Tf.Tensor2D,
+          )
+        : tf.tensor2d(Float32Array.from(o.labels), [rows, 1]);
     this.optimizer = new TfOptimizer(tf, arch.training.optimizer);
     this.interactiveOptimizer = new TfOptimizer(tf, 'momentum', momentum);
     this.masks = o.masks ?? ((n) => secureUniformMasks(n, SLOT_MASK_BOUND_NN));
@@ -218,7 +232,7 @@ export class SplitNnLabelParty {
           activate(tf, z, arch.interactive.activation ?? INTERACTIVE_DEFAULTS.activation),
           topOptions,
         );
-        return tf.losses.sigmoidCrossEntropy<Tf.Tensor2D, Tf.Scalar>(yb, logit);
+        return this.loss(yb, logit);
       }, [...own, ...interactive, zVar]);
       loss = value.dataSync()[0];
       if (!Number.isFinite(loss)) this.locateNonFinite(xb, zFederated, B, { ...options, updateStatistics: false }, key);
@@ -285,7 +299,7 @@ export class SplitNnLabelParty {
           tf.add(tf.matMul(a, this.interactiveKernel), this.interactiveBias),
           tf.tensor2d(Float32Array.from(zFederated), [rows.length, layout.units]),
         );
-        return tf.sigmoid(
+        return this.output(
           this.top.forward(activate(tf, z, arch.interactive.activation ?? INTERACTIVE_DEFAULTS.activation), {
             training: false,
           }),
@@ -300,6 +314,27 @@ export class SplitNnLabelParty {
 
   labelsOf(rows: Int32Array): Uint8Array {
     return Uint8Array.from(rows, (r) => this.o.labels[r]);
+  }
+
+  /** Units of the top's output: K for multiclass, else 1. */
+  get outputs(): number {
+    return this.o.objective === 'multiclass' ? this.o.classCount! : 1;
+  }
+
+  /** The training loss of the objective, on a batch's outputs. */
+  private loss(y: Tf.Tensor2D, out: Tf.Tensor2D): Tf.Scalar {
+    const { tf } = this.o;
+    if (this.o.objective === 'regression') return tf.losses.meanSquaredError<Tf.Tensor2D, Tf.Scalar>(y, out);
+    if (this.o.objective === 'multiclass') return tf.losses.softmaxCrossEntropy<Tf.Tensor2D, Tf.Scalar>(y, out);
+    return tf.losses.sigmoidCrossEntropy<Tf.Tensor2D, Tf.Scalar>(y, out);
+  }
+
+  /** What a prediction is: a probability (binary), a standardised value (regression), K probabilities per row. */
+  private output(out: Tf.Tensor2D): Tf.Tensor2D {
+    const { tf } = this.o;
+    if (this.o.objective === 'regression') return out;
+    if (this.o.objective === 'multiclass') return tf.softmax(out);
+    return tf.sigmoid(out);
   }
 
   /** Keeps the current weights locally (the best epoch so far, for early stopping). */

@@ -1,4 +1,5 @@
 /** What a split-NN party keeps on disk: its own part of the trained network, and per-epoch checkpoints. */
+import type { Objective } from '@vfl/data';
 import type { NnArchitecture } from '@vfl/ml';
 import type { StoredCheckpoint, StoredPartyModel } from '../party/stored-model';
 import type { DefenceSpec } from './defence';
@@ -9,6 +10,10 @@ export interface NnPartyModel extends StoredPartyModel {
   readonly family: 'split-nn';
   readonly architecture: NnArchitecture;
   readonly parameters: NnParameters;
+  /** Label party: what the top predicts (absent: a binary label), K for multiclass, a regression target's scale. */
+  readonly objective?: Objective;
+  readonly classCount?: number;
+  readonly target?: { readonly mean: number; readonly deviation: number };
 }
 
 /** What a split-NN job trains under: its rows' split and batches, the architecture, the defence. */

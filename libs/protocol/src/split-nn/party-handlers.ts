@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { CkksEncryptor } from '@vfl/crypto';
-import { NnArchitecture, validateArchitecture, partySeed, DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
+import type { Objective } from '@vfl/data';
+import { NnArchitecture, validateArchitecture, partySeed, DEFAULT_LR_HYPERPARAMETERS, TargetScaler } from '@vfl/ml';
 import { modelDigest } from '../model-manifest';
-import { splitMetrics } from '../job/evaluation';
+import { EvaluationMetrics, splitMetrics, targetSplitMetrics } from '../job/evaluation';
 import { differingPaths } from '../job/differing-paths';
 import { PartyError } from '../party/party-error';
 import { JobSlot, mailKey, PartyJob, Split } from '../party/party-job';
@@ -73,6 +74,51 @@ function rowsOf(job: PartyJob, key: BatchKey, split: Split): Int32Array {
 }
 
 /** The label party's scores of every evaluation batch so far, in batch order; there must be `rows` of them. */
+/** The label party's targets as its network trains on them: regression standardised on the training rows. */
+function labelsOf(job: PartyJob): { labels: ArrayLike<number>; objective: Objective; classCount?: number } {
+  const a = job.requireAligned();
+  const saved = job.find(SAVED);
+  // Scoring reads no labels: the saved top says what it predicts, the labels are placeholders.
+  if (saved && job.purpose === 'prediction')
+    return { labels: new Uint8Array(a.rows), objective: saved.objective ?? 'binary', classCount: saved.classCount };
+  const objective = job.settings.objective ?? 'binary';
+  if (objective === 'binary') return { labels: a.labels!, objective };
+  if (objective === 'multiclass') return { labels: a.targets!, objective, classCount: a.classCount };
+  return { labels: TargetScaler.fit(a.targets!, a.split.train).scale(a.targets!), objective };
+}
+
+/** What the label party's saved part needs to turn outputs into predictions: the objective, K, the target's scale. */
+function savedTarget(job: PartyJob): Pick<NnPartyModel, 'objective' | 'classCount' | 'target'> {
+  const a = job.requireAligned();
+  const objective = job.settings.objective ?? 'binary';
+  if (objective === 'binary') return {};
+  if (objective === 'multiclass') return { objective, classCount: a.classCount };
+  const scaler = TargetScaler.fit(a.targets!, a.split.train);
+  return { objective, target: { mean: scaler.mean, deviation: scaler.deviation } };
+}
+
+/** A label party's prediction from its network's outputs: scores, and K for multiclass (row after row). */
+export function nnPrediction(job: PartyJob, rows: number): { scores: Float64Array; classes?: number } {
+  const saved = job.find(SAVED);
+  if (saved?.objective === 'multiclass')
+    return { scores: takeNnScores(job, rows * saved.classCount!), classes: saved.classCount };
+  const scores = takeNnScores(job, rows);
+  if (saved?.objective === 'regression')
+    return { scores: TargetScaler.of(saved.target!.mean, saved.target!.deviation).unscale(scores) };
+  return { scores };
+}
+
+/** A split's metrics from the network's outputs, as the objective has them. */
+function nnMetrics(job: PartyJob, split: Split, detailed: boolean): EvaluationMetrics {
+  const rows = job.rows(split).length;
+  const a = job.requireAligned();
+  const objective = job.settings.objective ?? 'binary';
+  if (objective === 'binary') return splitMetrics(job, split, takeNnScores(job, rows), detailed);
+  if (objective === 'multiclass') return targetSplitMetrics(job, split, takeNnScores(job, rows * a.classCount!));
+  const scaler = TargetScaler.fit(a.targets!, a.split.train);
+  return targetSplitMetrics(job, split, scaler.unscale(takeNnScores(job, rows)));
+}
+
 export function takeNnScores(job: PartyJob, rows: number): Float64Array {
   const byBatch = job.find(SCORES) ?? new Map<number, Float64Array>();
   const parts = [...byBatch.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
@@ -157,7 +203,7 @@ const hooks: PartyModelHooks = {
     };
     const party =
       job.role === 'label'
-        ? new SplitNnLabelParty({ ...common, labels: aligned.labels!, defence: spec.defence })
+        ? new SplitNnLabelParty({ ...common, ...labelsOf(job), defence: spec.defence })
         : new SplitNnFeatureParty(common);
     job.set(NETWORK, party);
     job.set(ENCRYPTOR, encryptor);
@@ -192,6 +238,7 @@ const hooks: PartyModelHooks = {
       },
       architecture: job.get(SPEC).architecture,
       parameters: job.get(NETWORK).parameters(),
+      ...(job.role === 'label' ? savedTarget(job) : {}),
     };
   },
 
@@ -371,7 +418,7 @@ export const splitNnHandlers: PartyHandlerGroup = {
 
     onJobCommand(nn.metrics, (body, job) => {
       network(job, SplitNnLabelParty);
-      return splitMetrics(job, body.split, takeNnScores(job, job.rows(body.split).length), body.detailed);
+      return nnMetrics(job, body.split, body.detailed);
     }),
   ],
   peers: [

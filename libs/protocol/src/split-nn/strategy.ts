@@ -7,6 +7,8 @@ import { CkksContext } from '@vfl/crypto';
 import type { BinaryMetrics } from '@vfl/ml';
 import { Datasets, EpochReport } from '../job/job-types';
 import { checkBatchRows, JobStrategy } from '../job/strategy';
+import { binaryBaseline, type DetailedMetrics, targetMetricsOf } from '../job/evaluation';
+import type { TargetJobResult } from '../job/target-result';
 import type { ModelManifest } from '../model-manifest';
 import { NO_DEFENCE } from './defence';
 import { SPLIT_NN } from './party-handlers';
@@ -14,8 +16,10 @@ import { SplitNnTrainingResult, trainSplitNn } from './training';
 import type { AucUplift } from '../job/commands';
 
 /** A split-NN job's result: the same metrics as split LR, and what the defence cost in privacy terms. */
-export interface SplitNnJobResult extends Omit<SplitNnTrainingResult, 'epochs'> {
+export interface SplitNnJobResult extends Omit<SplitNnTrainingResult, 'epochs' | 'train' | 'validation'> {
   readonly model: 'split-nn';
+  readonly train: DetailedMetrics;
+  readonly validation: DetailedMetrics;
   readonly intersection: number;
   readonly trainRows: number;
   readonly validationRows: number;
@@ -33,9 +37,10 @@ export interface SplitNnJobResult extends Omit<SplitNnTrainingResult, 'epochs'> 
   readonly datasets: Datasets;
 }
 
-export const splitNnStrategy: JobStrategy<SplitNnJobResult> = {
+export const splitNnStrategy: JobStrategy<SplitNnJobResult | TargetJobResult> = {
   model: SPLIT_NN,
   alignment: 'intersection',
+  objectives: ['binary', 'regression', 'multiclass'],
   check(spec) {
     if (!spec.nn) throw new RangeError('a split-nn job needs its architecture (nn)');
   },
@@ -47,6 +52,7 @@ export const splitNnStrategy: JobStrategy<SplitNnJobResult> = {
       seed: t.seed,
       clipSigma: 0,
       batchSize: t.batchSize,
+      ...(spec.objective && spec.objective !== 'binary' ? { objective: spec.objective } : {}),
     };
   },
   settings: (spec) => ({ architecture: spec.nn!.architecture, defence: spec.nn!.defence ?? NO_DEFENCE }),
@@ -92,17 +98,46 @@ export const splitNnStrategy: JobStrategy<SplitNnJobResult> = {
       });
       await ctx.phase('evaluating');
       const labelOnly = await ctx.baseline();
-      const manifest = await ctx.exportModel({ model: 'split-nn', architecture });
-      return {
+      const objective = ctx.spec.objective ?? 'binary';
+      const manifest = await ctx.exportModel({
         model: 'split-nn',
+        architecture,
+        ...(objective !== 'binary' ? { objective } : {}),
+      });
+      const common = {
         intersection,
         trainRows,
         validationRows,
-        ...trained,
-        labelOnly,
         manifest,
         backend: ctx.prepared.get(ctx.label.partyId)!.backend,
         datasets: ctx.datasets,
+        earlyStopping: trained.earlyStopping,
+        bytesPerEpoch: trained.bytesPerEpoch,
+        decryptions: trained.decryptions,
+      };
+      if (objective !== 'binary') {
+        const metrics = targetMetricsOf(trained.train, trained.validation, labelOnly);
+        const classes = ctx.prepared.get(ctx.label.partyId)!.classes;
+        return {
+          model: 'split-nn',
+          objective,
+          ...(classes ? { classes } : {}),
+          ...common,
+          ...metrics,
+          epochs: trained.epochs.map((e) => ({
+            ...e,
+            validation: targetMetricsOf(e.validation, e.validation, labelOnly).train,
+          })),
+        };
+      }
+      return {
+        model: 'split-nn',
+        ...trained,
+        ...common,
+        train: trained.train as DetailedMetrics,
+        validation: trained.validation as DetailedMetrics,
+        epochs: trained.epochs as EpochReport[],
+        labelOnly: binaryBaseline(labelOnly),
       };
     } finally {
       ckks.dispose();

@@ -15,13 +15,13 @@
  * after he.keys and continues with the next epoch.
  */
 import type { CkksContext } from '@vfl/crypto';
-import { batchCount, type BinaryMetrics, NnArchitecture } from '@vfl/ml';
+import { batchCount, NnArchitecture } from '@vfl/ml';
 import { f64ToBytes, packBody, publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import type { Command } from '../wire/command';
 import { COORDINATOR_ID } from '../wire/roster';
 import type { PrepareReply } from '../job/commands';
 import * as job from '../job/commands';
-import type { DetailedMetrics } from '../job/evaluation';
+import { type EvaluationMetrics, epochFigures, evaluationScore } from '../job/evaluation';
 import * as nn from './commands';
 import { NN_EVAL_BATCH_ROWS } from './party-handlers';
 import { SplitNnCoordinator } from './coordinator';
@@ -35,10 +35,11 @@ import type { PartyChannel } from '../wire/party-channel';
 import { nnEarlyStoppingSchema } from './settings';
 
 export interface SplitNnTrainingResult {
-  readonly epochs: EpochReport[];
+  readonly epochs: EpochReport<EvaluationMetrics>[];
   readonly earlyStopping: EarlyStoppingReport | null;
-  readonly train: DetailedMetrics;
-  readonly validation: DetailedMetrics;
+  /** Binary: detailed metrics; regression or multiclass: the target's. */
+  readonly train: EvaluationMetrics;
+  readonly validation: EvaluationMetrics;
   readonly decryptions: number;
   readonly bytesPerEpoch: number;
   readonly defence: DefenceSpec;
@@ -67,7 +68,7 @@ export interface SplitNnDriver {
     byteSize?: number;
     detail: Record<string, unknown>;
   }): Promise<unknown>;
-  progress(epoch: number, batch: number, batches: number, report?: EpochReport): void;
+  progress(epoch: number, batch: number, batches: number, report?: EpochReport<EvaluationMetrics>): void;
   /** Bytes of the current epoch, counted by call() and message(). */
   takeEpochBytes(): number;
   /** Continue an interrupted job from its parties' checkpoints after `epoch` completed epochs. */
@@ -171,14 +172,14 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
       split: 'train' | 'validation',
       epoch: number,
       detailed: boolean,
-    ): Promise<BinaryMetrics | DetailedMetrics> => {
+    ): Promise<EvaluationMetrics> => {
       await scoreSplit(coordinator, d, split, split === 'train' ? d.trainRows : d.validationRows, epoch);
       return d.call(d.label, nn.metrics, { jobId, split, detailed });
     };
 
     const { batchSize, epochs } = arch.training;
     const batches = batchCount(d.trainRows, batchSize);
-    const reports: EpochReport[] = [];
+    const reports: EpochReport<EvaluationMetrics>[] = [];
     const stopping = arch.training.earlyStopping;
     const resume = d.resume;
     let best: { epoch: number; auc: number } | undefined;
@@ -234,7 +235,7 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
         d.progress(epoch, batch, batches);
       }
       const validation = await evaluate('validation', evalRound++, false);
-      const report: EpochReport = {
+      const report: EpochReport<EvaluationMetrics> = {
         epoch: epoch + 1,
         seconds: (Date.now() - started) / 1000,
         validation,
@@ -245,12 +246,14 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
       await d.audit({
         step: 'nn.epoch',
         sender: COORDINATOR_ID,
-        detail: { epoch: epoch + 1, validationAuc: validation.auc, validationLoss: validation.logLoss },
+        detail: { epoch: epoch + 1, ...epochFigures(validation) },
       });
       d.progress(epoch, batches - 1, batches, report);
       if (stopping) {
-        if (!best || validation.auc > best.auc + (stopping.minDelta ?? 0)) {
-          best = { epoch: epoch + 1, auc: validation.auc };
+        // AUC (multiclass: the mean one-vs-rest AUC; regression: R²), higher is better.
+        const score = evaluationScore(validation);
+        if (!best || score > best.auc + (stopping.minDelta ?? 0)) {
+          best = { epoch: epoch + 1, auc: score };
           sinceBest = 0;
           await d.snapshot(epoch + 1);
         } else if (++sinceBest >= stopping.patience) break;
@@ -272,8 +275,8 @@ export async function trainSplitNn(ckks: CkksContext, d: SplitNnDriver): Promise
       };
       await d.audit({ step: 'nn.early_stopping', sender: COORDINATOR_ID, detail: { ...earlyStopping } });
     }
-    const train = (await evaluate('train', evalRound++, true)) as DetailedMetrics;
-    const validation = (await evaluate('validation', evalRound++, true)) as DetailedMetrics;
+    const train = await evaluate('train', evalRound++, true);
+    const validation = await evaluate('validation', evalRound++, true);
     return {
       epochs: reports,
       earlyStopping,

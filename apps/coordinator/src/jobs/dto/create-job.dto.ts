@@ -6,8 +6,10 @@ import {
   ID_RULE_PATTERN,
   MAX_ID_RULES,
   MISSING_STRATEGIES,
+  OBJECTIVES,
   type ColumnRule,
   type MissingStrategy,
+  type Objective,
 } from '@vfl/data';
 import { MAX_PREDICTION_IDS } from '@vfl/protocol';
 import {
@@ -351,6 +353,16 @@ export class CreateJobDto {
   })
   @IsIn(API_MODELS)
   model!: ApiModel;
+
+  @ApiPropertyOptional({
+    enum: OBJECTIVES,
+    default: 'binary',
+    description:
+      'What the model predicts (split-lr, split-nn): a 0/1 label (binary), a continuous target (regression: squared loss; RMSE, MAE, R²) or class numbers 0..K-1 (multiclass, 3 ≤ K ≤ 16: accuracy, macro-F1, AUC per class)',
+  })
+  @IsOptional()
+  @IsIn(OBJECTIVES, { message: `objective must be one of ${OBJECTIVES.join(', ')}` })
+  objective?: Objective;
 
   @ApiPropertyOptional({
     description:

@@ -1,0 +1,137 @@
+/**
+ * End to end for the objectives beyond a binary label (issue 21): the real coordinator and party
+ * processes over TCP, auditing into scratch databases on the PostgreSQL server. On the diabetes
+ * fixtures (test/fixtures/objectives) a split-LR regression job and a 4-class job train through
+ * POST /jobs and score new IDs through POST /jobs/:id/predict; a binary job on the 4-class file
+ * fails naming the kind of label, and a bad objective is refused at the edge.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createScratchDatabase } from '@vfl/database';
+import type { TargetJobResult } from '@vfl/protocol';
+import { launchFederation, Federation } from '../../scripts/federation-launcher';
+import { runJob } from '../../scripts/job-client';
+
+const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const FIXTURES = path.resolve(__dirname, '../fixtures/objectives');
+const quiet = () => undefined;
+
+describe('objectives over the services: regression and 4 classes (real processes, PostgreSQL server)', () => {
+  let work: string;
+  let federation: Federation;
+  const dbs: Record<string, { url: string; drop(): Promise<void> }> = {};
+
+  const job = (guest: string, objective?: string, model = 'split-lr') => ({
+    model,
+    ...(objective ? { objective } : {}),
+    parties: [
+      { partyId: 'bank', role: 'label', data: { path: guest, labelColumn: 'y' } },
+      { partyId: 'ecommerce', role: 'feature', data: { path: 'diabetes_host.csv' } },
+    ],
+    hyperparameters: { epochs: 5, batchSize: 64, learningRate: 0.05, seed: 3 },
+  });
+  const post = (body: unknown, p: string) =>
+    fetch(`${federation.coordinatorUrl}${p}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${federation.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-e2e-objectives-'));
+    for (const [dir, files] of [
+      ['bank', ['diabetes_guest.csv', 'diabetes4_guest.csv']],
+      ['ecommerce', ['diabetes_host.csv']],
+    ] as const) {
+      fs.mkdirSync(path.join(work, dir));
+      for (const f of files) fs.copyFileSync(path.join(FIXTURES, f), path.join(work, dir, f));
+    }
+    for (const id of ['coordinator', 'bank', 'ecommerce'])
+      dbs[id] = await createScratchDatabase(SERVER_URL, `vfl_e2e_obj_${id}_${process.pid}`);
+    federation = await launchFederation({
+      workDir: work,
+      databaseUrl: dbs.coordinator.url,
+      parties: [
+        { partyId: 'bank', role: 'label', dataRoot: path.join(work, 'bank'), databaseUrl: dbs.bank.url },
+        {
+          partyId: 'ecommerce',
+          role: 'feature',
+          dataRoot: path.join(work, 'ecommerce'),
+          databaseUrl: dbs.ecommerce.url,
+        },
+      ],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await federation?.stop();
+    for (const db of Object.values(dbs)) await db.drop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('refuses an unknown objective, and one the model does not train, naming the field', async () => {
+    const unknown = await post(job('diabetes_guest.csv', 'ordinal'), '/jobs');
+    expect(unknown.status).toBe(400);
+    expect(JSON.stringify(await unknown.json())).toContain('objective must be one of binary, regression, multiclass');
+    const boost = await post(
+      { ...job('diabetes_guest.csv', 'regression', 'secureboost'), hyperparameters: undefined },
+      '/jobs',
+    );
+    expect(boost.status).toBe(400);
+    expect(JSON.stringify(await boost.json())).toContain('objective: model secureboost takes objective binary only');
+  });
+
+  it('fails a binary job on a 4-class label, naming the kind of label and the objective that fits', async () => {
+    const { job: failed } = await runJob(
+      federation.coordinatorUrl,
+      federation.adminKey,
+      job('diabetes4_guest.csv'),
+      quiet,
+    );
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toContain('model split-lr takes a binary label (0/1 or -1/+1)');
+    expect(failed.error).toContain('4 distinct values, the whole numbers 0 to 3: objective "multiclass" fits');
+  }, 120_000);
+
+  it('trains linear regression and predicts values in the target units', async () => {
+    const { job: trained } = await runJob(
+      federation.coordinatorUrl,
+      federation.adminKey,
+      job('diabetes_guest.csv', 'regression'),
+      quiet,
+    );
+    expect(trained.state).toBe('succeeded');
+    const result = trained.result as unknown as TargetJobResult;
+    expect(result).toMatchObject({ model: 'split-lr', objective: 'regression', intersection: 432 });
+    if (result.validation.objective !== 'regression') throw new Error('not regression');
+    expect(result.validation.r2).toBeGreaterThan(0.3);
+    expect(trained.epochs[0].validationR2).toEqual(expect.any(Number));
+    const res = await post({ ids: ['P0001', 'P0002', 'P0003'] }, `/jobs/${trained.id}/predict`);
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { objective: string; scores: { id: string; value: number }[] };
+    expect(out.objective).toBe('regression');
+    for (const s of out.scores) expect(s.value).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('trains 4 one-vs-rest heads and predicts every class probability', async () => {
+    const { job: trained } = await runJob(
+      federation.coordinatorUrl,
+      federation.adminKey,
+      job('diabetes4_guest.csv', 'multiclass'),
+      quiet,
+    );
+    expect(trained.state).toBe('succeeded');
+    const result = trained.result as unknown as TargetJobResult;
+    expect(result).toMatchObject({ objective: 'multiclass', classes: 4 });
+    if (result.validation.objective !== 'multiclass') throw new Error('not multiclass');
+    expect(result.validation.accuracy).toBeGreaterThan(0.35);
+    const res = await post({ ids: ['P0001', 'P0002'] }, `/jobs/${trained.id}/predict`);
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { scores: { probabilities: number[]; class: number }[] };
+    for (const s of out.scores) {
+      expect(s.probabilities).toHaveLength(4);
+      expect(s.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    }
+  }, 300_000);
+});
