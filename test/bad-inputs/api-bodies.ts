@@ -188,7 +188,7 @@ export const API_CASES: readonly HttpCase[] = [
     400,
     'nn: only a split-nn job takes an architecture',
   ),
-  post('a split-NN job without an architecture', job({ model: 'split-nn' }), 400, 'nn.architecture'),
+  post('a split-NN job without an architecture', job({ model: 'split-nn' }), 400, 'a split-nn job needs an "nn" block'),
   post(
     'a layer of 100,000 units',
     job({ model: 'split-nn', nn: { architecture: arch({ bottom: [{ units: 100000, activation: 'relu' }] }) } }),

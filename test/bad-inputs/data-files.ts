@@ -73,21 +73,21 @@ const badShop = (name: string, content: string | Buffer, ...words: string[]): Da
 });
 
 export const DATA_FILE_CASES: readonly DataFileCase[] = [
-  bad('a hexadecimal cell', bankFile(cell(7, '0x1F')), 'line 7, column "income": not a decimal number'),
-  bad('a binary cell', bankFile(cell(8, '0b101')), 'line 8, column "income": not a decimal number'),
-  bad('an octal cell', bankFile(cell(9, '0o17')), 'line 9, column "income": not a decimal number'),
-  bad('an Infinity cell', bankFile(cell(10, 'Infinity')), 'line 10, column "income": not a finite number'),
+  bad('a hexadecimal cell', bankFile(cell(7, '0x1F')), 'column "income", line 7: not a decimal number'),
+  bad('a binary cell', bankFile(cell(8, '0b101')), 'column "income", line 8: not a decimal number'),
+  bad('an octal cell', bankFile(cell(9, '0o17')), 'column "income", line 9: not a decimal number'),
+  bad('an Infinity cell', bankFile(cell(10, 'Infinity')), 'column "income", line 10: not a finite number'),
   bad('a -Infinity cell', bankFile(cell(11, '-Infinity')), 'line 11', 'not a finite number'),
   bad('a NaN cell', bankFile(cell(12, 'NaN')), 'line 12', 'not a finite number'),
   bad('an overflowing cell', bankFile(cell(13, '1e999')), 'line 13', 'overflows a double'),
-  bad('an empty cell', bankFile(cell(14, '')), 'line 14, column "income": empty cell'),
-  bad('a cell holding the secret', bankFile(cell(15, SECRET)), 'line 15, column "income": not a number (a value of'),
+  bad('an empty cell', bankFile(cell(14, '')), 'column "income", line 14: empty cell'),
+  bad('a cell holding the secret', bankFile(cell(15, SECRET)), 'column "income", line 15: not a number (a value of'),
   bad('a number with a thousands separator', bankFile(cell(16, '1_000')), 'line 16', 'not a number'),
-  bad('invalid UTF-8 in an ID', insideId(bankFile(), 3, [0xff]), 'line 3, column "id": bytes that are not valid UTF-8'),
+  bad('invalid UTF-8 in an ID', insideId(bankFile(), 3, [0xff]), 'column "id", line 3: bytes that are not valid UTF-8'),
   bad(
     'a truncated UTF-8 sequence in a cell',
     bytes('id,default,income,age\n', `${id(1)},1,`, [0xe2, 0x82], ',4\n', `${id(2)},0,1,2\n`),
-    'line 2, column "income": bytes that are not valid UTF-8',
+    'column "income", line 2: bytes that are not valid UTF-8',
   ),
   bad(
     'an encoded surrogate in the header',
@@ -97,7 +97,7 @@ export const DATA_FILE_CASES: readonly DataFileCase[] = [
   bad(
     'an unclosed quote on line 7',
     bankFile(line(7, `${id(7)},1,"12,30`)),
-    'line 7, column "income": quoted field is never closed',
+    'column "income", line 7: quoted field is never closed',
   ),
   bad(
     'a character after a closing quote',
@@ -116,31 +116,31 @@ export const DATA_FILE_CASES: readonly DataFileCase[] = [
   bad(
     'a duplicate ID',
     bankFile(line(9, `${id(3)},1,2,3`)),
-    'line 9, column "id": duplicate id (first seen on line 5)',
+    'column "id", line 9: duplicate id (first seen on line 5)',
   ),
-  bad('an empty ID', bankFile(line(10, ',1,2,3')), 'line 10, column "id": id is empty'),
+  bad('an empty ID', bankFile(line(10, ',1,2,3')), 'column "id", line 10: id is empty'),
   bad(
     'an ID of 200 characters',
     bankFile(line(11, `${SECRET.repeat(14)},1,2,3`)),
-    'line 11, column "id": id has 210 characters, limit is 128',
+    'column "id", line 11: id has 210 characters, limit is 128',
   ),
   bad('no id column', bankFile(line(1, 'key,default,income,age')), 'missing id column "id"'),
   bad('no label column', bankFile(line(1, 'id,outcome,income,age')), 'missing label column "default"'),
   bad(
     'a column named twice',
     bankFile(line(1, 'id,default,income,income')),
-    'column "income": header names this column more than once',
+    'column "income", line 1: header names this column more than once',
   ),
   bad('a header cell without a name', bankFile(line(1, 'id,default,,age')), 'header cell 3 has no column name'),
   bad(
     'a label of 2',
     bankFile(line(6, `${id(6)},2,1,2`)),
-    'line 6, column "default": model split-lr takes a binary label (0/1 or -1/+1); the column has 3 distinct values',
+    'column "default", line 6: model split-lr takes a binary label (0/1 or -1/+1); the column has 3 distinct values',
   ),
   bad(
     'a hexadecimal label',
     bankFile(line(6, `${id(6)},0x1,1,2`)),
-    'line 6, column "default": model split-lr takes a binary label (0/1 or -1/+1); the column has 3 distinct values, not all numbers',
+    'column "default", line 6: model split-lr takes a binary label (0/1 or -1/+1); the column has 3 distinct values, not all numbers',
   ),
   bad('labels mixing 0 and -1', bankFile(line(8, `${id(8)},-1,1,2`)), 'labels mix 0 and -1'),
   bad(
@@ -155,17 +155,17 @@ export const DATA_FILE_CASES: readonly DataFileCase[] = [
   badShop(
     'a hexadecimal cell at the feature party',
     shopFile(line(3, `${id(3)},0xFF,1`)),
-    'line 3, column "visits": not a decimal number',
+    'column "visits", line 3: not a decimal number',
   ),
   badShop(
     'invalid UTF-8 in a feature party ID',
     insideId(shopFile(), 5, [0xc3, 0x28]),
-    'line 5, column "id": bytes that are not valid UTF-8',
+    'column "id", line 5: bytes that are not valid UTF-8',
   ),
   badShop(
     'an unclosed quote at the feature party',
     shopFile(line(12, `"${id(12)},1,2`)),
-    'line 12, column "id": quoted field is never closed',
+    'column "id", line 12: quoted field is never closed',
   ),
   { name: 'a missing file', party: 'bank', path: 'nowhere.csv', words: ['nowhere.csv: file not found'] },
   {

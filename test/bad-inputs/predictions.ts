@@ -126,7 +126,7 @@ export const PREDICT_CASES: readonly PredictCase[] = [
     target: 'failed',
     body: { ids: known },
     status: 409,
-    words: ['only a succeeded split-lr, split-nn or secureboost job can predict'],
+    words: ['only a succeeded split-lr, split-nn, secureboost or scorecard pipeline job can predict'],
   },
   {
     name: 'a job that does not exist',

@@ -7,6 +7,7 @@ export * from './ckks-engine';
 export * from './ckks-keys';
 export * from './ckks-parameters';
 export * from './peer-seal';
+export * from './psi-chunks';
 export * from './psi-engine';
 export * from './psi-group';
 export { loadNativeHashToGroup, NATIVE_ADDON_PATH } from './psi-native';

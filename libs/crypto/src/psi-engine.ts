@@ -17,6 +17,7 @@ import {
   loadSodium,
 } from './psi-group';
 import { compiledWorkerScript, WorkerPool } from './worker-pool';
+import { blindInChunks, hashAndBlindInChunks } from './psi-chunks';
 
 /** Elements per chunk: large enough to amortise a message to a worker, small enough to interleave. */
 export const PSI_CHUNK_ELEMENTS = 4096;
@@ -184,38 +185,20 @@ export class WorkerPsiEngine implements PsiEngine {
     dst: Uint8Array,
     onProgress?: PsiProgress,
   ): Promise<Uint8Array> {
-    const out = new Uint8Array(ids.length * PSI_ELEMENT_BYTES);
-    let done = 0;
-    const chunks: Promise<void>[] = [];
-    for (let start = 0; start < ids.length; start += PSI_CHUNK_ELEMENTS) {
-      const chunk = ids.slice(start, start + PSI_CHUNK_ELEMENTS);
-      chunks.push(
-        this.run(scalar, { op: 'hashAndBlind', dst, ids: chunk }).then((r) => {
-          out.set(r, start * PSI_ELEMENT_BYTES);
-          onProgress?.((done += chunk.length));
-        }),
-      );
-    }
-    await settleAll(chunks);
-    return out;
+    return hashAndBlindInChunks(
+      ids,
+      PSI_CHUNK_ELEMENTS,
+      (slice) => this.run(scalar, { op: 'hashAndBlind', dst, ids: [...slice] }),
+      onProgress,
+    );
   }
 
   async blind(scalar: Uint8Array, packed: Uint8Array, firstIndex = 0): Promise<Uint8Array> {
     checkPacked(packed);
-    const out = new Uint8Array(packed.length);
-    const step = PSI_CHUNK_ELEMENTS * PSI_ELEMENT_BYTES;
-    const chunks: Promise<void>[] = [];
-    for (let start = 0; start < packed.length; start += step) {
-      // A copy of its own to hand over (a Node Buffer's slice would be a view of the whole list).
-      const chunk = new Uint8Array(packed.subarray(start, start + step));
-      chunks.push(
-        this.run(scalar, { op: 'blind', packed: chunk, offset: firstIndex + start / PSI_ELEMENT_BYTES }).then((r) =>
-          out.set(r, start),
-        ),
-      );
-    }
-    await settleAll(chunks);
-    return out;
+    // Each chunk a copy of its own to hand over (a Node Buffer's slice would be a view of the whole list).
+    return blindInChunks(packed, PSI_CHUNK_ELEMENTS, firstIndex, (slice, offset) =>
+      this.run(scalar, { op: 'blind', packed: new Uint8Array(slice), offset }),
+    );
   }
 
   async close(): Promise<void> {
@@ -225,13 +208,6 @@ export class WorkerPsiEngine implements PsiEngine {
   private run(scalar: Uint8Array, body: TaskBody): Promise<Uint8Array> {
     return this.pool.run({ scalar, ...body }, body.op === 'blind' ? [body.packed.buffer] : []);
   }
-}
-
-/** Waits for every chunk, then throws the first failure (so no chunk is still writing into `out`). */
-async function settleAll(chunks: Promise<void>[]): Promise<void> {
-  const results = await Promise.allSettled(chunks);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 /** Worker threads when libsodium loads and more than one core is available, inline otherwise. */

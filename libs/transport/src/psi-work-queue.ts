@@ -16,6 +16,8 @@ import { decode, encode } from '@msgpack/msgpack';
 import { AckPolicy, connect, NatsConnection, nanos, RetentionPolicy, Subscription } from 'nats';
 import {
   blindChunk,
+  blindInChunks,
+  hashAndBlindInChunks,
   hashAndBlindChunk,
   PSI_CHUNK_ELEMENTS,
   PSI_ELEMENT_BYTES,
@@ -116,35 +118,20 @@ export class NatsPsiEngine implements PsiEngine {
     dst: Uint8Array,
     onProgress?: PsiProgress,
   ): Promise<Uint8Array> {
-    const out = new Uint8Array(ids.length * PSI_ELEMENT_BYTES);
-    let done = 0;
-    const chunks: Promise<void>[] = [];
-    for (let start = 0; start < ids.length; start += this.chunk) {
-      const slice = ids.slice(start, start + this.chunk);
-      chunks.push(
-        this.run({ op: 'hashAndBlind', scalar, dst, ids: slice }).then((r) => {
-          out.set(r, start * PSI_ELEMENT_BYTES);
-          onProgress?.((done += slice.length));
-        }),
-      );
-    }
-    await settleAll(chunks);
-    return out;
+    return hashAndBlindInChunks(
+      ids,
+      this.chunk,
+      (slice) => this.run({ op: 'hashAndBlind', scalar, dst, ids: [...slice] }),
+      onProgress,
+    );
   }
 
   async blind(scalar: Uint8Array, packed: Uint8Array, firstIndex = 0): Promise<Uint8Array> {
     if (packed.length % PSI_ELEMENT_BYTES !== 0)
       throw new PsiGroupError('INVALID_ELEMENT', `element list length ${packed.length} is not a multiple of 32`);
-    const out = new Uint8Array(packed.length);
-    const step = this.chunk * PSI_ELEMENT_BYTES;
-    const chunks: Promise<void>[] = [];
-    for (let start = 0; start < packed.length; start += step) {
-      const slice = packed.subarray(start, start + step);
-      const offset = firstIndex + start / PSI_ELEMENT_BYTES;
-      chunks.push(this.run({ op: 'blind', scalar, packed: slice, offset }).then((r) => out.set(r, start)));
-    }
-    await settleAll(chunks);
-    return out;
+    return blindInChunks(packed, this.chunk, firstIndex, (slice, offset) =>
+      this.run({ op: 'blind', scalar, packed: slice, offset }),
+    );
   }
 
   async close(): Promise<void> {
@@ -161,12 +148,6 @@ export class NatsPsiEngine implements PsiEngine {
     await this.nc.jetstream().publish(`${PSI_WORK_SUBJECT}.${this.engineId}`, encode(task));
     return result;
   }
-}
-
-async function settleAll(chunks: Promise<void>[]): Promise<void> {
-  const results = await Promise.allSettled(chunks);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 /** Checks a task's shape at the door: a malformed one is acknowledged and answered with an error. */

@@ -16,6 +16,7 @@ import * as bin from './commands';
 import { binColumns, ColumnBinning, CountedColumn, finishColumn, missingSlot, slotRows } from './feature-bins';
 import { binningSettings, BinningSettings, countedBins } from './settings';
 import { countingLayout, labelChunks, maskedEventSums, unmaskedEvents } from './woe-counting';
+import { savedPartBase } from '../party/saved-part';
 
 export const BINNING = 'binning';
 
@@ -74,20 +75,9 @@ export function binningHooks(settingsOf: (job: PartyJob) => BinningSettings): Pa
       job.set(BINNING_STATE, new BinningState(settings, bfv, engine, layout, train, columns));
     },
     exportModel(job, node): BinningPartyModel {
-      const a = job.requireAligned();
       return {
+        ...savedPartBase(job, node.partyId, { clipSigma: 0 }),
         family: 'binning',
-        jobId: job.id,
-        partyId: node.partyId,
-        role: job.role,
-        data: job.data,
-        idRules: job.idRules,
-        columns: a.columnNames,
-        standardization: {
-          means: Array.from(a.standardizer.means),
-          deviations: Array.from(a.standardizer.deviations),
-          clipSigma: 0,
-        },
         binning: job.get(BINNING_STATE).finished(),
       };
     },

@@ -19,6 +19,7 @@ import { checked } from '../wire/command';
 import * as pipe from './commands';
 import { pipelinePartySettings, PipelinePartySettings } from './settings';
 import { encodeWoeFeatures, partyScorecard, PartyScorecard, rowPoints, rowTotals, WoeFeatures } from './woe-features';
+import { savedPartBase } from '../party/saved-part';
 
 export const PIPELINE = 'pipeline';
 
@@ -69,24 +70,13 @@ const hooks: PartyModelHooks = {
   restore: (job) => delegate('restore')(job),
   exportModel(job, node): PipelinePartyModel {
     const s = job.get(SETTINGS);
-    const a = job.requireAligned();
     const features = job.find(FEATURES);
     const card = job.find(SCORECARD);
     const stats = keptStatistics(job);
     return {
+      // Its standardisation is of the model's inputs: the standardised WOE of the kept columns once encoded.
+      ...savedPartBase(job, node.partyId, { clipSigma: 0 }),
       family: 'pipeline',
-      jobId: job.id,
-      partyId: node.partyId,
-      role: job.role,
-      data: job.data,
-      idRules: job.idRules,
-      columns: a.columnNames,
-      // Of the model's inputs: the standardised WOE of the kept columns once encoded.
-      standardization: {
-        means: Array.from(a.standardizer.means),
-        deviations: Array.from(a.standardizer.deviations),
-        clipSigma: 0,
-      },
       steps: s.steps,
       ...(stats ? { statistics: stats } : {}),
       ...(job.find(BINNING_STATE)?.tables ? { binning: job.get(BINNING_STATE).finished() } : {}),

@@ -28,6 +28,7 @@ import {
   SecureBoostCheckpoint,
 } from './model';
 import { answerDirections, scoreRows, ScoringRows } from './scoring';
+import { savedPartBase } from '../party/saved-part';
 
 export const SECUREBOOST = 'secureboost';
 
@@ -147,20 +148,7 @@ const hooks: PartyModelHooks = {
 
   exportModel(job, node): StoredPartyModel {
     const m = job.get(STATE).model;
-    const aligned = job.requireAligned();
-    const base = {
-      jobId: job.id,
-      partyId: node.partyId,
-      role: job.role,
-      data: job.data,
-      idRules: job.idRules,
-      columns: aligned.columnNames,
-      standardization: {
-        means: Array.from(aligned.standardizer.means),
-        deviations: Array.from(aligned.standardizer.deviations),
-        clipSigma: job.settings.clipSigma,
-      },
-    };
+    const base = savedPartBase(job, node.partyId, { clipSigma: job.settings.clipSigma });
     return m instanceof SecureBoostLabel ? exportedLabelModel(base, m) : exportedFeatureModel(base, m);
   },
 };

@@ -29,6 +29,7 @@ import { COORDINATOR_ID } from '../wire/roster';
 import * as lr from './commands';
 import type { PartyCheckpoint, PartyModel } from './model';
 import { FeaturePartyLr, ForwardShare, LabelPartyLr } from './split-lr-party';
+import { savedPartBase } from '../party/saved-part';
 
 export const SPLIT_LR = 'split-lr';
 
@@ -154,21 +155,14 @@ export const splitLrHooks: PartyModelHooks = {
     const state = job.get(STATE);
     const objective = job.get(HYPERPARAMETERS).objective ?? 'binary';
     return {
-      jobId: job.id,
-      partyId: node.partyId,
-      role: job.role,
-      data: job.data,
-      idRules: job.idRules,
-      columns: job.role === 'label' ? [...a.columnNames, '(intercept)'] : a.columnNames,
+      ...savedPartBase(job, node.partyId, {
+        clipSigma: job.settings.clipSigma,
+        columns: job.role === 'label' ? [...a.columnNames, '(intercept)'] : [...a.columnNames],
+      }),
       weights: Array.from(state.lr.weights),
       ...(objective !== 'binary' ? { objective } : {}),
       ...(state.heads.length > 1 ? { heads: state.heads.map((h) => Array.from(h.weights)) } : {}),
       ...(state.target ? { target: { mean: state.target.mean, deviation: state.target.deviation } } : {}),
-      standardization: {
-        means: Array.from(a.standardizer.means),
-        deviations: Array.from(a.standardizer.deviations),
-        clipSigma: job.settings.clipSigma,
-      },
     };
   },
 

@@ -31,6 +31,7 @@ import {
   forwardToLabelWire,
   vectorFromWire,
 } from './wire';
+import { savedPartBase } from '../party/saved-part';
 
 export const SPLIT_NN = 'split-nn';
 
@@ -221,21 +222,10 @@ const hooks: PartyModelHooks = {
   },
 
   exportModel(job, node): NnPartyModel {
-    const a = job.requireAligned();
     // Only this party's own part (bottom and N_f; or bottom, top, W_L, b and the V_f).
     return {
+      ...savedPartBase(job, node.partyId, { clipSigma: job.settings.clipSigma }),
       family: 'split-nn',
-      jobId: job.id,
-      partyId: node.partyId,
-      role: job.role,
-      data: job.data,
-      idRules: job.idRules,
-      columns: [...a.columnNames],
-      standardization: {
-        means: Array.from(a.standardizer.means),
-        deviations: Array.from(a.standardizer.deviations),
-        clipSigma: job.settings.clipSigma,
-      },
       architecture: job.get(SPEC).architecture,
       parameters: job.get(NETWORK).parameters(),
       ...(job.role === 'label' ? savedTarget(job) : {}),

@@ -10,6 +10,7 @@ import type { StoredPartyModel } from '../party/stored-model';
 import { checked } from '../wire/command';
 import { computeStatistics, SharedColumnStatistics } from './commands';
 import { statisticsSettings, StatisticsSettings } from './settings';
+import { savedPartBase } from '../party/saved-part';
 
 export const STATISTICS = 'statistics';
 
@@ -48,20 +49,9 @@ export function statisticsHooks(settingsOf: (job: PartyJob) => StatisticsSetting
   return {
     missingValues: true,
     exportModel(job, node): StatisticsPartyModel {
-      const a = job.requireAligned();
       return {
+        ...savedPartBase(job, node.partyId, { clipSigma: 0 }),
         family: 'statistics',
-        jobId: job.id,
-        partyId: node.partyId,
-        role: job.role,
-        data: job.data,
-        idRules: job.idRules,
-        columns: a.columnNames,
-        standardization: {
-          means: Array.from(a.standardizer.means),
-          deviations: Array.from(a.standardizer.deviations),
-          clipSigma: 0,
-        },
         statistics: job.find(SUMMARY) ?? partyStatistics(job, settingsOf(job)),
       };
     },
