@@ -11,8 +11,8 @@ import { spawnSync, SpawnSyncReturns } from 'node:child_process';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
-const SERVICES = ['postgres', 'nats', 'coordinator', 'bank', 'ecommerce'];
-const APP_SERVICES = ['coordinator', 'bank', 'ecommerce'];
+const SERVICES = ['postgres', 'nats', 'coordinator', 'bank', 'ecommerce', 'psi-worker'];
+const APP_SERVICES = ['coordinator', 'bank', 'ecommerce', 'psi-worker'];
 const MISSING_COMPOSE =
   "docker-compose is not on PATH: .ci/run must install Debian's docker-compose " +
   '(apt-get install -y docker-compose) so docker-compose.yml is validated in CI';
@@ -105,11 +105,11 @@ maybe('docker-compose.yml', () => {
       services = childBlocks(r.stdout, 'services');
     });
 
-    it('defines postgres, nats, coordinator, bank and ecommerce', () => {
+    it('defines postgres, nats, coordinator, bank, ecommerce and the scalable psi-worker', () => {
       expect([...services.keys()].sort()).toEqual([...SERVICES].sort());
     });
 
-    it('builds the coordinator and both parties from the same image', () => {
+    it('builds the coordinator, both parties and the PSI worker from the same image', () => {
       const builds = APP_SERVICES.map((name) => buildOf(services.get(name) ?? []));
       for (const b of builds) {
         expect(b.context).toBe(ROOT);
@@ -123,6 +123,7 @@ maybe('docker-compose.yml', () => {
         expect(services.get(party)!.join('\n')).toMatch(/dist\/apps\/party\/src\/main\.js/);
       }
       expect(services.get('coordinator')!.some((l) => /^ {4}command:/.test(l))).toBe(false);
+      expect(services.get('psi-worker')!.join('\n')).toMatch(/dist\/scripts\/psi-worker\.js/);
     });
 
     it("keeps each party's audit log in a volume of its own, apart from the coordinator's database", () => {

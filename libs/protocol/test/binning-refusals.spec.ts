@@ -59,7 +59,8 @@ describe('WOE binning refusals', () => {
 
   it('names the label column when it has one class', async () => {
     await expect(run('holes.csv', { minBinRows: 3 }, 'bank-one-class.csv')).rejects.toThrow(
-      /bank failed at job\.prepare: bank-one-class\.csv, column "y": every one of the 200 rows has the same label/,
+      // Found by the data check every job runs before alignment, named by file and column.
+      /bank failed at job\.check: [^]*bank-one-class\.csv, column "y": every one of the 200 rows has the same label/,
     );
   });
 

@@ -13,6 +13,13 @@ export abstract class PayloadCodec {
   abstract outbound<T>(value: T): Promise<T>;
   abstract inbound<T>(value: T): Promise<T>;
   abstract close(): Promise<void>;
+  /**
+   * A call's failure that is the transport's own (its server gone), as the error to report, or
+   * undefined when the failure is the called service's. TCP has no server between the services.
+   */
+  transportFailure(_e: unknown): Error | undefined {
+    return undefined;
+  }
 }
 
 class IdentityCodec extends PayloadCodec {
@@ -98,6 +105,20 @@ export class NatsClaimCheckCodec extends PayloadCodec {
     // Best effort: the payload is redeemed, and one left behind expires with the bucket's TTL.
     await this.store.delete(ticket.__claim).catch(() => undefined);
     return bytes;
+  }
+
+  /** The NATS client lost its connection during a call: the server's failure, not the called party's. */
+  override transportFailure(e: unknown): Error | undefined {
+    // An Error, or (from Nest's client) a plain object with a message, or a string.
+    const message = (e as { message?: unknown } | null)?.message;
+    const text = typeof message === 'string' ? message : typeof e === 'string' ? e : '';
+    if (!/connection (lost|closed|refused)|disconnect|trying to reconnect/i.test(text)) return undefined;
+    return Object.assign(
+      new Error(`the NATS server (${this.servers}) did not answer: ${text.slice(0, 200)}; is it down or restarting?`, {
+        cause: e,
+      }),
+      { failedAt: NATS_SERVER_ID },
+    );
   }
 
   /** A JetStream call whose failure names the NATS server (down, restarting, or without JetStream), not the party that called. */

@@ -37,6 +37,12 @@ export async function rpcCall<T>(
   try {
     reply = await firstValueFrom(client.send(pattern, outbound).pipe(timeout(timeoutMs)));
   } catch (e) {
+    const transport = codec.transportFailure(e);
+    if (transport)
+      throw new RemoteCallError(transport.message, {
+        message: transport.message,
+        failedAt: (transport as { failedAt?: string }).failedAt,
+      });
     throw toRemoteError(e, pattern, timeoutMs);
   }
   return codec.inbound(reply as T);
