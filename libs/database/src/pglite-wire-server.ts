@@ -12,8 +12,8 @@
  *     StartupMessage must be protocol 3.0, at most 10,000 bytes (PostgreSQL's own limit), made of
  *     NUL-terminated name/value pairs with a `user`, and complete within `startupTimeoutMs`.
  *     Anything else (a CancelRequest, an HTTP request, random bytes) closes the connection.
- *  3. Authentication: the URL carries a password drawn at start; PGlite asks for an MD5 password
- *     but accepts any, so this server checks the answer itself (28P01 and close when wrong). Only
+ *  3. Authentication: the URL carries a password drawn at start; this server asks for it (MD5)
+ *     and checks the answer itself (28P01 and close when wrong), since PGlite would take any. Only
  *     a holder of the URL, in practice the process that started the database, gets a session.
  *  4. Then whole messages only (a type byte, a length of 4 to `maxMessageBytes`), of the frontend
  *     types PostgreSQL defines; Terminate, or any other type byte, closes the connection.
@@ -22,8 +22,8 @@
  * PGlite's exclusive lock when it sends something and gives it back when PGlite answers
  * ReadyForQuery idle (not in a transaction). So a service's pool may keep its connection open
  * while a tool (`vfl audit verify`) reads the same database, a transaction is never interleaved
- * with another connection's statements, and a stray or stalled connection that never passed
- * authentication holds nothing past `startupTimeoutMs`. When a connection ends the session is
+ * with another connection's statements, and a connection that has not logged in holds nothing
+ * (it is refused after `startupTimeoutMs`). When a connection ends the session is
  * reset (Sync, ROLLBACK, DISCARD ALL) under the lock, so a client that left mid-message or
  * mid-transaction leaves nothing behind. DISCARD ALL also resets what
  * PGlite itself set in its one session when it started (`search_path = public`; the backend's own
