@@ -74,6 +74,8 @@ export class BfvContext {
     readonly context: Context,
     readonly evaluator: Evaluator,
     t: bigint,
+    /** The primes q_l a fresh ciphertext lives on (SEAL's special prime excluded). */
+    readonly dataPrimes: BigUint64Array,
   ) {
     this.degree = params.polyModulusDegree;
     this.plainModulus = t;
@@ -95,7 +97,12 @@ export class BfvContext {
         context.delete();
         throw new BfvError(`BFV parameter set ${params.name} is not valid at 128-bit security`);
       }
-      return new BfvContext(seal, params, context, seal.Evaluator(context), tValue);
+      const first = context.firstContextData;
+      const firstParms = first.parms;
+      const dataPrimes = BigUint64Array.from(firstParms.coeffModulus);
+      firstParms.delete();
+      first.delete();
+      return new BfvContext(seal, params, context, seal.Evaluator(context), tValue, dataPrimes);
     } finally {
       parms.delete();
     }

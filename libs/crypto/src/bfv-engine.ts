@@ -6,13 +6,10 @@
  */
 import { BfvContext, BfvParameterSet } from './bfv-context';
 import { BfvEncryptor, BfvProductSum } from './bfv-keys';
+import { BfvSumOutput, nativeProductSums } from './bfv-native';
 import { compiledWorkerScript, WorkerPool } from './worker-pool';
 
-/** One masked output: per chunk, the exponents of its one-hot plaintext (X^e, or −X^(N+e) for e < 0). */
-export interface BfvSumOutput {
-  readonly terms: readonly Int32Array[];
-  readonly mask: BigUint64Array;
-}
+export type { BfvSumOutput } from './bfv-native';
 
 export type BfvTask =
   | { readonly op: 'encrypt'; readonly coefficients: readonly BigUint64Array[] }
@@ -21,6 +18,8 @@ export type BfvTask =
 export interface BfvRuntime {
   readonly bfv: BfvContext;
   readonly encryptor?: BfvEncryptor;
+  /** Products on SEAL's evaluator even where the C addon is built (the tests' reference). */
+  readonly sealOnly?: boolean;
 }
 
 export interface BfvEngine {
@@ -35,6 +34,10 @@ export function runBfvTask(rt: BfvRuntime, task: BfvTask): Uint8Array[] {
   if (task.op === 'encrypt') {
     if (!rt.encryptor) throw new Error('this BFV engine holds no public key');
     return task.coefficients.map((c) => rt.encryptor!.encrypt(c));
+  }
+  if (!rt.sealOnly) {
+    const native = nativeProductSums(bfv, task.chunks, task.outputs);
+    if (native) return native;
   }
   const prepared = task.chunks.map((c, i) => BfvProductSum.prepare(bfv, c, `chunk ${i}`));
   try {

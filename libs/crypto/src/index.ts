@@ -2,6 +2,7 @@
 export * from './bfv-context';
 export * from './bfv-engine';
 export * from './bfv-keys';
+export { loadNativeBfvProducts, nativeProductSums } from './bfv-native';
 export * from './ckks-context';
 export * from './ckks-engine';
 export * from './ckks-keys';
