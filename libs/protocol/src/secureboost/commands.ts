@@ -28,7 +28,7 @@ export const histograms = defineCommand(
   z.object(levelRef),
   z.object({ nodes: z.array(z.object({ node: nodeId, sums: ciphertexts })).max(1 << 16) }),
 );
-/** The coordinator's decryptions: masked residues, every coefficient, per party and node. */
+/** The coordinator's decryptions: the masked residues at the output coefficients, per party, node and product group. */
 export const splitLevel = defineCommand(
   'sb.split',
   z.object({

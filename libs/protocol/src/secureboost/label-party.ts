@@ -236,7 +236,7 @@ export class SecureBoostLabel {
     return grower;
   }
 
-  /** A feature party's histogram of one node: (released − mask) mod t at the output coefficients, as fixed point. */
+  /** A feature party's histogram of one node: (released − mask) mod t, coefficient by output coefficient, as fixed point. */
   private unmask(
     party: FeatureBlock,
     node: OpenNode,
@@ -256,12 +256,12 @@ export class SecureBoostLabel {
       const values = bytesToU64(released[k], 'released sums');
       const mask = bytesToU64(masks[k], 'masks');
       const positions = outputPositions(layout, group.length);
-      if (values.length !== this.bfv.degree || mask.length !== positions.length)
+      if (values.length !== positions.length || mask.length !== positions.length)
         throw new PartyError(`node ${node.id}: ${party.partyId}'s sums have the wrong shape`);
       group.forEach((feature, q) => {
         for (let b = 0; b < layout.slots; b++) {
           const at = q * layout.slots + b;
-          const { g, h } = unpackSum(this.bfv.mod(values[positions[at]] - mask[at]), this.packing, t);
+          const { g, h } = unpackSum(this.bfv.mod(values[at] - mask[at]), this.packing, t);
           const index = histogramIndex(maxBins, feature, b);
           histogram.sums[index] = g * scale;
           histogram.sums[index + 1] = h * scale;

@@ -3,7 +3,7 @@
  * BFV keys, sends every party the public key, and drives each tree level by level:
  *   1. label party:          sb.gradients   (Enc(g, h) of the nodes to build go to the feature parties)
  *   2. every feature party:  sb.histograms  (returns masked Enc(bin sums); its masks go to the label party)
- *   3. coordinator decrypts each announced sum once and hands the masked residues to the label party
+ *   3. coordinator decrypts each announced sum once and hands the masked bin sums to the label party
  *   4. label party:          sb.split       (unmasks, splits; owners partition their nodes)
  * then sb.tree_end (scores, validation metrics, early stopping). It decrypts only masked sums.
  */
@@ -21,7 +21,7 @@ import { u64ToBytes } from './bytes';
 import { COORDINATOR_ID } from '../wire/roster';
 import * as sb from './commands';
 import { sampledFeatures } from './label-party';
-import { nodeLayout, productGroups } from './packing';
+import { nodeLayout, outputPositions, productGroups } from './packing';
 import { SECUREBOOST } from './party-handlers';
 import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
 import type { AucUplift } from '../job/commands';
@@ -240,12 +240,16 @@ async function level(
         throw new RangeError(`${f.partyId} returned sums for other nodes than the label party built`);
       return nodes.map((n) => {
         const layout = nodeLayout(keys.bfv.degree, params.maxBins, expected.get(n.node)!);
-        if (n.sums.length !== productGroups(layout, features).length)
+        const groups = productGroups(layout, features);
+        if (n.sums.length !== groups.length)
           throw new RangeError(`${f.partyId}: node ${n.node} has ${n.sums.length} sums, not the layout's count`);
         const sums = n.sums.map((bytes, k) => {
-          const { coefficients } = keys.decrypt(bytes, `${f.partyId} node ${n.node} sum ${k}`);
+          // A node's sums share its chunks and the first group is the widest: its noise budget bounds the others'.
+          const what = `${f.partyId} node ${n.node} sum ${k}`;
+          const { coefficients } = keys.decrypt(bytes, what, { checkNoise: k === 0 });
           decryptions.count++;
-          return u64ToBytes(coefficients);
+          // Only the bin sums' coefficients go on: the rest is (masked) cross terms no one needs.
+          return u64ToBytes(BigUint64Array.from(outputPositions(layout, groups[k].length), (p) => coefficients[p]));
         });
         return { partyId: f.partyId, node: n.node, sums };
       });
