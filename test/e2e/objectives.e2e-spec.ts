@@ -97,6 +97,11 @@ describe('objectives over the services: regression and 4 classes (real processes
         `secureboost.objective: \\"${given}\\" contradicts objective \\"${objective ?? 'binary'}\\"`,
       );
     }
+    const weighted = await post(boost('regression', { positiveWeight: 'balanced' }), '/jobs');
+    expect(weighted.status).toBe(400);
+    expect(JSON.stringify(await weighted.json())).toContain(
+      'secureboost.positiveWeight: weights the positive class of a binary label, not a regression target',
+    );
   });
 
   it('boosts trees on the continuous target: RMSE, MAE, R² per tree and at the end; predicts values', async () => {

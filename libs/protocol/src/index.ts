@@ -35,7 +35,7 @@ export type {
 export {
   secureBoostSettings,
   boosterParams,
-  boostingObjectiveProblem,
+  boostingObjectiveProblems,
   impliedBoostingObjective,
   jobSecureBoostSettings,
   type SecureBoostSettings,

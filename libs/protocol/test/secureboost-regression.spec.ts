@@ -226,12 +226,15 @@ describe('SecureBoost squared-error packing', () => {
     );
   });
 
-  it('refuses a secureboost.objective that contradicts the job objective, naming both fields', () => {
+  it('refuses a secureboost.objective that contradicts the job objective, and a positive weight, naming the fields', () => {
     expect(() => jobSecureBoostSettings({ objective: 'binary:logistic' }, 'regression')).toThrow(
       'secureboost.objective: "binary:logistic" contradicts objective "regression"',
     );
     expect(() => jobSecureBoostSettings({ objective: 'reg:squarederror' }, undefined)).toThrow(
       'secureboost.objective: "reg:squarederror" contradicts objective "binary"',
+    );
+    expect(() => jobSecureBoostSettings({ positiveWeight: 2 }, 'regression')).toThrow(
+      'secureboost.positiveWeight: weights the positive class of a binary label, not a regression target',
     );
     expect(jobSecureBoostSettings({}, 'regression').objective).toBe('reg:squarederror');
     expect(jobSecureBoostSettings({}, 'binary').objective).toBe('binary:logistic');

@@ -22,7 +22,7 @@ import {
   SplitLrJobResult,
   SplitNnJobResult,
   TargetJobResult,
-  boostingObjectiveProblem,
+  boostingObjectiveProblems,
   impliedBoostingObjective,
   secureBoostSettings,
   validateDefence,
@@ -79,8 +79,7 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
     problems.push(`nn: only a split-nn job takes an architecture (model is ${dto.model})`);
   }
   if (dto.model === 'secureboost') {
-    const contradiction = boostingObjectiveProblem(dto.objective, dto.secureboost?.objective);
-    if (contradiction) problems.push(contradiction);
+    problems.push(...boostingObjectiveProblems(dto.objective, dto.secureboost));
     const parsed = secureBoostSettings.safeParse(dto.secureboost ?? {});
     if (!parsed.success)
       for (const issue of parsed.error.issues)

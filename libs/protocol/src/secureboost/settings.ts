@@ -44,12 +44,22 @@ export function impliedBoostingObjective(objective: Objective | undefined): Obje
   return objective === 'regression' ? 'reg:squarederror' : 'binary:logistic';
 }
 
-/** A `secureboost.objective` that contradicts the job's `objective`, named with both fields; else undefined. */
-export function boostingObjectiveProblem(objective: Objective | undefined, given: unknown): string | undefined {
+/**
+ * What of `raw` (the `secureboost` object) the job's `objective` refuses, each naming its fields:
+ * a contradicting `secureboost.objective`, and a positive weight on a regression target.
+ */
+export function boostingObjectiveProblems(objective: Objective | undefined, raw: unknown): string[] {
+  const given = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const problems: string[] = [];
+  const implied = impliedBoostingObjective(objective);
   // An unknown value is the schema's to name.
-  if (given !== 'binary:logistic' && given !== 'reg:squarederror') return undefined;
-  if (given === impliedBoostingObjective(objective)) return undefined;
-  return `secureboost.objective: "${given}" contradicts objective "${objective ?? 'binary'}" (a ${objective === 'regression' ? 'regression job boosts reg:squarederror' : 'binary job boosts binary:logistic; for a continuous target set objective "regression"'}; leave secureboost.objective out to take the job's)`;
+  if ((given.objective === 'binary:logistic' || given.objective === 'reg:squarederror') && given.objective !== implied)
+    problems.push(
+      `secureboost.objective: "${given.objective}" contradicts objective "${objective ?? 'binary'}" (a ${objective === 'regression' ? 'regression job boosts reg:squarederror' : 'binary job boosts binary:logistic; for a continuous target set objective "regression"'}; leave secureboost.objective out to take the job's)`,
+    );
+  if (implied === 'reg:squarederror' && given.positiveWeight !== undefined)
+    problems.push('secureboost.positiveWeight: weights the positive class of a binary label, not a regression target');
+  return problems;
 }
 
 /**
@@ -58,8 +68,8 @@ export function boostingObjectiveProblem(objective: Objective | undefined, given
  */
 export function jobSecureBoostSettings(raw: unknown, objective: Objective | undefined): SecureBoostSettings {
   const given = raw && typeof raw === 'object' ? (raw as { objective?: unknown }).objective : undefined;
-  const problem = boostingObjectiveProblem(objective, given);
-  if (problem) throw new RangeError(problem);
+  const problems = boostingObjectiveProblems(objective, raw);
+  if (problems.length) throw new RangeError(problems.join('; '));
   const parsed = secureBoostSettings.safeParse({
     ...(raw && typeof raw === 'object' ? raw : {}),
     objective: given ?? impliedBoostingObjective(objective),
