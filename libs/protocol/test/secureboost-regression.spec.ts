@@ -27,7 +27,7 @@ import { SecureBoostLabel } from '../src/secureboost/label-party';
 import { WireScanner } from './wire-scanner';
 
 const ROWS = 360;
-const input = { trees: 4, maxDepth: 3, learningRate: 0.3, seed: 3 };
+const input = { trees: 4, maxDepth: 3, learningRate: 0.3, seed: 3, earlyStopping: { patience: 2 } };
 const settings = jobSecureBoostSettings(input, 'regression');
 
 /** Claims: the amount grows with age and the shop's spend and returns, with noise; clipped to 0..50,000. */
@@ -137,6 +137,9 @@ describe('SecureBoost regression (squared error) on amounts 0..50,000', () => {
     expect(result.epochs.map((e) => e.validation.objective)).toEqual(Array(4).fill('regression'));
     expect(result.epochs.at(-1)!.validationLoss).toBeCloseTo(result.validation.loss, 6);
     expect(result.manifest.objective).toBe('regression');
+    // Early stopping watches the validation loss (MSE), which every tree lowers here.
+    expect(result.earlyStopping).toEqual({ metric: 'loss', bestEpoch: 4, stoppedAtEpoch: 4, stoppedEarly: false });
+    expect(result.keptTrees).toBe(4);
 
     const ids = ['C0003', 'C0100', 'C0299'];
     const prediction = await new SplitLrPrediction(
@@ -179,6 +182,23 @@ describe('SecureBoost regression (squared error) on amounts 0..50,000', () => {
       begin.mockRestore();
     }
   }, 60_000);
+
+  it('refuses a target column that is not numeric, as the data check reads it for split LR', async () => {
+    const bad = path.join(dir, 'bad');
+    fs.mkdirSync(bad);
+    const lines = fs.readFileSync(path.join(dir, 'claims.csv'), 'utf8').trim().split('\n');
+    const texts = lines.map((l, i) => (i === 5 ? l.replace(/^([^,]+),[^,]+/, '$1,high') : l));
+    fs.writeFileSync(path.join(bad, 'claims.csv'), texts.join('\n') + '\n');
+    fs.copyFileSync(path.join(dir, 'shop.csv'), path.join(bad, 'shop.csv'));
+    const refused = await runInProcessJob({ ...job, dataRoot: bad }).then(
+      () => 'trained',
+      (e: Error) => e.message,
+    );
+    expect(refused).toMatch(
+      /model secureboost takes a numeric target; the column has \d+ distinct values, not all numbers/,
+    );
+    expect(refused).not.toContain('high');
+  });
 
   it('keeps the amounts off the wire', () => {
     // Amounts with cents: no coincidence with a count, a size or the zero bytes of padding.
