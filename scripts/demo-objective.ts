@@ -13,6 +13,7 @@ export interface ObjectiveSummary {
 }
 
 const round = (x: number, digits = 4) => Number(x.toFixed(digits));
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
 
 /** The figures of one split's metrics, named with `prefix` (train, validation, labelOnlyValidation). */
 function figures(prefix: string, m: TargetMetrics): Record<string, number | (number | null)[]> {
@@ -63,7 +64,12 @@ export function printObjectiveSummary(s: ObjectiveSummary, r: TargetJobResult, s
   say(`  federated model, training   ${line(r.train)}`);
   say(`  federated model, validation ${line(r.validation)}`);
   say(`  bank's features only, val.  ${line(r.labelOnly.validation)}`);
-  say(`  traffic per epoch           ${(r.bytesPerEpoch / 1e6).toFixed(1)} MB`);
+  if (r.validation.objective === 'regression' && r.labelOnly.validation.objective === 'regression')
+    say(
+      `  uplift from federation      ${signed(r.validation.r2 - r.labelOnly.validation.r2)} validation R² (RMSE ${signed(r.validation.rmse - r.labelOnly.validation.rmse)})`,
+    );
+  const unit = r.model === 'secureboost' ? 'tree ' : 'epoch';
+  say(`  traffic per ${unit}          ${(r.bytesPerEpoch / 1e6).toFixed(1)} MB`);
   say(
     `  audit trail                 ${audit.records} records, ${audit.signedHeads} signed chain heads, ${audit.valid ? 'valid' : 'BROKEN'}`,
   );

@@ -62,7 +62,8 @@ const HELP = `usage: npm run demo -- [options]
   --transport tcp|nats   how the services talk (default tcp)
   --objective binary|regression|multiclass
                          what the label column holds (default binary): a 0/1 label, a continuous
-                         target, or class numbers 0..K-1 (split-lr and split-nn)
+                         target, or class numbers 0..K-1 (split-lr and split-nn; secureboost
+                         takes binary or regression)
   --json                 print one JSON summary as the last line`;
 
 async function main(): Promise<number> {
@@ -99,8 +100,8 @@ async function main(): Promise<number> {
   const objective = values.objective;
   if (objective !== 'binary' && objective !== 'regression' && objective !== 'multiclass')
     throw new UsageError(`--objective must be binary, regression or multiclass, got "${objective}"`);
-  if (objective !== 'binary' && values.model === 'secureboost')
-    throw new UsageError(`--objective ${objective} is for split-lr and split-nn`);
+  if (objective === 'multiclass' && values.model === 'secureboost')
+    throw new UsageError(`--objective multiclass is for split-lr and split-nn (secureboost: binary or regression)`);
   const splitNn = values.model === 'split-nn';
   const boost = values.model === 'secureboost';
   const learningRate =

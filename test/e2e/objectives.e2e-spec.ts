@@ -9,9 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createScratchDatabase } from '@vfl/database';
-import type { TargetJobResult } from '@vfl/protocol';
+import type { SecureBoostRegressionResult, TargetJobResult } from '@vfl/protocol';
 import { launchFederation, Federation } from '../../scripts/federation-launcher';
 import { runJob } from '../../scripts/job-client';
+import { CHROMIUM, launchChromium } from './support/dashboard-browser';
+import { pageSteps, signIn } from './support/dashboard-fixture';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const FIXTURES = path.resolve(__dirname, '../fixtures/objectives');
@@ -70,17 +72,99 @@ describe('objectives over the services: regression and 4 classes (real processes
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('refuses an unknown objective, and one the model does not train, naming the field', async () => {
+  const boost = (objective: string | undefined, secureboost: Record<string, unknown>) => ({
+    ...job('diabetes_guest.csv', objective, 'secureboost'),
+    hyperparameters: undefined,
+    secureboost,
+  });
+
+  it('refuses an unknown objective, one the model does not train, and a contradicting boosting objective', async () => {
     const unknown = await post(job('diabetes_guest.csv', 'ordinal'), '/jobs');
     expect(unknown.status).toBe(400);
     expect(JSON.stringify(await unknown.json())).toContain('objective must be one of binary, regression, multiclass');
-    const boost = await post(
-      { ...job('diabetes_guest.csv', 'regression', 'secureboost'), hyperparameters: undefined },
-      '/jobs',
+    const multiclass = await post(boost('multiclass', {}), '/jobs');
+    expect(multiclass.status).toBe(400);
+    expect(JSON.stringify(await multiclass.json())).toContain(
+      'objective: model secureboost takes objective binary or regression',
     );
-    expect(boost.status).toBe(400);
-    expect(JSON.stringify(await boost.json())).toContain('objective: model secureboost takes objective binary only');
+    for (const [objective, given] of [
+      ['regression', 'binary:logistic'],
+      [undefined, 'reg:squarederror'],
+    ] as const) {
+      const res = await post(boost(objective, { objective: given }), '/jobs');
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(await res.json())).toContain(
+        `secureboost.objective: \\"${given}\\" contradicts objective \\"${objective ?? 'binary'}\\"`,
+      );
+    }
+    const weighted = await post(boost('regression', { positiveWeight: 'balanced' }), '/jobs');
+    expect(weighted.status).toBe(400);
+    expect(JSON.stringify(await weighted.json())).toContain(
+      'secureboost.positiveWeight: weights the positive class of a binary label, not a regression target',
+    );
   });
+
+  it('boosts trees on the continuous target: RMSE, MAE, R² per tree and at the end; predicts values', async () => {
+    const { job: trained } = await runJob(
+      federation.coordinatorUrl,
+      federation.adminKey,
+      boost('regression', { trees: 3, maxDepth: 3, learningRate: 0.3, seed: 3 }),
+      quiet,
+    );
+    expect(trained.state).toBe('succeeded');
+    const result = trained.result as unknown as SecureBoostRegressionResult;
+    expect(result).toMatchObject({ model: 'secureboost', objective: 'regression', intersection: 432, trees: 3 });
+    if (result.validation.objective !== 'regression' || result.labelOnly.validation.objective !== 'regression')
+      throw new Error('not regression');
+    expect(result.validation.r2).toBeGreaterThan(0.2);
+    expect(result.validation.rmse).toBeGreaterThan(0);
+    expect(result.validation.mae).toBeGreaterThan(0);
+    expect(result.labelOnly.validation.r2).toEqual(expect.any(Number));
+    expect(trained.epochs).toHaveLength(3);
+    for (const e of trained.epochs) {
+      expect(e.validationR2).toEqual(expect.any(Number));
+      expect(e.validationRmse).toEqual(expect.any(Number));
+    }
+    const res = await post({ ids: ['P0001', 'P0002', 'P0003'] }, `/jobs/${trained.id}/predict`);
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { objective: string; scores: { id: string; value: number }[] };
+    expect(out.objective).toBe('regression');
+    for (const s of out.scores) expect(s.value).toBeGreaterThan(0);
+    if (fs.existsSync(CHROMIUM) || process.env.CI) await dashboardShowsRegression(trained.id, result);
+  }, 300_000);
+
+  /** The dashboard draws the run by tree from the regression fields: MSE and R² charts, the R² headline, no ROC. */
+  async function dashboardShowsRegression(id: string, result: SecureBoostRegressionResult): Promise<void> {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await signIn(page, federation.coordinatorUrl, federation.adminKey);
+      await pageSteps(page).openJob(id);
+      await page.locator('#chart-r2').waitFor();
+      if (result.validation.objective !== 'regression' || result.labelOnly.validation.objective !== 'regression')
+        throw new Error('not regression');
+      expect(await pageSteps(page).text('#uplift-headline')).toContain(
+        `validation R² from ${result.labelOnly.validation.r2.toFixed(3)} (bank alone) to ${result.validation.r2.toFixed(3)}`,
+      );
+      const sets = await page.evaluate(() => {
+        type ChartLike = { data: { datasets: { label: string; data: { y: number }[] }[] } };
+        const get = (chart: string) =>
+          (window as unknown as { Chart: { getChart(c: Element): ChartLike } }).Chart.getChart(
+            document.getElementById(chart)!,
+          );
+        return [get('chart-loss'), get('chart-r2')].map((c) => c.data.datasets[0]);
+      });
+      expect(sets.map((d) => d.label)).toEqual(['validation mean squared error', 'validation R²']);
+      expect(sets[1].data.map((p) => p.y)).toEqual(result.epochs.map((e) => e.validation.r2));
+      for (const binaryOnly of ['uplift', 'confusion', 'ks', 'lift'])
+        expect(await page.locator(`#panel-${binaryOnly}`).isHidden()).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }
 
   it('fails a binary job on a 4-class label, naming the kind of label and the objective that fits', async () => {
     const { job: failed } = await runJob(

@@ -193,6 +193,8 @@ export interface InProcessJobOptions extends Omit<TwoPartyJobOptions, 'guest' | 
   readonly nn?: JobSpec['nn'];
   /** `secureboost` jobs: the boosting settings. */
   readonly secureboost?: JobSpec['secureboost'];
+  /** Where the parties keep checkpoints: one map for several jobs lets one resume from another's. */
+  readonly checkpoints?: Map<string, StoredCheckpoint>;
   /** Other models' settings, as the job spec carries them (`statistics`, `binning`, `pipeline`, …). */
   readonly settings?: Partial<Omit<JobSpec, 'jobId' | 'model' | 'parties' | 'hyperparameters'>>;
   readonly label: {
@@ -220,7 +222,7 @@ export async function runInProcessJob(
       ...o.features.map((f) => ({ partyId: f.partyId, role: 'feature' as const })),
     ],
     o.dataRoot,
-    { record: o.record, partyAudit: o.partyAudit, ckksThreads: o.ckksThreads },
+    { record: o.record, partyAudit: o.partyAudit, ckksThreads: o.ckksThreads, checkpoints: o.checkpoints },
   );
   const result = await new JobRunner(
     {

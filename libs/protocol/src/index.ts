@@ -17,6 +17,7 @@ export {
   isSplitNnResult,
   isTargetResult,
   isSecureBoostResult,
+  isSecureBoostRegressionResult,
   isStatisticsResult,
   isBinningResult,
   isPipelineResult,
@@ -26,15 +27,22 @@ export {
 } from './registry';
 export type { SplitLrJobResult } from './split-lr/strategy';
 export type { SplitNnJobResult } from './split-nn/strategy';
-export type { SecureBoostJobResult, TreeReport as SecureBoostTreeReport } from './secureboost/strategy';
+export type {
+  SecureBoostJobResult,
+  SecureBoostRegressionResult,
+  TreeReport as SecureBoostTreeReport,
+} from './secureboost/strategy';
 export {
   secureBoostSettings,
   boosterParams,
+  boostingObjectiveProblems,
+  impliedBoostingObjective,
+  jobSecureBoostSettings,
   type SecureBoostSettings,
   type SecureBoostInput,
 } from './secureboost/settings';
 export type { SecureBoostLabelModel, SecureBoostFeatureModel } from './secureboost/model';
-export { gradientPacking, labelPartyPacking } from './secureboost/packing';
+export { gradientPacking, labelPartyPacking, labelPartyPrecision } from './secureboost/packing';
 export { pooledSecureBoostReference, type PooledReference } from './secureboost/plaintext-reference';
 export { paillierBinSums, paillierEncryptRows, paillierUnmask } from './secureboost/paillier-histogram';
 export type { PsiCardinalityResult } from './psi/cardinality-strategy';

@@ -15,7 +15,7 @@ import { psiHandlers } from './psi/party-handlers';
 import { splitLrHandlers } from './split-lr/party-handlers';
 import { SplitLrJobResult, splitLrStrategy } from './split-lr/strategy';
 import { secureBoostHandlers } from './secureboost/party-handlers';
-import { SecureBoostJobResult, secureBoostStrategy } from './secureboost/strategy';
+import { SecureBoostJobResult, SecureBoostRegressionResult, secureBoostStrategy } from './secureboost/strategy';
 import { splitNnHandlers } from './split-nn/party-handlers';
 import { binningHandlers } from './binning/party-handlers';
 import { BinningJobResult, binningStrategy } from './binning/strategy';
@@ -60,7 +60,8 @@ export type JobResult =
   | StatisticsJobResult
   | BinningJobResult
   | PipelineJobResult
-  | TargetJobResult;
+  | TargetJobResult
+  | SecureBoostRegressionResult;
 
 export function isSplitLrResult(result: JobResult): result is SplitLrJobResult {
   return !('model' in result);
@@ -70,13 +71,18 @@ export function isSplitNnResult(result: JobResult): result is SplitNnJobResult {
   return 'model' in result && result.model === 'split-nn' && !('objective' in result);
 }
 
-/** A split-LR or split-NN model of a continuous target or K classes (job/target-result.ts). */
+/** A split-LR, split-NN or SecureBoost model of a continuous target, or K classes (job/target-result.ts). */
 export function isTargetResult(result: JobResult): result is TargetJobResult {
   return 'objective' in result && (result.objective === 'regression' || result.objective === 'multiclass');
 }
 
+/** A binary SecureBoost model (a regression one is a target result: isSecureBoostRegressionResult). */
 export function isSecureBoostResult(result: JobResult): result is SecureBoostJobResult {
-  return 'model' in result && result.model === 'secureboost';
+  return 'model' in result && result.model === 'secureboost' && !('objective' in result);
+}
+
+export function isSecureBoostRegressionResult(result: JobResult): result is SecureBoostRegressionResult {
+  return 'model' in result && result.model === 'secureboost' && 'objective' in result;
 }
 
 export function isStatisticsResult(result: JobResult): result is StatisticsJobResult {

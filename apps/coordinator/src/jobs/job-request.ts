@@ -22,6 +22,8 @@ import {
   SplitLrJobResult,
   SplitNnJobResult,
   TargetJobResult,
+  boostingObjectiveProblems,
+  impliedBoostingObjective,
   secureBoostSettings,
   validateDefence,
 } from '@vfl/protocol';
@@ -77,6 +79,7 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
     problems.push(`nn: only a split-nn job takes an architecture (model is ${dto.model})`);
   }
   if (dto.model === 'secureboost') {
+    problems.push(...boostingObjectiveProblems(dto.objective, dto.secureboost));
     const parsed = secureBoostSettings.safeParse(dto.secureboost ?? {});
     if (!parsed.success)
       for (const issue of parsed.error.issues)
@@ -122,8 +125,16 @@ export function requestProblems(dto: CreateJobDto, knows: (partyId: string) => b
 function objectiveProblems(dto: CreateJobDto): string[] {
   const objective = dto.objective ?? 'binary';
   if (objective === 'binary') return [];
+  if (dto.model === 'secureboost') {
+    if (objective === 'regression') return [];
+    return [
+      `objective: model secureboost takes objective binary or regression; "${objective}" is for split-lr and split-nn`,
+    ];
+  }
   if (dto.model !== 'split-lr' && dto.model !== 'split-nn')
-    return [`objective: model ${dto.model} takes objective binary only; "${objective}" is for split-lr and split-nn`];
+    return [
+      `objective: model ${dto.model} takes objective binary only; "${objective}" is for split-lr, split-nn and (regression) secureboost`,
+    ];
   const problems: string[] = [];
   const hp = dto.hyperparameters;
   if (hp?.positiveWeight !== undefined && hp.positiveWeight !== 1)
@@ -172,7 +183,15 @@ export function specOf(
       : { ...DEFAULT_LR_HYPERPARAMETERS, ...lrDefaultsFor(dto), ...stripUndefined(dto.hyperparameters ?? {}) },
     ...(nn ? { nn } : {}),
     ...(dto.model === 'split-lr' && !resume ? sizedByRows(dto) : {}),
-    ...(dto.model === 'secureboost' ? { secureboost: secureBoostSettings.parse(dto.secureboost ?? {}) } : {}),
+    // The boosting objective follows the job's (a contradicting one was refused above).
+    ...(dto.model === 'secureboost'
+      ? {
+          secureboost: secureBoostSettings.parse({
+            ...dto.secureboost,
+            objective: dto.secureboost?.objective ?? impliedBoostingObjective(dto.objective),
+          }),
+        }
+      : {}),
     ...woeSpecFields(dto),
     alignment: {
       idRules: parseIdRules(dto.alignment?.idRules),

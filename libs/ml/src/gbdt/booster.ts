@@ -29,6 +29,12 @@ export interface GbdtParams {
   readonly seed: number;
   /** Fixed-point bits of g and h (the encrypted protocol's precision; the reference uses the same). */
   readonly fractionBits: number;
+  /**
+   * Per tree, the fixed-point bits of its g and h (in the order of the tree's rows), when the
+   * precision follows the gradients (SecureBoost's squared error: the label party packs each
+   * tree's residuals as tightly as they allow). Default: `fractionBits` for every tree.
+   */
+  readonly treeFractionBits?: (g: Float64Array, h: Float64Array) => number;
 }
 
 export const GBDT_DEFAULTS: GbdtParams = Object.freeze({
@@ -67,6 +73,8 @@ export class Booster {
   /** Every row's score (training and validation rows have distinct ids). */
   readonly scores: Float64Array;
   readonly baseScore: number;
+  /** The fixed-point bits of the current tree's g and h. */
+  fractionBits: number;
   private readonly objective: Objective;
   private readonly weights: Float64Array | undefined;
   private best = { trees: 0, loss: Infinity, since: 0 };
@@ -86,14 +94,16 @@ export class Booster {
     this.weights = rowWeights(params, labels, train);
     this.baseScore = this.objective.baseScore(labels, train, this.weights);
     this.scores = new Float64Array(labels.length).fill(this.baseScore);
+    this.fractionBits = params.fractionBits;
   }
 
   /** The grower of tree `tree` (0-based), its g and h computed on the tree's row sample. */
   beginTree(tree: number): TreeGrower {
     const rows = rowSample(this.params, tree, this.train);
     const { g, h } = this.objective.gradients(this.scores, this.labels, rows, this.weights);
-    quantize(g, this.params.fractionBits);
-    quantize(h, this.params.fractionBits);
+    this.fractionBits = this.params.treeFractionBits?.(g, h) ?? this.params.fractionBits;
+    quantize(g, this.fractionBits);
+    quantize(h, this.fractionBits);
     const gById = new Float64Array(this.labels.length);
     const hById = new Float64Array(this.labels.length);
     rows.forEach((r, k) => {

@@ -90,7 +90,7 @@ export function targetMetricsOf(
   return { train: t, validation: v, labelOnly: { train: bt, validation: bv } };
 }
 
-/** A binary model's baseline (SecureBoost trains binary labels only; the runner refuses other objectives). */
+/** A binary model's baseline, checked to carry binary metrics. */
 export function binaryBaseline(b: Baseline): { train: BinaryMetrics; validation: BinaryMetrics; uplift?: AucUplift } {
   if (isTargetMetrics(b.train) || isTargetMetrics(b.validation))
     throw new TypeError('a binary model got a regression or multiclass baseline');

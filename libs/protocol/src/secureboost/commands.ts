@@ -10,6 +10,10 @@ import { z } from 'zod';
 import { bytes, defineCommand, empty, jobId, nonNegativeInt, split } from '../wire/command';
 import { definePeerMessage } from '../wire/peer-envelope';
 import { evaluationReply } from '../job/evaluation';
+import { regressionMetrics } from '../job/commands';
+
+/** A split's metrics: binary (maybe detailed), or a regression job's RMSE, MAE, R² and loss. */
+const metricsReply = z.union([evaluationReply, regressionMetrics]);
 
 const treeRef = { jobId, tree: nonNegativeInt };
 const levelRef = { ...treeRef, depth: nonNegativeInt };
@@ -42,19 +46,15 @@ export const splitLevel = defineCommand(
 export const treeEnd = defineCommand(
   'sb.tree_end',
   z.object(treeRef),
-  z.object({ validation: evaluationReply, validationLoss: z.number(), leaves: nonNegativeInt, stop: z.boolean() }),
+  z.object({ validation: metricsReply, validationLoss: z.number(), leaves: nonNegativeInt, stop: z.boolean() }),
 );
 /** The label party's GBDT on its own features alone, with the same settings: the uplift baseline. */
 export const baseline = defineCommand(
   'sb.baseline',
   z.object({ jobId }),
-  z.object({ train: evaluationReply, validation: evaluationReply }),
+  z.object({ train: metricsReply, validation: metricsReply }),
 );
-export const evaluate = defineCommand(
-  'sb.evaluate',
-  z.object({ jobId, split, detailed: z.boolean() }),
-  evaluationReply,
-);
+export const evaluate = defineCommand('sb.evaluate', z.object({ jobId, split, detailed: z.boolean() }), metricsReply);
 
 const nodeGradients = z.object({ node: nodeId, rows: bytes, chunks: ciphertexts });
 export const gradientShare = definePeerMessage(
@@ -95,7 +95,7 @@ export const directionReply = z.object({ left: bytes });
 export const treeReport = z.object({
   epoch: nonNegativeInt,
   seconds: z.number(),
-  validation: evaluationReply,
+  validation: metricsReply,
   leaves: nonNegativeInt,
   validationLoss: z.number(),
   bytes: nonNegativeInt,

@@ -33,8 +33,8 @@ import {
   gradientChunks,
   GradientPacking,
   nodeLayout,
-  outputPositions,
   productGroups,
+  treePacking,
   unpackSum,
 } from './packing';
 
@@ -70,6 +70,8 @@ export class SecureBoostLabel {
   private grower: TreeGrower | undefined;
   private tree = -1;
   private fixed: { g: Float64Array; h: Float64Array } | undefined;
+  /** The current tree's packing: the job's (logistic) or this tree's own (squared error). */
+  private packing: GradientPacking | undefined;
   /** Per tree and node, the record of a feature party's split. */
   readonly remoteSplits = new Map<string, RemoteSplit>();
 
@@ -84,10 +86,10 @@ export class SecureBoostLabel {
     validation: Int32Array,
     private readonly own: BinnedBlock,
     readonly parties: readonly FeatureBlock[],
-    /** How g and h share a coefficient; params.fractionBits is its fraction bits. */
-    private readonly packing: GradientPacking,
+    /** How g and h share a coefficient for the whole job (logistic); none: per tree (squared error). */
+    private readonly jobPacking: GradientPacking | undefined,
   ) {
-    if (packing.fractionBits !== params.fractionBits)
+    if (jobPacking ? jobPacking.fractionBits !== params.fractionBits : !params.treeFractionBits)
       throw new PartyError('the packing and the booster disagree on the precision');
     this.booster = new Booster(params, labels, train, validation, [
       own.binned.length,
@@ -106,9 +108,18 @@ export class SecureBoostLabel {
   beginTree(tree: number): void {
     if (tree !== this.booster.trees.length) throw new PartyError(`tree ${tree} out of order`);
     this.tree = tree;
-    this.grower = this.booster.beginTree(tree);
+    try {
+      this.grower = this.booster.beginTree(tree);
+    } catch (e) {
+      // A squared-error tree whose residuals no longer pack (packing.ts): refused, never NaN.
+      if (e instanceof RangeError) throw new PartyError(`tree ${tree}: ${e.message}`);
+      throw e;
+    }
     const { g, h } = this.grower.gradients;
-    this.fixed = { g: toFixedPoint(g, this.params.fractionBits), h: toFixedPoint(h, this.params.fractionBits) };
+    // The booster quantised this tree's g and h at its own precision (per tree for squared error).
+    const bits = this.booster.fractionBits;
+    this.fixed = { g: toFixedPoint(g, bits), h: toFixedPoint(h, bits) };
+    this.packing = this.jobPacking ?? treePacking(bits, this.fixed.g);
     if (!fitsPacking(this.packing, this.fixed.g, this.fixed.h, this.bfv.plainModulus))
       throw new PartyError(
         `tree ${tree}: the gradients outgrew their packing (${this.packing.fractionBits} fraction bits): lower positiveWeight or the learning rate`,
@@ -122,7 +133,7 @@ export class SecureBoostLabel {
     const built = grower.level().filter((n) => n.build);
     const plain = built.map((n) => {
       const layout = nodeLayout(this.bfv.degree, this.params.maxBins, n.rows.length);
-      return gradientChunks(layout, n.rows, this.fixed!.g, this.fixed!.h, this.packing, t);
+      return gradientChunks(layout, n.rows, this.fixed!.g, this.fixed!.h, this.packing!, t);
     });
     // One batch for the whole level, so the workers share it evenly.
     const encrypted = await this.engine.encrypt(plain.flat());
@@ -224,7 +235,9 @@ export class SecureBoostLabel {
   /** The same GBDT on this party's own features alone, in plaintext: the uplift baseline. */
   ownFeaturesOnly(): Promise<ReferenceResult> {
     const { train, validation } = this.booster;
-    return trainGbdtReference({ blocks: [this.own], labels: this.labels, train, validation, params: this.params });
+    // In plaintext nothing is packed: one precision (the first tree's) serves every tree.
+    const { treeFractionBits: _packed, ...params } = this.params;
+    return trainGbdtReference({ blocks: [this.own], labels: this.labels, train, validation, params });
   }
 
   private current(depth: number): TreeGrower {
@@ -243,25 +256,27 @@ export class SecureBoostLabel {
     released: readonly Uint8Array[] | undefined,
     masks: readonly Uint8Array[] | undefined,
   ): Histogram {
-    const { maxBins, fractionBits } = this.params;
+    const { maxBins } = this.params;
+    const packing = this.packing;
+    if (!packing) throw new PartyError('no tree is being grown');
     const layout = nodeLayout(this.bfv.degree, maxBins, node.rows.length);
     const sampled = sampledFeatures(this.params, this.tree, party.block, party.features);
     const groups = productGroups(layout, sampled);
     if (released?.length !== groups.length || masks?.length !== groups.length)
       throw new PartyError(`node ${node.id}: ${party.partyId}'s sums are missing or of the wrong count`);
     const histogram = emptyHistogram(party.features, maxBins);
-    const scale = 2 ** -fractionBits;
+    const scale = 2 ** -packing.fractionBits;
     const t = this.bfv.plainModulus;
     groups.forEach((group, k) => {
       const values = bytesToU64(released[k], 'released sums');
       const mask = bytesToU64(masks[k], 'masks');
-      const positions = outputPositions(layout, group.length);
-      if (values.length !== positions.length || mask.length !== positions.length)
+      const width = group.length * layout.slots;
+      if (values.length !== width || mask.length !== width)
         throw new PartyError(`node ${node.id}: ${party.partyId}'s sums have the wrong shape`);
       group.forEach((feature, q) => {
         for (let b = 0; b < layout.slots; b++) {
           const at = q * layout.slots + b;
-          const { g, h } = unpackSum(this.bfv.mod(values[at] - mask[at]), this.packing, t);
+          const { g, h } = unpackSum(this.bfv.mod(values[at] - mask[at]), packing, t);
           const index = histogramIndex(maxBins, feature, b);
           histogram.sums[index] = g * scale;
           histogram.sums[index + 1] = h * scale;

@@ -65,9 +65,8 @@ export interface GradientPacking {
  * |g| ≤ gBound and 0 ≤ h ≤ hBound (both before scaling), under a plaintext modulus of `tBits` bits.
  */
 export function gradientPacking(tBits: number, rows: number, gBound: number, hBound: number): GradientPacking {
-  const lg = Math.ceil(Math.log2(Math.max(1, rows * gBound)));
-  const lh = Math.ceil(Math.log2(Math.max(1, rows * hBound)));
-  const fractionBits = Math.min(20, Math.floor((tBits - 5 - lg - lh) / 2));
+  const lg = sumBits(rows * gBound);
+  const fractionBits = finestBits(tBits, rows * gBound, rows * hBound);
   if (fractionBits < 6)
     throw new RangeError(
       `${rows} training rows leave the packed gradients fewer than 6 bits of precision: sample the rows (rowSample) or lower positiveWeight`,
@@ -75,27 +74,106 @@ export function gradientPacking(tBits: number, rows: number, gBound: number, hBo
   return { fractionBits, gBits: fractionBits + lg + 2 };
 }
 
-/** The label party's packing: bounds of |g| and h from the objective, the labels and the positive weight. */
+/** Bits of a sum of magnitudes up to `sum` (before scaling). */
+function sumBits(sum: number): number {
+  return Math.ceil(Math.log2(Math.max(1, sum)));
+}
+
+/**
+ * The most fraction bits (at most 20) with which sums of |g| up to gSum and of h up to hSum fit
+ * t: Σ|g|·2^f < 2^(K−1) with K = f + lg + 2, and Σh·2^f·2^K < t/2, with 2 bits to spare.
+ */
+function finestBits(tBits: number, gSum: number, hSum: number): number {
+  return Math.min(20, Math.floor((tBits - 5 - sumBits(gSum) - sumBits(hSum)) / 2));
+}
+
+/**
+ * How the label party fixes the precision of g and h. Logistic: one packing for the job, from
+ * the bounds |g| ≤ w and h ≤ w/4 (w: the positive weight). Squared error: g = score − y has no
+ * bound fixed in advance (it is the residual, in the target's units), so each tree's precision
+ * comes from that tree's residuals, which the label party computes anyway: Σ|g| over the tree's
+ * rows bounds every node's sum. The floor is relative to the target's spread: the rounding step
+ * stays at most 2^-6 of the first tree's mean |y − base|, so amounts in the thousands keep fewer
+ * fraction bits and lose nothing, and an offset (targets around 10^6) costs no precision at all.
+ */
+export interface LabelPartyPrecision {
+  /** The job's fraction bits (logistic), or those of the first tree's residuals (squared error). */
+  readonly fractionBits: number;
+  /** Squared error: each tree's fraction bits, from its g and h (the booster calls it per tree). */
+  readonly treeFractionBits?: (g: Float64Array, h: Float64Array) => number;
+  /** Logistic: the packing every tree uses. */
+  readonly packing?: GradientPacking;
+}
+
+/** Fraction bits below which squared-error residuals would lose more than 2^-6 of the target's spread. */
+const RELATIVE_PRECISION_BITS = 6;
+
+export function labelPartyPrecision(
+  params: Pick<GbdtParams, 'objective' | 'positiveWeight'>,
+  labels: ArrayLike<number>,
+  train: Int32Array,
+  tBits: number,
+): LabelPartyPrecision {
+  if (params.objective === 'binary:logistic') {
+    const packing = labelPartyPacking(params, labels, train, tBits);
+    return { fractionBits: packing.fractionBits, packing };
+  }
+  let sum = 0;
+  for (const r of train) sum += labels[r];
+  const base = sum / Math.max(1, train.length);
+  // The first tree's residuals: every row starts at the base score (the training rows' mean).
+  const first = Float64Array.from(train, (r) => base - labels[r]);
+  let spread = 0;
+  for (const g of first) spread += Math.abs(g);
+  spread /= Math.max(1, train.length);
+  const floor =
+    spread > 0 && Number.isFinite(spread)
+      ? Math.max(0, RELATIVE_PRECISION_BITS - Math.floor(Math.log2(spread)))
+      : RELATIVE_PRECISION_BITS;
+  const treeFractionBits = (g: Float64Array, h: Float64Array): number => residualBits(tBits, g, h, floor);
+  return { fractionBits: treeFractionBits(first, new Float64Array(first.length).fill(1)), treeFractionBits };
+}
+
+/** The finest fraction bits for one tree's squared-error g and h; refused below `floor` (never NaN). */
+function residualBits(tBits: number, g: Float64Array, h: Float64Array, floor: number): number {
+  // One unit per row covers each value's rounding to the fixed point (at most 2^-(f+1) each).
+  let gSum = g.length;
+  let hSum = h.length;
+  for (let i = 0; i < g.length; i++) {
+    gSum += Math.abs(g[i]);
+    hSum += h[i];
+  }
+  const bits = finestBits(tBits, gSum, hSum);
+  if (!(Number.isFinite(gSum) && Number.isFinite(hSum) && bits >= floor))
+    throw new RangeError(
+      `the regression target does not pack: its residuals over ${g.length} training rows leave too few bits of precision; rescale the target (for example to thousands) or sample the rows (rowSample)`,
+    );
+  return bits;
+}
+
+/** A tree's packing of its fixed-point g and h (integers, by row id): K from their actual Σ|g|. */
+export function treePacking(fractionBits: number, gFixed: Float64Array): GradientPacking {
+  let g = 0;
+  for (const v of gFixed) g += Math.abs(v);
+  return { fractionBits, gBits: sumBits(g + 1) + 2 };
+}
+
+/** The label party's logistic packing: bounds of |g| and h from the labels and the positive weight. */
 export function labelPartyPacking(
   params: Pick<GbdtParams, 'objective' | 'positiveWeight'>,
   labels: ArrayLike<number>,
   train: Int32Array,
   tBits: number,
 ): GradientPacking {
+  if (params.objective !== 'binary:logistic')
+    throw new RangeError('squared error is packed per tree (labelPartyPrecision), not with one packing for the job');
   let positives = 0;
-  let largest = 0;
-  for (const r of train) {
-    positives += labels[r] === 1 ? 1 : 0;
-    largest = Math.max(largest, Math.abs(labels[r]));
-  }
+  for (const r of train) positives += labels[r] === 1 ? 1 : 0;
   const pw = params.positiveWeight;
   const weight = pw === undefined ? 1 : pw === 'balanced' ? (train.length - positives) / Math.max(positives, 1) : pw;
   const w = Math.max(1, weight);
-  // Logistic: |g| = w·|p − y| ≤ w, h = w·p(1 − p) ≤ w/4. Squared error: h = 1, |g| = |score − y|,
-  // which boosting with a learning rate ≤ 1 keeps within about twice the labels' range.
-  return params.objective === 'binary:logistic'
-    ? gradientPacking(tBits, train.length, w, w / 4)
-    : gradientPacking(tBits, train.length, 2 * Math.max(1, largest) + 1, 1);
+  // Logistic: |g| = w·|p − y| ≤ w, h = w·p(1 − p) ≤ w/4.
+  return gradientPacking(tBits, train.length, w, w / 4);
 }
 
 /** Whether these fixed-point g, h (integers) sum decodably over any subset of the rows. */

@@ -5,9 +5,9 @@
  */
 import { BfvContext, BfvEngine, BFV_N4096_T58, ckksWorkerThreads, createBfvEngine } from '@vfl/crypto';
 import { binBlock } from '@vfl/ml';
-import { splitMetrics } from '../job/evaluation';
+import { splitMetrics, targetSplitMetrics } from '../job/evaluation';
 import { PartyError } from '../party/party-error';
-import { JobSlot, mailKey, PartyJob } from '../party/party-job';
+import { JobSlot, mailKey, PartyJob, type Split } from '../party/party-job';
 import { onJobCommand, onPeer, PartyHandlerGroup, PartyModelHooks } from '../party/party-model';
 import type { StoredPartyModel } from '../party/stored-model';
 import { modelDigest } from '../model-manifest';
@@ -18,7 +18,7 @@ import { bytesToInt32, int32ToBytes } from './bytes';
 import * as sb from './commands';
 import { SecureBoostFeature } from './feature-party';
 import { SecureBoostLabel } from './label-party';
-import { labelPartyPacking } from './packing';
+import { labelPartyPrecision } from './packing';
 import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
 import {
   exportedLabelModel,
@@ -71,7 +71,14 @@ const hooks: PartyModelHooks = {
   // Missing values have a bin of their own, and each split learns where they go.
   missingValues: true,
   prepare(job, raw) {
-    job.set(SETTINGS, checked(secureBoostSettings, raw, `job ${job.id}: secureboost`));
+    const settings = checked(secureBoostSettings, raw, `job ${job.id}: secureboost`);
+    // The coordinator fills the objective in from the job's; a party checks they agree.
+    const regression = job.settings.objective === 'regression';
+    if (job.settings.objective === 'multiclass' || (settings.objective === 'reg:squarederror') !== regression)
+      throw new PartyError(
+        `job ${job.id}: secureboost.objective ${settings.objective} does not fit the job's objective ${job.settings.objective ?? 'binary'}`,
+      );
+    job.set(SETTINGS, settings);
   },
 
   async installKeys(job, bundle, widths, node) {
@@ -80,12 +87,15 @@ const hooks: PartyModelHooks = {
     const aligned = job.requireAligned();
     const settings = job.get(SETTINGS);
     const train = aligned.split.train;
-    // The label party fixes the gradients' precision from its labels; the others need none.
-    const packing =
-      job.role === 'label'
-        ? labelPartyPacking(settings, aligned.labels!, train, BFV_N4096_T58.plainModulusBits)
-        : undefined;
-    const params = boosterParams(settings, packing?.fractionBits);
+    // The label party fixes the gradients' precision from its labels (or targets); the others need none.
+    let precision: ReturnType<typeof labelPartyPrecision> | undefined;
+    if (job.role === 'label')
+      try {
+        precision = labelPartyPrecision(settings, targetsOf(job), train, BFV_N4096_T58.plainModulusBits);
+      } catch (e) {
+        throw new PartyError(`job ${job.id}: ${(e as Error).message}`);
+      }
+    const params = boosterParams(settings, precision);
     // Each party bins its own values as read, on the training rows' quantiles.
     const own = binBlock(aligned.raw, aligned.columnNames.length, train, params.maxBins);
     job.find(STATE)?.dispose();
@@ -101,9 +111,19 @@ const hooks: PartyModelHooks = {
       if (blocks.some((b) => !(Number.isInteger(b.features) && b.features >= 0)))
         throw new PartyError(`job ${job.id}: he.keys must give every feature party's width`);
       const engine = createBfvEngine(bfv, threads, bundle.publicKey);
-      const { labels } = aligned;
       const validation = aligned.split.validation;
-      const label = new SecureBoostLabel(bfv, engine, params, labels!, train, validation, own, blocks, packing!);
+      const labels = targetsOf(job);
+      const label = new SecureBoostLabel(
+        bfv,
+        engine,
+        params,
+        labels,
+        train,
+        validation,
+        own,
+        blocks,
+        precision!.packing,
+      );
       job.set(STATE, new BoostState(label, bfv, engine));
     } else {
       const block = 1 + features.findIndex((p) => p.partyId === node.partyId);
@@ -246,7 +266,7 @@ export const secureBoostHandlers: PartyHandlerGroup = {
       const label = model(job, SecureBoostLabel);
       const end = label.endTree();
       const rows = job.rows('validation').length > 0 ? 'validation' : 'train';
-      return { ...end, validation: splitMetrics(job, rows, label.booster.currentPredictions(job.rows(rows)), false) };
+      return { ...end, validation: metricsOf(job, rows, label.booster.currentPredictions(job.rows(rows)), false) };
     }),
     onJobCommand(sb.importance, (_, job, { node }) => {
       const label = model(job, SecureBoostLabel);
@@ -269,13 +289,13 @@ export const secureBoostHandlers: PartyHandlerGroup = {
       const label = model(job, SecureBoostLabel);
       const own = await label.ownFeaturesOnly();
       return {
-        train: splitMetrics(job, 'train', own.train, false),
-        validation: splitMetrics(job, 'validation', own.validation, false),
+        train: metricsOf(job, 'train', own.train, false),
+        validation: metricsOf(job, 'validation', own.validation, false),
       };
     }),
     onJobCommand(sb.evaluate, (body, job) => {
       const label = model(job, SecureBoostLabel);
-      return splitMetrics(job, body.split, label.booster.predictions(job.rows(body.split)), body.detailed);
+      return metricsOf(job, body.split, label.booster.predictions(job.rows(body.split)), body.detailed);
     }),
     onJobCommand(
       sb.predictScores,
@@ -325,6 +345,22 @@ export const secureBoostHandlers: PartyHandlerGroup = {
     }),
   ],
 };
+
+/** What the label party boosts on, by row id: the 0/1 labels, or a regression job's targets. */
+function targetsOf(job: PartyJob): ArrayLike<number> {
+  const aligned = job.requireAligned();
+  const values = job.settings.objective === 'regression' ? aligned.targets : aligned.labels;
+  if (!values)
+    throw new PartyError(`job ${job.id}: the label party holds no ${job.settings.objective ?? 'binary'} label`);
+  return values;
+}
+
+/** A split's metrics as the job's objective has them: AUC and the rest (binary), or RMSE, MAE, R² (regression). */
+function metricsOf(job: PartyJob, split: Split, outputs: Float64Array, detailed: boolean) {
+  return job.settings.objective === 'regression'
+    ? targetSplitMetrics(job, split, outputs)
+    : splitMetrics(job, split, outputs, detailed);
+}
 
 /** A coordinator⇄party payload as the party's own log records it: digest and size, as the coordinator's trail does. */
 function payloadEvent(

@@ -3,7 +3,8 @@
  * party with the same schema, and turned into the booster's parameters (libs/ml/gbdt).
  */
 import { z } from 'zod';
-import { GBDT_DEFAULTS, GbdtParams, MAX_BINS_LIMIT } from '@vfl/ml';
+import type { Objective } from '@vfl/data';
+import { GBDT_DEFAULTS, GbdtParams, MAX_BINS_LIMIT, ObjectiveName } from '@vfl/ml';
 
 /** Bins per feature: one product of the packing must hold at least one feature (N = 4096). */
 export const SECUREBOOST_MAX_BINS = 126;
@@ -36,11 +37,59 @@ export type SecureBoostSettings = z.output<typeof secureBoostSettings>;
 export type SecureBoostInput = z.input<typeof secureBoostSettings>;
 
 /**
- * The booster's parameters. `fractionBits`: the precision of g and h, which the label party fixes
- * from its rows and labels (packing.ts, labelPartyPacking); the plaintext reference takes the same.
- * Parties that compute no gradient pass none.
+ * The boosting objective a job's objective implies: `regression` boosts squared error, a binary
+ * job the logistic loss. `secureboost.objective` may repeat it but not contradict it.
  */
-export function boosterParams(s: SecureBoostSettings, fractionBits = GBDT_DEFAULTS.fractionBits): GbdtParams {
+export function impliedBoostingObjective(objective: Objective | undefined): ObjectiveName {
+  return objective === 'regression' ? 'reg:squarederror' : 'binary:logistic';
+}
+
+/**
+ * What of `raw` (the `secureboost` object) the job's `objective` refuses, each naming its fields:
+ * a contradicting `secureboost.objective`, and a positive weight on a regression target.
+ */
+export function boostingObjectiveProblems(objective: Objective | undefined, raw: unknown): string[] {
+  const given = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const problems: string[] = [];
+  const implied = impliedBoostingObjective(objective);
+  // An unknown value is the schema's to name.
+  if ((given.objective === 'binary:logistic' || given.objective === 'reg:squarederror') && given.objective !== implied)
+    problems.push(
+      `secureboost.objective: "${given.objective}" contradicts objective "${objective ?? 'binary'}" (a ${objective === 'regression' ? 'regression job boosts reg:squarederror' : 'binary job boosts binary:logistic; for a continuous target set objective "regression"'}; leave secureboost.objective out to take the job's)`,
+    );
+  if (implied === 'reg:squarederror' && given.positiveWeight !== undefined)
+    problems.push('secureboost.positiveWeight: weights the positive class of a binary label, not a regression target');
+  return problems;
+}
+
+/**
+ * A job's settings: `raw` (the API's `secureboost` object) with the objective the job's objective
+ * implies filled in. @throws {RangeError} on a bad field or a contradicting objective.
+ */
+export function jobSecureBoostSettings(raw: unknown, objective: Objective | undefined): SecureBoostSettings {
+  const given = raw && typeof raw === 'object' ? (raw as { objective?: unknown }).objective : undefined;
+  const problems = boostingObjectiveProblems(objective, raw);
+  if (problems.length) throw new RangeError(problems.join('; '));
+  const parsed = secureBoostSettings.safeParse({
+    ...(raw && typeof raw === 'object' ? raw : {}),
+    objective: given ?? impliedBoostingObjective(objective),
+  });
+  if (!parsed.success)
+    throw new RangeError(
+      `secureboost: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return parsed.data;
+}
+
+/**
+ * The booster's parameters. `precision`: the fixed point of g and h, which the label party fixes
+ * from its rows and labels (packing.ts, labelPartyPrecision): for the job, or per tree for
+ * squared error; the plaintext reference takes the same. Parties that compute no gradient pass none.
+ */
+export function boosterParams(
+  s: SecureBoostSettings,
+  precision: Pick<GbdtParams, 'fractionBits' | 'treeFractionBits'> = { fractionBits: GBDT_DEFAULTS.fractionBits },
+): GbdtParams {
   return {
     objective: s.objective,
     trees: s.trees,
@@ -55,6 +104,7 @@ export function boosterParams(s: SecureBoostSettings, fractionBits = GBDT_DEFAUL
     ...(s.positiveWeight !== undefined ? { positiveWeight: s.positiveWeight } : {}),
     ...(s.earlyStopping ? { earlyStopping: s.earlyStopping } : {}),
     seed: s.seed,
-    fractionBits,
+    fractionBits: precision.fractionBits,
+    ...(precision.treeFractionBits ? { treeFractionBits: precision.treeFractionBits } : {}),
   };
 }

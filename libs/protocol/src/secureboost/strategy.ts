@@ -6,14 +6,17 @@
  *   3. coordinator decrypts each announced sum once and hands the masked bin sums to the label party
  *   4. label party:          sb.split       (unmasks, splits; owners partition their nodes)
  * then sb.tree_end (scores, validation metrics, early stopping). It decrypts only masked sums.
+ * A regression job (objective `regression`) boosts squared error on the label party's continuous
+ * target: the same rounds, with RMSE, MAE and R² where a binary job reports AUC.
  */
 import type { z } from 'zod';
 import { BfvContext, BfvKeyHolder, BFV_N4096_T58 } from '@vfl/crypto';
-import type { BinaryMetrics } from '@vfl/ml';
+import type { BinaryMetrics, RegressionMetrics } from '@vfl/ml';
 import { agreedCheckpointRecord } from '../job/checkpoint-record';
 import * as job from '../job/commands';
-import type { DetailedMetrics } from '../job/evaluation';
-import { Datasets, EpochReport } from '../job/job-types';
+import { type DetailedMetrics, epochFigures, isTargetMetrics } from '../job/evaluation';
+import type { TargetJobResult } from '../job/target-result';
+import type { Datasets, EarlyStoppingReport, EpochReport, JobSpec } from '../job/job-types';
 import type { JobContext, JobStrategy } from '../job/strategy';
 import type { ModelManifest } from '../model-manifest';
 import { packCiphertexts, publicBundleBytes, publicBundleDigest } from '../wire/codec';
@@ -23,13 +26,39 @@ import * as sb from './commands';
 import { sampledFeatures } from './label-party';
 import { nodeLayout, outputPositions, productGroups } from './packing';
 import { SECUREBOOST } from './party-handlers';
-import { boosterParams, secureBoostSettings, SecureBoostSettings } from './settings';
+import { boosterParams, jobSecureBoostSettings, SecureBoostSettings } from './settings';
 import type { AucUplift } from '../job/commands';
 
 /** One tree's report: an epoch's (validation metrics, seconds), its leaves, loss and bytes. */
-export type TreeReport = EpochReport & z.output<typeof sb.treeReport>;
+export type TreeReport<M = BinaryMetrics> = EpochReport<M> & Omit<z.output<typeof sb.treeReport>, 'validation'>;
 
-export interface SecureBoostJobResult {
+/** What the boosting adds to either objective's result. */
+interface Boosting {
+  /**
+   * Gain and split count per feature over the kept trees, most important first: the label party's
+   * columns by name, a feature party's by position (only that party knows its names).
+   */
+  readonly importance: readonly z.output<typeof sb.importance.reply>['features'][number][];
+  readonly trees: number;
+  readonly keptTrees: number;
+  readonly he: string;
+  readonly decryptions: number;
+  readonly bytesPerTree: number;
+  readonly bytesPerTreeByLink: Record<string, number>;
+}
+
+/**
+ * A regression job's result: a target job's (RMSE, MAE, R² for train, validation and the label
+ * party's own boosted trees; one report per tree as an epoch) with the boosting's figures.
+ */
+export interface SecureBoostRegressionResult extends TargetJobResult, Omit<Boosting, 'decryptions'> {
+  readonly model: 'secureboost';
+  readonly decryptions: number;
+  readonly objective: 'regression';
+  readonly epochs: readonly TreeReport<RegressionMetrics>[];
+}
+
+export interface SecureBoostJobResult extends Boosting {
   readonly model: 'secureboost';
   readonly intersection: number;
   readonly trainRows: number;
@@ -43,36 +72,23 @@ export interface SecureBoostJobResult {
     readonly validation: BinaryMetrics;
     readonly uplift?: AucUplift;
   };
-  /**
-   * Gain and split count per feature over the kept trees, most important first: the label party's
-   * columns by name, a feature party's by position (only that party knows its names).
-   */
-  readonly importance: readonly z.output<typeof sb.importance.reply>['features'][number][];
   /** One report per tree (as epochs, for the dashboard's charts). */
   readonly epochs: readonly TreeReport[];
-  readonly trees: number;
-  readonly keptTrees: number;
   readonly manifest: ModelManifest;
-  readonly he: string;
-  readonly decryptions: number;
-  readonly bytesPerTree: number;
-  readonly bytesPerTreeByLink: Record<string, number>;
   readonly datasets: Datasets;
 }
 
-function settingsOf(spec: { readonly secureboost?: unknown }): SecureBoostSettings {
-  return secureBoostSettings.parse(spec.secureboost ?? {});
+/** The job's settings, the objective filled in from the job's (a contradicting one is refused). */
+function settingsOf(spec: Pick<JobSpec, 'secureboost' | 'objective'>): SecureBoostSettings {
+  return jobSecureBoostSettings(spec.secureboost ?? {}, spec.objective);
 }
 
-export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
+export const secureBoostStrategy: JobStrategy<SecureBoostJobResult | SecureBoostRegressionResult> = {
   model: SECUREBOOST,
   alignment: 'intersection',
+  objectives: ['binary', 'regression'],
   check(spec) {
-    const parsed = secureBoostSettings.safeParse(spec.secureboost ?? {});
-    if (!parsed.success)
-      throw new RangeError(
-        `secureboost: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      );
+    settingsOf(spec);
     if (!spec.parties.some((p) => p.role === 'feature'))
       throw new RangeError('a secureboost job needs a feature party');
   },
@@ -80,7 +96,13 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
     const s = settingsOf(spec);
     // Bins are quantiles, which standardising keeps and clipping would merge: no clipping.
     // Trees take no mini-batches (the batch size is unused).
-    return { validationFraction: s.validationFraction, seed: s.seed, clipSigma: 0, batchSize: 1024 };
+    return {
+      validationFraction: s.validationFraction,
+      seed: s.seed,
+      clipSigma: 0,
+      batchSize: 1024,
+      ...(spec.objective === 'regression' ? { objective: 'regression' as const } : {}),
+    };
   },
   settings: (spec) => settingsOf(spec),
 
@@ -93,7 +115,7 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
     try {
       await sendKeys(ctx, keys);
       const decryptions = { count: 0 };
-      const reports: TreeReport[] = await resumedReports(ctx, params.trees);
+      const reports: TreeReport<BinaryMetrics | RegressionMetrics>[] = await resumedReports(ctx, params.trees);
       let traffic = { total: 0, byLink: {} as Record<string, number> };
       const { jobId } = ctx.spec;
       for (let tree = reports.length; tree < params.trees; tree++) {
@@ -106,7 +128,7 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
         }
         const end = await ctx.call(ctx.label, sb.treeEnd, { jobId, tree });
         traffic = ctx.traffic.take();
-        const report: TreeReport = {
+        const report: TreeReport<BinaryMetrics | RegressionMetrics> = {
           epoch: tree + 1,
           seconds: (Date.now() - started) / 1000,
           validation: end.validation,
@@ -121,7 +143,7 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
           detail: {
             tree: tree + 1,
             leaves: end.leaves,
-            validationAuc: end.validation.auc,
+            ...epochFigures(end.validation),
             validationLoss: end.validationLoss,
           },
         });
@@ -132,40 +154,62 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
       }
       await ctx.phase('evaluating');
       ctx.progress({ phase: 'evaluating' });
-      const train = (await ctx.call(ctx.label, sb.evaluate, {
-        jobId,
-        split: 'train',
-        detailed: true,
-      })) as DetailedMetrics;
-      const validation = (await ctx.call(ctx.label, sb.evaluate, {
-        jobId,
-        split: 'validation',
-        detailed: true,
-      })) as DetailedMetrics;
+      const train = await ctx.call(ctx.label, sb.evaluate, { jobId, split: 'train', detailed: true });
+      const validation = await ctx.call(ctx.label, sb.evaluate, { jobId, split: 'validation', detailed: true });
       const labelOnly = await ctx.call(ctx.label, sb.baseline, { jobId });
       const { features: importance, keptTrees } = await ctx.call(ctx.label, sb.importance, { jobId });
       // Each feature party counts its own columns' splits and keeps them, by name, in its own log.
       await Promise.all(ctx.features.map((f) => ctx.call(f, sb.ownImportance, { jobId, keptTrees })));
-      const manifest = await ctx.exportModel({ model: SECUREBOOST });
+      const regression = ctx.spec.objective === 'regression';
+      const manifest = await ctx.exportModel({
+        model: SECUREBOOST,
+        ...(regression ? { objective: 'regression' } : {}),
+      });
       const { intersection, trainRows, validationRows } = ctx.alignment;
-      return {
-        model: 'secureboost',
+      const bytesPerTree = Math.round(reports.reduce((s, r) => s + r.bytes, 0) / Math.max(1, reports.length));
+      const common = {
+        model: 'secureboost' as const,
         intersection,
         trainRows,
         validationRows,
-        train,
-        validation,
-        labelOnly,
         importance,
-        epochs: reports,
         trees: reports.length,
         keptTrees,
         manifest,
         he: BFV_N4096_T58.name,
         decryptions: decryptions.count,
-        bytesPerTree: Math.round(reports.reduce((s, r) => s + r.bytes, 0) / Math.max(1, reports.length)),
+        bytesPerTree,
         bytesPerTreeByLink: traffic.byLink,
         datasets: ctx.datasets,
+      };
+      if (regression) {
+        const target = (m: z.output<typeof sb.evaluate.reply>): RegressionMetrics => {
+          if (!isTargetMetrics(m)) throw new TypeError('a secureboost regression job got binary metrics');
+          return m;
+        };
+        return {
+          ...common,
+          objective: 'regression',
+          train: target(train),
+          validation: target(validation),
+          labelOnly: { train: target(labelOnly.train), validation: target(labelOnly.validation) },
+          epochs: reports.map((r) => ({ ...r, validation: target(r.validation) })),
+          earlyStopping: earlyStoppingReport(settings, reports.length, keptTrees),
+          backend: BFV_N4096_T58.name,
+          bytesPerEpoch: bytesPerTree,
+          bytesPerEpochByLink: traffic.byLink,
+        };
+      }
+      const binary = (m: z.output<typeof sb.evaluate.reply>): BinaryMetrics => {
+        if (isTargetMetrics(m)) throw new TypeError('a secureboost binary job got regression metrics');
+        return m;
+      };
+      return {
+        ...common,
+        train: binary(train) as DetailedMetrics,
+        validation: binary(validation) as DetailedMetrics,
+        labelOnly: { train: binary(labelOnly.train), validation: binary(labelOnly.validation) },
+        epochs: reports.map((r) => ({ ...r, validation: binary(r.validation) })),
       };
     } finally {
       keys.dispose();
@@ -174,8 +218,24 @@ export const secureBoostStrategy: JobStrategy<SecureBoostJobResult> = {
   },
 };
 
+/** Early stopping on the validation loss, as a target job reports it (null when off). */
+function earlyStoppingReport(settings: SecureBoostSettings, trees: number, kept: number): EarlyStoppingReport | null {
+  if (!settings.earlyStopping) return null;
+  const stoppedEarly = trees < settings.trees;
+  return {
+    metric: 'loss',
+    bestEpoch: kept,
+    stoppedAtEpoch: trees,
+    stoppedEarly,
+    ...(stoppedEarly ? { reason: 'patience' as const } : {}),
+  };
+}
+
 /** A resumed job: every party loads its checkpoint after `resume.epoch` trees; the reports of those trees. */
-async function resumedReports(ctx: JobContext, trees: number): Promise<TreeReport[]> {
+async function resumedReports(
+  ctx: JobContext,
+  trees: number,
+): Promise<TreeReport<BinaryMetrics | RegressionMetrics>[]> {
   const resume = ctx.spec.resume;
   if (!resume) return [];
   if (!(Number.isInteger(resume.epoch) && resume.epoch >= 1 && resume.epoch < trees))

@@ -358,7 +358,7 @@ export class CreateJobDto {
     enum: OBJECTIVES,
     default: 'binary',
     description:
-      'What the model predicts (split-lr, split-nn): a 0/1 label (binary), a continuous target (regression: squared loss; RMSE, MAE, R²) or class numbers 0..K-1 (multiclass, 3 ≤ K ≤ 16: accuracy, macro-F1, AUC per class)',
+      'What the model predicts (split-lr, split-nn; secureboost binary or regression): a 0/1 label (binary), a continuous target (regression: squared loss; RMSE, MAE, R²) or class numbers 0..K-1 (multiclass, 3 ≤ K ≤ 16: accuracy, macro-F1, AUC per class)',
   })
   @IsOptional()
   @IsIn(OBJECTIVES, { message: `objective must be one of ${OBJECTIVES.join(', ')}` })
@@ -386,7 +386,7 @@ export class CreateJobDto {
 
   @ApiPropertyOptional({
     description:
-      'secureboost only, every field optional: { objective: "binary:logistic" | "reg:squarederror", trees (20), maxDepth (5), learningRate (0.3), lambda (1), gamma (0), minChildWeight (1), maxBins (32), rowSample (1), colSample (1), positiveWeight (number | "balanced"), earlyStopping: { patience, minDelta }, seed, validationFraction (0.3) }; errors name the field',
+      'secureboost only, every field optional: { objective: follows the job\'s objective ("binary:logistic" for binary, "reg:squarederror" for regression; a contradicting value gets a 400), trees (20), maxDepth (5), learningRate (0.3), lambda (1), gamma (0), minChildWeight (1), maxBins (32), rowSample (1), colSample (1), positiveWeight (number | "balanced"), earlyStopping: { patience, minDelta }, seed, validationFraction (0.3) }; errors name the field',
     example: { trees: 20, maxDepth: 5, learningRate: 0.3, maxBins: 32 },
   })
   @IsOptional()

@@ -7,7 +7,7 @@
  */
 import { count, fixed, h, modelResult, percent } from '../dom.js';
 import { registerPanel } from '../registry.js';
-import { hasOutcome } from './outcome.js';
+import { hasBinaryOutcome } from './outcome.js';
 
 /** The matrix when the top `point.share` of rows is flagged. */
 export function matrixAtCut(point, positives, rows) {
@@ -61,7 +61,7 @@ registerPanel({
   title: 'Confusion matrix (validation)',
   order: 32,
   // Drawn from a model's outcome only; until there is one, the Outcome panel says why not.
-  applies: hasOutcome,
+  applies: hasBinaryOutcome,
   render(body, job, ctx) {
     const v = modelResult(job).validation;
     const cuts = v.ksCurve.filter((p) => p.share > 0);

@@ -2,14 +2,14 @@
 import { chartFigure, COLORS, draw, line, unitAxes, xy } from '../charts.js';
 import { fixed, modelResult, percent } from '../dom.js';
 import { registerPanel } from '../registry.js';
-import { hasOutcome } from './outcome.js';
+import { hasBinaryOutcome } from './outcome.js';
 
 registerPanel({
   id: 'ks',
   title: 'KS plot (validation)',
   order: 60,
   // Drawn from a model's outcome only; until there is one, the Outcome panel says why not.
-  applies: hasOutcome,
+  applies: hasBinaryOutcome,
   render(body, job) {
     const model = modelResult(job);
     const validation = model.validation;

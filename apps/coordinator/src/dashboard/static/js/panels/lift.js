@@ -5,7 +5,7 @@
 import { chanceLine, chartFigure, COLORS, draw, line, unitAxes } from '../charts.js';
 import { count, fixed, h, modelResult, percent, table } from '../dom.js';
 import { registerPanel } from '../registry.js';
-import { hasOutcome } from './outcome.js';
+import { hasBinaryOutcome } from './outcome.js';
 
 /** The gains curve's points: (0, 0), then each decile's (cumulative share of rows, share of positives caught). */
 function gains(rows) {
@@ -28,7 +28,7 @@ registerPanel({
   order: 35,
   wide: true,
   // Drawn from a model's outcome only; until there is one, the Outcome panel says why not.
-  applies: hasOutcome,
+  applies: hasBinaryOutcome,
   render(body, job) {
     const model = modelResult(job);
     const fed = model.validation.gainLift;

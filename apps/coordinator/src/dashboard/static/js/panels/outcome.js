@@ -19,10 +19,15 @@ export const isModelJob = (job) => job.model !== 'psi-cardinality';
 /** Panels drawn from a model's outcome apply once the job has one. */
 export const hasOutcome = (job) => Boolean(modelResult(job));
 
-function bar(label, value, className) {
+/** Curves, confusion and lift are a binary model's: a regression or multiclass result has none. */
+export const hasBinaryOutcome = (job) => hasOutcome(job) && !job.result.objective;
+
+const isRegression = (model) => model.objective === 'regression';
+
+function bar(label, value, className, floor = 0.5) {
   const fill = h('span', { class: `bar-fill ${className}` });
-  // AUC 0.5 is chance: the bar spans 0.5..1, so the visible difference is the real one.
-  fill.style.width = `${Math.max(0, Math.min(1, (value - 0.5) / 0.5)) * 100}%`;
+  // AUC 0.5 is chance: the bar spans 0.5..1, so the visible difference is the real one (R²: 0..1).
+  fill.style.width = `${Math.max(0, Math.min(1, (value - floor) / (1 - floor))) * 100}%`;
   return h(
     'div',
     { class: 'bar-row' },
@@ -58,6 +63,10 @@ registerPanel({
       return;
     }
     const label = job.parties.find((p) => p.role === 'label');
+    if (isRegression(model)) {
+      renderRegression(body, model, label ? label.partyId : 'label party');
+      return;
+    }
     const fed = model.validation.auc;
     const alone = model.labelOnly.validation.auc;
     const uplift = fed - alone;
@@ -119,3 +128,67 @@ registerPanel({
     );
   },
 });
+
+/** A continuous target's outcome: R² lifted (or not) over the label party's own model, RMSE, MAE, MSE. */
+function renderRegression(body, model, labelId) {
+  const fed = model.validation.r2;
+  const alone = model.labelOnly.validation.r2;
+  const uplift = fed - alone;
+  const tr = (cells) => {
+    const row = document.createElement('tr');
+    cells.forEach((c, i) =>
+      row.append(h(i ? 'td' : 'th', { class: i ? 'num' : false, scope: i ? false : 'row', text: c })),
+    );
+    return row;
+  };
+  body.append(
+    h(
+      'p',
+      { class: 'headline', id: 'uplift-headline' },
+      `Federation ${uplift >= 0 ? 'lifts' : 'lowers'} validation R² from `,
+      h('strong', { text: fixed(alone, 3) }),
+      ` (${labelId} alone) to `,
+      h('strong', { text: fixed(fed, 3) }),
+      ' ',
+      h('span', { class: uplift >= 0 ? 'good' : 'bad', text: `(${signed(uplift, 3)})` }),
+      '.',
+    ),
+    h(
+      'div',
+      {
+        class: 'bars',
+        role: 'img',
+        'aria-label': `Validation R²: federated ${fixed(fed, 3)}, label party alone ${fixed(alone, 3)}`,
+      },
+      bar('federated', fed, 'federated', 0),
+      bar(`${labelId} alone`, alone, 'label-only', 0),
+    ),
+    table({
+      id: 'summary',
+      caption: 'Outcome by split (in the target’s units)',
+      head: ['', 'train', 'validation'],
+      numeric: [1, 2],
+      rows: [
+        ['rows', count(model.trainRows), count(model.validationRows)],
+        ['R²', fixed(model.train.r2), fixed(model.validation.r2)],
+        ['RMSE', fixed(model.train.rmse), fixed(model.validation.rmse)],
+        ['MAE', fixed(model.train.mae), fixed(model.validation.mae)],
+        ['mean squared error', fixed(model.train.loss), fixed(model.validation.loss)],
+        ['label party alone, R²', fixed(model.labelOnly.train.r2), fixed(model.labelOnly.validation.r2)],
+        ['label party alone, RMSE', fixed(model.labelOnly.train.rmse), fixed(model.labelOnly.validation.rmse)],
+        ['uplift from federation, R²', signed(model.train.r2 - model.labelOnly.train.r2), signed(uplift)],
+      ].map(tr),
+    }),
+    h('p', {
+      id: 'summary-notes',
+      class: 'muted',
+      text: [
+        `customers in common (PSI): ${count(model.intersection)}`,
+        model.model === 'secureboost'
+          ? `${model.trees} trees (${model.keptTrees} kept), ${(model.bytesPerTree / 1e6).toFixed(1)} MB per tree; ${model.he}`
+          : `${(model.bytesPerEpoch / 1e6).toFixed(1)} MB per epoch; ${model.backend}`,
+        `finished in ${duration(model.seconds)}`,
+      ].join(' · '),
+    }),
+  );
+}

@@ -2,7 +2,8 @@
  * The run by epoch (by tree for SecureBoost): loss and AUC on separate charts, each on a fixed,
  * honest scale (AUC 0.5 to 1, loss from 0), the training curve where the model reports one
  * (split NN's mean batch loss), the best epoch early stopping kept, and for split NN the defence
- * settings and the privacy budget ε they cost.
+ * settings and the privacy budget ε they cost. A regression model's run: mean squared error and
+ * validation R² (0 to 1; the label party's own R² beside it).
  */
 import { chartFigure, COLORS, draw, line } from '../charts.js';
 import { emptyState, facts, fixed, h, modelResult } from '../dom.js';
@@ -76,20 +77,23 @@ registerPanel({
     const grid = h('div', { class: 'chart-pair' });
     body.append(grid);
 
+    // A regression model's epochs carry R² and RMSE where a classifier's carry AUC.
+    const regression = epochs.some((e) => typeof e.validationR2 === 'number');
+    const lossName = regression ? 'mean squared error' : 'log loss';
     const hasTrain = epochs.some((e) => typeof e.trainLoss === 'number');
     const losses = epochs.flatMap((e) => [e.validationLoss].concat(hasTrain ? [e.trainLoss] : []));
     const lossCanvas = chartFigure(grid, {
       id: 'chart-loss',
-      title: 'Log loss by ' + unit,
+      title: `${regression ? 'Mean squared error' : 'Log loss'} by ${unit}`,
       summary:
-        `Validation log loss ${fixed(epochs[0].validationLoss)} after ${unit} 1, ${fixed(last.validationLoss)} after ${unit} ${last.epoch}` +
+        `Validation ${lossName} ${fixed(epochs[0].validationLoss)} after ${unit} 1, ${fixed(last.validationLoss)} after ${unit} ${last.epoch}` +
         (hasTrain
           ? `; training loss ${fixed(last.trainLoss)} in ${unit} ${last.epoch}.`
           : '. This model reports no per-epoch training loss.'),
     });
     const lossSets = [
       line(
-        'validation log loss',
+        `validation ${lossName}`,
         epochs.map((e) => ({ x: e.epoch, y: e.validationLoss })),
         COLORS.loss,
         { pointRadius: 3 },
@@ -108,8 +112,19 @@ registerPanel({
     draw(lossCanvas, {
       type: 'scatter',
       data: { datasets: lossSets },
-      options: { scales: axes(unit, 'log loss', { beginAtZero: true }) },
+      options: { scales: axes(unit, lossName, { beginAtZero: true }) },
     });
+    if (regression) {
+      drawScore(grid, epochs, model, unit, best, {
+        id: 'chart-r2',
+        name: 'R²',
+        field: 'validationR2',
+        alone: model && model.labelOnly.validation.r2,
+        y: { suggestedMin: 0, max: 1 },
+        markerFrom: 0,
+      });
+      return;
+    }
 
     const aucCanvas = chartFigure(grid, {
       id: 'chart-auc',
@@ -147,3 +162,34 @@ registerPanel({
     });
   },
 });
+
+/** A regression model's validation R² by epoch (or tree), with the label party's own R² beside it. */
+function drawScore(grid, epochs, model, unit, best, o) {
+  const last = epochs[epochs.length - 1];
+  const canvas = chartFigure(grid, {
+    id: o.id,
+    title: `Validation ${o.name} by ${unit}`,
+    summary:
+      `Validation ${o.name} ${fixed(epochs[0][o.field])} after ${unit} 1, ${fixed(last[o.field])} after ${unit} ${last.epoch}` +
+      (typeof o.alone === 'number' ? `; the label party alone reaches ${fixed(o.alone)}.` : '.'),
+  });
+  const sets = [
+    line(
+      `validation ${o.name}`,
+      epochs.map((e) => ({ x: e.epoch, y: e[o.field] })),
+      COLORS.validation,
+      { pointRadius: 3 },
+    ),
+  ];
+  if (typeof o.alone === 'number')
+    sets.push(
+      line(
+        'label party alone',
+        [epochs[0].epoch, last.epoch].map((x) => ({ x, y: o.alone })),
+        COLORS.labelOnly,
+        { borderDash: [6, 3] },
+      ),
+    );
+  if (best) sets.push(marker(`kept ${unit} ${best}`, best, o.markerFrom, 1));
+  draw(canvas, { type: 'scatter', data: { datasets: sets }, options: { scales: axes(unit, o.name, o.y) } });
+}

@@ -2,14 +2,14 @@
 import { chanceLine, chartFigure, COLORS, draw, line, unitAxes, xy } from '../charts.js';
 import { fixed, modelResult } from '../dom.js';
 import { registerPanel } from '../registry.js';
-import { hasOutcome } from './outcome.js';
+import { hasBinaryOutcome } from './outcome.js';
 
 registerPanel({
   id: 'uplift',
   title: 'ROC curve: federated vs label party alone (validation)',
   order: 30,
   // Drawn from a model's outcome only; until there is one, the Outcome panel says why not.
-  applies: hasOutcome,
+  applies: hasBinaryOutcome,
   render(body, job) {
     const model = modelResult(job);
     const own = model.labelOnly.validation;
