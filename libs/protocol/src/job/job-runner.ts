@@ -22,12 +22,16 @@ import {
   JobCancelledError,
   JobHooks,
   JobSpec,
+  isTransportFailure,
   minimumBatchRows,
   PartyCallError,
   payloadRecord,
   settleAll,
 } from './job-types';
 import type { EpochTraffic, JobContext, JobStrategy } from './strategy';
+
+/** How long a job's first call waits for a reconnecting message broker (NATS reconnects every 2 s). */
+const TRANSPORT_RECONNECT_WAIT_MS = 20_000;
 
 export interface JobRunnerOptions<Result> {
   /** The strategies this coordinator runs, by model (registry.ts: jobStrategies()). */
@@ -125,7 +129,7 @@ export class JobRunner<Result> {
   private async roster(): Promise<RosterEntry[]> {
     const roster = await settleAll(
       this.spec.parties.map(async (p) => {
-        const { publicKey } = await this.call(this.channel(p.partyId), job.health, {});
+        const { publicKey } = await this.healthOnceTransportIsUp(p.partyId);
         if (p.publicKey && p.publicKey !== publicKey)
           throw new PartyCallError(
             p.partyId,
@@ -141,6 +145,23 @@ export class JobRunner<Result> {
       detail: { roster: roster.map((r) => ({ ...r })) },
     });
     return roster;
+  }
+
+  /**
+   * A party's health, waiting out a message broker that is still reconnecting (a job started or
+   * resumed right after a NATS restart): nothing has happened yet and health changes nothing, so
+   * asking again is safe. Any other failure, or the broker still away after the wait, fails the job.
+   */
+  private async healthOnceTransportIsUp(partyId: string): Promise<{ publicKey: string }> {
+    const deadline = Date.now() + TRANSPORT_RECONNECT_WAIT_MS;
+    for (;;) {
+      try {
+        return await this.call(this.channel(partyId), job.health, {});
+      } catch (e) {
+        if (!isTransportFailure(e) || Date.now() >= deadline) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 
   /** Every party's data problems at once, before alignment: the job stops here with all of them. */

@@ -167,6 +167,11 @@ export class PartyCallError extends Error {
 /** The message broker between the services: its failures are its own, not the party that used it (libs/transport: NATS_SERVER_ID). */
 const TRANSPORT_SERVERS: ReadonlySet<string> = new Set(['nats']);
 
+/** Whether a failed call is the message broker's (down, restarting, reconnecting), not a party's. */
+export function isTransportFailure(e: unknown): boolean {
+  return e instanceof PartyCallError && TRANSPORT_SERVERS.has(e.partyId);
+}
+
 /**
  * The party a command's failure belongs to: the called party, or, when it reports that its
  * message to a peer of the job failed there (a refusal, a failed audit write, a peer down), that peer.
