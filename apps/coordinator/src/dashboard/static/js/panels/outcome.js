@@ -71,27 +71,7 @@ registerPanel({
     const alone = model.labelOnly.validation.auc;
     const uplift = fed - alone;
     body.append(
-      h(
-        'p',
-        { class: 'headline', id: 'uplift-headline' },
-        `Federation ${uplift >= 0 ? 'lifts' : 'lowers'} validation AUC from `,
-        h('strong', { text: fixed(alone, 3) }),
-        ` (${label ? label.partyId : 'label party'} alone) to `,
-        h('strong', { text: fixed(fed, 3) }),
-        ' ',
-        h('span', { class: uplift >= 0 ? 'good' : 'bad', text: `(${signed(uplift, 3)})` }),
-        '.',
-      ),
-      h(
-        'div',
-        {
-          class: 'bars',
-          role: 'img',
-          'aria-label': `Validation AUC: federated ${fixed(fed, 3)}, label party alone ${fixed(alone, 3)}`,
-        },
-        bar('federated', fed, 'federated'),
-        bar(`${label ? label.partyId : 'label party'} alone`, alone, 'label-only'),
-      ),
+      ...upliftAtAGlance('AUC', fed, alone, label ? label.partyId : 'label party'),
       table({
         id: 'summary',
         caption: 'Outcome by split',
@@ -104,13 +84,7 @@ registerPanel({
           ['log loss', fixed(model.train.logLoss), fixed(model.validation.logLoss)],
           ['label party alone, AUC', fixed(model.labelOnly.train.auc), fixed(model.labelOnly.validation.auc)],
           ['uplift from federation, AUC', signed(model.train.auc - model.labelOnly.train.auc), signed(uplift)],
-        ].map((cells) => {
-          const tr = document.createElement('tr');
-          cells.forEach((c, i) =>
-            tr.append(h(i ? 'td' : 'th', { class: i ? 'num' : false, scope: i ? false : 'row', text: c })),
-          );
-          return tr;
-        }),
+        ].map(summaryRow),
       }),
       h('p', {
         id: 'summary-notes',
@@ -129,23 +103,14 @@ registerPanel({
   },
 });
 
-/** A continuous target's outcome: R² lifted (or not) over the label party's own model, RMSE, MAE, MSE. */
-function renderRegression(body, model, labelId) {
-  const fed = model.validation.r2;
-  const alone = model.labelOnly.validation.r2;
+/** The headline and the two bars: the federated model's validation score against the label party's alone. */
+function upliftAtAGlance(metric, fed, alone, labelId, floor) {
   const uplift = fed - alone;
-  const tr = (cells) => {
-    const row = document.createElement('tr');
-    cells.forEach((c, i) =>
-      row.append(h(i ? 'td' : 'th', { class: i ? 'num' : false, scope: i ? false : 'row', text: c })),
-    );
-    return row;
-  };
-  body.append(
+  return [
     h(
       'p',
       { class: 'headline', id: 'uplift-headline' },
-      `Federation ${uplift >= 0 ? 'lifts' : 'lowers'} validation R² from `,
+      `Federation ${uplift >= 0 ? 'lifts' : 'lowers'} validation ${metric} from `,
       h('strong', { text: fixed(alone, 3) }),
       ` (${labelId} alone) to `,
       h('strong', { text: fixed(fed, 3) }),
@@ -158,11 +123,30 @@ function renderRegression(body, model, labelId) {
       {
         class: 'bars',
         role: 'img',
-        'aria-label': `Validation R²: federated ${fixed(fed, 3)}, label party alone ${fixed(alone, 3)}`,
+        'aria-label': `Validation ${metric}: federated ${fixed(fed, 3)}, label party alone ${fixed(alone, 3)}`,
       },
-      bar('federated', fed, 'federated', 0),
-      bar(`${labelId} alone`, alone, 'label-only', 0),
+      bar('federated', fed, 'federated', floor),
+      bar(`${labelId} alone`, alone, 'label-only', floor),
     ),
+  ];
+}
+
+/** A row of the outcome table: a header cell, then numbers. */
+function summaryRow(cells) {
+  const row = document.createElement('tr');
+  cells.forEach((c, i) =>
+    row.append(h(i ? 'td' : 'th', { class: i ? 'num' : false, scope: i ? false : 'row', text: c })),
+  );
+  return row;
+}
+
+/** A continuous target's outcome: R² lifted (or not) over the label party's own model, RMSE, MAE, MSE. */
+function renderRegression(body, model, labelId) {
+  const fed = model.validation.r2;
+  const alone = model.labelOnly.validation.r2;
+  const uplift = fed - alone;
+  body.append(
+    ...upliftAtAGlance('R²', fed, alone, labelId, 0),
     table({
       id: 'summary',
       caption: 'Outcome by split (in the target’s units)',
@@ -177,7 +161,7 @@ function renderRegression(body, model, labelId) {
         ['label party alone, R²', fixed(model.labelOnly.train.r2), fixed(model.labelOnly.validation.r2)],
         ['label party alone, RMSE', fixed(model.labelOnly.train.rmse), fixed(model.labelOnly.validation.rmse)],
         ['uplift from federation, R²', signed(model.train.r2 - model.labelOnly.train.r2), signed(uplift)],
-      ].map(tr),
+      ].map(summaryRow),
     }),
     h('p', {
       id: 'summary-notes',
