@@ -100,11 +100,16 @@ export class WorkerBfvEngine implements BfvEngine {
   }
 
   async productSums(chunks: readonly Uint8Array[], outputs: readonly BfvSumOutput[]): Promise<Uint8Array[]> {
-    // Each worker gets its own copy of the chunks (a view into a message would be cloned whole).
+    // Each worker gets its own copy of the chunks, moved rather than cloned (a view into a
+    // message would be cloned whole).
     const parts = await Promise.all(
-      this.shares(outputs).map((share) =>
-        this.pool.run({ task: { op: 'productSums', chunks: chunks.map((c) => c.slice()), outputs: share } }),
-      ),
+      this.shares(outputs).map((share) => {
+        const own = chunks.map((c) => c.slice());
+        return this.pool.run(
+          { task: { op: 'productSums', chunks: own, outputs: share } },
+          own.map((c) => c.buffer),
+        );
+      }),
     );
     return parts.flat();
   }

@@ -44,8 +44,15 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, associated: string)
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(associated, 'utf8'));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return new Uint8Array(Buffer.concat([nonce, body, cipher.getAuthTag()]));
+  // Bodies reach tens of MB (SecureBoost's chunks): one output buffer, written once, no concatenations.
+  const body = cipher.update(plaintext);
+  const tail = cipher.final();
+  const out = new Uint8Array(NONCE_BYTES + body.length + tail.length + TAG_BYTES);
+  out.set(nonce);
+  out.set(body, NONCE_BYTES);
+  out.set(tail, NONCE_BYTES + body.length);
+  out.set(cipher.getAuthTag(), out.length - TAG_BYTES);
+  return out;
 }
 
 /** @throws PeerSealError when the body was not sealed by the peer for this header. */
@@ -56,9 +63,12 @@ export function open(key: Uint8Array, sealed: Uint8Array, associated: string): U
   decipher.setAAD(Buffer.from(associated, 'utf8'));
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
-    return new Uint8Array(
-      Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]),
-    );
+    const body = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+    const tail = decipher.final();
+    // A large body owns its ArrayBuffer: hand it on as a view, not a copy (small ones sit in Node's pool).
+    if (tail.length === 0 && body.byteOffset === 0 && body.buffer.byteLength === body.length)
+      return new Uint8Array(body.buffer, 0, body.length);
+    return new Uint8Array(Buffer.concat([body, tail]));
   } catch {
     throw new PeerSealError('sealed body does not open with this channel key and header');
   }

@@ -1,7 +1,14 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { CkksError } from '@vfl/crypto';
-import { digestHex, packBody, packCiphertexts, publicBundleDigest, unpackCiphertexts } from '../src/wire/codec';
+import {
+  digestHex,
+  packBody,
+  packCiphertexts,
+  packedCiphertextsDigest,
+  publicBundleDigest,
+  unpackCiphertexts,
+} from '../src/wire/codec';
 
 describe('message digests', () => {
   it('match the SHA-256 known answers and the @noble/hashes reference', () => {
@@ -32,5 +39,21 @@ describe('packed ciphertexts', () => {
     expect(() => unpackCiphertexts(oversized, 1, 'gradient', 10)).toThrow(
       'gradient: 103 bytes is more than 1 ciphertexts can take',
     );
+  });
+
+  it('are digested piece by piece exactly as their packed body is, at every MessagePack header width', () => {
+    const of = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff);
+    const lists = [
+      [],
+      [of(0)],
+      [of(1), of(255), of(256)],
+      [of(65_535), of(65_536), of(131_185)],
+      Array.from({ length: 16 }, (_, i) => of(i)),
+      Array.from({ length: 65_536 }, (_, i) => of(i % 3)),
+    ];
+    for (const list of lists) {
+      const body = packCiphertexts(list);
+      expect(packedCiphertextsDigest(list)).toEqual({ digest: digestHex(body), byteSize: body.length });
+    }
   });
 });

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadPartyTable } from '@vfl/data';
-import { DEFAULT_LR_HYPERPARAMETERS, TreeNode } from '@vfl/ml';
+import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
+import { treeShape } from './tree-shape';
 import {
   isSecureBoostResult,
   runInProcessJob,
@@ -59,15 +60,7 @@ describe('SecureBoost with missing values', () => {
     const reference = await pooledSecureBoostReference([bank, shop], settings);
     const { validation } = label.booster;
     const { ids } = reference;
-    const shape = (trees: TreeNode[][]) =>
-      trees.map((t) =>
-        t.map((n) =>
-          n.split
-            ? [n.split.block, n.split.candidate.feature, n.split.candidate.bin, n.split.candidate.missingLeft]
-            : n.leaf,
-        ),
-      );
-    expect(shape(label.booster.trees)).toEqual(shape(reference.trees));
+    expect(treeShape(label.booster.trees)).toEqual(treeShape(reference.trees));
     const shopSplits = label.booster.trees.flatMap((t) => t.filter((n) => n.split?.block === 1));
     expect(shopSplits.length).toBeGreaterThan(0);
     // Some split on a gappy column sends the gaps left, some right: the direction is learned.

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { loadPartyTable, SeededRandom } from '@vfl/data';
-import { DEFAULT_LR_HYPERPARAMETERS, regressionMetrics, TreeNode } from '@vfl/ml';
+import { DEFAULT_LR_HYPERPARAMETERS, regressionMetrics } from '@vfl/ml';
 import {
   gradientPacking,
   isSecureBoostRegressionResult,
@@ -24,6 +24,7 @@ import {
 } from '../src';
 import type { InProcessFederation, StoredCheckpoint } from '../src';
 import { SecureBoostLabel } from '../src/secureboost/label-party';
+import { treeShape } from './tree-shape';
 import { WireScanner } from './wire-scanner';
 
 const ROWS = 360;
@@ -53,15 +54,6 @@ function writeClaims(dir: string): Float64Array {
   fs.writeFileSync(path.join(dir, 'shop.csv'), host.join('\n') + '\n');
   return amounts;
 }
-
-const shape = (trees: TreeNode[][]) =>
-  trees.map((t) =>
-    t.map((n) =>
-      n.split
-        ? [n.split.block, n.split.candidate.feature, n.split.candidate.bin, n.split.candidate.missingLeft]
-        : n.leaf,
-    ),
-  );
 
 describe('SecureBoost regression (squared error) on amounts 0..50,000', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfl-sb-reg-'));
@@ -105,7 +97,7 @@ describe('SecureBoost regression (squared error) on amounts 0..50,000', () => {
     const reference = await pooledSecureBoostReference(tables, settings);
     const { train, validation } = label.booster;
     expect(reference.split).toEqual({ train, validation });
-    expect(shape(label.booster.trees)).toEqual(shape(reference.trees));
+    expect(treeShape(label.booster.trees)).toEqual(treeShape(reference.trees));
     expect(label.booster.predictions(validation)).toEqual(reference.validation);
     const targets = Float64Array.from(validation, (r) => reference.labels[r]);
     const plain = regressionMetrics(reference.validation, targets);
@@ -173,7 +165,7 @@ describe('SecureBoost regression (squared error) on amounts 0..50,000', () => {
         settings: { resume: { fromJobId: result.manifest.jobId, epoch: 3 } },
       });
       const trees = (begin.mock.contexts[0] as SecureBoostLabel).booster.trees;
-      expect(shape(trees)).toEqual(shape(label.booster.trees));
+      expect(treeShape(trees)).toEqual(treeShape(label.booster.trees));
       if (!isSecureBoostRegressionResult(resumed)) throw new Error('not a secureboost regression result');
       expect(resumed.epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
       expect(resumed.validation).toEqual(result.validation);

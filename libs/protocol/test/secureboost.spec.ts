@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { BfvEncryptor, BfvKeyHolder } from '@vfl/crypto';
 import { loadPartyTable } from '@vfl/data';
 import type { AuditEventInput } from '@vfl/audit';
-import { DEFAULT_LR_HYPERPARAMETERS, TreeNode } from '@vfl/ml';
+import { DEFAULT_LR_HYPERPARAMETERS } from '@vfl/ml';
 import { randomUUID } from 'node:crypto';
 import {
   SplitLrPrediction,
@@ -21,6 +21,7 @@ import {
 } from '../src';
 import type { InProcessFederation } from '../src';
 import { SecureBoostLabel } from '../src/secureboost/label-party';
+import { treeShape } from './tree-shape';
 import { WireScanner } from './wire-scanner';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/data');
@@ -95,15 +96,7 @@ describe('SecureBoost', () => {
     const { train, validation } = label.booster;
     expect(reference.split).toEqual({ train, validation });
     expect(label.params.fractionBits).toBeGreaterThanOrEqual(12);
-    const shape = (trees: TreeNode[][]) =>
-      trees.map((t) =>
-        t.map((n) =>
-          n.split
-            ? [n.split.block, n.split.candidate.feature, n.split.candidate.bin, n.split.candidate.missingLeft, n.left]
-            : n.leaf,
-        ),
-      );
-    expect(shape(label.booster.trees)).toEqual(shape(reference.trees));
+    expect(treeShape(label.booster.trees)).toEqual(treeShape(reference.trees));
     expect(label.booster.predictions(validation)).toEqual(reference.validation);
     // Both feature parties' splits are used, so the encrypted path is exercised.
     const blocksUsed = new Set(label.booster.trees.flatMap((t) => t.filter((n) => n.split).map((n) => n.split!.block)));

@@ -265,9 +265,10 @@ export class JobRunner<Result> {
       ckksThreads: this.options.ckksThreads,
       traffic: this.traffic,
       call: (c, command, body) => this.call(c, command, body),
-      message: (step, from, to, bytes, detail) => {
-        this.traffic.count(from, to, bytes.length);
-        return this.hooks.audit(payloadRecord(step, from, to, bytes, detail));
+      message: (step, from, to, payload, detail) => {
+        const record = payloadRecord(step, from, to, payload, detail);
+        this.traffic.count(from, to, record.byteSize ?? 0);
+        return this.hooks.audit(record);
       },
       audit: (e) => this.hooks.audit(e),
       phase: (p) => this.hooks.phase(p),

@@ -12,7 +12,7 @@ import type { BinningInput } from '../binning/settings';
 import type { ScorecardInput } from '../pipeline/settings';
 import type { SelectionInput } from '../selection/select-columns';
 import { failedAtOf } from '../party/party-error';
-import { digestHex } from '../wire/codec';
+import { payloadDigest, type PayloadDigest } from '../wire/codec';
 import type { DataReference, PartyRole } from '../wire/roster';
 
 /** No batch may have fewer rows than this, nor fewer than twice the widest party's columns. */
@@ -203,8 +203,9 @@ export function payloadRecord(
   step: string,
   from: string,
   to: string,
-  bytes: Uint8Array,
+  payload: Uint8Array | PayloadDigest,
   detail: Record<string, unknown>,
 ): AuditEventInput {
-  return { step, sender: from, receiver: to, messageDigest: digestHex(bytes), byteSize: bytes.length, detail };
+  const { digest, byteSize } = payloadDigest(payload);
+  return { step, sender: from, receiver: to, messageDigest: digest, byteSize, detail };
 }

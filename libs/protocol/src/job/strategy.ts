@@ -10,6 +10,7 @@ import type { ModelManifest } from '../model-manifest';
 import type { Command } from '../wire/command';
 import type { PartyChannel } from '../wire/party-channel';
 import type { RosterEntry } from '../wire/roster';
+import type { PayloadDigest } from '../wire/codec';
 import type { PrepareReply } from './commands';
 import type { Baseline } from './evaluation';
 import {
@@ -60,7 +61,13 @@ export interface JobContext {
   /** A party command, cancellable, its failure attributed, the peer messages it reports audited. */
   call<Q, P>(channel: PartyChannel, command: Command<Q, P>, body: Q): Promise<P>;
   /** Audits one coordinator⇄party payload by digest and size (and counts its bytes). */
-  message(step: string, from: string, to: string, bytes: Uint8Array, detail: Record<string, unknown>): Promise<unknown>;
+  message(
+    step: string,
+    from: string,
+    to: string,
+    payload: Uint8Array | PayloadDigest,
+    detail: Record<string, unknown>,
+  ): Promise<unknown>;
   audit(event: AuditEventInput): Promise<unknown>;
   phase(phase: JobPhase): Promise<void>;
   progress(progress: JobProgress, epoch?: AnyEpochReport): void;

@@ -11,7 +11,7 @@ import { JobSlot, mailKey, PartyJob, type Split } from '../party/party-job';
 import { onJobCommand, onPeer, PartyHandlerGroup, PartyModelHooks } from '../party/party-model';
 import type { StoredPartyModel } from '../party/stored-model';
 import { modelDigest } from '../model-manifest';
-import { digestHex, packCiphertexts } from '../wire/codec';
+import { packedCiphertextsDigest } from '../wire/codec';
 import { checked } from '../wire/command';
 import { COORDINATOR_ID } from '../wire/roster';
 import { bytesToInt32, int32ToBytes } from './bytes';
@@ -211,7 +211,7 @@ export const secureBoostHandlers: PartyHandlerGroup = {
             'sb.masked_sums',
             node.partyId,
             COORDINATOR_ID,
-            packCiphertexts(reply.nodes.flatMap((n) => n.sums)),
+            reply.nodes.flatMap((n) => n.sums),
             {
               tree: body.tree,
               depth: body.depth,
@@ -253,7 +253,7 @@ export const secureBoostHandlers: PartyHandlerGroup = {
             'sb.released',
             COORDINATOR_ID,
             node.partyId,
-            packCiphertexts(body.released.flatMap((r) => r.sums)),
+            body.released.flatMap((r) => r.sums),
             {
               tree: body.tree,
               depth: body.depth,
@@ -367,8 +367,9 @@ function payloadEvent(
   step: string,
   sender: string,
   receiver: string,
-  bytes: Uint8Array,
+  ciphertexts: Uint8Array[],
   detail: Record<string, unknown>,
 ) {
-  return { step, sender, receiver, messageDigest: digestHex(bytes), byteSize: bytes.length, detail };
+  const { digest, byteSize } = packedCiphertextsDigest(ciphertexts);
+  return { step, sender, receiver, messageDigest: digest, byteSize, detail };
 }

@@ -19,7 +19,7 @@ import type { TargetJobResult } from '../job/target-result';
 import type { Datasets, EarlyStoppingReport, EpochReport, JobSpec } from '../job/job-types';
 import type { JobContext, JobStrategy } from '../job/strategy';
 import type { ModelManifest } from '../model-manifest';
-import { packCiphertexts, publicBundleBytes, publicBundleDigest } from '../wire/codec';
+import { packedCiphertextsDigest, publicBundleBytes, publicBundleDigest } from '../wire/codec';
 import { u64ToBytes } from './bytes';
 import { COORDINATOR_ID } from '../wire/roster';
 import * as sb from './commands';
@@ -290,7 +290,7 @@ async function level(
     ctx.features.map(async (f, i) => {
       const { nodes } = await ctx.call(f, sb.histograms, round);
       const sent = nodes.flatMap((n) => n.sums);
-      await ctx.message('sb.masked_sums', f.partyId, COORDINATOR_ID, packCiphertexts(sent), {
+      await ctx.message('sb.masked_sums', f.partyId, COORDINATOR_ID, packedCiphertextsDigest(sent), {
         tree,
         depth,
         count: sent.length,
@@ -316,7 +316,7 @@ async function level(
     }),
   );
   const body = { ...round, released: released.flat() };
-  const releasedBytes = packCiphertexts(body.released.flatMap((r) => r.sums));
+  const releasedBytes = packedCiphertextsDigest(body.released.flatMap((r) => r.sums));
   await ctx.message('sb.released', COORDINATOR_ID, ctx.label.partyId, releasedBytes, { tree, depth });
   const { open } = await ctx.call(ctx.label, sb.splitLevel, body);
   return open;
