@@ -17,6 +17,7 @@ import {
   loadSodium,
 } from './psi-group';
 import { compiledWorkerScript, WorkerPool } from './worker-pool';
+import { loadNativeHashToGroup } from './psi-native';
 import { blindInChunks, hashAndBlindInChunks } from './psi-chunks';
 
 /** Elements per chunk: large enough to amortise a message to a worker, small enough to interleave. */
@@ -168,7 +169,9 @@ export class WorkerPsiEngine implements PsiEngine {
     if (!Number.isInteger(threads) || threads < 1)
       throw new RangeError(`PSI threads must be a positive integer, got ${threads}`);
     this.threads = threads;
-    this.name = `x25519-ell2s-sodium (${threads} worker thread${threads === 1 ? '' : 's'})`;
+    // Which hash to the group the threads run (same bytes either way): the C addon's or libsodium's.
+    const hash = loadNativeHashToGroup() ? 'C hash to the group' : 'libsodium hash to the group';
+    this.name = `x25519-ell2s-sodium, ${hash} (${threads} worker thread${threads === 1 ? '' : 's'})`;
     this.pool = new WorkerPool(compiledWorkerScript('psi-worker'), threads, {
       name: 'PSI',
       error: (e) => (e.code ? new PsiGroupError(e.code as PsiGroupError['code'], e.message) : new Error(e.message)),
