@@ -22,6 +22,7 @@ import {
   JobCancelledError,
   JobHooks,
   JobSpec,
+  isNotListening,
   isTransportFailure,
   minimumBatchRows,
   PartyCallError,
@@ -148,9 +149,10 @@ export class JobRunner<Result> {
   }
 
   /**
-   * A party's health, waiting out a message broker that is still reconnecting (a job started or
-   * resumed right after a NATS restart): nothing has happened yet and health changes nothing, so
-   * asking again is safe. Any other failure, or the broker still away after the wait, fails the job.
+   * A party's health, waiting out a message broker that is still reconnecting, or a party whose
+   * subscription is not back yet (a job started or resumed right after a NATS restart): nothing
+   * has happened yet and health changes nothing, so asking again is safe. Any other failure, or
+   * either still away after the wait, fails the job.
    */
   private async healthOnceTransportIsUp(partyId: string): Promise<{ publicKey: string }> {
     const deadline = Date.now() + TRANSPORT_RECONNECT_WAIT_MS;
@@ -158,7 +160,7 @@ export class JobRunner<Result> {
       try {
         return await this.call(this.channel(partyId), job.health, {});
       } catch (e) {
-        if (!isTransportFailure(e) || Date.now() >= deadline) throw e;
+        if (!(isTransportFailure(e) || isNotListening(e)) || Date.now() >= deadline) throw e;
         await new Promise((r) => setTimeout(r, 500));
       }
     }

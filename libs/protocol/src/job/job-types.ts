@@ -173,6 +173,14 @@ export function isTransportFailure(e: unknown): boolean {
 }
 
 /**
+ * Whether the broker had no one listening on the party's subject (NATS "no subscribers"): the
+ * party is down, or starting, or its connection is still coming back after a broker restart.
+ */
+export function isNotListening(e: unknown): boolean {
+  return e instanceof PartyCallError && /no subscribers listening/i.test(e.message);
+}
+
+/**
  * The party a command's failure belongs to: the called party, or, when it reports that its
  * message to a peer of the job failed there (a refusal, a failed audit write, a peer down), that peer.
  */
