@@ -251,19 +251,17 @@ describe('loadPartyTable', () => {
     expect(table.contentSha256).toBe(createHash('sha256').update('id,y,x\na,1,0.5\nb,0,1\n').digest('hex'));
   });
 
-  it('loads the 30,000-row default-credit guest file quickly', async () => {
-    const started = Date.now();
+  // Its speed is the data-check bench's to measure (npm run bench -- data-check), not a timed test's.
+  it('loads the 30,000-row default-credit guest file', async () => {
     const table = await loadPartyTable(path.join(SHARED_DATA, 'default_credit_hetero_guest.csv'), {
       labelColumn: 'y',
     });
-    const elapsedMs = Date.now() - started;
     expect(table.ids).toHaveLength(30000);
     expect(table.featureNames).toEqual(Array.from({ length: 13 }, (_, i) => `x${i}`));
     expect(table.features).toHaveLength(30000 * 13);
     const positives = table.labels!.reduce((sum, v) => sum + v, 0);
     expect(positives / 30000).toBeCloseTo(0.221, 2);
     expect(table.contentSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(elapsedMs).toBeLessThan(1000);
   });
 
   it('loads the default-credit host file (no label)', async () => {
